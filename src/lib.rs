@@ -1,0 +1,20 @@
+//! kanon: a declarative rule engine for Kubernetes security.
+//!
+//! | stage | module | in → out |
+//! |---|---|---|
+//! | parse | [`syntax`] | rule text → AST with spans |
+//! | analyze | [`check`] | AST → typed, resolved IR, or diagnostics |
+//! | plan | [`plan`] | IR → logical plan → optimized plan → physical plan |
+//! | load | [`model`], [`graph`] | YAML/JSON → documents with spans → resource graph |
+//! | evaluate | [`eval`] | physical plan × graph → findings |
+//! | report | [`report`] | findings + diagnostics → text / JSON |
+
+pub mod check;
+pub mod diag;
+pub mod eval;
+pub mod graph;
+pub mod model;
+pub mod plan;
+pub mod report;
+pub mod schema;
+pub mod syntax;

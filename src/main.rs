@@ -1,0 +1,5 @@
+//! The `kanon` command line.
+
+fn main() {
+    println!("kanon");
+}

@@ -1,0 +1,1 @@
+//! JSON reader that keeps a span on every value.

@@ -1,0 +1,1 @@
+//! YAML reader built from saphyr-parser events.
