@@ -1,0 +1,774 @@
+//! Text to AST: the pest grammar, error recovery per item, Pratt parsing of expressions,
+//! and the translation of pest's internal rule names into human token names.
+
+use super::ast::*;
+use crate::diag::{Diagnostic, FileId, Span};
+use pest::Parser as _;
+use pest::iterators::{Pair, Pairs};
+use pest::pratt_parser::{Assoc, Op, PrattParser};
+use std::sync::OnceLock;
+
+#[derive(pest_derive::Parser)]
+#[grammar = "../grammar/lexical.pest"]
+#[grammar = "../grammar/kanon.pest"]
+struct KanonParser;
+
+/// Deepest nesting of brackets accepted in one item; deeper input is an error, not a
+/// stack overflow.
+pub const MAX_NESTING: usize = 64;
+
+fn pratt() -> &'static PrattParser<Rule> {
+    static PRATT: OnceLock<PrattParser<Rule>> = OnceLock::new();
+    PRATT.get_or_init(|| {
+        PrattParser::new()
+            .op(Op::infix(Rule::op_or, Assoc::Left))
+            .op(Op::infix(Rule::op_and, Assoc::Left))
+            .op(Op::prefix(Rule::op_not))
+            .op(Op::infix(Rule::op_eq, Assoc::Left)
+                | Op::infix(Rule::op_ne, Assoc::Left)
+                | Op::infix(Rule::op_lt, Assoc::Left)
+                | Op::infix(Rule::op_le, Assoc::Left)
+                | Op::infix(Rule::op_gt, Assoc::Left)
+                | Op::infix(Rule::op_ge, Assoc::Left)
+                | Op::infix(Rule::op_in, Assoc::Left)
+                | Op::infix(Rule::op_not_in, Assoc::Left)
+                | Op::infix(Rule::op_matches, Assoc::Left)
+                | Op::infix(Rule::op_contains, Assoc::Left)
+                | Op::infix(Rule::op_starts_with, Assoc::Left)
+                | Op::infix(Rule::op_ends_with, Assoc::Left)
+                | Op::infix(Rule::op_selects, Assoc::Left))
+            .op(Op::infix(Rule::op_coalesce, Assoc::Left))
+            .op(Op::postfix(Rule::field_access) | Op::postfix(Rule::index_access))
+    })
+}
+
+/// Parses a rule file. Returns every item that parsed and one diagnostic per broken item.
+pub fn parse(file: FileId, text: &str) -> (File, Vec<Diagnostic>) {
+    let mut items = Vec::new();
+    let mut diags = Vec::new();
+    for (start, end) in split_items(text) {
+        let chunk = text.get(start..end).unwrap_or("");
+        if only_comments(chunk) {
+            continue;
+        }
+        let mut p = Lower {
+            file,
+            base: start,
+            diags: Vec::new(),
+        };
+        if let Some(item) = p.parse_item(chunk) {
+            items.push(item);
+        }
+        diags.append(&mut p.diags);
+    }
+    (File { items }, diags)
+}
+
+/// Parses one expression (used by tests and tools).
+pub fn parse_expr(file: FileId, text: &str) -> Result<Expr, Diagnostic> {
+    let mut p = Lower {
+        file,
+        base: 0,
+        diags: Vec::new(),
+    };
+    p.expr_text(text, 0)
+        .ok_or_else(|| p.diags.into_iter().next().unwrap_or_else(|| {
+            Diagnostic::error("E0001", "invalid expression")
+                .at(Span::new(file, 0..text.len()), "")
+        }))
+}
+
+/// Splits a file into item chunks: an item starts at a line whose first word is an item
+/// keyword (or `///`) while no brace is open. Strings and comments are skipped.
+fn split_items(text: &str) -> Vec<(usize, usize)> {
+    let mut starts = vec![0usize];
+    let mut depth: i64 = 0;
+    let mut line_start = true;
+    let mut prev_doc = false;
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        if line_start {
+            let rest = text.get(i..).unwrap_or("");
+            let trimmed = rest.trim_start_matches([' ', '\t']);
+            let at = i + (rest.len() - trimmed.len());
+            let is_doc = trimmed.starts_with("///") && !trimmed.starts_with("////");
+            let is_kw = ["rule ", "param ", "table ", "def ", "import "]
+                .iter()
+                .any(|k| trimmed.starts_with(k));
+            if depth <= 0 && (is_kw && !prev_doc || is_doc && !prev_doc) && at > 0 {
+                starts.push(at);
+                depth = 0;
+            }
+            if !trimmed.is_empty() && !trimmed.starts_with('\n') && !trimmed.starts_with("\r\n") {
+                prev_doc = is_doc;
+            }
+            line_start = false;
+        }
+        match b {
+            b'\n' => line_start = true,
+            b'{' => depth += 1,
+            b'}' => depth -= 1,
+            b'"' => {
+                i += 1;
+                while let Some(&c) = bytes.get(i) {
+                    match c {
+                        b'\\' => i += 1,
+                        b'"' | b'\n' => break,
+                        _ => {}
+                    }
+                    i += 1;
+                }
+                if bytes.get(i) == Some(&b'\n') {
+                    line_start = true;
+                }
+            }
+            b'/' if bytes.get(i + 1) == Some(&b'/') => {
+                while let Some(&c) = bytes.get(i) {
+                    if c == b'\n' {
+                        line_start = true;
+                        break;
+                    }
+                    i += 1;
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    starts.dedup();
+    let mut out = Vec::new();
+    for (k, s) in starts.iter().enumerate() {
+        let e = starts.get(k + 1).copied().unwrap_or(text.len());
+        out.push((*s, e));
+    }
+    out
+}
+
+fn only_comments(chunk: &str) -> bool {
+    chunk.lines().all(|l| {
+        let t = l.trim();
+        t.is_empty() || (t.starts_with("//") && !(t.starts_with("///") && !t.starts_with("////")))
+    })
+}
+
+fn max_nesting(text: &str) -> (usize, usize) {
+    let mut depth = 0usize;
+    let mut max = (0, 0);
+    let mut in_str = false;
+    let mut escaped = false;
+    for (i, c) in text.char_indices() {
+        if in_str {
+            match c {
+                _ if escaped => escaped = false,
+                '\\' => escaped = true,
+                '"' | '\n' => in_str = false,
+                _ => {}
+            }
+            continue;
+        }
+        match c {
+            '"' => in_str = true,
+            '(' | '[' | '{' => {
+                depth += 1;
+                if depth > max.0 {
+                    max = (depth, i);
+                }
+            }
+            ')' | ']' | '}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    max
+}
+
+struct Lower {
+    file: FileId,
+    base: usize,
+    diags: Vec<Diagnostic>,
+}
+
+impl Lower {
+    fn span(&self, p: &Pair<'_, Rule>) -> Span {
+        let s = p.as_span();
+        Span::new(self.file, self.base + s.start()..self.base + s.end())
+    }
+
+    fn parse_item(&mut self, chunk: &str) -> Option<Item> {
+        let (depth, at) = max_nesting(chunk);
+        if depth > MAX_NESTING {
+            self.diags.push(
+                Diagnostic::error(
+                    "E0002",
+                    format!("brackets nested more than {MAX_NESTING} levels deep"),
+                )
+                .at(
+                    Span::new(self.file, self.base + at..self.base + at + 1),
+                    "too deeply nested",
+                )
+                .with_help("split the expression into named predicates with `def`"),
+            );
+            return None;
+        }
+        match KanonParser::parse(Rule::item_entry, chunk) {
+            Ok(mut pairs) => {
+                let entry = pairs.next()?;
+                let item = entry.into_inner().next()?;
+                self.item(item)
+            }
+            Err(e) => {
+                self.diags.push(syntax_error(self.file, self.base, chunk, &e));
+                None
+            }
+        }
+    }
+
+    fn item(&mut self, p: Pair<'_, Rule>) -> Option<Item> {
+        let loc = Loc(self.span(&p));
+        match p.as_rule() {
+            Rule::import => {
+                let path = self.string(p.into_inner().next()?);
+                Some(Item::Import(Import { path, loc }))
+            }
+            Rule::param => {
+                let mut docs = Vec::new();
+                let mut name = None;
+                let mut ty = None;
+                let mut default = None;
+                for c in p.into_inner() {
+                    match c.as_rule() {
+                        Rule::doc => docs.push(doc_text(c.as_str())),
+                        Rule::ident => name = Some(self.name(&c)),
+                        Rule::type_expr => ty = Some(self.type_expr(c)?),
+                        Rule::expr => default = Some(self.expr(c)?),
+                        _ => {}
+                    }
+                }
+                Some(Item::Param(Param {
+                    docs,
+                    name: name?,
+                    ty: ty?,
+                    default,
+                    loc,
+                }))
+            }
+            Rule::table => {
+                let mut docs = Vec::new();
+                let mut name = None;
+                let mut path = None;
+                for c in p.into_inner() {
+                    match c.as_rule() {
+                        Rule::doc => docs.push(doc_text(c.as_str())),
+                        Rule::ident => name = Some(self.name(&c)),
+                        Rule::string => path = Some(self.string(c)),
+                        _ => {}
+                    }
+                }
+                Some(Item::Table(Table {
+                    docs,
+                    name: name?,
+                    path: path?,
+                    loc,
+                }))
+            }
+            Rule::def => {
+                let mut docs = Vec::new();
+                let mut names = Vec::new();
+                let mut body = None;
+                for c in p.into_inner() {
+                    match c.as_rule() {
+                        Rule::doc => docs.push(doc_text(c.as_str())),
+                        Rule::ident => names.push(self.name(&c)),
+                        Rule::expr => body = Some(self.expr(c)?),
+                        _ => {}
+                    }
+                }
+                let mut names = names.into_iter();
+                let name = names.next()?;
+                Some(Item::Def(Def {
+                    docs,
+                    name,
+                    params: names.collect(),
+                    body: body?,
+                    loc,
+                }))
+            }
+            Rule::rule => self.rule(p, loc).map(Item::Rule),
+            _ => None,
+        }
+    }
+
+    fn rule(&mut self, p: Pair<'_, Rule>, loc: Loc) -> Option<crate::syntax::ast::Rule> {
+        let mut docs = Vec::new();
+        let mut id = None;
+        let mut name = None;
+        let mut meta = Vec::new();
+        let mut bindings = Vec::new();
+        let mut condition = None;
+        let mut report = None;
+        for c in p.into_inner() {
+            match c.as_rule() {
+                Rule::doc => docs.push(doc_text(c.as_str())),
+                Rule::rule_id => id = Some(self.name(&c)),
+                Rule::rule_name => name = Some(self.name(&c)),
+                Rule::meta_title => meta.push(Meta::Title(self.string(c.into_inner().next()?))),
+                Rule::meta_fix => meta.push(Meta::Fix(self.string(c.into_inner().next()?))),
+                Rule::meta_severity => {
+                    meta.push(Meta::Severity(self.name(&c.into_inner().next()?)));
+                }
+                Rule::meta_owasp => meta.push(Meta::Owasp(self.strings(c))),
+                Rule::meta_refs => meta.push(Meta::Refs(self.strings(c))),
+                Rule::meta_tags => meta.push(Meta::Tags(self.strings(c))),
+                Rule::for_clause => {
+                    for b in c.into_inner() {
+                        let mut parts = b.into_inner();
+                        let var = self.name(&parts.next()?);
+                        let source = self.source(parts.next()?)?;
+                        bindings.push(Binding { var, source });
+                    }
+                }
+                Rule::where_clause => condition = Some(self.expr(c.into_inner().next()?)?),
+                Rule::report_clause => {
+                    let mut at = None;
+                    let mut message = None;
+                    for r in c.into_inner() {
+                        match r.as_rule() {
+                            Rule::expr => at = Some(self.expr(r)?),
+                            Rule::string => message = Some(self.message(r)?),
+                            _ => {}
+                        }
+                    }
+                    report = Some(Report {
+                        at,
+                        message: message?,
+                    });
+                }
+                _ => {}
+            }
+        }
+        Some(crate::syntax::ast::Rule {
+            docs,
+            id: id?,
+            name: name?,
+            meta,
+            bindings,
+            condition,
+            report: report?,
+            loc,
+        })
+    }
+
+    fn name(&self, p: &Pair<'_, Rule>) -> Name {
+        Name {
+            text: p.as_str().to_string(),
+            loc: Loc(self.span(p)),
+        }
+    }
+
+    fn string(&self, p: Pair<'_, Rule>) -> Str {
+        let loc = Loc(self.span(&p));
+        let raw = p.into_inner().next().map_or("", |i| i.as_str());
+        Str {
+            value: unescape(raw),
+            loc,
+        }
+    }
+
+    fn strings(&self, p: Pair<'_, Rule>) -> Vec<Str> {
+        p.into_inner().map(|s| self.string(s)).collect()
+    }
+
+    fn type_expr(&self, p: Pair<'_, Rule>) -> Option<TypeExpr> {
+        let inner = p.into_inner().next()?;
+        match inner.as_rule() {
+            Rule::list_type => Some(TypeExpr::List(Box::new(
+                self.type_expr(inner.into_inner().next()?)?,
+            ))),
+            _ => Some(TypeExpr::Named(self.name(&inner))),
+        }
+    }
+
+    /// A message: the string's raw text split into literal text and `{expr}` parts.
+    fn message(&mut self, p: Pair<'_, Rule>) -> Option<Message> {
+        let loc = Loc(self.span(&p));
+        let inner = p.into_inner().next()?;
+        let raw = inner.as_str();
+        let raw_start = self.base + inner.as_span().start();
+        let mut parts = Vec::new();
+        let mut text = String::new();
+        let mut i = 0;
+        let bytes = raw.as_bytes();
+        while let Some(&b) = bytes.get(i) {
+            match b {
+                b'{' if bytes.get(i + 1) == Some(&b'{') => {
+                    text.push('{');
+                    i += 2;
+                }
+                b'}' if bytes.get(i + 1) == Some(&b'}') => {
+                    text.push('}');
+                    i += 2;
+                }
+                b'{' => {
+                    let close = raw.get(i..).and_then(|r| r.find('}')).map(|k| k + i);
+                    let Some(close) = close else {
+                        self.diags.push(
+                            Diagnostic::error("E0003", "unclosed `{` in message")
+                                .at(
+                                    Span::new(self.file, raw_start + i..raw_start + i + 1),
+                                    "this `{` has no matching `}`",
+                                )
+                                .with_help("write `{{` for a literal brace"),
+                        );
+                        return None;
+                    };
+                    if !text.is_empty() {
+                        parts.push(MessagePart::Text(unescape(&std::mem::take(&mut text))));
+                    }
+                    // Quotes inside an interpolation are written `\"` (spans after such a
+                    // quote are one byte early per escape).
+                    let src = raw.get(i + 1..close).unwrap_or("").replace("\\\"", "\"");
+                    let e = self.expr_text(&src, raw_start + i + 1)?;
+                    parts.push(MessagePart::Expr(e));
+                    i = close + 1;
+                }
+                b'\\' => {
+                    let len = raw
+                        .get(i + 1..)
+                        .and_then(|r| r.chars().next())
+                        .map_or(0, char::len_utf8);
+                    text.push_str(raw.get(i..i + 1 + len).unwrap_or(""));
+                    i += 1 + len;
+                }
+                _ => {
+                    let len = raw
+                        .get(i..)
+                        .and_then(|r| r.chars().next())
+                        .map_or(1, char::len_utf8);
+                    text.push_str(raw.get(i..i + len).unwrap_or(""));
+                    i += len;
+                }
+            }
+        }
+        if !text.is_empty() {
+            parts.push(MessagePart::Text(unescape(&text)));
+        }
+        Some(Message { parts, loc })
+    }
+
+    fn expr_text(&mut self, src: &str, offset: usize) -> Option<Expr> {
+        let saved = self.base;
+        self.base = offset;
+        let result = match KanonParser::parse(Rule::expr_entry, src) {
+            Ok(mut pairs) => pairs
+                .next()
+                .and_then(|e| e.into_inner().next())
+                .and_then(|e| self.expr(e)),
+            Err(e) => {
+                self.diags.push(syntax_error(self.file, offset, src, &e));
+                None
+            }
+        };
+        self.base = saved;
+        result
+    }
+
+    fn source(&mut self, p: Pair<'_, Rule>) -> Option<Expr> {
+        let mut inner = p.into_inner();
+        let mut e = self.primary(inner.next()?)?;
+        for post in inner {
+            e = self.postfix(e, post)?;
+        }
+        Some(e)
+    }
+
+    fn expr(&mut self, p: Pair<'_, Rule>) -> Option<Expr> {
+        let pairs = p.into_inner();
+        self.pratt(pairs)
+    }
+
+    fn pratt(&mut self, pairs: Pairs<'_, Rule>) -> Option<Expr> {
+        // The Pratt parser's closures cannot borrow `self` mutably at once, so collect
+        // diagnostics in a cell-free way: run with a shared reference and lower after.
+        let file = self.file;
+        let base = self.base;
+        let me = std::cell::RefCell::new(std::mem::replace(
+            self,
+            Lower {
+                file,
+                base,
+                diags: Vec::new(),
+            },
+        ));
+        let result = pratt()
+            .map_primary(|p| me.borrow_mut().primary(p))
+            .map_prefix(|op, rhs| {
+                let rhs = rhs?;
+                let span = me.borrow().span(&op).to(rhs.span());
+                Some(Expr::new(ExprKind::Unary(UnaryOp::Not, Box::new(rhs)), span))
+            })
+            .map_postfix(|lhs, op| {
+                let lhs = lhs?;
+                me.borrow_mut().postfix(lhs, op)
+            })
+            .map_infix(|lhs, op, rhs| {
+                let (lhs, rhs) = (lhs?, rhs?);
+                let bop = binary_op(op.as_rule())?;
+                let span = lhs.span().to(rhs.span());
+                Some(Expr::new(
+                    ExprKind::Binary(bop, Box::new(lhs), Box::new(rhs)),
+                    span,
+                ))
+            })
+            .parse(pairs);
+        *self = me.into_inner();
+        result
+    }
+
+    fn postfix(&mut self, lhs: Expr, op: Pair<'_, Rule>) -> Option<Expr> {
+        let span = lhs.span().to(self.span(&op));
+        match op.as_rule() {
+            Rule::field_access => {
+                let name = self.name(&op.into_inner().next()?);
+                Some(Expr::new(ExprKind::Field(Box::new(lhs), name), span))
+            }
+            Rule::index_access => {
+                let idx = self.expr(op.into_inner().next()?)?;
+                Some(Expr::new(
+                    ExprKind::Index(Box::new(lhs), Box::new(idx)),
+                    span,
+                ))
+            }
+            _ => None,
+        }
+    }
+
+    fn primary(&mut self, p: Pair<'_, Rule>) -> Option<Expr> {
+        let span = self.span(&p);
+        let kind = match p.as_rule() {
+            Rule::paren => {
+                let mut e = self.expr(p.into_inner().next()?)?;
+                e.loc = Loc(span);
+                return Some(e);
+            }
+            Rule::string => ExprKind::Str(self.string(p).value),
+            Rule::number => {
+                let s = p.as_str();
+                if s.contains('.') {
+                    ExprKind::Float(s.parse().ok()?)
+                } else {
+                    match s.parse() {
+                        Ok(i) => ExprKind::Int(i),
+                        Err(_) => {
+                            self.diags.push(
+                                Diagnostic::error("E0004", format!("number `{s}` is too large"))
+                                    .at(span, "does not fit in 64 bits"),
+                            );
+                            return None;
+                        }
+                    }
+                }
+            }
+            Rule::lit_true => ExprKind::Bool(true),
+            Rule::lit_false => ExprKind::Bool(false),
+            Rule::lit_null => ExprKind::Null,
+            Rule::ident => ExprKind::Var(p.as_str().to_string()),
+            Rule::list => {
+                let mut items = Vec::new();
+                for e in p.into_inner() {
+                    items.push(self.expr(e)?);
+                }
+                ExprKind::List(items)
+            }
+            Rule::call => {
+                let mut inner = p.into_inner();
+                let name = self.name(&inner.next()?);
+                let mut args = Vec::new();
+                for a in inner {
+                    args.push(self.expr(a)?);
+                }
+                ExprKind::Call(name, args)
+            }
+            Rule::quantifier => {
+                let mut inner = p.into_inner();
+                let quant = match inner.next()?.as_str() {
+                    "any" => Quant::Any,
+                    "all" => Quant::All,
+                    "none" => Quant::None,
+                    "exists" => Quant::Exists,
+                    _ => Quant::Count,
+                };
+                let mut body = inner.next()?.into_inner();
+                let var = self.name(&body.next()?);
+                let source = self.source(body.next()?)?;
+                let cond = match body.next() {
+                    Some(c) => Some(Box::new(self.expr(c)?)),
+                    None => None,
+                };
+                ExprKind::Quantified {
+                    quant,
+                    var,
+                    source: Box::new(source),
+                    cond,
+                }
+            }
+            _ => return None,
+        };
+        Some(Expr::new(kind, span))
+    }
+}
+
+fn binary_op(r: Rule) -> Option<BinaryOp> {
+    Some(match r {
+        Rule::op_or => BinaryOp::Or,
+        Rule::op_and => BinaryOp::And,
+        Rule::op_eq => BinaryOp::Eq,
+        Rule::op_ne => BinaryOp::Ne,
+        Rule::op_lt => BinaryOp::Lt,
+        Rule::op_le => BinaryOp::Le,
+        Rule::op_gt => BinaryOp::Gt,
+        Rule::op_ge => BinaryOp::Ge,
+        Rule::op_in => BinaryOp::In,
+        Rule::op_not_in => BinaryOp::NotIn,
+        Rule::op_matches => BinaryOp::Matches,
+        Rule::op_contains => BinaryOp::Contains,
+        Rule::op_starts_with => BinaryOp::StartsWith,
+        Rule::op_ends_with => BinaryOp::EndsWith,
+        Rule::op_selects => BinaryOp::Selects,
+        Rule::op_coalesce => BinaryOp::Coalesce,
+        _ => return None,
+    })
+}
+
+fn doc_text(raw: &str) -> String {
+    let t = raw.strip_prefix("///").unwrap_or(raw);
+    t.strip_prefix(' ').unwrap_or(t).trim_end().to_string()
+}
+
+/// Resolves the escapes of a string literal's raw text.
+pub fn unescape(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len());
+    let mut chars = raw.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('n') => out.push('\n'),
+            Some('t') => out.push('\t'),
+            Some('r') => out.push('\r'),
+            Some(other) => out.push(other),
+            None => out.push('\\'),
+        }
+    }
+    out
+}
+
+/// The human name of a grammar rule, as shown in "expected ..." messages.
+fn human(r: Rule) -> &'static str {
+    match r {
+        Rule::ident => "a name",
+        Rule::field_name => "a field name",
+        Rule::rule_id => "a rule id such as `K01-001`",
+        Rule::rule_name => "a kebab-case rule name",
+        Rule::string | Rule::string_inner => "a string",
+        Rule::number => "a number",
+        Rule::doc => "a doc comment",
+        Rule::item | Rule::import | Rule::param | Rule::table | Rule::def | Rule::rule => {
+            "an item (`rule`, `def`, `param`, `table`, `import`)"
+        }
+        Rule::type_expr | Rule::list_type => "a type",
+        Rule::meta_title => "`title`",
+        Rule::meta_severity => "`severity`",
+        Rule::meta_owasp => "`owasp`",
+        Rule::meta_refs => "`refs`",
+        Rule::meta_fix => "`fix`",
+        Rule::meta_tags => "`tags`",
+        Rule::for_clause => "`for`",
+        Rule::binding => "a binding such as `w in workloads`",
+        Rule::where_clause => "`where`",
+        Rule::report_clause => "`report`",
+        Rule::expr | Rule::expr_entry | Rule::source | Rule::paren | Rule::quantifier
+        | Rule::quant_kw | Rule::quant_body | Rule::call | Rule::list | Rule::lit_true
+        | Rule::lit_false | Rule::lit_null | Rule::op_not => "an expression",
+        Rule::field_access => "`.`",
+        Rule::index_access => "`[`",
+        Rule::op_or | Rule::op_and | Rule::op_eq | Rule::op_ne | Rule::op_le | Rule::op_ge
+        | Rule::op_lt | Rule::op_gt | Rule::op_not_in | Rule::op_in | Rule::op_matches
+        | Rule::op_contains | Rule::op_starts_with | Rule::op_ends_with | Rule::op_selects
+        | Rule::op_coalesce => "an operator",
+        Rule::EOI => "end of input",
+        _ => "something else",
+    }
+}
+
+fn found_token(rest: &str) -> String {
+    let rest = rest.trim_start();
+    let Some(c) = rest.chars().next() else {
+        return "end of input".to_string();
+    };
+    let tok: String = if c.is_alphanumeric() || c == '_' {
+        rest.chars()
+            .take_while(|c| c.is_alphanumeric() || *c == '_' || *c == '-')
+            .take(40)
+            .collect()
+    } else {
+        c.to_string()
+    };
+    format!("`{tok}`")
+}
+
+fn syntax_error(file: FileId, base: usize, chunk: &str, e: &pest::error::Error<Rule>) -> Diagnostic {
+    let pos = match e.location {
+        pest::error::InputLocation::Pos(p) => p,
+        pest::error::InputLocation::Span((s, _)) => s,
+    };
+    let rest = chunk.get(pos..).unwrap_or("");
+    let found = found_token(rest);
+    let expected = match &e.variant {
+        pest::error::ErrorVariant::ParsingError { positives, .. } => {
+            let mut names: Vec<&str> = positives.iter().map(|r| human(*r)).collect();
+            names.sort_unstable();
+            names.dedup();
+            names
+        }
+        pest::error::ErrorVariant::CustomError { .. } => Vec::new(),
+    };
+    let list = join_or(&expected);
+    let message = if list.is_empty() {
+        format!("unexpected {found}")
+    } else {
+        format!("expected {list}, found {found}")
+    };
+    let skipped = rest.len() - rest.trim_start().len();
+    let start = base + pos + skipped;
+    let tok_len = rest
+        .trim_start()
+        .chars()
+        .next()
+        .map_or(0, |c| {
+            if c.is_alphanumeric() || c == '_' {
+                rest.trim_start()
+                    .chars()
+                    .take_while(|c| c.is_alphanumeric() || *c == '_' || *c == '-')
+                    .map(char::len_utf8)
+                    .sum()
+            } else {
+                c.len_utf8()
+            }
+        });
+    let label = if list.is_empty() {
+        "unexpected here".to_string()
+    } else {
+        format!("expected {list}")
+    };
+    Diagnostic::error("E0001", message).at(Span::new(file, start..start + tok_len), label)
+}
+
+fn join_or(items: &[&str]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => (*one).to_string(),
+        [init @ .., last] => format!("{} or {last}", init.join(", ")),
+    }
+}
