@@ -1,1 +1,397 @@
-//! The `check` stage.
+//! The analyze stage: resolves names, kinds, relations and field paths against the
+//! Kubernetes schema, checks types, and lowers the AST into the checked [`ir`].
+//!
+//! Every problem is a coded [`Diagnostic`]; checking goes on after an error so a user
+//! sees every problem of a ruleset at once.
+
+mod expr;
+pub mod fs;
+pub mod ir;
+
+use crate::diag::{Diagnostic, FileId, SourceMap, Span};
+use crate::syntax::ast;
+use fs::{RuleFile, RuleFs};
+use ir::{Const, Program, Severity};
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+
+/// The outcome of compiling a ruleset.
+#[derive(Debug, Default)]
+pub struct Compiled {
+    /// The checked program (rules with errors are left out).
+    pub program: Program,
+    /// Errors and warnings.
+    pub diagnostics: Vec<Diagnostic>,
+    /// Parsed files, with their file ids, for the formatter and tools.
+    pub files: Vec<(FileId, RuleFile)>,
+}
+
+impl Compiled {
+    /// Whether any error was reported.
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics.iter().any(Diagnostic::is_error)
+    }
+}
+
+/// Parameter overrides: name → value, applied over declared defaults.
+pub type Overrides = HashMap<String, Const>;
+
+/// Compiles rule files (and what they import) from a [`RuleFs`].
+pub fn compile(
+    fs: &RuleFs,
+    entry: &[RuleFile],
+    overrides: &Overrides,
+    sources: &mut SourceMap,
+) -> Compiled {
+    let mut c = Checker {
+        fs,
+        sources,
+        diags: Vec::new(),
+        parsed: Vec::new(),
+        seen: BTreeSet::new(),
+    };
+    for f in entry {
+        c.load(f.clone(), None);
+    }
+    c.finish(overrides)
+}
+
+struct Checker<'a> {
+    fs: &'a RuleFs,
+    sources: &'a mut SourceMap,
+    diags: Vec<Diagnostic>,
+    parsed: Vec<(FileId, RuleFile, ast::File)>,
+    seen: BTreeSet<(String, String)>,
+}
+
+/// Global names visible to every rule.
+pub(crate) struct Globals {
+    pub params: HashMap<String, (usize, ir::Ty)>,
+    pub tables: HashMap<String, usize>,
+    pub defs: HashMap<String, ast::Def>,
+}
+
+impl Checker<'_> {
+    fn load(&mut self, f: RuleFile, from: Option<Span>) {
+        if !self.seen.insert((f.root.clone(), f.rel.clone())) {
+            return;
+        }
+        let text = match self.fs.read(&f) {
+            Ok(t) => t,
+            Err(msg) => {
+                let mut d = Diagnostic::error("E0109", msg);
+                if let Some(span) = from {
+                    d = d.at(span, "imported here");
+                }
+                self.diags.push(d);
+                return;
+            }
+        };
+        let id = self.sources.add(f.display.clone(), text);
+        let text = self
+            .sources
+            .file(id)
+            .map(|s| s.text.clone())
+            .unwrap_or_default();
+        let (ast, mut diags) = crate::syntax::parse(id, &text);
+        self.diags.append(&mut diags);
+        let imports: Vec<(String, Span)> = ast
+            .items
+            .iter()
+            .filter_map(|i| match i {
+                ast::Item::Import(imp) => Some((imp.path.value.clone(), imp.path.loc.0)),
+                _ => None,
+            })
+            .collect();
+        self.parsed.push((id, f.clone(), ast));
+        for (path, span) in imports {
+            match self.fs.resolve(&f, &path) {
+                Some(target) => self.load(target, Some(span)),
+                None => self.diags.push(
+                    Diagnostic::error("E0109", format!("import `{path}` leaves the ruleset"))
+                        .at(span, "resolves outside the rule directory")
+                        .with_help("imports may only name files inside the directories given to kanon"),
+                ),
+            }
+        }
+    }
+
+    fn finish(mut self, overrides: &Overrides) -> Compiled {
+        let mut program = Program::default();
+        let mut globals = Globals {
+            params: HashMap::new(),
+            tables: HashMap::new(),
+            defs: HashMap::new(),
+        };
+        let mut declared: HashMap<String, Span> = HashMap::new();
+        let parsed = std::mem::take(&mut self.parsed);
+        // Declarations first, so rules may use names declared later or in other files.
+        for (_, file, ast) in &parsed {
+            for item in &ast.items {
+                let (name, span) = match item {
+                    ast::Item::Param(p) => (&p.name, p.name.loc.0),
+                    ast::Item::Table(t) => (&t.name, t.name.loc.0),
+                    ast::Item::Def(d) => (&d.name, d.name.loc.0),
+                    _ => continue,
+                };
+                if let Some(first) = declared.get(&name.text) {
+                    self.diags.push(
+                        Diagnostic::error("E0202", format!("`{}` is declared twice", name.text))
+                            .at(span, "declared again here")
+                            .with_label(*first, "first declared here"),
+                    );
+                    continue;
+                }
+                declared.insert(name.text.clone(), span);
+                match item {
+                    ast::Item::Param(p) => {
+                        if let Some((param, ty)) = self.param(p, overrides) {
+                            globals
+                                .params
+                                .insert(p.name.text.clone(), (program.params.len(), ty));
+                            program.params.push(param);
+                        }
+                    }
+                    ast::Item::Table(t) => {
+                        if let Some(table) = self.table(file, t) {
+                            globals
+                                .tables
+                                .insert(t.name.text.clone(), program.tables.len());
+                            program.tables.push(table);
+                        }
+                    }
+                    ast::Item::Def(d) => {
+                        globals.defs.insert(d.name.text.clone(), d.clone());
+                    }
+                    _ => {}
+                }
+            }
+        }
+        for name in overrides.keys() {
+            if !globals.params.contains_key(name) {
+                let names: Vec<&str> = globals.params.keys().map(String::as_str).collect();
+                self.diags.push(
+                    Diagnostic::error("E0113", format!("unknown parameter `{name}`"))
+                        .with_suggestion(name, names),
+                );
+            }
+        }
+        let mut ids: HashMap<String, Span> = HashMap::new();
+        for (file_id, _, ast) in &parsed {
+            for item in &ast.items {
+                let ast::Item::Rule(r) = item else { continue };
+                if let Some(first) = ids.get(&r.id.text) {
+                    self.diags.push(
+                        Diagnostic::error("E0201", format!("rule id `{}` is used twice", r.id.text))
+                            .at(r.id.loc.0, "used again here")
+                            .with_label(*first, "first used here")
+                            .with_help("every rule needs its own stable id"),
+                    );
+                    continue;
+                }
+                ids.insert(r.id.text.clone(), r.id.loc.0);
+                let mut rc = expr::RuleChecker::new(&globals, &program, *file_id);
+                let checked = rc.rule(r);
+                let ok = !rc.diags.iter().any(Diagnostic::is_error);
+                self.diags.append(&mut rc.diags);
+                if let (true, Some(rule)) = (ok, checked) {
+                    program.rules.push(rule);
+                }
+            }
+        }
+        Compiled {
+            program,
+            diagnostics: self.diags,
+            files: parsed.into_iter().map(|(id, f, _)| (id, f)).collect(),
+        }
+    }
+
+    fn param(&mut self, p: &ast::Param, overrides: &Overrides) -> Option<(ir::Param, ir::Ty)> {
+        let ty = match type_of(&p.ty) {
+            Ok(t) => t,
+            Err(name) => {
+                self.diags.push(
+                    Diagnostic::error("E0110", format!("unknown type `{}`", name.text))
+                        .at(name.loc.0, "not a parameter type")
+                        .with_suggestion(&name.text, ["string", "int", "number", "bool", "list"]),
+                );
+                return None;
+            }
+        };
+        let value = match overrides.get(&p.name.text) {
+            Some(v) => v.clone(),
+            None => match &p.default {
+                Some(e) => match const_of(e) {
+                    Some(c) => c,
+                    None => {
+                        self.diags.push(
+                            Diagnostic::error("E0301", "a parameter default must be a literal")
+                                .at(e.span(), "not a literal value"),
+                        );
+                        return None;
+                    }
+                },
+                None => Const::Null,
+            },
+        };
+        if !const_fits(&value, &ty) {
+            let span = p.default.as_ref().map_or(p.name.loc.0, ast::Expr::span);
+            self.diags.push(
+                Diagnostic::error(
+                    "E0301",
+                    format!(
+                        "parameter `{}` is declared `{}` but its value is not",
+                        p.name.text,
+                        type_text(&p.ty)
+                    ),
+                )
+                .at(span, format!("expected `{}`", type_text(&p.ty))),
+            );
+            return None;
+        }
+        Some((
+            ir::Param {
+                name: p.name.text.clone(),
+                ty: type_text(&p.ty),
+                value,
+                docs: p.docs.join("\n"),
+            },
+            ty,
+        ))
+    }
+
+    fn table(&mut self, file: &RuleFile, t: &ast::Table) -> Option<ir::Table> {
+        let Some(target) = self.fs.resolve(file, &t.path.value) else {
+            self.diags.push(
+                Diagnostic::error("E0108", format!("table file `{}` leaves the ruleset", t.path.value))
+                    .at(t.path.loc.0, "outside the rule directory"),
+            );
+            return None;
+        };
+        let text = match self.fs.read(&target) {
+            Ok(t) => t,
+            Err(msg) => {
+                self.diags.push(
+                    Diagnostic::error("E0108", msg)
+                        .at(t.path.loc.0, "table declared here")
+                        .with_help("put the YAML file beside the rule file, or fix the path"),
+                );
+                return None;
+            }
+        };
+        let value: serde_yaml::Value = match serde_yaml::from_str(&text) {
+            Ok(v) => v,
+            Err(e) => {
+                let at = e
+                    .location()
+                    .map(|l| format!(" at line {}, column {}", l.line(), l.column()))
+                    .unwrap_or_default();
+                self.diags.push(
+                    Diagnostic::error(
+                        "E0108",
+                        format!("table `{}` is not valid yaml{at}", target.display),
+                    )
+                    .at(t.path.loc.0, "table declared here"),
+                );
+                return None;
+            }
+        };
+        // A table file is a list of rows, or a map with a `rows` list (and metadata such
+        // as `source` and `checked`).
+        let rows = match &value {
+            serde_yaml::Value::Mapping(m) => m
+                .get("rows")
+                .cloned()
+                .unwrap_or(serde_yaml::Value::Sequence(Vec::new())),
+            other => other.clone(),
+        };
+        Some(ir::Table {
+            name: t.name.text.clone(),
+            path: target.display,
+            rows: yaml_const(&rows, 0),
+        })
+    }
+}
+
+fn yaml_const(v: &serde_yaml::Value, depth: usize) -> Const {
+    if depth > 64 {
+        return Const::Null;
+    }
+    match v {
+        serde_yaml::Value::Null => Const::Null,
+        serde_yaml::Value::Bool(b) => Const::Bool(*b),
+        serde_yaml::Value::Number(n) => n
+            .as_i64()
+            .map(Const::Int)
+            .or_else(|| n.as_f64().map(Const::Float))
+            .unwrap_or(Const::Null),
+        serde_yaml::Value::String(s) => Const::Str(Arc::from(s.as_str())),
+        serde_yaml::Value::Sequence(items) => Const::List(Arc::new(
+            items.iter().map(|i| yaml_const(i, depth + 1)).collect(),
+        )),
+        serde_yaml::Value::Mapping(m) => Const::Map(Arc::new(
+            m.iter()
+                .map(|(k, v)| {
+                    let key = match k {
+                        serde_yaml::Value::String(s) => s.clone(),
+                        other => serde_yaml::to_string(other)
+                            .unwrap_or_default()
+                            .trim()
+                            .to_string(),
+                    };
+                    (Arc::from(key.as_str()), yaml_const(v, depth + 1))
+                })
+                .collect(),
+        )),
+        serde_yaml::Value::Tagged(t) => yaml_const(&t.value, depth + 1),
+    }
+}
+
+fn type_text(t: &ast::TypeExpr) -> String {
+    match t {
+        ast::TypeExpr::Named(n) => n.text.clone(),
+        ast::TypeExpr::List(i) => format!("list<{}>", type_text(i)),
+    }
+}
+
+fn type_of(t: &ast::TypeExpr) -> Result<ir::Ty, &ast::Name> {
+    match t {
+        ast::TypeExpr::Named(n) => match n.text.as_str() {
+            "string" => Ok(ir::Ty::Str),
+            "int" | "number" => Ok(ir::Ty::Number),
+            "bool" => Ok(ir::Ty::Bool),
+            _ => Err(n),
+        },
+        ast::TypeExpr::List(i) => Ok(ir::Ty::List(Box::new(type_of(i)?))),
+    }
+}
+
+fn const_fits(c: &Const, ty: &ir::Ty) -> bool {
+    match (c, ty) {
+        (Const::Null, _) => true,
+        (Const::Str(_), ir::Ty::Str) | (Const::Bool(_), ir::Ty::Bool) => true,
+        (Const::Int(_) | Const::Float(_), ir::Ty::Number) => true,
+        (Const::List(items), ir::Ty::List(inner)) => items.iter().all(|i| const_fits(i, inner)),
+        _ => false,
+    }
+}
+
+/// The constant value of a literal expression.
+pub(crate) fn const_of(e: &ast::Expr) -> Option<Const> {
+    Some(match &e.kind {
+        ast::ExprKind::Null => Const::Null,
+        ast::ExprKind::Bool(b) => Const::Bool(*b),
+        ast::ExprKind::Int(i) => Const::Int(*i),
+        ast::ExprKind::Float(f) => Const::Float(*f),
+        ast::ExprKind::Str(s) => Const::Str(Arc::from(s.as_str())),
+        ast::ExprKind::List(items) => {
+            Const::List(Arc::new(items.iter().map(const_of).collect::<Option<_>>()?))
+        }
+        _ => return None,
+    })
+}
+
+/// Parses a severity name (used by configuration too).
+pub fn severity(s: &str) -> Option<Severity> {
+    Severity::parse(s)
+}

@@ -1,0 +1,153 @@
+//! Where rule files, imports and data tables come from: directories on disk or the
+//! ruleset embedded in the binary. Imports never leave the roots they were given.
+
+use std::collections::BTreeMap;
+use std::path::{Component, Path, PathBuf};
+
+/// A set of rule-related files addressed by normalized relative paths under named roots.
+#[derive(Clone, Debug, Default)]
+pub struct RuleFs {
+    /// Embedded files: `root/relative/path` → text.
+    embedded: BTreeMap<String, String>,
+    /// Disk roots: the directory of every given path.
+    disk_roots: Vec<PathBuf>,
+}
+
+/// A file found in a [`RuleFs`].
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct RuleFile {
+    /// The name shown to users.
+    pub display: String,
+    /// The root it belongs to (imports may not leave it).
+    pub root: String,
+    /// Path relative to the root, `/`-separated.
+    pub rel: String,
+}
+
+impl RuleFs {
+    /// An empty set.
+    pub fn new() -> RuleFs {
+        RuleFs::default()
+    }
+
+    /// Adds an embedded file under a root name.
+    pub fn add_embedded(&mut self, root: &str, rel: &str, text: &str) {
+        self.embedded
+            .insert(format!("{root}/{rel}"), text.to_string());
+    }
+
+    /// Every `.kanon` file of the embedded root.
+    pub fn embedded_rules(&self, root: &str) -> Vec<RuleFile> {
+        let prefix = format!("{root}/");
+        self.embedded
+            .keys()
+            .filter_map(|k| k.strip_prefix(&prefix))
+            .filter(|rel| rel.ends_with(".kanon"))
+            .map(|rel| RuleFile {
+                display: format!("{root}/{rel}"),
+                root: root.to_string(),
+                rel: rel.to_string(),
+            })
+            .collect()
+    }
+
+    /// Expands a path given on the command line into rule files (sorted, recursive).
+    pub fn add_disk_path(&mut self, path: &Path) -> Result<Vec<RuleFile>, String> {
+        let meta = std::fs::metadata(path)
+            .map_err(|e| format!("cannot read `{}`: {}", path.display(), lower(&e)))?;
+        let (root, files) = if meta.is_dir() {
+            let mut files = Vec::new();
+            walk(path, path, &mut files, 0);
+            files.sort();
+            (path.to_path_buf(), files)
+        } else {
+            let root = path.parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            (root, vec![name])
+        };
+        let root_str = root.to_string_lossy().into_owned();
+        if !self.disk_roots.contains(&root) {
+            self.disk_roots.push(root.clone());
+        }
+        Ok(files
+            .into_iter()
+            .map(|rel| RuleFile {
+                display: display_join(&root_str, &rel),
+                root: root_str.clone(),
+                rel,
+            })
+            .collect())
+    }
+
+    /// Reads a file.
+    pub fn read(&self, f: &RuleFile) -> Result<String, String> {
+        if let Some(t) = self.embedded.get(&format!("{}/{}", f.root, f.rel)) {
+            return Ok(t.clone());
+        }
+        let p = Path::new(&f.root).join(&f.rel);
+        std::fs::read_to_string(&p).map_err(|e| format!("cannot read `{}`: {}", f.display, lower(&e)))
+    }
+
+    /// Resolves `target` relative to the directory of `from`, refusing to leave its root.
+    pub fn resolve(&self, from: &RuleFile, target: &str) -> Option<RuleFile> {
+        let dir = Path::new(&from.rel).parent().unwrap_or(Path::new(""));
+        let mut parts: Vec<String> = Vec::new();
+        for c in dir.join(target).components() {
+            match c {
+                Component::Normal(s) => parts.push(s.to_string_lossy().into_owned()),
+                Component::ParentDir => {
+                    parts.pop()?;
+                }
+                Component::CurDir => {}
+                Component::RootDir | Component::Prefix(_) => return None,
+            }
+        }
+        let rel = parts.join("/");
+        Some(RuleFile {
+            display: display_join(&from.root, &rel),
+            root: from.root.clone(),
+            rel,
+        })
+    }
+}
+
+fn display_join(root: &str, rel: &str) -> String {
+    if root.is_empty() || root == "." {
+        rel.to_string()
+    } else {
+        format!("{}/{rel}", root.trim_end_matches('/'))
+    }
+}
+
+fn lower(e: &std::io::Error) -> String {
+    let s = e.to_string();
+    let s = s.split(" (os error").next().unwrap_or(&s).to_string();
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_lowercase().collect::<String>() + c.as_str(),
+        None => s,
+    }
+}
+
+fn walk(root: &Path, dir: &Path, out: &mut Vec<String>, depth: usize) {
+    if depth > 32 {
+        return;
+    }
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let p = e.path();
+        let Ok(ft) = e.file_type() else { continue };
+        if ft.is_dir() {
+            walk(root, &p, out, depth + 1);
+        } else if p.extension().is_some_and(|x| x == "kanon") {
+            if let Ok(rel) = p.strip_prefix(root) {
+                out.push(rel.to_string_lossy().replace('\\', "/"));
+            }
+        }
+    }
+}

@@ -1,0 +1,491 @@
+//! The checked, resolved representation of rules that the planner and both evaluators read.
+
+use crate::diag::{FileId, Span};
+use crate::schema::FieldType;
+use std::fmt;
+use std::sync::Arc;
+
+/// Index of a variable in a rule's variable table.
+pub type VarId = usize;
+
+/// Severity of a rule, from least to most severe.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// For information only.
+    Info,
+    /// Low.
+    Low,
+    /// Medium.
+    Medium,
+    /// High.
+    High,
+    /// Critical.
+    Critical,
+}
+
+impl Severity {
+    /// All severities, in order.
+    pub const ALL: [Severity; 5] = [
+        Severity::Info,
+        Severity::Low,
+        Severity::Medium,
+        Severity::High,
+        Severity::Critical,
+    ];
+
+    /// The lowercase name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+            Severity::Critical => "critical",
+        }
+    }
+
+    /// Parses a lowercase name.
+    pub fn parse(s: &str) -> Option<Severity> {
+        Severity::ALL.into_iter().find(|v| v.as_str() == s)
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A constant value (literals, parameter values, table rows).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Const {
+    /// `null`.
+    Null,
+    /// A boolean.
+    Bool(bool),
+    /// An integer.
+    Int(i64),
+    /// A float.
+    Float(f64),
+    /// A string.
+    Str(Arc<str>),
+    /// A list.
+    List(Arc<Vec<Const>>),
+    /// A map (table rows).
+    Map(Arc<Vec<(Arc<str>, Const)>>),
+}
+
+/// The objects a scan reads.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum KindSet {
+    /// Every object.
+    All,
+    /// The workloads view (controller-owned duplicates removed).
+    Workloads,
+    /// Objects of these kinds.
+    Kinds(Vec<Arc<str>>),
+}
+
+impl fmt::Display for KindSet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            KindSet::All => f.write_str("objects"),
+            KindSet::Workloads => f.write_str("workloads"),
+            KindSet::Kinds(k) => {
+                let names: Vec<&str> = k.iter().map(|s| &**s).collect();
+                f.write_str(&names.join("|"))
+            }
+        }
+    }
+}
+
+/// What a binding or quantifier ranges over.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Source {
+    /// Objects of a kind set, optionally in one namespace.
+    Scan {
+        /// The kinds.
+        kinds: KindSet,
+        /// Namespace filter.
+        namespace: Option<Box<Expr>>,
+    },
+    /// The elements of a list-valued expression.
+    Expr(Box<Expr>),
+}
+
+/// Virtual attributes computed by the engine (relations and shortcuts).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Attr {
+    /// `metadata.name`.
+    Name,
+    /// The namespace (defaulted), or null for cluster-scoped objects.
+    Namespace,
+    /// `kind`.
+    Kind,
+    /// `metadata.labels`.
+    Labels,
+    /// `metadata.annotations`.
+    Annotations,
+    /// Objects named in `ownerReferences` that are in the input.
+    Owners,
+    /// All containers of a workload: init, regular and ephemeral.
+    Containers,
+    /// The pod spec of a workload.
+    PodSpec,
+    /// The pod labels of a workload.
+    PodLabels,
+    /// The ServiceAccount object a workload runs as (null when not in the input).
+    ServiceAccount,
+    /// The name of the ServiceAccount a workload runs as (`default` when unset).
+    ServiceAccountName,
+    /// Whether the service-account token is mounted (pod setting over SA setting).
+    AutomountsToken,
+    /// Role bindings and cluster role bindings whose subjects include the workload's or
+    /// service account's identity.
+    Bindings,
+    /// The role or cluster role a binding points at (null when not in the input).
+    Role,
+    /// The effective rules of a role (aggregated cluster roles resolved).
+    Rules,
+    /// References to other objects (secrets, config maps, claims, services, targets).
+    References,
+    /// Services selecting a workload; services behind an Ingress or HTTPRoute.
+    Services,
+    /// The target of an HPA's `scaleTargetRef`.
+    Target,
+    /// Whether a NetworkPolicy isolates ingress.
+    IsolatesIngress,
+    /// Whether a NetworkPolicy isolates egress.
+    IsolatesEgress,
+    /// `init`, `regular` or `ephemeral`, for a container.
+    ContainerType,
+    /// The Namespace object of an object, if in the input.
+    NamespaceObject,
+}
+
+impl Attr {
+    /// The attribute as written in rules.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Attr::Name => "name",
+            Attr::Namespace => "namespace",
+            Attr::Kind => "kind",
+            Attr::Labels => "labels",
+            Attr::Annotations => "annotations",
+            Attr::Owners => "owners",
+            Attr::Containers => "containers",
+            Attr::PodSpec => "podSpec",
+            Attr::PodLabels => "podLabels",
+            Attr::ServiceAccount => "serviceAccount",
+            Attr::ServiceAccountName => "serviceAccountName",
+            Attr::AutomountsToken => "automountsToken",
+            Attr::Bindings => "bindings",
+            Attr::Role => "role",
+            Attr::Rules => "rules",
+            Attr::References => "references",
+            Attr::Services => "services",
+            Attr::Target => "target",
+            Attr::IsolatesIngress => "isolatesIngress",
+            Attr::IsolatesEgress => "isolatesEgress",
+            Attr::ContainerType => "containerType",
+            Attr::NamespaceObject => "namespaceObject",
+        }
+    }
+}
+
+/// Built-in functions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Builtin {
+    /// `effective(c, w)`: the container's security context over the pod's.
+    Effective,
+    /// `image(s)`: parsed image reference.
+    Image,
+    /// `quantity(s)`: a resource quantity as a number.
+    Quantity,
+    /// `version(s)`: a Kubernetes version, comparable.
+    Version,
+    /// `flag(c, "--name")`: the last value of a command-line flag, or null.
+    Flag,
+    /// `flags(c, "--name")`: every value of a flag, comma lists split.
+    Flags,
+    /// `has_flag(c, "--name")`: whether the flag is given.
+    HasFlag,
+    /// `lower(s)`.
+    Lower,
+    /// `upper(s)`.
+    Upper,
+    /// `trim(s)`.
+    Trim,
+    /// `len(x)`: length of a string, list or map.
+    Len,
+    /// `split(s, sep)`.
+    Split,
+    /// `keys(map)`.
+    Keys,
+    /// `values(map)`.
+    Values,
+    /// `string(x)`: text of a scalar.
+    String,
+    /// `raw(x)`: the scalar as written in the source.
+    Raw,
+    /// `quoted(x)`: whether the scalar was quoted in the source.
+    Quoted,
+}
+
+impl Builtin {
+    /// Name, arity and a one-line description, for docs and errors.
+    pub const TABLE: &'static [(&'static str, Builtin, usize)] = &[
+        ("effective", Builtin::Effective, 2),
+        ("image", Builtin::Image, 1),
+        ("quantity", Builtin::Quantity, 1),
+        ("version", Builtin::Version, 1),
+        ("flag", Builtin::Flag, 2),
+        ("flags", Builtin::Flags, 2),
+        ("has_flag", Builtin::HasFlag, 2),
+        ("lower", Builtin::Lower, 1),
+        ("upper", Builtin::Upper, 1),
+        ("trim", Builtin::Trim, 1),
+        ("len", Builtin::Len, 1),
+        ("split", Builtin::Split, 2),
+        ("keys", Builtin::Keys, 1),
+        ("values", Builtin::Values, 1),
+        ("string", Builtin::String, 1),
+        ("raw", Builtin::Raw, 1),
+        ("quoted", Builtin::Quoted, 1),
+    ];
+
+    /// The function's name.
+    pub fn name(self) -> &'static str {
+        Builtin::TABLE
+            .iter()
+            .find(|(_, b, _)| *b == self)
+            .map_or("?", |(n, _, _)| n)
+    }
+}
+
+/// Comparison and string operators.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum CmpOp {
+    /// `==`.
+    Eq,
+    /// `!=`.
+    Ne,
+    /// `<`.
+    Lt,
+    /// `<=`.
+    Le,
+    /// `>`.
+    Gt,
+    /// `>=`.
+    Ge,
+    /// `in`.
+    In,
+    /// `not in`.
+    NotIn,
+    /// `contains`.
+    Contains,
+    /// `starts with`.
+    StartsWith,
+    /// `ends with`.
+    EndsWith,
+}
+
+impl CmpOp {
+    /// The operator as written.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CmpOp::Eq => "==",
+            CmpOp::Ne => "!=",
+            CmpOp::Lt => "<",
+            CmpOp::Le => "<=",
+            CmpOp::Gt => ">",
+            CmpOp::Ge => ">=",
+            CmpOp::In => "in",
+            CmpOp::NotIn => "not in",
+            CmpOp::Contains => "contains",
+            CmpOp::StartsWith => "starts with",
+            CmpOp::EndsWith => "ends with",
+        }
+    }
+}
+
+/// A compiled regular expression (linear time), compared by its pattern.
+#[derive(Clone, Debug)]
+pub struct Pattern(pub Arc<regex::Regex>);
+
+impl PartialEq for Pattern {
+    fn eq(&self, other: &Pattern) -> bool {
+        self.0.as_str() == other.0.as_str()
+    }
+}
+
+/// Quantifiers.
+pub use crate::syntax::ast::Quant;
+
+/// A checked expression.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Expr {
+    /// A constant.
+    Const(Const),
+    /// A rule variable.
+    Var(VarId),
+    /// A parameter, by index in [`Program::params`]; constant folding replaces it.
+    Param(usize),
+    /// A data table, by index in [`Program::tables`]; constant folding replaces it.
+    Table(usize),
+    /// Null-safe field access into document data.
+    Field(Box<Expr>, Arc<str>),
+    /// Null-safe key or index access.
+    Index(Box<Expr>, Box<Expr>),
+    /// An engine-computed attribute.
+    Attr(Box<Expr>, Attr),
+    /// A built-in function call.
+    Call(Builtin, Vec<Expr>),
+    /// `not`.
+    Not(Box<Expr>),
+    /// `and` (short-circuit).
+    And(Box<Expr>, Box<Expr>),
+    /// `or` (short-circuit).
+    Or(Box<Expr>, Box<Expr>),
+    /// A comparison.
+    Cmp(CmpOp, Box<Expr>, Box<Expr>),
+    /// `??`.
+    Coalesce(Box<Expr>, Box<Expr>),
+    /// `x matches "re"` with a literal pattern.
+    Matches(Box<Expr>, Pattern),
+    /// `a selects b`: label-selector relation.
+    Selects(Box<Expr>, Box<Expr>),
+    /// A list literal.
+    List(Vec<Expr>),
+    /// A quantifier or sub-query.
+    Quant {
+        /// Which.
+        quant: Quant,
+        /// The bound variable.
+        var: VarId,
+        /// What it ranges over.
+        source: Source,
+        /// The filter.
+        cond: Option<Box<Expr>>,
+    },
+}
+
+/// One `for` binding.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Binding {
+    /// The variable.
+    pub var: VarId,
+    /// What it ranges over.
+    pub source: Source,
+}
+
+/// A piece of a report message.
+#[derive(Clone, Debug, PartialEq)]
+pub enum MessagePart {
+    /// Literal text.
+    Text(String),
+    /// An interpolated value.
+    Expr(Expr),
+}
+
+/// A checked rule, ready to plan.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Rule {
+    /// Stable id.
+    pub id: String,
+    /// Kebab-case name.
+    pub name: String,
+    /// One-line title.
+    pub title: String,
+    /// Severity.
+    pub severity: Severity,
+    /// OWASP categories (`K01:2022`, `K01:2025`).
+    pub owasp: Vec<String>,
+    /// Peer tool ids.
+    pub refs: Vec<String>,
+    /// How to fix.
+    pub fix: String,
+    /// Free tags.
+    pub tags: Vec<String>,
+    /// Documentation (the doc comment).
+    pub docs: String,
+    /// The file the rule is in.
+    pub file: FileId,
+    /// The rule's span.
+    pub span: Span,
+    /// Variable names, by [`VarId`].
+    pub vars: Vec<String>,
+    /// `for` bindings.
+    pub bindings: Vec<Binding>,
+    /// The condition.
+    pub condition: Option<Expr>,
+    /// `report at`.
+    pub report_at: Option<Expr>,
+    /// The message.
+    pub message: Vec<MessagePart>,
+}
+
+/// A declared parameter.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Param {
+    /// Name.
+    pub name: String,
+    /// Declared type, as written (`list<string>`).
+    pub ty: String,
+    /// Current value (default, or overridden).
+    pub value: Const,
+    /// Docs.
+    pub docs: String,
+}
+
+/// A data table.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Table {
+    /// Name.
+    pub name: String,
+    /// Path it was loaded from.
+    pub path: String,
+    /// Rows.
+    pub rows: Const,
+}
+
+/// A compiled ruleset.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Program {
+    /// Rules in file order.
+    pub rules: Vec<Rule>,
+    /// Parameters.
+    pub params: Vec<Param>,
+    /// Tables.
+    pub tables: Vec<Table>,
+}
+
+/// The checker's static types.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Ty {
+    /// Unknown; anything goes.
+    Any,
+    /// Only `null`.
+    Null,
+    /// Boolean.
+    Bool,
+    /// Integer or float.
+    Number,
+    /// String.
+    Str,
+    /// A list.
+    List(Box<Ty>),
+    /// Document data described by the Kubernetes schema.
+    Data(FieldType),
+    /// A graph object of one of these kinds.
+    Object(KindSet),
+    /// A container of a workload.
+    Container,
+    /// A parsed image reference.
+    Image,
+    /// A Kubernetes version.
+    Version,
+    /// A reference record (`kind`, `name`, `namespace`, `via`, `target`, `missing`).
+    Reference,
+}
