@@ -9,7 +9,9 @@
 //! | evaluate | [`eval`] | physical plan × graph → findings |
 //! | report | [`report`] | findings + diagnostics → text / JSON |
 
+pub mod bundled;
 pub mod check;
+pub mod cli;
 pub mod diag;
 pub mod eval;
 pub mod graph;

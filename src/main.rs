@@ -1,5 +1,5 @@
-//! The `kanon` command line.
+//! The `kanon` binary: a thin wrapper over [`kanon::cli`].
 
-fn main() {
-    println!("kanon");
+fn main() -> std::process::ExitCode {
+    kanon::cli::main()
 }

@@ -61,7 +61,9 @@ impl RuleFs {
             files.sort();
             (path.to_path_buf(), files)
         } else {
-            let root = path.parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+            let root = path
+                .parent()
+                .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
             let name = path
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
@@ -88,7 +90,8 @@ impl RuleFs {
             return Ok(t.clone());
         }
         let p = Path::new(&f.root).join(&f.rel);
-        std::fs::read_to_string(&p).map_err(|e| format!("cannot read `{}`: {}", f.display, lower(&e)))
+        std::fs::read_to_string(&p)
+            .map_err(|e| format!("cannot read `{}`: {}", f.display, lower(&e)))
     }
 
     /// Resolves `target` relative to the directory of `from`, refusing to leave its root.

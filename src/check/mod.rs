@@ -110,7 +110,9 @@ impl Checker<'_> {
                 None => self.diags.push(
                     Diagnostic::error("E0109", format!("import `{path}` leaves the ruleset"))
                         .at(span, "resolves outside the rule directory")
-                        .with_help("imports may only name files inside the directories given to kanon"),
+                        .with_help(
+                            "imports may only name files inside the directories given to kanon",
+                        ),
                 ),
             }
         }
@@ -182,10 +184,13 @@ impl Checker<'_> {
                 let ast::Item::Rule(r) = item else { continue };
                 if let Some(first) = ids.get(&r.id.text) {
                     self.diags.push(
-                        Diagnostic::error("E0201", format!("rule id `{}` is used twice", r.id.text))
-                            .at(r.id.loc.0, "used again here")
-                            .with_label(*first, "first used here")
-                            .with_help("every rule needs its own stable id"),
+                        Diagnostic::error(
+                            "E0201",
+                            format!("rule id `{}` is used twice", r.id.text),
+                        )
+                        .at(r.id.loc.0, "used again here")
+                        .with_label(*first, "first used here")
+                        .with_help("every rule needs its own stable id"),
                     );
                     continue;
                 }
@@ -263,8 +268,11 @@ impl Checker<'_> {
     fn table(&mut self, file: &RuleFile, t: &ast::Table) -> Option<ir::Table> {
         let Some(target) = self.fs.resolve(file, &t.path.value) else {
             self.diags.push(
-                Diagnostic::error("E0108", format!("table file `{}` leaves the ruleset", t.path.value))
-                    .at(t.path.loc.0, "outside the rule directory"),
+                Diagnostic::error(
+                    "E0108",
+                    format!("table file `{}` leaves the ruleset", t.path.value),
+                )
+                .at(t.path.loc.0, "outside the rule directory"),
             );
             return None;
         };

@@ -41,7 +41,10 @@ fn comments(text: &str) -> Vec<Comment> {
                 }
             }
             b'/' if bytes.get(i + 1) == Some(&b'/') => {
-                let end = text.get(i..).and_then(|r| r.find('\n')).map_or(text.len(), |k| k + i);
+                let end = text
+                    .get(i..)
+                    .and_then(|r| r.find('\n'))
+                    .map_or(text.len(), |k| k + i);
                 let body = text.get(i..end).unwrap_or("").trim_end();
                 let is_doc = body.starts_with("///") && !body.starts_with("////");
                 if !is_doc {
@@ -197,10 +200,7 @@ impl Formatter {
         if !r.meta.is_empty() {
             self.out.push('\n');
         }
-        let for_pos = r
-            .bindings
-            .first()
-            .map_or(0, |b| b.var.loc.0.start as usize);
+        let for_pos = r.bindings.first().map_or(0, |b| b.var.loc.0.start as usize);
         self.flush(for_pos, "  ");
         let bindings: Vec<String> = r
             .bindings
@@ -221,10 +221,9 @@ impl Formatter {
                 expr_text(at),
                 message_text(&r.report.message)
             )),
-            None => self.out.push_str(&format!(
-                "  report {}\n",
-                message_text(&r.report.message)
-            )),
+            None => self
+                .out
+                .push_str(&format!("  report {}\n", message_text(&r.report.message))),
         }
         self.flush(r.loc.0.end as usize, "  ");
         self.out.push_str("}\n");
@@ -305,7 +304,9 @@ fn condition_text(e: &Expr, indent: &str) -> String {
 
 fn flatten_and<'a>(e: &'a Expr, out: &mut Vec<&'a Expr>) {
     match &e.kind {
-        ExprKind::Binary(BinaryOp::And, l, r) if !matches!(r.kind, ExprKind::Binary(BinaryOp::And, ..)) => {
+        ExprKind::Binary(BinaryOp::And, l, r)
+            if !matches!(r.kind, ExprKind::Binary(BinaryOp::And, ..)) =>
+        {
             flatten_and(l, out);
             out.push(r);
         }

@@ -65,17 +65,17 @@ pub fn parse(file: FileId, text: &str) -> (File, Vec<Diagnostic>) {
 }
 
 /// Parses one expression (used by tests and tools).
-pub fn parse_expr(file: FileId, text: &str) -> Result<Expr, Diagnostic> {
+pub fn parse_expr(file: FileId, text: &str) -> Result<Expr, Box<Diagnostic>> {
     let mut p = Lower {
         file,
         base: 0,
         diags: Vec::new(),
     };
-    p.expr_text(text, 0)
-        .ok_or_else(|| p.diags.into_iter().next().unwrap_or_else(|| {
-            Diagnostic::error("E0001", "invalid expression")
-                .at(Span::new(file, 0..text.len()), "")
+    p.expr_text(text, 0).ok_or_else(|| {
+        Box::new(p.diags.into_iter().next().unwrap_or_else(|| {
+            Diagnostic::error("E0001", "invalid expression").at(Span::new(file, 0..text.len()), "")
         }))
+    })
 }
 
 /// Splits a file into item chunks: an item starts at a line whose first word is an item
@@ -96,7 +96,7 @@ fn split_items(text: &str) -> Vec<(usize, usize)> {
             let is_kw = ["rule ", "param ", "table ", "def ", "import "]
                 .iter()
                 .any(|k| trimmed.starts_with(k));
-            if depth <= 0 && (is_kw && !prev_doc || is_doc && !prev_doc) && at > 0 {
+            if depth <= 0 && (is_kw || is_doc) && !prev_doc && at > 0 {
                 starts.push(at);
                 depth = 0;
             }
@@ -148,7 +148,8 @@ fn split_items(text: &str) -> Vec<(usize, usize)> {
 fn only_comments(chunk: &str) -> bool {
     chunk.lines().all(|l| {
         let t = l.trim();
-        t.is_empty() || (t.starts_with("//") && !(t.starts_with("///") && !t.starts_with("////")))
+        let doc = t.starts_with("///") && !t.starts_with("////");
+        t.is_empty() || (t.starts_with("//") && !doc)
     })
 }
 
@@ -217,7 +218,8 @@ impl Lower {
                 self.item(item)
             }
             Err(e) => {
-                self.diags.push(syntax_error(self.file, self.base, chunk, &e));
+                self.diags
+                    .push(syntax_error(self.file, self.base, chunk, &e));
                 None
             }
         }
@@ -504,7 +506,10 @@ impl Lower {
             .map_prefix(|op, rhs| {
                 let rhs = rhs?;
                 let span = me.borrow().span(&op).to(rhs.span());
-                Some(Expr::new(ExprKind::Unary(UnaryOp::Not, Box::new(rhs)), span))
+                Some(Expr::new(
+                    ExprKind::Unary(UnaryOp::Not, Box::new(rhs)),
+                    span,
+                ))
             })
             .map_postfix(|lhs, op| {
                 let lhs = lhs?;
@@ -688,14 +693,36 @@ fn human(r: Rule) -> &'static str {
         Rule::binding => "a binding such as `w in workloads`",
         Rule::where_clause => "`where`",
         Rule::report_clause => "`report`",
-        Rule::expr | Rule::expr_entry | Rule::source | Rule::paren | Rule::quantifier
-        | Rule::quant_kw | Rule::quant_body | Rule::call | Rule::list | Rule::lit_true
-        | Rule::lit_false | Rule::lit_null | Rule::op_not => "an expression",
+        Rule::expr
+        | Rule::expr_entry
+        | Rule::source
+        | Rule::paren
+        | Rule::quantifier
+        | Rule::quant_kw
+        | Rule::quant_body
+        | Rule::call
+        | Rule::list
+        | Rule::lit_true
+        | Rule::lit_false
+        | Rule::lit_null
+        | Rule::op_not => "an expression",
         Rule::field_access => "`.`",
         Rule::index_access => "`[`",
-        Rule::op_or | Rule::op_and | Rule::op_eq | Rule::op_ne | Rule::op_le | Rule::op_ge
-        | Rule::op_lt | Rule::op_gt | Rule::op_not_in | Rule::op_in | Rule::op_matches
-        | Rule::op_contains | Rule::op_starts_with | Rule::op_ends_with | Rule::op_selects
+        Rule::op_or
+        | Rule::op_and
+        | Rule::op_eq
+        | Rule::op_ne
+        | Rule::op_le
+        | Rule::op_ge
+        | Rule::op_lt
+        | Rule::op_gt
+        | Rule::op_not_in
+        | Rule::op_in
+        | Rule::op_matches
+        | Rule::op_contains
+        | Rule::op_starts_with
+        | Rule::op_ends_with
+        | Rule::op_selects
         | Rule::op_coalesce => "an operator",
         Rule::EOI => "end of input",
         _ => "something else",
@@ -718,7 +745,12 @@ fn found_token(rest: &str) -> String {
     format!("`{tok}`")
 }
 
-fn syntax_error(file: FileId, base: usize, chunk: &str, e: &pest::error::Error<Rule>) -> Diagnostic {
+fn syntax_error(
+    file: FileId,
+    base: usize,
+    chunk: &str,
+    e: &pest::error::Error<Rule>,
+) -> Diagnostic {
     let pos = match e.location {
         pest::error::InputLocation::Pos(p) => p,
         pest::error::InputLocation::Span((s, _)) => s,
@@ -730,6 +762,9 @@ fn syntax_error(file: FileId, base: usize, chunk: &str, e: &pest::error::Error<R
             let mut names: Vec<&str> = positives.iter().map(|r| human(*r)).collect();
             names.sort_unstable();
             names.dedup();
+            if names.contains(&"an expression") {
+                names.retain(|n| !matches!(*n, "a name" | "a number" | "a string"));
+            }
             names
         }
         pest::error::ErrorVariant::CustomError { .. } => Vec::new(),
@@ -742,21 +777,17 @@ fn syntax_error(file: FileId, base: usize, chunk: &str, e: &pest::error::Error<R
     };
     let skipped = rest.len() - rest.trim_start().len();
     let start = base + pos + skipped;
-    let tok_len = rest
-        .trim_start()
-        .chars()
-        .next()
-        .map_or(0, |c| {
-            if c.is_alphanumeric() || c == '_' {
-                rest.trim_start()
-                    .chars()
-                    .take_while(|c| c.is_alphanumeric() || *c == '_' || *c == '-')
-                    .map(char::len_utf8)
-                    .sum()
-            } else {
-                c.len_utf8()
-            }
-        });
+    let tok_len = rest.trim_start().chars().next().map_or(0, |c| {
+        if c.is_alphanumeric() || c == '_' {
+            rest.trim_start()
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_' || *c == '-')
+                .map(char::len_utf8)
+                .sum()
+        } else {
+            c.len_utf8()
+        }
+    });
     let label = if list.is_empty() {
         "unexpected here".to_string()
     } else {

@@ -1,0 +1,63 @@
+//! `kanon check`: compile rule files and print their diagnostics.
+
+use super::{Color, DiagFormat};
+use crate::check::fs::RuleFs;
+use crate::check::{Compiled, Overrides, compile};
+use crate::diag::SourceMap;
+use crate::report::diagnostics;
+use std::path::PathBuf;
+
+/// Compiles the given rule paths, or the bundled ruleset when none are given.
+pub(crate) fn compile_paths(
+    paths: &[PathBuf],
+    with_bundled: bool,
+    overrides: &Overrides,
+    sources: &mut SourceMap,
+) -> Result<Compiled, String> {
+    let mut fs = RuleFs::new();
+    let mut entry = Vec::new();
+    if with_bundled {
+        entry.extend(crate::bundled::add_to(&mut fs));
+    }
+    for p in paths {
+        entry.extend(fs.add_disk_path(p)?);
+    }
+    Ok(compile(&fs, &entry, overrides, sources))
+}
+
+pub(super) fn run(paths: &[PathBuf], format: DiagFormat, color: Color) -> u8 {
+    let mut sources = SourceMap::new();
+    let compiled = match compile_paths(paths, paths.is_empty(), &Overrides::new(), &mut sources) {
+        Ok(c) => c,
+        Err(e) => {
+            super::error_line(&e);
+            return 2;
+        }
+    };
+    match format {
+        DiagFormat::Json => {
+            let v = diagnostics::to_json(&sources, &compiled.diagnostics);
+            println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+        }
+        DiagFormat::Text => {
+            let mut err = color.stderr();
+            let _ = diagnostics::emit(&mut err, &sources, &compiled.diagnostics);
+            let errors = compiled.diagnostics.iter().filter(|d| d.is_error()).count();
+            let warnings = compiled.diagnostics.len() - errors;
+            eprintln!(
+                "checked {} rule{} in {} file{}: {errors} error{}, {warnings} warning{}",
+                compiled.program.rules.len(),
+                plural(compiled.program.rules.len()),
+                compiled.files.len(),
+                plural(compiled.files.len()),
+                plural(errors),
+                plural(warnings),
+            );
+        }
+    }
+    if compiled.has_errors() { 2 } else { 0 }
+}
+
+pub(crate) fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}

@@ -1,0 +1,112 @@
+//! The command line: argument parsing (clap) and one function per subcommand.
+//! `src/main.rs` only calls [`main`].
+
+mod check;
+mod fmt;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use codespan_reporting::term::termcolor::{ColorChoice, StandardStream};
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// kanon: a declarative rule engine for Kubernetes security.
+#[derive(Debug, Parser)]
+#[command(name = "kanon", version, about, long_about = None)]
+pub struct Cli {
+    /// When to use colour: auto (on a terminal, unless NO_COLOR is set), always, never.
+    #[arg(long, global = true, value_enum, default_value_t = Color::Auto)]
+    pub color: Color,
+    /// The subcommand.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Colour choice.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Color {
+    /// Colour on a terminal unless `NO_COLOR` is set.
+    Auto,
+    /// Always colour.
+    Always,
+    /// Never colour.
+    Never,
+}
+
+/// Output format of diagnostics.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum DiagFormat {
+    /// Human text.
+    Text,
+    /// JSON for tools.
+    Json,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Compile rule files and print diagnostics (exit 0 clean, 2 on errors).
+    Check {
+        /// Rule files or directories (default: the bundled ruleset).
+        paths: Vec<PathBuf>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = DiagFormat::Text)]
+        format: DiagFormat,
+    },
+    /// Format rule files canonically, keeping comments and docs.
+    Fmt {
+        /// Only report files that are not formatted (exit 1 if any).
+        #[arg(long)]
+        check: bool,
+        /// Rule files or directories.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+    },
+}
+
+impl Color {
+    pub(crate) fn choice(self, stream_is_tty: bool) -> ColorChoice {
+        match self {
+            Color::Always => ColorChoice::Always,
+            Color::Never => ColorChoice::Never,
+            Color::Auto => {
+                if stream_is_tty && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) {
+                    ColorChoice::Auto
+                } else {
+                    ColorChoice::Never
+                }
+            }
+        }
+    }
+
+    pub(crate) fn stderr(self) -> StandardStream {
+        StandardStream::stderr(self.choice(std::io::stderr().is_terminal()))
+    }
+
+    #[allow(dead_code)]
+    pub(crate) fn stdout(self) -> StandardStream {
+        StandardStream::stdout(self.choice(std::io::stdout().is_terminal()))
+    }
+}
+
+/// Runs the command line and returns the process exit code.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    let code = match &cli.command {
+        Command::Check { paths, format } => check::run(paths, *format, cli.color),
+        Command::Fmt { check, paths } => fmt::run(paths, *check),
+    };
+    ExitCode::from(code)
+}
+
+/// Prints a one-line error for a usage or I/O problem.
+pub(crate) fn error_line(msg: &str) {
+    eprintln!("error: {msg}");
+}

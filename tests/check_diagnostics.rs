@@ -1,0 +1,137 @@
+//! Snapshot tests of what a rule author sees for each error code.
+
+use kanon::check::{Overrides, compile, fs::RuleFs};
+use kanon::diag::SourceMap;
+use kanon::report::diagnostics::render_plain;
+
+fn check(src: &str) -> String {
+    let mut fs = RuleFs::new();
+    fs.add_embedded("rules", "test.kanon", src);
+    let files = fs.embedded_rules("rules");
+    let mut sources = SourceMap::new();
+    let out = compile(&fs, &files, &Overrides::new(), &mut sources);
+    render_plain(&sources, &out.diagnostics)
+}
+
+fn rule(body: &str) -> String {
+    format!("rule T-001 test-rule {{\n  title \"t\"\n  severity low\n  {body}\n}}\n")
+}
+
+#[test]
+fn misspelled_field_suggests_the_right_one() {
+    let out = check(&rule(
+        "for w in workloads, c in w.containers\n  where c.securityContext.privilegd == true\n  report at c \"x {w.name}\"",
+    ));
+    assert!(out.contains("did you mean `privileged`"), "{out}");
+    insta::assert_snapshot!(out);
+}
+
+#[test]
+fn unknown_kind() {
+    let out = check(&rule("for d in deploymnts\n  report at d \"x\""));
+    assert!(out.contains("E0101"), "{out}");
+    assert!(out.contains("did you mean `deployments`"), "{out}");
+    insta::assert_snapshot!(out);
+}
+
+#[test]
+fn type_mismatch() {
+    let out = check(&rule(
+        "for w in workloads, c in w.containers\n  where c.securityContext.privileged == \"true\"\n  report at c \"{w.name}\"",
+    ));
+    assert!(out.contains("E0301"), "{out}");
+    assert!(out.contains("write `true` without quotes"), "{out}");
+    insta::assert_snapshot!(out);
+}
+
+#[test]
+fn three_syntax_errors_reported_together() {
+    let src = format!(
+        "{}\n{}\n{}\n",
+        rule("for w in workloads where w.name == \n report at w \"x\""),
+        rule("for w in workloads\n  where (w.name == \"a\"\n  report at w \"x\"")
+            .replace("T-001", "T-002"),
+        rule("for in workloads\n  report at w \"x\"").replace("T-001", "T-003"),
+    );
+    let out = check(&src);
+    assert_eq!(out.matches("error[E0001]").count(), 3, "{out}");
+    insta::assert_snapshot!(out);
+}
+
+#[test]
+fn every_error_code_has_a_case() {
+    let cases: &[(&str, &str)] = &[
+        (
+            "E0102",
+            "for w in workloads where lowr(w.name) == \"a\" report at w \"x\"",
+        ),
+        (
+            "E0103",
+            "for w in workloads where w.name == nam report at w \"x\"",
+        ),
+        (
+            "E0104",
+            "for w in workloads where w.serviceAcount == null report at w \"x\"",
+        ),
+        (
+            "E0301",
+            "for n in nodes where n.spec.unschedulable == 3 report at n \"x\"",
+        ),
+        (
+            "E0302",
+            "for w in workloads where lower(w.name, 2) == \"a\" report at w \"x\"",
+        ),
+        (
+            "E0303",
+            "for w in workloads where w.name matches \"(\" report at w \"x\"",
+        ),
+        ("E0304", "for w in workloads, x in w.name report at w \"x\""),
+        ("E0305", "for w in workloads where w.name report at w \"x\""),
+        (
+            "W0401",
+            "for w in workloads, c in w.containers report at w \"x\"",
+        ),
+    ];
+    for (code, body) in cases {
+        let out = check(&rule(body));
+        assert!(out.contains(code), "expected {code} for `{body}`:\n{out}");
+    }
+    let dup = format!(
+        "{}{}",
+        rule("for w in workloads report at w \"x\""),
+        rule("for w in workloads report at w \"x\"")
+    );
+    assert!(check(&dup).contains("E0201"));
+    let sev = "rule T-001 t {\n severity hgh\n for w in workloads report at w \"x\"\n}\n";
+    assert!(check(sev).contains("did you mean `high`"));
+}
+
+#[test]
+fn valid_rules_have_no_diagnostics() {
+    let src = r#"
+param trusted: list<string> = ["registry.k8s.io"]
+def privileged(c, w) = effective(c, w).privileged == true
+rule T-001 ok-rule {
+  title "t"
+  severity high
+  owasp "K01:2022" "K01:2025"
+  for w in workloads, c in w.containers
+  where privileged(c, w)
+    and image(c.image).registry not in trusted
+    and not exists np in networkpolicies(w.namespace) where np selects w
+    and any p in c.ports where p.hostPort > 0
+    and count(v in w.podSpec.volumes where v.hostPath.path starts with "/var/run") == 0
+    and quantity(c.resources.limits.memory) > quantity("1Gi")
+    and w.labels["app.kubernetes.io/name"] != null
+    and flag(c, "--anonymous-auth") == "true"
+  report at c.securityContext.privileged "container `{c.name}` of {w.kind} `{w.name}`"
+}
+rule T-002 rbac {
+  severity critical
+  for b in all_bindings
+  where b.role.name == "cluster-admin" and any s in b.subjects where s.kind == "ServiceAccount"
+  report at b.roleRef.name "binding `{b.name}`"
+}
+"#;
+    assert_eq!(check(src), "");
+}
