@@ -498,6 +498,67 @@ fn dash_before(text: &str, start: usize) -> usize {
 
 /// Reads every document of a YAML stream.
 pub(crate) fn parse(text: &str, file: FileId, limits: &Limits) -> Parsed {
+    let mut patched: Option<String> = None;
+    for _ in 0..MAX_PATCHES {
+        let src = patched.as_deref().unwrap_or(text);
+        match parse_pass(src, text, file, limits, true) {
+            Ok(parsed) => return parsed,
+            Err(at) => match patch_closing_line(src, at) {
+                Some(p) => patched = Some(p),
+                None => break,
+            },
+        }
+    }
+    let src = patched.as_deref().unwrap_or(text);
+    parse_pass(src, text, file, limits, false).unwrap_or_default()
+}
+
+/// How many misindented closing brackets [`parse`] works around in one file.
+const MAX_PATCHES: usize = 16;
+
+/// Go yaml accepts a flow collection whose closing bracket sits on its own line at the indent
+/// of the parent key (seen in real manifests); saphyr rejects it with "invalid indentation".
+/// Joins that line to the previous one by turning the line break into spaces: byte and
+/// character offsets are unchanged, so every span stays valid against the original text.
+fn patch_closing_line(src: &str, at: usize) -> Option<String> {
+    let bytes = src.as_bytes();
+    if !matches!(bytes.get(at), Some(b']' | b'}')) {
+        return None;
+    }
+    let line_start = bytes.get(..at)?.iter().rposition(|&b| b == b'\n')? + 1;
+    if !bytes
+        .get(line_start..at)?
+        .iter()
+        .all(|&b| b == b' ' || b == b'\t')
+    {
+        return None;
+    }
+    let nl = line_start - 1;
+    let prev_start = bytes
+        .get(..nl)?
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |i| i + 1);
+    if bytes.get(prev_start..nl)?.contains(&b'#') {
+        return None;
+    }
+    let mut out = bytes.to_vec();
+    *out.get_mut(nl)? = b' ';
+    if nl > 0 && out.get(nl - 1) == Some(&b'\r') {
+        *out.get_mut(nl - 1)? = b' ';
+    }
+    String::from_utf8(out).ok()
+}
+
+/// One parse of `src` (the text, or a same-length patched copy of it); `Err(byte)` asks the
+/// caller to patch an "invalid indentation" error at `byte` and retry.
+fn parse_pass(
+    src: &str,
+    text: &str,
+    file: FileId,
+    limits: &Limits,
+    allow_retry: bool,
+) -> Result<Parsed, usize> {
     let mut ctx = Ctx {
         text,
         file,
@@ -506,7 +567,7 @@ pub(crate) fn parse(text: &str, file: FileId, limits: &Limits) -> Parsed {
         diagnostics: Vec::new(),
         copied: 0,
     };
-    let mut parser = Parser::new_from_str(text);
+    let mut parser = Parser::new_from_str(src);
     let mut docs = Vec::new();
     let mut cur: Option<DocBuilder> = None;
     let mut prev_end = 0usize;
@@ -519,6 +580,12 @@ pub(crate) fn parse(text: &str, file: FileId, limits: &Limits) -> Parsed {
                 let at = ctx.chars.byte(e.marker().index());
                 let info = e.info().to_lowercase();
                 let info = info.trim_end_matches('.');
+                if allow_retry
+                    && info.contains("invalid indentation")
+                    && matches!(src.as_bytes().get(at), Some(b']' | b'}'))
+                {
+                    return Err(at);
+                }
                 let (code, reason, message) = if info.contains("recursion limit") {
                     (
                         "E1003",
@@ -581,10 +648,10 @@ pub(crate) fn parse(text: &str, file: FileId, limits: &Limits) -> Parsed {
         // An empty or comment-only file: one empty document.
         docs.push(Err(SkipReason::Empty));
     }
-    Parsed {
+    Ok(Parsed {
         docs,
         diagnostics: ctx.diagnostics,
-    }
+    })
 }
 
 fn style_of(s: ScalarStyle) -> Style {
