@@ -5,14 +5,14 @@
 
 use kanon::diag::SourceMap;
 use kanon::model::{LoadOutput, Loader, Style, Value};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 fn corpus() -> Option<PathBuf> {
     let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/real");
     p.is_dir().then_some(p)
 }
 
-fn load(path: &PathBuf) -> (LoadOutput, SourceMap) {
+fn load(path: &Path) -> (LoadOutput, SourceMap) {
     let mut sources = SourceMap::new();
     let out = Loader::default().load_paths(&[path.display().to_string()], &mut sources);
     (out, sources)
