@@ -1,7 +1,20 @@
 //! Reading paths, stdin and text into documents and objects.
+//!
+//! [`Loader::load_text`] reads one text (YAML or JSON, one or more documents) and finds the
+//! Kubernetes objects in it, including the items of `List` exports. [`Loader::load_paths`] reads
+//! files, directories (recursively: `.yaml`, `.yml`, `.json`) and stdin (`-`), parsing files in
+//! parallel and merging the results in input order.
+//!
+//! Diagnostic codes: `E1001` YAML syntax, `E1002` JSON syntax, `E1003` limit exceeded,
+//! `E1004` unreadable / not UTF-8 / binary, `W1001` duplicate key, `W1002` non-object `List` item,
+//! `W1003` not a Kubernetes object.
 
-use super::{Document, Limits, ObjectRef};
-use crate::diag::{Diagnostic, SourceMap};
+use super::{DocId, Document, Limits, NodeId, ObjectRef, Value};
+use crate::diag::{Diagnostic, FileId, SourceMap, Span};
+use rayon::prelude::*;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::io::Read;
+use std::path::{Path, PathBuf};
 
 /// Why a document or file was not evaluated.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -19,6 +32,9 @@ pub enum SkipReason {
 }
 
 /// Counts for the summary line.
+///
+/// Invariant: `documents` equals the number of documents that produced at least one object plus
+/// the sum of `skipped` (a file that could not be read at all counts as one skipped document).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct LoadStats {
     /// Files read.
@@ -31,10 +47,49 @@ pub struct LoadStats {
     pub skipped: Vec<(SkipReason, usize)>,
 }
 
+impl LoadStats {
+    /// Number of documents skipped for `reason`.
+    pub fn skipped_for(&self, reason: SkipReason) -> usize {
+        self.skipped
+            .iter()
+            .filter(|(r, _)| *r == reason)
+            .map(|(_, n)| *n)
+            .sum()
+    }
+
+    /// Total skipped documents.
+    pub fn skipped_total(&self) -> usize {
+        self.skipped.iter().map(|(_, n)| *n).sum()
+    }
+
+    fn add_skip(&mut self, reason: SkipReason, n: usize) {
+        if n == 0 {
+            return;
+        }
+        match self.skipped.iter_mut().find(|(r, _)| *r == reason) {
+            Some((_, c)) => *c += n,
+            None => {
+                self.skipped.push((reason, n));
+                self.skipped.sort_by_key(|(r, _)| *r);
+            }
+        }
+    }
+
+    fn merge(&mut self, other: &LoadStats) {
+        self.files += other.files;
+        self.documents += other.documents;
+        self.objects += other.objects;
+        for (r, n) in &other.skipped {
+            self.add_skip(*r, *n);
+        }
+    }
+}
+
 /// Everything loaded from a set of inputs.
 #[derive(Debug, Default)]
 pub struct LoadOutput {
-    /// The documents, in input order.
+    /// The documents, in input order. Every document that parsed is here (also those without
+    /// objects, such as empty documents); documents that failed to parse are not.
     pub docs: Vec<Document>,
     /// The Kubernetes objects, in input order.
     pub objects: Vec<ObjectRef>,
@@ -44,6 +99,31 @@ pub struct LoadOutput {
     pub stats: LoadStats,
 }
 
+impl LoadOutput {
+    /// Appends another output, renumbering its documents.
+    pub fn merge(&mut self, other: LoadOutput) {
+        let offset = DocId::try_from(self.docs.len()).unwrap_or(DocId::MAX);
+        self.docs.extend(other.docs);
+        self.objects
+            .extend(other.objects.into_iter().map(|o| ObjectRef {
+                doc: o.doc.saturating_add(offset),
+                node: o.node,
+            }));
+        self.diagnostics.extend(other.diagnostics);
+        self.stats.merge(&other.stats);
+    }
+
+    /// The document of an object.
+    pub fn doc(&self, obj: ObjectRef) -> Option<&Document> {
+        self.docs.get(obj.doc as usize)
+    }
+
+    /// Whether any diagnostic is an error.
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics.iter().any(Diagnostic::is_error)
+    }
+}
+
 /// Loads inputs under [`Limits`].
 #[derive(Clone, Debug, Default)]
 pub struct Loader {
@@ -51,10 +131,548 @@ pub struct Loader {
     pub limits: Limits,
 }
 
+/// The result of reading one text: each document, parsed or skipped, in order.
+#[derive(Debug, Default)]
+pub(crate) struct Parsed {
+    pub docs: Vec<Result<Document, SkipReason>>,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// Builds a mapping entry by entry: reports duplicate keys (keeping the last value).
+#[derive(Debug, Default)]
+pub(crate) struct MapBuild {
+    pub entries: Vec<(Box<str>, NodeId)>,
+    index: Option<HashMap<Box<str>, usize>>,
+}
+
+const MAP_INDEX_THRESHOLD: usize = 16;
+
+pub(crate) const DUPLICATE_HELP: &str = "the API server rejects this with strict field validation; a non-strict read keeps the last value";
+
+impl MapBuild {
+    /// Position of `key` among the entries.
+    pub fn position(&self, key: &str) -> Option<usize> {
+        match &self.index {
+            Some(ix) => ix.get(key).copied(),
+            None => self.entries.iter().position(|(k, _)| &**k == key),
+        }
+    }
+
+    /// Inserts an entry; on a duplicate key, removes the earlier entry and returns its value.
+    pub fn insert(&mut self, key: Box<str>, value: NodeId) -> Option<NodeId> {
+        let previous = match self.position(&key) {
+            Some(pos) => {
+                let old = if pos < self.entries.len() {
+                    Some(self.entries.remove(pos).1)
+                } else {
+                    None
+                };
+                self.index = None;
+                old
+            }
+            None => None,
+        };
+        self.entries.push((key, value));
+        let len = self.entries.len();
+        match &mut self.index {
+            Some(ix) => {
+                if let Some((k, _)) = self.entries.last() {
+                    ix.insert(k.clone(), len - 1);
+                }
+            }
+            None if len > MAP_INDEX_THRESHOLD => {
+                self.index = Some(
+                    self.entries
+                        .iter()
+                        .enumerate()
+                        .map(|(i, (k, _))| (k.clone(), i))
+                        .collect(),
+                );
+            }
+            None => {}
+        }
+        previous
+    }
+}
+
+/// The duplicate-key warning.
+pub(crate) fn duplicate_key(key: &str, at: Span, first: Option<Span>) -> Diagnostic {
+    let d = Diagnostic::warning("W1001", format!("duplicate key `{key}` in mapping"))
+        .at(at, "duplicate key")
+        .with_help(DUPLICATE_HELP);
+    match first {
+        Some(f) => d.with_label(f, "first defined here"),
+        None => d,
+    }
+}
+
+fn is_json_text(name: &str, text: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    lower.ends_with(".json")
+        || matches!(
+            text.trim_start_matches([' ', '\t', '\r', '\n'])
+                .as_bytes()
+                .first(),
+            Some(b'{' | b'[')
+        )
+}
+
+fn has_json_extension(name: &str) -> bool {
+    name.to_ascii_lowercase().ends_with(".json")
+}
+
 impl Loader {
+    /// A loader with these limits.
+    pub fn new(limits: Limits) -> Loader {
+        Loader { limits }
+    }
+
     /// Loads one text (a file's contents, or stdin) registered under `name`.
     pub fn load_text(&self, name: &str, text: String, sources: &mut SourceMap) -> LoadOutput {
-        let _ = (name, text, sources);
-        LoadOutput::default()
+        let file = sources.add(name, text);
+        let text = sources.file(file).map_or("", |f| f.text.as_str());
+        let mut out = self.load_registered(file, name, text);
+        out.stats.files = 1;
+        out
     }
+
+    /// Parses a text already registered in the source map as `file`.
+    fn load_registered(&self, file: FileId, name: &str, text: &str) -> LoadOutput {
+        let parsed = if is_json_text(name, text) {
+            let p = super::json::parse(text, file, &self.limits);
+            let json_failed = p.docs.iter().any(|d| d.is_err());
+            if json_failed && !has_json_extension(name) {
+                // Not a .json file: it may be YAML flow style; YAML is a superset of JSON.
+                super::yaml::parse(text, file, &self.limits)
+            } else {
+                p
+            }
+        } else {
+            super::yaml::parse(text, file, &self.limits)
+        };
+        let mut out = LoadOutput {
+            diagnostics: parsed.diagnostics,
+            ..LoadOutput::default()
+        };
+        let mut skipped: BTreeMap<SkipReason, usize> = BTreeMap::new();
+        for doc in parsed.docs {
+            out.stats.documents += 1;
+            match doc {
+                Err(reason) => *skipped.entry(reason).or_default() += 1,
+                Ok(doc) => {
+                    let id = DocId::try_from(out.docs.len()).unwrap_or(DocId::MAX);
+                    let found = find_objects(&doc, id, &mut out.diagnostics);
+                    match found {
+                        Ok(objs) => {
+                            out.stats.objects += objs.len();
+                            out.objects.extend(objs);
+                        }
+                        Err(reason) => *skipped.entry(reason).or_default() += 1,
+                    }
+                    out.docs.push(doc);
+                }
+            }
+        }
+        out.stats.skipped = skipped.into_iter().collect();
+        out
+    }
+
+    /// Loads files, directories (recursively: `.yaml`, `.yml`, `.json`, in sorted order) and
+    /// stdin (`-`). Files named explicitly are read whatever their extension.
+    pub fn load_paths(&self, paths: &[String], sources: &mut SourceMap) -> LoadOutput {
+        let mut out = LoadOutput::default();
+        // Phase 1 (sequential): find and read every file, register its text.
+        let mut inputs: Vec<Input> = Vec::new();
+        for p in paths {
+            if p == "-" {
+                inputs.push(self.read_stdin());
+                continue;
+            }
+            let path = Path::new(p);
+            if path.is_dir() {
+                let (files, diags) = walk_dir(path);
+                out.diagnostics.extend(diags);
+                for f in files {
+                    inputs.push(self.read_file(&f));
+                }
+            } else {
+                inputs.push(self.read_file(path));
+            }
+        }
+        let mut jobs: Vec<(FileId, String)> = Vec::new();
+        let mut order: Vec<Result<usize, LoadOutput>> = Vec::new();
+        for input in inputs {
+            match input {
+                Input::Text { name, text } => {
+                    let id = sources.add(name.clone(), text);
+                    order.push(Ok(jobs.len()));
+                    jobs.push((id, name));
+                }
+                Input::Failed {
+                    name,
+                    reason,
+                    diagnostic,
+                    lossy,
+                } => {
+                    let mut o = LoadOutput::default();
+                    let d = match lossy {
+                        Some((text, at)) => {
+                            let id = sources.add(name, text);
+                            let end = sources
+                                .file(id)
+                                .and_then(|f| f.text.get(at..))
+                                .and_then(|s| s.chars().next())
+                                .map_or(at, |c| at + c.len_utf8());
+                            diagnostic.at(Span::new(id, at..end), "invalid UTF-8 here")
+                        }
+                        None => diagnostic,
+                    };
+                    o.diagnostics.push(d);
+                    o.stats.files = 1;
+                    o.stats.documents = 1;
+                    o.stats.add_skip(reason, 1);
+                    order.push(Err(o));
+                }
+            }
+        }
+        // Phase 2 (parallel): parse.
+        let shared: &SourceMap = sources;
+        let mut results: Vec<Option<LoadOutput>> = jobs
+            .par_iter()
+            .map(|(id, name)| {
+                let text = shared.file(*id).map_or("", |f| f.text.as_str());
+                let mut o = self.load_registered(*id, name, text);
+                o.stats.files = 1;
+                Some(o)
+            })
+            .collect();
+        // Phase 3: merge in input order.
+        for item in order {
+            match item {
+                Ok(i) => {
+                    if let Some(o) = results.get_mut(i).and_then(Option::take) {
+                        out.merge(o);
+                    }
+                }
+                Err(o) => out.merge(o),
+            }
+        }
+        out
+    }
+
+    fn read_stdin(&self) -> Input {
+        let name = "<stdin>".to_string();
+        let mut bytes = Vec::new();
+        let limit = self.limits.max_file_bytes.saturating_add(1);
+        match std::io::stdin().lock().take(limit).read_to_end(&mut bytes) {
+            Ok(_) => self.decode(name, bytes),
+            Err(e) => Input::failed(
+                name.clone(),
+                SkipReason::Unreadable,
+                Diagnostic::error("E1004", format!("cannot read `{name}`: {}", io_message(&e))),
+            ),
+        }
+    }
+
+    fn read_file(&self, path: &Path) -> Input {
+        let name = path.display().to_string();
+        match std::fs::metadata(path) {
+            Ok(m) if m.is_file() && m.len() > self.limits.max_file_bytes => {
+                return Input::failed(
+                    name.clone(),
+                    SkipReason::LimitExceeded,
+                    Diagnostic::error(
+                        "E1003",
+                        format!(
+                            "file `{name}` is too large ({} bytes, the limit is {})",
+                            m.len(),
+                            self.limits.max_file_bytes
+                        ),
+                    ),
+                );
+            }
+            Ok(m) if m.is_dir() => {
+                return Input::failed(
+                    name.clone(),
+                    SkipReason::Unreadable,
+                    Diagnostic::error("E1004", format!("cannot read `{name}`: it is a directory")),
+                );
+            }
+            _ => {}
+        }
+        let limit = self.limits.max_file_bytes.saturating_add(1);
+        let mut bytes = Vec::new();
+        let res = std::fs::File::open(path).and_then(|f| f.take(limit).read_to_end(&mut bytes));
+        match res {
+            Ok(_) => self.decode(name, bytes),
+            Err(e) => Input::failed(
+                name.clone(),
+                SkipReason::Unreadable,
+                Diagnostic::error("E1004", format!("cannot read `{name}`: {}", io_message(&e))),
+            ),
+        }
+    }
+
+    /// Turns file bytes into text: strips a UTF-8 BOM, decodes UTF-16 with a BOM, rejects
+    /// binary and invalid UTF-8.
+    fn decode(&self, name: String, bytes: Vec<u8>) -> Input {
+        if bytes.len() as u64 > self.limits.max_file_bytes {
+            return Input::failed(
+                name.clone(),
+                SkipReason::LimitExceeded,
+                Diagnostic::error(
+                    "E1003",
+                    format!(
+                        "file `{name}` is too large (more than {} bytes)",
+                        self.limits.max_file_bytes
+                    ),
+                ),
+            );
+        }
+        match decode_bytes(bytes) {
+            Ok(text) => Input::Text { name, text },
+            Err(DecodeError::Binary) => Input::failed(
+                name.clone(),
+                SkipReason::Malformed,
+                Diagnostic::error(
+                    "E1004",
+                    format!("`{name}` looks like a binary file (it contains a NUL byte)"),
+                )
+                .with_help("only YAML and JSON text files can be loaded"),
+            ),
+            Err(DecodeError::Utf16) => Input::failed(
+                name.clone(),
+                SkipReason::Malformed,
+                Diagnostic::error("E1004", format!("`{name}` is not valid UTF-16")),
+            ),
+            Err(DecodeError::Utf8 { text, at }) => Input::Failed {
+                name: name.clone(),
+                reason: SkipReason::Malformed,
+                diagnostic: Diagnostic::error("E1004", format!("`{name}` is not valid UTF-8"))
+                    .with_help("save the file as UTF-8"),
+                lossy: Some((text, at)),
+            },
+        }
+    }
+}
+
+enum Input {
+    Text {
+        name: String,
+        text: String,
+    },
+    Failed {
+        name: String,
+        reason: SkipReason,
+        diagnostic: Diagnostic,
+        /// For invalid UTF-8: the lossy text and the byte offset of the first bad byte.
+        lossy: Option<(String, usize)>,
+    },
+}
+
+impl Input {
+    fn failed(name: String, reason: SkipReason, diagnostic: Diagnostic) -> Input {
+        Input::Failed {
+            name,
+            reason,
+            diagnostic,
+            lossy: None,
+        }
+    }
+}
+
+enum DecodeError {
+    Binary,
+    Utf16,
+    Utf8 { text: String, at: usize },
+}
+
+fn decode_bytes(bytes: Vec<u8>) -> Result<String, DecodeError> {
+    let utf16 = |le: bool, body: &[u8]| -> Result<String, DecodeError> {
+        let units = body.chunks(2).map(|c| match (c.first(), c.get(1)) {
+            (Some(&a), Some(&b)) => {
+                if le {
+                    u16::from_le_bytes([a, b])
+                } else {
+                    u16::from_be_bytes([a, b])
+                }
+            }
+            _ => 0xFFFF_u16,
+        });
+        if body.len() % 2 != 0 {
+            return Err(DecodeError::Utf16);
+        }
+        let s: Result<String, _> = char::decode_utf16(units).collect();
+        match s {
+            Ok(s) if s.contains('\0') => Err(DecodeError::Binary),
+            Ok(s) => Ok(s),
+            Err(_) => Err(DecodeError::Utf16),
+        }
+    };
+    match bytes.as_slice() {
+        [0xFF, 0xFE, rest @ ..] => return utf16(true, rest),
+        [0xFE, 0xFF, rest @ ..] => return utf16(false, rest),
+        _ => {}
+    }
+    if bytes.contains(&0) {
+        return Err(DecodeError::Binary);
+    }
+    let bytes = match bytes.strip_prefix(&[0xEF, 0xBB, 0xBF]) {
+        Some(rest) => rest.to_vec(),
+        None => bytes,
+    };
+    String::from_utf8(bytes).map_err(|e| {
+        let at = e.utf8_error().valid_up_to();
+        let text = String::from_utf8_lossy(e.as_bytes()).into_owned();
+        DecodeError::Utf8 { text, at }
+    })
+}
+
+fn io_message(e: &std::io::Error) -> String {
+    let s = match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file or directory".to_string(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
+        _ => e.to_string(),
+    };
+    let s = s.to_lowercase();
+    s.trim_end_matches('.').to_string()
+}
+
+fn is_input_file(path: &Path) -> bool {
+    path.extension().and_then(|e| e.to_str()).is_some_and(|e| {
+        e.eq_ignore_ascii_case("yaml")
+            || e.eq_ignore_ascii_case("yml")
+            || e.eq_ignore_ascii_case("json")
+    })
+}
+
+/// All input files under a directory, sorted; follows symlinks but never the same directory twice.
+fn walk_dir(root: &Path) -> (Vec<PathBuf>, Vec<Diagnostic>) {
+    let mut files = Vec::new();
+    let mut diags = Vec::new();
+    let mut visited: HashSet<PathBuf> = HashSet::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let canonical = std::fs::canonicalize(&dir).unwrap_or_else(|_| dir.clone());
+        if !visited.insert(canonical) {
+            continue;
+        }
+        let entries = match std::fs::read_dir(&dir) {
+            Ok(e) => e,
+            Err(e) => {
+                diags.push(Diagnostic::error(
+                    "E1004",
+                    format!(
+                        "cannot read directory `{}`: {}",
+                        dir.display(),
+                        io_message(&e)
+                    ),
+                ));
+                continue;
+            }
+        };
+        let mut subdirs = Vec::new();
+        for entry in entries.flatten() {
+            let path = entry.path();
+            // `metadata` follows symlinks.
+            match std::fs::metadata(&path) {
+                Ok(m) if m.is_dir() => subdirs.push(path),
+                Ok(m) if m.is_file() && is_input_file(&path) => files.push(path),
+                _ => {}
+            }
+        }
+        subdirs.sort();
+        stack.extend(subdirs.into_iter().rev());
+    }
+    files.sort();
+    (files, diags)
+}
+
+/// The objects of a parsed document: the root object, or the items of a `List`.
+/// `Err` gives the reason the document is skipped.
+fn find_objects(
+    doc: &Document,
+    id: DocId,
+    diags: &mut Vec<Diagnostic>,
+) -> Result<Vec<ObjectRef>, SkipReason> {
+    let root = doc.root;
+    let Some(node) = doc.node(root) else {
+        return Err(SkipReason::Empty);
+    };
+    let first_token = |n: NodeId| -> Span {
+        let span = doc.node(n).map(|x| x.span).unwrap_or_default();
+        match doc.map(n).first().and_then(|(_, v)| doc.node(*v)) {
+            Some(v) => v.key_span.unwrap_or(span),
+            None => span,
+        }
+    };
+    match &node.value {
+        Value::Null => return Err(SkipReason::Empty),
+        Value::Map(entries) if entries.is_empty() => return Err(SkipReason::Empty),
+        Value::Map(_) => {}
+        _ => {
+            diags.push(
+                Diagnostic::warning(
+                    "W1003",
+                    "document is not a kubernetes object: it is not a mapping",
+                )
+                .at(
+                    first_token(root),
+                    "expected a mapping with `apiVersion` and `kind`",
+                ),
+            );
+            return Err(SkipReason::NotKubernetes);
+        }
+    }
+    let api = doc.str_at(root, &["apiVersion"]);
+    let kind = doc.str_at(root, &["kind"]);
+    let (Some(_), Some(kind)) = (api, kind) else {
+        let missing = match (api, kind) {
+            (None, None) => "`apiVersion` and `kind`",
+            (None, Some(_)) => "`apiVersion`",
+            _ => "`kind`",
+        };
+        diags.push(
+            Diagnostic::warning(
+                "W1003",
+                format!("document is not a kubernetes object: it has no string {missing}"),
+            )
+            .at(first_token(root), "document starts here"),
+        );
+        return Err(SkipReason::NotKubernetes);
+    };
+    let items = doc.get(root, "items");
+    let is_list = kind.ends_with("List")
+        && items.is_some_and(|i| matches!(doc.node(i).map(|n| &n.value), Some(Value::Seq(_))));
+    if !is_list {
+        return Ok(vec![ObjectRef {
+            doc: id,
+            node: root,
+        }]);
+    }
+    let mut objs = Vec::new();
+    for &item in items.map_or(&[][..], |i| doc.seq(i)) {
+        let ok =
+            doc.str_at(item, &["apiVersion"]).is_some() && doc.str_at(item, &["kind"]).is_some();
+        if ok {
+            objs.push(ObjectRef {
+                doc: id,
+                node: item,
+            });
+        } else {
+            diags.push(
+                Diagnostic::warning(
+                    "W1002",
+                    format!(
+                        "item of `{kind}` is not a kubernetes object (no string `apiVersion` and `kind`)"
+                    ),
+                )
+                .at(first_token(item), "this item is skipped"),
+            );
+        }
+    }
+    if objs.is_empty() {
+        return Err(SkipReason::Empty);
+    }
+    Ok(objs)
 }

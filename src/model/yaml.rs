@@ -1,1 +1,813 @@
 //! YAML reader built from saphyr-parser events.
+//!
+//! The arena is built iteratively with an explicit stack, so hostile nesting gives an error
+//! (bounded by [`Limits::max_depth`]) and never a stack overflow. Plain scalars are resolved the
+//! way Kubernetes reads them (Go yaml, YAML 1.1): `yes`/`on` are booleans, `0755` is octal, etc.
+//! Aliases are expanded by copying (bounded by [`Limits::max_alias_nodes`]) and merge keys
+//! (`<<: *anchor`) are applied.
+
+use super::load::{MapBuild, Parsed, duplicate_key};
+use super::{Document, Limits, Node, NodeId, SkipReason, Style, Value};
+use crate::diag::{Diagnostic, FileId, Span};
+use saphyr_parser::{Event, Parser, ScalarStyle, Span as YSpan, Tag};
+use std::borrow::Cow;
+use std::collections::HashMap;
+
+/// Converts saphyr's character offsets to byte offsets.
+struct CharIndex<'a> {
+    text: &'a str,
+    ascii: bool,
+    /// Byte offset of every `STEP`-th character.
+    checkpoints: Vec<usize>,
+}
+
+const STEP: usize = 64;
+
+impl<'a> CharIndex<'a> {
+    fn new(text: &'a str) -> CharIndex<'a> {
+        let ascii = text.is_ascii();
+        let checkpoints = if ascii {
+            Vec::new()
+        } else {
+            text.char_indices().step_by(STEP).map(|(b, _)| b).collect()
+        };
+        CharIndex {
+            text,
+            ascii,
+            checkpoints,
+        }
+    }
+
+    fn byte(&self, ci: usize) -> usize {
+        let len = self.text.len();
+        if self.ascii {
+            return ci.min(len);
+        }
+        let Some(&base) = self.checkpoints.get(ci / STEP) else {
+            return len;
+        };
+        self.text
+            .get(base..)
+            .and_then(|s| s.char_indices().nth(ci % STEP))
+            .map_or(len, |(b, _)| base + b)
+    }
+}
+
+struct Ctx<'a> {
+    text: &'a str,
+    file: FileId,
+    limits: &'a Limits,
+    chars: CharIndex<'a>,
+    diagnostics: Vec<Diagnostic>,
+    /// Nodes copied for aliases in this file so far (bounds work across many documents).
+    copied: usize,
+}
+
+impl Ctx<'_> {
+    fn span(&self, s: YSpan) -> Span {
+        let start = self.chars.byte(s.start.index());
+        let end = self.chars.byte(s.end.index()).max(start);
+        Span::new(self.file, start..end)
+    }
+
+    fn slice(&self, s: Span) -> &str {
+        self.text.get(s.range()).unwrap_or("")
+    }
+
+    /// A one-character span at a byte offset (empty at the end of the text).
+    fn point(&self, byte: usize) -> Span {
+        let end = self
+            .text
+            .get(byte..)
+            .and_then(|s| s.chars().next())
+            .map_or(byte, |c| byte + c.len_utf8());
+        Span::new(self.file, byte..end)
+    }
+}
+
+struct Key {
+    text: Box<str>,
+    span: Span,
+    merge: bool,
+}
+
+enum Kind {
+    Seq(Vec<NodeId>),
+    Map {
+        build: MapBuild,
+        key: Option<Key>,
+        merges: Vec<NodeId>,
+    },
+}
+
+struct Frame {
+    node: NodeId,
+    anchor: usize,
+    kind: Kind,
+    start: usize,
+    last_end: usize,
+}
+
+struct DocBuilder {
+    nodes: Vec<Node>,
+    stack: Vec<Frame>,
+    anchors: HashMap<usize, NodeId>,
+    root: Option<NodeId>,
+    failed: Option<SkipReason>,
+    index: u32,
+    comments_from: usize,
+    first_token: Option<usize>,
+}
+
+fn id_of(len: usize) -> NodeId {
+    NodeId::try_from(len).unwrap_or(NodeId::MAX)
+}
+
+/// A copy of a node without its children (filled in by the caller).
+fn shallow(n: &Node) -> Node {
+    match n.value {
+        Value::Seq(_) | Value::Map(_) => Node {
+            value: Value::Null,
+            span: n.span,
+            key_span: n.key_span,
+            style: n.style,
+        },
+        _ => n.clone(),
+    }
+}
+
+impl DocBuilder {
+    fn new(index: u32, comments_from: usize) -> DocBuilder {
+        DocBuilder {
+            nodes: Vec::new(),
+            stack: Vec::new(),
+            anchors: HashMap::new(),
+            root: None,
+            failed: None,
+            index,
+            comments_from,
+            first_token: None,
+        }
+    }
+
+    fn push(&mut self, node: Node) -> NodeId {
+        let id = id_of(self.nodes.len());
+        self.nodes.push(node);
+        id
+    }
+
+    fn fail(&mut self, reason: SkipReason, d: Diagnostic, ctx: &mut Ctx<'_>) {
+        ctx.diagnostics.push(d);
+        self.failed = Some(reason);
+        // Free the memory now: the rest of the document is skipped.
+        self.nodes = Vec::new();
+        self.stack = Vec::new();
+        self.anchors = HashMap::new();
+    }
+
+    fn expects_key(&self) -> bool {
+        matches!(
+            self.stack.last(),
+            Some(Frame {
+                kind: Kind::Map { key: None, .. },
+                ..
+            })
+        )
+    }
+
+    fn set_key(&mut self, key: Key) {
+        if let Some(frame) = self.stack.last_mut() {
+            frame.last_end = frame.last_end.max(key.span.end as usize);
+            if let Kind::Map { key: k, .. } = &mut frame.kind {
+                *k = Some(key);
+            }
+        }
+    }
+
+    fn event(&mut self, ev: Event<'_>, span: Span, ctx: &mut Ctx<'_>) {
+        if self.failed.is_some() {
+            return;
+        }
+        if self.first_token.is_none() {
+            self.first_token = Some(span.start as usize);
+        }
+        match ev {
+            Event::Scalar(value, style, anchor, tag) => {
+                if self.expects_key() && anchor == 0 {
+                    let merge = style == ScalarStyle::Plain && tag.is_none() && value == "<<";
+                    self.set_key(Key {
+                        text: value.into(),
+                        span,
+                        merge,
+                    });
+                    return;
+                }
+                let node = scalar_node(value, style, tag.as_deref(), span);
+                let id = self.push(node);
+                if anchor != 0 {
+                    self.anchors.insert(anchor, id);
+                }
+                self.complete(id, ctx);
+            }
+            Event::Alias(anchor) => {
+                let Some(&src) = self.anchors.get(&anchor) else {
+                    let d = Diagnostic::error(
+                        "E1001",
+                        "invalid yaml: alias refers to an anchor that is not defined before it",
+                    )
+                    .at(span, "unknown or recursive alias");
+                    self.fail(SkipReason::Malformed, d, ctx);
+                    return;
+                };
+                if self.expects_key() {
+                    let text: Box<str> = match self.nodes.get(src as usize) {
+                        Some(Node {
+                            value: Value::Str(s),
+                            ..
+                        }) => s.clone(),
+                        Some(n) => ctx.slice(n.span).into(),
+                        None => ctx.slice(span).into(),
+                    };
+                    self.set_key(Key {
+                        text,
+                        span,
+                        merge: false,
+                    });
+                    return;
+                }
+                match self.copy(src, span, ctx) {
+                    Some(id) => self.complete(id, ctx),
+                    None => {
+                        let d = Diagnostic::error(
+                            "E1003",
+                            format!(
+                                "alias expansion exceeds the limit of {} nodes",
+                                ctx.limits.max_alias_nodes
+                            ),
+                        )
+                        .at(span, "this alias expands too far")
+                        .with_note("the document is skipped (this protects against alias bombs)");
+                        self.fail(SkipReason::LimitExceeded, d, ctx);
+                    }
+                }
+            }
+            Event::SequenceStart(anchor, _) | Event::MappingStart(anchor, _) => {
+                let is_seq = matches!(ev, Event::SequenceStart(..));
+                if self.stack.len() >= ctx.limits.max_depth {
+                    let d = Diagnostic::error(
+                        "E1003",
+                        format!(
+                            "nesting is deeper than the limit of {} levels",
+                            ctx.limits.max_depth
+                        ),
+                    )
+                    .at(ctx.point(span.start as usize), "too deep here");
+                    self.fail(SkipReason::LimitExceeded, d, ctx);
+                    return;
+                }
+                let mut start = span.start as usize;
+                if is_seq {
+                    start = dash_before(ctx.text, start);
+                }
+                let id = self.push(Node {
+                    value: Value::Null,
+                    span: Span::new(ctx.file, start..start),
+                    key_span: None,
+                    style: Style::Plain,
+                });
+                let kind = if is_seq {
+                    Kind::Seq(Vec::new())
+                } else {
+                    Kind::Map {
+                        build: MapBuild::default(),
+                        key: None,
+                        merges: Vec::new(),
+                    }
+                };
+                self.stack.push(Frame {
+                    node: id,
+                    anchor,
+                    kind,
+                    start,
+                    last_end: start,
+                });
+            }
+            Event::SequenceEnd | Event::MappingEnd => {
+                let Some(frame) = self.stack.pop() else {
+                    return;
+                };
+                let end = if span.end > span.start {
+                    span.end as usize
+                } else {
+                    frame.last_end.max(frame.start)
+                };
+                let value = match frame.kind {
+                    Kind::Seq(items) => Value::Seq(items),
+                    Kind::Map {
+                        mut build, merges, ..
+                    } => {
+                        self.apply_merges(&mut build, &merges);
+                        Value::Map(build.entries)
+                    }
+                };
+                if let Some(n) = self.nodes.get_mut(frame.node as usize) {
+                    n.value = value;
+                    n.span = Span::new(ctx.file, frame.start..end);
+                }
+                if frame.anchor != 0 {
+                    self.anchors.insert(frame.anchor, frame.node);
+                }
+                self.complete(frame.node, ctx);
+            }
+            Event::Nothing
+            | Event::StreamStart
+            | Event::StreamEnd
+            | Event::DocumentStart(_)
+            | Event::DocumentEnd => {}
+        }
+    }
+
+    /// Attaches a finished node to its parent (or makes it the root).
+    fn complete(&mut self, id: NodeId, ctx: &mut Ctx<'_>) {
+        let node_span = self
+            .nodes
+            .get(id as usize)
+            .map(|n| n.span)
+            .unwrap_or_default();
+        let Some(frame) = self.stack.last_mut() else {
+            self.root = Some(id);
+            return;
+        };
+        frame.last_end = frame.last_end.max(node_span.end as usize);
+        match &mut frame.kind {
+            Kind::Seq(items) => items.push(id),
+            Kind::Map { build, key, merges } => match key.take() {
+                None => {
+                    // A complex (non-scalar) key: use its source text.
+                    *key = Some(Key {
+                        text: ctx.slice(node_span).into(),
+                        span: node_span,
+                        merge: false,
+                    });
+                }
+                Some(k) => {
+                    let is_mergeable = match self.nodes.get(id as usize).map(|n| &n.value) {
+                        Some(Value::Map(_)) => true,
+                        Some(Value::Seq(items)) => items.iter().all(|i| {
+                            matches!(
+                                self.nodes.get(*i as usize).map(|n| &n.value),
+                                Some(Value::Map(_))
+                            )
+                        }),
+                        _ => false,
+                    };
+                    if k.merge && is_mergeable {
+                        merges.push(id);
+                        return;
+                    }
+                    if let Some(n) = self.nodes.get_mut(id as usize) {
+                        n.key_span = Some(k.span);
+                    }
+                    let key_text = k.text.clone();
+                    if let Some(old) = build.insert(k.text, id) {
+                        let first = self.nodes.get(old as usize).and_then(|n| n.key_span);
+                        ctx.diagnostics
+                            .push(duplicate_key(&key_text, k.span, first));
+                    }
+                }
+            },
+        }
+    }
+
+    /// Adds the entries of merged maps (`<<`) whose keys are not set explicitly; earlier merged
+    /// maps win over later ones.
+    fn apply_merges(&self, build: &mut MapBuild, merges: &[NodeId]) {
+        for &m in merges {
+            let sources: Vec<NodeId> = match self.nodes.get(m as usize).map(|n| &n.value) {
+                Some(Value::Map(_)) => vec![m],
+                Some(Value::Seq(items)) => items.clone(),
+                _ => Vec::new(),
+            };
+            for s in sources {
+                if let Some(Value::Map(entries)) = self.nodes.get(s as usize).map(|n| &n.value) {
+                    for (k, v) in entries {
+                        if build.position(k).is_none() {
+                            build.insert(k.clone(), *v);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Copies the subtree at `src` (for an alias at `at`); `None` when a limit is exceeded.
+    fn copy(&mut self, src: NodeId, at: Span, ctx: &mut Ctx<'_>) -> Option<NodeId> {
+        let limit = ctx.limits.max_alias_nodes;
+        let file_budget = limit.saturating_mul(4);
+        let mut node = shallow(self.nodes.get(src as usize)?);
+        node.span = at;
+        node.key_span = None;
+        let root = self.push(node);
+        let mut work = vec![(src, root)];
+        while let Some((s, d)) = work.pop() {
+            let value = match self.nodes.get(s as usize).map(|n| &n.value) {
+                Some(Value::Seq(items)) => Value::Seq(items.clone()),
+                Some(Value::Map(entries)) => Value::Map(entries.clone()),
+                _ => continue,
+            };
+            let new_value = match value {
+                Value::Seq(items) => {
+                    let mut out = Vec::with_capacity(items.len());
+                    for c in items {
+                        let nd = self.copy_one(c, limit, file_budget, ctx)?;
+                        out.push(nd);
+                        work.push((c, nd));
+                    }
+                    Value::Seq(out)
+                }
+                Value::Map(entries) => {
+                    let mut out = Vec::with_capacity(entries.len());
+                    for (k, c) in entries {
+                        let nd = self.copy_one(c, limit, file_budget, ctx)?;
+                        out.push((k, nd));
+                        work.push((c, nd));
+                    }
+                    Value::Map(out)
+                }
+                _ => continue,
+            };
+            if let Some(n) = self.nodes.get_mut(d as usize) {
+                n.value = new_value;
+            }
+        }
+        Some(root)
+    }
+
+    fn copy_one(
+        &mut self,
+        c: NodeId,
+        limit: usize,
+        file_budget: usize,
+        ctx: &mut Ctx<'_>,
+    ) -> Option<NodeId> {
+        if self.nodes.len() >= limit || ctx.copied >= file_budget {
+            return None;
+        }
+        ctx.copied += 1;
+        let node = shallow(self.nodes.get(c as usize)?);
+        Some(self.push(node))
+    }
+
+    fn finish(self, ctx: &Ctx<'_>) -> Result<Document, SkipReason> {
+        if let Some(reason) = self.failed {
+            return Err(reason);
+        }
+        let root = self.root.ok_or(SkipReason::Empty)?;
+        let helm_source = self.first_token.and_then(|first| {
+            let region = ctx.text.get(self.comments_from.min(first)..first)?;
+            region
+                .lines()
+                .rev()
+                .filter_map(|l| l.trim().strip_prefix("# Source:"))
+                .map(|s| s.trim().to_string())
+                .find(|s| !s.is_empty())
+        });
+        Ok(Document {
+            nodes: self.nodes,
+            root,
+            file: ctx.file,
+            index: self.index,
+            helm_source,
+        })
+    }
+}
+
+/// For a block sequence saphyr starts the span at the first item; move it back to its `-`.
+fn dash_before(text: &str, start: usize) -> usize {
+    let bytes = text.as_bytes();
+    let mut i = start;
+    while i > 0 && bytes.get(i - 1) == Some(&b' ') {
+        i -= 1;
+    }
+    if i > 0 && bytes.get(i - 1) == Some(&b'-') {
+        i - 1
+    } else {
+        start
+    }
+}
+
+/// Reads every document of a YAML stream.
+pub(crate) fn parse(text: &str, file: FileId, limits: &Limits) -> Parsed {
+    let mut ctx = Ctx {
+        text,
+        file,
+        limits,
+        chars: CharIndex::new(text),
+        diagnostics: Vec::new(),
+        copied: 0,
+    };
+    let mut parser = Parser::new_from_str(text);
+    let mut docs = Vec::new();
+    let mut cur: Option<DocBuilder> = None;
+    let mut prev_end = 0usize;
+    let mut index = 0u32;
+    let mut any_doc = false;
+    while let Some(ev) = parser.next_event() {
+        let (event, yspan) = match ev {
+            Ok(x) => x,
+            Err(e) => {
+                let at = ctx.chars.byte(e.marker().index());
+                let info = e.info().to_lowercase();
+                let info = info.trim_end_matches('.');
+                let (code, reason, message) = if info.contains("recursion limit") {
+                    (
+                        "E1003",
+                        SkipReason::LimitExceeded,
+                        "nesting is too deep for the yaml parser".to_string(),
+                    )
+                } else {
+                    (
+                        "E1001",
+                        SkipReason::Malformed,
+                        format!("invalid yaml: {info}"),
+                    )
+                };
+                let label = if code == "E1003" {
+                    "too deep here"
+                } else {
+                    "here"
+                };
+                ctx.diagnostics.push(
+                    Diagnostic::error(code, message)
+                        .at(ctx.point(at), label)
+                        .with_note("the rest of this file is not read"),
+                );
+                cur = None;
+                docs.push(Err(reason));
+                any_doc = true;
+                break;
+            }
+        };
+        let span = ctx.span(yspan);
+        match event {
+            Event::StreamEnd => break,
+            Event::DocumentStart(explicit) => {
+                any_doc = true;
+                let from = if explicit {
+                    span.end as usize
+                } else {
+                    prev_end
+                };
+                cur = Some(DocBuilder::new(index, from));
+                index = index.saturating_add(1);
+            }
+            Event::DocumentEnd => {
+                if let Some(b) = cur.take() {
+                    docs.push(b.finish(&ctx));
+                }
+                prev_end = span.end as usize;
+            }
+            other => {
+                if let Some(b) = cur.as_mut() {
+                    b.event(other, span, &mut ctx);
+                }
+            }
+        }
+    }
+    if let Some(b) = cur.take() {
+        docs.push(b.finish(&ctx));
+    }
+    if !any_doc {
+        // An empty or comment-only file: one empty document.
+        docs.push(Err(SkipReason::Empty));
+    }
+    Parsed {
+        docs,
+        diagnostics: ctx.diagnostics,
+    }
+}
+
+fn style_of(s: ScalarStyle) -> Style {
+    match s {
+        ScalarStyle::Plain => Style::Plain,
+        ScalarStyle::SingleQuoted => Style::SingleQuoted,
+        ScalarStyle::DoubleQuoted => Style::DoubleQuoted,
+        ScalarStyle::Literal => Style::Literal,
+        ScalarStyle::Folded => Style::Folded,
+    }
+}
+
+fn scalar_node(value: Cow<'_, str>, style: ScalarStyle, tag: Option<&Tag>, span: Span) -> Node {
+    let st = style_of(style);
+    let core = tag.and_then(|t| {
+        if t.is_yaml_core_schema() {
+            Some(t.suffix.as_str())
+        } else if t.handle == "!" && t.suffix.is_empty() {
+            // The non-specific tag `!`: a string.
+            Some("str")
+        } else {
+            None
+        }
+    });
+    let s: &str = &value;
+    let v = match core {
+        Some("str") => None,
+        Some("int") => parse_int(s).filter(|v| matches!(v, Value::Int(_))),
+        Some("float") => match parse_float(s).or_else(|| parse_int(s)) {
+            Some(Value::Int(i)) => Some(Value::Float(i as f64)),
+            other => other,
+        },
+        Some("bool") => parse_bool(s).map(Value::Bool),
+        Some("null") => is_null(s).then_some(Value::Null),
+        Some(_) => None,
+        None if style == ScalarStyle::Plain => Some(resolve_plain(s)),
+        None => None,
+    };
+    let value = match v {
+        Some(v) => v,
+        None => Value::Str(match value {
+            Cow::Borrowed(b) => b.into(),
+            Cow::Owned(o) => o.into_boxed_str(),
+        }),
+    };
+    Node {
+        value,
+        span,
+        key_span: None,
+        style: st,
+    }
+}
+
+fn is_null(s: &str) -> bool {
+    matches!(s, "" | "~" | "null" | "Null" | "NULL")
+}
+
+fn parse_bool(s: &str) -> Option<bool> {
+    match s {
+        "y" | "Y" | "yes" | "Yes" | "YES" | "true" | "True" | "TRUE" | "on" | "On" | "ON" => {
+            Some(true)
+        }
+        "n" | "N" | "no" | "No" | "NO" | "false" | "False" | "FALSE" | "off" | "Off" | "OFF" => {
+            Some(false)
+        }
+        _ => None,
+    }
+}
+
+/// Resolves a plain scalar the way Go yaml (YAML 1.1) does.
+pub fn resolve_plain(s: &str) -> Value {
+    if is_null(s) {
+        return Value::Null;
+    }
+    if let Some(b) = parse_bool(s) {
+        return Value::Bool(b);
+    }
+    if let Some(v) = parse_int(s).or_else(|| parse_float(s)) {
+        return v;
+    }
+    Value::Str(s.into())
+}
+
+/// A YAML 1.1 integer: decimal, `0x` hex, `0o` or leading-`0` octal, `0b` binary, with an
+/// optional sign and `_` separators. Too large for `i64` gives a float.
+fn parse_int(s: &str) -> Option<Value> {
+    let first = s.as_bytes().first()?;
+    if !(first.is_ascii_digit() || *first == b'+' || *first == b'-') {
+        return None;
+    }
+    let cleaned: Cow<'_, str> = if s.contains('_') {
+        Cow::Owned(s.replace('_', ""))
+    } else {
+        Cow::Borrowed(s)
+    };
+    let (neg, body) = match cleaned.as_bytes().first() {
+        Some(b'-') => (true, cleaned.get(1..)?),
+        Some(b'+') => (false, cleaned.get(1..)?),
+        _ => (false, &*cleaned),
+    };
+    let lower2 = body.get(..2).map(str::to_ascii_lowercase);
+    let (radix, digits) = match lower2.as_deref() {
+        Some("0x") => (16, body.get(2..)?),
+        Some("0o") => (8, body.get(2..)?),
+        Some("0b") => (2, body.get(2..)?),
+        _ if body.len() > 1 && body.starts_with('0') => (8, body.get(1..)?),
+        _ => (10, body),
+    };
+    if digits.is_empty() || !digits.chars().all(|c| c.is_digit(radix)) {
+        return None;
+    }
+    match u64::from_str_radix(digits, radix) {
+        Ok(u) => {
+            let i = i128::from(u);
+            let i = if neg { -i } else { i };
+            match i64::try_from(i) {
+                Ok(v) => Some(Value::Int(v)),
+                Err(_) => Some(Value::Float(i as f64)),
+            }
+        }
+        Err(_) if radix == 10 => cleaned.parse::<f64>().ok().map(Value::Float),
+        Err(_) => None,
+    }
+}
+
+/// A YAML 1.1 float: `1.5`, `.5`, `1e3`, `-2.0E-3`, `.inf`, `-.Inf`, `.nan`.
+fn parse_float(s: &str) -> Option<Value> {
+    match s {
+        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => {
+            return Some(Value::Float(f64::INFINITY));
+        }
+        "-.inf" | "-.Inf" | "-.INF" => return Some(Value::Float(f64::NEG_INFINITY)),
+        ".nan" | ".NaN" | ".NAN" => return Some(Value::Float(f64::NAN)),
+        _ => {}
+    }
+    let first = s.as_bytes().first()?;
+    if !(first.is_ascii_digit() || matches!(first, b'+' | b'-' | b'.')) {
+        return None;
+    }
+    let cleaned: Cow<'_, str> = if s.contains('_') {
+        Cow::Owned(s.replace('_', ""))
+    } else {
+        Cow::Borrowed(s)
+    };
+    if !is_yaml_float(&cleaned) {
+        return None;
+    }
+    cleaned.parse::<f64>().ok().map(Value::Float)
+}
+
+/// `^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$`
+fn is_yaml_float(s: &str) -> bool {
+    let b = s.as_bytes();
+    let mut i = 0;
+    if matches!(b.first(), Some(b'+' | b'-')) {
+        i += 1;
+    }
+    let digits = |i: &mut usize| {
+        let from = *i;
+        while b.get(*i).is_some_and(u8::is_ascii_digit) {
+            *i += 1;
+        }
+        *i - from
+    };
+    if b.get(i) == Some(&b'.') {
+        i += 1;
+        if digits(&mut i) == 0 {
+            return false;
+        }
+    } else {
+        if digits(&mut i) == 0 {
+            return false;
+        }
+        if b.get(i) == Some(&b'.') {
+            i += 1;
+            digits(&mut i);
+        }
+    }
+    if matches!(b.get(i), Some(b'e' | b'E')) {
+        i += 1;
+        if matches!(b.get(i), Some(b'+' | b'-')) {
+            i += 1;
+        }
+        if digits(&mut i) == 0 {
+            return false;
+        }
+    }
+    i == b.len()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resolves_yaml11_scalars() {
+        assert_eq!(resolve_plain("yes"), Value::Bool(true));
+        assert_eq!(resolve_plain("OFF"), Value::Bool(false));
+        assert_eq!(resolve_plain("~"), Value::Null);
+        assert_eq!(resolve_plain("0755"), Value::Int(0o755));
+        assert_eq!(resolve_plain("0o755"), Value::Int(0o755));
+        assert_eq!(resolve_plain("0x1F"), Value::Int(31));
+        assert_eq!(resolve_plain("+12"), Value::Int(12));
+        assert_eq!(resolve_plain("-3"), Value::Int(-3));
+        assert_eq!(resolve_plain("1_000"), Value::Int(1000));
+        assert_eq!(resolve_plain("1e3"), Value::Float(1000.0));
+        assert_eq!(resolve_plain("08"), Value::Float(8.0));
+        assert_eq!(resolve_plain(".inf"), Value::Float(f64::INFINITY));
+        assert!(matches!(resolve_plain(".nan"), Value::Float(f) if f.is_nan()));
+        assert_eq!(resolve_plain("="), Value::Str("=".into()));
+        assert_eq!(resolve_plain("1.2.3"), Value::Str("1.2.3".into()));
+        assert_eq!(resolve_plain("_1"), Value::Str("_1".into()));
+        assert_eq!(resolve_plain("-"), Value::Str("-".into()));
+    }
+
+    #[test]
+    fn char_index_maps_to_bytes() {
+        let t = "é".repeat(200) + "x";
+        let c = CharIndex::new(&t);
+        assert_eq!(c.byte(0), 0);
+        assert_eq!(c.byte(1), 2);
+        assert_eq!(c.byte(130), 260);
+        assert_eq!(c.byte(200), 400);
+        assert_eq!(c.byte(201), 401);
+    }
+}
