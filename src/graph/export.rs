@@ -167,12 +167,12 @@ mod tests {
     const INPUT: &str = r#"
 apiVersion: v1
 kind: Service
-metadata: {name: "we\"b", namespace: n}
+metadata: {name: "we\"b", namespace: ns1}
 spec: {selector: {app: web}}
 ---
 apiVersion: apps/v1
 kind: Deployment
-metadata: {name: web, namespace: n}
+metadata: {name: web, namespace: ns1}
 spec:
   template:
     metadata: {labels: {app: web}}
@@ -182,15 +182,15 @@ spec:
 ---
 apiVersion: v1
 kind: ServiceAccount
-metadata: {name: app, namespace: n}
+metadata: {name: app, namespace: ns1}
 ---
 apiVersion: v1
 kind: Secret
-metadata: {name: s, namespace: n}
+metadata: {name: s, namespace: ns1}
 ---
 apiVersion: rbac.authorization.k8s.io/v1
 kind: RoleBinding
-metadata: {name: rb, namespace: n}
+metadata: {name: rb, namespace: ns1}
 roleRef: {kind: ClusterRole, name: admin}
 subjects: [{kind: ServiceAccount, name: app}]
 ---
@@ -230,7 +230,7 @@ metadata: {name: part, labels: {a: "1"}}
         let dot = to_dot(&g);
         assert!(dot.starts_with("digraph kanon {\n"));
         assert!(
-            dot.contains("  n0 [label=\"Service\\nn/we\\\"b\"];\n"),
+            dot.contains("  n0 [label=\"Service\\nns1/we\\\"b\"];\n"),
             "{dot}"
         );
         assert!(dot.contains("  n5 [label=\"ClusterRole\\nadmin\"];\n"));
@@ -251,7 +251,7 @@ metadata: {name: part, labels: {a: "1"}}
         );
         assert_eq!(
             j["dangling"],
-            json!([{"from": 1, "kind": "Secret", "namespace": "n", "name": "missing", "via": "envFrom"}])
+            json!([{"from": 1, "kind": "Secret", "namespace": "ns1", "name": "missing", "via": "envFrom"}])
         );
     }
 }

@@ -374,34 +374,34 @@ mod tests {
             r#"
 apiVersion: v1
 kind: Pod
-metadata: {name: a, namespace: n}
+metadata: {name: a, namespace: ns1}
 spec: {containers: [{name: c}]}
 ---
 apiVersion: v1
 kind: Pod
-metadata: {name: b, namespace: n}
+metadata: {name: b, namespace: ns1}
 spec: {serviceAccountName: builder, containers: [{name: c}]}
 ---
 apiVersion: v1
 kind: Pod
-metadata: {name: c, namespace: n}
+metadata: {name: c, namespace: ns1}
 spec: {serviceAccount: old, automountServiceAccountToken: true, containers: [{name: c}]}
 ---
 apiVersion: v1
 kind: ServiceAccount
-metadata: {name: builder, namespace: n}
+metadata: {name: builder, namespace: ns1}
 automountServiceAccountToken: false
 ---
 apiVersion: v1
 kind: ServiceAccount
-metadata: {name: old, namespace: n}
+metadata: {name: old, namespace: ns1}
 automountServiceAccountToken: false
 "#,
         );
         let a = g.service_account(0).unwrap();
         assert_eq!(
             (&*a.name, &*a.namespace, a.target, a.at),
-            ("default", "n", None, None)
+            ("default", "ns1", None, None)
         );
         let b = g.service_account(1).unwrap();
         assert_eq!((&*b.name, b.target), ("builder", Some(3)));
@@ -419,7 +419,7 @@ automountServiceAccountToken: false
             r#"
 apiVersion: rbac.authorization.k8s.io/v1
 kind: RoleBinding
-metadata: {name: rb, namespace: n}
+metadata: {name: rb, namespace: ns1}
 roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: view}
 subjects:
 - {kind: ServiceAccount, name: app}
@@ -434,19 +434,19 @@ apiVersion: rbac.authorization.k8s.io/v1
 kind: ClusterRoleBinding
 metadata: {name: crb}
 roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: view}
-subjects: [{kind: Group, name: "system:serviceaccounts:n"}]
+subjects: [{kind: Group, name: "system:serviceaccounts:ns1"}]
 ---
 apiVersion: rbac.authorization.k8s.io/v1
 kind: RoleBinding
-metadata: {name: rb2, namespace: n}
+metadata: {name: rb2, namespace: ns1}
 roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: local}
 subjects:
-- {kind: User, name: "system:serviceaccount:n:app"}
+- {kind: User, name: "system:serviceaccount:ns1:app"}
 - {kind: Group, name: devs}
 ---
 apiVersion: rbac.authorization.k8s.io/v1
 kind: Role
-metadata: {name: local, namespace: n}
+metadata: {name: local, namespace: ns1}
 "#,
         );
         let r = g.binding_role(0).unwrap();
@@ -459,10 +459,10 @@ metadata: {name: local, namespace: n}
         assert_eq!(g.binding_role(3).unwrap().target, Some(4));
         let s = g.subjects(0);
         assert_eq!(s.len(), 2);
-        assert_eq!(s[0].namespace.as_deref(), Some("n"));
+        assert_eq!(s[0].namespace.as_deref(), Some("ns1"));
         assert_eq!(s[1].namespace.as_deref(), Some("other"));
-        assert_eq!(g.bindings_for_service_account("n", "app"), vec![0, 2, 3]);
-        assert_eq!(g.bindings_for_service_account("n", "other"), vec![2]);
+        assert_eq!(g.bindings_for_service_account("ns1", "app"), vec![0, 2, 3]);
+        assert_eq!(g.bindings_for_service_account("ns1", "other"), vec![2]);
         assert_eq!(g.bindings_for_service_account("other", "x"), vec![0]);
         assert_eq!(
             g.bindings_for_service_account("m", "app"),

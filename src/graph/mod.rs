@@ -510,7 +510,7 @@ fn duplicate_warning(
 
 #[cfg(test)]
 mod tests {
-    use super::testutil::graph;
+    use super::testutil::{graph, graph_with_sources};
     use super::*;
 
     #[test]
@@ -602,7 +602,7 @@ metadata: {name: w}
 
     #[test]
     fn duplicates_are_kept_and_warned() {
-        let g = graph(
+        let (g, sources) = graph_with_sources(
             r#"
 apiVersion: v1
 kind: Secret
@@ -627,6 +627,12 @@ metadata: {generateName: s-}
         let d = &g.diagnostics[0];
         assert_eq!(d.code, DUPLICATE_OBJECT);
         assert_eq!(d.message, "duplicate object `Secret default/s`");
+        let at = d.primary.as_ref().map(|l| sources.line_col(l.span));
+        assert_eq!(at, Some((8, 18)));
+        assert_eq!(
+            d.secondary.first().map(|l| sources.line_col(l.span)),
+            Some((4, 18))
+        );
         assert_eq!(g.objects[2].name.as_ref(), "s-");
         assert!(!g.objects[2].has_name);
     }

@@ -355,7 +355,7 @@ mod tests {
             r#"
 apiVersion: apps/v1
 kind: Deployment
-metadata: {name: web, namespace: n}
+metadata: {name: web, namespace: ns1}
 spec:
   template:
     spec:
@@ -379,11 +379,11 @@ spec:
 ---
 apiVersion: v1
 kind: Secret
-metadata: {name: creds, namespace: n}
+metadata: {name: creds, namespace: ns1}
 ---
 apiVersion: v1
 kind: ConfigMap
-metadata: {name: cm, namespace: n}
+metadata: {name: cm, namespace: ns1}
 ---
 apiVersion: v1
 kind: Secret
@@ -432,7 +432,7 @@ metadata: {name: pull, namespace: other}
             r#"
 apiVersion: networking.k8s.io/v1
 kind: Ingress
-metadata: {name: ing, namespace: n}
+metadata: {name: ing, namespace: ns1}
 spec:
   defaultBackend: {service: {name: web, port: {number: 80}}}
   tls: [{secretName: tls}]
@@ -443,22 +443,22 @@ spec:
 ---
 apiVersion: v1
 kind: Service
-metadata: {name: web, namespace: n}
+metadata: {name: web, namespace: ns1}
 spec: {selector: {app: web}}
 ---
 apiVersion: apps/v1
 kind: Deployment
-metadata: {name: web, namespace: n}
+metadata: {name: web, namespace: ns1}
 spec: {template: {metadata: {labels: {app: web}}, spec: {containers: [{name: c}]}}}
 ---
 apiVersion: autoscaling/v2
 kind: HorizontalPodAutoscaler
-metadata: {name: hpa, namespace: n}
+metadata: {name: hpa, namespace: ns1}
 spec: {scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: web}}
 ---
 apiVersion: gateway.networking.k8s.io/v1
 kind: HTTPRoute
-metadata: {name: rt, namespace: n}
+metadata: {name: rt, namespace: ns1}
 spec:
   rules:
   - backendRefs: [{name: web, port: 80}, {name: far, namespace: m}, {group: example.com, kind: Bucket, name: b}]
