@@ -343,7 +343,7 @@ impl Graph {
     /// rules of every ClusterRole it aggregates, transitively (cycles are visited once).
     pub fn effective_rules(&self, role: ObjId) -> Vec<(ObjId, NodeId)> {
         let mut out = Vec::new();
-        let mut seen = vec![role];
+        let mut seen = std::collections::HashSet::from([role]);
         let mut queue = std::collections::VecDeque::from([role]);
         while let Some(r) = queue.pop_front() {
             if let Some((doc, node)) = self.doc_node(r) {
@@ -352,8 +352,7 @@ impl Graph {
                 }
             }
             for &next in self.aggregates(r) {
-                if !seen.contains(&next) {
-                    seen.push(next);
+                if seen.insert(next) {
                     queue.push_back(next);
                 }
             }

@@ -159,9 +159,7 @@ impl Ownership {
                     }
                 }
                 if let Some(list) = own.owned.get_mut(owner as usize) {
-                    if !list.contains(&id) {
-                        list.push(id);
-                    }
+                    list.push(id);
                 }
                 if doc.get(r, "controller").and_then(|c| doc.bool(c)) == Some(true) {
                     if let Some(slot) = own.controller.get_mut(id as usize) {
@@ -172,6 +170,7 @@ impl Ownership {
         }
         for list in &mut own.owned {
             list.sort_unstable();
+            list.dedup();
         }
         for id in g.ids() {
             if !g.object(id).is_some_and(|o| o.is_workload()) {
