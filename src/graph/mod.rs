@@ -1,1 +1,639 @@
-//! The `graph` stage.
+//! The resource graph: every input object as a node, with the relations rules ask about
+//! (ownership, label selection, identity and RBAC, references between objects) computed once,
+//! with hash indexes, when the graph is built.
+//!
+//! Objects are keyed by `(group, kind, namespace, name)` and numbered in input order: an
+//! [`ObjId`] indexes [`Graph::objects`]. Every relation is exposed as a method returning a
+//! slice or an iterator; none of them compares objects pairwise.
+//!
+//! | relation family | module |
+//! |---|---|
+//! | namespaces, kind index, duplicates | this module |
+//! | workloads, containers, ownership | [`workload`] |
+//! | label selectors, network policy types | [`selector`] |
+//! | service accounts, RBAC | [`identity`] |
+//! | references to secrets, config maps, services... | [`references`] |
+//! | DOT and JSON export | [`export`] |
+
+pub mod export;
+pub mod identity;
+mod kinds;
+pub mod references;
+pub mod selector;
+#[cfg(test)]
+mod testutil;
+pub mod workload;
+
+use std::collections::{HashMap, HashSet};
+
+use indexmap::{Equivalent, IndexMap};
+
+use crate::diag::Diagnostic;
+use crate::model::{Document, LoadOutput, NodeId, ObjectRef, Value};
+
+pub use identity::{RoleRef, ServiceAccountRef, Subject};
+pub use kinds::{group_of, is_cluster_scoped_builtin};
+pub use references::{RefKind, Reference};
+pub use selector::LabelSelector;
+pub use workload::{Container, ContainerKind, Workload};
+
+/// Index of an object in [`Graph::objects`].
+pub type ObjId = u32;
+
+/// Code of the duplicate-object warning.
+pub const DUPLICATE_OBJECT: &str = "W2001";
+
+/// How to build a [`Graph`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GraphOptions {
+    /// The namespace given to namespaced objects that do not set `metadata.namespace`.
+    pub default_namespace: String,
+}
+
+impl Default for GraphOptions {
+    fn default() -> GraphOptions {
+        GraphOptions {
+            default_namespace: "default".to_owned(),
+        }
+    }
+}
+
+/// The identity of an object: `(group, kind, namespace, name)`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ObjKey {
+    /// API group (`` for the core group).
+    pub group: Box<str>,
+    /// Kind.
+    pub kind: Box<str>,
+    /// Namespace; `None` for cluster-scoped kinds.
+    pub namespace: Option<Box<str>>,
+    /// Name.
+    pub name: Box<str>,
+}
+
+/// A borrowed [`ObjKey`], for lookups without allocating. Hashes like `ObjKey`.
+#[derive(Hash)]
+struct KeyRef<'a> {
+    group: &'a str,
+    kind: &'a str,
+    namespace: Option<&'a str>,
+    name: &'a str,
+}
+
+impl Equivalent<ObjKey> for KeyRef<'_> {
+    fn equivalent(&self, key: &ObjKey) -> bool {
+        self.group == &*key.group
+            && self.kind == &*key.kind
+            && self.namespace == key.namespace.as_deref()
+            && self.name == &*key.name
+    }
+}
+
+/// `(kind, namespace, name)` without the group, for references that do not say the group.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+struct KindKey {
+    kind: Box<str>,
+    namespace: Option<Box<str>>,
+    name: Box<str>,
+}
+
+#[derive(Hash)]
+struct KindKeyRef<'a> {
+    kind: &'a str,
+    namespace: Option<&'a str>,
+    name: &'a str,
+}
+
+impl Equivalent<KindKey> for KindKeyRef<'_> {
+    fn equivalent(&self, key: &KindKey) -> bool {
+        self.kind == &*key.kind
+            && self.namespace == key.namespace.as_deref()
+            && self.name == &*key.name
+    }
+}
+
+/// One Kubernetes object of the input.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Object {
+    /// Where the object is in the documents.
+    pub r: ObjectRef,
+    /// `apiVersion` (empty when missing).
+    pub api_version: Box<str>,
+    /// The API group from `apiVersion` (`` for the core group).
+    pub group: Box<str>,
+    /// `kind` (empty when missing).
+    pub kind: Box<str>,
+    /// The namespace: `None` for cluster-scoped kinds; the default namespace when a
+    /// namespaced object does not set `metadata.namespace` (see `namespace_explicit`).
+    pub namespace: Option<Box<str>>,
+    /// Whether `metadata.namespace` was set in the input.
+    pub namespace_explicit: bool,
+    /// `metadata.name`, else `metadata.generateName`, else ``.
+    pub name: Box<str>,
+    /// Whether the object has a `metadata.name` (and not only a `generateName`).
+    pub has_name: bool,
+    /// `metadata.uid`, when given (exported objects).
+    pub uid: Option<Box<str>>,
+    /// `metadata.labels`, in source order (scalars other than strings are converted to text).
+    pub labels: Vec<(Box<str>, Box<str>)>,
+    /// The node of `metadata.name`, when present.
+    pub name_node: Option<NodeId>,
+    /// The pod spec and containers, when the object is a workload.
+    pub workload: Option<Workload>,
+}
+
+impl Object {
+    /// The value of a label.
+    pub fn label(&self, key: &str) -> Option<&str> {
+        self.labels
+            .iter()
+            .find(|(k, _)| &**k == key)
+            .map(|(_, v)| &**v)
+    }
+
+    /// `kind namespace/name` or `kind name`, for messages.
+    pub fn display(&self) -> String {
+        match &self.namespace {
+            Some(ns) => format!("{} {}/{}", self.kind, ns, self.name),
+            None => format!("{} {}", self.kind, self.name),
+        }
+    }
+
+    /// Whether the object is a workload (has a pod template or is a pod).
+    pub fn is_workload(&self) -> bool {
+        self.workload.is_some()
+    }
+}
+
+/// The resource graph of one run: the loaded documents and every relation between objects.
+#[derive(Debug, Default)]
+pub struct Graph {
+    /// The loaded documents, objects and load diagnostics, owned by the graph.
+    pub load: LoadOutput,
+    /// The objects, in input order; an [`ObjId`] indexes this.
+    pub objects: Vec<Object>,
+    /// Every object key, mapped to the first object with that key, in input order.
+    pub keys: IndexMap<ObjKey, ObjId>,
+    /// Warnings found while building (duplicate objects).
+    pub diagnostics: Vec<Diagnostic>,
+    default_namespace: Box<str>,
+    by_kind: HashMap<Box<str>, Vec<ObjId>>,
+    by_kind_ns: HashMap<Box<str>, HashMap<Box<str>, Vec<ObjId>>>,
+    by_kind_name: IndexMap<KindKey, ObjId>,
+    namespaces: Vec<Box<str>>,
+    pub(crate) uids: HashMap<Box<str>, ObjId>,
+    pub(crate) wl: workload::Ownership,
+    pub(crate) sel: selector::Selection,
+    pub(crate) ident: identity::Identity,
+    pub(crate) refs: Vec<Vec<Reference>>,
+}
+
+impl Graph {
+    /// Builds the graph of everything loaded, computing every relation once.
+    pub fn build(load: LoadOutput, opts: &GraphOptions) -> Graph {
+        let mut g = Graph {
+            default_namespace: opts.default_namespace.as_str().into(),
+            ..Graph::default()
+        };
+        let cluster_crds = cluster_scoped_crds(&load);
+        g.load = load;
+        g.read_objects(&cluster_crds);
+        g.index_objects();
+        g.wl = workload::Ownership::build(&g);
+        g.sel = selector::Selection::build(&g);
+        g.ident = identity::Identity::build(&g);
+        g.refs = references::build(&g);
+        g
+    }
+
+    fn read_objects(&mut self, cluster_crds: &HashSet<(Box<str>, Box<str>)>) {
+        let mut objects = Vec::with_capacity(self.load.objects.len());
+        for r in &self.load.objects {
+            let Some(doc) = self.load.docs.get(r.doc as usize) else {
+                continue;
+            };
+            objects.push(read_object(doc, *r, &self.default_namespace, cluster_crds));
+        }
+        let mut diagnostics = Vec::new();
+        for (i, o) in objects.iter().enumerate() {
+            let id = ObjId::try_from(i).unwrap_or(ObjId::MAX);
+            let key = ObjKey {
+                group: o.group.clone(),
+                kind: o.kind.clone(),
+                namespace: o.namespace.clone(),
+                name: o.name.clone(),
+            };
+            match self.keys.get(&key) {
+                Some(&first) if o.has_name => {
+                    if let Some(d) = duplicate_warning(&self.load.docs, &objects, first, o) {
+                        diagnostics.push(d);
+                    }
+                }
+                Some(_) => {}
+                None => {
+                    self.keys.insert(key, id);
+                }
+            }
+        }
+        self.objects = objects;
+        self.diagnostics = diagnostics;
+    }
+
+    fn index_objects(&mut self) {
+        let mut namespaces: IndexMap<Box<str>, ()> = IndexMap::new();
+        for (i, o) in self.objects.iter().enumerate() {
+            let id = ObjId::try_from(i).unwrap_or(ObjId::MAX);
+            self.by_kind.entry(o.kind.clone()).or_default().push(id);
+            if let Some(ns) = &o.namespace {
+                self.by_kind_ns
+                    .entry(o.kind.clone())
+                    .or_default()
+                    .entry(ns.clone())
+                    .or_default()
+                    .push(id);
+                namespaces.entry(ns.clone()).or_default();
+            }
+            if &*o.kind == "Namespace" && o.has_name {
+                namespaces.entry(o.name.clone()).or_default();
+            }
+            if o.has_name {
+                self.by_kind_name
+                    .entry(KindKey {
+                        kind: o.kind.clone(),
+                        namespace: o.namespace.clone(),
+                        name: o.name.clone(),
+                    })
+                    .or_insert(id);
+            }
+            if let Some(uid) = &o.uid {
+                self.uids.entry(uid.clone()).or_insert(id);
+            }
+        }
+        let mut namespaces: Vec<Box<str>> = namespaces.into_keys().collect();
+        namespaces.sort();
+        self.namespaces = namespaces;
+    }
+
+    /// The object with this id.
+    pub fn object(&self, id: ObjId) -> Option<&Object> {
+        self.objects.get(id as usize)
+    }
+
+    /// The document of an object.
+    pub fn doc(&self, id: ObjId) -> Option<&Document> {
+        self.load.docs.get(self.object(id)?.r.doc as usize)
+    }
+
+    /// The document and object node of an object.
+    pub fn doc_node(&self, id: ObjId) -> Option<(&Document, NodeId)> {
+        let o = self.object(id)?;
+        Some((self.load.docs.get(o.r.doc as usize)?, o.r.node))
+    }
+
+    /// All object ids, in input order.
+    pub fn ids(&self) -> impl Iterator<Item = ObjId> + '_ {
+        (0..self.objects.len()).filter_map(|i| ObjId::try_from(i).ok())
+    }
+
+    /// The namespace given to namespaced objects without `metadata.namespace`.
+    pub fn default_namespace(&self) -> &str {
+        &self.default_namespace
+    }
+
+    /// The first object with exactly this key.
+    pub fn find(
+        &self,
+        group: &str,
+        kind: &str,
+        namespace: Option<&str>,
+        name: &str,
+    ) -> Option<ObjId> {
+        self.keys
+            .get(&KeyRef {
+                group,
+                kind,
+                namespace,
+                name,
+            })
+            .copied()
+    }
+
+    /// The first object of this kind and name in `namespace` (or cluster-scoped when `None`),
+    /// whatever its API group.
+    pub fn find_kind(&self, kind: &str, namespace: Option<&str>, name: &str) -> Option<ObjId> {
+        self.by_kind_name
+            .get(&KindKeyRef {
+                kind,
+                namespace,
+                name,
+            })
+            .copied()
+    }
+
+    /// The first object of this kind and name in `namespace`, falling back to a
+    /// cluster-scoped object of that kind and name.
+    pub(crate) fn find_kind_scoped(
+        &self,
+        kind: &str,
+        namespace: Option<&str>,
+        name: &str,
+    ) -> Option<ObjId> {
+        self.find_kind(kind, namespace, name)
+            .or_else(|| namespace.and_then(|_| self.find_kind(kind, None, name)))
+    }
+
+    /// The object with this `metadata.uid`.
+    pub fn by_uid(&self, uid: &str) -> Option<ObjId> {
+        self.uids.get(uid).copied()
+    }
+
+    /// The `Namespace` object with this name, when the input has one.
+    pub fn namespace_object(&self, name: &str) -> Option<ObjId> {
+        self.find("", "Namespace", None, name)
+    }
+
+    /// Every namespace that an object lives in or a `Namespace` object declares, sorted.
+    pub fn namespaces(&self) -> &[Box<str>] {
+        &self.namespaces
+    }
+
+    /// Whether objects of this kind (and group) live in a namespace: built-in cluster-scoped
+    /// kinds and custom resources whose `CustomResourceDefinition` in the input says
+    /// `scope: Cluster` are not; every other kind is.
+    pub fn is_namespaced(&self, kind: &str) -> bool {
+        !is_cluster_scoped_builtin(kind)
+            && self
+                .by_kind(kind)
+                .first()
+                .and_then(|&id| self.object(id))
+                .is_none_or(|o| o.namespace.is_some())
+    }
+
+    /// Every object of this kind, in input order.
+    pub fn by_kind(&self, kind: &str) -> &[ObjId] {
+        self.by_kind.get(kind).map_or(&[], Vec::as_slice)
+    }
+
+    /// Every object of this kind in this namespace, in input order.
+    pub fn in_namespace(&self, kind: &str, namespace: &str) -> &[ObjId] {
+        self.by_kind_ns
+            .get(kind)
+            .and_then(|m| m.get(namespace))
+            .map_or(&[], Vec::as_slice)
+    }
+}
+
+/// The text of a scalar used as a label key or value.
+pub(crate) fn scalar_text(doc: &Document, id: NodeId) -> Option<Box<str>> {
+    match &doc.node(id)?.value {
+        Value::Str(s) => Some(s.clone()),
+        Value::Bool(b) => Some(b.to_string().into()),
+        Value::Int(i) => Some(i.to_string().into()),
+        Value::Float(f) => Some(f.to_string().into()),
+        Value::Null | Value::Seq(_) | Value::Map(_) => None,
+    }
+}
+
+/// A string-to-string map (labels, map selectors) read from a mapping node.
+pub(crate) fn string_map(doc: &Document, id: NodeId) -> Vec<(Box<str>, Box<str>)> {
+    doc.map(id)
+        .iter()
+        .filter_map(|(k, v)| Some((k.clone(), scalar_text(doc, *v)?)))
+        .collect()
+}
+
+/// The non-empty string at a node.
+pub(crate) fn nonempty_str(doc: &Document, id: NodeId) -> Option<&str> {
+    doc.str(id).filter(|s| !s.is_empty())
+}
+
+fn read_object(
+    doc: &Document,
+    r: ObjectRef,
+    default_namespace: &str,
+    cluster_crds: &HashSet<(Box<str>, Box<str>)>,
+) -> Object {
+    let node = r.node;
+    let api_version: Box<str> = doc.str_at(node, &["apiVersion"]).unwrap_or("").into();
+    let group: Box<str> = group_of(&api_version).into();
+    let kind: Box<str> = doc.str_at(node, &["kind"]).unwrap_or("").into();
+    let meta = doc.get(node, "metadata");
+    let name_node = meta.and_then(|m| doc.get(m, "name"));
+    let name = name_node.and_then(|n| nonempty_str(doc, n));
+    let has_name = name.is_some();
+    let name: Box<str> = name
+        .or_else(|| meta.and_then(|m| doc.str_at(m, &["generateName"])))
+        .unwrap_or("")
+        .into();
+    let explicit_ns = meta
+        .and_then(|m| doc.get(m, "namespace"))
+        .and_then(|n| nonempty_str(doc, n));
+    let cluster_scoped =
+        is_cluster_scoped_builtin(&kind) || cluster_crds.contains(&(group.clone(), kind.clone()));
+    let namespace: Option<Box<str>> = if cluster_scoped {
+        None
+    } else {
+        Some(explicit_ns.unwrap_or(default_namespace).into())
+    };
+    let labels = meta
+        .and_then(|m| doc.get(m, "labels"))
+        .map(|l| string_map(doc, l))
+        .unwrap_or_default();
+    let uid = meta
+        .and_then(|m| doc.get(m, "uid"))
+        .and_then(|n| nonempty_str(doc, n))
+        .map(Box::from);
+    let workload = workload::read_workload(doc, node, &kind, &labels);
+    Object {
+        r,
+        api_version,
+        group,
+        kind,
+        namespace,
+        namespace_explicit: explicit_ns.is_some() && !cluster_scoped,
+        name,
+        has_name,
+        uid,
+        labels,
+        name_node,
+        workload,
+    }
+}
+
+/// `(group, kind)` of every custom resource whose definition in the input is cluster-scoped.
+fn cluster_scoped_crds(load: &LoadOutput) -> HashSet<(Box<str>, Box<str>)> {
+    let mut out = HashSet::new();
+    for r in &load.objects {
+        let Some(doc) = load.docs.get(r.doc as usize) else {
+            continue;
+        };
+        if doc.str_at(r.node, &["kind"]) != Some("CustomResourceDefinition")
+            || doc.str_at(r.node, &["spec", "scope"]) != Some("Cluster")
+        {
+            continue;
+        }
+        if let (Some(group), Some(kind)) = (
+            doc.str_at(r.node, &["spec", "group"]),
+            doc.str_at(r.node, &["spec", "names", "kind"]),
+        ) {
+            out.insert((group.into(), kind.into()));
+        }
+    }
+    out
+}
+
+fn duplicate_warning(
+    docs: &[Document],
+    objects: &[Object],
+    first: ObjId,
+    o: &Object,
+) -> Option<Diagnostic> {
+    let doc = docs.get(o.r.doc as usize)?;
+    let span = doc.node(o.name_node?)?.span;
+    let mut d = Diagnostic::warning(
+        DUPLICATE_OBJECT,
+        format!("duplicate object `{}`", o.display()),
+    )
+    .at(span, "defined again here")
+    .with_note("both objects are kept and checked");
+    if let Some(f) = objects.get(first as usize) {
+        if let Some(fspan) = docs
+            .get(f.r.doc as usize)
+            .and_then(|fd| fd.node(f.name_node?))
+            .map(|n| n.span)
+        {
+            d = d.with_label(fspan, "first defined here");
+        }
+    }
+    Some(d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testutil::{graph, graph_with_sources};
+    use super::*;
+
+    #[test]
+    fn default_namespace_and_cluster_scope() {
+        let g = graph(
+            r#"
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: a}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: b, namespace: prod}
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: prod, labels: {team: x}}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: r, namespace: ignored}
+"#,
+        );
+        let a = &g.objects[0];
+        assert_eq!(a.namespace.as_deref(), Some("default"));
+        assert!(!a.namespace_explicit);
+        assert_eq!(g.objects[1].namespace.as_deref(), Some("prod"));
+        assert!(g.objects[1].namespace_explicit);
+        assert_eq!(g.objects[2].namespace, None);
+        assert_eq!(g.objects[3].namespace, None);
+        assert_eq!(g.objects[3].group.as_ref(), "rbac.authorization.k8s.io");
+        assert_eq!(g.namespace_object("prod"), Some(2));
+        assert_eq!(g.namespace_object("default"), None);
+        assert_eq!(
+            g.namespaces(),
+            &["default".into(), "prod".into()] as &[Box<str>]
+        );
+        assert!(g.is_namespaced("ConfigMap"));
+        assert!(!g.is_namespaced("ClusterRole"));
+        assert_eq!(g.find("", "ConfigMap", Some("default"), "a"), Some(0));
+        assert_eq!(g.find("", "ConfigMap", Some("prod"), "a"), None);
+        assert_eq!(g.find_kind("ClusterRole", None, "r"), Some(3));
+    }
+
+    #[test]
+    fn kind_index() {
+        let g = graph(
+            r#"
+apiVersion: v1
+kind: Secret
+metadata: {name: a, namespace: x}
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: b, namespace: y}
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: c, namespace: x}
+"#,
+        );
+        assert_eq!(g.by_kind("Secret"), &[0, 1, 2]);
+        assert_eq!(g.in_namespace("Secret", "x"), &[0, 2]);
+        assert_eq!(g.in_namespace("Secret", "z"), &[] as &[ObjId]);
+        assert_eq!(g.by_kind("Pod"), &[] as &[ObjId]);
+    }
+
+    #[test]
+    fn cluster_scoped_crd_from_input() {
+        let g = graph(
+            r#"
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: widgets.example.com}
+spec: {group: example.com, scope: Cluster, names: {kind: Widget}}
+---
+apiVersion: example.com/v1
+kind: Widget
+metadata: {name: w}
+---
+apiVersion: other.com/v1
+kind: Widget
+metadata: {name: w}
+"#,
+        );
+        assert_eq!(g.objects[1].namespace, None);
+        assert_eq!(g.objects[2].namespace.as_deref(), Some("default"));
+    }
+
+    #[test]
+    fn duplicates_are_kept_and_warned() {
+        let (g, sources) = graph_with_sources(
+            r#"
+apiVersion: v1
+kind: Secret
+metadata: {name: s}
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: s, namespace: default}
+---
+apiVersion: v1
+kind: Secret
+metadata: {generateName: s-}
+---
+apiVersion: v1
+kind: Secret
+metadata: {generateName: s-}
+"#,
+        );
+        assert_eq!(g.objects.len(), 4);
+        assert_eq!(g.find("", "Secret", Some("default"), "s"), Some(0));
+        assert_eq!(g.diagnostics.len(), 1);
+        let d = &g.diagnostics[0];
+        assert_eq!(d.code, DUPLICATE_OBJECT);
+        assert_eq!(d.message, "duplicate object `Secret default/s`");
+        let at = d.primary.as_ref().map(|l| sources.line_col(l.span));
+        assert_eq!(at, Some((8, 18)));
+        assert_eq!(
+            d.secondary.first().map(|l| sources.line_col(l.span)),
+            Some((4, 18))
+        );
+        assert_eq!(g.objects[2].name.as_ref(), "s-");
+        assert!(!g.objects[2].has_name);
+    }
+}

@@ -1,0 +1,493 @@
+//! References by name between objects: workloads → Secrets, ConfigMaps, PVCs, their
+//! ServiceAccount and (StatefulSet) governing Service; Ingress and Gateway API routes →
+//! Services; HorizontalPodAutoscaler → its scale target; Service → the workloads it selects.
+//!
+//! A reference whose target is not in the input is kept with `target: None` (dangling), so
+//! "named but missing" is distinguishable from "not referenced".
+
+use super::kinds::group_of;
+use super::{Graph, ObjId, nonempty_str};
+use crate::model::{Document, NodeId};
+
+/// What a reference points at.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum RefKind {
+    /// A `Secret`.
+    Secret,
+    /// A `ConfigMap`.
+    ConfigMap,
+    /// A `PersistentVolumeClaim`.
+    PersistentVolumeClaim,
+    /// A `ServiceAccount`.
+    ServiceAccount,
+    /// A `Service`.
+    Service,
+    /// A workload (an HPA's scale target, a Service's selected workloads).
+    Workload,
+}
+
+impl RefKind {
+    /// The Kubernetes kind referenced (`Workload` has none: it is any workload kind).
+    pub fn kind(self) -> Option<&'static str> {
+        match self {
+            RefKind::Secret => Some("Secret"),
+            RefKind::ConfigMap => Some("ConfigMap"),
+            RefKind::PersistentVolumeClaim => Some("PersistentVolumeClaim"),
+            RefKind::ServiceAccount => Some("ServiceAccount"),
+            RefKind::Service => Some("Service"),
+            RefKind::Workload => None,
+        }
+    }
+}
+
+/// One reference from an object to another, by name.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Reference {
+    /// What it points at.
+    pub kind: RefKind,
+    /// The referenced name.
+    pub name: Box<str>,
+    /// The namespace the name is looked up in.
+    pub namespace: Box<str>,
+    /// Which field refers: `env.valueFrom.secretKeyRef`, `envFrom`, `volumes.secret`,
+    /// `volumes.projected`, `imagePullSecrets`, `ingress backend`, `backendRefs`,
+    /// `scaleTargetRef`, `selector`...
+    pub via: &'static str,
+    /// The node of the name (for a Service's selected workloads, its `spec.selector`).
+    pub at: NodeId,
+    /// The referenced object; `None` when it is not in the input (dangling).
+    pub target: Option<ObjId>,
+    /// Whether the reference is marked `optional: true`.
+    pub optional: bool,
+}
+
+struct Collector<'g> {
+    g: &'g Graph,
+    doc: &'g Document,
+    namespace: &'g str,
+    out: Vec<Reference>,
+}
+
+impl Collector<'_> {
+    /// Adds a reference to the name at `name_path` under `node`.
+    fn named(&mut self, kind: RefKind, via: &'static str, node: NodeId, name_path: &[&str]) {
+        self.named_in(kind, via, node, name_path, None);
+    }
+
+    fn named_in(
+        &mut self,
+        kind: RefKind,
+        via: &'static str,
+        node: NodeId,
+        name_path: &[&str],
+        namespace: Option<&str>,
+    ) {
+        let doc = self.doc;
+        let Some(at) = doc.path(node, name_path) else {
+            return;
+        };
+        let Some(name) = nonempty_str(doc, at) else {
+            return;
+        };
+        let namespace = namespace.unwrap_or(self.namespace);
+        let optional = doc.get(node, "optional").and_then(|o| doc.bool(o)) == Some(true);
+        let target = kind
+            .kind()
+            .and_then(|k| self.g.find("", k, Some(namespace), name));
+        self.out.push(Reference {
+            kind,
+            name: name.into(),
+            namespace: namespace.into(),
+            via,
+            at,
+            target,
+            optional,
+        });
+    }
+
+    fn each(&self, node: Option<NodeId>, key: &str) -> Vec<NodeId> {
+        node.and_then(|n| self.doc.get(n, key))
+            .map(|l| self.doc.seq(l).to_vec())
+            .unwrap_or_default()
+    }
+
+    fn workload(&mut self, id: ObjId) {
+        let Some(w) = self.g.workload(id) else {
+            return;
+        };
+        let spec = w.pod_spec;
+        let doc = self.doc;
+        if let Some(spec) = spec {
+            if doc
+                .get(spec, "serviceAccountName")
+                .and_then(|n| nonempty_str(doc, n))
+                .is_some()
+            {
+                self.named(
+                    RefKind::ServiceAccount,
+                    "serviceAccountName",
+                    spec,
+                    &["serviceAccountName"],
+                );
+            } else {
+                self.named(
+                    RefKind::ServiceAccount,
+                    "serviceAccount",
+                    spec,
+                    &["serviceAccount"],
+                );
+            }
+        }
+        for s in self.each(spec, "imagePullSecrets") {
+            self.named(RefKind::Secret, "imagePullSecrets", s, &["name"]);
+        }
+        for c in &w.containers {
+            for e in self.each(Some(c.node), "env") {
+                if let Some(from) = doc.get(e, "valueFrom") {
+                    if let Some(r) = doc.get(from, "secretKeyRef") {
+                        self.named(RefKind::Secret, "env.valueFrom.secretKeyRef", r, &["name"]);
+                    }
+                    if let Some(r) = doc.get(from, "configMapKeyRef") {
+                        self.named(
+                            RefKind::ConfigMap,
+                            "env.valueFrom.configMapKeyRef",
+                            r,
+                            &["name"],
+                        );
+                    }
+                }
+            }
+            for e in self.each(Some(c.node), "envFrom") {
+                if let Some(r) = doc.get(e, "secretRef") {
+                    self.named(RefKind::Secret, "envFrom", r, &["name"]);
+                }
+                if let Some(r) = doc.get(e, "configMapRef") {
+                    self.named(RefKind::ConfigMap, "envFrom", r, &["name"]);
+                }
+            }
+        }
+        for v in self.each(spec, "volumes") {
+            if let Some(s) = doc.get(v, "secret") {
+                self.named(RefKind::Secret, "volumes.secret", s, &["secretName"]);
+            }
+            if let Some(s) = doc.get(v, "configMap") {
+                self.named(RefKind::ConfigMap, "volumes.configMap", s, &["name"]);
+            }
+            if let Some(s) = doc.get(v, "persistentVolumeClaim") {
+                self.named(
+                    RefKind::PersistentVolumeClaim,
+                    "volumes.persistentVolumeClaim",
+                    s,
+                    &["claimName"],
+                );
+            }
+            let projected = doc.get(v, "projected");
+            for src in self.each(projected, "sources") {
+                if let Some(s) = doc.get(src, "secret") {
+                    self.named(RefKind::Secret, "volumes.projected", s, &["name"]);
+                }
+                if let Some(s) = doc.get(src, "configMap") {
+                    self.named(RefKind::ConfigMap, "volumes.projected", s, &["name"]);
+                }
+            }
+        }
+    }
+
+    fn ingress(&mut self, node: NodeId) {
+        let doc = self.doc;
+        let Some(spec) = doc.get(node, "spec") else {
+            return;
+        };
+        if let Some(b) = doc.get(spec, "defaultBackend") {
+            self.named(
+                RefKind::Service,
+                "ingress defaultBackend",
+                b,
+                &["service", "name"],
+            );
+        }
+        if let Some(b) = doc.get(spec, "backend") {
+            self.named(RefKind::Service, "ingress backend", b, &["serviceName"]);
+        }
+        for rule in self.each(Some(spec), "rules") {
+            let http = doc.get(rule, "http");
+            for p in self.each(http, "paths") {
+                if let Some(b) = doc.get(p, "backend") {
+                    self.named(RefKind::Service, "ingress backend", b, &["service", "name"]);
+                    self.named(RefKind::Service, "ingress backend", b, &["serviceName"]);
+                }
+            }
+        }
+        for t in self.each(Some(spec), "tls") {
+            self.named(RefKind::Secret, "ingress tls", t, &["secretName"]);
+        }
+    }
+
+    fn route(&mut self, node: NodeId) {
+        let doc = self.doc;
+        let spec = doc.get(node, "spec");
+        for rule in self.each(spec, "rules") {
+            for b in self.each(Some(rule), "backendRefs") {
+                let group = doc.str_at(b, &["group"]).unwrap_or("");
+                let kind = doc.str_at(b, &["kind"]).unwrap_or("Service");
+                if !group.is_empty() || kind != "Service" {
+                    continue;
+                }
+                let ns = doc.get(b, "namespace").and_then(|n| nonempty_str(doc, n));
+                self.named_in(RefKind::Service, "backendRefs", b, &["name"], ns);
+            }
+        }
+    }
+
+    fn scale_target(&mut self, node: NodeId) {
+        let doc = self.doc;
+        let Some(r) = doc.path(node, &["spec", "scaleTargetRef"]) else {
+            return;
+        };
+        let Some(at) = doc.get(r, "name") else {
+            return;
+        };
+        let Some(name) = nonempty_str(doc, at) else {
+            return;
+        };
+        let kind = doc.str_at(r, &["kind"]).unwrap_or("");
+        let target = match doc.str_at(r, &["apiVersion"]) {
+            Some(v) => self.g.find(group_of(v), kind, Some(self.namespace), name),
+            None => self.g.find_kind(kind, Some(self.namespace), name),
+        };
+        self.out.push(Reference {
+            kind: RefKind::Workload,
+            name: name.into(),
+            namespace: self.namespace.into(),
+            via: "scaleTargetRef",
+            at,
+            target,
+            optional: false,
+        });
+    }
+}
+
+/// Computes every object's references.
+pub(crate) fn build(g: &Graph) -> Vec<Vec<Reference>> {
+    let mut all = vec![Vec::new(); g.objects.len()];
+    for id in g.ids() {
+        let (Some(o), Some((doc, node))) = (g.object(id), g.doc_node(id)) else {
+            continue;
+        };
+        let Some(namespace) = o.namespace.as_deref() else {
+            continue;
+        };
+        let mut c = Collector {
+            g,
+            doc,
+            namespace,
+            out: Vec::new(),
+        };
+        if o.is_workload() {
+            c.workload(id);
+            if &*o.kind == "StatefulSet" {
+                c.named(
+                    RefKind::Service,
+                    "serviceName",
+                    node,
+                    &["spec", "serviceName"],
+                );
+            }
+        }
+        match (&*o.group, &*o.kind) {
+            ("networking.k8s.io" | "extensions", "Ingress") => c.ingress(node),
+            (
+                "gateway.networking.k8s.io",
+                "HTTPRoute" | "GRPCRoute" | "TCPRoute" | "TLSRoute" | "UDPRoute",
+            ) => {
+                c.route(node);
+            }
+            ("autoscaling", "HorizontalPodAutoscaler") => c.scale_target(node),
+            ("", "Service") => {
+                if let Some(at) = doc.path(node, &["spec", "selector"]) {
+                    for &w in g.selected(id) {
+                        let name = g.object(w).map_or("", |t| &*t.name);
+                        c.out.push(Reference {
+                            kind: RefKind::Workload,
+                            name: name.into(),
+                            namespace: namespace.into(),
+                            via: "selector",
+                            at,
+                            target: Some(w),
+                            optional: false,
+                        });
+                    }
+                }
+            }
+            _ => {}
+        }
+        if let Some(slot) = all.get_mut(id as usize) {
+            *slot = c.out;
+        }
+    }
+    all
+}
+
+impl Graph {
+    /// The references an object makes, in source order. A reference with `target: None`
+    /// names an object that is not in the input.
+    pub fn references(&self, id: ObjId) -> &[Reference] {
+        self.refs.get(id as usize).map_or(&[], Vec::as_slice)
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::super::testutil::graph;
+    use super::*;
+
+    fn summary(g: &Graph, id: ObjId) -> Vec<(RefKind, String, &'static str, Option<ObjId>)> {
+        g.references(id)
+            .iter()
+            .map(|r| (r.kind, r.name.to_string(), r.via, r.target))
+            .collect()
+    }
+
+    #[test]
+    fn workload_references() {
+        let g = graph(
+            r#"
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: ns1}
+spec:
+  template:
+    spec:
+      serviceAccountName: sa
+      imagePullSecrets: [{name: pull}]
+      initContainers:
+      - name: i
+        envFrom: [{configMapRef: {name: cm}}, {secretRef: {name: gone, optional: true}}]
+      containers:
+      - name: c
+        env:
+        - {name: A, valueFrom: {secretKeyRef: {name: creds, key: k}}}
+        - {name: B, valueFrom: {configMapKeyRef: {name: cm, key: k}}}
+        - {name: C, value: plain}
+      volumes:
+      - {name: v1, secret: {secretName: creds}}
+      - {name: v2, configMap: {name: cm}}
+      - {name: v3, persistentVolumeClaim: {claimName: data}}
+      - name: v4
+        projected: {sources: [{secret: {name: proj}}, {serviceAccountToken: {path: t}}]}
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: creds, namespace: ns1}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: cm, namespace: ns1}
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: pull, namespace: other}
+"#,
+        );
+        use RefKind::*;
+        assert_eq!(
+            summary(&g, 0),
+            vec![
+                (ServiceAccount, "sa".into(), "serviceAccountName", None),
+                (Secret, "pull".into(), "imagePullSecrets", None),
+                (ConfigMap, "cm".into(), "envFrom", Some(2)),
+                (Secret, "gone".into(), "envFrom", None),
+                (
+                    Secret,
+                    "creds".into(),
+                    "env.valueFrom.secretKeyRef",
+                    Some(1)
+                ),
+                (
+                    ConfigMap,
+                    "cm".into(),
+                    "env.valueFrom.configMapKeyRef",
+                    Some(2)
+                ),
+                (Secret, "creds".into(), "volumes.secret", Some(1)),
+                (ConfigMap, "cm".into(), "volumes.configMap", Some(2)),
+                (
+                    PersistentVolumeClaim,
+                    "data".into(),
+                    "volumes.persistentVolumeClaim",
+                    None
+                ),
+                (Secret, "proj".into(), "volumes.projected", None),
+            ]
+        );
+        assert!(g.references(0)[3].optional);
+        assert!(!g.references(0)[2].optional);
+        assert_eq!(g.references(1), &[]);
+    }
+
+    #[test]
+    fn ingress_route_hpa_service() {
+        let g = graph(
+            r#"
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: ing, namespace: ns1}
+spec:
+  defaultBackend: {service: {name: web, port: {number: 80}}}
+  tls: [{secretName: tls}]
+  rules:
+  - http:
+      paths:
+      - {path: /, backend: {service: {name: api, port: {number: 80}}}}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: ns1}
+spec: {selector: {app: web}}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: ns1}
+spec: {template: {metadata: {labels: {app: web}}, spec: {containers: [{name: c}]}}}
+---
+apiVersion: autoscaling/v2
+kind: HorizontalPodAutoscaler
+metadata: {name: hpa, namespace: ns1}
+spec: {scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: web}}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: rt, namespace: ns1}
+spec:
+  rules:
+  - backendRefs: [{name: web, port: 80}, {name: far, namespace: m}, {group: example.com, kind: Bucket, name: b}]
+"#,
+        );
+        use RefKind::*;
+        assert_eq!(
+            summary(&g, 0),
+            vec![
+                (Service, "web".into(), "ingress defaultBackend", Some(1)),
+                (Service, "api".into(), "ingress backend", None),
+                (Secret, "tls".into(), "ingress tls", None),
+            ]
+        );
+        assert_eq!(
+            summary(&g, 1),
+            vec![(Workload, "web".into(), "selector", Some(2))]
+        );
+        assert_eq!(
+            summary(&g, 3),
+            vec![(Workload, "web".into(), "scaleTargetRef", Some(2))]
+        );
+        assert_eq!(
+            summary(&g, 4),
+            vec![
+                (Service, "web".into(), "backendRefs", Some(1)),
+                (Service, "far".into(), "backendRefs", None),
+            ]
+        );
+        assert_eq!(g.references(4)[1].namespace.as_ref(), "m");
+    }
+}

@@ -1,0 +1,651 @@
+//! Label selectors with the exact API semantics, a per-namespace label index over workloads'
+//! pod labels, and the selection edges of `NetworkPolicy`, `Service` and
+//! `PodDisruptionBudget` (forward and reverse), computed once.
+//!
+//! Selection targets are workloads in the selector's namespace, matched on their pod labels
+//! (the pod template's labels; a Pod's own labels).
+
+use std::collections::HashMap;
+
+use super::{Graph, ObjId, scalar_text, string_map};
+use crate::model::{DocId, Document, NodeId, Value};
+
+/// The label every namespace carries, set by the API server to the namespace's name.
+pub const NAMESPACE_NAME_LABEL: &str = "kubernetes.io/metadata.name";
+
+/// A `matchExpressions` operator.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Operator {
+    /// The label is present and its value is one of the values.
+    In,
+    /// The label is absent, or its value is none of the values.
+    NotIn,
+    /// The label is present.
+    Exists,
+    /// The label is absent.
+    DoesNotExist,
+}
+
+/// One `matchExpressions` requirement.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Requirement {
+    /// The label key.
+    pub key: Box<str>,
+    /// The operator.
+    pub op: Operator,
+    /// The values (empty for `Exists` and `DoesNotExist`).
+    pub values: Vec<Box<str>>,
+}
+
+impl Requirement {
+    fn matches(&self, labels: &[(Box<str>, Box<str>)]) -> bool {
+        let value = label(labels, &self.key);
+        match self.op {
+            Operator::In => value.is_some_and(|v| self.values.iter().any(|x| &**x == v)),
+            Operator::NotIn => value.is_none_or(|v| self.values.iter().all(|x| &**x != v)),
+            Operator::Exists => value.is_some(),
+            Operator::DoesNotExist => value.is_none(),
+        }
+    }
+}
+
+/// A parsed label selector.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LabelSelector {
+    /// Selects nothing: a missing selector where the API says so, or an invalid one (an
+    /// unknown operator, `In` without values...).
+    Nothing,
+    /// Selects objects whose labels satisfy every pair and every requirement; with neither,
+    /// selects everything in scope.
+    Match {
+        /// `matchLabels` (or the pairs of a map selector).
+        labels: Vec<(Box<str>, Box<str>)>,
+        /// `matchExpressions`.
+        exprs: Vec<Requirement>,
+    },
+}
+
+/// What a missing (absent or `null`) selector means where it is read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Missing {
+    /// Selects nothing.
+    Nothing,
+    /// Selects everything in scope.
+    Everything,
+}
+
+impl LabelSelector {
+    /// The selector that selects everything in scope (`{}`).
+    pub fn everything() -> LabelSelector {
+        LabelSelector::Match {
+            labels: Vec::new(),
+            exprs: Vec::new(),
+        }
+    }
+
+    /// Reads a map selector (a Service's `spec.selector`): `key: value` pairs that must all
+    /// match. A missing or empty map gives `missing`.
+    pub fn from_map(doc: &Document, node: Option<NodeId>, missing: Missing) -> LabelSelector {
+        let Some(node) = node.filter(|&n| !is_null(doc, n)) else {
+            return missing.into();
+        };
+        let Some(crate::model::Node {
+            value: Value::Map(entries),
+            ..
+        }) = doc.node(node)
+        else {
+            return LabelSelector::Nothing;
+        };
+        if entries.is_empty() {
+            return missing.into();
+        }
+        let labels = string_map(doc, node);
+        if labels.len() != entries.len() {
+            return LabelSelector::Nothing;
+        }
+        LabelSelector::Match {
+            labels,
+            exprs: Vec::new(),
+        }
+    }
+
+    /// Reads a `LabelSelector` (`matchLabels` and `matchExpressions`). A missing selector
+    /// gives `missing`; `{}` selects everything; anything invalid selects nothing.
+    pub fn from_label_selector(
+        doc: &Document,
+        node: Option<NodeId>,
+        missing: Missing,
+    ) -> LabelSelector {
+        let Some(node) = node.filter(|&n| !is_null(doc, n)) else {
+            return missing.into();
+        };
+        if !matches!(doc.node(node).map(|n| &n.value), Some(Value::Map(_))) {
+            return LabelSelector::Nothing;
+        }
+        let mut labels = Vec::new();
+        if let Some(ml) = doc.get(node, "matchLabels").filter(|&n| !is_null(doc, n)) {
+            let entries = doc.map(ml);
+            labels = string_map(doc, ml);
+            if labels.len() != entries.len()
+                || !matches!(doc.node(ml).map(|n| &n.value), Some(Value::Map(_)))
+            {
+                return LabelSelector::Nothing;
+            }
+        }
+        let mut exprs = Vec::new();
+        if let Some(me) = doc.get(node, "matchExpressions") {
+            for &e in doc.seq(me) {
+                match requirement(doc, e) {
+                    Some(r) => exprs.push(r),
+                    None => return LabelSelector::Nothing,
+                }
+            }
+        }
+        LabelSelector::Match { labels, exprs }
+    }
+
+    /// Whether the selector selects everything in scope.
+    pub fn is_everything(&self) -> bool {
+        matches!(self, LabelSelector::Match { labels, exprs } if labels.is_empty() && exprs.is_empty())
+    }
+
+    /// Whether an object with these labels is selected.
+    pub fn matches(&self, labels: &[(Box<str>, Box<str>)]) -> bool {
+        match self {
+            LabelSelector::Nothing => false,
+            LabelSelector::Match {
+                labels: want,
+                exprs,
+            } => {
+                want.iter()
+                    .all(|(k, v)| label(labels, k).is_some_and(|l| l == &**v))
+                    && exprs.iter().all(|r| r.matches(labels))
+            }
+        }
+    }
+}
+
+impl From<Missing> for LabelSelector {
+    fn from(m: Missing) -> LabelSelector {
+        match m {
+            Missing::Nothing => LabelSelector::Nothing,
+            Missing::Everything => LabelSelector::everything(),
+        }
+    }
+}
+
+fn is_null(doc: &Document, n: NodeId) -> bool {
+    matches!(doc.node(n).map(|n| &n.value), Some(Value::Null) | None)
+}
+
+fn label<'a>(labels: &'a [(Box<str>, Box<str>)], key: &str) -> Option<&'a str> {
+    labels.iter().find(|(k, _)| &**k == key).map(|(_, v)| &**v)
+}
+
+fn requirement(doc: &Document, e: NodeId) -> Option<Requirement> {
+    let key: Box<str> = doc.str_at(e, &["key"]).filter(|k| !k.is_empty())?.into();
+    let op = match doc.str_at(e, &["operator"])? {
+        "In" => Operator::In,
+        "NotIn" => Operator::NotIn,
+        "Exists" => Operator::Exists,
+        "DoesNotExist" => Operator::DoesNotExist,
+        _ => return None,
+    };
+    let values_node = doc.get(e, "values");
+    let values: Vec<Box<str>> = values_node
+        .map(|v| {
+            doc.seq(v)
+                .iter()
+                .filter_map(|&x| scalar_text(doc, x))
+                .collect()
+        })
+        .unwrap_or_default();
+    let given = values_node.map_or(0, |v| doc.seq(v).len());
+    if values.len() != given {
+        return None;
+    }
+    let valid = match op {
+        Operator::In | Operator::NotIn => !values.is_empty(),
+        Operator::Exists | Operator::DoesNotExist => values.is_empty(),
+    };
+    valid.then_some(Requirement { key, op, values })
+}
+
+/// Postings of one label key in one scope.
+#[derive(Debug, Default)]
+struct KeyPostings {
+    all: Vec<ObjId>,
+    values: HashMap<Box<str>, Vec<ObjId>>,
+}
+
+/// Postings of one scope (a namespace).
+#[derive(Debug, Default)]
+struct ScopePostings {
+    all: Vec<ObjId>,
+    keys: HashMap<Box<str>, KeyPostings>,
+}
+
+/// An inverted label index: scope → key → value → sorted object ids.
+#[derive(Debug, Default)]
+pub(crate) struct LabelIndex {
+    scopes: HashMap<Box<str>, ScopePostings>,
+}
+
+impl LabelIndex {
+    /// Adds an object; ids must be added in increasing order.
+    pub(crate) fn add(&mut self, scope: &str, id: ObjId, labels: &[(Box<str>, Box<str>)]) {
+        let s = match self.scopes.get_mut(scope) {
+            Some(s) => s,
+            None => self.scopes.entry(scope.into()).or_default(),
+        };
+        s.all.push(id);
+        for (k, v) in labels {
+            let kp = s.keys.entry(k.clone()).or_default();
+            if kp.all.last() != Some(&id) {
+                kp.all.push(id);
+            }
+            let vp = kp.values.entry(v.clone()).or_default();
+            if vp.last() != Some(&id) {
+                vp.push(id);
+            }
+        }
+    }
+
+    /// The objects of a scope that the selector selects, sorted. `labels_of` gives each
+    /// candidate's labels for the final check.
+    pub(crate) fn select<'a>(
+        &self,
+        scope: &str,
+        sel: &LabelSelector,
+        labels_of: impl Fn(ObjId) -> &'a [(Box<str>, Box<str>)],
+    ) -> Vec<ObjId> {
+        let LabelSelector::Match { labels, exprs } = sel else {
+            return Vec::new();
+        };
+        let Some(s) = self.scopes.get(scope) else {
+            return Vec::new();
+        };
+        let mut lists: Vec<std::borrow::Cow<'_, [ObjId]>> = Vec::new();
+        for (k, v) in labels {
+            let list = s
+                .keys
+                .get(k)
+                .and_then(|kp| kp.values.get(v))
+                .map_or(&[][..], Vec::as_slice);
+            lists.push(list.into());
+        }
+        for r in exprs {
+            let kp = s.keys.get(&r.key);
+            match r.op {
+                Operator::Exists => lists.push(kp.map_or(&[][..], |kp| kp.all.as_slice()).into()),
+                Operator::In => {
+                    let mut union: Vec<ObjId> = r
+                        .values
+                        .iter()
+                        .filter_map(|v| kp.and_then(|kp| kp.values.get(v)))
+                        .flatten()
+                        .copied()
+                        .collect();
+                    union.sort_unstable();
+                    union.dedup();
+                    lists.push(union.into());
+                }
+                Operator::NotIn | Operator::DoesNotExist => {}
+            }
+        }
+        lists.sort_by_key(|l| l.len());
+        let candidates: Vec<ObjId> = match lists.split_first() {
+            None => s.all.clone(),
+            Some((first, rest)) => first
+                .iter()
+                .copied()
+                .filter(|id| rest.iter().all(|l| l.binary_search(id).is_ok()))
+                .collect(),
+        };
+        candidates
+            .into_iter()
+            .filter(|&id| sel.matches(labels_of(id)))
+            .collect()
+    }
+}
+
+/// The selection edges of the graph.
+#[derive(Debug, Default)]
+pub(crate) struct Selection {
+    pods: LabelIndex,
+    selected: Vec<Vec<ObjId>>,
+    selected_by: Vec<Vec<ObjId>>,
+}
+
+impl Selection {
+    pub(crate) fn build(g: &Graph) -> Selection {
+        let n = g.objects.len();
+        let mut sel = Selection {
+            selected: vec![Vec::new(); n],
+            selected_by: vec![Vec::new(); n],
+            ..Selection::default()
+        };
+        for &id in g.all_workloads() {
+            if let Some(o) = g.object(id) {
+                if let (Some(ns), Some(w)) = (&o.namespace, &o.workload) {
+                    sel.pods.add(ns, id, &w.labels);
+                }
+            }
+        }
+        for id in g.ids() {
+            let Some(selector) = g.selector_of(id) else {
+                continue;
+            };
+            let Some(ns) = g.object(id).and_then(|o| o.namespace.as_deref()) else {
+                continue;
+            };
+            let targets = sel.pods.select(ns, &selector, |t| pod_labels(g, t));
+            for &t in &targets {
+                if let Some(list) = sel.selected_by.get_mut(t as usize) {
+                    list.push(id);
+                }
+            }
+            if let Some(slot) = sel.selected.get_mut(id as usize) {
+                *slot = targets;
+            }
+        }
+        sel
+    }
+}
+
+fn pod_labels(g: &Graph, id: ObjId) -> &[(Box<str>, Box<str>)] {
+    g.workload(id).map_or(&[], |w| w.labels.as_slice())
+}
+
+impl Graph {
+    /// The pod selector of a `NetworkPolicy` (`spec.podSelector`; missing selects all pods),
+    /// `Service` (`spec.selector` map; missing or empty selects nothing) or
+    /// `PodDisruptionBudget` (`spec.selector`; missing selects nothing, and `{}` selects
+    /// nothing in `policy/v1beta1` but everything in `policy/v1`). `None` for other kinds.
+    pub fn selector_of(&self, id: ObjId) -> Option<LabelSelector> {
+        let o = self.object(id)?;
+        let (doc, node) = self.doc_node(id)?;
+        let spec = doc.get(node, "spec");
+        let at = |key: &str| spec.and_then(|s| doc.get(s, key));
+        match (&*o.group, &*o.kind) {
+            ("networking.k8s.io" | "extensions", "NetworkPolicy") => Some(
+                LabelSelector::from_label_selector(doc, at("podSelector"), Missing::Everything),
+            ),
+            ("", "Service") => Some(LabelSelector::from_map(
+                doc,
+                at("selector"),
+                Missing::Nothing,
+            )),
+            ("policy", "PodDisruptionBudget") => {
+                let s = LabelSelector::from_label_selector(doc, at("selector"), Missing::Nothing);
+                if &*o.api_version == "policy/v1beta1" && s.is_everything() {
+                    Some(LabelSelector::Nothing)
+                } else {
+                    Some(s)
+                }
+            }
+            _ => None,
+        }
+    }
+
+    /// The workloads a `NetworkPolicy`, `Service` or `PodDisruptionBudget` selects in its
+    /// namespace, in input order (empty for other objects).
+    pub fn selected(&self, selector: ObjId) -> &[ObjId] {
+        self.sel
+            .selected
+            .get(selector as usize)
+            .map_or(&[], Vec::as_slice)
+    }
+
+    /// Whether `selector` selects the workload `target`.
+    pub fn selects(&self, selector: ObjId, target: ObjId) -> bool {
+        self.selected(selector).binary_search(&target).is_ok()
+    }
+
+    /// The objects of `kind` (`NetworkPolicy`, `Service`, `PodDisruptionBudget`) that select
+    /// a workload, in input order.
+    pub fn selected_by<'a>(
+        &'a self,
+        target: ObjId,
+        kind: &'a str,
+    ) -> impl Iterator<Item = ObjId> + 'a {
+        self.sel
+            .selected_by
+            .get(target as usize)
+            .map_or(&[][..], Vec::as_slice)
+            .iter()
+            .copied()
+            .filter(move |&s| self.object(s).is_some_and(|o| &*o.kind == kind))
+    }
+
+    /// The workloads of `namespace` that a `LabelSelector` node selects (a missing or null
+    /// node selects nothing), such as a NetworkPolicy peer's `podSelector`. Input order.
+    pub fn pods_matching(&self, doc: DocId, selector: NodeId, namespace: &str) -> Vec<ObjId> {
+        let Some(d) = self.load.docs.get(doc as usize) else {
+            return Vec::new();
+        };
+        let sel = LabelSelector::from_label_selector(d, Some(selector), Missing::Nothing);
+        self.sel
+            .pods
+            .select(namespace, &sel, |t| pod_labels(self, t))
+    }
+
+    /// The labels of a namespace: those of its `Namespace` object in the input, plus
+    /// `kubernetes.io/metadata.name=<name>`, which every namespace has.
+    pub fn namespace_labels(&self, namespace: &str) -> Vec<(Box<str>, Box<str>)> {
+        let mut labels: Vec<(Box<str>, Box<str>)> = self
+            .namespace_object(namespace)
+            .and_then(|id| self.object(id))
+            .map(|o| o.labels.clone())
+            .unwrap_or_default();
+        labels.retain(|(k, _)| &**k != NAMESPACE_NAME_LABEL);
+        labels.push((NAMESPACE_NAME_LABEL.into(), namespace.into()));
+        labels
+    }
+
+    /// Whether a `namespaceSelector` node (a `LabelSelector`) selects the namespace `name`,
+    /// matched against [`Graph::namespace_labels`]. A missing or null node selects nothing.
+    pub fn namespace_selector_matches(&self, doc: DocId, selector: NodeId, name: &str) -> bool {
+        let Some(d) = self.load.docs.get(doc as usize) else {
+            return false;
+        };
+        LabelSelector::from_label_selector(d, Some(selector), Missing::Nothing)
+            .matches(&self.namespace_labels(name))
+    }
+
+    /// Which directions a `NetworkPolicy` isolates: `(ingress, egress)`. With `policyTypes`
+    /// given (non-empty), exactly those; otherwise Ingress always, and Egress only when
+    /// `spec.egress` has rules (the API default).
+    pub fn policy_types(&self, np: ObjId) -> (bool, bool) {
+        let Some((doc, node)) = self.doc_node(np) else {
+            return (false, false);
+        };
+        let spec = doc.get(node, "spec");
+        let types = spec
+            .and_then(|s| doc.get(s, "policyTypes"))
+            .map_or(&[][..], |t| doc.seq(t));
+        if types.is_empty() {
+            let egress = spec
+                .and_then(|s| doc.get(s, "egress"))
+                .is_some_and(|e| !doc.seq(e).is_empty());
+            return (true, egress);
+        }
+        let has = |t: &str| types.iter().any(|&n| doc.str(n) == Some(t));
+        (has("Ingress"), has("Egress"))
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::super::testutil::graph;
+    use super::*;
+
+    const PODS: &str = r#"
+apiVersion: v1
+kind: Pod
+metadata: {name: web, namespace: a, labels: {app: web, tier: front}}
+spec: {containers: [{name: c}]}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: api, namespace: a, labels: {ignored: yes}}
+spec:
+  template:
+    metadata: {labels: {app: api, tier: back}}
+    spec: {containers: [{name: c}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: bare, namespace: a}
+spec: {containers: [{name: c}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: other, namespace: b, labels: {app: web}}
+spec: {containers: [{name: c}]}
+"#;
+
+    fn with(extra: &str) -> Graph {
+        graph(&format!("{PODS}---\n{extra}"))
+    }
+
+    #[test]
+    fn empty_pod_selector_selects_namespace_only() {
+        let g = with(
+            "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: deny, namespace: a}\nspec: {podSelector: {}}\n",
+        );
+        assert_eq!(g.selected(4), &[0, 1, 2]);
+        assert!(g.selects(4, 2));
+        assert!(!g.selects(4, 3));
+        assert_eq!(
+            g.selected_by(1, "NetworkPolicy").collect::<Vec<_>>(),
+            vec![4]
+        );
+        assert_eq!(g.selected_by(3, "NetworkPolicy").count(), 0);
+    }
+
+    #[test]
+    fn match_expressions() {
+        let cases = [
+            (
+                "{matchExpressions: [{key: app, operator: In, values: [web, api]}]}",
+                vec![0, 1],
+            ),
+            (
+                "{matchExpressions: [{key: app, operator: NotIn, values: [web]}]}",
+                vec![1, 2],
+            ),
+            (
+                "{matchExpressions: [{key: tier, operator: Exists}]}",
+                vec![0, 1],
+            ),
+            (
+                "{matchExpressions: [{key: tier, operator: DoesNotExist}]}",
+                vec![2],
+            ),
+            (
+                "{matchLabels: {app: api}, matchExpressions: [{key: tier, operator: In, values: [back]}]}",
+                vec![1],
+            ),
+            ("{matchLabels: {app: web, tier: back}}", vec![]),
+            (
+                "{matchExpressions: [{key: app, operator: Like, values: [web]}]}",
+                vec![],
+            ),
+            (
+                "{matchExpressions: [{key: app, operator: In, values: []}]}",
+                vec![],
+            ),
+        ];
+        for (sel, want) in cases {
+            let g = with(&format!(
+                "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {{name: np, namespace: a}}\nspec: {{podSelector: {sel}}}\n"
+            ));
+            assert_eq!(g.selected(4), want.as_slice(), "{sel}");
+        }
+    }
+
+    #[test]
+    fn other_namespace_does_not_select() {
+        let g = with(
+            "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: np, namespace: c}\nspec: {podSelector: {}}\n",
+        );
+        assert_eq!(g.selected(4), &[] as &[ObjId]);
+    }
+
+    #[test]
+    fn service_selectors() {
+        let g = with(
+            "apiVersion: v1\nkind: Service\nmetadata: {name: s, namespace: a}\nspec: {selector: {app: web}}\n---\napiVersion: v1\nkind: Service\nmetadata: {name: none, namespace: a}\nspec: {ports: [{port: 80}]}\n---\napiVersion: v1\nkind: Service\nmetadata: {name: empty, namespace: a}\nspec: {selector: {}}\n",
+        );
+        assert_eq!(g.selected(4), &[0]);
+        assert_eq!(g.selected(5), &[] as &[ObjId]);
+        assert_eq!(g.selected(6), &[] as &[ObjId]);
+        assert_eq!(g.selected_by(0, "Service").collect::<Vec<_>>(), vec![4]);
+    }
+
+    #[test]
+    fn pdb_selectors() {
+        let g = with(
+            "apiVersion: policy/v1\nkind: PodDisruptionBudget\nmetadata: {name: all, namespace: a}\nspec: {selector: {}}\n---\napiVersion: policy/v1beta1\nkind: PodDisruptionBudget\nmetadata: {name: old, namespace: a}\nspec: {selector: {}}\n---\napiVersion: policy/v1\nkind: PodDisruptionBudget\nmetadata: {name: nil, namespace: a}\nspec: {minAvailable: 1}\n",
+        );
+        assert_eq!(g.selected(4), &[0, 1, 2]);
+        assert_eq!(g.selected(5), &[] as &[ObjId]);
+        assert_eq!(g.selected(6), &[] as &[ObjId]);
+    }
+
+    #[test]
+    fn namespace_selector_uses_implicit_name_label() {
+        let g = with(
+            "apiVersion: v1\nkind: Namespace\nmetadata: {name: b, labels: {team: x}}\n---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: np, namespace: a}\nspec:\n  podSelector: {}\n  ingress:\n  - from:\n    - namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: c}}\n    - namespaceSelector: {matchLabels: {team: x}}\n    - podSelector: {matchLabels: {app: web}}\n",
+        );
+        let np = 5;
+        let (doc, node) = g.doc_node(np).unwrap();
+        let from = doc.path(node, &["spec", "ingress"]).unwrap();
+        let rule = doc.seq(from)[0];
+        let peers = doc.seq(doc.get(rule, "from").unwrap());
+        let by_name = doc.get(peers[0], "namespaceSelector").unwrap();
+        let by_team = doc.get(peers[1], "namespaceSelector").unwrap();
+        let d = g.objects[np as usize].r.doc;
+        assert!(g.namespace_selector_matches(d, by_name, "c"));
+        assert!(!g.namespace_selector_matches(d, by_name, "b"));
+        assert!(g.namespace_selector_matches(d, by_team, "b"));
+        assert!(!g.namespace_selector_matches(d, by_team, "c"));
+        let pods = doc.get(peers[2], "podSelector").unwrap();
+        assert_eq!(g.pods_matching(d, pods, "a"), vec![0]);
+        assert_eq!(g.pods_matching(d, pods, "b"), vec![3]);
+        assert!(g.pods_matching(d, pods, "c").is_empty());
+    }
+
+    #[test]
+    fn policy_types_default() {
+        let g = graph(
+            r#"
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: ingress-only}
+spec: {podSelector: {}, ingress: [{}]}
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: with-egress}
+spec: {podSelector: {}, egress: [{}]}
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: explicit}
+spec: {podSelector: {}, policyTypes: [Egress]}
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: empty-egress}
+spec: {podSelector: {}, egress: []}
+"#,
+        );
+        assert_eq!(g.policy_types(0), (true, false));
+        assert_eq!(g.policy_types(1), (true, true));
+        assert_eq!(g.policy_types(2), (false, true));
+        assert_eq!(g.policy_types(3), (true, false));
+    }
+}
