@@ -488,3 +488,36 @@ fn explicitly_named_file_is_read_whatever_its_extension() {
     let out = Loader::default().load_paths(&[f], &mut sources);
     assert_eq!(out.objects.len(), 1);
 }
+
+/// Throughput check: `cargo test --release --test model_load -- --ignored --nocapture throughput`.
+#[test]
+#[ignore = "timing; run in release"]
+fn throughput() {
+    let mut json = String::from("{\"apiVersion\":\"v1\",\"kind\":\"List\",\"items\":[");
+    let item = r#"{"apiVersion":"v1","kind":"Pod","metadata":{"name":"web-\u00e9","labels":{"app":"web","tier":"frontend"}},"spec":{"containers":[{"name":"app","image":"nginx:1.25","ports":[{"containerPort":8080}],"securityContext":{"privileged":false,"runAsUser":1000}}]}}"#;
+    for i in 0..200_000 {
+        if i > 0 {
+            json.push(',');
+        }
+        json.push_str(item);
+    }
+    json.push_str("]}");
+    let mut yaml = String::new();
+    for _ in 0..50_000 {
+        yaml.push_str("---\n");
+        yaml.push_str(POD);
+    }
+    for (name, text) in [("big.json", json), ("big.yaml", yaml)] {
+        let mb = text.len() as f64 / 1e6;
+        let mut sources = SourceMap::new();
+        let t = std::time::Instant::now();
+        let out = Loader::default().load_text(name, text, &mut sources);
+        let secs = t.elapsed().as_secs_f64();
+        assert!(!out.has_errors());
+        println!(
+            "{name}: {mb:.1} MB, {} objects, {:.0} MB/s",
+            out.objects.len(),
+            mb / secs
+        );
+    }
+}

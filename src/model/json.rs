@@ -379,10 +379,10 @@ impl<'a> Reader<'a> {
                             if let Some(n) = self.nodes.get_mut(id as usize) {
                                 n.key_span = Some(kspan);
                             }
-                            let name = k.clone();
                             if let Some(old) = build.insert(k, id) {
                                 let first = self.nodes.get(old as usize).and_then(|n| n.key_span);
-                                self.diagnostics.push(duplicate_key(&name, kspan, first));
+                                let name = build.entries.last().map_or("", |(k, _)| &**k);
+                                self.diagnostics.push(duplicate_key(name, kspan, first));
                             }
                         }
                     }

@@ -368,11 +368,10 @@ impl DocBuilder {
                     if let Some(n) = self.nodes.get_mut(id as usize) {
                         n.key_span = Some(k.span);
                     }
-                    let key_text = k.text.clone();
                     if let Some(old) = build.insert(k.text, id) {
                         let first = self.nodes.get(old as usize).and_then(|n| n.key_span);
-                        ctx.diagnostics
-                            .push(duplicate_key(&key_text, k.span, first));
+                        let name = build.entries.last().map_or("", |(k, _)| &**k);
+                        ctx.diagnostics.push(duplicate_key(name, k.span, first));
                     }
                 }
             },
