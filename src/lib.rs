@@ -13,6 +13,7 @@ pub mod bundled;
 pub mod check;
 pub mod cli;
 pub mod diag;
+pub mod engine;
 pub mod eval;
 pub mod graph;
 pub mod model;

@@ -358,6 +358,18 @@ pub enum Expr {
     Selects(Box<Expr>, Box<Expr>),
     /// A list literal.
     List(Vec<Expr>),
+    /// A sub-query answered through an index (introduced by the optimizer, never by the
+    /// checker): like [`Expr::Quant`] over the candidates the access path yields.
+    Probe {
+        /// Which quantifier.
+        quant: Quant,
+        /// The bound variable.
+        var: VarId,
+        /// How candidates are found.
+        access: Access,
+        /// The residual filter.
+        cond: Option<Box<Expr>>,
+    },
     /// A quantifier or sub-query.
     Quant {
         /// Which.
@@ -368,6 +380,28 @@ pub enum Expr {
         source: Source,
         /// The filter.
         cond: Option<Box<Expr>>,
+    },
+}
+
+/// An index access path for a sub-query.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Access {
+    /// The objects of `kind` whose label selector selects the workload `target`
+    /// (reverse adjacency of the label index, built once per graph).
+    SelectedBy {
+        /// `NetworkPolicy`, `Service` or `PodDisruptionBudget`.
+        kind: Arc<str>,
+        /// The workload.
+        target: Box<Expr>,
+    },
+    /// The objects of `kinds` named `name`, through the name index per kind and namespace.
+    ByName {
+        /// The kinds.
+        kinds: KindSet,
+        /// The namespace (cluster-scoped kinds: none).
+        namespace: Option<Box<Expr>>,
+        /// The name.
+        name: Box<Expr>,
     },
 }
 

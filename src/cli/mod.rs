@@ -3,6 +3,7 @@
 
 mod check;
 mod fmt;
+mod scan;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use codespan_reporting::term::termcolor::{ColorChoice, StandardStream};
@@ -53,6 +54,8 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = DiagFormat::Text)]
         format: DiagFormat,
     },
+    /// Scan manifests or cluster exports with the bundled and given rules.
+    Scan(scan::ScanArgs),
     /// Format rule files canonically, keeping comments and docs.
     Fmt {
         /// Only report files that are not formatted (exit 1 if any).
@@ -83,7 +86,6 @@ impl Color {
         StandardStream::stderr(self.choice(std::io::stderr().is_terminal()))
     }
 
-    #[allow(dead_code)]
     pub(crate) fn stdout(self) -> StandardStream {
         StandardStream::stdout(self.choice(std::io::stdout().is_terminal()))
     }
@@ -102,6 +104,7 @@ pub fn main() -> ExitCode {
     let code = match &cli.command {
         Command::Check { paths, format } => check::run(paths, *format, cli.color),
         Command::Fmt { check, paths } => fmt::run(paths, *check),
+        Command::Scan(args) => scan::run(args, cli.color),
     };
     ExitCode::from(code)
 }

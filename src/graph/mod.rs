@@ -489,6 +489,15 @@ fn duplicate_warning(
     o: &Object,
 ) -> Option<Diagnostic> {
     let doc = docs.get(o.r.doc as usize)?;
+    // Repositories often hold several variants of one install (overlays, HA and non-HA
+    // manifests): the same object in two files is expected there. Twice in one file is not.
+    let first_file = objects
+        .get(first as usize)
+        .and_then(|f| docs.get(f.r.doc as usize))
+        .map(|d| d.file);
+    if first_file != Some(doc.file) {
+        return None;
+    }
     let span = doc.node(o.name_node?)?.span;
     let mut d = Diagnostic::warning(
         DUPLICATE_OBJECT,

@@ -1,3 +1,6 @@
-//! The report stage: findings and diagnostics to text, JSON and the other formats.
+//! The report stage: findings and diagnostics to text and JSON, one file per format.
 
 pub mod diagnostics;
+pub mod json;
+pub mod summary;
+pub mod text;

@@ -1,0 +1,182 @@
+//! `kanon scan`: evaluate rules over manifests or cluster exports.
+
+use super::Color;
+use crate::check::ir::{Const, Severity};
+use crate::engine::{ScanOptions, scan};
+use crate::report::{diagnostics, json, text};
+use clap::{Args, ValueEnum};
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// Output formats of `kanon scan`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ScanFormat {
+    /// Human text with underlined snippets and a summary.
+    Text,
+    /// JSON (schema in docs/output.md).
+    Json,
+}
+
+/// Lowest severity that fails the run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum FailOn {
+    /// Any finding.
+    Info,
+    /// Low and above.
+    Low,
+    /// Medium and above.
+    Medium,
+    /// High and above.
+    High,
+    /// Critical only.
+    Critical,
+    /// Never fail on findings.
+    Never,
+}
+
+/// Arguments of `kanon scan`.
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// Files or directories to scan (`-` reads stdin).
+    #[arg(required = true)]
+    pub paths: Vec<String>,
+    /// Extra rule files or directories (repeatable).
+    #[arg(long = "rules", value_name = "PATH")]
+    pub rules: Vec<PathBuf>,
+    /// Use only the rules given with `--rules`.
+    #[arg(long)]
+    pub no_default_rules: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ScanFormat::Text)]
+    pub format: ScanFormat,
+    /// Exit 1 when a finding at or above this severity is reported.
+    #[arg(long, value_enum, default_value_t = FailOn::Low)]
+    pub fail_on: FailOn,
+    /// Worker threads (default: all cores; `RAYON_NUM_THREADS` is honoured).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Namespace of objects that do not set one.
+    #[arg(long, value_name = "NAMESPACE")]
+    pub default_namespace: Option<String>,
+    /// Set a rule parameter: `name=value` (strings), `name=a,b` for lists.
+    #[arg(long = "param", value_name = "NAME=VALUE")]
+    pub params: Vec<String>,
+}
+
+fn parse_param(s: &str) -> Result<(String, Const), String> {
+    let (k, v) = s
+        .split_once('=')
+        .ok_or_else(|| format!("`--param {s}` needs the form `name=value`"))?;
+    let one = |x: &str| -> Const {
+        match x {
+            "true" => Const::Bool(true),
+            "false" => Const::Bool(false),
+            _ => x
+                .parse::<i64>()
+                .map_or_else(|_| Const::Str(Arc::from(x)), Const::Int),
+        }
+    };
+    let value = if v.contains(',') || v.is_empty() {
+        Const::List(Arc::new(
+            v.split(',').filter(|x| !x.is_empty()).map(one).collect(),
+        ))
+    } else {
+        one(v)
+    };
+    Ok((k.to_string(), value))
+}
+
+pub(super) fn run(args: &ScanArgs, color: Color) -> u8 {
+    let mut params = crate::check::Overrides::new();
+    for p in &args.params {
+        match parse_param(p) {
+            Ok((k, v)) => {
+                params.insert(k, v);
+            }
+            Err(e) => {
+                super::error_line(&e);
+                return 2;
+            }
+        }
+    }
+    if args.no_default_rules && args.rules.is_empty() {
+        super::error_line("`--no-default-rules` needs at least one `--rules PATH`");
+        return 2;
+    }
+    let opts = ScanOptions {
+        inputs: args.paths.clone(),
+        rules: args.rules.clone(),
+        bundled: !args.no_default_rules,
+        threads: args.threads,
+        default_namespace: args.default_namespace.clone(),
+        params,
+        limits: Default::default(),
+    };
+    let result = match scan(&opts) {
+        Ok(r) => r,
+        Err(e) => {
+            super::error_line(&e);
+            return 2;
+        }
+    };
+    let mut err = color.stderr();
+    let _ = diagnostics::emit(&mut err, &result.sources, &result.diagnostics);
+    let write_ok = match args.format {
+        ScanFormat::Json => {
+            let v = json::report(
+                &result.findings,
+                &result.summary,
+                &result.diagnostics,
+                &result.sources,
+            );
+            let text = serde_json::to_string_pretty(&v).unwrap_or_default();
+            let mut out = std::io::stdout().lock();
+            writeln!(out, "{text}").is_ok()
+        }
+        ScanFormat::Text => {
+            let mut out = color.stdout();
+            let ok = text::write(&mut out, &result.sources, &result.findings).is_ok();
+            ok && write!(out, "{}", result.summary.text()).is_ok()
+        }
+    };
+    if !write_ok {
+        // a closed pipe (`kanon scan ... | head`) is not an error worth reporting
+        return if result.has_errors() { 2 } else { 0 };
+    }
+    if result.has_errors() {
+        return 2;
+    }
+    let threshold = match args.fail_on {
+        FailOn::Info => Some(Severity::Info),
+        FailOn::Low => Some(Severity::Low),
+        FailOn::Medium => Some(Severity::Medium),
+        FailOn::High => Some(Severity::High),
+        FailOn::Critical => Some(Severity::Critical),
+        FailOn::Never => None,
+    };
+    let failing = threshold.is_some_and(|t| result.findings.iter().any(|f| f.severity >= t));
+    u8::from(failing)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn params_parse() {
+        assert_eq!(
+            parse_param("x=1").unwrap(),
+            ("x".to_string(), Const::Int(1))
+        );
+        let (_, v) = parse_param("regs=a.io,b.io").unwrap();
+        assert_eq!(
+            v,
+            Const::List(Arc::new(vec![
+                Const::Str("a.io".into()),
+                Const::Str("b.io".into())
+            ]))
+        );
+        assert!(parse_param("novalue").is_err());
+    }
+}

@@ -1,0 +1,144 @@
+//! The whole pipeline behind `kanon scan`, as a library call: compile rules, load inputs,
+//! build the graph, plan, execute.
+
+use crate::check::fs::RuleFs;
+use crate::check::{Compiled, Overrides, compile};
+use crate::diag::{Diagnostic, SourceMap};
+use crate::eval::Finding;
+use crate::eval::exec::{self, Outcome};
+use crate::graph::{Graph, GraphOptions};
+use crate::model::{Limits, Loader};
+use crate::report::summary::Summary;
+use std::path::PathBuf;
+
+/// What to scan with what.
+#[derive(Clone, Debug, Default)]
+pub struct ScanOptions {
+    /// Input paths (`-` for stdin).
+    pub inputs: Vec<String>,
+    /// Extra rule files or directories.
+    pub rules: Vec<PathBuf>,
+    /// Whether to include the bundled ruleset.
+    pub bundled: bool,
+    /// Worker threads (`None`: rayon's default, which honours `RAYON_NUM_THREADS`).
+    pub threads: Option<usize>,
+    /// Namespace of namespaced objects that do not set one.
+    pub default_namespace: Option<String>,
+    /// Parameter overrides.
+    pub params: Overrides,
+    /// Input limits.
+    pub limits: Limits,
+}
+
+/// Everything a scan produced.
+#[derive(Debug)]
+pub struct ScanResult {
+    /// Every file read (rules and inputs).
+    pub sources: SourceMap,
+    /// The compiled rules.
+    pub compiled: Compiled,
+    /// The graph.
+    pub graph: Graph,
+    /// Findings, sorted.
+    pub findings: Vec<Finding>,
+    /// Rule, input and graph diagnostics, in that order.
+    pub diagnostics: Vec<Diagnostic>,
+    /// Totals.
+    pub summary: Summary,
+}
+
+impl ScanResult {
+    /// Whether any rule or input error occurred.
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics.iter().any(Diagnostic::is_error)
+    }
+}
+
+/// Compiles rules from the options.
+pub fn compile_rules(opts: &ScanOptions, sources: &mut SourceMap) -> Result<Compiled, String> {
+    let mut fs = RuleFs::new();
+    let mut entry = Vec::new();
+    if opts.bundled {
+        entry.extend(crate::bundled::add_to(&mut fs));
+    }
+    for p in &opts.rules {
+        entry.extend(fs.add_disk_path(p)?);
+    }
+    Ok(compile(&fs, &entry, &opts.params, sources))
+}
+
+/// Runs a scan.
+pub fn scan(opts: &ScanOptions) -> Result<ScanResult, String> {
+    let mut sources = SourceMap::new();
+    let compiled = compile_rules(opts, &mut sources)?;
+    let loader = Loader::new(opts.limits);
+    let load = loader.load_paths(&opts.inputs, &mut sources);
+    let graph_opts = GraphOptions {
+        default_namespace: opts
+            .default_namespace
+            .clone()
+            .unwrap_or_else(|| "default".to_string()),
+    };
+    let mut diagnostics = compiled.diagnostics.clone();
+    diagnostics.extend(load.diagnostics.iter().cloned());
+    let graph = Graph::build(load, &graph_opts);
+    diagnostics.extend(graph.diagnostics.iter().cloned());
+    let (plan, plan_errors) = crate::plan::plan(&compiled.program);
+    for (rule, e) in &plan_errors {
+        diagnostics.push(Diagnostic::error(
+            "E0501",
+            format!("rule `{rule}` could not be planned: {e}"),
+        ));
+    }
+    let run = || exec::execute(&compiled.program, &plan, &graph, &sources);
+    let outcome: Outcome = match opts.threads {
+        Some(n) => match rayon::ThreadPoolBuilder::new()
+            .num_threads(n.max(1))
+            .build()
+        {
+            Ok(pool) => pool.install(run),
+            Err(e) => return Err(format!("cannot start {n} threads: {e}")),
+        },
+        None => run(),
+    };
+    for hit in &outcome.limits {
+        let on = hit
+            .object
+            .as_deref()
+            .map(|o| format!(" on `{o}`"))
+            .unwrap_or_default();
+        diagnostics.push(
+            Diagnostic::error(
+                "E0502",
+                format!("rule `{}` hit the evaluation step limit{on}", hit.rule),
+            )
+            .with_help(
+                "the rule's findings for that object are incomplete; simplify its sub-queries",
+            ),
+        );
+    }
+    let input_errors = graph
+        .load
+        .diagnostics
+        .iter()
+        .filter(|d| d.is_error())
+        .count();
+    let rule_errors = compiled.diagnostics.iter().filter(|d| d.is_error()).count()
+        + plan_errors.len()
+        + outcome.limits.len();
+    let summary = Summary::new(
+        &graph.load.stats,
+        compiled.program.rules.len(),
+        &outcome.findings,
+        input_errors,
+        rule_errors,
+    );
+    Ok(ScanResult {
+        sources,
+        compiled,
+        graph,
+        findings: outcome.findings,
+        diagnostics,
+        summary,
+    })
+}

@@ -1,0 +1,249 @@
+//! The executor: runs the physical plan over one shared graph, in parallel across cores,
+//! and returns findings in a deterministic order whatever the thread count.
+
+use super::emit::finding;
+use super::finding::{Finding, sort};
+use super::interp::{Ctx, Env, Mode};
+use super::value::Val;
+use crate::check::ir::{Expr, Program, Source};
+use crate::diag::SourceMap;
+use crate::graph::{Graph, ObjId};
+use crate::plan::physical::{PhysicalPlan, PhysicalRule, Root, Step};
+use rayon::prelude::*;
+
+/// A rule that hit the evaluation step limit on some object.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StepLimitHit {
+    /// Rule id.
+    pub rule: String,
+    /// The root object (kind namespace/name), if any.
+    pub object: Option<String>,
+}
+
+/// Findings and problems of one run.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    /// Findings, sorted.
+    pub findings: Vec<Finding>,
+    /// Rules that hit the step limit, and where.
+    pub limits: Vec<StepLimitHit>,
+}
+
+/// Runs a physical plan. The caller chooses the thread pool (`pool.install`).
+pub fn execute(
+    program: &Program,
+    plan: &PhysicalPlan,
+    graph: &Graph,
+    sources: &SourceMap,
+) -> Outcome {
+    let ctx = Ctx::new(graph, program, Mode::Indexed);
+    let mut parts: Vec<(Vec<Finding>, Vec<StepLimitHit>)> = Vec::new();
+    for group in &plan.groups {
+        let ids = ctx.scan(&group.kinds, None);
+        // one pass over the kind feeds every rule of the group
+        let chunk: Vec<(Vec<Finding>, Vec<StepLimitHit>)> = ids
+            .par_chunks(64)
+            .map(|chunk| {
+                let mut found = Vec::new();
+                let mut limits = Vec::new();
+                for r in &group.rules {
+                    let Some(rule) = program.rules.get(r.rule) else {
+                        continue;
+                    };
+                    let mut env = Env::new(rule.vars.len());
+                    for id in chunk {
+                        run_root(
+                            &ctx,
+                            program,
+                            r,
+                            Some(*id),
+                            &mut env,
+                            sources,
+                            &mut found,
+                            &mut limits,
+                        );
+                    }
+                }
+                (found, limits)
+            })
+            .collect();
+        parts.extend(chunk);
+    }
+    let others: Vec<(Vec<Finding>, Vec<StepLimitHit>)> = plan
+        .others
+        .par_iter()
+        .map(|r| {
+            let mut found = Vec::new();
+            let mut limits = Vec::new();
+            let Some(rule) = program.rules.get(r.rule) else {
+                return (found, limits);
+            };
+            let mut env = Env::new(rule.vars.len());
+            match &r.root {
+                Root::Unit => run_root(
+                    &ctx,
+                    program,
+                    r,
+                    None,
+                    &mut env,
+                    sources,
+                    &mut found,
+                    &mut limits,
+                ),
+                Root::Scan {
+                    kinds, namespace, ..
+                } => {
+                    let ns = namespace.as_ref().and_then(|n| {
+                        let v = ctx.eval(n, &mut env);
+                        ctx.text(&v)
+                    });
+                    if namespace.is_some() && ns.is_none() {
+                        return (found, limits);
+                    }
+                    for id in ctx.scan(kinds, ns.as_deref()) {
+                        run_root(
+                            &ctx,
+                            program,
+                            r,
+                            Some(id),
+                            &mut env,
+                            sources,
+                            &mut found,
+                            &mut limits,
+                        );
+                    }
+                }
+            }
+            (found, limits)
+        })
+        .collect();
+    parts.extend(others);
+    let mut out = Outcome::default();
+    for (f, l) in parts {
+        out.findings.extend(f);
+        out.limits.extend(l);
+    }
+    sort(&mut out.findings);
+    out.findings.dedup();
+    out.limits
+        .sort_by(|a, b| (&a.rule, &a.object).cmp(&(&b.rule, &b.object)));
+    out.limits.dedup();
+    out
+}
+
+#[allow(clippy::too_many_arguments)]
+fn run_root(
+    ctx: &Ctx<'_>,
+    program: &Program,
+    r: &PhysicalRule,
+    root: Option<ObjId>,
+    env: &mut Env,
+    sources: &SourceMap,
+    found: &mut Vec<Finding>,
+    limits: &mut Vec<StepLimitHit>,
+) {
+    let Some(rule) = program.rules.get(r.rule) else {
+        return;
+    };
+    env.steps = 0;
+    env.exhausted = false;
+    env.witnesses.clear();
+    if let (Root::Scan { var, filters, .. }, Some(id)) = (&r.root, root) {
+        env.set(*var, Val::Obj(id));
+        if !passes(ctx, filters, env) {
+            return;
+        }
+    }
+    steps(ctx, rule, &r.steps, env, sources, found);
+    if env.exhausted {
+        limits.push(StepLimitHit {
+            rule: rule.id.clone(),
+            object: root
+                .and_then(|id| ctx.graph.object(id))
+                .map(|o| o.display()),
+        });
+    }
+}
+
+fn passes(ctx: &Ctx<'_>, filters: &[Expr], env: &mut Env) -> bool {
+    filters.iter().all(|f| {
+        let v = ctx.eval(f, env);
+        ctx.truthy(&v)
+    })
+}
+
+fn steps(
+    ctx: &Ctx<'_>,
+    rule: &crate::check::ir::Rule,
+    rest: &[Step],
+    env: &mut Env,
+    sources: &SourceMap,
+    found: &mut Vec<Finding>,
+) {
+    if env.exhausted {
+        return;
+    }
+    let Some((step, tail)) = rest.split_first() else {
+        if let Some(f) = finding(ctx, rule, env, sources) {
+            found.push(f);
+        }
+        return;
+    };
+    match step {
+        Step::Filter(e) => {
+            let mark = env.witnesses.len();
+            let v = ctx.eval(e, env);
+            if ctx.truthy(&v) {
+                steps(ctx, rule, tail, env, sources, found);
+            }
+            env.witnesses.truncate(mark);
+        }
+        Step::Bind {
+            var,
+            source,
+            filters,
+        } => {
+            let values: Vec<Val> = match source {
+                Source::Scan { kinds, namespace } => {
+                    let ns = namespace.as_ref().map(|n| {
+                        let v = ctx.eval(n, env);
+                        ctx.text(&v)
+                    });
+                    match ns {
+                        Some(None) => Vec::new(),
+                        Some(Some(ns)) => ctx
+                            .scan(kinds, Some(&ns))
+                            .into_iter()
+                            .map(Val::Obj)
+                            .collect(),
+                        None => ctx.scan(kinds, None).into_iter().map(Val::Obj).collect(),
+                    }
+                }
+                Source::Expr(e) => {
+                    let v = ctx.eval(e, env);
+                    ctx.elements(&v)
+                }
+            };
+            for v in values {
+                env.set(*var, v);
+                let mark = env.witnesses.len();
+                if passes(ctx, filters, env) {
+                    steps(ctx, rule, tail, env, sources, found);
+                }
+                env.witnesses.truncate(mark);
+            }
+        }
+        Step::Join { anti, test, .. } => {
+            let mark = env.witnesses.len();
+            let v = ctx.eval(test, env);
+            let matched = ctx.truthy(&v);
+            if *anti {
+                env.witnesses.truncate(mark);
+            }
+            if matched != *anti {
+                steps(ctx, rule, tail, env, sources, found);
+            }
+            env.witnesses.truncate(mark);
+        }
+    }
+}

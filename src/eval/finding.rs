@@ -1,0 +1,114 @@
+//! Findings: what a rule reports, where, and why.
+
+use crate::check::ir::Severity;
+use crate::diag::{SourceMap, Span};
+use serde::Serialize;
+
+/// A resolved source location.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct Location {
+    /// File name as shown to users.
+    pub file: String,
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column (characters).
+    pub column: usize,
+    /// 1-based end line.
+    pub end_line: usize,
+    /// 1-based end column.
+    pub end_column: usize,
+    /// The span, for rendering snippets.
+    #[serde(skip)]
+    pub span: Span,
+}
+
+impl Location {
+    /// Resolves a span through the source map.
+    pub fn of(sources: &SourceMap, span: Span) -> Location {
+        let (line, column) = sources.line_col(span);
+        let end = Span {
+            start: span.end,
+            ..span
+        };
+        let (end_line, end_column) = sources.line_col(end);
+        Location {
+            file: sources.name(span.file).to_string(),
+            line,
+            column,
+            end_line,
+            end_column,
+            span,
+        }
+    }
+}
+
+/// One object in a finding's evidence chain.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct Evidence {
+    /// Kind.
+    pub kind: String,
+    /// Namespace, if namespaced.
+    pub namespace: Option<String>,
+    /// Name.
+    pub name: String,
+    /// Where it is.
+    pub location: Option<Location>,
+}
+
+/// The object a finding is about.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct Resource {
+    /// `apiVersion`.
+    pub api_version: String,
+    /// Kind.
+    pub kind: String,
+    /// Namespace.
+    pub namespace: Option<String>,
+    /// Name.
+    pub name: String,
+    /// The Helm template it came from (`# Source:`), when known.
+    pub helm_source: Option<String>,
+}
+
+/// A finding.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Finding {
+    /// Rule id.
+    pub rule_id: String,
+    /// Rule name.
+    pub rule_name: String,
+    /// Rule title.
+    pub title: String,
+    /// Severity.
+    pub severity: Severity,
+    /// OWASP categories.
+    pub owasp: Vec<String>,
+    /// The object.
+    pub resource: Resource,
+    /// Where.
+    pub location: Location,
+    /// The message.
+    pub message: String,
+    /// How to fix.
+    pub fix: String,
+    /// Objects that made the finding (graph rules).
+    pub evidence: Vec<Evidence>,
+}
+
+impl Finding {
+    /// The sort key that makes output deterministic.
+    pub fn sort_key(&self) -> (&str, usize, usize, &str, &str) {
+        (
+            &self.location.file,
+            self.location.line,
+            self.location.column,
+            &self.rule_id,
+            &self.message,
+        )
+    }
+}
+
+/// Sorts findings deterministically: file, line, column, rule id, message.
+pub fn sort(findings: &mut [Finding]) {
+    findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+}

@@ -1,0 +1,997 @@
+//! The expression interpreter shared by the optimized executor and the reference evaluator.
+//!
+//! Every access is null-safe: a missing field, a wrong type or a dangling reference is
+//! `null`, and `null` is false in a condition.
+
+use super::builtins::{self, Version};
+use super::value::{Scalar, Val};
+use crate::check::ir::{Access, Attr, Builtin, CmpOp, Expr, KindSet, Program, Quant, Source};
+use crate::diag::Span;
+use crate::graph::{Graph, ObjId};
+use crate::model::{DocId, Document, NodeId, Value};
+use std::cmp::Ordering;
+use std::sync::Arc;
+
+/// How sub-queries and relations are answered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// Through the graph's precomputed relations and indexes.
+    Indexed,
+    /// By nested loops and direct selector matching: the reference oracle.
+    Reference,
+}
+
+/// Pod-level security context fields that a container's security context overrides.
+const POD_LEVEL_FIELDS: &[&str] = &[
+    "runAsUser",
+    "runAsGroup",
+    "runAsNonRoot",
+    "seLinuxOptions",
+    "seccompProfile",
+    "appArmorProfile",
+    "windowsOptions",
+];
+
+/// Read-only evaluation context.
+pub struct Ctx<'g> {
+    /// The graph.
+    pub graph: &'g Graph,
+    /// Parameter values, by index.
+    pub params: Vec<Val>,
+    /// Table rows, by index.
+    pub tables: Vec<Val>,
+    /// How relations are answered.
+    pub mode: Mode,
+    /// Evaluation steps allowed per rule per root object.
+    pub max_steps: u64,
+}
+
+/// Per-row mutable state.
+#[derive(Debug, Default)]
+pub struct Env {
+    /// Variable values by id.
+    pub vars: Vec<Val>,
+    /// Objects that satisfied existential sub-queries (the evidence chain).
+    pub witnesses: Vec<ObjId>,
+    /// Steps taken.
+    pub steps: u64,
+    /// Whether the step limit was hit.
+    pub exhausted: bool,
+}
+
+impl Env {
+    /// An environment with `n` variables.
+    pub fn new(n: usize) -> Env {
+        Env {
+            vars: vec![Val::Null; n],
+            ..Env::default()
+        }
+    }
+
+    /// Sets a variable.
+    pub fn set(&mut self, var: usize, v: Val) {
+        if let Some(slot) = self.vars.get_mut(var) {
+            *slot = v;
+        }
+    }
+}
+
+impl<'g> Ctx<'g> {
+    /// A context for a program over a graph.
+    pub fn new(graph: &'g Graph, program: &Program, mode: Mode) -> Ctx<'g> {
+        Ctx {
+            graph,
+            params: program.params.iter().map(|p| Val::from(&p.value)).collect(),
+            tables: program.tables.iter().map(|t| Val::from(&t.rows)).collect(),
+            mode,
+            max_steps: 1_000_000,
+        }
+    }
+
+    fn doc(&self, d: DocId) -> Option<&'g Document> {
+        self.graph.load.docs.get(d as usize)
+    }
+
+    /// Resolves a document node into a plain value where it is a scalar.
+    pub fn scalar<'v>(&'v self, v: &'v Val) -> Scalar<'v> {
+        match v {
+            Val::Null => Scalar::Null,
+            Val::Bool(b) => Scalar::Bool(*b),
+            Val::Int(i) => Scalar::Num(*i as f64),
+            Val::Float(f) => Scalar::Num(*f),
+            Val::Str(s) => Scalar::Str(s),
+            Val::Version(v) => Scalar::Version(*v),
+            Val::Node(d, n) => match self.doc(*d).and_then(|doc| doc.node(*n)).map(|n| &n.value) {
+                None | Some(Value::Null) => Scalar::Null,
+                Some(Value::Bool(b)) => Scalar::Bool(*b),
+                Some(Value::Int(i)) => Scalar::Num(*i as f64),
+                Some(Value::Float(f)) => Scalar::Num(*f),
+                Some(Value::Str(s)) => Scalar::Str(s),
+                Some(_) => Scalar::Other,
+            },
+            _ => Scalar::Other,
+        }
+    }
+
+    /// Whether a value counts as true in a condition.
+    pub fn truthy(&self, v: &Val) -> bool {
+        matches!(self.scalar(v), Scalar::Bool(true))
+    }
+
+    /// Whether a value is null or missing.
+    pub fn is_null(&self, v: &Val) -> bool {
+        matches!(self.scalar(v), Scalar::Null)
+    }
+
+    /// The text of a scalar (numbers and booleans as written in YAML), if it is one.
+    pub fn text(&self, v: &Val) -> Option<String> {
+        Some(match self.scalar(v) {
+            Scalar::Null => return None,
+            Scalar::Bool(b) => b.to_string(),
+            Scalar::Num(n) => fmt_num(n),
+            Scalar::Str(s) => s.to_string(),
+            Scalar::Version(v) => format!("{}.{}.{}", v.major, v.minor, v.patch),
+            Scalar::Other => match v {
+                Val::Obj(o) => self.graph.object(*o).map(|o| o.name.to_string())?,
+                Val::Image(i) => image_text(i),
+                _ => return None,
+            },
+        })
+    }
+
+    /// The value rendered for a message.
+    pub fn display(&self, v: &Val) -> String {
+        if let Some(t) = self.text(v) {
+            return t;
+        }
+        match v {
+            Val::Null => "null".to_string(),
+            Val::Container(o, i) => self
+                .container_node(*o, *i)
+                .and_then(|(d, n)| {
+                    self.doc(d)
+                        .and_then(|doc| doc.str_at(n, &["name"]))
+                        .map(str::to_string)
+                })
+                .unwrap_or_default(),
+            Val::List(items) => {
+                let parts: Vec<String> = items.iter().map(|i| self.display(i)).collect();
+                format!("[{}]", parts.join(", "))
+            }
+            Val::Node(d, n) => {
+                let Some(doc) = self.doc(*d) else {
+                    return String::new();
+                };
+                match doc.node(*n).map(|x| &x.value) {
+                    Some(Value::Seq(items)) => {
+                        let parts: Vec<String> = items
+                            .iter()
+                            .map(|i| self.display(&Val::Node(*d, *i)))
+                            .collect();
+                        format!("[{}]", parts.join(", "))
+                    }
+                    Some(Value::Map(_)) => "{...}".to_string(),
+                    _ => String::new(),
+                }
+            }
+            _ => String::new(),
+        }
+    }
+
+    fn container_node(&self, o: ObjId, idx: u32) -> Option<(DocId, NodeId)> {
+        let obj = self.graph.object(o)?;
+        let c = obj.workload.as_ref()?.containers.get(idx as usize)?;
+        Some((obj.r.doc, c.node))
+    }
+
+    fn obj_root(&self, o: ObjId) -> Option<(DocId, NodeId)> {
+        self.graph.object(o).map(|x| (x.r.doc, x.r.node))
+    }
+
+    /// `base.name`, null-safe.
+    pub fn field(&self, base: &Val, name: &str) -> Val {
+        let node_get = |d: DocId, n: NodeId| {
+            self.doc(d)
+                .and_then(|doc| doc.get(n, name))
+                .map_or(Val::Null, |c| Val::Node(d, c))
+        };
+        match base {
+            Val::Node(d, n) => node_get(*d, *n),
+            Val::Obj(o) => self.obj_root(*o).map_or(Val::Null, |(d, n)| node_get(d, n)),
+            Val::Container(o, i) => self
+                .container_node(*o, *i)
+                .map_or(Val::Null, |(d, n)| node_get(d, n)),
+            Val::Map(m) => m
+                .iter()
+                .find(|(k, _)| &**k == name)
+                .map_or(Val::Null, |(_, v)| v.clone()),
+            Val::Image(i) => match name {
+                "registry" => Val::Str(Arc::from(i.registry.as_str())),
+                "repository" => Val::Str(Arc::from(i.repository.as_str())),
+                "tag" => i
+                    .tag
+                    .as_deref()
+                    .map_or(Val::Null, |t| Val::Str(Arc::from(t))),
+                "digest" => i
+                    .digest
+                    .as_deref()
+                    .map_or(Val::Null, |t| Val::Str(Arc::from(t))),
+                "name" => Val::Str(Arc::from(
+                    format!("{}/{}", i.registry, i.repository).as_str(),
+                )),
+                _ => Val::Null,
+            },
+            Val::Ref(o, i) => {
+                let Some(r) = self.graph.references(*o).get(*i as usize) else {
+                    return Val::Null;
+                };
+                match name {
+                    "kind" => Val::Str(Arc::from(r.kind.kind().unwrap_or("Workload"))),
+                    "name" => Val::Str(Arc::from(&*r.name)),
+                    "namespace" => Val::Str(Arc::from(&*r.namespace)),
+                    "via" => Val::Str(Arc::from(r.via)),
+                    "target" => r.target.map_or(Val::Null, Val::Obj),
+                    "missing" => Val::Bool(r.target.is_none() && !r.optional),
+                    _ => Val::Null,
+                }
+            }
+            Val::Effective(o, i) => {
+                let own = self.container_node(*o, *i).map_or(Val::Null, |(d, n)| {
+                    self.field(&self.field(&Val::Node(d, n), "securityContext"), name)
+                });
+                if !self.is_null(&own) || !POD_LEVEL_FIELDS.contains(&name) {
+                    return own;
+                }
+                let pod = self
+                    .graph
+                    .object(*o)
+                    .and_then(|x| Some((x.r.doc, x.workload.as_ref()?.pod_spec?)));
+                pod.map_or(Val::Null, |(d, n)| {
+                    self.field(&self.field(&Val::Node(d, n), "securityContext"), name)
+                })
+            }
+            _ => Val::Null,
+        }
+    }
+
+    /// `base[idx]`, null-safe.
+    pub fn index(&self, base: &Val, idx: &Val) -> Val {
+        match (base, self.scalar(idx)) {
+            (Val::List(items), Scalar::Num(n)) => {
+                items.get(n as usize).cloned().unwrap_or(Val::Null)
+            }
+            (Val::Node(d, n), Scalar::Num(i)) if i >= 0.0 => self
+                .doc(*d)
+                .and_then(|doc| doc.seq(*n).get(i as usize).copied())
+                .map_or(Val::Null, |c| Val::Node(*d, c)),
+            (_, Scalar::Str(k)) => {
+                let k = k.to_string();
+                self.field(base, &k)
+            }
+            _ => Val::Null,
+        }
+    }
+
+    /// The elements a source or list value ranges over.
+    pub fn elements(&self, v: &Val) -> Vec<Val> {
+        match v {
+            Val::List(items) => items.to_vec(),
+            Val::Node(d, n) => self
+                .doc(*d)
+                .map(|doc| doc.seq(*n).iter().map(|c| Val::Node(*d, *c)).collect())
+                .unwrap_or_default(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// Objects of a kind set, optionally restricted to a namespace.
+    pub fn scan(&self, kinds: &KindSet, namespace: Option<&str>) -> Vec<ObjId> {
+        let g = self.graph;
+        let in_ns = |id: &ObjId| match namespace {
+            None => true,
+            Some(ns) => g.object(*id).and_then(|o| o.namespace.as_deref()) == Some(ns),
+        };
+        match kinds {
+            KindSet::All => g.ids().filter(in_ns).collect(),
+            KindSet::Workloads => g.workloads().iter().copied().filter(in_ns).collect(),
+            KindSet::Kinds(ks) => {
+                let mut out: Vec<ObjId> = Vec::new();
+                for k in ks {
+                    match (namespace, self.mode) {
+                        (Some(ns), Mode::Indexed) => out.extend_from_slice(g.in_namespace(k, ns)),
+                        _ => out.extend(g.by_kind(k).iter().copied().filter(in_ns)),
+                    }
+                }
+                if ks.len() > 1 {
+                    out.sort_unstable();
+                }
+                out
+            }
+        }
+    }
+
+    fn attr(&self, base: &Val, a: Attr) -> Val {
+        let g = self.graph;
+        let str_val = |s: &str| Val::Str(Arc::from(s));
+        let obj = match base {
+            Val::Obj(o) => *o,
+            Val::Container(_, _) if a == Attr::ContainerType => {
+                let Val::Container(o, i) = base else {
+                    return Val::Null;
+                };
+                return g
+                    .object(*o)
+                    .and_then(|x| x.workload.as_ref()?.containers.get(*i as usize))
+                    .map_or(Val::Null, |c| {
+                        str_val(match c.kind {
+                            crate::graph::workload::ContainerKind::Init => "init",
+                            crate::graph::workload::ContainerKind::Regular => "regular",
+                            crate::graph::workload::ContainerKind::Ephemeral => "ephemeral",
+                        })
+                    });
+            }
+            _ => return Val::Null,
+        };
+        let Some(o) = g.object(obj) else {
+            return Val::Null;
+        };
+        let meta = |k: &str| self.field(&self.field(base, "metadata"), k);
+        let objs = |ids: &[ObjId]| Val::List(Arc::new(ids.iter().map(|i| Val::Obj(*i)).collect()));
+        match a {
+            Attr::Name => str_val(&o.name),
+            Attr::Namespace => o.namespace.as_deref().map_or(Val::Null, str_val),
+            Attr::Kind => str_val(&o.kind),
+            Attr::Labels => meta("labels"),
+            Attr::Annotations => meta("annotations"),
+            Attr::Owners => objs(g.owners(obj)),
+            Attr::Containers => {
+                let n = o.workload.as_ref().map_or(0, |w| w.containers.len());
+                Val::List(Arc::new(
+                    (0..n as u32).map(|i| Val::Container(obj, i)).collect(),
+                ))
+            }
+            Attr::PodSpec => o
+                .workload
+                .as_ref()
+                .and_then(|w| w.pod_spec)
+                .map_or(Val::Null, |n| Val::Node(o.r.doc, n)),
+            Attr::PodLabels => o
+                .workload
+                .as_ref()
+                .and_then(|w| w.pod_labels)
+                .map_or(Val::Null, |n| Val::Node(o.r.doc, n)),
+            Attr::ServiceAccount => g
+                .service_account(obj)
+                .and_then(|s| s.target)
+                .map_or(Val::Null, Val::Obj),
+            Attr::ServiceAccountName => g
+                .service_account(obj)
+                .map_or(Val::Null, |s| str_val(&s.name)),
+            Attr::AutomountsToken => Val::Bool(o.workload.is_some() && g.automounts_token(obj)),
+            Attr::Bindings => {
+                if &*o.kind == "ServiceAccount" {
+                    let ns = o.namespace.as_deref().unwrap_or("");
+                    objs(&g.bindings_for_service_account(ns, &o.name))
+                } else {
+                    match g.service_account(obj) {
+                        Some(s) => objs(&g.bindings_for_service_account(&s.namespace, &s.name)),
+                        None => Val::List(Arc::new(Vec::new())),
+                    }
+                }
+            }
+            Attr::Role => g
+                .binding_role(obj)
+                .and_then(|r| r.target)
+                .map_or(Val::Null, Val::Obj),
+            Attr::Rules => Val::List(Arc::new(
+                g.effective_rules(obj)
+                    .into_iter()
+                    .filter_map(|(owner, node)| g.object(owner).map(|x| Val::Node(x.r.doc, node)))
+                    .collect(),
+            )),
+            Attr::References => Val::List(Arc::new(
+                (0..g.references(obj).len() as u32)
+                    .map(|i| Val::Ref(obj, i))
+                    .collect(),
+            )),
+            Attr::Services => {
+                let ids: Vec<ObjId> = if o.workload.is_some() {
+                    g.selected_by(obj, "Service").collect()
+                } else {
+                    g.references(obj)
+                        .iter()
+                        .filter(|r| r.kind == crate::graph::references::RefKind::Service)
+                        .filter_map(|r| r.target)
+                        .collect()
+                };
+                objs(&ids)
+            }
+            Attr::Target => g
+                .references(obj)
+                .iter()
+                .find(|r| r.via == "scaleTargetRef")
+                .and_then(|r| r.target)
+                .map_or(Val::Null, Val::Obj),
+            Attr::IsolatesIngress => Val::Bool(g.policy_types(obj).0),
+            Attr::IsolatesEgress => Val::Bool(g.policy_types(obj).1),
+            Attr::NamespaceObject => o
+                .namespace
+                .as_deref()
+                .and_then(|ns| g.namespace_object(ns))
+                .map_or(Val::Null, Val::Obj),
+            Attr::ContainerType => Val::Null,
+        }
+    }
+
+    fn selects(&self, a: &Val, b: &Val) -> bool {
+        let (Val::Obj(s), Val::Obj(t)) = (a, b) else {
+            return false;
+        };
+        match self.mode {
+            Mode::Indexed => self.graph.selects(*s, *t),
+            Mode::Reference => {
+                // straight from the definitions: same namespace, selector matches pod labels
+                let g = self.graph;
+                let (Some(so), Some(to)) = (g.object(*s), g.object(*t)) else {
+                    return false;
+                };
+                let Some(w) = to.workload.as_ref() else {
+                    return false;
+                };
+                so.namespace.is_some()
+                    && so.namespace == to.namespace
+                    && g.selector_of(*s).is_some_and(|sel| sel.matches(&w.labels))
+            }
+        }
+    }
+
+    /// Evaluates an expression.
+    pub fn eval(&self, e: &Expr, env: &mut Env) -> Val {
+        env.steps += 1;
+        if env.steps > self.max_steps {
+            env.exhausted = true;
+            return Val::Null;
+        }
+        match e {
+            Expr::Const(c) => Val::from(c),
+            Expr::Var(v) => env.vars.get(*v).cloned().unwrap_or(Val::Null),
+            Expr::Param(i) => self.params.get(*i).cloned().unwrap_or(Val::Null),
+            Expr::Table(i) => self.tables.get(*i).cloned().unwrap_or(Val::Null),
+            Expr::Field(b, name) => {
+                let b = self.eval(b, env);
+                self.field(&b, name)
+            }
+            Expr::Index(b, i) => {
+                let b = self.eval(b, env);
+                let i = self.eval(i, env);
+                self.index(&b, &i)
+            }
+            Expr::Attr(b, a) => {
+                let b = self.eval(b, env);
+                self.attr(&b, *a)
+            }
+            Expr::Call(f, args) => {
+                let vals: Vec<Val> = args.iter().map(|a| self.eval(a, env)).collect();
+                self.call(*f, &vals)
+            }
+            Expr::Not(x) => {
+                let mark = env.witnesses.len();
+                let v = self.eval(x, env);
+                env.witnesses.truncate(mark);
+                Val::Bool(!self.truthy(&v))
+            }
+            Expr::And(a, b) => {
+                let mark = env.witnesses.len();
+                let ok = {
+                    let va = self.eval(a, env);
+                    self.truthy(&va) && {
+                        let vb = self.eval(b, env);
+                        self.truthy(&vb)
+                    }
+                };
+                if !ok {
+                    env.witnesses.truncate(mark);
+                }
+                Val::Bool(ok)
+            }
+            Expr::Or(a, b) => {
+                let mark = env.witnesses.len();
+                let va = self.eval(a, env);
+                if self.truthy(&va) {
+                    return Val::Bool(true);
+                }
+                env.witnesses.truncate(mark);
+                let vb = self.eval(b, env);
+                let ok = self.truthy(&vb);
+                if !ok {
+                    env.witnesses.truncate(mark);
+                }
+                Val::Bool(ok)
+            }
+            Expr::Cmp(op, a, b) => {
+                let a = self.eval(a, env);
+                let b = self.eval(b, env);
+                Val::Bool(self.compare(*op, &a, &b))
+            }
+            Expr::Coalesce(a, b) => {
+                let a = self.eval(a, env);
+                if self.is_null(&a) {
+                    self.eval(b, env)
+                } else {
+                    a
+                }
+            }
+            Expr::Matches(a, re) => {
+                let a = self.eval(a, env);
+                Val::Bool(match self.scalar(&a) {
+                    Scalar::Str(s) => re.0.is_match(s),
+                    _ => false,
+                })
+            }
+            Expr::Selects(a, b) => {
+                let a = self.eval(a, env);
+                let b = self.eval(b, env);
+                Val::Bool(self.selects(&a, &b))
+            }
+            Expr::List(items) => {
+                Val::List(Arc::new(items.iter().map(|i| self.eval(i, env)).collect()))
+            }
+            Expr::Quant {
+                quant,
+                var,
+                source,
+                cond,
+            } => {
+                let candidates: Vec<Val> = match source {
+                    Source::Scan { kinds, namespace } => {
+                        let ns = namespace.as_ref().map(|n| {
+                            let v = self.eval(n, env);
+                            self.text(&v)
+                        });
+                        match ns {
+                            Some(None) => Vec::new(),
+                            Some(Some(ns)) => self
+                                .scan(kinds, Some(&ns))
+                                .into_iter()
+                                .map(Val::Obj)
+                                .collect(),
+                            None => self.scan(kinds, None).into_iter().map(Val::Obj).collect(),
+                        }
+                    }
+                    Source::Expr(x) => {
+                        let v = self.eval(x, env);
+                        self.elements(&v)
+                    }
+                };
+                self.quantify(*quant, *var, candidates, cond.as_deref(), env)
+            }
+            Expr::Probe {
+                quant,
+                var,
+                access,
+                cond,
+            } => {
+                let candidates: Vec<Val> = match access {
+                    Access::SelectedBy { kind, target } => match self.eval(target, env) {
+                        Val::Obj(t) => self.graph.selected_by(t, kind).map(Val::Obj).collect(),
+                        _ => Vec::new(),
+                    },
+                    Access::ByName {
+                        kinds,
+                        namespace,
+                        name,
+                    } => {
+                        let ns = namespace.as_ref().map(|n| {
+                            let v = self.eval(n, env);
+                            self.text(&v)
+                        });
+                        let name = {
+                            let v = self.eval(name, env);
+                            self.text(&v)
+                        };
+                        let ks: Vec<&str> = match kinds {
+                            KindSet::Kinds(ks) => ks.iter().map(|k| &**k).collect(),
+                            _ => Vec::new(),
+                        };
+                        match (name, ns) {
+                            (Some(name), Some(Some(ns))) => ks
+                                .iter()
+                                .filter_map(|k| self.graph.find_kind(k, Some(&ns), &name))
+                                .map(Val::Obj)
+                                .collect(),
+                            (Some(name), None) => ks
+                                .iter()
+                                .filter_map(|k| self.graph.find_kind(k, None, &name))
+                                .map(Val::Obj)
+                                .collect(),
+                            _ => Vec::new(),
+                        }
+                    }
+                };
+                self.quantify(*quant, *var, candidates, cond.as_deref(), env)
+            }
+        }
+    }
+
+    fn quantify(
+        &self,
+        quant: Quant,
+        var: usize,
+        candidates: Vec<Val>,
+        cond: Option<&Expr>,
+        env: &mut Env,
+    ) -> Val {
+        let saved = env.vars.get(var).cloned().unwrap_or(Val::Null);
+        let mut count = 0i64;
+        let mut result = matches!(quant, Quant::All | Quant::None);
+        for c in candidates {
+            if env.exhausted {
+                break;
+            }
+            let witness = if let Val::Obj(o) = c { Some(o) } else { None };
+            env.set(var, c);
+            let mark = env.witnesses.len();
+            let ok = match cond {
+                Some(cond) => {
+                    let v = self.eval(cond, env);
+                    self.truthy(&v)
+                }
+                None => true,
+            };
+            match quant {
+                Quant::Any | Quant::Exists if ok => {
+                    if let Some(w) = witness {
+                        env.witnesses.insert(mark, w);
+                    }
+                    result = true;
+                    break;
+                }
+                Quant::All if !ok => {
+                    result = false;
+                    break;
+                }
+                Quant::None if ok => {
+                    result = false;
+                    break;
+                }
+                Quant::Count if ok => count += 1,
+                _ => {}
+            }
+            env.witnesses.truncate(mark);
+        }
+        env.set(var, saved);
+        if quant == Quant::Count {
+            Val::Int(count)
+        } else {
+            Val::Bool(result)
+        }
+    }
+
+    fn call(&self, f: Builtin, args: &[Val]) -> Val {
+        let arg = |i: usize| args.get(i).unwrap_or(&Val::Null);
+        let s = |i: usize| self.text(arg(i));
+        let string = |x: String| Val::Str(Arc::from(x.as_str()));
+        match f {
+            Builtin::Effective => match (arg(0), arg(1)) {
+                (Val::Container(o, i), _) => Val::Effective(*o, *i),
+                _ => Val::Null,
+            },
+            Builtin::Image => s(0).map_or(Val::Null, |t| {
+                Val::Image(Arc::new(builtins::parse_image(&t)))
+            }),
+            Builtin::Quantity => match self.scalar(arg(0)) {
+                Scalar::Num(n) => Val::Float(n),
+                Scalar::Str(t) => builtins::parse_quantity(t).map_or(Val::Null, Val::Float),
+                _ => Val::Null,
+            },
+            Builtin::Version => match arg(0) {
+                Val::Version(v) => Val::Version(*v),
+                other => self
+                    .text(other)
+                    .and_then(|t| builtins::parse_version(&t))
+                    .map_or(Val::Null, Val::Version),
+            },
+            Builtin::Flag | Builtin::Flags | Builtin::HasFlag => {
+                let name = s(1).unwrap_or_default();
+                let words = self.command_line(arg(0));
+                let refs: Vec<&str> = words.iter().map(String::as_str).collect();
+                let values = builtins::flag_values(&refs, &name);
+                match f {
+                    Builtin::Flag => values
+                        .last()
+                        .map_or(Val::Null, |v| string((*v).to_string())),
+                    Builtin::HasFlag => Val::Bool(!values.is_empty()),
+                    _ => Val::List(Arc::new(
+                        values
+                            .iter()
+                            .flat_map(|v| builtins::split_list(v))
+                            .map(|v| string(v.to_string()))
+                            .collect(),
+                    )),
+                }
+            }
+            Builtin::Lower => s(0).map_or(Val::Null, |t| string(t.to_lowercase())),
+            Builtin::Upper => s(0).map_or(Val::Null, |t| string(t.to_uppercase())),
+            Builtin::Trim => s(0).map_or(Val::Null, |t| string(t.trim().to_string())),
+            Builtin::Len => match arg(0) {
+                Val::List(items) => Val::Int(items.len() as i64),
+                Val::Map(m) => Val::Int(m.len() as i64),
+                Val::Node(d, n) => {
+                    let Some(doc) = self.doc(*d) else {
+                        return Val::Null;
+                    };
+                    match doc.node(*n).map(|x| &x.value) {
+                        Some(Value::Seq(i)) => Val::Int(i.len() as i64),
+                        Some(Value::Map(m)) => Val::Int(m.len() as i64),
+                        Some(Value::Str(t)) => Val::Int(t.chars().count() as i64),
+                        _ => Val::Null,
+                    }
+                }
+                Val::Str(t) => Val::Int(t.chars().count() as i64),
+                _ => Val::Null,
+            },
+            Builtin::Split => match (s(0), s(1)) {
+                (Some(t), Some(sep)) if !sep.is_empty() => Val::List(Arc::new(
+                    t.split(sep.as_str())
+                        .map(|p| string(p.to_string()))
+                        .collect(),
+                )),
+                _ => Val::Null,
+            },
+            Builtin::Keys | Builtin::Values => {
+                let entries: Vec<(String, Val)> = match arg(0) {
+                    Val::Map(m) => m.iter().map(|(k, v)| (k.to_string(), v.clone())).collect(),
+                    Val::Node(d, n) => self
+                        .doc(*d)
+                        .map(|doc| {
+                            doc.map(*n)
+                                .iter()
+                                .map(|(k, c)| (k.to_string(), Val::Node(*d, *c)))
+                                .collect()
+                        })
+                        .unwrap_or_default(),
+                    _ => return Val::Null,
+                };
+                Val::List(Arc::new(
+                    entries
+                        .into_iter()
+                        .map(|(k, v)| if f == Builtin::Keys { string(k) } else { v })
+                        .collect(),
+                ))
+            }
+            Builtin::String => s(0).map_or(Val::Null, string),
+            Builtin::Raw => match arg(0) {
+                Val::Node(d, n) => self
+                    .doc(*d)
+                    .and_then(|doc| doc.node(*n))
+                    .and_then(|node| {
+                        let file = self.graph.load.docs.get(*d as usize)?.file;
+                        let _ = file;
+                        Some(node.span)
+                    })
+                    .map_or(Val::Null, |span| {
+                        Val::Str(Arc::from(self.source_text(span)))
+                    }),
+                other => self.text(other).map_or(Val::Null, string),
+            },
+            Builtin::Quoted => match arg(0) {
+                Val::Node(d, n) => Val::Bool(
+                    self.doc(*d)
+                        .and_then(|doc| doc.node(*n))
+                        .is_some_and(|node| node.style.is_quoted()),
+                ),
+                _ => Val::Bool(false),
+            },
+        }
+    }
+
+    fn source_text(&self, _span: Span) -> &str {
+        // source texts live in the run's SourceMap, which the graph does not own; the
+        // loader keeps the raw text of scalars in their spans, so `raw` falls back to the
+        // resolved text when the source is not at hand
+        ""
+    }
+
+    /// `command` followed by `args` of a container, as words.
+    fn command_line(&self, c: &Val) -> Vec<String> {
+        let mut out = Vec::new();
+        for key in ["command", "args"] {
+            let list = self.field(c, key);
+            for item in self.elements(&list) {
+                if let Some(t) = self.text(&item) {
+                    out.push(t);
+                }
+            }
+        }
+        out
+    }
+
+    /// Compares two values with an operator.
+    pub fn compare(&self, op: CmpOp, a: &Val, b: &Val) -> bool {
+        match op {
+            CmpOp::Eq => self.equal(a, b),
+            CmpOp::Ne => !self.equal(a, b),
+            CmpOp::Lt | CmpOp::Le | CmpOp::Gt | CmpOp::Ge => {
+                let Some(ord) = self.order(a, b) else {
+                    return false;
+                };
+                match op {
+                    CmpOp::Lt => ord == Ordering::Less,
+                    CmpOp::Le => ord != Ordering::Greater,
+                    CmpOp::Gt => ord == Ordering::Greater,
+                    _ => ord != Ordering::Less,
+                }
+            }
+            CmpOp::In => self.contains(b, a),
+            CmpOp::NotIn => !self.contains(b, a),
+            CmpOp::Contains => match (self.scalar(a), self.scalar(b)) {
+                (Scalar::Str(h), Scalar::Str(n)) => h.contains(n),
+                (Scalar::Other, _) => self.contains(a, b),
+                _ => false,
+            },
+            CmpOp::StartsWith | CmpOp::EndsWith => match (self.scalar(a), self.scalar(b)) {
+                (Scalar::Str(h), Scalar::Str(n)) => {
+                    if op == CmpOp::StartsWith {
+                        h.starts_with(n)
+                    } else {
+                        h.ends_with(n)
+                    }
+                }
+                _ => false,
+            },
+        }
+    }
+
+    fn contains(&self, haystack: &Val, needle: &Val) -> bool {
+        match haystack {
+            Val::Node(d, n) => {
+                if let Some(doc) = self.doc(*d) {
+                    if matches!(doc.node(*n).map(|x| &x.value), Some(Value::Map(_))) {
+                        return self.text(needle).is_some_and(|k| doc.get(*n, &k).is_some());
+                    }
+                }
+                self.elements(haystack)
+                    .iter()
+                    .any(|x| self.equal(x, needle))
+            }
+            Val::Map(m) => self
+                .text(needle)
+                .is_some_and(|k| m.iter().any(|(key, _)| **key == *k)),
+            _ => self
+                .elements(haystack)
+                .iter()
+                .any(|x| self.equal(x, needle)),
+        }
+    }
+
+    fn equal(&self, a: &Val, b: &Val) -> bool {
+        match (self.scalar(a), self.scalar(b)) {
+            (Scalar::Null, Scalar::Null) => true,
+            (Scalar::Bool(x), Scalar::Bool(y)) => x == y,
+            (Scalar::Num(x), Scalar::Num(y)) => x == y,
+            (Scalar::Str(x), Scalar::Str(y)) => x == y,
+            (Scalar::Version(x), Scalar::Version(y)) => x == y,
+            (Scalar::Version(x), Scalar::Str(y)) | (Scalar::Str(y), Scalar::Version(x)) => {
+                builtins::parse_version(y) == Some(x)
+            }
+            (Scalar::Other, Scalar::Other) => a == b,
+            _ => false,
+        }
+    }
+
+    fn order(&self, a: &Val, b: &Val) -> Option<Ordering> {
+        match (self.scalar(a), self.scalar(b)) {
+            (Scalar::Num(x), Scalar::Num(y)) => x.partial_cmp(&y),
+            (Scalar::Str(x), Scalar::Str(y)) => Some(x.cmp(y)),
+            (Scalar::Version(x), Scalar::Version(y)) => Some(x.cmp(&y)),
+            (Scalar::Version(x), Scalar::Str(y)) => builtins::parse_version(y).map(|y| x.cmp(&y)),
+            (Scalar::Str(x), Scalar::Version(y)) => builtins::parse_version(x).map(|x| x.cmp(&y)),
+            _ => None,
+        }
+    }
+
+    /// The span a value points at: the key and value of a document node, the container,
+    /// or the name of an object.
+    pub fn span_of(&self, v: &Val) -> Option<Span> {
+        // A scalar: its key and value. A collection: its key only, or (a list item) its
+        // first entry, so a finding underlines one line rather than a whole block.
+        let node_span = |d: DocId, n: NodeId| {
+            let doc = self.doc(d)?;
+            let node = doc.node(n)?;
+            let collection = matches!(node.value, Value::Map(_) | Value::Seq(_));
+            Some(match (node.key_span, collection) {
+                (Some(k), true) => k,
+                (Some(k), false) => k.to(node.span),
+                (None, false) => node.span,
+                (None, true) => {
+                    let first = match &node.value {
+                        Value::Map(entries) => entries.first().map(|(_, c)| *c),
+                        Value::Seq(items) => items.first().copied(),
+                        _ => None,
+                    };
+                    match first.and_then(|c| doc.node(c)) {
+                        Some(c) if !matches!(c.value, Value::Map(_) | Value::Seq(_)) => {
+                            c.key_span.map_or(c.span, |k| k.to(c.span))
+                        }
+                        _ => node.span,
+                    }
+                }
+            })
+        };
+        match v {
+            Val::Node(d, n) => node_span(*d, *n),
+            Val::Container(o, i) => {
+                let (d, n) = self.container_node(*o, *i)?;
+                let doc = self.doc(d)?;
+                // the container's `name` line, else the container itself
+                match doc.get(n, "name") {
+                    Some(name) => node_span(d, name),
+                    None => node_span(d, n),
+                }
+            }
+            Val::Obj(o) => {
+                let obj = self.graph.object(*o)?;
+                match obj.name_node {
+                    Some(n) => node_span(obj.r.doc, n),
+                    None => node_span(obj.r.doc, obj.r.node),
+                }
+            }
+            Val::Ref(o, i) => {
+                let r = self.graph.references(*o).get(*i as usize)?;
+                let obj = self.graph.object(*o)?;
+                node_span(obj.r.doc, r.at)
+            }
+            _ => None,
+        }
+    }
+
+    /// Where `report at` points: the value's own span, else the nearest existing parent.
+    pub fn locate(&self, e: &Expr, env: &mut Env) -> Option<Span> {
+        let v = self.eval(e, env);
+        if let Some(s) = self.span_of(&v) {
+            return Some(s);
+        }
+        match e {
+            Expr::Field(b, _) | Expr::Index(b, _) | Expr::Attr(b, _) => self.locate(b, env),
+            Expr::Call(_, args) => match args.first() {
+                // `effective(c, w).x` missing: the container's securityContext, else the container
+                Some(first) => {
+                    let c = self.eval(first, env);
+                    let sc = self.field(&c, "securityContext");
+                    self.span_of(&sc).or_else(|| self.locate(first, env))
+                }
+                None => None,
+            },
+            Expr::Coalesce(a, _) => self.locate(a, env),
+            _ => None,
+        }
+    }
+}
+
+fn fmt_num(n: f64) -> String {
+    if n.fract() == 0.0 && n.abs() < 1e15 {
+        format!("{}", n as i64)
+    } else {
+        format!("{n}")
+    }
+}
+
+fn image_text(i: &builtins::ImageRef) -> String {
+    let mut s = format!("{}/{}", i.registry, i.repository);
+    if let Some(t) = &i.tag {
+        s.push(':');
+        s.push_str(t);
+    }
+    if let Some(d) = &i.digest {
+        s.push('@');
+        s.push_str(d);
+    }
+    s
+}
+
+impl Version {
+    /// Whether this version is at least `major.minor`.
+    pub fn at_least(&self, major: u32, minor: u32) -> bool {
+        (self.major, self.minor) >= (major, minor)
+    }
+}

@@ -1,0 +1,76 @@
+//! The reference evaluator: nested loops straight from the checked rules, no plan and no
+//! index. It answers `selects` from the selectors themselves and scans every object for
+//! each sub-query. It is slow on purpose; property tests compare it with the executor.
+
+use super::emit::finding;
+use super::finding::{Finding, sort};
+use super::interp::{Ctx, Env, Mode};
+use super::value::Val;
+use crate::check::ir::{Program, Rule, Source};
+use crate::diag::SourceMap;
+use crate::graph::Graph;
+
+/// Evaluates every rule of a program over a graph.
+pub fn evaluate(program: &Program, graph: &Graph, sources: &SourceMap) -> Vec<Finding> {
+    let ctx = Ctx::new(graph, program, Mode::Reference);
+    let mut out = Vec::new();
+    for rule in &program.rules {
+        let mut env = Env::new(rule.vars.len());
+        rows(&ctx, rule, 0, &mut env, sources, &mut out);
+    }
+    sort(&mut out);
+    out.dedup();
+    out
+}
+
+fn rows(
+    ctx: &Ctx<'_>,
+    rule: &Rule,
+    depth: usize,
+    env: &mut Env,
+    sources: &SourceMap,
+    out: &mut Vec<Finding>,
+) {
+    let Some(b) = rule.bindings.get(depth) else {
+        env.steps = 0;
+        env.witnesses.clear();
+        let ok = match &rule.condition {
+            Some(c) => {
+                let v = ctx.eval(c, env);
+                ctx.truthy(&v)
+            }
+            None => true,
+        };
+        if ok {
+            if let Some(f) = finding(ctx, rule, env, sources) {
+                out.push(f);
+            }
+        }
+        return;
+    };
+    let values: Vec<Val> = match &b.source {
+        Source::Scan { kinds, namespace } => {
+            let ns = namespace.as_ref().map(|n| {
+                let v = ctx.eval(n, env);
+                ctx.text(&v)
+            });
+            match ns {
+                Some(None) => Vec::new(),
+                Some(Some(ns)) => ctx
+                    .scan(kinds, Some(&ns))
+                    .into_iter()
+                    .map(Val::Obj)
+                    .collect(),
+                None => ctx.scan(kinds, None).into_iter().map(Val::Obj).collect(),
+            }
+        }
+        Source::Expr(e) => {
+            let v = ctx.eval(e, env);
+            ctx.elements(&v)
+        }
+    };
+    for v in values {
+        env.set(b.var, v);
+        rows(ctx, rule, depth + 1, env, sources, out);
+    }
+}

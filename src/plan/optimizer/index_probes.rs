@@ -1,0 +1,167 @@
+//! `index_probes`: answers sub-queries through an index instead of a nested loop.
+//!
+//! - `exists np in networkpolicies where np selects w` (also Service and
+//!   PodDisruptionBudget) probes the reverse label-selector adjacency of `w`;
+//! - `exists x in <kind>(ns) where x.name == e` probes the name index per kind and
+//!   namespace.
+//!
+//! Residual conditions stay as a filter on the probed candidates, and a namespace given
+//! to the scan is kept as a residual `x.namespace == ns` check, so results do not change.
+
+use super::{OptimizerRule, conjoin, conjuncts, free_vars, map_plan_exprs};
+use crate::check::ir::{Access, Attr, CmpOp, Expr, KindSet, Program, Source, VarId};
+use crate::plan::logical::{Join, JoinSource, LogicalPlan};
+use crate::schema::kinds;
+
+/// See the module docs.
+pub struct IndexProbes;
+
+impl OptimizerRule for IndexProbes {
+    fn name(&self) -> &'static str {
+        "index_probes"
+    }
+
+    fn rewrite(&self, plan: LogicalPlan, _: &Program) -> LogicalPlan {
+        let plan = map_plan_exprs(plan, &mut probe_expr);
+        rewrite_joins(plan)
+    }
+}
+
+const SELECTORS: &[&str] = &["NetworkPolicy", "Service", "PodDisruptionBudget"];
+
+/// Chooses an access path for a sub-query over `source` with condition `cond`.
+/// Returns the access and the residual condition.
+fn choose(var: VarId, source: &Source, cond: Option<&Expr>) -> Option<(Access, Option<Expr>)> {
+    let Source::Scan {
+        kinds: kset,
+        namespace,
+    } = source
+    else {
+        return None;
+    };
+    let KindSet::Kinds(ks) = kset else {
+        return None;
+    };
+    let mut parts = Vec::new();
+    if let Some(c) = cond {
+        conjuncts(c.clone(), &mut parts);
+    }
+    let ns_check = |var: VarId| {
+        namespace.as_ref().map(|ns| {
+            Expr::Cmp(
+                CmpOp::Eq,
+                Box::new(Expr::Attr(Box::new(Expr::Var(var)), Attr::Namespace)),
+                ns.clone(),
+            )
+        })
+    };
+    // label index
+    if let [kind] = ks.as_slice() {
+        if SELECTORS.contains(&&**kind) {
+            let pos = parts.iter().position(|p| match p {
+                Expr::Selects(a, t) => **a == Expr::Var(var) && !free_vars(t).contains(&var),
+                _ => false,
+            });
+            if let Some(i) = pos {
+                let Expr::Selects(_, target) = parts.remove(i) else {
+                    return None;
+                };
+                let mut rest: Vec<Expr> = ns_check(var).into_iter().collect();
+                rest.extend(parts);
+                return Some((
+                    Access::SelectedBy {
+                        kind: kind.clone(),
+                        target,
+                    },
+                    conjoin(rest),
+                ));
+            }
+        }
+    }
+    // name index: namespaced kinds need the namespace
+    let cluster_scoped = ks.iter().all(|k| !kinds::is_namespaced(k));
+    if namespace.is_none() && !cluster_scoped {
+        return None;
+    }
+    let is_name = |e: &Expr| matches!(e, Expr::Attr(b, Attr::Name) if **b == Expr::Var(var));
+    let pos = parts.iter().position(|p| match p {
+        Expr::Cmp(CmpOp::Eq, a, b) => {
+            (is_name(a) && !free_vars(b).contains(&var))
+                || (is_name(b) && !free_vars(a).contains(&var))
+        }
+        _ => false,
+    });
+    let i = pos?;
+    let Expr::Cmp(_, a, b) = parts.remove(i) else {
+        return None;
+    };
+    let name = if is_name(&a) { b } else { a };
+    Some((
+        Access::ByName {
+            kinds: kset.clone(),
+            namespace: namespace.clone(),
+            name,
+        },
+        conjoin(parts),
+    ))
+}
+
+fn probe_expr(e: Expr) -> Expr {
+    match e {
+        Expr::Quant {
+            quant,
+            var,
+            source,
+            cond,
+        } => match choose(var, &source, cond.as_deref()) {
+            Some((access, rest)) => Expr::Probe {
+                quant,
+                var,
+                access,
+                cond: rest.map(Box::new),
+            },
+            None => Expr::Quant {
+                quant,
+                var,
+                source,
+                cond,
+            },
+        },
+        other => other,
+    }
+}
+
+fn rewrite_join(mut j: Join) -> Join {
+    j.input = Box::new(rewrite_joins(*j.input));
+    if let JoinSource::Scan(source) = &j.source {
+        if let Some((access, rest)) = choose(j.var, source, j.on.as_ref()) {
+            j.source = JoinSource::Probe(access);
+            j.on = rest;
+        }
+    }
+    j
+}
+
+fn rewrite_joins(plan: LogicalPlan) -> LogicalPlan {
+    match plan {
+        LogicalPlan::SemiJoin(j) => LogicalPlan::SemiJoin(rewrite_join(j)),
+        LogicalPlan::AntiJoin(j) => LogicalPlan::AntiJoin(rewrite_join(j)),
+        LogicalPlan::Emit(mut e) => {
+            e.input = Box::new(rewrite_joins(*e.input));
+            LogicalPlan::Emit(e)
+        }
+        LogicalPlan::Filter(mut f) => {
+            f.input = Box::new(rewrite_joins(*f.input));
+            LogicalPlan::Filter(f)
+        }
+        LogicalPlan::Unnest(mut u) => {
+            u.input = Box::new(rewrite_joins(*u.input));
+            LogicalPlan::Unnest(u)
+        }
+        LogicalPlan::Traverse(mut u) => {
+            u.input = Box::new(rewrite_joins(*u.input));
+            LogicalPlan::Traverse(u)
+        }
+        other => other,
+    }
+}

@@ -1,0 +1,286 @@
+//! Optimizer rules: meaning-preserving rewrites of a logical plan, one file each. The
+//! driver applies them in order, checks after each that the variables the plan binds did
+//! not change, and records the plan after each rule for `kanon explain --verbose`.
+
+mod decorrelate_subqueries;
+mod fold_constants;
+mod index_probes;
+mod order_predicates;
+mod push_down_predicates;
+
+use super::logical::{Join, JoinSource, LogicalPlan, Unnest};
+use crate::check::ir::{Access, Expr, Program, Source, VarId};
+use std::collections::BTreeSet;
+
+/// One rewrite.
+pub trait OptimizerRule {
+    /// The snake_case name shown by `kanon explain --verbose`.
+    fn name(&self) -> &'static str;
+    /// Rewrites a plan without changing its results.
+    fn rewrite(&self, plan: LogicalPlan, program: &Program) -> LogicalPlan;
+}
+
+/// The rules, in the order they run.
+pub fn rules() -> Vec<Box<dyn OptimizerRule>> {
+    vec![
+        Box::new(fold_constants::FoldConstants),
+        Box::new(decorrelate_subqueries::DecorrelateSubqueries),
+        Box::new(push_down_predicates::PushDownPredicates),
+        Box::new(index_probes::IndexProbes),
+        Box::new(order_predicates::OrderPredicates),
+    ]
+}
+
+/// The plan after each rule.
+#[derive(Clone, Debug, Default)]
+pub struct Trace {
+    /// `(rule name, plan after it)`.
+    pub steps: Vec<(&'static str, LogicalPlan)>,
+}
+
+/// Runs every rule; fails if a rule changed the variables the plan binds.
+pub fn optimize(plan: LogicalPlan, program: &Program) -> Result<(LogicalPlan, Trace), String> {
+    let before = plan.bound_vars();
+    let mut plan = plan;
+    let mut trace = Trace::default();
+    for rule in rules() {
+        plan = rule.rewrite(plan, program);
+        let after = plan.bound_vars();
+        if after != before {
+            return Err(format!(
+                "optimizer rule `{}` changed the bound variables from {before:?} to {after:?}",
+                rule.name()
+            ));
+        }
+        trace.steps.push((rule.name(), plan.clone()));
+    }
+    Ok((plan, trace))
+}
+
+/// Splits an `and` chain.
+pub(crate) fn conjuncts(e: Expr, out: &mut Vec<Expr>) {
+    match e {
+        Expr::And(a, b) => {
+            conjuncts(*a, out);
+            conjuncts(*b, out);
+        }
+        other => out.push(other),
+    }
+}
+
+/// Joins predicates with `and` (left-deep, in order).
+pub(crate) fn conjoin(preds: Vec<Expr>) -> Option<Expr> {
+    preds
+        .into_iter()
+        .reduce(|a, b| Expr::And(Box::new(a), Box::new(b)))
+}
+
+/// The variables an expression reads that it does not bind itself.
+pub(crate) fn free_vars(e: &Expr) -> BTreeSet<VarId> {
+    let mut out = BTreeSet::new();
+    collect_free(e, &mut out);
+    out
+}
+
+fn collect_free(e: &Expr, out: &mut BTreeSet<VarId>) {
+    let inner = |x: &Expr, out: &mut BTreeSet<VarId>| collect_free(x, out);
+    match e {
+        Expr::Var(v) => {
+            out.insert(*v);
+        }
+        Expr::Const(_) | Expr::Param(_) | Expr::Table(_) => {}
+        Expr::Field(b, _) | Expr::Attr(b, _) | Expr::Not(b) | Expr::Matches(b, _) => inner(b, out),
+        Expr::Index(a, b)
+        | Expr::And(a, b)
+        | Expr::Or(a, b)
+        | Expr::Cmp(_, a, b)
+        | Expr::Coalesce(a, b)
+        | Expr::Selects(a, b) => {
+            inner(a, out);
+            inner(b, out);
+        }
+        Expr::Call(_, args) | Expr::List(args) => {
+            for a in args {
+                inner(a, out);
+            }
+        }
+        Expr::Quant {
+            var, source, cond, ..
+        } => {
+            source_free(source, out);
+            if let Some(c) = cond {
+                let mut sub = BTreeSet::new();
+                collect_free(c, &mut sub);
+                sub.remove(var);
+                out.extend(sub);
+            }
+        }
+        Expr::Probe {
+            var, access, cond, ..
+        } => {
+            access_free(access, out);
+            if let Some(c) = cond {
+                let mut sub = BTreeSet::new();
+                collect_free(c, &mut sub);
+                sub.remove(var);
+                out.extend(sub);
+            }
+        }
+    }
+}
+
+pub(crate) fn source_free(s: &Source, out: &mut BTreeSet<VarId>) {
+    match s {
+        Source::Scan { namespace, .. } => {
+            if let Some(n) = namespace {
+                collect_free(n, out);
+            }
+        }
+        Source::Expr(e) => collect_free(e, out),
+    }
+}
+
+fn access_free(a: &Access, out: &mut BTreeSet<VarId>) {
+    match a {
+        Access::SelectedBy { target, .. } => collect_free(target, out),
+        Access::ByName {
+            namespace, name, ..
+        } => {
+            if let Some(n) = namespace {
+                collect_free(n, out);
+            }
+            collect_free(name, out);
+        }
+    }
+}
+
+/// The variables a join reads from its input rows.
+pub(crate) fn join_free(j: &Join) -> BTreeSet<VarId> {
+    let mut out = BTreeSet::new();
+    match &j.source {
+        JoinSource::Scan(s) => source_free(s, &mut out),
+        JoinSource::Probe(a) => access_free(a, &mut out),
+    }
+    if let Some(on) = &j.on {
+        let mut sub = free_vars(on);
+        sub.remove(&j.var);
+        out.extend(sub);
+    }
+    out
+}
+
+/// Rewrites every expression of an expression tree bottom-up.
+pub(crate) fn rewrite_expr(e: Expr, f: &mut dyn FnMut(Expr) -> Expr) -> Expr {
+    let r = |x: Box<Expr>, f: &mut dyn FnMut(Expr) -> Expr| Box::new(rewrite_expr(*x, f));
+    let e = match e {
+        Expr::Field(b, n) => Expr::Field(r(b, f), n),
+        Expr::Attr(b, a) => Expr::Attr(r(b, f), a),
+        Expr::Not(b) => Expr::Not(r(b, f)),
+        Expr::Matches(b, p) => Expr::Matches(r(b, f), p),
+        Expr::Index(a, b) => Expr::Index(r(a, f), r(b, f)),
+        Expr::And(a, b) => Expr::And(r(a, f), r(b, f)),
+        Expr::Or(a, b) => Expr::Or(r(a, f), r(b, f)),
+        Expr::Cmp(op, a, b) => Expr::Cmp(op, r(a, f), r(b, f)),
+        Expr::Coalesce(a, b) => Expr::Coalesce(r(a, f), r(b, f)),
+        Expr::Selects(a, b) => Expr::Selects(r(a, f), r(b, f)),
+        Expr::Call(b, args) => {
+            Expr::Call(b, args.into_iter().map(|a| rewrite_expr(a, f)).collect())
+        }
+        Expr::List(items) => Expr::List(items.into_iter().map(|a| rewrite_expr(a, f)).collect()),
+        Expr::Quant {
+            quant,
+            var,
+            source,
+            cond,
+        } => Expr::Quant {
+            quant,
+            var,
+            source: rewrite_source(source, f),
+            cond: cond.map(|c| r(c, f)),
+        },
+        Expr::Probe {
+            quant,
+            var,
+            access,
+            cond,
+        } => Expr::Probe {
+            quant,
+            var,
+            access: rewrite_access(access, f),
+            cond: cond.map(|c| r(c, f)),
+        },
+        other => other,
+    };
+    f(e)
+}
+
+fn rewrite_access(a: Access, f: &mut dyn FnMut(Expr) -> Expr) -> Access {
+    match a {
+        Access::SelectedBy { kind, target } => Access::SelectedBy {
+            kind,
+            target: Box::new(rewrite_expr(*target, f)),
+        },
+        Access::ByName {
+            kinds,
+            namespace,
+            name,
+        } => Access::ByName {
+            kinds,
+            namespace: namespace.map(|n| Box::new(rewrite_expr(*n, f))),
+            name: Box::new(rewrite_expr(*name, f)),
+        },
+    }
+}
+
+fn rewrite_source(s: Source, f: &mut dyn FnMut(Expr) -> Expr) -> Source {
+    match s {
+        Source::Scan { kinds, namespace } => Source::Scan {
+            kinds,
+            namespace: namespace.map(|n| Box::new(rewrite_expr(*n, f))),
+        },
+        Source::Expr(e) => Source::Expr(Box::new(rewrite_expr(*e, f))),
+    }
+}
+
+/// Applies an expression rewrite to every expression of a plan.
+pub(crate) fn map_plan_exprs(plan: LogicalPlan, f: &mut dyn FnMut(Expr) -> Expr) -> LogicalPlan {
+    let fx = |e: Expr, f: &mut dyn FnMut(Expr) -> Expr| rewrite_expr(e, f);
+    match plan {
+        LogicalPlan::Unit => LogicalPlan::Unit,
+        LogicalPlan::Scan(mut s) => {
+            s.namespace = s.namespace.map(|n| fx(n, f));
+            s.filters = s.filters.into_iter().map(|x| fx(x, f)).collect();
+            LogicalPlan::Scan(s)
+        }
+        LogicalPlan::Unnest(u) => LogicalPlan::Unnest(map_unnest(u, f)),
+        LogicalPlan::Traverse(u) => LogicalPlan::Traverse(map_unnest(u, f)),
+        LogicalPlan::Filter(mut x) => {
+            x.input = Box::new(map_plan_exprs(*x.input, f));
+            x.predicate = fx(x.predicate, f);
+            LogicalPlan::Filter(x)
+        }
+        LogicalPlan::SemiJoin(j) => LogicalPlan::SemiJoin(map_join(j, f)),
+        LogicalPlan::AntiJoin(j) => LogicalPlan::AntiJoin(map_join(j, f)),
+        LogicalPlan::Emit(mut e) => {
+            e.input = Box::new(map_plan_exprs(*e.input, f));
+            LogicalPlan::Emit(e)
+        }
+    }
+}
+
+fn map_unnest(mut u: Unnest, f: &mut dyn FnMut(Expr) -> Expr) -> Unnest {
+    u.input = Box::new(map_plan_exprs(*u.input, f));
+    u.source = rewrite_source(u.source, f);
+    u.filters = u.filters.into_iter().map(|x| rewrite_expr(x, f)).collect();
+    u
+}
+
+fn map_join(mut j: Join, f: &mut dyn FnMut(Expr) -> Expr) -> Join {
+    j.input = Box::new(map_plan_exprs(*j.input, f));
+    j.source = match j.source {
+        JoinSource::Scan(s) => JoinSource::Scan(rewrite_source(s, f)),
+        JoinSource::Probe(a) => JoinSource::Probe(rewrite_access(a, f)),
+    };
+    j.on = j.on.map(|o| rewrite_expr(o, f));
+    j
+}

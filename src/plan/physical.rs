@@ -1,0 +1,271 @@
+//! The physical plan: each rule's optimized pipeline with its access paths chosen, and
+//! rules grouped so that one pass over each kind feeds every rule that reads it.
+
+use super::display::{access_text, expr_text, source_text};
+use super::logical::{JoinSource, LogicalPlan};
+use crate::check::ir::{Expr, KindSet, Quant, Source, VarId};
+use std::fmt::Write as _;
+
+/// How a root scan reads its objects.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ScanIndex {
+    /// Every object in input order.
+    AllObjects,
+    /// The workloads view (controller-owned duplicates removed).
+    WorkloadsView,
+    /// The kind index.
+    KindIndex,
+    /// The kind-and-namespace index.
+    KindNamespaceIndex,
+}
+
+/// The start of a rule's pipeline.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Root {
+    /// One empty row.
+    Unit,
+    /// A scan.
+    Scan {
+        /// Bound variable.
+        var: VarId,
+        /// Kinds.
+        kinds: KindSet,
+        /// Namespace restriction.
+        namespace: Option<Expr>,
+        /// Filters applied as objects are read.
+        filters: Vec<Expr>,
+        /// The index used.
+        index: ScanIndex,
+    },
+}
+
+/// One pipeline step.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Step {
+    /// Binds a variable to each element of a source, keeping those passing the filters.
+    Bind {
+        /// Bound variable.
+        var: VarId,
+        /// Source.
+        source: Source,
+        /// Filters.
+        filters: Vec<Expr>,
+    },
+    /// Keeps rows passing a predicate.
+    Filter(Expr),
+    /// Keeps rows with (or, when `anti`, without) a matching candidate.
+    Join {
+        /// Anti-join.
+        anti: bool,
+        /// Candidate variable.
+        var: VarId,
+        /// Candidates.
+        source: JoinSource,
+        /// Condition.
+        on: Option<Expr>,
+        /// The `exists` expression the executor evaluates (built once here).
+        test: Expr,
+    },
+}
+
+/// A rule's physical pipeline.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PhysicalRule {
+    /// Index of the rule in the program.
+    pub rule: usize,
+    /// The root.
+    pub root: Root,
+    /// The steps after the root.
+    pub steps: Vec<Step>,
+}
+
+/// Rules sharing one scan of a kind set.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ScanGroup {
+    /// The kinds scanned once.
+    pub kinds: KindSet,
+    /// The rules fed by the scan.
+    pub rules: Vec<PhysicalRule>,
+}
+
+/// The physical plan of a program.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct PhysicalPlan {
+    /// Shared scans.
+    pub groups: Vec<ScanGroup>,
+    /// Rules whose root is not a shared scan (unit roots, namespace-restricted scans).
+    pub others: Vec<PhysicalRule>,
+}
+
+/// Lowers one optimized logical plan.
+pub fn lower(plan: &LogicalPlan) -> Option<PhysicalRule> {
+    let LogicalPlan::Emit(emit) = plan else {
+        return None;
+    };
+    let mut steps = Vec::new();
+    let mut node: &LogicalPlan = &emit.input;
+    let root = loop {
+        match node {
+            LogicalPlan::Unit => break Root::Unit,
+            LogicalPlan::Scan(s) => {
+                let index = match (&s.kinds, &s.namespace) {
+                    (KindSet::All, _) => ScanIndex::AllObjects,
+                    (KindSet::Workloads, _) => ScanIndex::WorkloadsView,
+                    (KindSet::Kinds(_), None) => ScanIndex::KindIndex,
+                    (KindSet::Kinds(_), Some(_)) => ScanIndex::KindNamespaceIndex,
+                };
+                break Root::Scan {
+                    var: s.var,
+                    kinds: s.kinds.clone(),
+                    namespace: s.namespace.clone(),
+                    filters: s.filters.clone(),
+                    index,
+                };
+            }
+            LogicalPlan::Unnest(u) | LogicalPlan::Traverse(u) => {
+                steps.push(Step::Bind {
+                    var: u.var,
+                    source: u.source.clone(),
+                    filters: u.filters.clone(),
+                });
+                node = &u.input;
+            }
+            LogicalPlan::Filter(f) => {
+                steps.push(Step::Filter(f.predicate.clone()));
+                node = &f.input;
+            }
+            LogicalPlan::SemiJoin(j) | LogicalPlan::AntiJoin(j) => {
+                let test = match &j.source {
+                    JoinSource::Scan(s) => Expr::Quant {
+                        quant: Quant::Exists,
+                        var: j.var,
+                        source: s.clone(),
+                        cond: j.on.clone().map(Box::new),
+                    },
+                    JoinSource::Probe(a) => Expr::Probe {
+                        quant: Quant::Exists,
+                        var: j.var,
+                        access: a.clone(),
+                        cond: j.on.clone().map(Box::new),
+                    },
+                };
+                steps.push(Step::Join {
+                    anti: matches!(node, LogicalPlan::AntiJoin(_)),
+                    var: j.var,
+                    source: j.source.clone(),
+                    on: j.on.clone(),
+                    test,
+                });
+                node = &j.input;
+            }
+            LogicalPlan::Emit(_) => return None,
+        }
+    };
+    steps.reverse();
+    Some(PhysicalRule {
+        rule: emit.rule,
+        root,
+        steps,
+    })
+}
+
+/// Groups rules by their root scan so each kind is read once.
+pub fn group(rules: Vec<PhysicalRule>) -> PhysicalPlan {
+    let mut plan = PhysicalPlan::default();
+    for r in rules {
+        let key = match &r.root {
+            Root::Scan {
+                kinds,
+                namespace: None,
+                ..
+            } => Some(kinds.clone()),
+            _ => None,
+        };
+        match key {
+            Some(kinds) => match plan.groups.iter_mut().find(|g| g.kinds == kinds) {
+                Some(g) => g.rules.push(r),
+                None => plan.groups.push(ScanGroup {
+                    kinds,
+                    rules: vec![r],
+                }),
+            },
+            None => plan.others.push(r),
+        }
+    }
+    plan
+}
+
+/// Renders one rule's physical pipeline.
+pub fn render(r: &PhysicalRule, vars: &[String]) -> String {
+    let v = |id: VarId| vars.get(id).cloned().unwrap_or_default();
+    let list = |f: &[Expr]| {
+        if f.is_empty() {
+            String::new()
+        } else {
+            let x: Vec<String> = f.iter().map(|e| expr_text(e, vars)).collect();
+            format!(" filter [{}]", x.join("; "))
+        }
+    };
+    let mut out = String::new();
+    let _ = match &r.root {
+        Root::Unit => writeln!(out, "1: Unit"),
+        Root::Scan {
+            var,
+            kinds,
+            namespace,
+            filters,
+            index,
+        } => {
+            let ns = namespace
+                .as_ref()
+                .map(|n| format!(" ns={}", expr_text(n, vars)))
+                .unwrap_or_default();
+            writeln!(
+                out,
+                "1: Scan {} in {kinds}{ns} using {index:?}{}",
+                v(*var),
+                list(filters)
+            )
+        }
+    };
+    for (i, s) in r.steps.iter().enumerate() {
+        let line = match s {
+            Step::Bind {
+                var,
+                source,
+                filters,
+            } => {
+                format!(
+                    "Bind {} in {}{}",
+                    v(*var),
+                    source_text(source, vars),
+                    list(filters)
+                )
+            }
+            Step::Filter(e) => format!("Filter {}", expr_text(e, vars)),
+            Step::Join {
+                anti,
+                var,
+                source,
+                on,
+                ..
+            } => {
+                let how = match source {
+                    JoinSource::Scan(s) => format!("nested-loop over {}", source_text(s, vars)),
+                    JoinSource::Probe(a) => format!("index probe {}", access_text(a, vars)),
+                };
+                let on = on
+                    .as_ref()
+                    .map(|o| format!(" on {}", expr_text(o, vars)))
+                    .unwrap_or_default();
+                format!(
+                    "{} {} via {how}{on}",
+                    if *anti { "AntiJoin" } else { "SemiJoin" },
+                    v(*var)
+                )
+            }
+        };
+        let _ = writeln!(out, "{}: {line}", i + 2);
+    }
+    out
+}
