@@ -2,7 +2,9 @@
 //! `src/main.rs` only calls [`main`].
 
 mod check;
+pub mod explain;
 mod fmt;
+mod graph;
 mod scan;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -56,6 +58,29 @@ pub enum Command {
     },
     /// Scan manifests or cluster exports with the bundled and given rules.
     Scan(scan::ScanArgs),
+    /// Show a rule's logical, optimized and physical plans.
+    Explain {
+        /// Rule id or name.
+        rule: String,
+        /// Also show the plan after each optimizer rule and the physical plan.
+        #[arg(long)]
+        verbose: bool,
+        /// Extra rule files or directories.
+        #[arg(long = "rules", value_name = "PATH")]
+        rules: Vec<PathBuf>,
+        /// Use only the rules given with `--rules`.
+        #[arg(long)]
+        no_default_rules: bool,
+    },
+    /// Write the resource graph of the inputs (nodes and relation edges).
+    Graph {
+        /// Files or directories (`-` reads stdin).
+        #[arg(required = true)]
+        paths: Vec<String>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = graph::GraphFormat::Dot)]
+        format: graph::GraphFormat,
+    },
     /// Format rule files canonically, keeping comments and docs.
     Fmt {
         /// Only report files that are not formatted (exit 1 if any).
@@ -105,6 +130,13 @@ pub fn main() -> ExitCode {
         Command::Check { paths, format } => check::run(paths, *format, cli.color),
         Command::Fmt { check, paths } => fmt::run(paths, *check),
         Command::Scan(args) => scan::run(args, cli.color),
+        Command::Explain {
+            rule,
+            verbose,
+            rules,
+            no_default_rules,
+        } => explain::run(rule, *verbose, rules, *no_default_rules),
+        Command::Graph { paths, format } => graph::run(paths, *format, cli.color),
     };
     ExitCode::from(code)
 }

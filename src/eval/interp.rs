@@ -475,9 +475,9 @@ impl<'g> Ctx<'g> {
                 self.call(*f, &vals)
             }
             Expr::Not(x) => {
-                let mark = env.witnesses.len();
+                // a witness that made the inner expression false (the match found by
+                // `none`, the counterexample found by `all`) is why `not` holds: keep it
                 let v = self.eval(x, env);
-                env.witnesses.truncate(mark);
                 Val::Bool(!self.truthy(&v))
             }
             Expr::And(a, b) => {
@@ -647,10 +647,16 @@ impl<'g> Ctx<'g> {
                     break;
                 }
                 Quant::All if !ok => {
+                    if let Some(w) = witness {
+                        env.witnesses.insert(mark, w);
+                    }
                     result = false;
                     break;
                 }
                 Quant::None if ok => {
+                    if let Some(w) = witness {
+                        env.witnesses.insert(mark, w);
+                    }
                     result = false;
                     break;
                 }

@@ -66,7 +66,16 @@ fn choose(var: VarId, source: &Source, cond: Option<&Expr>) -> Option<(Access, O
                 let Expr::Selects(_, target) = parts.remove(i) else {
                     return None;
                 };
-                let mut rest: Vec<Expr> = ns_check(var).into_iter().collect();
+                // selection never crosses namespaces: a namespace equal to the target's
+                // own needs no residual check
+                let same_ns = namespace
+                    .as_deref()
+                    .is_some_and(|ns| *ns == Expr::Attr(target.clone(), Attr::Namespace));
+                let mut rest: Vec<Expr> = if same_ns {
+                    Vec::new()
+                } else {
+                    ns_check(var).into_iter().collect()
+                };
                 rest.extend(parts);
                 return Some((
                     Access::SelectedBy {

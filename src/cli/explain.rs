@@ -1,0 +1,110 @@
+//! `kanon explain`: a rule's logical, optimized and physical plans.
+
+use crate::check::Overrides;
+use crate::diag::SourceMap;
+use crate::engine::{ScanOptions, compile_rules};
+use crate::plan::{self, physical};
+use std::fmt::Write as _;
+use std::path::PathBuf;
+
+/// Renders the explanation of one rule of a compiled program; `None` if no rule has that id
+/// or name.
+pub fn explain(
+    program: &crate::check::ir::Program,
+    rule: &str,
+    verbose: bool,
+) -> Result<Option<String>, String> {
+    let Some(index) = program
+        .rules
+        .iter()
+        .position(|r| r.id == rule || r.name == rule)
+    else {
+        return Ok(None);
+    };
+    let Some(r) = program.rules.get(index) else {
+        return Ok(None);
+    };
+    let p = plan::plan_rule(program, index)?;
+    let mut out = String::new();
+    let _ = writeln!(out, "rule {} {}", r.id, r.name);
+    let _ = writeln!(out, "\nlogical plan:");
+    out.push_str(&p.logical.render(&r.vars));
+    if verbose {
+        for (name, step) in &p.trace.steps {
+            let _ = writeln!(out, "\nafter {name}:");
+            out.push_str(&step.render(&r.vars));
+        }
+    }
+    let _ = writeln!(out, "\noptimized plan:");
+    out.push_str(&p.optimized.render(&r.vars));
+    if verbose {
+        let _ = writeln!(out, "\nphysical plan:");
+        out.push_str(&physical::render(&p.physical, &r.vars));
+        let (whole, _) = plan::plan(program);
+        if let Some(g) = whole
+            .groups
+            .iter()
+            .find(|g| g.rules.iter().any(|x| x.rule == index))
+        {
+            let ids: Vec<&str> = g
+                .rules
+                .iter()
+                .filter_map(|x| program.rules.get(x.rule).map(|r| r.id.as_str()))
+                .collect();
+            let _ = writeln!(
+                out,
+                "\nshared scan of {} feeds {} rule{}: {}",
+                g.kinds,
+                ids.len(),
+                if ids.len() == 1 { "" } else { "s" },
+                ids.join(", ")
+            );
+        }
+    }
+    Ok(Some(out))
+}
+
+pub(super) fn run(rule: &str, verbose: bool, rules: &[PathBuf], no_default_rules: bool) -> u8 {
+    let opts = ScanOptions {
+        rules: rules.to_vec(),
+        bundled: !no_default_rules,
+        params: Overrides::new(),
+        ..ScanOptions::default()
+    };
+    let mut sources = SourceMap::new();
+    let compiled = match compile_rules(&opts, &mut sources) {
+        Ok(c) => c,
+        Err(e) => {
+            super::error_line(&e);
+            return 2;
+        }
+    };
+    if compiled.has_errors() {
+        let mut err = super::Color::Auto.stderr();
+        let _ = crate::report::diagnostics::emit(&mut err, &sources, &compiled.diagnostics);
+        return 2;
+    }
+    match explain(&compiled.program, rule, verbose) {
+        Ok(Some(text)) => {
+            print!("{text}");
+            0
+        }
+        Ok(None) => {
+            let ids: Vec<&str> = compiled
+                .program
+                .rules
+                .iter()
+                .map(|r| r.id.as_str())
+                .collect();
+            let hint = crate::diag::suggest(rule, ids)
+                .map(|s| format!(" (did you mean `{s}`?)"))
+                .unwrap_or_default();
+            super::error_line(&format!("no rule `{rule}`{hint}"));
+            2
+        }
+        Err(e) => {
+            super::error_line(&e);
+            2
+        }
+    }
+}
