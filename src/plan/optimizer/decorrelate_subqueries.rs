@@ -1,7 +1,12 @@
 //! `decorrelate_subqueries`: turns top-level `exists` / `not exists` conjuncts over kinds
 //! into semi-joins and anti-joins, so later rules can place them and pick an index.
+//!
+//! Conjuncts of a semi-join's condition that do not read the sub-query's variable are
+//! hoisted out (`exists s where A(s) and B` is `B and exists s where A(s)`), so they are
+//! evaluated once per row instead of once per candidate. Anti-joins keep their condition
+//! whole: `not exists s where A(s) and B` is not `not B and ...`.
 
-use super::{OptimizerRule, conjoin, conjuncts};
+use super::{OptimizerRule, conjoin, conjuncts, free_vars};
 use crate::check::ir::{Expr, Program, Quant, Source};
 use crate::plan::logical::{Filter, Join, JoinSource, LogicalPlan};
 
@@ -74,9 +79,18 @@ fn rewrite(plan: LogicalPlan) -> LogicalPlan {
             conjuncts(f.predicate, &mut parts);
             let mut input = *f.input;
             let mut rest = Vec::new();
+            let mut hoisted = Vec::new();
             for p in parts {
                 match as_join(&p) {
                     Some(Sub::Semi(mut j)) => {
+                        if let Some(on) = j.on.take() {
+                            let mut cs = Vec::new();
+                            conjuncts(on, &mut cs);
+                            let (inner, outer): (Vec<Expr>, Vec<Expr>) =
+                                cs.into_iter().partition(|c| free_vars(c).contains(&j.var));
+                            hoisted.extend(outer);
+                            j.on = conjoin(inner);
+                        }
                         j.input = Box::new(input);
                         input = LogicalPlan::SemiJoin(j);
                     }
@@ -87,6 +101,7 @@ fn rewrite(plan: LogicalPlan) -> LogicalPlan {
                     None => rest.push(p),
                 }
             }
+            rest.extend(hoisted);
             match conjoin(rest) {
                 Some(predicate) => LogicalPlan::Filter(Filter {
                     input: Box::new(input),
