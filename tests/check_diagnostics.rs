@@ -92,10 +92,13 @@ fn every_error_code_has_a_case() {
             "for w in workloads, c in w.containers report at w \"x\"",
         ),
     ];
+    let mut all = String::new();
     for (code, body) in cases {
         let out = check(&rule(body));
         assert!(out.contains(code), "expected {code} for `{body}`:\n{out}");
+        all.push_str(&out);
     }
+    insta::assert_snapshot!(all);
     let dup = format!(
         "{}{}",
         rule("for w in workloads report at w \"x\""),
