@@ -171,6 +171,13 @@ fn class(t: &Ty) -> Class {
         Ty::List(_) => Class::List,
         Ty::Version => Class::Version,
         Ty::Object(_) | Ty::Container | Ty::Image | Ty::Reference => Class::Object,
+        Ty::Union(fts) => {
+            let classes: Vec<Class> = fts.iter().map(|f| class(&Ty::Data(*f))).collect();
+            match classes.first() {
+                Some(c) if classes.iter().all(|x| x == c) => *c,
+                _ => Class::Any,
+            }
+        }
         Ty::Data(ft) => match ft {
             FieldType::String | FieldType::Time => Class::Str,
             FieldType::Integer | FieldType::Number => Class::Num,
@@ -187,7 +194,36 @@ fn elem_ty(t: &Ty) -> Option<Ty> {
         Ty::List(e) => Some((**e).clone()),
         Ty::Data(FieldType::List(e)) => Some(Ty::Data(e.get())),
         Ty::Any | Ty::Data(FieldType::Any) | Ty::Null => Some(Ty::Any),
+        Ty::Union(fts) => {
+            let elems: Vec<FieldType> = fts
+                .iter()
+                .filter_map(|f| match f {
+                    FieldType::List(e) => Some(e.get()),
+                    _ => None,
+                })
+                .collect();
+            (!elems.is_empty()).then(|| union(elems))
+        }
         _ => None,
+    }
+}
+
+/// The type of a value that may be any of these schema types.
+fn union(mut fts: Vec<FieldType>) -> Ty {
+    fts.dedup();
+    let mut out: Vec<FieldType> = Vec::new();
+    for f in fts {
+        if f == FieldType::Any {
+            return Ty::Any;
+        }
+        if !out.contains(&f) {
+            out.push(f);
+        }
+    }
+    match out.as_slice() {
+        [] => Ty::Any,
+        [one] => Ty::Data(*one),
+        _ => Ty::Union(out),
     }
 }
 
@@ -652,18 +688,13 @@ impl<'a> RuleChecker<'a> {
                 let Some(types) = self.object_types(k) else {
                     return Some((ir::Expr::Field(Box::new(base), field()), Ty::Any));
                 };
-                let mut found: Option<FieldType> = None;
-                for ty in &types {
-                    if let Some(ft) = self.schema.field(*ty, &name.text) {
-                        found = Some(match found {
-                            Some(prev) if prev != ft => FieldType::Any,
-                            _ => ft,
-                        });
-                    }
-                }
-                match found {
-                    Some(ft) => Some((ir::Expr::Field(Box::new(base), field()), Ty::Data(ft))),
-                    None => {
+                let found: Vec<FieldType> = types
+                    .iter()
+                    .filter_map(|ty| self.schema.field(*ty, &name.text))
+                    .collect();
+                match found.is_empty() {
+                    false => Some((ir::Expr::Field(Box::new(base), field()), union(found))),
+                    true => {
                         let mut cands: Vec<String> =
                             attrs.iter().map(|a| a.as_str().to_string()).collect();
                         for ty in &types {
@@ -698,6 +729,7 @@ impl<'a> RuleChecker<'a> {
                 )
             }
             Ty::Data(ft) => self.data_field(base, *ft, name, &[]),
+            Ty::Union(fts) => self.union_field(base, fts.clone(), name),
             Ty::Any | Ty::Null => Some((ir::Expr::Field(Box::new(base), field()), Ty::Any)),
             Ty::Image => {
                 const F: &[&str] = &["registry", "repository", "tag", "digest", "name"];
@@ -741,6 +773,42 @@ impl<'a> RuleChecker<'a> {
                 .with_note(format!("the fields are {}", fields.join(", "))),
         );
         None
+    }
+
+    fn union_field(
+        &mut self,
+        base: ir::Expr,
+        fts: Vec<FieldType>,
+        name: &ast::Name,
+    ) -> Option<(ir::Expr, Ty)> {
+        let mut found = Vec::new();
+        let mut cands: Vec<String> = Vec::new();
+        for ft in &fts {
+            match ft {
+                FieldType::Object(t) => match self.schema.field(*t, &name.text) {
+                    Some(f) => found.push(f),
+                    None => cands.extend(self.schema.field_names(*t).map(str::to_string)),
+                },
+                FieldType::StringMap => found.push(FieldType::String),
+                FieldType::Map(e) => found.push(e.get()),
+                FieldType::Any => found.push(FieldType::Any),
+                _ => {}
+            }
+        }
+        if found.is_empty() {
+            cands.sort();
+            cands.dedup();
+            self.err(
+                Diagnostic::error("E0104", format!("no field `{}` here", name.text))
+                    .at(name.loc.0, "unknown field")
+                    .with_suggestion(&name.text, cands.iter().map(String::as_str)),
+            );
+            return None;
+        }
+        Some((
+            ir::Expr::Field(Box::new(base), Arc::from(name.text.as_str())),
+            union(found),
+        ))
     }
 
     fn data_field(

@@ -512,6 +512,9 @@ pub enum Ty {
     List(Box<Ty>),
     /// Document data described by the Kubernetes schema.
     Data(FieldType),
+    /// Document data that may be any of these schema types (fields of `workloads`,
+    /// whose kinds differ).
+    Union(Vec<FieldType>),
     /// A graph object of one of these kinds.
     Object(KindSet),
     /// A container of a workload.

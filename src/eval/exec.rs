@@ -36,7 +36,7 @@ pub fn execute(
     graph: &Graph,
     sources: &SourceMap,
 ) -> Outcome {
-    let ctx = Ctx::new(graph, program, Mode::Indexed);
+    let ctx = Ctx::new(graph, program, Mode::Indexed).with_sources(sources);
     let mut parts: Vec<(Vec<Finding>, Vec<StepLimitHit>)> = Vec::new();
     for group in &plan.groups {
         let ids = ctx.scan(&group.kinds, None);

@@ -44,6 +44,8 @@ pub struct Ctx<'g> {
     pub mode: Mode,
     /// Evaluation steps allowed per rule per root object.
     pub max_steps: u64,
+    /// The source texts, for `raw(x)`.
+    pub sources: Option<&'g crate::diag::SourceMap>,
 }
 
 /// Per-row mutable state.
@@ -85,7 +87,14 @@ impl<'g> Ctx<'g> {
             tables: program.tables.iter().map(|t| Val::from(&t.rows)).collect(),
             mode,
             max_steps: 1_000_000,
+            sources: None,
         }
+    }
+
+    /// Gives the interpreter the source texts (for `raw(x)`).
+    pub fn with_sources(mut self, sources: &'g crate::diag::SourceMap) -> Ctx<'g> {
+        self.sources = Some(sources);
+        self
     }
 
     fn doc(&self, d: DocId) -> Option<&'g Document> {
@@ -770,13 +779,8 @@ impl<'g> Ctx<'g> {
                 Val::Node(d, n) => self
                     .doc(*d)
                     .and_then(|doc| doc.node(*n))
-                    .and_then(|node| {
-                        let file = self.graph.load.docs.get(*d as usize)?.file;
-                        let _ = file;
-                        Some(node.span)
-                    })
-                    .map_or(Val::Null, |span| {
-                        Val::Str(Arc::from(self.source_text(span)))
+                    .map_or(Val::Null, |node| {
+                        string(self.source_text(node.span).to_string())
                     }),
                 other => self.text(other).map_or(Val::Null, string),
             },
@@ -791,11 +795,8 @@ impl<'g> Ctx<'g> {
         }
     }
 
-    fn source_text(&self, _span: Span) -> &str {
-        // source texts live in the run's SourceMap, which the graph does not own; the
-        // loader keeps the raw text of scalars in their spans, so `raw` falls back to the
-        // resolved text when the source is not at hand
-        ""
+    fn source_text(&self, span: Span) -> &str {
+        self.sources.map_or("", |s| s.slice(span))
     }
 
     /// `command` followed by `args` of a container, as words.

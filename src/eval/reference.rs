@@ -12,7 +12,7 @@ use crate::graph::Graph;
 
 /// Evaluates every rule of a program over a graph.
 pub fn evaluate(program: &Program, graph: &Graph, sources: &SourceMap) -> Vec<Finding> {
-    let ctx = Ctx::new(graph, program, Mode::Reference);
+    let ctx = Ctx::new(graph, program, Mode::Reference).with_sources(sources);
     let mut out = Vec::new();
     for rule in &program.rules {
         let mut env = Env::new(rule.vars.len());

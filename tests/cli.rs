@@ -1,0 +1,189 @@
+//! The `kanon` binary as a user runs it: stdin, exit codes, formats, closed pipes.
+
+use std::io::Write as _;
+use std::process::{Command, Stdio};
+
+fn kanon() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_kanon"));
+    c.current_dir(env!("CARGO_MANIFEST_DIR"));
+    c.env("NO_COLOR", "1");
+    c
+}
+
+fn run_stdin(args: &[&str], input: &str) -> (i32, String, String) {
+    let mut child = kanon()
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+const PRIVILEGED: &str = "# Source: chart/templates/pod.yaml\napiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n    - name: c\n      image: nginx:1.27\n      securityContext:\n        privileged: true\n";
+
+#[test]
+fn scans_stdin_with_helm_source_and_exit_1() {
+    let (code, out, _) = run_stdin(&["scan", "-"], PRIVILEGED);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("<stdin>:11:9"), "{out}");
+    assert!(out.contains("from chart/templates/pod.yaml"), "{out}");
+}
+
+#[test]
+fn fail_on_threshold_and_json() {
+    let (code, out, _) = run_stdin(
+        &["scan", "-", "--format", "json", "--fail-on", "never"],
+        PRIVILEGED,
+    );
+    assert_eq!(code, 0);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["version"], 1);
+    let ids: Vec<&str> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["rule"]["id"].as_str().unwrap())
+        .collect();
+    assert!(ids.contains(&"K01-001"), "{ids:?}");
+    assert_eq!(
+        v["findings"][0]["resource"]["helm_source"],
+        "chart/templates/pod.yaml"
+    );
+}
+
+#[test]
+fn malformed_input_is_reported_and_the_rest_still_scanned() {
+    let input = format!("{PRIVILEGED}---\nkind: [unclosed\n");
+    let (code, out, err) = run_stdin(&["scan", "-"], &input);
+    assert_eq!(code, 2, "input errors exit 2");
+    assert!(err.contains("E1001"), "{err}");
+    assert!(
+        out.contains("K01-001"),
+        "the good document is still scanned: {out}"
+    );
+    assert!(out.contains("1 malformed"), "{out}");
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let out = kanon().args(["scan"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let out = kanon().args(["explain", "K99-999"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let out = kanon()
+        .args(["scan", "-", "--no-default-rules"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn check_reports_errors_with_exit_2_and_json() {
+    let dir = std::env::temp_dir().join(format!("kanon-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let f = dir.join("bad.kanon");
+    std::fs::write(&f, "rule X-001 x {\n severity low\n for w in workloads where w.spec.templat == null report at w \"x\"\n}\n").unwrap();
+    let out = kanon()
+        .args(["check", f.to_str().unwrap(), "--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v[0]["code"], "E0104");
+    assert_eq!(v[0]["primary"]["line"], 3);
+    assert_eq!(v[0]["help"], "did you mean `template`?");
+    let out = kanon().args(["check"]).output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn fmt_check_detects_unformatted_files() {
+    let dir = std::env::temp_dir().join(format!("kanon-fmt-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let f = dir.join("r.kanon");
+    std::fs::write(
+        &f,
+        "rule X-001 x { severity low for w in workloads report at w \"x {w.name}\" }",
+    )
+    .unwrap();
+    let out = kanon()
+        .args(["fmt", "--check", dir.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let out = kanon()
+        .args(["fmt", dir.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let out = kanon()
+        .args(["fmt", "--check", dir.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let text = std::fs::read_to_string(&f).unwrap();
+    assert!(
+        text.starts_with("rule X-001 x {\n  severity low\n"),
+        "{text}"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn graph_writes_dot_and_json() {
+    let out = kanon()
+        .args(["graph", "examples/manifests"])
+        .output()
+        .unwrap();
+    let dot = String::from_utf8_lossy(&out.stdout);
+    assert!(dot.starts_with("digraph"), "{dot}");
+    assert!(dot.contains("selects"), "{dot}");
+    let out = kanon()
+        .args(["graph", "examples/manifests", "--format", "json"])
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        v["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["relation"] == "binding-subject" || e["relation"] == "binding-role"),
+        "{v}"
+    );
+}
+
+#[test]
+fn closed_pipe_exits_quietly() {
+    let mut child = kanon()
+        .args(["scan", "../shared/corpus/real", "examples/manifests"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // read nothing and close the pipe at once
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(out.status.code().is_some(), "killed by a signal");
+}
