@@ -1,5 +1,7 @@
 //! The `kanon` binary as a user runs it: stdin, exit codes, formats, closed pipes.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::io::Write as _;
 use std::process::{Command, Stdio};
 
