@@ -54,6 +54,9 @@ pub struct SourceFile {
     /// The whole text.
     pub text: String,
     line_starts: Vec<usize>,
+    /// The text with control characters made visible, for snippets shown on a terminal
+    /// (same byte length, so spans stay valid); `None` when the text has none.
+    display: Option<String>,
 }
 
 impl SourceFile {
@@ -61,11 +64,19 @@ impl SourceFile {
     pub fn new(name: String, text: String) -> SourceFile {
         let mut line_starts = vec![0];
         line_starts.extend(memchr_lines(text.as_bytes()));
+        let display = has_controls(&text).then(|| visible(&text));
         SourceFile {
-            name,
+            name: visible(&name),
             text,
             line_starts,
+            display,
         }
+    }
+
+    /// The text as shown in snippets: control characters replaced by `?` (one per byte),
+    /// so input cannot inject terminal escape sequences.
+    pub fn display_text(&self) -> &str {
+        self.display.as_deref().unwrap_or(&self.text)
     }
 
     /// 0-based line index of a byte offset.
@@ -105,6 +116,31 @@ impl SourceFile {
             .unwrap_or("")
             .trim_end_matches(['\n', '\r'])
     }
+}
+
+fn is_hostile(c: char) -> bool {
+    c.is_control() && !matches!(c, '\n' | '\t' | '\r')
+}
+
+fn has_controls(s: &str) -> bool {
+    s.chars().any(is_hostile)
+}
+
+/// Replaces control characters (other than line breaks and tabs) by as many `?` as
+/// their UTF-8 length, keeping every byte offset.
+fn visible(s: &str) -> String {
+    if !has_controls(s) {
+        return s.to_string();
+    }
+    s.chars()
+        .map(|c| {
+            if is_hostile(c) {
+                "?".repeat(c.len_utf8())
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }
 
 fn memchr_lines(bytes: &[u8]) -> impl Iterator<Item = usize> + '_ {
@@ -180,7 +216,7 @@ impl<'a> Files<'a> for SourceMap {
 
     fn source(&'a self, id: FileId) -> Result<&'a str, FilesError> {
         self.file(id)
-            .map(|f| f.text.as_str())
+            .map(SourceFile::display_text)
             .ok_or(FilesError::FileMissing)
     }
 
@@ -386,5 +422,13 @@ mod tests {
         // `d` follows a two-byte character
         assert_eq!(f.line_col(5), (2, 2));
         assert_eq!(f.line_text(1), "çd: x");
+    }
+
+    #[test]
+    fn control_characters_are_not_shown_raw() {
+        let f = SourceFile::new("x\u{1b}.yaml".into(), "a: \u{1b}[31mred\u{85}\n".into());
+        assert_eq!(f.display_text(), "a: ?[31mred??\n");
+        assert_eq!(f.display_text().len(), f.text.len());
+        assert_eq!(f.name, "x?.yaml");
     }
 }

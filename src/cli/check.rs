@@ -37,14 +37,17 @@ pub(super) fn run(paths: &[PathBuf], format: DiagFormat, color: Color) -> u8 {
     match format {
         DiagFormat::Json => {
             let v = diagnostics::to_json(&sources, &compiled.diagnostics);
-            println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+            super::out(&format!(
+                "{}\n",
+                serde_json::to_string_pretty(&v).unwrap_or_default()
+            ));
         }
         DiagFormat::Text => {
             let mut err = color.stderr();
             let _ = diagnostics::emit(&mut err, &sources, &compiled.diagnostics);
             let errors = compiled.diagnostics.iter().filter(|d| d.is_error()).count();
             let warnings = compiled.diagnostics.len() - errors;
-            eprintln!(
+            super::err_line(&format!(
                 "checked {} rule{} in {} file{}: {errors} error{}, {warnings} warning{}",
                 compiled.program.rules.len(),
                 plural(compiled.program.rules.len()),
@@ -52,7 +55,7 @@ pub(super) fn run(paths: &[PathBuf], format: DiagFormat, color: Color) -> u8 {
                 plural(compiled.files.len()),
                 plural(errors),
                 plural(warnings),
-            );
+            ));
         }
     }
     if compiled.has_errors() { 2 } else { 0 }

@@ -86,7 +86,7 @@ pub(super) fn run(rule: &str, verbose: bool, rules: &[PathBuf], no_default_rules
     }
     match explain(&compiled.program, rule, verbose) {
         Ok(Some(text)) => {
-            print!("{text}");
+            super::out(&text);
             0
         }
         Ok(None) => {

@@ -44,12 +44,12 @@ pub(super) fn run(paths: &[PathBuf], check: bool) -> u8 {
         }
         unformatted += 1;
         if check {
-            println!("would reformat {}", f.display);
+            super::out(&format!("would reformat {}\n", f.display));
         } else if let Err(e) = std::fs::write(&path, out) {
             super::error_line(&format!("cannot write `{}`: {e}", f.display));
             failed = true;
         } else {
-            println!("formatted {}", f.display);
+            super::out(&format!("formatted {}\n", f.display));
         }
     }
     if failed {

@@ -24,11 +24,11 @@ pub(super) fn run(paths: &[String], format: GraphFormat, color: Color) -> u8 {
     let mut err = color.stderr();
     let _ = crate::report::diagnostics::emit(&mut err, &sources, &diags);
     match format {
-        GraphFormat::Dot => print!("{}", export::to_dot(&graph)),
-        GraphFormat::Json => println!(
-            "{}",
+        GraphFormat::Dot => super::out(&export::to_dot(&graph)),
+        GraphFormat::Json => super::out(&format!(
+            "{}\n",
             serde_json::to_string_pretty(&export::to_json(&graph)).unwrap_or_default()
-        ),
+        )),
     }
     if diags.iter().any(|d| d.is_error()) {
         2

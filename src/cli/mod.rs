@@ -141,7 +141,23 @@ pub fn main() -> ExitCode {
     ExitCode::from(code)
 }
 
+/// Writes to standard output. A closed pipe (`kanon ... | head`) is not an error, and
+/// must not become a panic as `print!` would.
+pub(crate) fn out(text: &str) {
+    use std::io::Write as _;
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout.write_all(text.as_bytes());
+    let _ = stdout.flush();
+}
+
+/// Writes one line to standard error, ignoring a closed stream.
+pub(crate) fn err_line(text: &str) {
+    use std::io::Write as _;
+    let _ = writeln!(std::io::stderr().lock(), "{text}");
+}
+
 /// Prints a one-line error for a usage or I/O problem.
 pub(crate) fn error_line(msg: &str) {
-    eprintln!("error: {msg}");
+    use std::io::Write as _;
+    let _ = writeln!(std::io::stderr().lock(), "error: {msg}");
 }
