@@ -4,6 +4,7 @@
 mod check;
 mod fmt;
 mod scan;
+mod test;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use codespan_reporting::term::termcolor::{ColorChoice, StandardStream};
@@ -56,6 +57,9 @@ pub enum Command {
     },
     /// Scan manifests or cluster exports with the bundled and given rules.
     Scan(scan::ScanArgs),
+    /// Run the fixtures of rule files: `# expect: ID` and `# ok: ID` markers in
+    /// `X.test.yaml` / `X.tests/*.yaml` beside each `X.kanon` (exit 1 on a failure).
+    Test(test::TestArgs),
     /// Format rule files canonically, keeping comments and docs.
     Fmt {
         /// Only report files that are not formatted (exit 1 if any).
@@ -105,6 +109,7 @@ pub fn main() -> ExitCode {
         Command::Check { paths, format } => check::run(paths, *format, cli.color),
         Command::Fmt { check, paths } => fmt::run(paths, *check),
         Command::Scan(args) => scan::run(args, cli.color),
+        Command::Test(args) => test::run(args),
     };
     ExitCode::from(code)
 }
