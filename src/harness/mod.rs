@@ -538,7 +538,8 @@ impl Run<'_> {
             } else {
                 let mut lines = elsewhere;
                 lines.dedup();
-                format!("findings on line {} only", lines.join(", "))
+                let s = if lines.len() == 1 { "" } else { "s" };
+                format!("findings on line{s} {} only", lines.join(", "))
             });
             f.snippet = Some(fx.line(m.line).to_string());
             self.report(&m.rule).failures.push(f);
