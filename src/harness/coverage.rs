@@ -35,7 +35,7 @@ pub struct Coverage {
 
 impl Coverage {
     /// Empty coverage of a rule (its leaves, nothing seen).
-    pub fn of(rule: &Rule) -> Coverage {
+    pub fn of(program: &Program, rule: &Rule) -> Coverage {
         let mut leaves = Vec::new();
         if let Some(c) = &rule.condition {
             split(c, &mut leaves);
@@ -44,7 +44,7 @@ impl Coverage {
             leaves: leaves
                 .into_iter()
                 .map(|e| Leaf {
-                    text: expr_text(e, &rule.vars),
+                    text: with_param_names(&expr_text(e, &rule.vars), program),
                     seen_true: false,
                     seen_false: false,
                 })
@@ -125,4 +125,14 @@ pub fn split<'e>(e: &'e Expr, out: &mut Vec<&'e Expr>) {
         Expr::Not(x) => split(x, out),
         other => out.push(other),
     }
+}
+
+/// Replaces the `param#N` placeholders of rendered expressions with parameter names.
+fn with_param_names(text: &str, program: &Program) -> String {
+    let mut out = text.to_string();
+    // highest index first, so `param#1` does not eat the start of `param#12`
+    for (i, p) in program.params.iter().enumerate().rev() {
+        out = out.replace(&format!("param#{i}"), &p.name);
+    }
+    out
 }

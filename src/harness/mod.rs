@@ -420,7 +420,7 @@ impl Run<'_> {
         if self.opts.coverage {
             for rule in &program.rules {
                 if under_test.contains(&rule.id) {
-                    self.report(&rule.id).coverage = Some(Coverage::of(rule));
+                    self.report(&rule.id).coverage = Some(Coverage::of(&program, rule));
                 }
             }
         }
