@@ -127,7 +127,25 @@ fn documents(lines: &[String]) -> Vec<(usize, usize)> {
         }
     }
     out.push((start, lines.len().max(start)));
-    out
+    // a leading "document" of comments only (`# ok: X` above the first `---`) belongs to
+    // the document that follows it
+    let has_content = |(s, e): (usize, usize)| {
+        next_content_line(lines, s.saturating_sub(1)).is_some_and(|n| n <= e)
+    };
+    let mut merged: Vec<(usize, usize)> = Vec::new();
+    let mut carry: Option<usize> = None;
+    for r in out {
+        let start = carry.take().unwrap_or(r.0);
+        if has_content(r) {
+            merged.push((start, r.1));
+        } else {
+            carry = Some(start);
+        }
+    }
+    if let Some(start) = carry {
+        merged.push((start, lines.len().max(start)));
+    }
+    merged
 }
 
 /// The first line at or after 0-based index `from` with content that is not a comment and
@@ -223,6 +241,13 @@ c: 1 # ok: K4
             ]
         );
         assert!(fx.problems.is_empty());
+    }
+
+    #[test]
+    fn comment_block_above_the_first_separator_joins_the_next_document() {
+        let fx = parse("# ok: K1\n---\na: 1\n---\nb: 2\n");
+        let m = fx.markers.first().unwrap();
+        assert_eq!((m.line, m.end_line), (1, 3));
     }
 
     #[test]
