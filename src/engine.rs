@@ -142,3 +142,46 @@ pub fn scan(opts: &ScanOptions) -> Result<ScanResult, String> {
         summary,
     })
 }
+
+/// The program restricted to the rules `keep` accepts; parameters and tables are kept
+/// whole (rules address them by index). `kanon test` uses this to run chosen rules.
+pub fn select_rules(
+    program: &crate::check::ir::Program,
+    keep: impl Fn(&crate::check::ir::Rule) -> bool,
+) -> crate::check::ir::Program {
+    crate::check::ir::Program {
+        rules: program.rules.iter().filter(|r| keep(r)).cloned().collect(),
+        params: program.params.clone(),
+        tables: program.tables.clone(),
+    }
+}
+
+/// Plans and executes a program over a graph already built, on the current thread pool.
+/// Returns the findings (sorted) and the planning and step-limit errors.
+pub fn run_program(
+    program: &crate::check::ir::Program,
+    graph: &Graph,
+    sources: &SourceMap,
+) -> (Vec<Finding>, Vec<Diagnostic>) {
+    let mut diagnostics = Vec::new();
+    let (plan, plan_errors) = crate::plan::plan(program);
+    for (rule, e) in &plan_errors {
+        diagnostics.push(Diagnostic::error(
+            "E0501",
+            format!("rule `{rule}` could not be planned: {e}"),
+        ));
+    }
+    let outcome = exec::execute(program, &plan, graph, sources);
+    for hit in &outcome.limits {
+        let on = hit
+            .object
+            .as_deref()
+            .map(|o| format!(" on `{o}`"))
+            .unwrap_or_default();
+        diagnostics.push(Diagnostic::error(
+            "E0502",
+            format!("rule `{}` hit the evaluation step limit{on}", hit.rule),
+        ));
+    }
+    (outcome.findings, diagnostics)
+}

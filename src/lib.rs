@@ -8,6 +8,7 @@
 //! | load | [`model`], [`graph`] | YAML/JSON → documents with spans → resource graph |
 //! | evaluate | [`eval`] | physical plan × graph → findings |
 //! | report | [`report`] | findings + diagnostics → text / JSON |
+//! | test | [`harness`] | rule files + fixtures with markers → pass / fail per rule |
 
 pub mod bundled;
 pub mod check;
@@ -16,6 +17,7 @@ pub mod diag;
 pub mod engine;
 pub mod eval;
 pub mod graph;
+pub mod harness;
 pub mod model;
 pub mod plan;
 pub mod report;

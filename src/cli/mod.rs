@@ -6,6 +6,7 @@ pub mod explain;
 mod fmt;
 mod graph;
 mod scan;
+mod test;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use codespan_reporting::term::termcolor::{ColorChoice, StandardStream};
@@ -81,6 +82,9 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = graph::GraphFormat::Dot)]
         format: graph::GraphFormat,
     },
+    /// Run the fixtures of rule files: `# expect: ID` and `# ok: ID` markers in
+    /// `X.test.yaml` / `X.tests/*.yaml` beside each `X.kanon` (exit 1 on a failure).
+    Test(test::TestArgs),
     /// Format rule files canonically, keeping comments and docs.
     Fmt {
         /// Only report files that are not formatted (exit 1 if any).
@@ -137,6 +141,7 @@ pub fn main() -> ExitCode {
             no_default_rules,
         } => explain::run(rule, *verbose, rules, *no_default_rules),
         Command::Graph { paths, format } => graph::run(paths, *format, cli.color),
+        Command::Test(args) => test::run(args),
     };
     ExitCode::from(code)
 }
