@@ -18,6 +18,7 @@ pub mod engine;
 pub mod eval;
 pub mod graph;
 pub mod harness;
+pub mod limits;
 pub mod model;
 pub mod plan;
 pub mod report;
