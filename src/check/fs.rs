@@ -61,14 +61,24 @@ impl RuleFs {
             files.sort();
             (path.to_path_buf(), files)
         } else {
-            let root = path
+            let parent = path
                 .parent()
+                .filter(|p| !p.as_os_str().is_empty())
                 .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
-            let name = path
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            (root, vec![name])
+            // a single file belongs to the ruleset whose root (marked by `ruleset.yaml`)
+            // contains it, so its imports and tables may reach the rest of that ruleset
+            let root = ruleset_root(&parent).unwrap_or_else(|| parent.clone());
+            let rel = path
+                .strip_prefix(&root)
+                .ok()
+                .filter(|_| root != parent)
+                .map(|r| r.to_string_lossy().replace('\\', "/"))
+                .unwrap_or_else(|| {
+                    path.file_name()
+                        .map(|n| n.to_string_lossy().into_owned())
+                        .unwrap_or_default()
+                });
+            (root, vec![rel])
         };
         let root_str = root.to_string_lossy().into_owned();
         if !self.disk_roots.contains(&root) {
@@ -115,6 +125,22 @@ impl RuleFs {
             rel,
         })
     }
+}
+
+/// The file that marks the root of a ruleset.
+pub const RULESET_MARKER: &str = "ruleset.yaml";
+
+/// The nearest directory at or above `dir` holding a [`RULESET_MARKER`].
+fn ruleset_root(dir: &Path) -> Option<PathBuf> {
+    let mut cur = Some(dir);
+    for _ in 0..16 {
+        let d = cur?;
+        if d.join(RULESET_MARKER).is_file() {
+            return Some(d.to_path_buf());
+        }
+        cur = d.parent().filter(|p| !p.as_os_str().is_empty());
+    }
+    None
 }
 
 fn display_join(root: &str, rel: &str) -> String {
