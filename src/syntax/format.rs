@@ -269,8 +269,11 @@ fn message_text(m: &Message) -> String {
                 out.push_str(&inner.replace('{', "{{").replace('}', "}}"));
             }
             MessagePart::Expr(e) => {
+                // the expression is part of the string: its quotes and backslashes are
+                // escaped like the rest of the message
+                let q = quote(&expr_text(e));
                 out.push('{');
-                out.push_str(&expr_text(e).replace('"', "\\\""));
+                out.push_str(q.get(1..q.len() - 1).unwrap_or(""));
                 out.push('}');
             }
         }
@@ -355,7 +358,9 @@ pub fn expr_text(e: &Expr) -> String {
         ExprKind::Bool(b) => b.to_string(),
         ExprKind::Int(i) => i.to_string(),
         ExprKind::Float(f) => {
-            let s = format!("{f:?}");
+            // `Display` never uses an exponent (`Debug` writes `1e-7`, which is not a
+            // kanon number) and gives the shortest digits that read back to `f`
+            let s = format!("{f}");
             if s.contains('.') { s } else { format!("{s}.0") }
         }
         ExprKind::Str(s) => quote(s),

@@ -538,33 +538,35 @@ impl Lower {
         }
     }
 
-    /// A message: the string's raw text split into literal text and `{expr}` parts.
+    /// A message: the string's text (escapes resolved) split into literal text and `{expr}`
+    /// parts. `{{` and `}}` are literal braces; inside `{...}` a string literal may hold
+    /// braces, and its quotes are written `\"` like every quote of the message.
     fn message(&mut self, p: Pair<'_, Rule>) -> Option<Message> {
         let loc = Loc(self.span(&p));
         let inner = p.into_inner().next()?;
-        let raw = inner.as_str();
         let raw_start = self.base + inner.as_span().start();
+        let chars = decode(inner.as_str());
+        let at = |k: usize| chars.get(k).map(|(_, c)| *c);
+        let raw_pos = |k: usize| raw_start + chars.get(k).map_or(0, |(o, _)| *o);
         let mut parts = Vec::new();
         let mut text = String::new();
-        let mut i = 0;
-        let bytes = raw.as_bytes();
-        while let Some(&b) = bytes.get(i) {
-            match b {
-                b'{' if bytes.get(i + 1) == Some(&b'{') => {
+        let mut k = 0;
+        while let Some(c) = at(k) {
+            match c {
+                '{' if at(k + 1) == Some('{') => {
                     text.push('{');
-                    i += 2;
+                    k += 2;
                 }
-                b'}' if bytes.get(i + 1) == Some(&b'}') => {
+                '}' if at(k + 1) == Some('}') => {
                     text.push('}');
-                    i += 2;
+                    k += 2;
                 }
-                b'{' => {
-                    let close = raw.get(i..).and_then(|r| r.find('}')).map(|k| k + i);
-                    let Some(close) = close else {
+                '{' => {
+                    let Some(close) = interpolation_end(&chars, k + 1) else {
                         self.diags.push(
                             Diagnostic::error("E0003", "unclosed `{` in message")
                                 .at(
-                                    Span::new(self.file, raw_start + i..raw_start + i + 1),
+                                    Span::new(self.file, raw_pos(k)..raw_pos(k) + 1),
                                     "this `{` has no matching `}`",
                                 )
                                 .with_help("write `{{` for a literal brace"),
@@ -572,35 +574,27 @@ impl Lower {
                         return None;
                     };
                     if !text.is_empty() {
-                        parts.push(MessagePart::Text(unescape(&std::mem::take(&mut text))));
+                        parts.push(MessagePart::Text(std::mem::take(&mut text)));
                     }
-                    // Quotes inside an interpolation are written `\"` (spans after such a
-                    // quote are one byte early per escape).
-                    let src = raw.get(i + 1..close).unwrap_or("").replace("\\\"", "\"");
-                    let e = self.expr_text(&src, raw_start + i + 1)?;
+                    // spans inside are one byte early per escape before them
+                    let src: String = chars
+                        .get(k + 1..close)
+                        .unwrap_or(&[])
+                        .iter()
+                        .map(|(_, c)| *c)
+                        .collect();
+                    let e = self.expr_text(&src, raw_pos(k + 1))?;
                     parts.push(MessagePart::Expr(e));
-                    i = close + 1;
+                    k = close + 1;
                 }
-                b'\\' => {
-                    let len = raw
-                        .get(i + 1..)
-                        .and_then(|r| r.chars().next())
-                        .map_or(0, char::len_utf8);
-                    text.push_str(raw.get(i..i + 1 + len).unwrap_or(""));
-                    i += 1 + len;
-                }
-                _ => {
-                    let len = raw
-                        .get(i..)
-                        .and_then(|r| r.chars().next())
-                        .map_or(1, char::len_utf8);
-                    text.push_str(raw.get(i..i + len).unwrap_or(""));
-                    i += len;
+                c => {
+                    text.push(c);
+                    k += 1;
                 }
             }
         }
         if !text.is_empty() {
-            parts.push(MessagePart::Text(unescape(&text)));
+            parts.push(MessagePart::Text(text));
         }
         Some(Message { parts, loc })
     }
@@ -809,22 +803,61 @@ fn doc_text(raw: &str) -> String {
 
 /// Resolves the escapes of a string literal's raw text.
 pub fn unescape(raw: &str) -> String {
-    let mut out = String::with_capacity(raw.len());
-    let mut chars = raw.chars();
-    while let Some(c) = chars.next() {
+    decode(raw).into_iter().map(|(_, c)| c).collect()
+}
+
+/// The characters of a string literal's raw text with their byte offsets in it, escapes
+/// resolved: `\n`, `\t`, `\r`, `\u{hex}`; any other escaped character stands for itself.
+fn decode(raw: &str) -> Vec<(usize, char)> {
+    let mut out = Vec::with_capacity(raw.len());
+    let mut chars = raw.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
         if c != '\\' {
-            out.push(c);
+            out.push((i, c));
             continue;
         }
         match chars.next() {
-            Some('n') => out.push('\n'),
-            Some('t') => out.push('\t'),
-            Some('r') => out.push('\r'),
-            Some(other) => out.push(other),
-            None => out.push('\\'),
+            Some((_, 'n')) => out.push((i, '\n')),
+            Some((_, 't')) => out.push((i, '\t')),
+            Some((_, 'r')) => out.push((i, '\r')),
+            Some((j, 'u')) => {
+                let rest = raw.get(j + 1..).unwrap_or("");
+                let code = rest
+                    .strip_prefix('{')
+                    .and_then(|r| r.split_once('}'))
+                    .and_then(|(hex, _)| u32::from_str_radix(hex, 16).ok())
+                    .and_then(char::from_u32);
+                match code {
+                    Some(ch) => {
+                        out.push((i, ch));
+                        while chars.next_if(|(_, c)| *c != '}').is_some() {}
+                        chars.next();
+                    }
+                    None => out.push((i, 'u')),
+                }
+            }
+            Some((_, other)) => out.push((i, other)),
+            None => out.push((i, '\\')),
         }
     }
     out
+}
+
+/// The index of the `}` closing an interpolation whose expression starts at `from`:
+/// braces inside string literals of the expression do not count.
+fn interpolation_end(chars: &[(usize, char)], from: usize) -> Option<usize> {
+    let mut in_str = false;
+    let mut k = from;
+    while let Some((_, c)) = chars.get(k) {
+        match c {
+            '\\' if in_str => k += 1,
+            '"' => in_str = !in_str,
+            '}' if !in_str => return Some(k),
+            _ => {}
+        }
+        k += 1;
+    }
+    None
 }
 
 /// The human name of a grammar rule, as shown in "expected ..." messages.
