@@ -9,7 +9,7 @@ use kanon::syntax::parse;
 
 fn rule_with(cond: &str) -> String {
     format!(
-        "rule T-001 deep {{\n  severity low\n  for w in workloads\n  where {cond}\n  report at w \"x\"\n}}\n"
+        "rule T-001 deep {{\n  severity low\n  for w in workloads\n  where {cond}\n  report at w\n    \"x\"\n}}\n"
     )
 }
 
@@ -555,4 +555,17 @@ proptest! {
             prop_assert_eq!(format_file(&again, &once), once);
         }
     }
+}
+
+/// Regression: a comment trailing the last metadata line, or the last line of an item,
+/// moved below the blank line the formatter writes there, and the second formatting
+/// differed from the first.
+#[test]
+fn trailing_comments_stay_on_their_line() {
+    let src = "param a: int = 1 // after a param\n\nrule T-001 t {\n  severity high // after the last metadata line\n\n  for w in workloads\n  report at w\n    \"x\"\n} // after the rule\n\ndef d(x) =\n  x == 1 // after a def\n\nrule T-002 u {\n  severity low\n\n  for w in workloads\n  report at w\n    \"x\"\n}\n";
+    let (file, d) = parse(0, src);
+    assert!(d.is_empty(), "{d:#?}");
+    let once = format_file(&file, src);
+    assert_eq!(once, src);
+    assert_eq!(format_file(&parse(0, &once).0, &once), once);
 }
