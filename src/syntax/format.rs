@@ -81,6 +81,7 @@ pub fn format_file(file: &File, source: &str) -> String {
                 (p, item),
                 (Item::Import(_), Item::Import(_)) | (Item::Param(_), Item::Param(_))
             );
+            f.flush_trailing(item.loc().0.start as usize);
             if !compact {
                 f.out.push('\n');
             }
@@ -116,6 +117,22 @@ impl Formatter {
                 self.out.push_str(&c.text);
                 self.out.push('\n');
             }
+            self.next += 1;
+        }
+    }
+
+    /// Writes the pending comments that start before `pos` and trail a line of code, at
+    /// the end of the last line written. Called before a blank line is written, so such a
+    /// comment stays on its line instead of moving below the blank line.
+    fn flush_trailing(&mut self, pos: usize) {
+        while let Some(c) = self.comments.get(self.next) {
+            if !c.trailing || c.pos >= pos || !self.out.ends_with('\n') {
+                break;
+            }
+            self.out.pop();
+            self.out.push(' ');
+            self.out.push_str(&c.text);
+            self.out.push('\n');
             self.next += 1;
         }
     }
@@ -197,10 +214,11 @@ impl Formatter {
             self.out.push_str(&line);
             self.out.push('\n');
         }
+        let for_pos = r.bindings.first().map_or(0, |b| b.var.loc.0.start as usize);
         if !r.meta.is_empty() {
+            self.flush_trailing(for_pos);
             self.out.push('\n');
         }
-        let for_pos = r.bindings.first().map_or(0, |b| b.var.loc.0.start as usize);
         self.flush(for_pos, "  ");
         let bindings: Vec<String> = r
             .bindings
@@ -269,8 +287,11 @@ fn message_text(m: &Message) -> String {
                 out.push_str(&inner.replace('{', "{{").replace('}', "}}"));
             }
             MessagePart::Expr(e) => {
+                // the expression is part of the string: its quotes and backslashes are
+                // escaped like the rest of the message
+                let q = quote(&expr_text(e));
                 out.push('{');
-                out.push_str(&expr_text(e).replace('"', "\\\""));
+                out.push_str(q.get(1..q.len() - 1).unwrap_or(""));
                 out.push('}');
             }
         }
@@ -355,7 +376,9 @@ pub fn expr_text(e: &Expr) -> String {
         ExprKind::Bool(b) => b.to_string(),
         ExprKind::Int(i) => i.to_string(),
         ExprKind::Float(f) => {
-            let s = format!("{f:?}");
+            // `Display` never uses an exponent (`Debug` writes `1e-7`, which is not a
+            // kanon number) and gives the shortest digits that read back to `f`
+            let s = format!("{f}");
             if s.contains('.') { s } else { format!("{s}.0") }
         }
         ExprKind::Str(s) => quote(s),

@@ -17,6 +17,17 @@ struct KanonParser;
 /// stack overflow.
 pub const MAX_NESTING: usize = 64;
 
+/// Most operators (`not`, quantifiers, infix operators, `.` and `[` postfixes) accepted in
+/// one item or interpolation. Operator chains such as `not not not ...`, `a or b or ...`
+/// and `a.b.c...` build trees as deep as they are long, which every later stage walks
+/// recursively: a longer chain is an error, not a stack overflow.
+pub const MAX_OPERATORS: usize = 1024;
+
+/// Deepest expression tree accepted (each operator, postfix, call or quantifier is one
+/// level). The checker and the formatter walk trees recursively, so deeper trees are an
+/// error here rather than a stack overflow there.
+pub const MAX_DEPTH: usize = 100;
+
 fn pratt() -> &'static PrattParser<Rule> {
     static PRATT: OnceLock<PrattParser<Rule>> = OnceLock::new();
     PRATT.get_or_init(|| {
@@ -183,6 +194,108 @@ fn max_nesting(text: &str) -> (usize, usize) {
     max
 }
 
+/// Counts operator tokens outside strings and comments, and returns the count with the
+/// offset where the count first exceeded [`MAX_OPERATORS`] (or 0).
+fn operator_count(text: &str) -> (usize, usize) {
+    const WORDS: &[&str] = &[
+        "not", "and", "or", "in", "any", "all", "none", "exists", "count", "matches", "contains",
+        "starts", "ends", "selects",
+    ];
+    let bytes = text.as_bytes();
+    let mut count = 0usize;
+    let mut over_at = 0usize;
+    let mut i = 0usize;
+    let mut bump = |count: &mut usize, at: usize| {
+        *count += 1;
+        if *count == MAX_OPERATORS + 1 {
+            over_at = at;
+        }
+    };
+    while let Some(&b) = bytes.get(i) {
+        match b {
+            b'"' => {
+                i += 1;
+                while let Some(&c) = bytes.get(i) {
+                    match c {
+                        b'\\' => i += 1,
+                        b'"' | b'\n' => break,
+                        _ => {}
+                    }
+                    i += 1;
+                }
+            }
+            b'/' if bytes.get(i + 1) == Some(&b'/') => {
+                while bytes.get(i).is_some_and(|c| *c != b'\n') {
+                    i += 1;
+                }
+            }
+            b'.' | b'[' | b'<' | b'>' => bump(&mut count, i),
+            b'=' | b'!' | b'?' if bytes.get(i + 1).is_some_and(|c| *c == b'=' || *c == b'?') => {
+                bump(&mut count, i);
+                i += 1;
+            }
+            c if c.is_ascii_alphabetic() || c == b'_' => {
+                let start = i;
+                while bytes
+                    .get(i + 1)
+                    .is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'_')
+                {
+                    i += 1;
+                }
+                let word = text.get(start..=i).unwrap_or("");
+                if WORDS.contains(&word) && bytes.get(start.wrapping_sub(1)) != Some(&b'.') {
+                    bump(&mut count, start);
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    (count, over_at)
+}
+
+/// The depth of an expression tree (a leaf is 1). Recursive, but only over trees built
+/// from at most [`MAX_OPERATORS`] operators and [`MAX_NESTING`] brackets.
+fn depth(e: &Expr) -> usize {
+    1 + match &e.kind {
+        ExprKind::List(items) | ExprKind::Call(_, items) => {
+            items.iter().map(depth).max().unwrap_or(0)
+        }
+        ExprKind::Field(b, _) | ExprKind::Unary(_, b) => depth(b),
+        ExprKind::Index(a, b) | ExprKind::Binary(_, a, b) => depth(a).max(depth(b)),
+        ExprKind::Quantified { source, cond, .. } => {
+            depth(source).max(cond.as_deref().map_or(0, depth))
+        }
+        _ => 0,
+    }
+}
+
+/// The expressions of an item, outside message interpolations (those are checked when
+/// they are parsed).
+fn item_exprs(item: &Item) -> Vec<&Expr> {
+    match item {
+        Item::Import(_) | Item::Table(_) => Vec::new(),
+        Item::Param(p) => p.default.iter().collect(),
+        Item::Def(d) => vec![&d.body],
+        Item::Rule(r) => r
+            .bindings
+            .iter()
+            .map(|b| &b.source)
+            .chain(r.condition.iter())
+            .chain(r.report.at.iter())
+            .collect(),
+    }
+}
+
+fn too_deep(span: Span) -> Diagnostic {
+    Diagnostic::error(
+        "E0002",
+        format!("expression nested more than {MAX_DEPTH} levels deep"),
+    )
+    .at(span, "too deeply nested")
+    .with_help("split the expression into named predicates with `def`")
+}
+
 struct Lower {
     file: FileId,
     base: usize,
@@ -196,26 +309,25 @@ impl Lower {
     }
 
     fn parse_item(&mut self, chunk: &str) -> Option<Item> {
-        let (depth, at) = max_nesting(chunk);
-        if depth > MAX_NESTING {
-            self.diags.push(
-                Diagnostic::error(
-                    "E0002",
-                    format!("brackets nested more than {MAX_NESTING} levels deep"),
-                )
-                .at(
-                    Span::new(self.file, self.base + at..self.base + at + 1),
-                    "too deeply nested",
-                )
-                .with_help("split the expression into named predicates with `def`"),
-            );
+        if !self.within_limits(chunk, self.base) {
             return None;
         }
         match KanonParser::parse(Rule::item_entry, chunk) {
             Ok(mut pairs) => {
                 let entry = pairs.next()?;
                 let item = entry.into_inner().next()?;
-                self.item(item)
+                let item = self.item(item)?;
+                let deepest = item_exprs(&item)
+                    .into_iter()
+                    .map(|e| (depth(e), e.span()))
+                    .max_by_key(|(d, _)| *d);
+                match deepest {
+                    Some((d, span)) if d > MAX_DEPTH => {
+                        self.diags.push(too_deep(span));
+                        None
+                    }
+                    _ => Some(item),
+                }
             }
             Err(e) => {
                 self.diags
@@ -223,6 +335,42 @@ impl Lower {
                 None
             }
         }
+    }
+
+    /// Checks the nesting and operator limits of a text about to be parsed at `offset`;
+    /// reports a diagnostic and returns false when it exceeds them.
+    fn within_limits(&mut self, text: &str, offset: usize) -> bool {
+        let (depth, at) = max_nesting(text);
+        if depth > MAX_NESTING {
+            self.diags.push(
+                Diagnostic::error(
+                    "E0002",
+                    format!("brackets nested more than {MAX_NESTING} levels deep"),
+                )
+                .at(
+                    Span::new(self.file, offset + at..offset + at + 1),
+                    "too deeply nested",
+                )
+                .with_help("split the expression into named predicates with `def`"),
+            );
+            return false;
+        }
+        let (count, at) = operator_count(text);
+        if count > MAX_OPERATORS {
+            self.diags.push(
+                Diagnostic::error(
+                    "E0002",
+                    format!("more than {MAX_OPERATORS} operators in one item"),
+                )
+                .at(
+                    Span::new(self.file, offset + at..offset + at + 1),
+                    "too many operators from here on",
+                )
+                .with_help("split the expression into named predicates with `def`"),
+            );
+            return false;
+        }
+        true
     }
 
     fn item(&mut self, p: Pair<'_, Rule>) -> Option<Item> {
@@ -390,33 +538,35 @@ impl Lower {
         }
     }
 
-    /// A message: the string's raw text split into literal text and `{expr}` parts.
+    /// A message: the string's text (escapes resolved) split into literal text and `{expr}`
+    /// parts. `{{` and `}}` are literal braces; inside `{...}` a string literal may hold
+    /// braces, and its quotes are written `\"` like every quote of the message.
     fn message(&mut self, p: Pair<'_, Rule>) -> Option<Message> {
         let loc = Loc(self.span(&p));
         let inner = p.into_inner().next()?;
-        let raw = inner.as_str();
         let raw_start = self.base + inner.as_span().start();
+        let chars = decode(inner.as_str());
+        let at = |k: usize| chars.get(k).map(|(_, c)| *c);
+        let raw_pos = |k: usize| raw_start + chars.get(k).map_or(0, |(o, _)| *o);
         let mut parts = Vec::new();
         let mut text = String::new();
-        let mut i = 0;
-        let bytes = raw.as_bytes();
-        while let Some(&b) = bytes.get(i) {
-            match b {
-                b'{' if bytes.get(i + 1) == Some(&b'{') => {
+        let mut k = 0;
+        while let Some(c) = at(k) {
+            match c {
+                '{' if at(k + 1) == Some('{') => {
                     text.push('{');
-                    i += 2;
+                    k += 2;
                 }
-                b'}' if bytes.get(i + 1) == Some(&b'}') => {
+                '}' if at(k + 1) == Some('}') => {
                     text.push('}');
-                    i += 2;
+                    k += 2;
                 }
-                b'{' => {
-                    let close = raw.get(i..).and_then(|r| r.find('}')).map(|k| k + i);
-                    let Some(close) = close else {
+                '{' => {
+                    let Some(close) = interpolation_end(&chars, k + 1) else {
                         self.diags.push(
                             Diagnostic::error("E0003", "unclosed `{` in message")
                                 .at(
-                                    Span::new(self.file, raw_start + i..raw_start + i + 1),
+                                    Span::new(self.file, raw_pos(k)..raw_pos(k) + 1),
                                     "this `{` has no matching `}`",
                                 )
                                 .with_help("write `{{` for a literal brace"),
@@ -424,47 +574,49 @@ impl Lower {
                         return None;
                     };
                     if !text.is_empty() {
-                        parts.push(MessagePart::Text(unescape(&std::mem::take(&mut text))));
+                        parts.push(MessagePart::Text(std::mem::take(&mut text)));
                     }
-                    // Quotes inside an interpolation are written `\"` (spans after such a
-                    // quote are one byte early per escape).
-                    let src = raw.get(i + 1..close).unwrap_or("").replace("\\\"", "\"");
-                    let e = self.expr_text(&src, raw_start + i + 1)?;
+                    // spans inside are one byte early per escape before them
+                    let src: String = chars
+                        .get(k + 1..close)
+                        .unwrap_or(&[])
+                        .iter()
+                        .map(|(_, c)| *c)
+                        .collect();
+                    let e = self.expr_text(&src, raw_pos(k + 1))?;
                     parts.push(MessagePart::Expr(e));
-                    i = close + 1;
+                    k = close + 1;
                 }
-                b'\\' => {
-                    let len = raw
-                        .get(i + 1..)
-                        .and_then(|r| r.chars().next())
-                        .map_or(0, char::len_utf8);
-                    text.push_str(raw.get(i..i + 1 + len).unwrap_or(""));
-                    i += 1 + len;
-                }
-                _ => {
-                    let len = raw
-                        .get(i..)
-                        .and_then(|r| r.chars().next())
-                        .map_or(1, char::len_utf8);
-                    text.push_str(raw.get(i..i + len).unwrap_or(""));
-                    i += len;
+                c => {
+                    text.push(c);
+                    k += 1;
                 }
             }
         }
         if !text.is_empty() {
-            parts.push(MessagePart::Text(unescape(&text)));
+            parts.push(MessagePart::Text(text));
         }
         Some(Message { parts, loc })
     }
 
     fn expr_text(&mut self, src: &str, offset: usize) -> Option<Expr> {
+        if !self.within_limits(src, offset) {
+            return None;
+        }
         let saved = self.base;
         self.base = offset;
         let result = match KanonParser::parse(Rule::expr_entry, src) {
-            Ok(mut pairs) => pairs
+            Ok(mut pairs) => match pairs
                 .next()
                 .and_then(|e| e.into_inner().next())
-                .and_then(|e| self.expr(e)),
+                .and_then(|e| self.expr(e))
+            {
+                Some(e) if depth(&e) > MAX_DEPTH => {
+                    self.diags.push(too_deep(e.span()));
+                    None
+                }
+                other => other,
+            },
             Err(e) => {
                 self.diags.push(syntax_error(self.file, offset, src, &e));
                 None
@@ -651,22 +803,61 @@ fn doc_text(raw: &str) -> String {
 
 /// Resolves the escapes of a string literal's raw text.
 pub fn unescape(raw: &str) -> String {
-    let mut out = String::with_capacity(raw.len());
-    let mut chars = raw.chars();
-    while let Some(c) = chars.next() {
+    decode(raw).into_iter().map(|(_, c)| c).collect()
+}
+
+/// The characters of a string literal's raw text with their byte offsets in it, escapes
+/// resolved: `\n`, `\t`, `\r`, `\u{hex}`; any other escaped character stands for itself.
+fn decode(raw: &str) -> Vec<(usize, char)> {
+    let mut out = Vec::with_capacity(raw.len());
+    let mut chars = raw.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
         if c != '\\' {
-            out.push(c);
+            out.push((i, c));
             continue;
         }
         match chars.next() {
-            Some('n') => out.push('\n'),
-            Some('t') => out.push('\t'),
-            Some('r') => out.push('\r'),
-            Some(other) => out.push(other),
-            None => out.push('\\'),
+            Some((_, 'n')) => out.push((i, '\n')),
+            Some((_, 't')) => out.push((i, '\t')),
+            Some((_, 'r')) => out.push((i, '\r')),
+            Some((j, 'u')) => {
+                let rest = raw.get(j + 1..).unwrap_or("");
+                let code = rest
+                    .strip_prefix('{')
+                    .and_then(|r| r.split_once('}'))
+                    .and_then(|(hex, _)| u32::from_str_radix(hex, 16).ok())
+                    .and_then(char::from_u32);
+                match code {
+                    Some(ch) => {
+                        out.push((i, ch));
+                        while chars.next_if(|(_, c)| *c != '}').is_some() {}
+                        chars.next();
+                    }
+                    None => out.push((i, 'u')),
+                }
+            }
+            Some((_, other)) => out.push((i, other)),
+            None => out.push((i, '\\')),
         }
     }
     out
+}
+
+/// The index of the `}` closing an interpolation whose expression starts at `from`:
+/// braces inside string literals of the expression do not count.
+fn interpolation_end(chars: &[(usize, char)], from: usize) -> Option<usize> {
+    let mut in_str = false;
+    let mut k = from;
+    while let Some((_, c)) = chars.get(k) {
+        match c {
+            '\\' if in_str => k += 1,
+            '"' => in_str = !in_str,
+            '}' if !in_str => return Some(k),
+            _ => {}
+        }
+        k += 1;
+    }
+    None
 }
 
 /// The human name of a grammar rule, as shown in "expected ..." messages.
