@@ -50,7 +50,13 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
     num.parse::<u64>()
         .map(|n| n.saturating_mul(mult))
         .map_err(|_| format!("`{s}` is not a size"))
-        .and_then(|n| if n == 0 { Err(format!("`{s}` must be more than 0")) } else { Ok(n) })
+        .and_then(|n| {
+            if n == 0 {
+                Err(format!("`{s}` must be more than 0"))
+            } else {
+                Ok(n)
+            }
+        })
 }
 
 #[cfg(test)]

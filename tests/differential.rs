@@ -356,7 +356,8 @@ fn both(rules: &RuleFs, yaml: &str, bundled: bool) -> (Vec<Finding>, Vec<Finding
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 1000, ..ProptestConfig::default() })]
+    // every bundled rule (84 of them) runs through both evaluators per case
+    #![proptest_config(ProptestConfig { cases: 150, ..ProptestConfig::default() })]
 
     #[test]
     fn bundled_rules_agree(c in cluster()) {
@@ -364,6 +365,11 @@ proptest! {
         let (opt, naive) = both(&RuleFs::new(), &yaml, true);
         prop_assert_eq!(opt, naive, "{}", yaml);
     }
+
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 1500, ..ProptestConfig::default() })]
 
     #[test]
     fn generated_rules_agree(c in cluster(), rule in generated_rule()) {
