@@ -5,9 +5,10 @@ use crate::check::fs::RuleFs;
 use crate::check::{Compiled, Overrides, compile};
 use crate::diag::{Diagnostic, SourceMap};
 use crate::eval::Finding;
-use crate::eval::exec::{self, Outcome};
+use crate::eval::exec;
 use crate::graph::{Graph, GraphOptions};
-use crate::model::{Limits, Loader};
+use crate::limits::Limits;
+use crate::model::Loader;
 use crate::report::summary::Summary;
 use std::path::PathBuf;
 
@@ -83,15 +84,8 @@ pub fn scan(opts: &ScanOptions) -> Result<ScanResult, String> {
     diagnostics.extend(load.diagnostics.iter().cloned());
     let graph = Graph::build(load, &graph_opts);
     diagnostics.extend(graph.diagnostics.iter().cloned());
-    let (plan, plan_errors) = crate::plan::plan(&compiled.program);
-    for (rule, e) in &plan_errors {
-        diagnostics.push(Diagnostic::error(
-            "E0501",
-            format!("rule `{rule}` could not be planned: {e}"),
-        ));
-    }
-    let run = || exec::execute(&compiled.program, &plan, &graph, &sources);
-    let outcome: Outcome = match opts.threads {
+    let run = || run_program_with(&compiled.program, &graph, &sources, &opts.limits);
+    let (findings, run_diagnostics) = match opts.threads {
         Some(n) => match rayon::ThreadPoolBuilder::new()
             .num_threads(n.max(1))
             .build()
@@ -101,35 +95,19 @@ pub fn scan(opts: &ScanOptions) -> Result<ScanResult, String> {
         },
         None => run(),
     };
-    for hit in &outcome.limits {
-        let on = hit
-            .object
-            .as_deref()
-            .map(|o| format!(" on `{o}`"))
-            .unwrap_or_default();
-        diagnostics.push(
-            Diagnostic::error(
-                "E0502",
-                format!("rule `{}` hit the evaluation step limit{on}", hit.rule),
-            )
-            .with_help(
-                "the rule's findings for that object are incomplete; simplify its sub-queries",
-            ),
-        );
-    }
+    let run_errors = run_diagnostics.len();
+    diagnostics.extend(run_diagnostics);
     let input_errors = graph
         .load
         .diagnostics
         .iter()
         .filter(|d| d.is_error())
         .count();
-    let rule_errors = compiled.diagnostics.iter().filter(|d| d.is_error()).count()
-        + plan_errors.len()
-        + outcome.limits.len();
+    let rule_errors = compiled.diagnostics.iter().filter(|d| d.is_error()).count() + run_errors;
     let summary = Summary::new(
         &graph.load.stats,
         compiled.program.rules.len(),
-        &outcome.findings,
+        &findings,
         input_errors,
         rule_errors,
     );
@@ -137,7 +115,7 @@ pub fn scan(opts: &ScanOptions) -> Result<ScanResult, String> {
         sources,
         compiled,
         graph,
-        findings: outcome.findings,
+        findings,
         diagnostics,
         summary,
     })
@@ -156,12 +134,23 @@ pub fn select_rules(
     }
 }
 
-/// Plans and executes a program over a graph already built, on the current thread pool.
-/// Returns the findings (sorted) and the planning and step-limit errors.
+/// Plans and executes a program over a graph already built, on the current thread pool,
+/// with the default limits. Returns the findings (sorted) and the planning and step-limit
+/// errors.
 pub fn run_program(
     program: &crate::check::ir::Program,
     graph: &Graph,
     sources: &SourceMap,
+) -> (Vec<Finding>, Vec<Diagnostic>) {
+    run_program_with(program, graph, sources, &Limits::default())
+}
+
+/// [`run_program`] under the given limits.
+pub fn run_program_with(
+    program: &crate::check::ir::Program,
+    graph: &Graph,
+    sources: &SourceMap,
+    limits: &Limits,
 ) -> (Vec<Finding>, Vec<Diagnostic>) {
     let mut diagnostics = Vec::new();
     let (plan, plan_errors) = crate::plan::plan(program);
@@ -171,17 +160,22 @@ pub fn run_program(
             format!("rule `{rule}` could not be planned: {e}"),
         ));
     }
-    let outcome = exec::execute(program, &plan, graph, sources);
+    let outcome = exec::execute_with(program, &plan, graph, sources, limits);
     for hit in &outcome.limits {
         let on = hit
             .object
             .as_deref()
             .map(|o| format!(" on `{o}`"))
             .unwrap_or_default();
-        diagnostics.push(Diagnostic::error(
+        let mut d = Diagnostic::error(
             "E0502",
             format!("rule `{}` hit the evaluation step limit{on}", hit.rule),
-        ));
+        )
+        .with_help("the rule's findings for that object are incomplete; simplify its sub-queries or raise `--max-steps`");
+        if let Some(r) = program.rules.iter().find(|r| r.id == hit.rule) {
+            d = d.at(r.id_span, "this rule");
+        }
+        diagnostics.push(d);
     }
     (outcome.findings, diagnostics)
 }

@@ -387,6 +387,7 @@ impl<'a> RuleChecker<'a> {
             docs: r.docs.join("\n"),
             file: self.file,
             span: r.loc.0,
+            id_span: r.id.loc.0,
             vars: std::mem::take(&mut self.names),
             bindings,
             condition,
@@ -1058,7 +1059,10 @@ impl<'a> RuleChecker<'a> {
                     );
                     return None;
                 };
-                return match regex::RegexBuilder::new(pat).size_limit(1 << 20).build() {
+                return match regex::RegexBuilder::new(pat)
+                    .size_limit(crate::limits::Limits::default().max_regex_bytes)
+                    .build()
+                {
                     Ok(re) => Some((
                         ir::Expr::Matches(Box::new(a), ir::Pattern(Arc::new(re))),
                         Ty::Bool,

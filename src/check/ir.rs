@@ -448,6 +448,8 @@ pub struct Rule {
     pub file: FileId,
     /// The rule's span.
     pub span: Span,
+    /// The span of the rule's id.
+    pub id_span: Span,
     /// Variable names, by [`VarId`].
     pub vars: Vec<String>,
     /// `for` bindings.

@@ -62,6 +62,39 @@ pub struct ScanArgs {
     /// Set a rule parameter: `name=value` (strings), `name=a,b` for lists.
     #[arg(long = "param", value_name = "NAME=VALUE")]
     pub params: Vec<String>,
+    /// Largest input file read (`512M`, `2G`, `64k`); larger files are skipped and reported.
+    #[arg(long, value_name = "SIZE", value_parser = crate::limits::parse_size)]
+    pub max_file_size: Option<u64>,
+    /// Deepest nesting of one document; deeper documents are skipped and reported.
+    #[arg(long, value_name = "N")]
+    pub max_depth: Option<usize>,
+    /// Most nodes one document may expand to through YAML aliases.
+    #[arg(long, value_name = "N")]
+    pub max_alias_nodes: Option<usize>,
+    /// Most evaluation steps one rule may take for one object; the rule's findings for
+    /// that object are then reported as incomplete.
+    #[arg(long, value_name = "N")]
+    pub max_steps: Option<u64>,
+}
+
+impl ScanArgs {
+    /// The limits these flags set over the defaults.
+    pub fn limits(&self) -> crate::limits::Limits {
+        let mut l = crate::limits::Limits::default();
+        if let Some(v) = self.max_file_size {
+            l.max_file_bytes = v;
+        }
+        if let Some(v) = self.max_depth {
+            l.max_depth = v.max(1);
+        }
+        if let Some(v) = self.max_alias_nodes {
+            l.max_alias_nodes = v;
+        }
+        if let Some(v) = self.max_steps {
+            l.max_steps = v.max(1);
+        }
+        l
+    }
 }
 
 fn parse_param(s: &str) -> Result<(String, Const), String> {
@@ -111,7 +144,7 @@ pub(super) fn run(args: &ScanArgs, color: Color) -> u8 {
         threads: args.threads,
         default_namespace: args.default_namespace.clone(),
         params,
-        limits: Default::default(),
+        limits: args.limits(),
     };
     let result = match scan(&opts) {
         Ok(r) => r,

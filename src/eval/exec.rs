@@ -29,14 +29,33 @@ pub struct Outcome {
     pub limits: Vec<StepLimitHit>,
 }
 
-/// Runs a physical plan. The caller chooses the thread pool (`pool.install`).
+/// Runs a physical plan with the default limits. The caller chooses the thread pool
+/// (`pool.install`).
 pub fn execute(
     program: &Program,
     plan: &PhysicalPlan,
     graph: &Graph,
     sources: &SourceMap,
 ) -> Outcome {
-    let ctx = Ctx::new(graph, program, Mode::Indexed).with_sources(sources);
+    execute_with(
+        program,
+        plan,
+        graph,
+        sources,
+        &crate::limits::Limits::default(),
+    )
+}
+
+/// Runs a physical plan under the given limits.
+pub fn execute_with(
+    program: &Program,
+    plan: &PhysicalPlan,
+    graph: &Graph,
+    sources: &SourceMap,
+    limits: &crate::limits::Limits,
+) -> Outcome {
+    let mut ctx = Ctx::new(graph, program, Mode::Indexed).with_sources(sources);
+    ctx.max_steps = limits.max_steps;
     let mut parts: Vec<(Vec<Finding>, Vec<StepLimitHit>)> = Vec::new();
     for group in &plan.groups {
         let ids = ctx.scan(&group.kinds, None);
