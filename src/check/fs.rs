@@ -100,6 +100,15 @@ impl RuleFs {
             return Ok(t.clone());
         }
         let p = Path::new(&f.root).join(&f.rel);
+        // a symbolic link inside the ruleset must not lead outside it
+        if let (Ok(real), Ok(root)) = (p.canonicalize(), Path::new(&f.root).canonicalize()) {
+            if !real.starts_with(&root) {
+                return Err(format!(
+                    "`{}` leads outside the rule directory `{}`",
+                    f.display, f.root
+                ));
+            }
+        }
         std::fs::read_to_string(&p)
             .map_err(|e| format!("cannot read `{}`: {}", f.display, lower(&e)))
     }

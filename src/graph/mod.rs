@@ -43,6 +43,9 @@ pub type ObjId = u32;
 /// Code of the duplicate-object warning.
 pub const DUPLICATE_OBJECT: &str = "W2001";
 
+/// Code of the warning for an object without a name (nor `generateName`).
+pub const MISSING_NAME: &str = "W2002";
+
 /// How to build a [`Graph`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct GraphOptions {
@@ -234,6 +237,26 @@ impl Graph {
                     self.keys.insert(key, id);
                 }
             }
+        }
+        for o in objects.iter().filter(|o| !o.has_name && o.name.is_empty()) {
+            let Some(doc) = self.load.docs.get(o.r.doc as usize) else {
+                continue;
+            };
+            let at = doc
+                .get(o.r.node, "metadata")
+                .or_else(|| doc.get(o.r.node, "kind"))
+                .and_then(|n| doc.node(n))
+                .map(|n| n.key_span.unwrap_or(n.span))
+                .or_else(|| doc.node(o.r.node).map(|n| n.span));
+            let mut d = Diagnostic::warning(
+                MISSING_NAME,
+                format!("{} object has no `metadata.name`", o.kind),
+            )
+            .with_help("the API server rejects it; it is still checked, under an empty name");
+            if let Some(span) = at {
+                d = d.at(span, "no name");
+            }
+            diagnostics.push(d);
         }
         self.objects = objects;
         self.diagnostics = diagnostics;

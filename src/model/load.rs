@@ -325,7 +325,12 @@ impl Loader {
                                 .map_or(at, |c| at + c.len_utf8());
                             diagnostic.at(Span::new(id, at..end), "invalid UTF-8 here")
                         }
-                        None => diagnostic,
+                        // the file's contents are not shown (binary, too large,
+                        // unreadable), but the error is still located at the file
+                        None => {
+                            let id = sources.add(name, String::new());
+                            diagnostic.at(Span::new(id, 0..0), "this file")
+                        }
                     };
                     o.diagnostics.push(d);
                     o.stats.files = 1;
