@@ -14,7 +14,8 @@ use std::path::Path;
 pub const SCHEMA: &str =
     "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json";
 
-/// Where kanon's documentation lives (`tool.driver.informationUri`).
+/// Where kanon's documentation lives (`tool.driver.informationUri`). PLACEHOLDER: the
+/// project has no published URL yet; replace with the real repository or site.
 pub const INFORMATION_URI: &str = "https://github.com/kanon-k8s/kanon";
 
 /// The `uriBaseId` of relative artifact locations.
