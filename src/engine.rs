@@ -70,8 +70,36 @@ pub fn compile_rules(opts: &ScanOptions, sources: &mut SourceMap) -> Result<Comp
 
 /// Runs a scan.
 pub fn scan(opts: &ScanOptions) -> Result<ScanResult, String> {
+    scan_with(opts, &|_| {})
+}
+
+/// The stage a scan is in, for progress displays.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Phase {
+    /// Compiling the rules.
+    Compiling,
+    /// Reading and parsing the inputs.
+    Loading,
+    /// Building the resource graph from this many documents.
+    Graph {
+        /// Documents read.
+        documents: usize,
+    },
+    /// Evaluating the rules over the objects.
+    Evaluating {
+        /// Rules.
+        rules: usize,
+        /// Objects.
+        objects: usize,
+    },
+}
+
+/// Runs a scan, telling `on_phase` when each stage starts.
+pub fn scan_with(opts: &ScanOptions, on_phase: &dyn Fn(Phase)) -> Result<ScanResult, String> {
+    on_phase(Phase::Compiling);
     let mut sources = SourceMap::new();
     let compiled = compile_rules(opts, &mut sources)?;
+    on_phase(Phase::Loading);
     let loader = Loader::new(opts.limits);
     let load = loader.load_paths(&opts.inputs, &mut sources);
     let graph_opts = GraphOptions {
@@ -82,8 +110,15 @@ pub fn scan(opts: &ScanOptions) -> Result<ScanResult, String> {
     };
     let mut diagnostics = compiled.diagnostics.clone();
     diagnostics.extend(load.diagnostics.iter().cloned());
+    on_phase(Phase::Graph {
+        documents: load.stats.documents,
+    });
     let graph = Graph::build(load, &graph_opts);
     diagnostics.extend(graph.diagnostics.iter().cloned());
+    on_phase(Phase::Evaluating {
+        rules: compiled.program.rules.len(),
+        objects: graph.load.stats.objects,
+    });
     let run = || run_program_with(&compiled.program, &graph, &sources, &opts.limits);
     let (findings, run_diagnostics) = match opts.threads {
         Some(n) => match rayon::ThreadPoolBuilder::new()

@@ -5,10 +5,13 @@ mod check;
 pub mod explain;
 mod fmt;
 mod graph;
+pub mod outputs;
+pub mod progress;
+pub mod rules;
 mod scan;
 mod test;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 use codespan_reporting::term::termcolor::{ColorChoice, StandardStream};
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -94,6 +97,16 @@ pub enum Command {
         #[arg(required = true)]
         paths: Vec<PathBuf>,
     },
+    /// List the rules (filter by OWASP category and severity), or show one rule's docs.
+    Rules(rules::RulesArgs),
+    /// Print a shell completion script (e.g. `kanon completions bash > /etc/bash_completion.d/kanon`).
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff) to standard output (e.g. `kanon man | man -l -`).
+    Man,
 }
 
 impl Color {
@@ -122,7 +135,10 @@ impl Color {
 
 /// Runs the command line and returns the process exit code.
 pub fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let parsed = Cli::command()
+        .try_get_matches()
+        .and_then(|m| Cli::from_arg_matches(&m).map(|c| (c, m)));
+    let (mut cli, matches) = match parsed {
         Ok(c) => c,
         Err(e) => {
             let code = if e.use_stderr() { 2 } else { 0 };
@@ -130,6 +146,9 @@ pub fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
+    if let (Command::Scan(args), Some(("scan", sub))) = (&mut cli.command, matches.subcommand()) {
+        args.placement = Some(outputs::Placement::from_matches(sub));
+    }
     let code = match &cli.command {
         Command::Check { paths, format } => check::run(paths, *format, cli.color),
         Command::Fmt { check, paths } => fmt::run(paths, *check),
@@ -142,6 +161,9 @@ pub fn main() -> ExitCode {
         } => explain::run(rule, *verbose, rules, *no_default_rules),
         Command::Graph { paths, format } => graph::run(paths, *format, cli.color),
         Command::Test(args) => test::run(args),
+        Command::Rules(args) => rules::run(args, cli.color),
+        Command::Completions { shell } => completions(*shell),
+        Command::Man => man(),
     };
     ExitCode::from(code)
 }
@@ -159,6 +181,38 @@ pub(crate) fn out(text: &str) {
 pub(crate) fn err_line(text: &str) {
     use std::io::Write as _;
     let _ = writeln!(std::io::stderr().lock(), "{text}");
+}
+
+/// Writes a completion script for `shell` to standard output.
+fn completions(shell: clap_complete::Shell) -> u8 {
+    let mut cmd = Cli::command();
+    let mut out = Vec::new();
+    clap_complete::generate(shell, &mut cmd, "kanon", &mut out);
+    write_stdout(&out)
+}
+
+/// The man page of kanon, as roff.
+pub fn man_page() -> Result<Vec<u8>, String> {
+    let mut out = Vec::new();
+    clap_mangen::Man::new(Cli::command())
+        .render(&mut out)
+        .map_err(|e| format!("cannot render the man page: {e}"))?;
+    Ok(out)
+}
+
+fn man() -> u8 {
+    match man_page() {
+        Ok(page) => write_stdout(&page),
+        Err(e) => {
+            error_line(&e);
+            2
+        }
+    }
+}
+
+fn write_stdout(bytes: &[u8]) -> u8 {
+    out(&String::from_utf8_lossy(bytes));
+    0
 }
 
 /// Prints a one-line error for a usage or I/O problem.

@@ -2,10 +2,9 @@
 
 use super::Color;
 use crate::check::ir::{Const, Severity};
-use crate::engine::{ScanOptions, scan};
-use crate::report::{diagnostics, json, text};
+use crate::engine::{ScanOptions, scan_with};
+use crate::report::diagnostics;
 use clap::{Args, ValueEnum};
-use std::io::Write as _;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -16,6 +15,10 @@ pub enum ScanFormat {
     Text,
     /// JSON (schema in docs/output.md).
     Json,
+    /// SARIF 2.1.0, for GitHub code scanning and other SARIF viewers.
+    Sarif,
+    /// JUnit XML: one test suite per rule, one failing test case per finding.
+    Junit,
 }
 
 /// Lowest severity that fails the run.
@@ -47,9 +50,16 @@ pub struct ScanArgs {
     /// Use only the rules given with `--rules`.
     #[arg(long)]
     pub no_default_rules: bool,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = ScanFormat::Text)]
-    pub format: ScanFormat,
+    /// Output format (repeatable; default text). Each `--output` writes the `--format`
+    /// before it; at most one format goes to standard output.
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub format: Vec<ScanFormat>,
+    /// Write the preceding `--format` to this file (atomically) instead of standard output.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Vec<PathBuf>,
+    /// Where `--format` and `--output` stood on the command line (set by the parser).
+    #[arg(skip)]
+    pub placement: Option<super::outputs::Placement>,
     /// Exit 1 when a finding at or above this severity is reported.
     #[arg(long, value_enum, default_value_t = FailOn::Low)]
     pub fail_on: FailOn,
@@ -137,6 +147,13 @@ pub(super) fn run(args: &ScanArgs, color: Color) -> u8 {
         super::error_line("`--no-default-rules` needs at least one `--rules PATH`");
         return 2;
     }
+    let targets = match super::outputs::plan(&args.format, &args.output, args.placement.as_ref()) {
+        Ok(t) => t,
+        Err(e) => {
+            super::error_line(&e);
+            return 2;
+        }
+    };
     let opts = ScanOptions {
         inputs: args.paths.clone(),
         rules: args.rules.clone(),
@@ -146,7 +163,10 @@ pub(super) fn run(args: &ScanArgs, color: Color) -> u8 {
         params,
         limits: args.limits(),
     };
-    let result = match scan(&opts) {
+    let progress = super::progress::Progress::start(super::progress::enabled());
+    let result = scan_with(&opts, &|phase| progress.phase(phase));
+    progress.finish();
+    let result = match result {
         Ok(r) => r,
         Err(e) => {
             super::error_line(&e);
@@ -155,27 +175,16 @@ pub(super) fn run(args: &ScanArgs, color: Color) -> u8 {
     };
     let mut err = color.stderr();
     let _ = diagnostics::emit(&mut err, &result.sources, &result.diagnostics);
-    let write_ok = match args.format {
-        ScanFormat::Json => {
-            let v = json::report(
-                &result.findings,
-                &result.summary,
-                &result.diagnostics,
-                &result.sources,
-            );
-            let text = serde_json::to_string_pretty(&v).unwrap_or_default();
-            let mut out = std::io::stdout().lock();
-            writeln!(out, "{text}").is_ok()
+    match super::outputs::write_all(&targets, &result, color) {
+        super::outputs::Written::All => {}
+        super::outputs::Written::Failed(e) => {
+            super::error_line(&e);
+            return 2;
         }
-        ScanFormat::Text => {
-            let mut out = color.stdout();
-            let ok = text::write(&mut out, &result.sources, &result.findings).is_ok();
-            ok && write!(out, "{}", result.summary.text()).is_ok()
-        }
-    };
-    if !write_ok {
         // a closed pipe (`kanon scan ... | head`) is not an error worth reporting
-        return if result.has_errors() { 2 } else { 0 };
+        super::outputs::Written::StdoutClosed => {
+            return if result.has_errors() { 2 } else { 0 };
+        }
     }
     if result.has_errors() {
         return 2;

@@ -1,0 +1,285 @@
+//! `kanon scan --format F [--output FILE]...`: which format goes where, and writing them.
+//!
+//! Each `--output FILE` writes the format of the nearest `--format` before it; a format
+//! without an `--output` goes to standard output (at most one may). With no `--format`, one
+//! text report is written, to `--output` if given. Files are written atomically.
+
+use super::Color;
+use super::scan::ScanFormat;
+use crate::engine::ScanResult;
+use crate::report::{atomic, json, junit, sarif, text};
+use clap::ValueEnum;
+use codespan_reporting::term::termcolor::{NoColor, WriteColor};
+use std::io::Write as _;
+use std::path::PathBuf;
+
+/// Where `--format` and `--output` stood on the command line (clap argument indices).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Placement {
+    /// Index of each `--format` value.
+    pub formats: Vec<usize>,
+    /// Index of each `--output` value.
+    pub outputs: Vec<usize>,
+}
+
+impl Placement {
+    /// Reads the indices from the `scan` subcommand's matches.
+    pub fn from_matches(m: &clap::ArgMatches) -> Placement {
+        let idx = |id: &str| -> Vec<usize> {
+            m.try_get_raw(id)
+                .ok()
+                .flatten()
+                .and_then(|_| m.indices_of(id))
+                .map(|i| i.collect())
+                .unwrap_or_default()
+        };
+        Placement {
+            formats: idx("format"),
+            outputs: idx("output"),
+        }
+    }
+}
+
+/// One report to write.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Target {
+    /// The format.
+    pub format: ScanFormat,
+    /// The file, or `None` for standard output.
+    pub path: Option<PathBuf>,
+}
+
+fn name(f: ScanFormat) -> String {
+    f.to_possible_value()
+        .map(|v| v.get_name().to_string())
+        .unwrap_or_default()
+}
+
+/// Pairs formats with outputs. Without a placement (a library caller), the i-th output
+/// goes with the i-th format.
+pub fn plan(
+    formats: &[ScanFormat],
+    outputs: &[PathBuf],
+    placement: Option<&Placement>,
+) -> Result<Vec<Target>, String> {
+    if formats.is_empty() {
+        if outputs.len() > 1 {
+            return Err("several `--output` files need a `--format` before each".to_string());
+        }
+        return Ok(vec![Target {
+            format: ScanFormat::Text,
+            path: outputs.first().cloned(),
+        }]);
+    }
+    let usable =
+        placement.filter(|p| p.formats.len() == formats.len() && p.outputs.len() == outputs.len());
+    let (fpos, opos): (Vec<usize>, Vec<usize>) = match usable {
+        Some(p) => (p.formats.clone(), p.outputs.clone()),
+        None => (
+            (0..formats.len()).map(|i| 2 * i).collect(),
+            (0..outputs.len()).map(|i| 2 * i + 1).collect(),
+        ),
+    };
+    let mut targets: Vec<Target> = formats
+        .iter()
+        .map(|f| Target {
+            format: *f,
+            path: None,
+        })
+        .collect();
+    for (out, at) in outputs.iter().zip(&opos) {
+        let owner = fpos.iter().rposition(|p| p < at).or_else(|| {
+            // `--output x --format y` with one of each is unambiguous
+            (formats.len() == 1 && outputs.len() == 1).then_some(0)
+        });
+        let Some(i) = owner else {
+            return Err(format!(
+                "`--output {}` must follow the `--format` it writes",
+                out.display()
+            ));
+        };
+        let Some(t) = targets.get_mut(i) else {
+            continue;
+        };
+        if let Some(prev) = &t.path {
+            return Err(format!(
+                "`--format {}` has two outputs, `{}` and `{}`; repeat `--format` before each",
+                name(t.format),
+                prev.display(),
+                out.display()
+            ));
+        }
+        t.path = Some(out.clone());
+    }
+    let to_stdout: Vec<String> = targets
+        .iter()
+        .filter(|t| t.path.is_none())
+        .map(|t| format!("`--format {}`", name(t.format)))
+        .collect();
+    if to_stdout.len() > 1 {
+        return Err(format!(
+            "only one format can go to standard output, but {} have no `--output FILE`",
+            to_stdout.join(" and ")
+        ));
+    }
+    for (i, a) in outputs.iter().enumerate() {
+        if outputs.iter().skip(i + 1).any(|b| b == a) {
+            return Err(format!("`--output {}` is given twice", a.display()));
+        }
+    }
+    Ok(targets)
+}
+
+/// How writing the reports went.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Written {
+    /// Everything was written.
+    All,
+    /// Standard output was closed early (`| head`): not worth an error.
+    StdoutClosed,
+    /// An output file could not be written (the message says why).
+    Failed(String),
+}
+
+/// Renders one format as bytes, without colour.
+pub fn render(format: ScanFormat, result: &ScanResult) -> Vec<u8> {
+    let rules = &result.compiled.program.rules;
+    match format {
+        ScanFormat::Text => {
+            let mut w = NoColor::new(Vec::new());
+            write_text(&mut w, result);
+            w.into_inner()
+        }
+        ScanFormat::Json => {
+            let v = json::report(
+                &result.findings,
+                &result.summary,
+                &result.diagnostics,
+                &result.sources,
+            );
+            let mut s = serde_json::to_string_pretty(&v).unwrap_or_default();
+            s.push('\n');
+            s.into_bytes()
+        }
+        ScanFormat::Sarif => {
+            let base = std::env::current_dir().ok();
+            let v = sarif::report(
+                rules,
+                &result.findings,
+                &result.diagnostics,
+                &result.sources,
+                base.as_deref(),
+            );
+            let mut s = serde_json::to_string_pretty(&v).unwrap_or_default();
+            s.push('\n');
+            s.into_bytes()
+        }
+        ScanFormat::Junit => junit::report(
+            rules,
+            &result.findings,
+            &result.diagnostics,
+            &result.sources,
+        )
+        .into_bytes(),
+    }
+}
+
+fn write_text(w: &mut dyn WriteColor, result: &ScanResult) -> bool {
+    text::write(w, &result.sources, &result.findings).is_ok()
+        && write!(w, "{}", result.summary.text()).is_ok()
+}
+
+/// Writes every target: files first (atomically), then standard output.
+pub fn write_all(targets: &[Target], result: &ScanResult, color: Color) -> Written {
+    for t in targets {
+        if let Some(path) = &t.path {
+            if let Err(e) = atomic::write(path, &render(t.format, result)) {
+                return Written::Failed(e);
+            }
+        }
+    }
+    for t in targets.iter().filter(|t| t.path.is_none()) {
+        let ok = match t.format {
+            ScanFormat::Text => {
+                let mut out = color.stdout();
+                write_text(&mut out, result)
+            }
+            other => {
+                let mut out = std::io::stdout().lock();
+                out.write_all(&render(other, result)).is_ok() && out.flush().is_ok()
+            }
+        };
+        if !ok {
+            return Written::StdoutClosed;
+        }
+    }
+    Written::All
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(s: &str) -> PathBuf {
+        PathBuf::from(s)
+    }
+
+    #[test]
+    fn outputs_pair_with_the_format_before_them() {
+        use ScanFormat::*;
+        let place = Placement {
+            formats: vec![3, 7],
+            outputs: vec![5],
+        };
+        let t = plan(&[Sarif, Text], &[p("k.sarif")], Some(&place)).unwrap();
+        assert_eq!(t[0].path, Some(p("k.sarif")));
+        assert_eq!(t[1].path, None);
+        // `--format text --format sarif --output k.sarif`
+        let place = Placement {
+            formats: vec![3, 5],
+            outputs: vec![7],
+        };
+        let t = plan(&[Text, Sarif], &[p("k.sarif")], Some(&place)).unwrap();
+        assert_eq!(t[0].path, None);
+        assert_eq!(t[1].path, Some(p("k.sarif")));
+        // no format: text, to the output if any
+        let t = plan(&[], &[p("o.txt")], None).unwrap();
+        assert_eq!(
+            t,
+            [Target {
+                format: Text,
+                path: Some(p("o.txt"))
+            }]
+        );
+        // `--output o.json --format json`
+        let place = Placement {
+            formats: vec![5],
+            outputs: vec![3],
+        };
+        assert!(plan(&[Json], &[p("o.json")], Some(&place)).is_ok());
+    }
+
+    #[test]
+    fn ambiguous_outputs_are_errors() {
+        use ScanFormat::*;
+        let e = plan(&[Json, Sarif], &[], None).unwrap_err();
+        assert!(
+            e.contains("only one format can go to standard output"),
+            "{e}"
+        );
+        let place = Placement {
+            formats: vec![3, 5],
+            outputs: vec![1],
+        };
+        let e = plan(&[Json, Sarif], &[p("x")], Some(&place)).unwrap_err();
+        assert!(e.contains("must follow the `--format`"), "{e}");
+        let place = Placement {
+            formats: vec![1],
+            outputs: vec![3, 5],
+        };
+        let e = plan(&[Json], &[p("a"), p("b")], Some(&place)).unwrap_err();
+        assert!(e.contains("has two outputs"), "{e}");
+        let e = plan(&[Json, Sarif], &[p("a"), p("a")], None).unwrap_err();
+        assert!(e.contains("given twice"), "{e}");
+    }
+}

@@ -1,0 +1,380 @@
+//! SARIF 2.1.0 output (docs/output.md), as GitHub code scanning and other SARIF viewers read
+//! it: one run, every rule that ran in `tool.driver.rules`, one result per finding, input and
+//! rule errors as tool execution notifications.
+
+use crate::check::ir::{Rule, Severity};
+use crate::diag::{Diagnostic, Level, SourceMap};
+use crate::eval::Finding;
+use crate::eval::finding::Location;
+use serde_json::{Map, Value, json};
+use std::collections::HashMap;
+use std::path::Path;
+
+/// The SARIF schema the output follows.
+pub const SCHEMA: &str =
+    "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json";
+
+/// The `uriBaseId` of relative artifact locations.
+pub const SRCROOT: &str = "%SRCROOT%";
+
+/// The key of kanon's fingerprint in `partialFingerprints`.
+pub const FINGERPRINT_KEY: &str = "kanonFindingHash/v1";
+
+/// GitHub's numeric `security-severity` of a severity.
+pub fn security_severity(s: Severity) -> &'static str {
+    match s {
+        Severity::Critical => "9.5",
+        Severity::High => "8.0",
+        Severity::Medium => "5.5",
+        Severity::Low => "3.0",
+        Severity::Info => "1.0",
+    }
+}
+
+/// The SARIF level of a severity: `error` for critical and high, `warning` for medium,
+/// `note` for low and info.
+pub fn level(s: Severity) -> &'static str {
+    match s {
+        Severity::Critical | Severity::High => "error",
+        Severity::Medium => "warning",
+        Severity::Low | Severity::Info => "note",
+    }
+}
+
+/// The whole report as a SARIF log. `base` is the directory relative URIs are resolved
+/// against (normally the working directory): absolute file names under it become relative.
+pub fn report(
+    rules: &[Rule],
+    findings: &[Finding],
+    diagnostics: &[Diagnostic],
+    sources: &SourceMap,
+    base: Option<&Path>,
+) -> Value {
+    let index: HashMap<&str, usize> = rules
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (r.id.as_str(), i))
+        .collect();
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    let results: Vec<Value> = findings
+        .iter()
+        .map(|f| {
+            let hash = fingerprint(f);
+            let n = seen.entry(hash.clone()).or_insert(0);
+            *n += 1;
+            result(f, index.get(f.rule_id.as_str()).copied(), &hash, *n, base)
+        })
+        .collect();
+    let notifications: Vec<Value> = diagnostics
+        .iter()
+        .map(|d| notification(d, sources, base))
+        .collect();
+    let successful = !diagnostics.iter().any(Diagnostic::is_error);
+    json!({
+        "$schema": SCHEMA,
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {
+                "driver": {
+                    "name": "kanon",
+                    "version": env!("CARGO_PKG_VERSION"),
+                    "semanticVersion": env!("CARGO_PKG_VERSION"),
+                    "rules": rules.iter().map(rule).collect::<Vec<_>>(),
+                }
+            },
+            "invocations": [{
+                "executionSuccessful": successful,
+                "toolExecutionNotifications": notifications,
+            }],
+            "columnKind": "unicodeCodePoints",
+            "results": results,
+        }],
+    })
+}
+
+fn rule(r: &Rule) -> Value {
+    let mut tags: Vec<String> = vec!["security".to_string()];
+    for t in r.owasp.iter().chain(&r.refs).chain(&r.tags) {
+        if !tags.contains(t) {
+            tags.push(t.clone());
+        }
+    }
+    let docs = r.docs.trim();
+    let mut text = String::new();
+    let mut markdown = format!("**{}**\n", r.title);
+    if !docs.is_empty() {
+        text.push_str(docs);
+        markdown.push('\n');
+        markdown.push_str(docs);
+        markdown.push('\n');
+    } else {
+        text.push_str(&r.title);
+    }
+    if !r.fix.is_empty() {
+        text.push_str(&format!("\n\nFix: {}", r.fix));
+        markdown.push_str(&format!("\n**Fix:** {}\n", r.fix));
+    }
+    let owasp = if r.owasp.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", r.owasp.join(", "))
+    };
+    json!({
+        "id": r.id,
+        "name": r.name,
+        "shortDescription": { "text": r.title },
+        "fullDescription": { "text": format!("{}{owasp}", sentence(&r.title)) },
+        "help": { "text": text, "markdown": markdown },
+        "defaultConfiguration": { "level": level(r.severity) },
+        "properties": {
+            "tags": tags,
+            "security-severity": security_severity(r.severity),
+            "precision": "high",
+            "problem.severity": match r.severity {
+                Severity::Critical | Severity::High => "error",
+                Severity::Medium => "warning",
+                Severity::Low | Severity::Info => "recommendation",
+            },
+        },
+    })
+}
+
+/// Ends a text with a period (SARIF messages are sentences).
+fn sentence(s: &str) -> String {
+    let t = s.trim_end();
+    if t.ends_with(['.', '!', '?']) {
+        t.to_string()
+    } else {
+        format!("{t}.")
+    }
+}
+
+fn result(
+    f: &Finding,
+    rule_index: Option<usize>,
+    hash: &str,
+    n: usize,
+    base: Option<&Path>,
+) -> Value {
+    let mut v = Map::new();
+    v.insert("ruleId".into(), json!(f.rule_id));
+    if let Some(i) = rule_index {
+        v.insert("ruleIndex".into(), json!(i));
+    }
+    v.insert("level".into(), json!(level(f.severity)));
+    v.insert("message".into(), json!({ "text": sentence(&f.message) }));
+    v.insert("locations".into(), json!([physical(&f.location, base)]));
+    let related: Vec<Value> = f
+        .evidence
+        .iter()
+        .filter_map(|e| {
+            let l = e.location.as_ref()?;
+            if l.span == f.location.span {
+                return None;
+            }
+            let ns = e
+                .namespace
+                .as_deref()
+                .map(|n| format!("{n}/"))
+                .unwrap_or_default();
+            let mut loc = physical(l, base);
+            if let Some(o) = loc.as_object_mut() {
+                o.insert(
+                    "message".into(),
+                    json!({ "text": format!("{} {ns}{}", e.kind, e.name) }),
+                );
+            }
+            Some(loc)
+        })
+        .enumerate()
+        .map(|(i, mut loc)| {
+            if let Some(o) = loc.as_object_mut() {
+                o.insert("id".into(), json!(i + 1));
+            }
+            loc
+        })
+        .collect();
+    if !related.is_empty() {
+        v.insert("relatedLocations".into(), Value::Array(related));
+    }
+    v.insert(
+        "partialFingerprints".into(),
+        json!({ FINGERPRINT_KEY: format!("{hash}:{n}") }),
+    );
+    v.insert(
+        "properties".into(),
+        json!({
+            "severity": f.severity,
+            "owasp": f.owasp,
+            "resource": {
+                "apiVersion": f.resource.api_version,
+                "kind": f.resource.kind,
+                "namespace": f.resource.namespace,
+                "name": f.resource.name,
+            },
+        }),
+    );
+    Value::Object(v)
+}
+
+fn physical(l: &Location, base: Option<&Path>) -> Value {
+    let mut artifact = Map::new();
+    let (uri, relative) = uri(&l.file, base);
+    artifact.insert("uri".into(), json!(uri));
+    if relative {
+        artifact.insert("uriBaseId".into(), json!(SRCROOT));
+    }
+    json!({
+        "physicalLocation": {
+            "artifactLocation": artifact,
+            "region": {
+                "startLine": l.line,
+                "startColumn": l.column,
+                "endLine": l.end_line,
+                "endColumn": l.end_column,
+            },
+        }
+    })
+}
+
+fn notification(d: &Diagnostic, sources: &SourceMap, base: Option<&Path>) -> Value {
+    let mut v = Map::new();
+    v.insert("descriptor".into(), json!({ "id": d.code }));
+    v.insert(
+        "level".into(),
+        json!(match d.level {
+            Level::Error => "error",
+            Level::Warning => "warning",
+        }),
+    );
+    let mut text = sentence(&d.message);
+    if let Some(h) = &d.help {
+        text.push_str(&format!(" Help: {}", sentence(h)));
+    }
+    v.insert("message".into(), json!({ "text": text }));
+    if let Some(p) = &d.primary {
+        let l = Location::of(sources, p.span);
+        v.insert("locations".into(), json!([physical(&l, base)]));
+    }
+    Value::Object(v)
+}
+
+/// A file name as a SARIF URI: relative names (and absolute names under `base`) become
+/// relative URIs with forward slashes, other absolute names `file://` URIs. Returns the URI
+/// and whether it is relative.
+pub fn uri(file: &str, base: Option<&Path>) -> (String, bool) {
+    let path = Path::new(file);
+    if path.is_absolute() {
+        if let Some(rel) = base.and_then(|b| path.strip_prefix(b).ok()) {
+            let rel = rel.to_string_lossy().replace('\\', "/");
+            return (encode(&rel), true);
+        }
+        let abs = file.replace('\\', "/");
+        let abs = if abs.starts_with('/') {
+            abs
+        } else {
+            format!("/{abs}")
+        };
+        return (format!("file://{}", encode(&abs)), false);
+    }
+    let mut rel = file.replace('\\', "/");
+    while let Some(rest) = rel.strip_prefix("./") {
+        rel = rest.to_string();
+    }
+    (encode(&rel), true)
+}
+
+/// Percent-encodes what may not appear in a URI path (RFC 3986), keeping `/`.
+fn encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        let keep = b.is_ascii_alphanumeric()
+            || matches!(
+                b,
+                b'-' | b'.'
+                    | b'_'
+                    | b'~'
+                    | b'/'
+                    | b'!'
+                    | b'$'
+                    | b'&'
+                    | b'\''
+                    | b'('
+                    | b')'
+                    | b'*'
+                    | b'+'
+                    | b','
+                    | b';'
+                    | b'='
+                    | b':'
+                    | b'@'
+            );
+        if keep {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// A finding's stable fingerprint: a hash of the rule id, the resource's kind, namespace
+/// and name, the file and the message (which names the offending field, container or
+/// subject) — not the line or column, so it survives lines moving.
+pub fn fingerprint(f: &Finding) -> String {
+    let mut parts = [
+        f.rule_id.as_str(),
+        f.resource.kind.as_str(),
+        f.resource.namespace.as_deref().unwrap_or(""),
+        f.resource.name.as_str(),
+        f.location.file.as_str(),
+        f.message.as_str(),
+    ]
+    .join("\u{1f}");
+    parts.push('\u{1e}');
+    format!(
+        "{:016x}{:016x}",
+        fnv1a(parts.as_bytes(), 0xcbf2_9ce4_8422_2325),
+        fnv1a(parts.as_bytes(), 0x6c62_272e_07bb_0142)
+    )
+}
+
+/// FNV-1a, 64 bits, from a given offset basis (stable across platforms and releases).
+fn fnv1a(bytes: &[u8], basis: u64) -> u64 {
+    let mut h = basis;
+    for b in bytes {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uris() {
+        assert_eq!(
+            uri("examples/a b.yaml", None),
+            ("examples/a%20b.yaml".into(), true)
+        );
+        assert_eq!(uri("./x/y.yaml", None), ("x/y.yaml".into(), true));
+        assert_eq!(uri("dir\\y.yaml", None), ("dir/y.yaml".into(), true));
+        assert_eq!(uri("<stdin>", None), ("%3Cstdin%3E".into(), true));
+        assert_eq!(
+            uri("/repo/k8s/a.yaml", Some(Path::new("/repo"))),
+            ("k8s/a.yaml".into(), true)
+        );
+        assert_eq!(
+            uri("/elsewhere/a.yaml", Some(Path::new("/repo"))),
+            ("file:///elsewhere/a.yaml".into(), false)
+        );
+    }
+
+    #[test]
+    fn sentences() {
+        assert_eq!(sentence("runs privileged"), "runs privileged.");
+        assert_eq!(sentence("done."), "done.");
+    }
+}
