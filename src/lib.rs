@@ -12,12 +12,14 @@
 pub mod bundled;
 pub mod check;
 pub mod cli;
+pub mod config;
 pub mod diag;
 pub mod engine;
 pub mod eval;
 pub mod graph;
 pub mod model;
 pub mod plan;
+pub mod policy;
 pub mod report;
 pub mod schema;
 pub mod syntax;

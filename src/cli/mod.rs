@@ -2,10 +2,12 @@
 //! `src/main.rs` only calls [`main`].
 
 mod check;
+mod config;
 pub mod explain;
 mod fmt;
 mod graph;
 mod scan;
+pub mod scan_policy;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use codespan_reporting::term::termcolor::{ColorChoice, StandardStream};
@@ -47,6 +49,7 @@ pub enum DiagFormat {
 
 /// Subcommands.
 #[derive(Debug, Subcommand)]
+#[allow(clippy::large_enum_variant)] // parsed once per process
 pub enum Command {
     /// Compile rule files and print diagnostics (exit 0 clean, 2 on errors).
     Check {
@@ -90,6 +93,8 @@ pub enum Command {
         #[arg(required = true)]
         paths: Vec<PathBuf>,
     },
+    /// Show the effective configuration (`.kanon.yaml` over the defaults).
+    Config(config::ConfigCommand),
 }
 
 impl Color {
@@ -137,6 +142,7 @@ pub fn main() -> ExitCode {
             no_default_rules,
         } => explain::run(rule, *verbose, rules, *no_default_rules),
         Command::Graph { paths, format } => graph::run(paths, *format, cli.color),
+        Command::Config(c) => config::run(c, cli.color),
     };
     ExitCode::from(code)
 }

@@ -50,9 +50,10 @@ pub struct ScanArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = ScanFormat::Text)]
     pub format: ScanFormat,
-    /// Exit 1 when a finding at or above this severity is reported.
-    #[arg(long, value_enum, default_value_t = FailOn::Low)]
-    pub fail_on: FailOn,
+    /// Exit 1 when a finding at or above this severity is reported (default: `fail-on` of
+    /// the configuration, else `low`).
+    #[arg(long, value_enum)]
+    pub fail_on: Option<FailOn>,
     /// Worker threads (default: all cores; `RAYON_NUM_THREADS` is honoured).
     #[arg(long)]
     pub threads: Option<usize>,
@@ -62,6 +63,9 @@ pub struct ScanArgs {
     /// Set a rule parameter: `name=value` (strings), `name=a,b` for lists.
     #[arg(long = "param", value_name = "NAME=VALUE")]
     pub params: Vec<String>,
+    /// Configuration, exemption and baseline flags.
+    #[command(flatten)]
+    pub policy: super::scan_policy::PolicyArgs,
 }
 
 fn parse_param(s: &str) -> Result<(String, Const), String> {
@@ -88,7 +92,11 @@ fn parse_param(s: &str) -> Result<(String, Const), String> {
 }
 
 pub(super) fn run(args: &ScanArgs, color: Color) -> u8 {
-    let mut params = crate::check::Overrides::new();
+    let policy = match super::scan_policy::policy(&args.policy, color) {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
+    let mut params = super::scan_policy::config_params(&policy);
     for p in &args.params {
         match parse_param(p) {
             Ok((k, v)) => {
@@ -100,18 +108,24 @@ pub(super) fn run(args: &ScanArgs, color: Color) -> u8 {
             }
         }
     }
-    if args.no_default_rules && args.rules.is_empty() {
+    let mut rules = policy.config.rules.clone();
+    rules.extend(args.rules.iter().cloned());
+    let bundled = !args.no_default_rules && policy.config.default_rules;
+    if !bundled && rules.is_empty() {
         super::error_line("`--no-default-rules` needs at least one `--rules PATH`");
         return 2;
     }
+    let config_fail_on = policy.config.fail_on.as_ref().map(|f| f.value.clone());
+    let write_baseline = args.policy.write_baseline.is_some();
     let opts = ScanOptions {
         inputs: args.paths.clone(),
-        rules: args.rules.clone(),
-        bundled: !args.no_default_rules,
+        rules,
+        bundled,
         threads: args.threads,
         default_namespace: args.default_namespace.clone(),
         params,
         limits: Default::default(),
+        policy,
     };
     let result = match scan(&opts) {
         Ok(r) => r,
@@ -122,21 +136,34 @@ pub(super) fn run(args: &ScanArgs, color: Color) -> u8 {
     };
     let mut err = color.stderr();
     let _ = diagnostics::emit(&mut err, &result.sources, &result.diagnostics);
+    if !super::scan_policy::write_baseline(&args.policy, &result) {
+        return 2;
+    }
     let write_ok = match args.format {
         ScanFormat::Json => {
-            let v = json::report(
+            let mut v = json::report(
                 &result.findings,
                 &result.summary,
                 &result.diagnostics,
                 &result.sources,
             );
+            if let (true, Some(m)) = (args.policy.show_exempted, v.as_object_mut()) {
+                m.insert(
+                    "exempted".into(),
+                    crate::policy::exempted_json(&result.exempted),
+                );
+            }
             let text = serde_json::to_string_pretty(&v).unwrap_or_default();
             let mut out = std::io::stdout().lock();
             writeln!(out, "{text}").is_ok()
         }
         ScanFormat::Text => {
             let mut out = color.stdout();
-            let ok = text::write(&mut out, &result.sources, &result.findings).is_ok();
+            let mut ok = text::write(&mut out, &result.sources, &result.findings).is_ok();
+            if args.policy.show_exempted {
+                ok =
+                    ok && write!(out, "{}", crate::policy::exempted_text(&result.exempted)).is_ok();
+            }
             ok && write!(out, "{}", result.summary.text()).is_ok()
         }
     };
@@ -147,7 +174,14 @@ pub(super) fn run(args: &ScanArgs, color: Color) -> u8 {
     if result.has_errors() {
         return 2;
     }
-    let threshold = match args.fail_on {
+    if write_baseline {
+        return 0;
+    }
+    let fail_on = args
+        .fail_on
+        .or_else(|| config_fail_on.and_then(|f| FailOn::from_str(&f, true).ok()))
+        .unwrap_or(FailOn::Low);
+    let threshold = match fail_on {
         FailOn::Info => Some(Severity::Info),
         FailOn::Low => Some(Severity::Low),
         FailOn::Medium => Some(Severity::Medium),
