@@ -700,7 +700,7 @@ impl Config {
             .collect();
         json!({
             "version": self.version,
-            "select": self.select.as_ref().map_or_else(|| vec!["all".to_string()], |s| strs(s)),
+            "select": self.select.as_ref().map_or_else(|| vec!["*".to_string()], |s| strs(s)),
             "ignore": strs(&self.ignore),
             "severity": severity,
             "params": params,

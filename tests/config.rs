@@ -661,5 +661,5 @@ fn config_show_prints_the_effective_configuration() {
     );
     let v: Value = serde_json::from_str(&r.out).unwrap();
     assert_eq!(v["source"], Value::Null);
-    assert_eq!(v["config"]["select"][0], "all");
+    assert_eq!(v["config"]["select"][0], "*");
 }
