@@ -9,6 +9,7 @@ use crate::eval::exec;
 use crate::graph::{Graph, GraphOptions};
 use crate::limits::Limits;
 use crate::model::Loader;
+use crate::policy::{Exempted, Policy};
 use crate::report::summary::Summary;
 use std::path::PathBuf;
 
@@ -29,6 +30,8 @@ pub struct ScanOptions {
     pub params: Overrides,
     /// Input limits.
     pub limits: Limits,
+    /// Rule selection, severity overrides, exemptions and baseline.
+    pub policy: Policy,
 }
 
 /// Everything a scan produced.
@@ -40,8 +43,12 @@ pub struct ScanResult {
     pub compiled: Compiled,
     /// The graph.
     pub graph: Graph,
-    /// Findings, sorted.
+    /// Findings, sorted (without exempted and baselined ones).
     pub findings: Vec<Finding>,
+    /// Findings removed by exemptions, sorted.
+    pub exempted: Vec<Exempted>,
+    /// Findings removed because they are in the baseline, sorted.
+    pub baselined: Vec<Finding>,
     /// Rule, input and graph diagnostics, in that order.
     pub diagnostics: Vec<Diagnostic>,
     /// Totals.
@@ -98,7 +105,18 @@ pub enum Phase {
 pub fn scan_with(opts: &ScanOptions, on_phase: &dyn Fn(Phase)) -> Result<ScanResult, String> {
     on_phase(Phase::Compiling);
     let mut sources = SourceMap::new();
-    let compiled = compile_rules(opts, &mut sources)?;
+    let config_file = opts.policy.register(&mut sources);
+    let mut compiled = compile_rules(opts, &mut sources)?;
+    let rule_ids: Vec<String> = compiled
+        .program
+        .rules
+        .iter()
+        .map(|r| r.id.clone())
+        .collect();
+    let mut rule_diagnostics = compiled.diagnostics.clone();
+    opts.policy
+        .apply_rules(&mut compiled.program, &mut rule_diagnostics, config_file);
+    compiled.diagnostics = rule_diagnostics;
     on_phase(Phase::Loading);
     let loader = Loader::new(opts.limits);
     let load = loader.load_paths(&opts.inputs, &mut sources);
@@ -138,19 +156,27 @@ pub fn scan_with(opts: &ScanOptions, on_phase: &dyn Fn(Phase)) -> Result<ScanRes
         .iter()
         .filter(|d| d.is_error())
         .count();
+    let applied = opts
+        .policy
+        .apply_findings(findings, &graph, &sources, config_file, &rule_ids);
+    diagnostics.extend(applied.diagnostics);
     let rule_errors = compiled.diagnostics.iter().filter(|d| d.is_error()).count() + run_errors;
-    let summary = Summary::new(
+    let mut summary = Summary::new(
         &graph.load.stats,
         compiled.program.rules.len(),
-        &findings,
+        &applied.findings,
         input_errors,
         rule_errors,
     );
+    summary.exempted = applied.exempted.len();
+    summary.baselined = applied.baselined.len();
     Ok(ScanResult {
         sources,
         compiled,
         graph,
-        findings,
+        findings: applied.findings,
+        exempted: applied.exempted,
+        baselined: applied.baselined,
         diagnostics,
         summary,
     })

@@ -13,6 +13,7 @@
 pub mod bundled;
 pub mod check;
 pub mod cli;
+pub mod config;
 pub mod diag;
 pub mod engine;
 pub mod eval;
@@ -21,6 +22,7 @@ pub mod harness;
 pub mod limits;
 pub mod model;
 pub mod plan;
+pub mod policy;
 pub mod report;
 pub mod schema;
 pub mod syntax;

@@ -2,6 +2,7 @@
 //! `src/main.rs` only calls [`main`].
 
 mod check;
+mod config;
 pub mod explain;
 mod fmt;
 mod graph;
@@ -9,6 +10,7 @@ pub mod outputs;
 pub mod progress;
 pub mod rules;
 mod scan;
+pub mod scan_policy;
 mod test;
 
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
@@ -51,6 +53,7 @@ pub enum DiagFormat {
 
 /// Subcommands.
 #[derive(Debug, Subcommand)]
+#[allow(clippy::large_enum_variant)] // parsed once per process
 pub enum Command {
     /// Compile rule files and print diagnostics (exit 0 clean, 2 on errors).
     Check {
@@ -107,6 +110,8 @@ pub enum Command {
     },
     /// Print the man page (roff) to standard output (e.g. `kanon man | man -l -`).
     Man,
+    /// Show the effective configuration (`.kanon.yaml` over the defaults).
+    Config(config::ConfigCommand),
 }
 
 impl Color {
@@ -164,6 +169,7 @@ pub fn main() -> ExitCode {
         Command::Rules(args) => rules::run(args, cli.color),
         Command::Completions { shell } => completions(*shell),
         Command::Man => man(),
+        Command::Config(c) => config::run(c, cli.color),
     };
     ExitCode::from(code)
 }

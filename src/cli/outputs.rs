@@ -141,22 +141,29 @@ pub enum Written {
     Failed(String),
 }
 
-/// Renders one format as bytes, without colour.
-pub fn render(format: ScanFormat, result: &ScanResult) -> Vec<u8> {
+/// Renders one format as bytes, without colour. With `show_exempted`, text and JSON also
+/// list the exempted findings.
+pub fn render(format: ScanFormat, result: &ScanResult, show_exempted: bool) -> Vec<u8> {
     let rules = &result.compiled.program.rules;
     match format {
         ScanFormat::Text => {
             let mut w = NoColor::new(Vec::new());
-            write_text(&mut w, result);
+            write_text(&mut w, result, show_exempted);
             w.into_inner()
         }
         ScanFormat::Json => {
-            let v = json::report(
+            let mut v = json::report(
                 &result.findings,
                 &result.summary,
                 &result.diagnostics,
                 &result.sources,
             );
+            if let (true, Some(m)) = (show_exempted, v.as_object_mut()) {
+                m.insert(
+                    "exempted".into(),
+                    crate::policy::exempted_json(&result.exempted),
+                );
+            }
             let mut s = serde_json::to_string_pretty(&v).unwrap_or_default();
             s.push('\n');
             s.into_bytes()
@@ -184,16 +191,23 @@ pub fn render(format: ScanFormat, result: &ScanResult) -> Vec<u8> {
     }
 }
 
-fn write_text(w: &mut dyn WriteColor, result: &ScanResult) -> bool {
+fn write_text(w: &mut dyn WriteColor, result: &ScanResult, show_exempted: bool) -> bool {
     text::write(w, &result.sources, &result.findings).is_ok()
+        && (!show_exempted
+            || write!(w, "{}", crate::policy::exempted_text(&result.exempted)).is_ok())
         && write!(w, "{}", result.summary.text()).is_ok()
 }
 
 /// Writes every target: files first (atomically), then standard output.
-pub fn write_all(targets: &[Target], result: &ScanResult, color: Color) -> Written {
+pub fn write_all(
+    targets: &[Target],
+    result: &ScanResult,
+    color: Color,
+    show_exempted: bool,
+) -> Written {
     for t in targets {
         if let Some(path) = &t.path {
-            if let Err(e) = atomic::write(path, &render(t.format, result)) {
+            if let Err(e) = atomic::write(path, &render(t.format, result, show_exempted)) {
                 return Written::Failed(e);
             }
         }
@@ -202,11 +216,11 @@ pub fn write_all(targets: &[Target], result: &ScanResult, color: Color) -> Writt
         let ok = match t.format {
             ScanFormat::Text => {
                 let mut out = color.stdout();
-                write_text(&mut out, result)
+                write_text(&mut out, result, show_exempted)
             }
             other => {
                 let mut out = std::io::stdout().lock();
-                out.write_all(&render(other, result)).is_ok() && out.flush().is_ok()
+                out.write_all(&render(other, result, show_exempted)).is_ok() && out.flush().is_ok()
             }
         };
         if !ok {

@@ -60,9 +60,10 @@ pub struct ScanArgs {
     /// Where `--format` and `--output` stood on the command line (set by the parser).
     #[arg(skip)]
     pub placement: Option<super::outputs::Placement>,
-    /// Exit 1 when a finding at or above this severity is reported.
-    #[arg(long, value_enum, default_value_t = FailOn::Low)]
-    pub fail_on: FailOn,
+    /// Exit 1 when a finding at or above this severity is reported (default: `fail-on` of
+    /// the configuration, else `low`).
+    #[arg(long, value_enum)]
+    pub fail_on: Option<FailOn>,
     /// Worker threads (default: all cores; `RAYON_NUM_THREADS` is honoured).
     #[arg(long)]
     pub threads: Option<usize>,
@@ -85,6 +86,9 @@ pub struct ScanArgs {
     /// that object are then reported as incomplete.
     #[arg(long, value_name = "N")]
     pub max_steps: Option<u64>,
+    /// Configuration, exemption and baseline flags.
+    #[command(flatten)]
+    pub policy: super::scan_policy::PolicyArgs,
 }
 
 impl ScanArgs {
@@ -131,7 +135,11 @@ fn parse_param(s: &str) -> Result<(String, Const), String> {
 }
 
 pub(super) fn run(args: &ScanArgs, color: Color) -> u8 {
-    let mut params = crate::check::Overrides::new();
+    let policy = match super::scan_policy::policy(&args.policy, color) {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
+    let mut params = super::scan_policy::config_params(&policy);
     for p in &args.params {
         match parse_param(p) {
             Ok((k, v)) => {
@@ -143,7 +151,10 @@ pub(super) fn run(args: &ScanArgs, color: Color) -> u8 {
             }
         }
     }
-    if args.no_default_rules && args.rules.is_empty() {
+    let mut rules = policy.config.rules.clone();
+    rules.extend(args.rules.iter().cloned());
+    let bundled = !args.no_default_rules && policy.config.default_rules;
+    if !bundled && rules.is_empty() {
         super::error_line("`--no-default-rules` needs at least one `--rules PATH`");
         return 2;
     }
@@ -154,14 +165,17 @@ pub(super) fn run(args: &ScanArgs, color: Color) -> u8 {
             return 2;
         }
     };
+    let config_fail_on = policy.config.fail_on.as_ref().map(|f| f.value.clone());
+    let write_baseline = args.policy.write_baseline.is_some();
     let opts = ScanOptions {
         inputs: args.paths.clone(),
-        rules: args.rules.clone(),
-        bundled: !args.no_default_rules,
+        rules,
+        bundled,
         threads: args.threads,
         default_namespace: args.default_namespace.clone(),
         params,
         limits: args.limits(),
+        policy,
     };
     let progress = super::progress::Progress::start(super::progress::enabled());
     let result = scan_with(&opts, &|phase| progress.phase(phase));
@@ -175,7 +189,10 @@ pub(super) fn run(args: &ScanArgs, color: Color) -> u8 {
     };
     let mut err = color.stderr();
     let _ = diagnostics::emit(&mut err, &result.sources, &result.diagnostics);
-    match super::outputs::write_all(&targets, &result, color) {
+    if !super::scan_policy::write_baseline(&args.policy, &result) {
+        return 2;
+    }
+    match super::outputs::write_all(&targets, &result, color, args.policy.show_exempted) {
         super::outputs::Written::All => {}
         super::outputs::Written::Failed(e) => {
             super::error_line(&e);
@@ -189,7 +206,14 @@ pub(super) fn run(args: &ScanArgs, color: Color) -> u8 {
     if result.has_errors() {
         return 2;
     }
-    let threshold = match args.fail_on {
+    if write_baseline {
+        return 0;
+    }
+    let fail_on = args
+        .fail_on
+        .or_else(|| config_fail_on.and_then(|f| FailOn::from_str(&f, true).ok()))
+        .unwrap_or(FailOn::Low);
+    let threshold = match fail_on {
         FailOn::Info => Some(Severity::Info),
         FailOn::Low => Some(Severity::Low),
         FailOn::Medium => Some(Severity::Medium),

@@ -29,12 +29,15 @@ pub fn report(
             "findings": summary.findings.iter().map(|(s, n)| json!({"severity": s, "count": n})).collect::<Vec<_>>(),
             "input_errors": summary.input_errors,
             "rule_errors": summary.rule_errors,
+            "exempted": summary.exempted,
+            "baselined": summary.baselined,
         },
         "diagnostics": super::diagnostics::to_json(sources, diagnostics),
     })
 }
 
-fn finding(f: &Finding) -> Value {
+/// One finding as JSON.
+pub fn finding(f: &Finding) -> Value {
     json!({
         "rule": { "id": f.rule_id, "name": f.rule_name, "title": f.title },
         "severity": f.severity,

@@ -2,7 +2,9 @@
 //! format, and atomic writing of output files.
 
 pub mod atomic;
+pub mod baseline;
 pub mod diagnostics;
+pub mod fingerprint;
 pub mod json;
 pub mod junit;
 pub mod sarif;

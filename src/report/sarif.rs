@@ -59,7 +59,7 @@ pub fn report(
     let results: Vec<Value> = findings
         .iter()
         .map(|f| {
-            let hash = fingerprint(f);
+            let hash = super::fingerprint::fingerprint(f);
             let n = seen.entry(hash.clone()).or_insert(0);
             *n += 1;
             result(f, index.get(f.rule_id.as_str()).copied(), &hash, *n, base)
@@ -316,37 +316,6 @@ fn encode(s: &str) -> String {
         }
     }
     out
-}
-
-/// A finding's stable fingerprint: a hash of the rule id, the resource's kind, namespace
-/// and name, the file and the message (which names the offending field, container or
-/// subject) — not the line or column, so it survives lines moving.
-pub fn fingerprint(f: &Finding) -> String {
-    let mut parts = [
-        f.rule_id.as_str(),
-        f.resource.kind.as_str(),
-        f.resource.namespace.as_deref().unwrap_or(""),
-        f.resource.name.as_str(),
-        f.location.file.as_str(),
-        f.message.as_str(),
-    ]
-    .join("\u{1f}");
-    parts.push('\u{1e}');
-    format!(
-        "{:016x}{:016x}",
-        fnv1a(parts.as_bytes(), 0xcbf2_9ce4_8422_2325),
-        fnv1a(parts.as_bytes(), 0x6c62_272e_07bb_0142)
-    )
-}
-
-/// FNV-1a, 64 bits, from a given offset basis (stable across platforms and releases).
-fn fnv1a(bytes: &[u8], basis: u64) -> u64 {
-    let mut h = basis;
-    for b in bytes {
-        h ^= u64::from(*b);
-        h = h.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    h
 }
 
 #[cfg(test)]

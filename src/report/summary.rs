@@ -26,6 +26,10 @@ pub struct Summary {
     pub input_errors: usize,
     /// Rule errors (rules that did not compile or hit a limit).
     pub rule_errors: usize,
+    /// Findings removed by exemptions (listed with `--show-exempted`).
+    pub exempted: usize,
+    /// Findings removed because they are in the baseline.
+    pub baselined: usize,
 }
 
 /// A reason's name in summaries.
@@ -67,6 +71,8 @@ impl Summary {
                 .collect(),
             input_errors,
             rule_errors,
+            exempted: 0,
+            baselined: 0,
         }
     }
 
@@ -116,6 +122,16 @@ impl Summary {
             self.rules,
             plural(self.rules),
         );
+        if self.exempted + self.baselined > 0 {
+            let mut parts = Vec::new();
+            if self.exempted > 0 {
+                parts.push(format!("{} exempted", self.exempted));
+            }
+            if self.baselined > 0 {
+                parts.push(format!("{} in the baseline", self.baselined));
+            }
+            out.push_str(&format!("not reported: {}\n", parts.join(", ")));
+        }
         if self.input_errors + self.rule_errors > 0 {
             out.push_str(&format!(
                 "{} input error{} and {} rule error{} (see above)\n",
