@@ -21,9 +21,9 @@ seed() { # target, then files to copy
   done
 }
 seed parse_rules $(find rulesets examples/org-rules -name '*.kanon')
-yaml=$(find examples tests/data rulesets -name '*.yaml' -size -64k | head -400)
+yaml=$(find examples tests/data rulesets -name '*.yaml' -size -64k | sort | sed -n '1,400p')
 if [ -d ../shared/corpus/real ]; then
-  yaml="$yaml $(find ../shared/corpus/real -name '*.yaml' -size -64k | head -400)"
+  yaml="$yaml $(find ../shared/corpus/real -name '*.yaml' -size -64k | sort | sed -n '1,400p')"
 fi
 seed load_inputs $yaml
 seed scan_end_to_end $yaml
