@@ -2,5 +2,6 @@
 
 pub mod diagnostics;
 pub mod json;
+pub mod rule_docs;
 pub mod summary;
 pub mod text;
