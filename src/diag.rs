@@ -47,7 +47,7 @@ impl Span {
 }
 
 /// One source file: its display name, text and line starts.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct SourceFile {
     /// The name shown to users (a path, `<stdin>`, ...).
     pub name: String,
@@ -152,7 +152,7 @@ fn memchr_lines(bytes: &[u8]) -> impl Iterator<Item = usize> + '_ {
 }
 
 /// Every file a run has read: rule files and inputs alike.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct SourceMap {
     files: Vec<SourceFile>,
 }

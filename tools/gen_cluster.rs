@@ -53,7 +53,14 @@ fn owner(kind: &str, name: &str, uid: u64, api: &str) -> Value {
 }
 
 fn container(rng: &mut Rng, name: &str) -> Value {
-    let images = ["nginx:1.27.2", "registry.k8s.io/pause:3.10", "ghcr.io/acme/api:v2.3.1", "quay.io/prometheus/node-exporter:v1.8.2", "redis:latest", "docker.io/library/postgres:16"];
+    let images = [
+        "nginx:1.27.2",
+        "registry.k8s.io/pause:3.10",
+        "ghcr.io/acme/api:v2.3.1",
+        "quay.io/prometheus/node-exporter:v1.8.2",
+        "redis:latest",
+        "docker.io/library/postgres:16",
+    ];
     let mut c = json!({
         "name": name,
         "image": images[rng.below(images.len() as u64) as usize],
@@ -121,7 +128,13 @@ fn namespace(rng: &mut Rng, out: &mut Out, ns: &str, team: u64) {
     out.push(json!({ "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role", "metadata": meta("app", Some(ns), uid, json!({})),
         "rules": [{ "apiGroups": [""], "resources": ["configmaps"], "verbs": ["get", "list", "watch"] }] }));
     let uid = out.uid();
-    let role = if rng.chance(3) { ("ClusterRole", "cluster-admin") } else if rng.chance(30) { ("ClusterRole", "view") } else { ("Role", "app") };
+    let role = if rng.chance(3) {
+        ("ClusterRole", "cluster-admin")
+    } else if rng.chance(30) {
+        ("ClusterRole", "view")
+    } else {
+        ("Role", "app")
+    };
     out.push(json!({ "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding", "metadata": meta("app", Some(ns), uid, json!({})),
         "roleRef": { "apiGroup": "rbac.authorization.k8s.io", "kind": role.0, "name": role.1 },
         "subjects": [{ "kind": "ServiceAccount", "name": "app", "namespace": ns }] }));
@@ -159,26 +172,47 @@ fn namespace(rng: &mut Rng, out: &mut Out, ns: &str, team: u64) {
         let rs_name = format!("{app}-7d9f8b6c5");
         let mut rsm = meta(&rs_name, Some(ns), rsuid, labels.clone());
         if let Some(o) = rsm.as_object_mut() {
-            o.insert("ownerReferences".into(), owner("Deployment", &dep_name, duid, "apps/v1"));
+            o.insert(
+                "ownerReferences".into(),
+                owner("Deployment", &dep_name, duid, "apps/v1"),
+            );
         }
         out.push(json!({ "apiVersion": "apps/v1", "kind": "ReplicaSet", "metadata": rsm,
             "spec": { "replicas": 2, "selector": { "matchLabels": { "app": app } }, "template": { "metadata": { "labels": labels }, "spec": spec } },
             "status": { "replicas": 2 } }));
         for p in 0..2 {
             let puid = out.uid();
-            let mut pm = meta(&format!("{rs_name}-{p}x{puid:x}"), Some(ns), puid, labels.clone());
+            let mut pm = meta(
+                &format!("{rs_name}-{p}x{puid:x}"),
+                Some(ns),
+                puid,
+                labels.clone(),
+            );
             if let Some(o) = pm.as_object_mut() {
-                o.insert("ownerReferences".into(), owner("ReplicaSet", &rs_name, rsuid, "apps/v1"));
+                o.insert(
+                    "ownerReferences".into(),
+                    owner("ReplicaSet", &rs_name, rsuid, "apps/v1"),
+                );
             }
             out.push(json!({ "apiVersion": "v1", "kind": "Pod", "metadata": pm, "spec": spec,
                 "status": { "phase": "Running", "podIP": format!("10.{}.{}.{}", puid >> 16 & 255, puid >> 8 & 255, puid & 255), "qosClass": "Burstable" } }));
         }
         let uid = out.uid();
-        let svc_type = if rng.chance(10) { "LoadBalancer" } else if rng.chance(10) { "NodePort" } else { "ClusterIP" };
+        let svc_type = if rng.chance(10) {
+            "LoadBalancer"
+        } else if rng.chance(10) {
+            "NodePort"
+        } else {
+            "ClusterIP"
+        };
         out.push(json!({ "apiVersion": "v1", "kind": "Service", "metadata": meta(&app, Some(ns), uid, json!({ "app": app })),
             "spec": { "type": svc_type, "selector": { "app": app }, "ports": [{ "port": 80, "targetPort": 8080, "protocol": "TCP" }] } }));
         let uid = out.uid();
-        let sel = if a % 2 == 0 { json!({ "matchLabels": { "app": app } }) } else { json!({ "matchExpressions": [{ "key": "tier", "operator": "In", "values": ["back"] }, { "key": "app", "operator": "NotIn", "values": ["legacy"] }] }) };
+        let sel = if a % 2 == 0 {
+            json!({ "matchLabels": { "app": app } })
+        } else {
+            json!({ "matchExpressions": [{ "key": "tier", "operator": "In", "values": ["back"] }, { "key": "app", "operator": "NotIn", "values": ["legacy"] }] })
+        };
         out.push(json!({ "apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": meta(&format!("allow-{app}"), Some(ns), uid, json!({})),
             "spec": { "podSelector": sel, "policyTypes": ["Ingress"], "ingress": [{ "from": [{ "namespaceSelector": { "matchLabels": { "team": format!("t{team}") } } }], "ports": [{ "port": 8080 }] }] } }));
     }
@@ -217,7 +251,28 @@ fn cluster_level(rng: &mut Rng, out: &mut Out, nodes: u64) {
         out.push(json!({ "apiVersion": "v1", "kind": "Node", "metadata": meta(&format!("node-{n}"), None, uid, json!({ "kubernetes.io/os": "linux" })),
             "status": { "nodeInfo": { "kubeletVersion": format!("v1.{minor}.3"), "osImage": "Ubuntu 24.04", "containerRuntimeVersion": "containerd://1.7.20" } } }));
     }
-    for (c, flags) in [("kube-apiserver", vec!["--authorization-mode=Node,RBAC", "--enable-admission-plugins=NodeRestriction", "--audit-log-path=/var/log/audit.log", "--anonymous-auth=false"]), ("etcd", vec!["--client-cert-auth=true", "--cert-file=/etc/etcd/server.crt"]), ("kube-scheduler", vec!["--bind-address=127.0.0.1", "--profiling=false"])] {
+    for (c, flags) in [
+        (
+            "kube-apiserver",
+            vec![
+                "--authorization-mode=Node,RBAC",
+                "--enable-admission-plugins=NodeRestriction",
+                "--audit-log-path=/var/log/audit.log",
+                "--anonymous-auth=false",
+            ],
+        ),
+        (
+            "etcd",
+            vec![
+                "--client-cert-auth=true",
+                "--cert-file=/etc/etcd/server.crt",
+            ],
+        ),
+        (
+            "kube-scheduler",
+            vec!["--bind-address=127.0.0.1", "--profiling=false"],
+        ),
+    ] {
         let uid = out.uid();
         let mut command = vec![c.to_string()];
         command.extend(flags.iter().map(|f| f.to_string()));
@@ -228,7 +283,10 @@ fn cluster_level(rng: &mut Rng, out: &mut Out, nodes: u64) {
 
 fn generate(target: usize, seed: u64) -> Vec<Value> {
     let mut rng = Rng(seed | 1);
-    let mut out = Out { objects: Vec::with_capacity(target + 100), uid: 0 };
+    let mut out = Out {
+        objects: Vec::with_capacity(target + 100),
+        uid: 0,
+    };
     cluster_level(&mut rng, &mut out, (target as u64 / 500).max(1));
     let mut i = 0;
     while out.objects.len() < target {
@@ -264,11 +322,17 @@ fn main() -> std::io::Result<()> {
             // one file per namespace (and one for cluster-scoped objects), like a GitOps repo
             let mut files: std::collections::BTreeMap<String, Vec<&Value>> = Default::default();
             for o in &objects {
-                let ns = o["metadata"]["namespace"].as_str().unwrap_or("_cluster").to_string();
+                let ns = o["metadata"]["namespace"]
+                    .as_str()
+                    .unwrap_or("_cluster")
+                    .to_string();
                 files.entry(ns).or_default().push(o);
             }
             for (ns, objs) in files {
-                let path = format!("{out}/{ns}.{}", if format == "json" { "json" } else { "yaml" });
+                let path = format!(
+                    "{out}/{ns}.{}",
+                    if format == "json" { "json" } else { "yaml" }
+                );
                 let mut f = std::io::BufWriter::new(std::fs::File::create(path)?);
                 if format == "json" {
                     let list = json!({ "apiVersion": "v1", "kind": "List", "items": objs });
@@ -293,7 +357,9 @@ fn main() -> std::io::Result<()> {
                 }
                 f.write_all(b"\n]}\n")?;
             } else {
-                f.write_all(b"apiVersion: v1\nkind: List\nmetadata:\n  resourceVersion: \"\"\nitems:\n")?;
+                f.write_all(
+                    b"apiVersion: v1\nkind: List\nmetadata:\n  resourceVersion: \"\"\nitems:\n",
+                )?;
                 for o in &objects {
                     let text = yaml_item(o);
                     let mut first = true;

@@ -7,6 +7,7 @@ pub mod diagnostics;
 pub mod fingerprint;
 pub mod json;
 pub mod junit;
+pub mod rule_docs;
 pub mod sarif;
 pub mod summary;
 pub mod text;
