@@ -156,7 +156,7 @@ fn namespace(rng: &mut Rng, out: &mut Out, ns: &str, team: u64) {
         let labels = json!({ "app": app, "tier": if a % 2 == 0 { "front" } else { "back" }, "app.kubernetes.io/part-of": "shop" });
         // Deployment → ReplicaSet → 2 Pods
         let duid = out.uid();
-        let dep_name = format!("{app}");
+        let dep_name = app.clone();
         let annotations = json!({ "deployment.kubernetes.io/revision": "3",
             "kubectl.kubernetes.io/last-applied-configuration": format!("{{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\",\"metadata\":{{\"name\":\"{dep_name}\",\"namespace\":\"{ns}\"}},\"spec\":{{\"replicas\":2}}}}") });
         let mut m = meta(&dep_name, Some(ns), duid, labels.clone());
