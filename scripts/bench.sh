@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Prints kanon's performance table: objects, input MB, load-only time, full-scan time,
+# their ratio, MB/s, peak RSS, for synthetic cluster exports (YAML and JSON `List`s) at
+# 1 and 2 threads. Medians of RUNS runs (default 3).
+#
+#   scripts/bench.sh                 # 10k and 100k objects
+#   scripts/bench.sh 10000 100000 1000000
+#
+# Load only = a scan with a rule that matches nothing (benches/data/noop.kanon): reading,
+# parsing and building the graph. Full scan = the whole bundled ruleset.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+sizes=("$@")
+[ ${#sizes[@]} -eq 0 ] && sizes=(10000 100000)
+runs="${RUNS:-3}"
+cargo build --release --quiet --bin kanon --example gen-cluster
+kanon=target/release/kanon
+gen=target/release/examples/gen-cluster
+work="${BENCH_DIR:-${TMPDIR:-/tmp}/kanon-bench}"
+mkdir -p "$work"
+
+# median wall seconds and max RSS (KiB) of RUNS runs of a command
+measure() {
+  local times=() rss=0
+  for _ in $(seq "$runs"); do
+    /usr/bin/time -f "%e %M" -o "$work/time" "$@" >/dev/null 2>&1 || true
+    read -r t m < "$work/time"
+    times+=("$t")
+    [ "$m" -gt "$rss" ] && rss=$m
+  done
+  local med
+  med=$(printf '%s\n' "${times[@]}" | sort -g | sed -n "$(( (runs + 1) / 2 ))p")
+  echo "$med $rss"
+}
+
+printf '%-9s %-5s %-3s %9s %10s %10s %6s %8s %9s %8s\n' objects fmt thr "input MB" "load s" "scan s" ratio "MB/s" "RSS MB" "RSS/in"
+for n in "${sizes[@]}"; do
+  for fmt in yaml json; do
+    f="$work/cluster-$n.$fmt"
+    [ -f "$f" ] || "$gen" --objects "$n" --format "$fmt" --layout list --out "$f" 2>/dev/null
+    bytes=$(stat -c %s "$f")
+    mb=$(awk "BEGIN { printf \"%.1f\", $bytes / 1048576 }")
+    for thr in 1 2; do
+      read -r load _ < <(measure "$kanon" scan "$f" --threads "$thr" --no-default-rules --rules benches/data/noop.kanon --fail-on never)
+      read -r full rss < <(measure "$kanon" scan "$f" --threads "$thr" --format json --fail-on never)
+      awk -v n="$n" -v fmt="$fmt" -v thr="$thr" -v mb="$mb" -v load="$load" -v full="$full" -v rss="$rss" 'BEGIN {
+        printf "%-9d %-5s %-3d %9.1f %10.2f %10.2f %6.2f %8.1f %9.0f %8.2f\n",
+          n, fmt, thr, mb, load, full, (load > 0 ? full / load : 0), (full > 0 ? mb / full : 0), rss / 1024, (rss / 1024) / mb }'
+    done
+  done
+done
