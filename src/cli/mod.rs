@@ -14,7 +14,7 @@ pub mod scan_policy;
 mod test;
 
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
-use codespan_reporting::term::termcolor::{ColorChoice, StandardStream};
+use codespan_reporting::term::termcolor::{BufferedStandardStream, ColorChoice, StandardStream};
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -133,8 +133,10 @@ impl Color {
         StandardStream::stderr(self.choice(std::io::stderr().is_terminal()))
     }
 
-    pub(crate) fn stdout(self) -> StandardStream {
-        StandardStream::stdout(self.choice(std::io::stdout().is_terminal()))
+    /// Standard output, buffered (flushed when dropped): one write per finding would cost
+    /// a system call each.
+    pub(crate) fn stdout(self) -> BufferedStandardStream {
+        BufferedStandardStream::stdout(self.choice(std::io::stdout().is_terminal()))
     }
 }
 

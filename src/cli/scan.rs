@@ -73,6 +73,9 @@ pub struct ScanArgs {
     /// Set a rule parameter: `name=value` (strings), `name=a,b` for lists.
     #[arg(long = "param", value_name = "NAME=VALUE")]
     pub params: Vec<String>,
+    /// Print how long each stage took (compile, load, graph, evaluate, output) to stderr.
+    #[arg(long)]
+    pub timings: bool,
     /// Largest input file read (`512M`, `2G`, `64k`); larger files are skipped and reported.
     #[arg(long, value_name = "SIZE", value_parser = crate::limits::parse_size)]
     pub max_file_size: Option<u64>,
@@ -178,8 +181,18 @@ pub(super) fn run(args: &ScanArgs, color: Color) -> u8 {
         policy,
     };
     let progress = super::progress::Progress::start(super::progress::enabled());
-    let result = scan_with(&opts, &|phase| progress.phase(phase));
+    let marks: std::cell::RefCell<Vec<(&'static str, std::time::Instant)>> =
+        std::cell::RefCell::new(Vec::new());
+    let result = scan_with(&opts, &|phase| {
+        marks
+            .borrow_mut()
+            .push((phase_name(&phase), std::time::Instant::now()));
+        progress.phase(phase);
+    });
     progress.finish();
+    marks
+        .borrow_mut()
+        .push(("output", std::time::Instant::now()));
     let result = match result {
         Ok(r) => r,
         Err(e) => {
@@ -203,6 +216,20 @@ pub(super) fn run(args: &ScanArgs, color: Color) -> u8 {
             return if result.has_errors() { 2 } else { 0 };
         }
     }
+    if args.timings {
+        marks.borrow_mut().push(("end", std::time::Instant::now()));
+        let m = marks.borrow();
+        let parts: Vec<String> = m
+            .windows(2)
+            .filter_map(|w| match w {
+                [(name, a), (_, b)] => {
+                    Some(format!("{name} {:.1} ms", (*b - *a).as_secs_f64() * 1e3))
+                }
+                _ => None,
+            })
+            .collect();
+        super::err_line(&format!("timings: {}", parts.join(", ")));
+    }
     if result.has_errors() {
         return 2;
     }
@@ -223,6 +250,15 @@ pub(super) fn run(args: &ScanArgs, color: Color) -> u8 {
     };
     let failing = threshold.is_some_and(|t| result.findings.iter().any(|f| f.severity >= t));
     u8::from(failing)
+}
+
+fn phase_name(p: &crate::engine::Phase) -> &'static str {
+    match p {
+        crate::engine::Phase::Compiling => "compile",
+        crate::engine::Phase::Loading => "load",
+        crate::engine::Phase::Graph { .. } => "graph",
+        crate::engine::Phase::Evaluating { .. } => "evaluate",
+    }
 }
 
 #[cfg(test)]
