@@ -152,21 +152,17 @@ pub fn render(format: ScanFormat, result: &ScanResult, show_exempted: bool) -> V
             w.into_inner()
         }
         ScanFormat::Json => {
-            let mut v = json::report(
+            let exempted = show_exempted.then(|| crate::policy::exempted_json(&result.exempted));
+            let mut buf = Vec::new();
+            let _ = json::write(
+                &mut buf,
                 &result.findings,
                 &result.summary,
                 &result.diagnostics,
                 &result.sources,
+                exempted,
             );
-            if let (true, Some(m)) = (show_exempted, v.as_object_mut()) {
-                m.insert(
-                    "exempted".into(),
-                    crate::policy::exempted_json(&result.exempted),
-                );
-            }
-            let mut s = serde_json::to_string_pretty(&v).unwrap_or_default();
-            s.push('\n');
-            s.into_bytes()
+            buf
         }
         ScanFormat::Sarif => {
             let base = std::env::current_dir().ok();

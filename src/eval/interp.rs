@@ -163,8 +163,8 @@ impl<'g> Ctx<'g> {
                         .map(str::to_string)
                 })
                 .unwrap_or_default(),
-            Val::List(items) => {
-                let parts: Vec<String> = items.iter().map(|i| self.display(i)).collect();
+            Val::List(_) | Val::ConstList(_) => {
+                let parts: Vec<String> = self.elements(v).iter().map(|i| self.display(i)).collect();
                 format!("[{}]", parts.join(", "))
             }
             Val::Node(d, n) => {
@@ -266,6 +266,9 @@ impl<'g> Ctx<'g> {
     /// `base[idx]`, null-safe.
     pub fn index(&self, base: &Val, idx: &Val) -> Val {
         match (base, self.scalar(idx)) {
+            (Val::ConstList(items), Scalar::Num(n)) => {
+                items.get(n as usize).map_or(Val::Null, Val::from)
+            }
             (Val::List(items), Scalar::Num(n)) => {
                 items.get(n as usize).cloned().unwrap_or(Val::Null)
             }
@@ -285,6 +288,7 @@ impl<'g> Ctx<'g> {
     pub fn elements(&self, v: &Val) -> Vec<Val> {
         match v {
             Val::List(items) => items.to_vec(),
+            Val::ConstList(items) => items.iter().map(Val::from).collect(),
             Val::Node(d, n) => self
                 .doc(*d)
                 .map(|doc| doc.seq(*n).iter().map(|c| Val::Node(*d, *c)).collect())
@@ -730,6 +734,7 @@ impl<'g> Ctx<'g> {
             Builtin::Trim => s(0).map_or(Val::Null, |t| string(t.trim().to_string())),
             Builtin::Len => match arg(0) {
                 Val::List(items) => Val::Int(items.len() as i64),
+                Val::ConstList(items) => Val::Int(items.len() as i64),
                 Val::Map(m) => Val::Int(m.len() as i64),
                 Val::Node(d, n) => {
                     let Some(doc) = self.doc(*d) else {
@@ -864,6 +869,8 @@ impl<'g> Ctx<'g> {
             Val::Map(m) => self
                 .text(needle)
                 .is_some_and(|k| m.iter().any(|(key, _)| **key == *k)),
+            // no intermediate list: compare each constant in place
+            Val::ConstList(items) => items.iter().any(|c| self.equal(&Val::from(c), needle)),
             _ => self
                 .elements(haystack)
                 .iter()

@@ -22,6 +22,8 @@ pub enum Val {
     Str(Arc<str>),
     /// A list.
     List(Arc<Vec<Val>>),
+    /// A constant list (parameters, tables, literals), shared without copying.
+    ConstList(Arc<Vec<Const>>),
     /// A map (from tables).
     Map(Arc<Vec<(Arc<str>, Val)>>),
     /// A value in a document.
@@ -48,7 +50,7 @@ impl From<&Const> for Val {
             Const::Int(i) => Val::Int(*i),
             Const::Float(f) => Val::Float(*f),
             Const::Str(s) => Val::Str(s.clone()),
-            Const::List(items) => Val::List(Arc::new(items.iter().map(Val::from).collect())),
+            Const::List(items) => Val::ConstList(items.clone()),
             Const::Map(m) => Val::Map(Arc::new(
                 m.iter().map(|(k, v)| (k.clone(), Val::from(v))).collect(),
             )),
