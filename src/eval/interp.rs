@@ -213,7 +213,7 @@ impl<'g> Ctx<'g> {
             Val::Map(m) => m
                 .iter()
                 .find(|(k, _)| &**k == name)
-                .map_or(Val::Null, |(_, v)| v.clone()),
+                .map_or(Val::Null, |(_, v)| Val::from(v)),
             Val::Image(i) => match name {
                 "registry" => Val::Str(Arc::from(i.registry.as_str())),
                 "repository" => Val::Str(Arc::from(i.repository.as_str())),
@@ -760,7 +760,10 @@ impl<'g> Ctx<'g> {
             },
             Builtin::Keys | Builtin::Values => {
                 let entries: Vec<(String, Val)> = match arg(0) {
-                    Val::Map(m) => m.iter().map(|(k, v)| (k.to_string(), v.clone())).collect(),
+                    Val::Map(m) => m
+                        .iter()
+                        .map(|(k, v)| (k.to_string(), Val::from(v)))
+                        .collect(),
                     Val::Node(d, n) => self
                         .doc(*d)
                         .map(|doc| {

@@ -24,8 +24,8 @@ pub enum Val {
     List(Arc<Vec<Val>>),
     /// A constant list (parameters, tables, literals), shared without copying.
     ConstList(Arc<Vec<Const>>),
-    /// A map (from tables).
-    Map(Arc<Vec<(Arc<str>, Val)>>),
+    /// A constant map (a table row), shared without copying.
+    Map(Arc<Vec<(Arc<str>, Const)>>),
     /// A value in a document.
     Node(DocId, NodeId),
     /// A graph object.
@@ -51,9 +51,7 @@ impl From<&Const> for Val {
             Const::Float(f) => Val::Float(*f),
             Const::Str(s) => Val::Str(s.clone()),
             Const::List(items) => Val::ConstList(items.clone()),
-            Const::Map(m) => Val::Map(Arc::new(
-                m.iter().map(|(k, v)| (k.clone(), Val::from(v))).collect(),
-            )),
+            Const::Map(m) => Val::Map(m.clone()),
         }
     }
 }

@@ -406,7 +406,10 @@ impl Loader {
             _ => {}
         }
         let limit = self.limits.max_file_bytes.saturating_add(1);
-        let mut bytes = Vec::new();
+        // sized from the metadata: `take` hides the size hint, and doubling a buffer of
+        // hundreds of megabytes costs copies and fresh pages
+        let size = std::fs::metadata(path).map_or(0, |m| m.len()).min(limit);
+        let mut bytes = Vec::with_capacity(usize::try_from(size).unwrap_or(0) + 1);
         let res = std::fs::File::open(path).and_then(|f| f.take(limit).read_to_end(&mut bytes));
         match res {
             Ok(_) => self.decode(name, bytes),

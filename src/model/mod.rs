@@ -152,6 +152,14 @@ impl Document {
     }
 }
 
+/// An arena with its unused reserve given back when it is mostly empty.
+pub(crate) fn trimmed(mut nodes: Vec<Node>) -> Vec<Node> {
+    if nodes.capacity() > 2 * nodes.len() + 64 {
+        nodes.shrink_to_fit();
+    }
+    nodes
+}
+
 /// A Kubernetes object: a mapping node inside a document.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ObjectRef {

@@ -137,9 +137,11 @@ fn shallow(n: &Node) -> Node {
 }
 
 impl DocBuilder {
-    fn new(index: u32, comments_from: usize) -> DocBuilder {
+    fn new(index: u32, comments_from: usize, remaining: usize) -> DocBuilder {
         DocBuilder {
-            nodes: Vec::new(),
+            // about one node per 16 bytes of YAML, capped: a big `List` export grows its
+            // arena without repeated copies; small documents give the rest back at the end
+            nodes: Vec::with_capacity((remaining / 16).min(1 << 20)),
             stack: Vec::new(),
             anchors: HashMap::new(),
             root: None,
@@ -472,7 +474,7 @@ impl DocBuilder {
                 .find(|s| !s.is_empty())
         });
         Ok(Document {
-            nodes: self.nodes,
+            nodes: super::trimmed(self.nodes),
             root,
             file: ctx.file,
             index: self.index,
@@ -624,7 +626,11 @@ fn parse_pass(
                 } else {
                     prev_end
                 };
-                cur = Some(DocBuilder::new(index, from));
+                cur = Some(DocBuilder::new(
+                    index,
+                    from,
+                    ctx.text.len().saturating_sub(from),
+                ));
                 index = index.saturating_add(1);
             }
             Event::DocumentEnd => {
