@@ -46,6 +46,16 @@ pub struct Ctx<'g> {
     pub max_steps: u64,
     /// The source texts, for `raw(x)`.
     pub sources: Option<&'g crate::diag::SourceMap>,
+    /// Workloads (and all objects) by namespace, built on first use: a sub-query over
+    /// `workloads(ns)` or `objects(ns)` probes it instead of filtering every object.
+    by_namespace: std::sync::OnceLock<NamespaceIndex>,
+}
+
+/// Objects by namespace, for the scans that the graph does not index itself.
+#[derive(Debug, Default)]
+struct NamespaceIndex {
+    workloads: std::collections::HashMap<Box<str>, Vec<ObjId>>,
+    all: std::collections::HashMap<Box<str>, Vec<ObjId>>,
 }
 
 /// Per-row mutable state.
@@ -88,6 +98,7 @@ impl<'g> Ctx<'g> {
             mode,
             max_steps: 1_000_000,
             sources: None,
+            by_namespace: std::sync::OnceLock::new(),
         }
     }
 
@@ -304,6 +315,30 @@ impl<'g> Ctx<'g> {
             None => true,
             Some(ns) => g.object(*id).and_then(|o| o.namespace.as_deref()) == Some(ns),
         };
+        if let (Some(ns), Mode::Indexed, KindSet::All | KindSet::Workloads) =
+            (namespace, self.mode, kinds)
+        {
+            let index = self.by_namespace.get_or_init(|| {
+                let mut ix = NamespaceIndex::default();
+                for id in g.ids() {
+                    if let Some(ns) = g.object(id).and_then(|o| o.namespace.as_deref()) {
+                        ix.all.entry(ns.into()).or_default().push(id);
+                    }
+                }
+                for &id in g.workloads() {
+                    if let Some(ns) = g.object(id).and_then(|o| o.namespace.as_deref()) {
+                        ix.workloads.entry(ns.into()).or_default().push(id);
+                    }
+                }
+                ix
+            });
+            let map = if *kinds == KindSet::All {
+                &index.all
+            } else {
+                &index.workloads
+            };
+            return map.get(ns).cloned().unwrap_or_default();
+        }
         match kinds {
             KindSet::All => g.ids().filter(in_ns).collect(),
             KindSet::Workloads => g.workloads().iter().copied().filter(in_ns).collect(),
