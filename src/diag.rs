@@ -122,8 +122,16 @@ fn is_hostile(c: char) -> bool {
     c.is_control() && !matches!(c, '\n' | '\t' | '\r')
 }
 
+/// Whether `s` holds a control character other than line breaks and tabs. Works on
+/// bytes (C0 controls and DEL are single bytes; C1 controls are `0xC2 0x80..=0x9F`), so
+/// a large input is checked at memory speed.
 fn has_controls(s: &str) -> bool {
-    s.chars().any(is_hostile)
+    let b = s.as_bytes();
+    b.iter().enumerate().any(|(i, &c)| {
+        (c < 0x20 && !matches!(c, b'\n' | b'\t' | b'\r'))
+            || c == 0x7f
+            || (c == 0xc2 && b.get(i + 1).is_some_and(|n| (0x80..=0x9f).contains(n)))
+    })
 }
 
 /// Replaces control characters (other than line breaks and tabs) by as many `?` as
