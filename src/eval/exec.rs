@@ -5,7 +5,7 @@ use super::emit::finding;
 use super::finding::{Finding, sort};
 use super::interp::{Ctx, Env, Mode};
 use super::value::Val;
-use crate::check::ir::{Expr, Program, Source};
+use crate::check::ir::{Expr, Program};
 use crate::diag::SourceMap;
 use crate::graph::{Graph, ObjId};
 use crate::plan::physical::{PhysicalPlan, PhysicalRule, Root, Step};
@@ -222,27 +222,7 @@ fn steps(
             source,
             filters,
         } => {
-            let values: Vec<Val> = match source {
-                Source::Scan { kinds, namespace } => {
-                    let ns = namespace.as_ref().map(|n| {
-                        let v = ctx.eval(n, env);
-                        ctx.text(&v)
-                    });
-                    match ns {
-                        Some(None) => Vec::new(),
-                        Some(Some(ns)) => ctx
-                            .scan(kinds, Some(&ns))
-                            .into_iter()
-                            .map(Val::Obj)
-                            .collect(),
-                        None => ctx.scan(kinds, None).into_iter().map(Val::Obj).collect(),
-                    }
-                }
-                Source::Expr(e) => {
-                    let v = ctx.eval(e, env);
-                    ctx.elements(&v)
-                }
-            };
+            let values: Vec<Val> = ctx.source_values(source, env);
             for v in values {
                 env.set(*var, v);
                 let mark = env.witnesses.len();

@@ -308,6 +308,34 @@ impl<'g> Ctx<'g> {
         }
     }
 
+    /// The values a binding or quantifier ranges over: the objects of a scan (in the
+    /// namespace its expression names; none when that is not a string), or the elements of
+    /// a list-valued expression.
+    pub fn source_values(&self, source: &Source, env: &mut Env) -> Vec<Val> {
+        match source {
+            Source::Scan { kinds, namespace } => {
+                let ns = match namespace {
+                    Some(n) => {
+                        let v = self.eval(n, env);
+                        match self.text(&v) {
+                            Some(t) => Some(t),
+                            None => return Vec::new(),
+                        }
+                    }
+                    None => None,
+                };
+                self.scan(kinds, ns.as_deref())
+                    .into_iter()
+                    .map(Val::Obj)
+                    .collect()
+            }
+            Source::Expr(e) => {
+                let v = self.eval(e, env);
+                self.elements(&v)
+            }
+        }
+    }
+
     /// Objects of a kind set, optionally restricted to a namespace.
     pub fn scan(&self, kinds: &KindSet, namespace: Option<&str>) -> Vec<ObjId> {
         let g = self.graph;
@@ -590,27 +618,7 @@ impl<'g> Ctx<'g> {
                 source,
                 cond,
             } => {
-                let candidates: Vec<Val> = match source {
-                    Source::Scan { kinds, namespace } => {
-                        let ns = namespace.as_ref().map(|n| {
-                            let v = self.eval(n, env);
-                            self.text(&v)
-                        });
-                        match ns {
-                            Some(None) => Vec::new(),
-                            Some(Some(ns)) => self
-                                .scan(kinds, Some(&ns))
-                                .into_iter()
-                                .map(Val::Obj)
-                                .collect(),
-                            None => self.scan(kinds, None).into_iter().map(Val::Obj).collect(),
-                        }
-                    }
-                    Source::Expr(x) => {
-                        let v = self.eval(x, env);
-                        self.elements(&v)
-                    }
-                };
+                let candidates: Vec<Val> = self.source_values(source, env);
                 self.quantify(*quant, *var, candidates, cond.as_deref(), env)
             }
             Expr::Probe {

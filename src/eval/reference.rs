@@ -6,7 +6,7 @@ use super::emit::finding;
 use super::finding::{Finding, sort};
 use super::interp::{Ctx, Env, Mode};
 use super::value::Val;
-use crate::check::ir::{Program, Rule, Source};
+use crate::check::ir::{Program, Rule};
 use crate::diag::SourceMap;
 use crate::graph::Graph;
 
@@ -48,27 +48,7 @@ fn rows(
         }
         return;
     };
-    let values: Vec<Val> = match &b.source {
-        Source::Scan { kinds, namespace } => {
-            let ns = namespace.as_ref().map(|n| {
-                let v = ctx.eval(n, env);
-                ctx.text(&v)
-            });
-            match ns {
-                Some(None) => Vec::new(),
-                Some(Some(ns)) => ctx
-                    .scan(kinds, Some(&ns))
-                    .into_iter()
-                    .map(Val::Obj)
-                    .collect(),
-                None => ctx.scan(kinds, None).into_iter().map(Val::Obj).collect(),
-            }
-        }
-        Source::Expr(e) => {
-            let v = ctx.eval(e, env);
-            ctx.elements(&v)
-        }
-    };
+    let values: Vec<Val> = ctx.source_values(&b.source, env);
     for v in values {
         env.set(b.var, v);
         rows(ctx, rule, depth + 1, env, sources, out);

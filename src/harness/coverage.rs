@@ -3,7 +3,7 @@
 //! leaf is evaluated on every row (no short-circuit), so a leaf's outcomes do not depend
 //! on the order of the conjuncts.
 
-use crate::check::ir::{Expr, Program, Rule, Source};
+use crate::check::ir::{Expr, Program, Rule};
 use crate::eval::Val;
 use crate::eval::interp::{Ctx, Env, Mode};
 use crate::graph::Graph;
@@ -87,27 +87,7 @@ impl Coverage {
             }
             return;
         };
-        let values: Vec<Val> = match &b.source {
-            Source::Scan { kinds, namespace } => {
-                let ns = namespace.as_ref().map(|n| {
-                    let v = ctx.eval(n, env);
-                    ctx.text(&v)
-                });
-                match ns {
-                    Some(None) => Vec::new(),
-                    Some(Some(ns)) => ctx
-                        .scan(kinds, Some(&ns))
-                        .into_iter()
-                        .map(Val::Obj)
-                        .collect(),
-                    None => ctx.scan(kinds, None).into_iter().map(Val::Obj).collect(),
-                }
-            }
-            Source::Expr(e) => {
-                let v = ctx.eval(e, env);
-                ctx.elements(&v)
-            }
-        };
+        let values: Vec<Val> = ctx.source_values(&b.source, env);
         for v in values {
             env.set(b.var, v);
             self.rows(ctx, rule, leaves, depth + 1, env);
