@@ -266,15 +266,27 @@ impl Graph {
         let mut namespaces: IndexMap<Box<str>, ()> = IndexMap::new();
         for (i, o) in self.objects.iter().enumerate() {
             let id = ObjId::try_from(i).unwrap_or(ObjId::MAX);
-            self.by_kind.entry(o.kind.clone()).or_default().push(id);
+            // look up before inserting: `entry` would allocate a key for every object
+            match self.by_kind.get_mut(&*o.kind) {
+                Some(ids) => ids.push(id),
+                None => {
+                    self.by_kind.insert(o.kind.clone(), vec![id]);
+                }
+            }
             if let Some(ns) = &o.namespace {
-                self.by_kind_ns
-                    .entry(o.kind.clone())
-                    .or_default()
-                    .entry(ns.clone())
-                    .or_default()
-                    .push(id);
-                namespaces.entry(ns.clone()).or_default();
+                let per_ns = match self.by_kind_ns.get_mut(&*o.kind) {
+                    Some(m) => m,
+                    None => self.by_kind_ns.entry(o.kind.clone()).or_default(),
+                };
+                match per_ns.get_mut(&**ns) {
+                    Some(ids) => ids.push(id),
+                    None => {
+                        per_ns.insert(ns.clone(), vec![id]);
+                    }
+                }
+                if !namespaces.contains_key(&**ns) {
+                    namespaces.insert(ns.clone(), ());
+                }
             }
             if &*o.kind == "Namespace" && o.has_name {
                 namespaces.entry(o.name.clone()).or_default();
