@@ -27,43 +27,6 @@ fn first_line(s: &str) -> &str {
 }
 
 #[test]
-fn unclosed_paren() {
-    let out = check(&rule(
-        "for w in workloads\n  where (w.name == \"a\"\n  report at w \"x\"",
-    ));
-    // Better: "unclosed `(`" with a secondary label on the `(` at 4:9 and the help "add `)`
-    // before `report`". The parser knows the bracket is open (max_nesting counts it).
-    assert_eq!(
-        first_line(&out),
-        "error[E0001]: expected `.`, `[` or an operator, found `report`"
-    );
-}
-
-#[test]
-fn single_equals() {
-    let out = check(&rule(
-        "for w in workloads\n  where w.name = \"a\"\n  report at w \"x\"",
-    ));
-    // Better: "`=` is not a comparison" with help "write `==`".
-    assert_eq!(
-        first_line(&out),
-        "error[E0001]: expected `.`, `[`, `report` or an operator, found `=`"
-    );
-}
-
-#[test]
-fn c_style_and() {
-    let out = check(&rule(
-        "for w in workloads\n  where w.name == \"a\" && w.kind == \"Pod\"\n  report at w \"x\"",
-    ));
-    // Better: help "write `and`" (and "write `or`" for `||`, "write `not`" for `!`).
-    assert_eq!(
-        first_line(&out),
-        "error[E0001]: expected `.`, `[`, `report` or an operator, found `&`"
-    );
-}
-
-#[test]
 fn is_null() {
     let out = check(&rule(
         "for w in workloads\n  where w.name is null\n  report at w \"x\"",

@@ -138,3 +138,31 @@ rule T-002 rbac {
 "#;
     assert_eq!(check(src), "");
 }
+
+#[test]
+fn syntax_errors_name_the_likely_fix() {
+    // once in tests/bad_error_messages.rs: an unclosed `(`, a single `=`, `&&`
+    let unclosed = check(&rule(
+        "for w in workloads\n  where (w.name == \"a\"\n  report at w \"x\"",
+    ));
+    assert!(
+        unclosed.contains("error[E0001]: unclosed `(`"),
+        "{unclosed}"
+    );
+    assert!(unclosed.contains("this `(` is not closed"), "{unclosed}");
+    let eq = check(&rule(
+        "for w in workloads\n  where w.name = \"a\"\n  report at w \"x\"",
+    ));
+    assert!(
+        eq.contains("`=` is not a comparison") && eq.contains("compare with `==`"),
+        "{eq}"
+    );
+    let and = check(&rule(
+        "for w in workloads\n  where w.name == \"a\" && w.kind == \"Pod\"\n  report at w \"x\"",
+    ));
+    assert!(
+        and.contains("`&&` is not a kanon operator") && and.contains("write `and`"),
+        "{and}"
+    );
+    insta::assert_snapshot!(format!("{unclosed}{eq}{and}"));
+}

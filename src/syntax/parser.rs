@@ -984,7 +984,85 @@ fn syntax_error(
     } else {
         format!("expected {list}")
     };
-    Diagnostic::error("E0001", message).at(Span::new(file, start..start + tok_len), label)
+    let at = Span::new(file, start..start + tok_len);
+    let trimmed = rest.trim_start();
+    // operators from other languages
+    for (written, ours) in [
+        ("&&", "and"),
+        ("||", "or"),
+        ("!=", ""),
+        ("==", ""),
+        ("!", "not"),
+    ] {
+        if !ours.is_empty() && trimmed.starts_with(written) {
+            let len = written.len();
+            return Diagnostic::error("E0001", format!("`{written}` is not a kanon operator"))
+                .at(
+                    Span::new(file, start..start + len),
+                    format!("write `{ours}`"),
+                )
+                .with_help(format!(
+                    "kanon writes `{ours}` where other languages write `{written}`"
+                ));
+        }
+    }
+    if trimmed.starts_with('=') && !trimmed.starts_with("==") {
+        return Diagnostic::error("E0001", "`=` is not a comparison")
+            .at(Span::new(file, start..start + 1), "a single `=`")
+            .with_help("compare with `==`");
+    }
+    // a bracket still open where the error is: say so, at the bracket
+    if let Some((open, ch)) = unclosed_bracket(chunk.get(..pos).unwrap_or("")) {
+        let close = if ch == '(' { ')' } else { ']' };
+        return Diagnostic::error("E0001", format!("unclosed `{ch}`"))
+            .at(at, format!("expected `{close}` before {found}"))
+            .with_label(
+                Span::new(file, base + open..base + open + 1),
+                format!("this `{ch}` is not closed"),
+            )
+            .with_help(format!("add `{close}`"));
+    }
+    Diagnostic::error("E0001", message).at(at, label)
+}
+
+/// The innermost `(` or `[` still open at the end of `text` (strings and comments skipped),
+/// with its byte offset.
+fn unclosed_bracket(text: &str) -> Option<(usize, char)> {
+    let mut stack: Vec<(usize, char)> = Vec::new();
+    let mut in_str = false;
+    let mut escaped = false;
+    let mut comment = false;
+    let mut prev = '\0';
+    for (i, c) in text.char_indices() {
+        if comment {
+            if c == '\n' {
+                comment = false;
+            }
+            prev = c;
+            continue;
+        }
+        if in_str {
+            match c {
+                _ if escaped => escaped = false,
+                '\\' => escaped = true,
+                '"' | '\n' => in_str = false,
+                _ => {}
+            }
+            prev = c;
+            continue;
+        }
+        match c {
+            '"' => in_str = true,
+            '/' if prev == '/' => comment = true,
+            '(' | '[' => stack.push((i, c)),
+            ')' | ']' => {
+                stack.pop();
+            }
+            _ => {}
+        }
+        prev = c;
+    }
+    stack.pop()
 }
 
 fn join_or(items: &[&str]) -> String {
