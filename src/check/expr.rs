@@ -1126,14 +1126,7 @@ impl<'a> RuleChecker<'a> {
                     mismatch(self, h);
                     return None;
                 }
-                Some((
-                    x(if op == BinaryOp::Eq {
-                        CmpOp::Eq
-                    } else {
-                        CmpOp::Ne
-                    }),
-                    Ty::Bool,
-                ))
+                Some((x(cmp_op(op)?), Ty::Bool))
             }
             BinaryOp::Lt | BinaryOp::Le | BinaryOp::Gt | BinaryOp::Ge => {
                 let quantity = matches!(ta, Ty::Data(FieldType::Quantity))
@@ -1163,13 +1156,7 @@ impl<'a> RuleChecker<'a> {
                     mismatch(self, h);
                     return None;
                 }
-                let op = match op {
-                    BinaryOp::Lt => CmpOp::Lt,
-                    BinaryOp::Le => CmpOp::Le,
-                    BinaryOp::Gt => CmpOp::Gt,
-                    _ => CmpOp::Ge,
-                };
-                Some((x(op), Ty::Bool))
+                Some((x(cmp_op(op)?), Ty::Bool))
             }
             BinaryOp::In | BinaryOp::NotIn => {
                 let Some(el) = elem_ty(&tb).or_else(|| matches!(cb, Class::Map).then_some(Ty::Str))
@@ -1203,14 +1190,7 @@ impl<'a> RuleChecker<'a> {
                     );
                     return None;
                 }
-                Some((
-                    x(if op == BinaryOp::In {
-                        CmpOp::In
-                    } else {
-                        CmpOp::NotIn
-                    }),
-                    Ty::Bool,
-                ))
+                Some((x(cmp_op(op)?), Ty::Bool))
             }
             BinaryOp::Contains => {
                 let ok = match ca {
@@ -1228,7 +1208,7 @@ impl<'a> RuleChecker<'a> {
                     );
                     return None;
                 }
-                Some((x(CmpOp::Contains), Ty::Bool))
+                Some((x(cmp_op(op)?), Ty::Bool))
             }
             BinaryOp::StartsWith | BinaryOp::EndsWith => {
                 let s = |c: Class| matches!(c, Class::Str | Class::Any | Class::Null);
@@ -1236,14 +1216,7 @@ impl<'a> RuleChecker<'a> {
                     mismatch(self, Some(format!("`{}` works on strings", op.as_str())));
                     return None;
                 }
-                Some((
-                    x(if op == BinaryOp::StartsWith {
-                        CmpOp::StartsWith
-                    } else {
-                        CmpOp::EndsWith
-                    }),
-                    Ty::Bool,
-                ))
+                Some((x(cmp_op(op)?), Ty::Bool))
             }
             BinaryOp::Selects => {
                 let selector = matches!(&ta, Ty::Object(k) if only_kinds(k, &["NetworkPolicy", "Service", "PodDisruptionBudget"]))
@@ -1275,6 +1248,24 @@ impl<'a> RuleChecker<'a> {
             BinaryOp::And | BinaryOp::Or | BinaryOp::Matches => None,
         }
     }
+}
+
+/// The comparison an operator checks into, for the operators that are comparisons.
+fn cmp_op(op: BinaryOp) -> Option<CmpOp> {
+    Some(match op {
+        BinaryOp::Eq => CmpOp::Eq,
+        BinaryOp::Ne => CmpOp::Ne,
+        BinaryOp::Lt => CmpOp::Lt,
+        BinaryOp::Le => CmpOp::Le,
+        BinaryOp::Gt => CmpOp::Gt,
+        BinaryOp::Ge => CmpOp::Ge,
+        BinaryOp::In => CmpOp::In,
+        BinaryOp::NotIn => CmpOp::NotIn,
+        BinaryOp::Contains => CmpOp::Contains,
+        BinaryOp::StartsWith => CmpOp::StartsWith,
+        BinaryOp::EndsWith => CmpOp::EndsWith,
+        _ => return None,
+    })
 }
 
 fn valid_owasp(s: &str) -> bool {
