@@ -127,6 +127,17 @@ fn is_hostile(c: char) -> bool {
 /// a large input is checked at memory speed.
 fn has_controls(s: &str) -> bool {
     let b = s.as_bytes();
+    // a branch-free count first (the compiler vectorizes it); the exact check only when a
+    // candidate byte is there at all
+    let candidates = b
+        .iter()
+        .filter(|&&c| {
+            (c < 0x20 && c != b'\n' && c != b'\t' && c != b'\r') || c == 0x7f || c == 0xc2
+        })
+        .count();
+    if candidates == 0 {
+        return false;
+    }
     b.iter().enumerate().any(|(i, &c)| {
         (c < 0x20 && !matches!(c, b'\n' | b'\t' | b'\r'))
             || c == 0x7f
@@ -152,11 +163,7 @@ fn visible(s: &str) -> String {
 }
 
 fn memchr_lines(bytes: &[u8]) -> impl Iterator<Item = usize> + '_ {
-    bytes
-        .iter()
-        .enumerate()
-        .filter(|(_, b)| **b == b'\n')
-        .map(|(i, _)| i + 1)
+    memchr::memchr_iter(b'\n', bytes).map(|i| i + 1)
 }
 
 /// Every file a run has read: rule files and inputs alike.
