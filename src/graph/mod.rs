@@ -463,8 +463,12 @@ fn read_object(
     let explicit_ns = meta
         .and_then(|m| doc.get(m, "namespace"))
         .and_then(|n| nonempty_str(doc, n));
-    let cluster_scoped =
-        is_cluster_scoped_builtin(&kind) || cluster_crds.contains(&(group.clone(), kind.clone()));
+    // the cluster-scoped CRDs of an input are few: compare in place rather than build a
+    // key for every object
+    let cluster_scoped = is_cluster_scoped_builtin(&kind)
+        || cluster_crds
+            .iter()
+            .any(|(g, k)| **g == *group && **k == *kind);
     let namespace: Option<Box<str>> = if cluster_scoped {
         None
     } else {
