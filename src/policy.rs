@@ -130,10 +130,7 @@ pub fn selects(selector: &str, rule: &Rule) -> bool {
         return rule.tags.iter().any(|t| glob(tag, t));
     }
     if is_category(selector) {
-        return rule
-            .owasp
-            .iter()
-            .any(|o| o == selector || o.split(':').next() == Some(selector));
+        return rule.in_owasp_category(selector);
     }
     glob(selector, &rule.id) || glob(selector, &rule.name)
 }

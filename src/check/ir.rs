@@ -462,6 +462,21 @@ pub struct Rule {
     pub message: Vec<MessagePart>,
 }
 
+impl Rule {
+    /// Whether the rule is in an OWASP Kubernetes Top 10 category. `K01:2025` names an
+    /// edition; a bare `K01` means the 2022 edition, the one the bundled ruleset follows
+    /// (so `K02` is supply chain, not the 2025 authorization category). Case-insensitive.
+    pub fn in_owasp_category(&self, filter: &str) -> bool {
+        let f = filter.to_ascii_uppercase();
+        let f = if f.contains(':') {
+            f
+        } else {
+            format!("{f}:2022")
+        };
+        self.owasp.iter().any(|c| c.eq_ignore_ascii_case(&f))
+    }
+}
+
 /// A declared parameter.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Param {

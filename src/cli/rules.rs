@@ -60,7 +60,7 @@ pub struct RulesArgs {
     /// Use only the rules given with `--rules`.
     #[arg(long, global = true)]
     pub no_default_rules: bool,
-    /// Only rules in this OWASP category: `K01` (either edition) or `K01:2025`.
+    /// Only rules in this OWASP category: `K01` (the 2022 edition) or `K01:2025`.
     #[arg(long, value_name = "CATEGORY")]
     pub category: Option<String>,
     /// Only rules at or above this severity.
@@ -81,18 +81,10 @@ pub enum RulesCommand {
     },
 }
 
-/// Whether a rule's OWASP categories match a `--category` filter (`K01` or `K01:2025`,
-/// case-insensitive).
+/// Whether a rule's OWASP categories match a `--category` filter: see
+/// [`Rule::in_owasp_category`].
 pub fn in_category(rule: &Rule, filter: &str) -> bool {
-    let f = filter.to_ascii_uppercase();
-    rule.owasp.iter().any(|c| {
-        let c = c.to_ascii_uppercase();
-        if f.contains(':') {
-            c == f
-        } else {
-            c.split(':').next() == Some(f.as_str())
-        }
-    })
+    rule.in_owasp_category(filter)
 }
 
 fn valid_category(s: &str) -> bool {
