@@ -222,6 +222,9 @@ fn steps(
             source,
             filters,
         } => {
+            // objects reached while computing the source (the service account behind
+            // `w.bindings`) belong to every row of this loop, and to no row after it
+            let outer = env.witnesses.len();
             let values: Vec<Val> = ctx.source_values(source, env);
             for v in values {
                 env.set(*var, v);
@@ -231,6 +234,7 @@ fn steps(
                 }
                 env.witnesses.truncate(mark);
             }
+            env.witnesses.truncate(outer);
         }
         Step::Join { anti, test, .. } => {
             let mark = env.witnesses.len();

@@ -543,8 +543,20 @@ impl<'g> Ctx<'g> {
                 self.index(&b, &i)
             }
             Expr::Attr(b, a) => {
-                let b = self.eval(b, env);
-                self.attr(&b, *a)
+                let base = self.eval(b, env);
+                let v = self.attr(&base, *a);
+                // objects reached through an identity relation are part of the evidence
+                // chain (workload → service account → binding → role); `and`, `or` and the
+                // quantifiers drop them again when the branch that read them fails
+                if let (Attr::ServiceAccount | Attr::Role | Attr::Target, Val::Obj(o)) = (a, &v) {
+                    env.witnesses.push(*o);
+                }
+                if let (Attr::Bindings, Val::Obj(w)) = (a, &base) {
+                    if let Some(sa) = self.graph.service_account(*w).and_then(|s| s.target) {
+                        env.witnesses.push(sa);
+                    }
+                }
+                v
             }
             Expr::Call(f, args) => {
                 let vals: Vec<Val> = args.iter().map(|a| self.eval(a, env)).collect();

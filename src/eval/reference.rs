@@ -31,9 +31,12 @@ fn rows(
     sources: &SourceMap,
     out: &mut Vec<Finding>,
 ) {
-    let Some(b) = rule.bindings.get(depth) else {
+    if depth == 0 {
         env.steps = 0;
         env.witnesses.clear();
+    }
+    let Some(b) = rule.bindings.get(depth) else {
+        let mark = env.witnesses.len();
         let ok = match &rule.condition {
             Some(c) => {
                 let v = ctx.eval(c, env);
@@ -46,11 +49,19 @@ fn rows(
                 out.push(f);
             }
         }
+        env.witnesses.truncate(mark);
         return;
     };
+    // as in the executor: what the source reached belongs to every row of this loop
+    let outer = env.witnesses.len();
     let values: Vec<Val> = ctx.source_values(&b.source, env);
     for v in values {
+        if depth == 0 {
+            // the step limit counts per rule and root object, as in the executor
+            env.steps = 0;
+        }
         env.set(b.var, v);
         rows(ctx, rule, depth + 1, env, sources, out);
     }
+    env.witnesses.truncate(outer);
 }
