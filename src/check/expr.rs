@@ -54,32 +54,7 @@ const OBJECT_ATTRS: &[Attr] = &[
 ];
 
 fn attr_by_name(name: &str) -> Option<Attr> {
-    [
-        Attr::Name,
-        Attr::Namespace,
-        Attr::Kind,
-        Attr::Labels,
-        Attr::Annotations,
-        Attr::Owners,
-        Attr::Containers,
-        Attr::PodSpec,
-        Attr::PodLabels,
-        Attr::ServiceAccount,
-        Attr::ServiceAccountName,
-        Attr::AutomountsToken,
-        Attr::Bindings,
-        Attr::Role,
-        Attr::Rules,
-        Attr::References,
-        Attr::Services,
-        Attr::Target,
-        Attr::IsolatesIngress,
-        Attr::IsolatesEgress,
-        Attr::ContainerType,
-        Attr::NamespaceObject,
-    ]
-    .into_iter()
-    .find(|a| a.as_str() == name)
+    Attr::ALL.into_iter().find(|a| a.as_str() == name)
 }
 
 fn is_workload_set(k: &KindSet) -> bool {

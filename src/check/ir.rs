@@ -165,6 +165,32 @@ pub enum Attr {
 }
 
 impl Attr {
+    /// Every attribute.
+    pub const ALL: [Attr; 22] = [
+        Attr::Name,
+        Attr::Namespace,
+        Attr::Kind,
+        Attr::Labels,
+        Attr::Annotations,
+        Attr::Owners,
+        Attr::Containers,
+        Attr::PodSpec,
+        Attr::PodLabels,
+        Attr::ServiceAccount,
+        Attr::ServiceAccountName,
+        Attr::AutomountsToken,
+        Attr::Bindings,
+        Attr::Role,
+        Attr::Rules,
+        Attr::References,
+        Attr::Services,
+        Attr::Target,
+        Attr::IsolatesIngress,
+        Attr::IsolatesEgress,
+        Attr::ContainerType,
+        Attr::NamespaceObject,
+    ];
+
     /// The attribute as written in rules.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -103,36 +103,34 @@ pub fn expr_text(e: &Expr, vars: &[String]) -> String {
             var: v,
             source,
             cond,
-        } => {
-            let c = cond
-                .as_ref()
-                .map(|c| format!(" where {}", expr_text(c, vars)))
-                .unwrap_or_default();
-            format!(
-                "{}({} in {}{c})",
-                quant_text(*quant),
-                var(vars, *v),
-                source_text(source, vars)
-            )
-        }
+        } => quantified(
+            *quant,
+            &var(vars, *v),
+            &source_text(source, vars),
+            cond.as_deref(),
+            vars,
+        ),
         Expr::Probe {
             quant,
             var: v,
             access,
             cond,
-        } => {
-            let c = cond
-                .as_ref()
-                .map(|c| format!(" where {}", expr_text(c, vars)))
-                .unwrap_or_default();
-            format!(
-                "{}({} in {}{c})",
-                quant_text(*quant),
-                var(vars, *v),
-                access_text(access, vars)
-            )
-        }
+        } => quantified(
+            *quant,
+            &var(vars, *v),
+            &access_text(access, vars),
+            cond.as_deref(),
+            vars,
+        ),
     }
+}
+
+/// `any(x in source where cond)`: one form for quantifiers and index probes.
+fn quantified(quant: Quant, var: &str, from: &str, cond: Option<&Expr>, vars: &[String]) -> String {
+    let c = cond
+        .map(|c| format!(" where {}", expr_text(c, vars)))
+        .unwrap_or_default();
+    format!("{}({var} in {from}{c})", quant_text(quant))
 }
 
 fn quant_text(q: Quant) -> &'static str {
