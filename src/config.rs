@@ -350,7 +350,8 @@ pub fn parse(
         Ok(r) => r,
         Err(e) => return Err(vec![serde_error(&e, &text, file)]),
     };
-    let parsed = crate::model::yaml::parse(&text, file, &Limits::default());
+    let parsed =
+        crate::model::yaml::parse(&std::sync::Arc::new(text.clone()), file, &Limits::default());
     let loc = Locator {
         doc: parsed.docs.into_iter().find_map(Result::ok),
     };

@@ -6,6 +6,7 @@
 use codespan_reporting::files::{Error as FilesError, Files};
 use serde::Serialize;
 use std::ops::Range;
+use std::sync::Arc;
 
 /// Index of a file in a [`SourceMap`].
 pub type FileId = u32;
@@ -51,8 +52,8 @@ impl Span {
 pub struct SourceFile {
     /// The name shown to users (a path, `<stdin>`, ...).
     pub name: String,
-    /// The whole text.
-    pub text: String,
+    /// The whole text (shared with the documents read from it).
+    pub text: Arc<String>,
     line_starts: Vec<usize>,
     /// The text with control characters made visible, for snippets shown on a terminal
     /// (same byte length, so spans stay valid); `None` when the text has none.
@@ -67,7 +68,7 @@ impl SourceFile {
         let display = has_controls(&text).then(|| visible(&text));
         SourceFile {
             name: visible(&name),
-            text,
+            text: Arc::new(text),
             line_starts,
             display,
         }

@@ -83,9 +83,9 @@ fn corpus_sampled_values_are_located() {
     assert!(!out.has_errors());
     let doc = &out.docs[0];
     let eq = doc
-        .nodes
-        .iter()
-        .find(|n| n.value == Value::Str("=".into()) && n.style == Style::Plain)
+        .ids()
+        .filter_map(|id| doc.node(id))
+        .find(|n| n.value == Value::Str("=") && n.style == Style::Plain)
         .unwrap();
     assert_eq!(sources.line_col(eq.span), (81, 31));
     assert_eq!(

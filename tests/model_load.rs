@@ -157,7 +157,7 @@ fn duplicate_key_warns_at_duplicate_and_keeps_last() {
     let doc = &out.docs[0];
     let meta = doc.get(doc.root, "metadata").unwrap();
     assert_eq!(doc.str_at(meta, &["name"]), Some("second"));
-    let keys: Vec<&str> = doc.map(meta).iter().map(|(k, _)| &**k).collect();
+    let keys: Vec<&str> = doc.map(meta).iter().map(|(k, _)| k).collect();
     assert_eq!(keys, vec!["labels", "name"]);
 }
 
@@ -205,7 +205,7 @@ fn anchors_aliases_and_merge_keys_expand() {
     assert!(out.diagnostics.is_empty(), "{:?}", out.diagnostics);
     let doc = &out.docs[0];
     let ann = doc.path(doc.root, &["metadata", "annotations"]).unwrap();
-    let mut keys: Vec<&str> = doc.map(ann).iter().map(|(k, _)| &**k).collect();
+    let mut keys: Vec<&str> = doc.map(ann).iter().map(|(k, _)| k).collect();
     keys.sort_unstable();
     assert_eq!(keys, vec!["app", "tier"]);
     assert_eq!(doc.str_at(ann, &["tier"]), Some("be"));

@@ -121,11 +121,11 @@ impl<'g> Ctx<'g> {
             Val::Float(f) => Scalar::Num(*f),
             Val::Str(s) => Scalar::Str(s),
             Val::Version(v) => Scalar::Version(*v),
-            Val::Node(d, n) => match self.doc(*d).and_then(|doc| doc.node(*n)).map(|n| &n.value) {
+            Val::Node(d, n) => match self.doc(*d).and_then(|doc| doc.value(*n)) {
                 None | Some(Value::Null) => Scalar::Null,
-                Some(Value::Bool(b)) => Scalar::Bool(*b),
-                Some(Value::Int(i)) => Scalar::Num(*i as f64),
-                Some(Value::Float(f)) => Scalar::Num(*f),
+                Some(Value::Bool(b)) => Scalar::Bool(b),
+                Some(Value::Int(i)) => Scalar::Num(i as f64),
+                Some(Value::Float(f)) => Scalar::Num(f),
                 Some(Value::Str(s)) => Scalar::Str(s),
                 Some(_) => Scalar::Other,
             },
@@ -182,7 +182,7 @@ impl<'g> Ctx<'g> {
                 let Some(doc) = self.doc(*d) else {
                     return String::new();
                 };
-                match doc.node(*n).map(|x| &x.value) {
+                match doc.value(*n) {
                     Some(Value::Seq(items)) => {
                         let parts: Vec<String> = items
                             .iter()
@@ -795,7 +795,7 @@ impl<'g> Ctx<'g> {
                     let Some(doc) = self.doc(*d) else {
                         return Val::Null;
                     };
-                    match doc.node(*n).map(|x| &x.value) {
+                    match doc.value(*n) {
                         Some(Value::Seq(i)) => Val::Int(i.len() as i64),
                         Some(Value::Map(m)) => Val::Int(m.len() as i64),
                         Some(Value::Str(t)) => Val::Int(t.chars().count() as i64),
@@ -824,7 +824,7 @@ impl<'g> Ctx<'g> {
                         .map(|doc| {
                             doc.map(*n)
                                 .iter()
-                                .map(|(k, c)| (k.to_string(), Val::Node(*d, *c)))
+                                .map(|(k, c)| (k.to_string(), Val::Node(*d, c)))
                                 .collect()
                         })
                         .unwrap_or_default(),
@@ -916,7 +916,7 @@ impl<'g> Ctx<'g> {
         match haystack {
             Val::Node(d, n) => {
                 if let Some(doc) = self.doc(*d) {
-                    if matches!(doc.node(*n).map(|x| &x.value), Some(Value::Map(_))) {
+                    if doc.is_map(*n) {
                         return self.text(needle).is_some_and(|k| doc.get(*n, &k).is_some());
                     }
                 }
@@ -977,7 +977,7 @@ impl<'g> Ctx<'g> {
                 (None, false) => node.span,
                 (None, true) => {
                     let first = match &node.value {
-                        Value::Map(entries) => entries.first().map(|(_, c)| *c),
+                        Value::Map(entries) => entries.first().map(|(_, c)| c),
                         Value::Seq(items) => items.first().copied(),
                         _ => None,
                     };

@@ -420,8 +420,8 @@ impl Graph {
 
 /// The text of a scalar used as a label key or value.
 pub(crate) fn scalar_text(doc: &Document, id: NodeId) -> Option<Box<str>> {
-    match &doc.node(id)?.value {
-        Value::Str(s) => Some(s.clone()),
+    match doc.value(id)? {
+        Value::Str(s) => Some(s.into()),
         Value::Bool(b) => Some(b.to_string().into()),
         Value::Int(i) => Some(i.to_string().into()),
         Value::Float(f) => Some(f.to_string().into()),
@@ -433,7 +433,7 @@ pub(crate) fn scalar_text(doc: &Document, id: NodeId) -> Option<Box<str>> {
 pub(crate) fn string_map(doc: &Document, id: NodeId) -> Vec<(Box<str>, Box<str>)> {
     doc.map(id)
         .iter()
-        .filter_map(|(k, v)| Some((k.clone(), scalar_text(doc, *v)?)))
+        .filter_map(|(k, v)| Some((k.into(), scalar_text(doc, v)?)))
         .collect()
 }
 

@@ -89,11 +89,7 @@ impl LabelSelector {
         let Some(node) = node.filter(|&n| !is_null(doc, n)) else {
             return missing.into();
         };
-        let Some(crate::model::Node {
-            value: Value::Map(entries),
-            ..
-        }) = doc.node(node)
-        else {
+        let Some(Value::Map(entries)) = doc.value(node) else {
             return LabelSelector::Nothing;
         };
         if entries.is_empty() {
@@ -119,16 +115,14 @@ impl LabelSelector {
         let Some(node) = node.filter(|&n| !is_null(doc, n)) else {
             return missing.into();
         };
-        if !matches!(doc.node(node).map(|n| &n.value), Some(Value::Map(_))) {
+        if !doc.is_map(node) {
             return LabelSelector::Nothing;
         }
         let mut labels = Vec::new();
         if let Some(ml) = doc.get(node, "matchLabels").filter(|&n| !is_null(doc, n)) {
             let entries = doc.map(ml);
             labels = string_map(doc, ml);
-            if labels.len() != entries.len()
-                || !matches!(doc.node(ml).map(|n| &n.value), Some(Value::Map(_)))
-            {
+            if labels.len() != entries.len() || !doc.is_map(ml) {
                 return LabelSelector::Nothing;
             }
         }
@@ -175,7 +169,7 @@ impl From<Missing> for LabelSelector {
 }
 
 fn is_null(doc: &Document, n: NodeId) -> bool {
-    matches!(doc.node(n).map(|n| &n.value), Some(Value::Null) | None)
+    doc.is_null(n)
 }
 
 fn label<'a>(labels: &'a [(Box<str>, Box<str>)], key: &str) -> Option<&'a str> {

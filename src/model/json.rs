@@ -4,21 +4,22 @@
 //! [`Limits::max_depth`]), with byte spans. Strings without escapes are copied straight from the
 //! input slice.
 
-use super::load::{MapBuild, Parsed, duplicate_key};
-use super::{Document, Limits, Node, NodeId, SkipReason, Style, Value};
+use super::arena::{Builder, OpenMap, OpenSeq, duplicate_key};
+use super::load::Parsed;
+use super::{Limits, Node, NodeId, SkipReason, StrRef, Style, Value};
 use crate::diag::{Diagnostic, FileId, Span};
+use std::sync::Arc;
 
 enum Kind {
-    Seq(Vec<NodeId>),
+    Seq(OpenSeq),
     Map {
-        build: MapBuild,
-        key: Option<(Box<str>, Span)>,
+        map: OpenMap,
+        key: Option<(StrRef, Span)>,
     },
 }
 
 struct Frame {
     node: NodeId,
-    start: usize,
     kind: Kind,
 }
 
@@ -27,7 +28,7 @@ struct Reader<'a> {
     bytes: &'a [u8],
     pos: usize,
     file: FileId,
-    nodes: Vec<Node>,
+    arena: Builder<'a>,
     diagnostics: Vec<Diagnostic>,
     scratch: String,
 }
@@ -47,19 +48,14 @@ fn fail<T>(at: usize, message: impl Into<String>) -> Result<T, Fail> {
     })
 }
 
-fn id_of(len: usize) -> NodeId {
-    NodeId::try_from(len).unwrap_or(NodeId::MAX)
-}
-
 impl<'a> Reader<'a> {
     fn span(&self, range: std::ops::Range<usize>) -> Span {
         Span::new(self.file, range)
     }
 
-    fn push(&mut self, node: Node) -> NodeId {
-        let id = id_of(self.nodes.len());
-        self.nodes.push(node);
-        id
+    fn push(&mut self, value: Value<'_>, text: StrRef, style: Style, start: usize) -> NodeId {
+        let span = self.span(start..self.pos);
+        self.arena.push(Node::scalar(value, text, style, span))
     }
 
     fn skip_ws(&mut self) {
@@ -80,8 +76,8 @@ impl<'a> Reader<'a> {
         }
     }
 
-    /// Parses a string starting at the opening quote; returns its value and end offset.
-    fn string(&mut self) -> Result<Box<str>, Fail> {
+    /// Parses a string starting at the opening quote.
+    fn string(&mut self) -> Result<StrRef, Fail> {
         let open = self.pos;
         self.pos += 1;
         let start = self.pos;
@@ -90,9 +86,9 @@ impl<'a> Reader<'a> {
             match self.bytes.get(self.pos) {
                 None => return fail(open, "unterminated string"),
                 Some(b'"') => {
-                    let s = self.text.get(start..self.pos).unwrap_or("");
+                    let s = StrRef::source(start, self.pos - start);
                     self.pos += 1;
-                    return Ok(s.into());
+                    return Ok(s);
                 }
                 Some(b'\\') => break,
                 Some(&c) if c < 0x20 => {
@@ -117,7 +113,7 @@ impl<'a> Reader<'a> {
                 None => return fail(open, "unterminated string"),
                 Some(b'"') => {
                     self.pos += 1;
-                    let s: Box<str> = out.as_str().into();
+                    let s = self.arena.own(&out);
                     self.scratch = out;
                     return Ok(s);
                 }
@@ -185,7 +181,7 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn number(&mut self) -> Result<Value, Fail> {
+    fn number(&mut self) -> Result<Value<'static>, Fail> {
         let start = self.pos;
         let digits = |r: &mut Reader<'_>| {
             let from = r.pos;
@@ -239,7 +235,7 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn literal(&mut self, word: &str, value: Value) -> Result<Value, Fail> {
+    fn literal<'v>(&mut self, word: &str, value: Value<'v>) -> Result<Value<'v>, Fail> {
         if self
             .text
             .get(self.pos..)
@@ -256,7 +252,7 @@ impl<'a> Reader<'a> {
     }
 
     /// Parses a key string and the `:` after it, at `self.pos`.
-    fn key(&mut self) -> Result<(Box<str>, Span), Fail> {
+    fn key(&mut self) -> Result<(StrRef, Span), Fail> {
         self.skip_ws();
         if self.peek() != Some(b'"') {
             return fail(
@@ -302,63 +298,43 @@ impl<'a> Reader<'a> {
                         });
                     }
                     self.pos += 1;
-                    let node = self.push(Node {
-                        value: Value::Null,
-                        span: self.span(start..start + 1),
-                        key_span: None,
-                        style: Style::Plain,
-                    });
+                    let node = self.push(Value::Null, StrRef::default(), Style::Plain, start);
                     self.skip_ws();
                     let close = if open == b'{' { b'}' } else { b']' };
+                    let kind = if open == b'{' {
+                        Kind::Map {
+                            map: self.arena.open_map(),
+                            key: None,
+                        }
+                    } else {
+                        Kind::Seq(self.arena.open_seq())
+                    };
                     if self.peek() == Some(close) {
                         self.pos += 1;
-                        if let Some(n) = self.nodes.get_mut(node as usize) {
-                            n.value = if open == b'{' {
-                                Value::Map(Vec::new())
-                            } else {
-                                Value::Seq(Vec::new())
-                            };
-                            n.span = Span::new(self.file, start..self.pos);
-                        }
-                        done = Some(node);
-                    } else if open == b'{' {
+                        done = Some(self.close(Frame { node, kind }));
+                    } else if let Kind::Map { map, .. } = kind {
                         let key = self.key()?;
                         stack.push(Frame {
                             node,
-                            start,
                             kind: Kind::Map {
-                                build: MapBuild::default(),
+                                map,
                                 key: Some(key),
                             },
                         });
                     } else {
-                        stack.push(Frame {
-                            node,
-                            start,
-                            kind: Kind::Seq(Vec::new()),
-                        });
+                        stack.push(Frame { node, kind });
                     }
                 }
                 Some(b'"') => {
                     let s = self.string()?;
-                    done = Some(self.push(Node {
-                        value: Value::Str(s),
-                        span: self.span(start..self.pos),
-                        key_span: None,
-                        style: Style::DoubleQuoted,
-                    }));
+                    done = Some(self.push(Value::Str(""), s, Style::DoubleQuoted, start));
                 }
                 Some(b't') => done = Some(self.scalar(start, "true", Value::Bool(true))?),
                 Some(b'f') => done = Some(self.scalar(start, "false", Value::Bool(false))?),
                 Some(b'n') => done = Some(self.scalar(start, "null", Value::Null)?),
                 Some(b'-' | b'0'..=b'9') => {
                     let v = self.number()?;
-                    done = Some(self.push(Node {
-                        value: v,
-                        span: self.span(start..self.pos),
-                        key_span: None,
-                        style: Style::Plain,
-                    }));
+                    done = Some(self.push(v, StrRef::default(), Style::Plain, start));
                 }
                 _ => {
                     return fail(
@@ -373,15 +349,15 @@ impl<'a> Reader<'a> {
                     return Ok(Some(id));
                 };
                 match &mut frame.kind {
-                    Kind::Seq(items) => items.push(id),
-                    Kind::Map { build, key } => {
+                    Kind::Seq(_) => self.arena.push_item(id),
+                    Kind::Map { map, key } => {
                         if let Some((k, kspan)) = key.take() {
-                            if let Some(n) = self.nodes.get_mut(id as usize) {
-                                n.key_span = Some(kspan);
+                            if let Some(n) = self.arena.node_mut(id) {
+                                n.set_key_span(Some(kspan));
                             }
-                            if let Some(old) = build.insert(k, id) {
-                                let first = self.nodes.get(old as usize).and_then(|n| n.key_span);
-                                let name = build.entries.last().map_or("", |(k, _)| &**k);
+                            if let Some(old) = self.arena.insert(map, k, id) {
+                                let first = self.arena.key_span_of(old);
+                                let name = self.arena.resolve(k);
                                 self.diagnostics.push(duplicate_key(name, kspan, first));
                             }
                         }
@@ -405,15 +381,7 @@ impl<'a> Reader<'a> {
                         let Some(frame) = stack.pop() else {
                             return fail(self.pos, "internal error");
                         };
-                        let value = match frame.kind {
-                            Kind::Seq(items) => Value::Seq(items),
-                            Kind::Map { build, .. } => Value::Map(build.entries),
-                        };
-                        if let Some(n) = self.nodes.get_mut(frame.node as usize) {
-                            n.value = value;
-                            n.span = Span::new(self.file, frame.start..self.pos);
-                        }
-                        done = Some(frame.node);
+                        done = Some(self.close(frame));
                     }
                     (_, false) => {
                         return fail(
@@ -432,27 +400,36 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn scalar(&mut self, start: usize, word: &str, value: Value) -> Result<NodeId, Fail> {
+    fn scalar(&mut self, start: usize, word: &str, value: Value<'_>) -> Result<NodeId, Fail> {
         let v = self.literal(word, value)?;
-        Ok(self.push(Node {
-            value: v,
-            span: self.span(start..self.pos),
-            key_span: None,
-            style: Style::Plain,
-        }))
+        Ok(self.push(v, StrRef::default(), Style::Plain, start))
+    }
+
+    /// Closes a collection that ends at `pos`.
+    fn close(&mut self, frame: Frame) -> NodeId {
+        match frame.kind {
+            Kind::Seq(seq) => self.arena.close_seq(frame.node, seq),
+            Kind::Map { map, .. } => self.arena.close_map(frame.node, map),
+        }
+        let end = u32::try_from(self.pos).unwrap_or(u32::MAX);
+        if let Some(n) = self.arena.node_mut(frame.node) {
+            n.end = end;
+        }
+        frame.node
     }
 }
 
 /// Reads a JSON text as one document.
-pub(crate) fn parse(text: &str, file: FileId, limits: &Limits) -> Parsed {
+pub(crate) fn parse(shared: &Arc<String>, file: FileId, limits: &Limits) -> Parsed {
+    let text = shared.as_str();
     let mut r = Reader {
         text,
         bytes: text.as_bytes(),
         pos: 0,
         file,
-        // about one node per 12 bytes of JSON: reserving it up front saves the copies of a
+        // about one node per 16 bytes of JSON: reserving it up front saves the copies of a
         // doubling arena (and the fresh pages they touch) on large exports
-        nodes: Vec::with_capacity(text.len() / 12 + 16),
+        arena: Builder::new(text, text, file, text.len() / 16 + 16),
         diagnostics: Vec::new(),
         scratch: String::new(),
     };
@@ -469,13 +446,9 @@ pub(crate) fn parse(text: &str, file: FileId, limits: &Limits) -> Parsed {
     });
     let doc = match result {
         Ok(None) => Err(SkipReason::Empty),
-        Ok(Some(root)) => Ok(Document {
-            nodes: super::trimmed(std::mem::take(&mut r.nodes)),
-            root,
-            file,
-            index: 0,
-            helm_source: None,
-        }),
+        Ok(Some(root)) => {
+            Ok(std::mem::replace(&mut r.arena, Builder::new("", "", file, 0)).finish(root, shared))
+        }
         Err(f) => {
             let end = text
                 .get(f.at..)

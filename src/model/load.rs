@@ -12,9 +12,10 @@
 use super::{DocId, Document, Limits, NodeId, ObjectRef, Value};
 use crate::diag::{Diagnostic, FileId, SourceMap, Span};
 use rayon::prelude::*;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// Why a document or file was not evaluated.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -138,74 +139,6 @@ pub(crate) struct Parsed {
     pub diagnostics: Vec<Diagnostic>,
 }
 
-/// Builds a mapping entry by entry: reports duplicate keys (keeping the last value).
-#[derive(Debug, Default)]
-pub(crate) struct MapBuild {
-    pub entries: Vec<(Box<str>, NodeId)>,
-    index: Option<HashMap<Box<str>, usize>>,
-}
-
-const MAP_INDEX_THRESHOLD: usize = 16;
-
-pub(crate) const DUPLICATE_HELP: &str = "the API server rejects this with strict field validation; a non-strict read keeps the last value";
-
-impl MapBuild {
-    /// Position of `key` among the entries.
-    pub fn position(&self, key: &str) -> Option<usize> {
-        match &self.index {
-            Some(ix) => ix.get(key).copied(),
-            None => self.entries.iter().position(|(k, _)| &**k == key),
-        }
-    }
-
-    /// Inserts an entry; on a duplicate key, removes the earlier entry and returns its value.
-    pub fn insert(&mut self, key: Box<str>, value: NodeId) -> Option<NodeId> {
-        let previous = match self.position(&key) {
-            Some(pos) => {
-                let old = if pos < self.entries.len() {
-                    Some(self.entries.remove(pos).1)
-                } else {
-                    None
-                };
-                self.index = None;
-                old
-            }
-            None => None,
-        };
-        self.entries.push((key, value));
-        let len = self.entries.len();
-        match &mut self.index {
-            Some(ix) => {
-                if let Some((k, _)) = self.entries.last() {
-                    ix.insert(k.clone(), len - 1);
-                }
-            }
-            None if len > MAP_INDEX_THRESHOLD => {
-                self.index = Some(
-                    self.entries
-                        .iter()
-                        .enumerate()
-                        .map(|(i, (k, _))| (k.clone(), i))
-                        .collect(),
-                );
-            }
-            None => {}
-        }
-        previous
-    }
-}
-
-/// The duplicate-key warning.
-pub(crate) fn duplicate_key(key: &str, at: Span, first: Option<Span>) -> Diagnostic {
-    let d = Diagnostic::warning("W1001", format!("duplicate key `{key}` in mapping"))
-        .at(at, "duplicate key")
-        .with_help(DUPLICATE_HELP);
-    match first {
-        Some(f) => d.with_label(f, "first defined here"),
-        None => d,
-    }
-}
-
 fn is_json_text(name: &str, text: &str) -> bool {
     let lower = name.to_ascii_lowercase();
     lower.ends_with(".json")
@@ -230,14 +163,17 @@ impl Loader {
     /// Loads one text (a file's contents, or stdin) registered under `name`.
     pub fn load_text(&self, name: &str, text: String, sources: &mut SourceMap) -> LoadOutput {
         let file = sources.add(name, text);
-        let text = sources.file(file).map_or("", |f| f.text.as_str());
-        let mut out = self.load_registered(file, name, text);
+        let text = sources
+            .file(file)
+            .map(|f| Arc::clone(&f.text))
+            .unwrap_or_default();
+        let mut out = self.load_registered(file, name, &text);
         out.stats.files = 1;
         out
     }
 
     /// Parses a text already registered in the source map as `file`.
-    fn load_registered(&self, file: FileId, name: &str, text: &str) -> LoadOutput {
+    fn load_registered(&self, file: FileId, name: &str, text: &Arc<String>) -> LoadOutput {
         let parsed = if is_json_text(name, text) {
             let p = super::json::parse(text, file, &self.limits);
             let json_failed = p.docs.iter().any(|d| d.is_err());
@@ -345,8 +281,11 @@ impl Loader {
         let mut results: Vec<Option<LoadOutput>> = jobs
             .par_iter()
             .map(|(id, name)| {
-                let text = shared.file(*id).map_or("", |f| f.text.as_str());
-                let mut o = self.load_registered(*id, name, text);
+                let text = shared
+                    .file(*id)
+                    .map(|f| Arc::clone(&f.text))
+                    .unwrap_or_default();
+                let mut o = self.load_registered(*id, name, &text);
                 o.stats.files = 1;
                 Some(o)
             })
@@ -604,17 +543,17 @@ fn find_objects(
     diags: &mut Vec<Diagnostic>,
 ) -> Result<Vec<ObjectRef>, SkipReason> {
     let root = doc.root;
-    let Some(node) = doc.node(root) else {
+    let Some(value) = doc.value(root) else {
         return Err(SkipReason::Empty);
     };
     let first_token = |n: NodeId| -> Span {
-        let span = doc.node(n).map(|x| x.span).unwrap_or_default();
-        match doc.map(n).first().and_then(|(_, v)| doc.node(*v)) {
-            Some(v) => v.key_span.unwrap_or(span),
+        let span = doc.span(n).unwrap_or_default();
+        match doc.map(n).first() {
+            Some((_, v)) => doc.key_span(v).unwrap_or(span),
             None => span,
         }
     };
-    match &node.value {
+    match value {
         Value::Null => return Err(SkipReason::Empty),
         Value::Map(entries) if entries.is_empty() => return Err(SkipReason::Empty),
         Value::Map(_) => {}
@@ -651,7 +590,7 @@ fn find_objects(
     };
     let items = doc.get(root, "items");
     let is_list = kind.ends_with("List")
-        && items.is_some_and(|i| matches!(doc.node(i).map(|n| &n.value), Some(Value::Seq(_))));
+        && items.is_some_and(|i| matches!(doc.value(i), Some(Value::Seq(_))));
     if !is_list {
         return Ok(vec![ObjectRef {
             doc: id,

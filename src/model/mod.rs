@@ -1,15 +1,24 @@
 //! The document model: every value of every input document with its exact span.
 //!
-//! Each document is an arena of [`Node`]s. Objects (the Kubernetes resources found in the
-//! documents, including the items of `List` exports) are [`ObjectRef`]s into those arenas.
-//! Loading is in [`load`]; YAML and JSON readers are in [`yaml`] and [`json`].
+//! Each document is a compact arena. A [`Node`] is 32 bytes: its span, the span of its key
+//! (when it is the value of a mapping entry), a type tag and an 8-byte payload. Strings are
+//! byte ranges into the source text (shared with the source map) unless they had to be
+//! decoded (escapes, folded lines), in which case they are ranges into one per-document
+//! buffer. Sequence items and mapping entries are ranges into two shared arrays, so a
+//! document costs a handful of allocations however many values it has.
+//!
+//! Objects (the Kubernetes resources found in the documents, including the items of `List`
+//! exports) are [`ObjectRef`]s into those arenas. Loading is in [`load`]; YAML and JSON
+//! readers are in [`yaml`] and [`json`]; both build through [`arena::Builder`].
 
+pub(crate) mod arena;
 pub mod json;
 pub mod limits;
 pub mod load;
 pub mod yaml;
 
 use crate::diag::{FileId, Span};
+use std::sync::Arc;
 
 pub use limits::Limits;
 pub use load::{LoadOutput, LoadStats, Loader, SkipReason};
@@ -43,9 +52,9 @@ impl Style {
     }
 }
 
-/// A value, as the Kubernetes API server would read it.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Value {
+/// A value, as the Kubernetes API server would read it, borrowed from its document.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Value<'a> {
     /// `null`, `~`, an empty value.
     Null,
     /// `true`/`false`, and the YAML 1.1 `yes`/`no`/`on`/`off` family when unquoted.
@@ -55,19 +64,199 @@ pub enum Value {
     /// A floating-point number.
     Float(f64),
     /// A string.
-    Str(Box<str>),
+    Str(&'a str),
     /// A sequence of child nodes.
-    Seq(Vec<NodeId>),
-    /// A mapping in source order; keys are strings (non-string keys are converted to their text).
-    /// A duplicate key keeps only its last value (and is reported by the loader).
-    Map(Vec<(Box<str>, NodeId)>),
+    Seq(&'a [NodeId]),
+    /// A mapping in source order; keys are strings (non-string keys are converted to their
+    /// text). A duplicate key keeps only its last value (and is reported by the loader).
+    Map(Entries<'a>),
 }
 
-/// One value with its location.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Node {
+/// A string stored in a document: a byte range of the source text, or of the document's own
+/// buffer of decoded strings (top bit of `len`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub(crate) struct StrRef {
+    off: u32,
+    len: u32,
+}
+
+const OWNED: u32 = 1 << 31;
+
+impl StrRef {
+    /// A range of the source text.
+    pub(crate) fn source(off: usize, len: usize) -> StrRef {
+        StrRef {
+            off: u32::try_from(off).unwrap_or(u32::MAX),
+            len: u32::try_from(len).unwrap_or(0).min(OWNED - 1),
+        }
+    }
+
+    /// A range of the decoded-strings buffer.
+    pub(crate) fn owned(off: usize, len: usize) -> StrRef {
+        let mut s = StrRef::source(off, len);
+        s.len |= OWNED;
+        s
+    }
+
+    fn is_owned(self) -> bool {
+        self.len & OWNED != 0
+    }
+
+    fn range(self) -> std::ops::Range<usize> {
+        let start = self.off as usize;
+        start..start + (self.len & !OWNED) as usize
+    }
+
+    pub(crate) fn resolve<'a>(self, text: &'a str, owned: &'a str) -> &'a str {
+        let from = if self.is_owned() { owned } else { text };
+        from.get(self.range()).unwrap_or("")
+    }
+}
+
+/// One mapping entry: its key and its value's node.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Entry {
+    pub(crate) key: StrRef,
+    pub(crate) value: NodeId,
+}
+
+/// What a node holds; the payload's meaning depends on it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub(crate) enum Tag {
+    #[default]
+    Null,
+    Bool,
+    Int,
+    Float,
+    Str,
+    Seq,
+    Map,
+}
+
+/// One value with its location, in 32 bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Default)]
+pub(crate) struct Node {
+    /// Bool: 0/1; Int: the bits of the `i64`; Float: the bits of the `f64`; Str: a
+    /// [`StrRef`]; Seq and Map: `first | len << 32` into the items or entries array.
+    pub(crate) data: u64,
+    pub(crate) start: u32,
+    pub(crate) end: u32,
+    pub(crate) key_start: u32,
+    pub(crate) key_end: u32,
+    pub(crate) tag: Tag,
+    pub(crate) style: Style,
+    pub(crate) keyed: bool,
+}
+
+impl Node {
+    pub(crate) fn scalar(value: Value<'_>, str_ref: StrRef, style: Style, span: Span) -> Node {
+        let (tag, data) = match value {
+            Value::Null => (Tag::Null, 0),
+            Value::Bool(b) => (Tag::Bool, u64::from(b)),
+            Value::Int(i) => (Tag::Int, i as u64),
+            Value::Float(f) => (Tag::Float, f.to_bits()),
+            Value::Str(_) => (Tag::Str, pack(str_ref.off, str_ref.len)),
+            Value::Seq(_) | Value::Map(_) => (Tag::Null, 0),
+        };
+        Node {
+            data,
+            start: span.start,
+            end: span.end,
+            tag,
+            style,
+            ..Node::default()
+        }
+    }
+
+    pub(crate) fn str_ref(&self) -> StrRef {
+        let (off, len) = unpack(self.data);
+        StrRef { off, len }
+    }
+
+    pub(crate) fn children(&self) -> std::ops::Range<usize> {
+        let (first, len) = unpack(self.data);
+        first as usize..first as usize + len as usize
+    }
+
+    pub(crate) fn set_children(&mut self, tag: Tag, first: usize, len: usize) {
+        self.tag = tag;
+        self.data = pack(
+            u32::try_from(first).unwrap_or(u32::MAX),
+            u32::try_from(len).unwrap_or(0),
+        );
+    }
+
+    pub(crate) fn set_key_span(&mut self, key: Option<Span>) {
+        self.keyed = key.is_some();
+        let k = key.unwrap_or_default();
+        self.key_start = k.start;
+        self.key_end = k.end;
+    }
+}
+
+fn pack(lo: u32, hi: u32) -> u64 {
+    u64::from(lo) | (u64::from(hi) << 32)
+}
+
+fn unpack(x: u64) -> (u32, u32) {
+    ((x & 0xffff_ffff) as u32, (x >> 32) as u32)
+}
+
+/// The entries of a mapping node, in source order.
+#[derive(Clone, Copy, Debug)]
+pub struct Entries<'a> {
+    doc: &'a Document,
+    entries: &'a [Entry],
+}
+
+impl<'a> Entries<'a> {
+    /// No entries.
+    fn empty(doc: &'a Document) -> Entries<'a> {
+        Entries { doc, entries: &[] }
+    }
+
+    /// Number of entries.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// `(key, value)` pairs in source order.
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = (&'a str, NodeId)> + ExactSizeIterator {
+        let doc = self.doc;
+        self.entries.iter().map(move |e| (doc.key(e.key), e.value))
+    }
+
+    /// The first entry.
+    pub fn first(&self) -> Option<(&'a str, NodeId)> {
+        self.entries.first().map(|e| (self.doc.key(e.key), e.value))
+    }
+
+    /// The value of `key` (the last one, for a duplicate key).
+    pub fn get(&self, key: &str) -> Option<NodeId> {
+        self.entries
+            .iter()
+            .rev()
+            .find(|e| self.doc.key(e.key) == key)
+            .map(|e| e.value)
+    }
+}
+
+impl PartialEq for Entries<'_> {
+    fn eq(&self, other: &Entries<'_>) -> bool {
+        self.len() == other.len() && self.iter().eq(other.iter())
+    }
+}
+
+/// A node seen from outside its arena: value, span, key span and style.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct NodeView<'a> {
     /// The value.
-    pub value: Value,
+    pub value: Value<'a>,
     /// The span of the value itself (for a collection, from its first to its last byte).
     pub span: Span,
     /// When this node is the value of a mapping entry, the span of its key.
@@ -77,10 +266,16 @@ pub struct Node {
 }
 
 /// One YAML or JSON document (one `---` section, or one JSON file).
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default)]
 pub struct Document {
-    /// The arena; `nodes[root]` is the top value.
-    pub nodes: Vec<Node>,
+    pub(crate) nodes: Vec<Node>,
+    pub(crate) items: Vec<NodeId>,
+    pub(crate) entries: Vec<Entry>,
+    /// Strings that are not a verbatim range of the source (escapes, folded lines, keys of
+    /// aliases).
+    pub(crate) owned: String,
+    /// The whole source text of the document's file (shared with the source map).
+    pub(crate) text: Arc<String>,
     /// Root node id.
     pub root: NodeId,
     /// The file the document came from.
@@ -92,21 +287,99 @@ pub struct Document {
 }
 
 impl Document {
-    /// The node with this id.
-    pub fn node(&self, id: NodeId) -> Option<&Node> {
+    fn key(&self, k: StrRef) -> &str {
+        k.resolve(&self.text, &self.owned)
+    }
+
+    fn raw(&self, id: NodeId) -> Option<&Node> {
         self.nodes.get(id as usize)
+    }
+
+    /// Number of nodes.
+    pub fn len(&self) -> usize {
+        self.nodes.len()
+    }
+
+    /// Whether the arena is empty.
+    pub fn is_empty(&self) -> bool {
+        self.nodes.is_empty()
+    }
+
+    /// Every node id, in creation order.
+    pub fn ids(&self) -> impl Iterator<Item = NodeId> {
+        (0..self.nodes.len()).map(|i| NodeId::try_from(i).unwrap_or(NodeId::MAX))
+    }
+
+    /// The node with this id.
+    pub fn node(&self, id: NodeId) -> Option<NodeView<'_>> {
+        let n = self.raw(id)?;
+        Some(NodeView {
+            value: self.value_of(n),
+            span: Span {
+                file: self.file,
+                start: n.start,
+                end: n.end,
+            },
+            key_span: n.keyed.then_some(Span {
+                file: self.file,
+                start: n.key_start,
+                end: n.key_end,
+            }),
+            style: n.style,
+        })
+    }
+
+    fn value_of(&self, n: &Node) -> Value<'_> {
+        match n.tag {
+            Tag::Null => Value::Null,
+            Tag::Bool => Value::Bool(n.data != 0),
+            Tag::Int => Value::Int(n.data as i64),
+            Tag::Float => Value::Float(f64::from_bits(n.data)),
+            Tag::Str => Value::Str(self.key(n.str_ref())),
+            Tag::Seq => Value::Seq(self.items.get(n.children()).unwrap_or(&[])),
+            Tag::Map => Value::Map(Entries {
+                doc: self,
+                entries: self.entries.get(n.children()).unwrap_or(&[]),
+            }),
+        }
+    }
+
+    /// The value of a node.
+    pub fn value(&self, id: NodeId) -> Option<Value<'_>> {
+        self.raw(id).map(|n| self.value_of(n))
+    }
+
+    /// The span of a node.
+    pub fn span(&self, id: NodeId) -> Option<Span> {
+        self.raw(id).map(|n| Span {
+            file: self.file,
+            start: n.start,
+            end: n.end,
+        })
+    }
+
+    /// The span of the key of a mapping entry's value.
+    pub fn key_span(&self, id: NodeId) -> Option<Span> {
+        self.raw(id).filter(|n| n.keyed).map(|n| Span {
+            file: self.file,
+            start: n.key_start,
+            end: n.key_end,
+        })
+    }
+
+    /// Whether the node is a mapping.
+    pub fn is_map(&self, id: NodeId) -> bool {
+        self.raw(id).is_some_and(|n| n.tag == Tag::Map)
+    }
+
+    /// Whether the node is null (or does not exist).
+    pub fn is_null(&self, id: NodeId) -> bool {
+        self.raw(id).is_none_or(|n| n.tag == Tag::Null)
     }
 
     /// The value of `key` in the mapping `id`.
     pub fn get(&self, id: NodeId, key: &str) -> Option<NodeId> {
-        match &self.node(id)?.value {
-            Value::Map(entries) => entries
-                .iter()
-                .rev()
-                .find(|(k, _)| &**k == key)
-                .map(|(_, v)| *v),
-            _ => None,
-        }
+        self.map(id).get(key)
     }
 
     /// Follows a path of mapping keys from `id`.
@@ -116,10 +389,9 @@ impl Document {
 
     /// The string value of a node (`None` if it is not a string).
     pub fn str(&self, id: NodeId) -> Option<&str> {
-        match &self.node(id)?.value {
-            Value::Str(s) => Some(s),
-            _ => None,
-        }
+        self.raw(id)
+            .filter(|n| n.tag == Tag::Str)
+            .map(|n| self.key(n.str_ref()))
     }
 
     /// The string at a path of keys.
@@ -129,35 +401,37 @@ impl Document {
 
     /// The children of a sequence (empty if not a sequence).
     pub fn seq(&self, id: NodeId) -> &[NodeId] {
-        match self.node(id).map(|n| &n.value) {
-            Some(Value::Seq(items)) => items,
+        match self.raw(id) {
+            Some(n) if n.tag == Tag::Seq => self.items.get(n.children()).unwrap_or(&[]),
             _ => &[],
         }
     }
 
     /// The entries of a mapping (empty if not a mapping).
-    pub fn map(&self, id: NodeId) -> &[(Box<str>, NodeId)] {
-        match self.node(id).map(|n| &n.value) {
-            Some(Value::Map(entries)) => entries,
-            _ => &[],
+    pub fn map(&self, id: NodeId) -> Entries<'_> {
+        match self.raw(id) {
+            Some(n) if n.tag == Tag::Map => Entries {
+                doc: self,
+                entries: self.entries.get(n.children()).unwrap_or(&[]),
+            },
+            _ => Entries::empty(self),
         }
     }
 
     /// The boolean value of a node.
     pub fn bool(&self, id: NodeId) -> Option<bool> {
-        match self.node(id)?.value {
-            Value::Bool(b) => Some(b),
-            _ => None,
-        }
+        self.raw(id)
+            .filter(|n| n.tag == Tag::Bool)
+            .map(|n| n.data != 0)
     }
-}
 
-/// An arena with its unused reserve given back when it is mostly empty.
-pub(crate) fn trimmed(mut nodes: Vec<Node>) -> Vec<Node> {
-    if nodes.capacity() > 2 * nodes.len() + 64 {
-        nodes.shrink_to_fit();
+    /// Bytes held by the arena (for measurements).
+    pub fn heap_bytes(&self) -> usize {
+        self.nodes.capacity() * std::mem::size_of::<Node>()
+            + self.items.capacity() * std::mem::size_of::<NodeId>()
+            + self.entries.capacity() * std::mem::size_of::<Entry>()
+            + self.owned.capacity()
     }
-    nodes
 }
 
 /// A Kubernetes object: a mapping node inside a document.
@@ -167,4 +441,15 @@ pub struct ObjectRef {
     pub doc: DocId,
     /// The object's mapping node.
     pub node: NodeId,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn node_is_32_bytes() {
+        assert_eq!(std::mem::size_of::<Node>(), 32);
+        assert_eq!(std::mem::size_of::<Entry>(), 12);
+    }
 }

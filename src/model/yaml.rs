@@ -6,12 +6,14 @@
 //! Aliases are expanded by copying (bounded by [`Limits::max_alias_nodes`]) and merge keys
 //! (`<<: *anchor`) are applied.
 
-use super::load::{MapBuild, Parsed, duplicate_key};
-use super::{Document, Limits, Node, NodeId, SkipReason, Style, Value};
+use super::arena::{Builder, OpenMap, OpenSeq, duplicate_key};
+use super::load::Parsed;
+use super::{Document, Limits, Node, NodeId, SkipReason, StrRef, Style, Tag, Value};
 use crate::diag::{Diagnostic, FileId, Span};
-use saphyr_parser::{Event, Parser, ScalarStyle, Span as YSpan, Tag};
+use saphyr_parser::{Event, Parser, ScalarStyle, Span as YSpan, Tag as YTag};
 use std::borrow::Cow;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 /// Converts saphyr's character offsets to byte offsets.
 struct CharIndex<'a> {
@@ -59,8 +61,8 @@ struct Ctx<'a> {
     limits: &'a Limits,
     chars: CharIndex<'a>,
     diagnostics: Vec<Diagnostic>,
-    /// Nodes copied for aliases in this file so far (bounds work across many documents).
-    copied: usize,
+    /// Nodes that aliases in this file may still copy (bounds work across many documents).
+    alias_budget: usize,
 }
 
 impl Ctx<'_> {
@@ -86,15 +88,15 @@ impl Ctx<'_> {
 }
 
 struct Key {
-    text: Box<str>,
+    text: StrRef,
     span: Span,
     merge: bool,
 }
 
 enum Kind {
-    Seq(Vec<NodeId>),
+    Seq(OpenSeq),
     Map {
-        build: MapBuild,
+        map: OpenMap,
         key: Option<Key>,
         merges: Vec<NodeId>,
     },
@@ -108,8 +110,8 @@ struct Frame {
     last_end: usize,
 }
 
-struct DocBuilder {
-    nodes: Vec<Node>,
+struct DocBuilder<'t> {
+    arena: Builder<'t>,
     stack: Vec<Frame>,
     anchors: HashMap<usize, NodeId>,
     root: Option<NodeId>,
@@ -119,29 +121,18 @@ struct DocBuilder {
     first_token: Option<usize>,
 }
 
-fn id_of(len: usize) -> NodeId {
-    NodeId::try_from(len).unwrap_or(NodeId::MAX)
-}
-
-/// A copy of a node without its children (filled in by the caller).
-fn shallow(n: &Node) -> Node {
-    match n.value {
-        Value::Seq(_) | Value::Map(_) => Node {
-            value: Value::Null,
-            span: n.span,
-            key_span: n.key_span,
-            style: n.style,
-        },
-        _ => n.clone(),
-    }
-}
-
-impl DocBuilder {
-    fn new(index: u32, comments_from: usize, remaining: usize) -> DocBuilder {
+impl<'t> DocBuilder<'t> {
+    fn new(
+        src: &'t str,
+        ctx: &Ctx<'t>,
+        index: u32,
+        comments_from: usize,
+        remaining: usize,
+    ) -> DocBuilder<'t> {
         DocBuilder {
-            // about one node per 16 bytes of YAML, capped: a big `List` export grows its
+            // about one node per 20 bytes of YAML, capped: a big `List` export grows its
             // arena without repeated copies; small documents give the rest back at the end
-            nodes: Vec::with_capacity((remaining / 16).min(1 << 20)),
+            arena: Builder::new(src, ctx.text, ctx.file, (remaining / 20).min(1 << 20)),
             stack: Vec::new(),
             anchors: HashMap::new(),
             root: None,
@@ -152,17 +143,11 @@ impl DocBuilder {
         }
     }
 
-    fn push(&mut self, node: Node) -> NodeId {
-        let id = id_of(self.nodes.len());
-        self.nodes.push(node);
-        id
-    }
-
     fn fail(&mut self, reason: SkipReason, d: Diagnostic, ctx: &mut Ctx<'_>) {
         ctx.diagnostics.push(d);
         self.failed = Some(reason);
         // Free the memory now: the rest of the document is skipped.
-        self.nodes = Vec::new();
+        self.arena = Builder::new("", "", ctx.file, 0);
         self.stack = Vec::new();
         self.anchors = HashMap::new();
     }
@@ -197,15 +182,19 @@ impl DocBuilder {
             Event::Scalar(value, style, anchor, tag) => {
                 if self.expects_key() && anchor == 0 {
                     let merge = style == ScalarStyle::Plain && tag.is_none() && value == "<<";
-                    self.set_key(Key {
-                        text: value.into(),
-                        span,
-                        merge,
-                    });
+                    let text = self.arena.string(&value);
+                    self.set_key(Key { text, span, merge });
                     return;
                 }
-                let node = scalar_node(value, style, tag.as_deref(), span);
-                let id = self.push(node);
+                let v = scalar_value(&value, style, tag.as_deref());
+                let text = if matches!(v, Value::Str(_)) {
+                    self.arena.string(&value)
+                } else {
+                    StrRef::default()
+                };
+                let id = self
+                    .arena
+                    .push(Node::scalar(v, text, style_of(style), span));
                 if anchor != 0 {
                     self.anchors.insert(anchor, id);
                 }
@@ -222,13 +211,12 @@ impl DocBuilder {
                     return;
                 };
                 if self.expects_key() {
-                    let text: Box<str> = match self.nodes.get(src as usize) {
-                        Some(Node {
-                            value: Value::Str(s),
-                            ..
-                        }) => s.clone(),
-                        Some(n) => ctx.slice(n.span).into(),
-                        None => ctx.slice(span).into(),
+                    let text = match self.arena.node(src) {
+                        Some(n) if n.tag == Tag::Str => n.str_ref(),
+                        _ => {
+                            let s = self.arena.span_of(src);
+                            self.arena.own(ctx.slice(s))
+                        }
                     };
                     self.set_key(Key {
                         text,
@@ -237,15 +225,16 @@ impl DocBuilder {
                     });
                     return;
                 }
-                match self.copy(src, span, ctx) {
+                let limit = ctx.limits.max_alias_nodes;
+                match self
+                    .arena
+                    .copy_tree(src, span, limit, &mut ctx.alias_budget)
+                {
                     Some(id) => self.complete(id, ctx),
                     None => {
                         let d = Diagnostic::error(
                             "E1003",
-                            format!(
-                                "alias expansion exceeds the limit of {} nodes",
-                                ctx.limits.max_alias_nodes
-                            ),
+                            format!("alias expansion exceeds the limit of {limit} nodes"),
                         )
                         .at(span, "this alias expands too far")
                         .with_note("the document is skipped (this protects against alias bombs)");
@@ -271,17 +260,17 @@ impl DocBuilder {
                 if is_seq {
                     start = dash_before(ctx.text, start);
                 }
-                let id = self.push(Node {
-                    value: Value::Null,
-                    span: Span::new(ctx.file, start..start),
-                    key_span: None,
-                    style: Style::Plain,
-                });
+                let id = self.arena.push(Node::scalar(
+                    Value::Null,
+                    StrRef::default(),
+                    Style::Plain,
+                    Span::new(ctx.file, start..start),
+                ));
                 let kind = if is_seq {
-                    Kind::Seq(Vec::new())
+                    Kind::Seq(self.arena.open_seq())
                 } else {
                     Kind::Map {
-                        build: MapBuild::default(),
+                        map: self.arena.open_map(),
                         key: None,
                         merges: Vec::new(),
                     }
@@ -303,18 +292,18 @@ impl DocBuilder {
                 } else {
                     frame.last_end.max(frame.start)
                 };
-                let value = match frame.kind {
-                    Kind::Seq(items) => Value::Seq(items),
+                match frame.kind {
+                    Kind::Seq(seq) => self.arena.close_seq(frame.node, seq),
                     Kind::Map {
-                        mut build, merges, ..
+                        mut map, merges, ..
                     } => {
-                        self.apply_merges(&mut build, &merges);
-                        Value::Map(build.entries)
+                        self.apply_merges(&mut map, &merges);
+                        self.arena.close_map(frame.node, map);
                     }
-                };
-                if let Some(n) = self.nodes.get_mut(frame.node as usize) {
-                    n.value = value;
-                    n.span = Span::new(ctx.file, frame.start..end);
+                }
+                if let Some(n) = self.arena.node_mut(frame.node) {
+                    n.start = u32::try_from(frame.start).unwrap_or(u32::MAX);
+                    n.end = u32::try_from(end).unwrap_or(u32::MAX);
                 }
                 if frame.anchor != 0 {
                     self.anchors.insert(frame.anchor, frame.node);
@@ -331,48 +320,44 @@ impl DocBuilder {
 
     /// Attaches a finished node to its parent (or makes it the root).
     fn complete(&mut self, id: NodeId, ctx: &mut Ctx<'_>) {
-        let node_span = self
-            .nodes
-            .get(id as usize)
-            .map(|n| n.span)
-            .unwrap_or_default();
+        let node_span = self.arena.span_of(id);
         let Some(frame) = self.stack.last_mut() else {
             self.root = Some(id);
             return;
         };
         frame.last_end = frame.last_end.max(node_span.end as usize);
         match &mut frame.kind {
-            Kind::Seq(items) => items.push(id),
-            Kind::Map { build, key, merges } => match key.take() {
+            Kind::Seq(_) => self.arena.push_item(id),
+            Kind::Map { map, key, merges } => match key.take() {
                 None => {
                     // A complex (non-scalar) key: use its source text.
+                    let text = self.arena.own(ctx.slice(node_span));
                     *key = Some(Key {
-                        text: ctx.slice(node_span).into(),
+                        text,
                         span: node_span,
                         merge: false,
                     });
                 }
                 Some(k) => {
-                    let is_mergeable = match self.nodes.get(id as usize).map(|n| &n.value) {
-                        Some(Value::Map(_)) => true,
-                        Some(Value::Seq(items)) => items.iter().all(|i| {
-                            matches!(
-                                self.nodes.get(*i as usize).map(|n| &n.value),
-                                Some(Value::Map(_))
-                            )
-                        }),
+                    let is_mergeable = match self.arena.node(id).map(|n| n.tag) {
+                        Some(Tag::Map) => true,
+                        Some(Tag::Seq) => self
+                            .arena
+                            .items_of(id)
+                            .iter()
+                            .all(|&i| self.arena.node(i).is_some_and(|n| n.tag == Tag::Map)),
                         _ => false,
                     };
                     if k.merge && is_mergeable {
                         merges.push(id);
                         return;
                     }
-                    if let Some(n) = self.nodes.get_mut(id as usize) {
-                        n.key_span = Some(k.span);
+                    if let Some(n) = self.arena.node_mut(id) {
+                        n.set_key_span(Some(k.span));
                     }
-                    if let Some(old) = build.insert(k.text, id) {
-                        let first = self.nodes.get(old as usize).and_then(|n| n.key_span);
-                        let name = build.entries.last().map_or("", |(k, _)| &**k);
+                    if let Some(old) = self.arena.insert(map, k.text, id) {
+                        let first = self.arena.key_span_of(old);
+                        let name = self.arena.resolve(k.text);
                         ctx.diagnostics.push(duplicate_key(name, k.span, first));
                     }
                 }
@@ -382,84 +367,28 @@ impl DocBuilder {
 
     /// Adds the entries of merged maps (`<<`) whose keys are not set explicitly; earlier merged
     /// maps win over later ones.
-    fn apply_merges(&self, build: &mut MapBuild, merges: &[NodeId]) {
+    fn apply_merges(&mut self, map: &mut OpenMap, merges: &[NodeId]) {
         for &m in merges {
-            let sources: Vec<NodeId> = match self.nodes.get(m as usize).map(|n| &n.value) {
-                Some(Value::Map(_)) => vec![m],
-                Some(Value::Seq(items)) => items.clone(),
+            let sources: Vec<NodeId> = match self.arena.node(m).map(|n| n.tag) {
+                Some(Tag::Map) => vec![m],
+                Some(Tag::Seq) => self.arena.items_of(m).to_vec(),
                 _ => Vec::new(),
             };
             for s in sources {
-                if let Some(Value::Map(entries)) = self.nodes.get(s as usize).map(|n| &n.value) {
-                    for (k, v) in entries {
-                        if build.position(k).is_none() {
-                            build.insert(k.clone(), *v);
-                        }
+                for e in self.arena.entries_of(s) {
+                    if self
+                        .arena
+                        .position(map, self.arena.resolve(e.key))
+                        .is_none()
+                    {
+                        self.arena.insert(map, e.key, e.value);
                     }
                 }
             }
         }
     }
 
-    /// Copies the subtree at `src` (for an alias at `at`); `None` when a limit is exceeded.
-    fn copy(&mut self, src: NodeId, at: Span, ctx: &mut Ctx<'_>) -> Option<NodeId> {
-        let limit = ctx.limits.max_alias_nodes;
-        let file_budget = limit.saturating_mul(4);
-        let mut node = shallow(self.nodes.get(src as usize)?);
-        node.span = at;
-        node.key_span = None;
-        let root = self.push(node);
-        let mut work = vec![(src, root)];
-        while let Some((s, d)) = work.pop() {
-            let value = match self.nodes.get(s as usize).map(|n| &n.value) {
-                Some(Value::Seq(items)) => Value::Seq(items.clone()),
-                Some(Value::Map(entries)) => Value::Map(entries.clone()),
-                _ => continue,
-            };
-            let new_value = match value {
-                Value::Seq(items) => {
-                    let mut out = Vec::with_capacity(items.len());
-                    for c in items {
-                        let nd = self.copy_one(c, limit, file_budget, ctx)?;
-                        out.push(nd);
-                        work.push((c, nd));
-                    }
-                    Value::Seq(out)
-                }
-                Value::Map(entries) => {
-                    let mut out = Vec::with_capacity(entries.len());
-                    for (k, c) in entries {
-                        let nd = self.copy_one(c, limit, file_budget, ctx)?;
-                        out.push((k, nd));
-                        work.push((c, nd));
-                    }
-                    Value::Map(out)
-                }
-                _ => continue,
-            };
-            if let Some(n) = self.nodes.get_mut(d as usize) {
-                n.value = new_value;
-            }
-        }
-        Some(root)
-    }
-
-    fn copy_one(
-        &mut self,
-        c: NodeId,
-        limit: usize,
-        file_budget: usize,
-        ctx: &mut Ctx<'_>,
-    ) -> Option<NodeId> {
-        if self.nodes.len() >= limit || ctx.copied >= file_budget {
-            return None;
-        }
-        ctx.copied += 1;
-        let node = shallow(self.nodes.get(c as usize)?);
-        Some(self.push(node))
-    }
-
-    fn finish(self, ctx: &Ctx<'_>) -> Result<Document, SkipReason> {
+    fn finish(self, ctx: &Ctx<'_>, text: &Arc<String>) -> Result<Document, SkipReason> {
         if let Some(reason) = self.failed {
             return Err(reason);
         }
@@ -473,13 +402,10 @@ impl DocBuilder {
                 .map(|s| s.trim().to_string())
                 .find(|s| !s.is_empty())
         });
-        Ok(Document {
-            nodes: super::trimmed(self.nodes),
-            root,
-            file: ctx.file,
-            index: self.index,
-            helm_source,
-        })
+        let mut doc = self.arena.finish(root, text);
+        doc.index = self.index;
+        doc.helm_source = helm_source;
+        Ok(doc)
     }
 }
 
@@ -498,11 +424,12 @@ fn dash_before(text: &str, start: usize) -> usize {
 }
 
 /// Reads every document of a YAML stream.
-pub(crate) fn parse(text: &str, file: FileId, limits: &Limits) -> Parsed {
+pub(crate) fn parse(shared: &Arc<String>, file: FileId, limits: &Limits) -> Parsed {
+    let text = shared.as_str();
     let mut patched: Option<String> = None;
     for _ in 0..MAX_PATCHES {
         let src = patched.as_deref().unwrap_or(text);
-        match parse_pass(src, text, file, limits, true) {
+        match parse_pass(src, shared, file, limits, true) {
             Ok(parsed) => return parsed,
             Err(at) => match patch_closing_line(src, at) {
                 Some(p) => patched = Some(p),
@@ -511,7 +438,7 @@ pub(crate) fn parse(text: &str, file: FileId, limits: &Limits) -> Parsed {
         }
     }
     let src = patched.as_deref().unwrap_or(text);
-    parse_pass(src, text, file, limits, false).unwrap_or_default()
+    parse_pass(src, shared, file, limits, false).unwrap_or_default()
 }
 
 /// How many misindented closing brackets [`parse`] works around in one file.
@@ -555,18 +482,19 @@ fn patch_closing_line(src: &str, at: usize) -> Option<String> {
 /// caller to patch an "invalid indentation" error at `byte` and retry.
 fn parse_pass(
     src: &str,
-    text: &str,
+    shared: &Arc<String>,
     file: FileId,
     limits: &Limits,
     allow_retry: bool,
 ) -> Result<Parsed, usize> {
+    let text = shared.as_str();
     let mut ctx = Ctx {
         text,
         file,
         limits,
         chars: CharIndex::new(text),
         diagnostics: Vec::new(),
-        copied: 0,
+        alias_budget: limits.max_alias_nodes.saturating_mul(4),
     };
     let mut parser = Parser::new_from_str(src);
     let mut docs = Vec::new();
@@ -627,6 +555,8 @@ fn parse_pass(
                     prev_end
                 };
                 cur = Some(DocBuilder::new(
+                    src,
+                    &ctx,
                     index,
                     from,
                     ctx.text.len().saturating_sub(from),
@@ -635,7 +565,7 @@ fn parse_pass(
             }
             Event::DocumentEnd => {
                 if let Some(b) = cur.take() {
-                    docs.push(b.finish(&ctx));
+                    docs.push(b.finish(&ctx, shared));
                 }
                 prev_end = span.end as usize;
             }
@@ -647,7 +577,7 @@ fn parse_pass(
         }
     }
     if let Some(b) = cur.take() {
-        docs.push(b.finish(&ctx));
+        docs.push(b.finish(&ctx, shared));
     }
     if !any_doc {
         // An empty or comment-only file: one empty document.
@@ -669,8 +599,8 @@ fn style_of(s: ScalarStyle) -> Style {
     }
 }
 
-fn scalar_node(value: Cow<'_, str>, style: ScalarStyle, tag: Option<&Tag>, span: Span) -> Node {
-    let st = style_of(style);
+/// The value of a scalar event, resolved by its tag or (plain scalars) by YAML 1.1 rules.
+fn scalar_value<'v>(value: &'v str, style: ScalarStyle, tag: Option<&YTag>) -> Value<'v> {
     let core = tag.and_then(|t| {
         if t.is_yaml_core_schema() {
             Some(t.suffix.as_str())
@@ -681,7 +611,7 @@ fn scalar_node(value: Cow<'_, str>, style: ScalarStyle, tag: Option<&Tag>, span:
             None
         }
     });
-    let s: &str = &value;
+    let s = value;
     let v = match core {
         Some("str") => None,
         Some("int") => parse_int(s).filter(|v| matches!(v, Value::Int(_))),
@@ -695,19 +625,7 @@ fn scalar_node(value: Cow<'_, str>, style: ScalarStyle, tag: Option<&Tag>, span:
         None if style == ScalarStyle::Plain => Some(resolve_plain(s)),
         None => None,
     };
-    let value = match v {
-        Some(v) => v,
-        None => Value::Str(match value {
-            Cow::Borrowed(b) => b.into(),
-            Cow::Owned(o) => o.into_boxed_str(),
-        }),
-    };
-    Node {
-        value,
-        span,
-        key_span: None,
-        style: st,
-    }
+    v.unwrap_or(Value::Str(value))
 }
 
 fn is_null(s: &str) -> bool {
@@ -727,7 +645,7 @@ fn parse_bool(s: &str) -> Option<bool> {
 }
 
 /// Resolves a plain scalar the way Go yaml (YAML 1.1) does.
-pub fn resolve_plain(s: &str) -> Value {
+pub fn resolve_plain(s: &str) -> Value<'_> {
     if is_null(s) {
         return Value::Null;
     }
@@ -737,12 +655,12 @@ pub fn resolve_plain(s: &str) -> Value {
     if let Some(v) = parse_int(s).or_else(|| parse_float(s)) {
         return v;
     }
-    Value::Str(s.into())
+    Value::Str(s)
 }
 
 /// A YAML 1.1 integer: decimal, `0x` hex, `0o` or leading-`0` octal, `0b` binary, with an
 /// optional sign and `_` separators. Too large for `i64` gives a float.
-fn parse_int(s: &str) -> Option<Value> {
+fn parse_int(s: &str) -> Option<Value<'static>> {
     let first = s.as_bytes().first()?;
     if !(first.is_ascii_digit() || *first == b'+' || *first == b'-') {
         return None;
@@ -783,7 +701,7 @@ fn parse_int(s: &str) -> Option<Value> {
 }
 
 /// A YAML 1.1 float: `1.5`, `.5`, `1e3`, `-2.0E-3`, `.inf`, `-.Inf`, `.nan`.
-fn parse_float(s: &str) -> Option<Value> {
+fn parse_float(s: &str) -> Option<Value<'static>> {
     match s {
         ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => {
             return Some(Value::Float(f64::INFINITY));
@@ -866,10 +784,10 @@ mod tests {
         assert_eq!(resolve_plain("08"), Value::Float(8.0));
         assert_eq!(resolve_plain(".inf"), Value::Float(f64::INFINITY));
         assert!(matches!(resolve_plain(".nan"), Value::Float(f) if f.is_nan()));
-        assert_eq!(resolve_plain("="), Value::Str("=".into()));
-        assert_eq!(resolve_plain("1.2.3"), Value::Str("1.2.3".into()));
-        assert_eq!(resolve_plain("_1"), Value::Str("_1".into()));
-        assert_eq!(resolve_plain("-"), Value::Str("-".into()));
+        assert_eq!(resolve_plain("="), Value::Str("="));
+        assert_eq!(resolve_plain("1.2.3"), Value::Str("1.2.3"));
+        assert_eq!(resolve_plain("_1"), Value::Str("_1"));
+        assert_eq!(resolve_plain("-"), Value::Str("-"));
     }
 
     #[test]

@@ -1,0 +1,317 @@
+//! Building a [`Document`] arena: nodes, the shared item and entry arrays, and the strings.
+//!
+//! Both readers push finished values bottom-up. Children of collections that are still open
+//! wait on one pending stack per array and move into the document's arrays, contiguous, when
+//! their collection closes; so a collection costs no allocation of its own.
+
+use super::{Document, Entry, Node, NodeId, StrRef, Tag};
+use crate::diag::{Diagnostic, FileId, Span};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// Entries of a mapping that is still open. Maps with more entries than this get a hash
+/// index for the duplicate-key check.
+const MAP_INDEX_THRESHOLD: usize = 16;
+
+pub(crate) const DUPLICATE_HELP: &str = "the API server rejects this with strict field validation; a non-strict read keeps the last value";
+
+/// The duplicate-key warning.
+pub(crate) fn duplicate_key(key: &str, at: Span, first: Option<Span>) -> Diagnostic {
+    let d = Diagnostic::warning("W1001", format!("duplicate key `{key}` in mapping"))
+        .at(at, "duplicate key")
+        .with_help(DUPLICATE_HELP);
+    match first {
+        Some(f) => d.with_label(f, "first defined here"),
+        None => d,
+    }
+}
+
+/// A mapping being built.
+#[derive(Debug, Default)]
+pub(crate) struct OpenMap {
+    base: usize,
+    index: Option<HashMap<Box<str>, usize>>,
+}
+
+/// A sequence being built.
+#[derive(Debug, Default)]
+pub(crate) struct OpenSeq {
+    base: usize,
+}
+
+/// The arena of one document under construction.
+pub(crate) struct Builder<'t> {
+    /// The text the parser reads (the file's text, or a same-length patched copy).
+    src: &'t str,
+    /// The file's text, which strings refer to.
+    text: &'t str,
+    file: FileId,
+    nodes: Vec<Node>,
+    items: Vec<NodeId>,
+    entries: Vec<Entry>,
+    owned: String,
+    pending_items: Vec<NodeId>,
+    pending_entries: Vec<Entry>,
+}
+
+fn id_of(len: usize) -> NodeId {
+    NodeId::try_from(len).unwrap_or(NodeId::MAX)
+}
+
+impl<'t> Builder<'t> {
+    /// An arena for a document of the text `src` (which has the length of `text`), with room
+    /// for about `nodes` nodes.
+    pub(crate) fn new(src: &'t str, text: &'t str, file: FileId, nodes: usize) -> Builder<'t> {
+        Builder {
+            src,
+            text,
+            file,
+            nodes: Vec::with_capacity(nodes),
+            items: Vec::with_capacity(nodes / 8),
+            entries: Vec::with_capacity(nodes),
+            owned: String::new(),
+            pending_items: Vec::new(),
+            pending_entries: Vec::new(),
+        }
+    }
+
+    pub(crate) fn push(&mut self, node: Node) -> NodeId {
+        let id = id_of(self.nodes.len());
+        self.nodes.push(node);
+        id
+    }
+
+    pub(crate) fn node(&self, id: NodeId) -> Option<&Node> {
+        self.nodes.get(id as usize)
+    }
+
+    pub(crate) fn node_mut(&mut self, id: NodeId) -> Option<&mut Node> {
+        self.nodes.get_mut(id as usize)
+    }
+
+    pub(crate) fn span_of(&self, id: NodeId) -> Span {
+        self.node(id).map_or_else(Span::default, |n| Span {
+            file: self.file,
+            start: n.start,
+            end: n.end,
+        })
+    }
+
+    pub(crate) fn key_span_of(&self, id: NodeId) -> Option<Span> {
+        self.node(id).filter(|n| n.keyed).map(|n| Span {
+            file: self.file,
+            start: n.key_start,
+            end: n.key_end,
+        })
+    }
+
+    /// A string the parser produced: a range of the text when it is one, else a copy.
+    pub(crate) fn string(&mut self, s: &str) -> StrRef {
+        let base = self.src.as_ptr() as usize;
+        let at = (s.as_ptr() as usize).wrapping_sub(base);
+        let in_src = at <= self.src.len() && s.len() <= self.src.len() - at;
+        if in_src
+            && (std::ptr::eq(self.src, self.text) || self.text.get(at..at + s.len()) == Some(s))
+        {
+            return StrRef::source(at, s.len());
+        }
+        self.own(s)
+    }
+
+    /// A string copied into the document's buffer.
+    pub(crate) fn own(&mut self, s: &str) -> StrRef {
+        let off = self.owned.len();
+        self.owned.push_str(s);
+        StrRef::owned(off, s.len())
+    }
+
+    pub(crate) fn resolve(&self, s: StrRef) -> &str {
+        s.resolve(self.text, &self.owned)
+    }
+
+    pub(crate) fn open_seq(&self) -> OpenSeq {
+        OpenSeq {
+            base: self.pending_items.len(),
+        }
+    }
+
+    pub(crate) fn open_map(&self) -> OpenMap {
+        OpenMap {
+            base: self.pending_entries.len(),
+            index: None,
+        }
+    }
+
+    pub(crate) fn push_item(&mut self, id: NodeId) {
+        self.pending_items.push(id);
+    }
+
+    /// Position of `key` among the entries of an open mapping.
+    pub(crate) fn position(&self, map: &OpenMap, key: &str) -> Option<usize> {
+        match &map.index {
+            Some(ix) => ix.get(key).copied(),
+            None => self
+                .pending_entries
+                .get(map.base..)?
+                .iter()
+                .position(|e| self.resolve(e.key) == key),
+        }
+    }
+
+    /// Adds an entry to an open mapping; on a duplicate key the earlier entry is removed
+    /// and its value returned.
+    pub(crate) fn insert(
+        &mut self,
+        map: &mut OpenMap,
+        key: StrRef,
+        value: NodeId,
+    ) -> Option<NodeId> {
+        let name = self.resolve(key);
+        let previous = match self.position(map, name) {
+            Some(pos) => {
+                map.index = None;
+                let at = map.base + pos;
+                (at < self.pending_entries.len()).then(|| self.pending_entries.remove(at).value)
+            }
+            None => None,
+        };
+        self.pending_entries.push(Entry { key, value });
+        let len = self.pending_entries.len() - map.base;
+        if let Some(ix) = &mut map.index {
+            ix.insert(key.resolve(self.text, &self.owned).into(), len - 1);
+        } else if len > MAP_INDEX_THRESHOLD {
+            let entries = self.pending_entries.get(map.base..).unwrap_or(&[]);
+            map.index = Some(
+                entries
+                    .iter()
+                    .enumerate()
+                    .map(|(i, e)| (e.key.resolve(self.text, &self.owned).into(), i))
+                    .collect(),
+            );
+        }
+        previous
+    }
+
+    /// Entries of a finished mapping (for merge keys).
+    pub(crate) fn entries_of(&self, id: NodeId) -> Vec<Entry> {
+        match self.node(id) {
+            Some(n) if n.tag == Tag::Map => self.entries.get(n.children()).unwrap_or(&[]).to_vec(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// Items of a finished sequence.
+    pub(crate) fn items_of(&self, id: NodeId) -> &[NodeId] {
+        match self.node(id) {
+            Some(n) if n.tag == Tag::Seq => self.items.get(n.children()).unwrap_or(&[]),
+            _ => &[],
+        }
+    }
+
+    /// Closes a sequence: its items become a range of the items array.
+    pub(crate) fn close_seq(&mut self, node: NodeId, seq: OpenSeq) {
+        let first = self.items.len();
+        let base = seq.base.min(self.pending_items.len());
+        self.items.extend(self.pending_items.drain(base..));
+        let len = self.items.len() - first;
+        if let Some(n) = self.nodes.get_mut(node as usize) {
+            n.set_children(Tag::Seq, first, len);
+        }
+    }
+
+    /// Closes a mapping: its entries become a range of the entries array.
+    pub(crate) fn close_map(&mut self, node: NodeId, map: OpenMap) {
+        let first = self.entries.len();
+        let base = map.base.min(self.pending_entries.len());
+        self.entries.extend(self.pending_entries.drain(base..));
+        let len = self.entries.len() - first;
+        if let Some(n) = self.nodes.get_mut(node as usize) {
+            n.set_children(Tag::Map, first, len);
+        }
+    }
+
+    /// Copies the subtree at `src` to a new subtree located at `at` (an alias). Every node
+    /// copied counts against `budget`; `None` when it runs out or the arena reaches `limit`.
+    pub(crate) fn copy_tree(
+        &mut self,
+        src: NodeId,
+        at: Span,
+        limit: usize,
+        budget: &mut usize,
+    ) -> Option<NodeId> {
+        let mut root = *self.node(src)?;
+        root.start = at.start;
+        root.end = at.end;
+        root.set_key_span(None);
+        let root_id = self.push(root);
+        let mut work = vec![(src, root_id)];
+        while let Some((s, d)) = work.pop() {
+            let Some(&n) = self.node(s) else { continue };
+            match n.tag {
+                Tag::Seq => {
+                    let kids = self.items.get(n.children()).unwrap_or(&[]).to_vec();
+                    let mut copies = Vec::with_capacity(kids.len());
+                    for c in kids {
+                        let nd = self.copy_one(c, limit, budget)?;
+                        copies.push(nd);
+                        work.push((c, nd));
+                    }
+                    let first = self.items.len();
+                    self.items.extend_from_slice(&copies);
+                    self.node_mut(d)?
+                        .set_children(Tag::Seq, first, copies.len());
+                }
+                Tag::Map => {
+                    let kids = self.entries.get(n.children()).unwrap_or(&[]).to_vec();
+                    let mut copies = Vec::with_capacity(kids.len());
+                    for e in kids {
+                        let nd = self.copy_one(e.value, limit, budget)?;
+                        copies.push(Entry {
+                            key: e.key,
+                            value: nd,
+                        });
+                        work.push((e.value, nd));
+                    }
+                    let first = self.entries.len();
+                    self.entries.extend_from_slice(&copies);
+                    self.node_mut(d)?
+                        .set_children(Tag::Map, first, copies.len());
+                }
+                _ => {}
+            }
+        }
+        Some(root_id)
+    }
+
+    fn copy_one(&mut self, c: NodeId, limit: usize, budget: &mut usize) -> Option<NodeId> {
+        if self.nodes.len() >= limit || *budget == 0 {
+            return None;
+        }
+        *budget -= 1;
+        let node = *self.node(c)?;
+        Some(self.push(node))
+    }
+
+    /// The finished document (its text and position are filled in by the caller).
+    pub(crate) fn finish(self, root: NodeId, text: &Arc<String>) -> Document {
+        Document {
+            nodes: trimmed(self.nodes),
+            items: trimmed(self.items),
+            entries: trimmed(self.entries),
+            owned: self.owned,
+            text: Arc::clone(text),
+            root,
+            file: self.file,
+            index: 0,
+            helm_source: None,
+        }
+    }
+}
+
+/// An array with its unused reserve given back when it is mostly empty.
+fn trimmed<T>(mut v: Vec<T>) -> Vec<T> {
+    if v.capacity() > 2 * v.len() + 64 {
+        v.shrink_to_fit();
+    }
+    v
+}
