@@ -76,18 +76,18 @@ fn yaml11_scalars_resolve_like_kubernetes() {
     let v = |k: &str| {
         let id = doc.path(obj.node, &["data", k]).unwrap();
         let n = doc.node(id).unwrap();
-        (n.value.clone(), n.style)
+        (n.value, n.style)
     };
     assert_eq!(v("a"), (Value::Bool(true), Style::Plain));
-    assert_eq!(v("b"), (Value::Str("yes".into()), Style::DoubleQuoted));
+    assert_eq!(v("b"), (Value::Str("yes"), Style::DoubleQuoted));
     assert_eq!(v("c"), (Value::Int(0o755), Style::Plain));
     assert_eq!(v("d"), (Value::Bool(true), Style::Plain));
     assert_eq!(v("e"), (Value::Null, Style::Plain));
-    assert_eq!(v("f"), (Value::Str("on".into()), Style::SingleQuoted));
-    assert_eq!(v("g").0, Value::Str("12".into()));
+    assert_eq!(v("f"), (Value::Str("on"), Style::SingleQuoted));
+    assert_eq!(v("g").0, Value::Str("12"));
     assert_eq!(v("h").0, Value::Int(7));
-    assert_eq!(v("i"), (Value::Str("block\n".into()), Style::Literal));
-    assert_eq!(v("j").0, Value::Str("=".into()));
+    assert_eq!(v("i"), (Value::Str("block\n"), Style::Literal));
+    assert_eq!(v("j").0, Value::Str("="));
     assert_eq!(v("k").0, Value::Null);
     assert_eq!(v("l").0, Value::Float(1000.0));
     assert_eq!(v("m").0, Value::Int(31));
