@@ -101,6 +101,14 @@ pub enum Phase {
     },
 }
 
+/// Runs `f` on `pool`, or on rayon's global pool.
+fn within<R: Send>(pool: Option<&rayon::ThreadPool>, f: impl FnOnce() -> R + Send) -> R {
+    match pool {
+        Some(p) => p.install(f),
+        None => f(),
+    }
+}
+
 /// Runs a scan, telling `on_phase` when each stage starts.
 pub fn scan_with(opts: &ScanOptions, on_phase: &dyn Fn(Phase)) -> Result<ScanResult, String> {
     on_phase(Phase::Compiling);
@@ -117,9 +125,22 @@ pub fn scan_with(opts: &ScanOptions, on_phase: &dyn Fn(Phase)) -> Result<ScanRes
     opts.policy
         .apply_rules(&mut compiled.program, &mut rule_diagnostics, config_file);
     compiled.diagnostics = rule_diagnostics;
+    // Every stage after compiling runs on the requested number of threads.
+    let pool = match opts.threads {
+        Some(n) => match rayon::ThreadPoolBuilder::new()
+            .num_threads(n.max(1))
+            .build()
+        {
+            Ok(pool) => Some(pool),
+            Err(e) => return Err(format!("cannot start {n} threads: {e}")),
+        },
+        None => None,
+    };
     on_phase(Phase::Loading);
     let loader = Loader::new(opts.limits);
-    let load = loader.load_paths(&opts.inputs, &mut sources);
+    let load = within(pool.as_ref(), || {
+        loader.load_paths(&opts.inputs, &mut sources)
+    });
     let graph_opts = GraphOptions {
         default_namespace: opts
             .default_namespace
@@ -131,23 +152,14 @@ pub fn scan_with(opts: &ScanOptions, on_phase: &dyn Fn(Phase)) -> Result<ScanRes
     on_phase(Phase::Graph {
         documents: load.stats.documents,
     });
-    let graph = Graph::build(load, &graph_opts);
+    let graph = within(pool.as_ref(), || Graph::build(load, &graph_opts));
     diagnostics.extend(graph.diagnostics.iter().cloned());
     on_phase(Phase::Evaluating {
         rules: compiled.program.rules.len(),
         objects: graph.load.stats.objects,
     });
     let run = || run_program_with(&compiled.program, &graph, &sources, &opts.limits);
-    let (findings, run_diagnostics) = match opts.threads {
-        Some(n) => match rayon::ThreadPoolBuilder::new()
-            .num_threads(n.max(1))
-            .build()
-        {
-            Ok(pool) => pool.install(run),
-            Err(e) => return Err(format!("cannot start {n} threads: {e}")),
-        },
-        None => run(),
-    };
+    let (findings, run_diagnostics) = within(pool.as_ref(), run);
     let run_errors = run_diagnostics.len();
     diagnostics.extend(run_diagnostics);
     let input_errors = graph

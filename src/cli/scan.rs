@@ -229,6 +229,14 @@ pub(super) fn run(args: &ScanArgs, color: Color) -> u8 {
             })
             .collect();
         super::err_line(&format!("timings: {}", parts.join(", ")));
+        let docs = &result.graph.load.docs;
+        let mb = |b: usize| b as f64 / 1_048_576.0;
+        super::err_line(&format!(
+            "memory: documents {:.1} MB ({} nodes), findings {}",
+            mb(docs.iter().map(|d| d.heap_bytes()).sum()),
+            docs.iter().map(|d| d.len()).sum::<usize>(),
+            result.findings.len(),
+        ));
     }
     if result.has_errors() {
         return 2;

@@ -41,8 +41,12 @@ pub(crate) struct OpenSeq {
 
 /// The arena of one document under construction.
 pub(crate) struct Builder<'t> {
-    /// The text the parser reads (the file's text, or a same-length patched copy).
+    /// The text the parser reads: `text[src_base..]` up to its length, or a same-length
+    /// patched copy of it.
     src: &'t str,
+    src_base: usize,
+    /// Whether `src` is a slice of `text` (not a patched copy).
+    unpatched: bool,
     /// The file's text, which strings refer to.
     text: &'t str,
     file: FileId,
@@ -59,11 +63,22 @@ fn id_of(len: usize) -> NodeId {
 }
 
 impl<'t> Builder<'t> {
-    /// An arena for a document of the text `src` (which has the length of `text`), with room
-    /// for about `nodes` nodes.
-    pub(crate) fn new(src: &'t str, text: &'t str, file: FileId, nodes: usize) -> Builder<'t> {
+    /// An arena for a document read from `src`, which stands for `text[src_base..]` (the
+    /// same bytes, or a patched copy of the same length), with room for about `nodes` nodes.
+    pub(crate) fn new(
+        src: &'t str,
+        src_base: usize,
+        text: &'t str,
+        file: FileId,
+        nodes: usize,
+    ) -> Builder<'t> {
+        let unpatched = text
+            .get(src_base..src_base + src.len())
+            .is_some_and(|t| std::ptr::eq(t.as_ptr(), src.as_ptr()));
         Builder {
             src,
+            src_base,
+            unpatched,
             text,
             file,
             nodes: Vec::with_capacity(nodes),
@@ -110,10 +125,9 @@ impl<'t> Builder<'t> {
         let base = self.src.as_ptr() as usize;
         let at = (s.as_ptr() as usize).wrapping_sub(base);
         let in_src = at <= self.src.len() && s.len() <= self.src.len() - at;
-        if in_src
-            && (std::ptr::eq(self.src, self.text) || self.text.get(at..at + s.len()) == Some(s))
-        {
-            return StrRef::source(at, s.len());
+        let abs = self.src_base + at;
+        if in_src && (self.unpatched || self.text.get(abs..abs + s.len()) == Some(s)) {
+            return StrRef::source(abs, s.len());
         }
         self.own(s)
     }

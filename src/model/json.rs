@@ -405,6 +405,40 @@ impl<'a> Reader<'a> {
         Ok(self.push(v, StrRef::default(), Style::Plain, start))
     }
 
+    /// Reads the values separated by commas from `start` to `end` into a sequence node.
+    fn items(&mut self, start: usize, end: usize, limits: &Limits) -> Result<NodeId, Fail> {
+        let seq = self.arena.open_seq();
+        let mut ids = Vec::new();
+        loop {
+            match self.document(limits)? {
+                Some(id) => ids.push(id),
+                None => return fail(self.pos, "expected a value"),
+            }
+            if self.pos > end {
+                return fail(self.pos, "value crosses the end of its piece");
+            }
+            if self.pos == end {
+                break;
+            }
+            self.skip_ws();
+            if self.peek() != Some(b',') {
+                return fail(self.pos, "expected `,`");
+            }
+            self.pos += 1;
+        }
+        for id in ids {
+            self.arena.push_item(id);
+        }
+        let save = self.pos;
+        self.pos = end;
+        let node = self.push(Value::Null, StrRef::default(), Style::Plain, start);
+        self.pos = save;
+        Ok(self.close(Frame {
+            node,
+            kind: Kind::Seq(seq),
+        }))
+    }
+
     /// Closes a collection that ends at `pos`.
     fn close(&mut self, frame: Frame) -> NodeId {
         match frame.kind {
@@ -421,34 +455,60 @@ impl<'a> Reader<'a> {
 
 /// Reads a JSON text as one document.
 pub(crate) fn parse(shared: &Arc<String>, file: FileId, limits: &Limits) -> Parsed {
+    read(shared, 0..shared.len(), file, limits, false)
+}
+
+/// Reads the comma-separated values in one range of a file's text (a piece of the items of
+/// a split `List`) as a document whose root is a sequence of them.
+pub(crate) fn parse_items(
+    shared: &Arc<String>,
+    range: std::ops::Range<usize>,
+    file: FileId,
+    limits: &Limits,
+) -> Parsed {
+    read(shared, range, file, limits, true)
+}
+
+fn read(
+    shared: &Arc<String>,
+    range: std::ops::Range<usize>,
+    file: FileId,
+    limits: &Limits,
+    items: bool,
+) -> Parsed {
     let text = shared.as_str();
+    let end = range.end.min(text.len());
     let mut r = Reader {
         text,
         bytes: text.as_bytes(),
-        pos: 0,
+        pos: range.start,
         file,
         // about one node per 16 bytes of JSON: reserving it up front saves the copies of a
         // doubling arena (and the fresh pages they touch) on large exports
-        arena: Builder::new(text, text, file, text.len() / 16 + 16),
+        arena: Builder::new(text, 0, text, file, range.len() / 16 + 16),
         diagnostics: Vec::new(),
         scratch: String::new(),
     };
-    let result = r.document(limits).and_then(|root| {
-        r.skip_ws();
-        if r.pos < r.bytes.len() {
-            fail(
-                r.pos,
-                format!("unexpected {} after the json value", r.describe(r.pos)),
-            )
-        } else {
-            Ok(root)
-        }
-    });
+    let result = if items {
+        r.items(range.start, end, limits).map(Some)
+    } else {
+        r.document(limits).and_then(|root| {
+            r.skip_ws();
+            if r.pos < r.bytes.len() {
+                fail(
+                    r.pos,
+                    format!("unexpected {} after the json value", r.describe(r.pos)),
+                )
+            } else {
+                Ok(root)
+            }
+        })
+    };
     let doc = match result {
         Ok(None) => Err(SkipReason::Empty),
-        Ok(Some(root)) => {
-            Ok(std::mem::replace(&mut r.arena, Builder::new("", "", file, 0)).finish(root, shared))
-        }
+        Ok(Some(root)) => Ok(
+            std::mem::replace(&mut r.arena, Builder::new("", 0, "", file, 0)).finish(root, shared),
+        ),
         Err(f) => {
             let end = text
                 .get(f.at..)
@@ -470,5 +530,6 @@ pub(crate) fn parse(shared: &Arc<String>, file: FileId, limits: &Limits) -> Pars
     Parsed {
         docs: vec![doc],
         diagnostics: r.diagnostics,
+        aliases: 0,
     }
 }

@@ -126,17 +126,31 @@ impl LoadOutput {
 }
 
 /// Loads inputs under [`Limits`].
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct Loader {
     /// Bounds on hostile input.
     pub limits: Limits,
+    /// Texts of at least this many bytes that hold one `List` are read in parallel pieces
+    /// (see [`super::split`]); the result is the same as a sequential read.
+    pub split_bytes: usize,
 }
+
+impl Default for Loader {
+    fn default() -> Loader {
+        Loader::new(Limits::default())
+    }
+}
+
+/// The default of [`Loader::split_bytes`].
+pub const SPLIT_BYTES: usize = 4 << 20;
 
 /// The result of reading one text: each document, parsed or skipped, in order.
 #[derive(Debug, Default)]
 pub(crate) struct Parsed {
     pub docs: Vec<Result<Document, SkipReason>>,
     pub diagnostics: Vec<Diagnostic>,
+    /// Nodes copied to expand YAML aliases.
+    pub aliases: usize,
 }
 
 fn is_json_text(name: &str, text: &str) -> bool {
@@ -157,7 +171,10 @@ fn has_json_extension(name: &str) -> bool {
 impl Loader {
     /// A loader with these limits.
     pub fn new(limits: Limits) -> Loader {
-        Loader { limits }
+        Loader {
+            limits,
+            split_bytes: SPLIT_BYTES,
+        }
     }
 
     /// Loads one text (a file's contents, or stdin) registered under `name`.
@@ -174,7 +191,11 @@ impl Loader {
 
     /// Parses a text already registered in the source map as `file`.
     fn load_registered(&self, file: FileId, name: &str, text: &Arc<String>) -> LoadOutput {
-        let parsed = if is_json_text(name, text) {
+        let json = is_json_text(name, text);
+        let split = super::split::parse(text, file, &self.limits, json, self.split_bytes);
+        let parsed = if let Some(p) = split {
+            p
+        } else if json {
             let p = super::json::parse(text, file, &self.limits);
             let json_failed = p.docs.iter().any(|d| d.is_err());
             if json_failed && !has_json_extension(name) {

@@ -15,6 +15,7 @@ pub(crate) mod arena;
 pub mod json;
 pub mod limits;
 pub mod load;
+pub(crate) mod split;
 pub mod yaml;
 
 use crate::diag::{FileId, Span};

@@ -56,7 +56,10 @@ impl<'a> CharIndex<'a> {
 }
 
 struct Ctx<'a> {
+    /// The file's whole text; every offset below is into it.
     text: &'a str,
+    /// Where the text the parser reads starts in `text` (a piece of a split `List`).
+    base: usize,
     file: FileId,
     limits: &'a Limits,
     chars: CharIndex<'a>,
@@ -67,8 +70,8 @@ struct Ctx<'a> {
 
 impl Ctx<'_> {
     fn span(&self, s: YSpan) -> Span {
-        let start = self.chars.byte(s.start.index());
-        let end = self.chars.byte(s.end.index()).max(start);
+        let start = self.base + self.chars.byte(s.start.index());
+        let end = (self.base + self.chars.byte(s.end.index())).max(start);
         Span::new(self.file, start..end)
     }
 
@@ -127,12 +130,10 @@ impl<'t> DocBuilder<'t> {
         ctx: &Ctx<'t>,
         index: u32,
         comments_from: usize,
-        remaining: usize,
+        capacity: usize,
     ) -> DocBuilder<'t> {
         DocBuilder {
-            // about one node per 20 bytes of YAML, capped: a big `List` export grows its
-            // arena without repeated copies; small documents give the rest back at the end
-            arena: Builder::new(src, ctx.text, ctx.file, (remaining / 20).min(1 << 20)),
+            arena: Builder::new(src, ctx.base, ctx.text, ctx.file, capacity),
             stack: Vec::new(),
             anchors: HashMap::new(),
             root: None,
@@ -147,7 +148,7 @@ impl<'t> DocBuilder<'t> {
         ctx.diagnostics.push(d);
         self.failed = Some(reason);
         // Free the memory now: the rest of the document is skipped.
-        self.arena = Builder::new("", "", ctx.file, 0);
+        self.arena = Builder::new("", 0, "", ctx.file, 0);
         self.stack = Vec::new();
         self.anchors = HashMap::new();
     }
@@ -425,11 +426,23 @@ fn dash_before(text: &str, start: usize) -> usize {
 
 /// Reads every document of a YAML stream.
 pub(crate) fn parse(shared: &Arc<String>, file: FileId, limits: &Limits) -> Parsed {
-    let text = shared.as_str();
+    parse_piece(shared, 0..shared.len(), file, limits)
+}
+
+/// Reads the YAML stream in one range of a file's text (a piece of a split `List`, or all
+/// of it); spans are offsets into the whole text.
+pub(crate) fn parse_piece(
+    shared: &Arc<String>,
+    range: std::ops::Range<usize>,
+    file: FileId,
+    limits: &Limits,
+) -> Parsed {
+    let base = range.start;
+    let text = shared.get(range).unwrap_or("");
     let mut patched: Option<String> = None;
     for _ in 0..MAX_PATCHES {
         let src = patched.as_deref().unwrap_or(text);
-        match parse_pass(src, shared, file, limits, true) {
+        match parse_pass(src, base, shared, file, limits, true) {
             Ok(parsed) => return parsed,
             Err(at) => match patch_closing_line(src, at) {
                 Some(p) => patched = Some(p),
@@ -438,7 +451,7 @@ pub(crate) fn parse(shared: &Arc<String>, file: FileId, limits: &Limits) -> Pars
         }
     }
     let src = patched.as_deref().unwrap_or(text);
-    parse_pass(src, shared, file, limits, false).unwrap_or_default()
+    parse_pass(src, base, shared, file, limits, false).unwrap_or_default()
 }
 
 /// How many misindented closing brackets [`parse`] works around in one file.
@@ -482,6 +495,7 @@ fn patch_closing_line(src: &str, at: usize) -> Option<String> {
 /// caller to patch an "invalid indentation" error at `byte` and retry.
 fn parse_pass(
     src: &str,
+    base: usize,
     shared: &Arc<String>,
     file: FileId,
     limits: &Limits,
@@ -490,30 +504,33 @@ fn parse_pass(
     let text = shared.as_str();
     let mut ctx = Ctx {
         text,
+        base,
         file,
         limits,
-        chars: CharIndex::new(text),
+        chars: CharIndex::new(src),
         diagnostics: Vec::new(),
         alias_budget: limits.max_alias_nodes.saturating_mul(4),
     };
     let mut parser = Parser::new_from_str(src);
     let mut docs = Vec::new();
     let mut cur: Option<DocBuilder> = None;
-    let mut prev_end = 0usize;
+    let mut prev_end = base;
     let mut index = 0u32;
     let mut any_doc = false;
+    let mut last_len: Option<usize> = None;
     while let Some(ev) = parser.next_event() {
         let (event, yspan) = match ev {
             Ok(x) => x,
             Err(e) => {
-                let at = ctx.chars.byte(e.marker().index());
+                let rel = ctx.chars.byte(e.marker().index());
+                let at = base + rel;
                 let info = e.info().to_lowercase();
                 let info = info.trim_end_matches('.');
                 if allow_retry
                     && info.contains("invalid indentation")
-                    && matches!(src.as_bytes().get(at), Some(b']' | b'}'))
+                    && matches!(src.as_bytes().get(rel), Some(b']' | b'}'))
                 {
-                    return Err(at);
+                    return Err(rel);
                 }
                 let (code, reason, message) = if info.contains("recursion limit") {
                     (
@@ -554,18 +571,19 @@ fn parse_pass(
                 } else {
                     prev_end
                 };
-                cur = Some(DocBuilder::new(
-                    src,
-                    &ctx,
-                    index,
-                    from,
-                    ctx.text.len().saturating_sub(from),
-                ));
+                // About one node per 20 bytes of YAML for the first document, so a large
+                // `List` export fills its arena without doubling copies; later documents
+                // expect the size of the one before (small ones give the rest back).
+                let remaining = (base + src.len()).saturating_sub(from) / 20;
+                let capacity = last_len.map_or(remaining, |l| remaining.min(l * 2 + 64));
+                cur = Some(DocBuilder::new(src, &ctx, index, from, capacity));
                 index = index.saturating_add(1);
             }
             Event::DocumentEnd => {
                 if let Some(b) = cur.take() {
-                    docs.push(b.finish(&ctx, shared));
+                    let doc = b.finish(&ctx, shared);
+                    last_len = doc.as_ref().ok().map(Document::len).or(last_len);
+                    docs.push(doc);
                 }
                 prev_end = span.end as usize;
             }
@@ -585,6 +603,10 @@ fn parse_pass(
     }
     Ok(Parsed {
         docs,
+        aliases: limits
+            .max_alias_nodes
+            .saturating_mul(4)
+            .saturating_sub(ctx.alias_budget),
         diagnostics: ctx.diagnostics,
     })
 }

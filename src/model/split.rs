@@ -1,0 +1,494 @@
+//! Parallel reading of one large `List` export.
+//!
+//! `kubectl get -o yaml` and `-o json` write a whole cluster as one document: a `List` whose
+//! `items` hold every object. Read by one parser, that document would keep one core busy
+//! while the other waits. This module finds the boundaries of the items without parsing
+//! them (column-0 `- ` lines in YAML; a structural scan of strings and brackets in JSON), cuts
+//! the items into pieces of a few megabytes, parses the pieces in parallel, parses the rest of
+//! the document (its "skeleton": `apiVersion`, `kind`, `metadata`, with `items` empty) and
+//! joins the arenas into the one [`Document`] a sequential read gives: the same values, spans,
+//! key spans, styles and warnings (`tests/model_load.rs` checks this on every shape).
+//!
+//! Anything unusual (several documents, anchors and aliases, a syntax error, a warning outside
+//! the items) makes [`parse`] return `None`, and the caller reads the text sequentially, so
+//! diagnostics are always those of the sequential reader.
+
+use super::load::Parsed;
+use super::{Document, Entry, Limits, NodeId, StrRef, Tag};
+use crate::diag::{Diagnostic, FileId};
+use rayon::prelude::*;
+use std::ops::Range;
+use std::sync::Arc;
+
+/// The pieces of a `List`'s items region and the region itself.
+#[derive(Debug, PartialEq)]
+struct Layout {
+    /// The bytes the skeleton leaves out: the items (YAML) or what is between `[` and `]`
+    /// (JSON).
+    region: Range<usize>,
+    /// The pieces, in order, covering the items.
+    pieces: Vec<Range<usize>>,
+}
+
+/// Target size of one piece: large enough that per-piece costs vanish, small enough that
+/// two cores stay busy to the end.
+const PIECE_BYTES: usize = 2 << 20;
+
+/// Reads a large `List` export in parallel pieces; `None` when the text is not one (or is
+/// smaller than `min_bytes`), and the caller reads it sequentially.
+pub(crate) fn parse(
+    shared: &Arc<String>,
+    file: FileId,
+    limits: &Limits,
+    json: bool,
+    min_bytes: usize,
+) -> Option<Parsed> {
+    let text = shared.as_str();
+    if text.len() < min_bytes.max(1) || rayon::current_num_threads() < 2 {
+        return None;
+    }
+    let threads = rayon::current_num_threads();
+    let piece = (text.len() / (4 * threads)).clamp(1, PIECE_BYTES);
+    let layout = if json {
+        json_layout(text, piece)?
+    } else {
+        yaml_layout(text, piece)?
+    };
+    if layout.pieces.len() < 2 {
+        return None;
+    }
+    // The skeleton: the text without the items region, then shifted back into place.
+    let mut skeleton = String::with_capacity(text.len() - layout.region.len());
+    skeleton.push_str(text.get(..layout.region.start)?);
+    skeleton.push_str(text.get(layout.region.end..)?);
+    let skel = if json {
+        super::json::parse(&Arc::new(skeleton), file, limits)
+    } else {
+        super::yaml::parse(&Arc::new(skeleton), file, limits)
+    };
+    if !clean(&skel, false) {
+        return None;
+    }
+    let mut doc = skel.docs.into_iter().next()?.ok()?;
+    let cut = u32::try_from(layout.region.start).ok()?;
+    let gap = u32::try_from(layout.region.len()).ok()?;
+    shift_skeleton(&mut doc, cut, gap, shared);
+    let items_node = doc.get(doc.root, "items")?;
+    let expected = if json { Tag::Seq } else { Tag::Null };
+    if doc.raw(items_node).map(|n| n.tag) != Some(expected) {
+        return None;
+    }
+    // Items sit two collections deep (the `List` and its `items`); a piece starts at its
+    // items' sequence (YAML) or at the items themselves (JSON).
+    let mut piece_limits = *limits;
+    piece_limits.max_depth = limits.max_depth.saturating_sub(if json { 2 } else { 1 });
+    piece_limits.max_alias_nodes = limits.max_alias_nodes / layout.pieces.len();
+    // about one node per 20 bytes, as the sequential readers reserve
+    let nodes = layout.region.len() / 20;
+    doc.nodes.reserve(nodes);
+    doc.entries.reserve(nodes);
+    doc.items.reserve(nodes / 8);
+    // Pieces are parsed a few per thread at a time and appended in order as each batch
+    // ends, so only one batch of piece arenas exists next to the joined one.
+    let mut join = Join {
+        doc,
+        diagnostics: Vec::new(),
+        items: Vec::new(),
+        span: None,
+    };
+    for batch in layout.pieces.chunks(2 * threads) {
+        let parsed: Vec<Parsed> = batch
+            .par_iter()
+            .map(|r| {
+                if json {
+                    super::json::parse_items(shared, r.clone(), file, &piece_limits)
+                } else {
+                    super::yaml::parse_piece(shared, r.clone(), file, &piece_limits)
+                }
+            })
+            .collect();
+        for p in parsed {
+            join.push(p, json)?;
+        }
+    }
+    join.finish(items_node)
+}
+
+/// Whether a parse gave exactly one document, without errors or alias expansion.
+fn clean(p: &Parsed, allow_warnings: bool) -> bool {
+    p.docs.len() == 1
+        && p.docs.iter().all(Result::is_ok)
+        && p.aliases == 0
+        && p.diagnostics
+            .iter()
+            .all(|d| allow_warnings && !d.is_error())
+}
+
+/// The skeleton document with the pieces appended so far.
+struct Join {
+    doc: Document,
+    diagnostics: Vec<Diagnostic>,
+    /// The items of the pieces, renumbered.
+    items: Vec<NodeId>,
+    /// From the start of the first piece's sequence to the end of the last (YAML).
+    span: Option<(u32, u32)>,
+}
+
+impl Join {
+    /// Appends the next piece; `None` when it cannot be joined.
+    fn push(&mut self, p: Parsed, json: bool) -> Option<()> {
+        if !clean(&p, true) {
+            return None;
+        }
+        self.diagnostics.extend(p.diagnostics);
+        let piece = p.docs.into_iter().next()?.ok()?;
+        // a piece's root is the sequence of its items
+        let base = u32::try_from(self.doc.nodes.len()).ok()?;
+        self.items.extend(
+            piece
+                .seq(piece.root)
+                .iter()
+                .map(|&i| i.saturating_add(base)),
+        );
+        if !json {
+            let r = piece.raw(piece.root)?;
+            self.span = Some(self.span.map_or((r.start, r.end), |(s, _)| (s, r.end)));
+        }
+        append(&mut self.doc, piece)
+    }
+
+    /// Makes the skeleton's `items` the sequence of every piece's items.
+    fn finish(mut self, items_node: NodeId) -> Option<Parsed> {
+        let first = self.doc.items.len();
+        self.doc.items.extend_from_slice(&self.items);
+        let n = self.doc.nodes.get_mut(items_node as usize)?;
+        n.set_children(Tag::Seq, first, self.items.len());
+        if let Some((start, end)) = self.span {
+            n.start = start;
+            n.end = end;
+        }
+        Some(Parsed {
+            docs: vec![Ok(self.doc)],
+            diagnostics: self.diagnostics,
+            aliases: 0,
+        })
+    }
+}
+
+/// Moves the skeleton's offsets past `cut` by `gap`, so they point into the whole text.
+fn shift_skeleton(doc: &mut Document, cut: u32, gap: u32, shared: &Arc<String>) {
+    let shift = |x: &mut u32| {
+        if *x >= cut {
+            *x = x.saturating_add(gap);
+        }
+    };
+    let shift_str = |s: &mut StrRef| {
+        if !s.is_owned() && s.off >= cut {
+            s.off = s.off.saturating_add(gap);
+        }
+    };
+    for n in &mut doc.nodes {
+        shift(&mut n.start);
+        shift(&mut n.end);
+        if n.keyed {
+            shift(&mut n.key_start);
+            shift(&mut n.key_end);
+        }
+        if n.tag == Tag::Str {
+            let mut s = n.str_ref();
+            shift_str(&mut s);
+            n.data = super::pack(s.off, s.len);
+        }
+    }
+    for e in &mut doc.entries {
+        shift_str(&mut e.key);
+    }
+    doc.text = Arc::clone(shared);
+}
+
+/// Appends a piece's arena to `doc`, renumbering nodes, items, entries and owned strings.
+fn append(doc: &mut Document, piece: Document) -> Option<()> {
+    let node_base = u32::try_from(doc.nodes.len()).ok()?;
+    let item_base = u32::try_from(doc.items.len()).ok()?;
+    let entry_base = u32::try_from(doc.entries.len()).ok()?;
+    let owned_base = u32::try_from(doc.owned.len()).ok()?;
+    let owned = |s: StrRef| {
+        if s.is_owned() {
+            StrRef {
+                off: s.off.saturating_add(owned_base),
+                len: s.len,
+            }
+        } else {
+            s
+        }
+    };
+    doc.nodes.extend(piece.nodes.iter().map(|n| {
+        let mut n = *n;
+        match n.tag {
+            Tag::Seq | Tag::Map => {
+                let r = n.children();
+                let base = if n.tag == Tag::Seq {
+                    item_base
+                } else {
+                    entry_base
+                };
+                n.set_children(n.tag, r.start + base as usize, r.len());
+            }
+            Tag::Str => {
+                let s = owned(n.str_ref());
+                n.data = super::pack(s.off, s.len);
+            }
+            _ => {}
+        }
+        n
+    }));
+    doc.items
+        .extend(piece.items.iter().map(|&i| i.saturating_add(node_base)));
+    doc.entries.extend(piece.entries.iter().map(|e| Entry {
+        key: owned(e.key),
+        value: e.value.saturating_add(node_base),
+    }));
+    doc.owned.push_str(&piece.owned);
+    Some(())
+}
+
+/// Offsets of the starts of lines.
+fn line_starts(text: &str) -> impl Iterator<Item = usize> + '_ {
+    std::iter::once(0).chain(memchr::memchr_iter(b'\n', text.as_bytes()).map(|i| i + 1))
+}
+
+/// The items region of a YAML `List` written the way `kubectl` writes it: a column-0
+/// `items:` line followed by column-0 `- ` items, with only plain top-level keys around it.
+fn yaml_layout(text: &str, piece: usize) -> Option<Layout> {
+    #[derive(PartialEq)]
+    enum State {
+        Before,
+        Expect,
+        In,
+        After,
+    }
+    let bytes = text.as_bytes();
+    let mut state = State::Before;
+    let mut region = 0..text.len();
+    let mut pieces = Vec::new();
+    let mut piece_start = 0;
+    for ls in line_starts(text) {
+        let Some(&first) = bytes.get(ls) else { break };
+        if matches!(first, b' ' | b'\t' | b'\n' | b'\r' | b'#') {
+            continue;
+        }
+        let line = text.get(ls..).unwrap_or("");
+        let is_item = first == b'-' && matches!(bytes.get(ls + 1), Some(b' ' | b'\n' | b'\r'));
+        let is_key = !is_item && plain_key(line);
+        match state {
+            State::Before if is_key && is_items_key(line) => state = State::Expect,
+            State::Before | State::After if is_key => {}
+            State::Expect if is_item => {
+                region.start = ls;
+                piece_start = ls;
+                state = State::In;
+            }
+            State::In if is_item => {
+                if ls - piece_start >= piece {
+                    pieces.push(piece_start..ls);
+                    piece_start = ls;
+                }
+            }
+            State::In if is_key => {
+                region.end = ls;
+                state = State::After;
+            }
+            _ => return None,
+        }
+    }
+    if !matches!(state, State::In | State::After) {
+        return None;
+    }
+    pieces.push(piece_start..region.end);
+    Some(Layout { region, pieces })
+}
+
+/// A line that starts with a plain `key:` (letters, digits, `_`, `-`, `.`, `/`).
+fn plain_key(line: &str) -> bool {
+    let key_len = line
+        .bytes()
+        .take_while(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b'/'))
+        .count();
+    key_len > 0
+        && line.as_bytes().get(key_len) == Some(&b':')
+        && matches!(
+            line.as_bytes().get(key_len + 1),
+            None | Some(b' ' | b'\n' | b'\r')
+        )
+}
+
+/// `items:` with nothing after it but spaces or a comment.
+fn is_items_key(line: &str) -> bool {
+    let end = line.find('\n').unwrap_or(line.len());
+    let rest = line.get(6..end).unwrap_or("").trim();
+    line.starts_with("items:") && (rest.is_empty() || rest.starts_with('#'))
+}
+
+/// A structural scan of JSON: strings and brackets only, no values built.
+struct Scan<'a> {
+    b: &'a [u8],
+    pos: usize,
+}
+
+impl Scan<'_> {
+    fn ws(&mut self) {
+        while matches!(self.b.get(self.pos), Some(b' ' | b'\t' | b'\n' | b'\r')) {
+            self.pos += 1;
+        }
+    }
+
+    fn peek(&self) -> Option<u8> {
+        self.b.get(self.pos).copied()
+    }
+
+    /// Skips a string at its opening quote; returns its contents' range.
+    fn string(&mut self) -> Option<Range<usize>> {
+        let start = self.pos + 1;
+        let mut i = start;
+        loop {
+            i += memchr::memchr2(b'"', b'\\', self.b.get(i..)?)?;
+            if self.b.get(i) == Some(&b'\\') {
+                i += 2;
+            } else {
+                self.pos = i + 1;
+                return Some(start..i);
+            }
+        }
+    }
+
+    /// Skips one value.
+    fn value(&mut self) -> Option<()> {
+        self.ws();
+        match self.peek()? {
+            b'"' => self.string().map(|_| ()),
+            b'{' | b'[' => {
+                let mut depth = 0usize;
+                loop {
+                    match self.peek()? {
+                        b'"' => {
+                            self.string()?;
+                            continue;
+                        }
+                        b'{' | b'[' => depth += 1,
+                        b'}' | b']' => {
+                            depth = depth.checked_sub(1)?;
+                            if depth == 0 {
+                                self.pos += 1;
+                                return Some(());
+                            }
+                        }
+                        _ => {}
+                    }
+                    self.pos += 1;
+                }
+            }
+            _ => {
+                while !matches!(
+                    self.peek(),
+                    None | Some(b',' | b'}' | b']' | b' ' | b'\t' | b'\n' | b'\r')
+                ) {
+                    self.pos += 1;
+                }
+                Some(())
+            }
+        }
+    }
+}
+
+/// The items of a JSON object's top-level `items` array.
+fn json_layout(text: &str, piece: usize) -> Option<Layout> {
+    let mut s = Scan {
+        b: text.as_bytes(),
+        pos: 0,
+    };
+    s.ws();
+    if s.peek()? != b'{' {
+        return None;
+    }
+    s.pos += 1;
+    loop {
+        s.ws();
+        if s.peek()? != b'"' {
+            return None;
+        }
+        let key = s.string()?;
+        s.ws();
+        if s.peek()? != b':' {
+            return None;
+        }
+        s.pos += 1;
+        s.ws();
+        if text.get(key) == Some("items") && s.peek()? == b'[' {
+            break;
+        }
+        s.value()?;
+        s.ws();
+        match s.peek()? {
+            b',' => s.pos += 1,
+            _ => return None,
+        }
+    }
+    let open = s.pos;
+    s.pos += 1;
+    let mut pieces = Vec::new();
+    s.ws();
+    let mut piece_start = s.pos;
+    let mut last_end = s.pos;
+    if s.peek()? != b']' {
+        loop {
+            s.ws();
+            let start = s.pos;
+            if start - piece_start >= piece {
+                pieces.push(piece_start..last_end);
+                piece_start = start;
+            }
+            s.value()?;
+            last_end = s.pos;
+            s.ws();
+            match s.peek()? {
+                b',' => s.pos += 1,
+                b']' => break,
+                _ => return None,
+            }
+        }
+        pieces.push(piece_start..last_end);
+    }
+    Some(Layout {
+        region: open + 1..s.pos,
+        pieces,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_yaml_items() {
+        let t = "apiVersion: v1\nitems:\n- a: 1\n  b: 2\n# c\n- a: 3\nkind: List\nmetadata: {}\n";
+        let l = yaml_layout(t, 1).unwrap();
+        assert_eq!(&t[l.region.clone()], "- a: 1\n  b: 2\n# c\n- a: 3\n");
+        assert_eq!(l.pieces.len(), 2);
+        assert_eq!(&t[l.pieces[1].clone()], "- a: 3\n");
+        // several documents, or items not at column 0: not split
+        assert!(yaml_layout("items:\n- a\n---\nitems:\n- b\n", 1).is_none());
+        assert!(yaml_layout("items:\n  - a\n  - b\n", 1).is_none());
+        assert!(yaml_layout("items: []\n", 1).is_none());
+    }
+
+    #[test]
+    fn finds_json_items() {
+        let t = r#"{"apiVersion": "v1", "x": {"items": [1]}, "items": [ {"a": "]\"["}, [2], 3 ], "kind": "List"}"#;
+        let l = json_layout(t, 1).unwrap();
+        assert_eq!(&t[l.region.clone()], r#" {"a": "]\"["}, [2], 3 "#);
+        let got: Vec<&str> = l.pieces.iter().map(|r| &t[r.clone()]).collect();
+        assert_eq!(got, [r#"{"a": "]\"["}"#, "[2]", "3"]);
+        assert!(json_layout("[1, 2]", 1).is_none());
+        assert!(json_layout(r#"{"items": 3}"#, 1).is_none());
+    }
+}

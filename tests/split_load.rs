@@ -1,0 +1,195 @@
+//! A large `List` is read in parallel pieces: the result must be exactly what the sequential
+//! reader gives (values, spans, key spans, styles, objects, warnings), and inputs the
+//! pieces cannot represent fall back to the sequential reader.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use kanon::diag::SourceMap;
+use kanon::model::{Document, LoadOutput, Loader, NodeId, Value};
+
+/// Loads `text` with splitting forced (`split`) or disabled, on a 4-thread pool.
+fn load(name: &str, text: &str, split: bool) -> (LoadOutput, SourceMap) {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(4)
+        .build()
+        .unwrap();
+    pool.install(|| {
+        let loader = Loader {
+            split_bytes: if split { 1 } else { usize::MAX },
+            ..Loader::default()
+        };
+        let mut sources = SourceMap::new();
+        let out = loader.load_text(name, text.to_string(), &mut sources);
+        (out, sources)
+    })
+}
+
+/// Compares two subtrees node by node.
+fn same_tree(a: &Document, x: NodeId, b: &Document, y: NodeId, path: &str) {
+    let (na, nb) = (a.node(x).unwrap(), b.node(y).unwrap());
+    assert_eq!(na.span, nb.span, "span at {path}");
+    assert_eq!(na.key_span, nb.key_span, "key span at {path}");
+    assert_eq!(na.style, nb.style, "style at {path}");
+    match (na.value, nb.value) {
+        (Value::Seq(i), Value::Seq(j)) => {
+            assert_eq!(i.len(), j.len(), "length at {path}");
+            for (k, (p, q)) in i.iter().zip(j).enumerate() {
+                same_tree(a, *p, b, *q, &format!("{path}[{k}]"));
+            }
+        }
+        (Value::Map(m), Value::Map(n)) => {
+            assert_eq!(m.len(), n.len(), "size at {path}");
+            for ((k1, v1), (k2, v2)) in m.iter().zip(n.iter()) {
+                assert_eq!(k1, k2, "key at {path}");
+                same_tree(a, v1, b, v2, &format!("{path}.{k1}"));
+            }
+        }
+        (p, q) => assert_eq!(p, q, "value at {path}"),
+    }
+}
+
+/// Loads both ways, checks they agree, and returns whether the split really happened.
+fn agree(name: &str, text: &str) -> bool {
+    let (seq, s1) = load(name, text, false);
+    let (par, s2) = load(name, text, true);
+    assert_eq!(seq.docs.len(), par.docs.len());
+    assert_eq!(seq.objects.len(), par.objects.len());
+    for (d1, d2) in seq.docs.iter().zip(&par.docs) {
+        same_tree(d1, d1.root, d2, d2.root, "");
+        assert_eq!(d1.helm_source, d2.helm_source);
+    }
+    // node ids differ between the two; objects are compared by their place in the text
+    for (o1, o2) in seq.objects.iter().zip(&par.objects) {
+        let (d1, d2) = (&seq.docs[o1.doc as usize], &par.docs[o2.doc as usize]);
+        assert_eq!(d1.span(o1.node), d2.span(o2.node));
+    }
+    let show = |o: &LoadOutput, s: &SourceMap| -> Vec<String> {
+        o.diagnostics
+            .iter()
+            .map(|d| {
+                let at = d.primary.as_ref().map(|l| s.line_col(l.span));
+                format!("{} {} {:?}", d.code, d.message, at)
+            })
+            .collect()
+    };
+    assert_eq!(show(&seq, &s1), show(&par, &s2));
+    assert_eq!(format!("{:?}", seq.stats), format!("{:?}", par.stats));
+    // The pieces' own root sequences stay in the joined arena, unreachable: more nodes
+    // means the text was read in pieces.
+    let nodes = |o: &LoadOutput| o.docs.iter().map(Document::len).sum::<usize>();
+    nodes(&par) > nodes(&seq)
+}
+
+fn yaml_item(i: usize) -> String {
+    format!(
+        "- apiVersion: v1
+  kind: ConfigMap
+  metadata:
+    name: cm-{i}
+    namespace: \"ns-{}\"
+    labels: {{app: 'web', tier: back}}
+    annotations:
+      note: >
+        folded
+        text {i}
+  data:
+    plain: multi
+      line plain
+    esc: \"tab\\there é ü {i}\"
+    block: |
+      line one
+      line two
+    num: 0755
+    flag: yes
+    list: [1, 2.5, ~, \"x\"]
+# a comment between items
+",
+        i % 7
+    )
+}
+
+fn yaml_list(n: usize) -> String {
+    let mut t = String::from("apiVersion: v1\nitems:\n");
+    for i in 0..n {
+        t.push_str(&yaml_item(i));
+    }
+    t.push_str("kind: List\nmetadata:\n  resourceVersion: \"\"\n");
+    t
+}
+
+#[test]
+fn yaml_list_in_pieces_equals_sequential_read() {
+    assert!(agree("list.yaml", &yaml_list(200)));
+}
+
+#[test]
+fn yaml_list_with_crlf_and_warnings_equals_sequential_read() {
+    let mut t = yaml_list(60);
+    // a duplicate key inside an item and an item that is not an object: warnings
+    t = t.replacen(
+        "  kind: ConfigMap\n",
+        "  kind: ConfigMap\n  kind: Secret\n",
+        3,
+    );
+    t = t.replacen(
+        "- apiVersion: v1\n",
+        "- just a string\n- apiVersion: v1\n",
+        1,
+    );
+    assert!(agree("warn.yaml", &t));
+    assert!(agree("crlf.yaml", &t.replace('\n', "\r\n")));
+}
+
+#[test]
+fn yaml_pieces_fall_back_on_errors_and_aliases() {
+    let mut broken = yaml_list(50);
+    let at = broken.len() / 2;
+    let line = broken[at..].find("\n  data:").unwrap() + at;
+    broken.insert_str(line + 1, "  bad: [unclosed\n");
+    assert!(!agree("broken.yaml", &broken));
+    let mut aliased = yaml_list(50);
+    aliased = aliased.replacen("    name: cm-1\n", "    name: &n cm-1\n", 1);
+    aliased = aliased.replacen("    name: cm-40\n", "    name: *n\n", 1);
+    assert!(!agree("alias.yaml", &aliased));
+    // several documents: sequential
+    let two = format!("{}---\n{}", yaml_list(20), yaml_list(20));
+    assert!(!agree("two.yaml", &two));
+}
+
+fn json_list(n: usize) -> String {
+    let items: Vec<String> = (0..n)
+        .map(|i| {
+            format!(
+                r#"{{"apiVersion": "v1", "kind": "Pod", "metadata": {{"name": "p-{i}", "labels": {{"a": "b\"c", "é": "\u00e9{i}"}}}},
+  "spec": {{"containers": [{{"name": "c", "image": "nginx:{i}", "args": ["]", "}}", "[{{"], "n": [1, -2.5e3, true, null]}}]}}}}"#
+            )
+        })
+        .collect();
+    format!(
+        "{{\n  \"apiVersion\": \"v1\",\n  \"items\": [\n{}\n  ],\n  \"kind\": \"List\",\n  \"metadata\": {{\"resourceVersion\": \"\"}}\n}}\n",
+        items.join(",\n")
+    )
+}
+
+#[test]
+fn json_list_in_pieces_equals_sequential_read() {
+    assert!(agree("list.json", &json_list(300)));
+    let mut dup = json_list(40);
+    dup = dup.replacen(r#""kind": "Pod","#, r#""kind": "Pod", "kind": "Pod","#, 2);
+    assert!(agree("dup.json", &dup));
+    // minified
+    let mini: String = json_list(40).replace(",\n  ", ",").replace('\n', "");
+    assert!(agree("mini.json", &mini));
+}
+
+#[test]
+fn json_pieces_fall_back_on_errors() {
+    let mut broken = json_list(40);
+    let at = broken.len() / 2;
+    let pos = broken[at..].find("\"spec\"").unwrap() + at;
+    broken.insert_str(pos, "\"x\": tru, ");
+    assert!(!agree("broken.json", &broken));
+    assert!(!agree(
+        "empty.json",
+        "{\"apiVersion\": \"v1\", \"kind\": \"List\", \"items\": []}"
+    ));
+}
