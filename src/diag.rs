@@ -51,7 +51,7 @@ impl Span {
 #[derive(Clone, Debug)]
 pub struct SourceFile {
     /// The name shown to users (a path, `<stdin>`, ...).
-    pub name: String,
+    pub name: Arc<str>,
     /// The whole text (shared with the documents read from it).
     pub text: Arc<String>,
     line_starts: Vec<usize>,
@@ -67,7 +67,7 @@ impl SourceFile {
         line_starts.extend(memchr_lines(text.as_bytes()));
         let display = has_controls(&text).then(|| visible(&text));
         SourceFile {
-            name: visible(&name),
+            name: visible(&name).into(),
             text: Arc::new(text),
             line_starts,
             display,
@@ -192,7 +192,13 @@ impl SourceMap {
 
     /// The file's display name, or `<unknown>`.
     pub fn name(&self, id: FileId) -> &str {
-        self.file(id).map_or("<unknown>", |f| f.name.as_str())
+        self.file(id).map_or("<unknown>", |f| &f.name)
+    }
+
+    /// The file's display name, shared.
+    pub fn name_shared(&self, id: FileId) -> Arc<str> {
+        self.file(id)
+            .map_or_else(|| Arc::from("<unknown>"), |f| Arc::clone(&f.name))
     }
 
     /// The text under a span, or an empty string.
@@ -226,7 +232,7 @@ impl<'a> Files<'a> for SourceMap {
 
     fn name(&'a self, id: FileId) -> Result<&'a str, FilesError> {
         self.file(id)
-            .map(|f| f.name.as_str())
+            .map(|f| &*f.name)
             .ok_or(FilesError::FileMissing)
     }
 
@@ -445,6 +451,6 @@ mod tests {
         let f = SourceFile::new("x\u{1b}.yaml".into(), "a: \u{1b}[31mred\u{85}\n".into());
         assert_eq!(f.display_text(), "a: ?[31mred??\n");
         assert_eq!(f.display_text().len(), f.text.len());
-        assert_eq!(f.name, "x?.yaml");
+        assert_eq!(&*f.name, "x?.yaml");
     }
 }

@@ -415,7 +415,7 @@ fn generated_graphs_produce_findings() {
     };
     let (opt, naive) = both(&RuleFs::new(), &render(&c), true);
     assert_eq!(opt, naive);
-    let ids: std::collections::BTreeSet<&str> = opt.iter().map(|f| f.rule_id.as_str()).collect();
+    let ids: std::collections::BTreeSet<&str> = opt.iter().map(|f| &*f.rule_id).collect();
     assert!(ids.len() >= 4, "{ids:?}");
     assert!(
         ids.contains("K07-001") && ids.contains("K01-001"),

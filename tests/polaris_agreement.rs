@@ -111,7 +111,11 @@ fn kanon_rules_firing(path: &Path) -> BTreeSet<String> {
         ..ScanOptions::default()
     };
     let result = scan(&opts).unwrap();
-    result.findings.iter().map(|f| f.rule_id.clone()).collect()
+    result
+        .findings
+        .iter()
+        .map(|f| f.rule_id.to_string())
+        .collect()
 }
 
 /// (check, file) -> (polaris, kanon, why) from the markdown tables of the differences page.

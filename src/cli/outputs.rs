@@ -10,7 +10,7 @@ use crate::engine::ScanResult;
 use crate::report::{atomic, json, junit, sarif, text};
 use clap::ValueEnum;
 use codespan_reporting::term::termcolor::{NoColor, WriteColor};
-use std::io::Write as _;
+use std::io::Write;
 use std::path::PathBuf;
 
 /// Where `--format` and `--output` stood on the command line (clap argument indices).
@@ -141,28 +141,34 @@ pub enum Written {
     Failed(String),
 }
 
-/// Renders one format as bytes, without colour. With `show_exempted`, text and JSON also
-/// list the exempted findings.
-pub fn render(format: ScanFormat, result: &ScanResult, show_exempted: bool) -> Vec<u8> {
+/// Writes one format, without colour. With `show_exempted`, text and JSON also list the
+/// exempted findings. Reports are streamed: a large one is never held in memory whole.
+pub fn render(
+    w: &mut dyn Write,
+    format: ScanFormat,
+    result: &ScanResult,
+    show_exempted: bool,
+) -> std::io::Result<()> {
     let rules = &result.compiled.program.rules;
     match format {
         ScanFormat::Text => {
-            let mut w = NoColor::new(Vec::new());
-            write_text(&mut w, result, show_exempted);
-            w.into_inner()
+            let mut nc = NoColor::new(w);
+            if write_text(&mut nc, result, show_exempted) {
+                Ok(())
+            } else {
+                Err(std::io::Error::other("cannot write the text report"))
+            }
         }
         ScanFormat::Json => {
             let exempted = show_exempted.then(|| crate::policy::exempted_json(&result.exempted));
-            let mut buf = Vec::new();
-            let _ = json::write(
-                &mut buf,
+            json::write(
+                w,
                 &result.findings,
                 &result.summary,
                 &result.diagnostics,
                 &result.sources,
                 exempted,
-            );
-            buf
+            )
         }
         ScanFormat::Sarif => {
             let base = std::env::current_dir().ok();
@@ -173,17 +179,18 @@ pub fn render(format: ScanFormat, result: &ScanResult, show_exempted: bool) -> V
                 &result.sources,
                 base.as_deref(),
             );
-            let mut s = serde_json::to_string_pretty(&v).unwrap_or_default();
-            s.push('\n');
-            s.into_bytes()
+            serde_json::to_writer_pretty(&mut *w, &v)?;
+            w.write_all(b"\n")
         }
-        ScanFormat::Junit => junit::report(
-            rules,
-            &result.findings,
-            &result.diagnostics,
-            &result.sources,
-        )
-        .into_bytes(),
+        ScanFormat::Junit => w.write_all(
+            junit::report(
+                rules,
+                &result.findings,
+                &result.diagnostics,
+                &result.sources,
+            )
+            .as_bytes(),
+        ),
     }
 }
 
@@ -203,7 +210,8 @@ pub fn write_all(
 ) -> Written {
     for t in targets {
         if let Some(path) = &t.path {
-            if let Err(e) = atomic::write(path, &render(t.format, result, show_exempted)) {
+            let stream = |w: &mut dyn Write| render(w, t.format, result, show_exempted);
+            if let Err(e) = atomic::write_with(path, stream) {
                 return Written::Failed(e);
             }
         }
@@ -215,8 +223,8 @@ pub fn write_all(
                 write_text(&mut out, result, show_exempted)
             }
             other => {
-                let mut out = std::io::stdout().lock();
-                out.write_all(&render(other, result, show_exempted)).is_ok() && out.flush().is_ok()
+                let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+                render(&mut out, other, result, show_exempted).is_ok() && out.flush().is_ok()
             }
         };
         if !ok {

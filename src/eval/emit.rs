@@ -86,12 +86,13 @@ pub fn finding(ctx: &Ctx<'_>, rule: &Rule, env: &mut Env, sources: &SourceMap) -
         .docs
         .get(obj.r.doc as usize)
         .and_then(|d| d.helm_source.clone());
+    let text = ctx.rule_text(rule);
     Some(Finding {
-        rule_id: rule.id.clone(),
-        rule_name: rule.name.clone(),
-        title: rule.title.clone(),
+        rule_id: text.id,
+        rule_name: text.name,
+        title: text.title,
         severity: rule.severity,
-        owasp: rule.owasp.clone(),
+        owasp: text.owasp,
         resource: Resource {
             api_version: obj.api_version.to_string(),
             kind: obj.kind.to_string(),
@@ -101,7 +102,7 @@ pub fn finding(ctx: &Ctx<'_>, rule: &Rule, env: &mut Env, sources: &SourceMap) -
         },
         location: Location::of(sources, span),
         message: sanitize(&message),
-        fix: rule.fix.clone(),
+        fix: text.fix,
         evidence,
     })
 }

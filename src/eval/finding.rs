@@ -3,12 +3,13 @@
 use crate::check::ir::Severity;
 use crate::diag::{SourceMap, Span};
 use serde::Serialize;
+use std::sync::Arc;
 
 /// A resolved source location.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub struct Location {
     /// File name as shown to users.
-    pub file: String,
+    pub file: Arc<str>,
     /// 1-based line.
     pub line: usize,
     /// 1-based column (characters).
@@ -32,7 +33,7 @@ impl Location {
         };
         let (end_line, end_column) = sources.line_col(end);
         Location {
-            file: sources.name(span.file).to_string(),
+            file: sources.name_shared(span.file),
             line,
             column,
             end_line,
@@ -70,19 +71,19 @@ pub struct Resource {
     pub helm_source: Option<String>,
 }
 
-/// A finding.
+/// A finding. Texts that belong to the rule or the file are shared by every finding of it.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Finding {
     /// Rule id.
-    pub rule_id: String,
+    pub rule_id: Arc<str>,
     /// Rule name.
-    pub rule_name: String,
+    pub rule_name: Arc<str>,
     /// Rule title.
-    pub title: String,
+    pub title: Arc<str>,
     /// Severity.
     pub severity: Severity,
     /// OWASP categories.
-    pub owasp: Vec<String>,
+    pub owasp: Arc<[String]>,
     /// The object.
     pub resource: Resource,
     /// Where.
@@ -90,7 +91,7 @@ pub struct Finding {
     /// The message.
     pub message: String,
     /// How to fix.
-    pub fix: String,
+    pub fix: Arc<str>,
     /// Objects that made the finding (graph rules).
     pub evidence: Vec<Evidence>,
 }

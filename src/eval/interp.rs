@@ -10,6 +10,7 @@ use crate::diag::Span;
 use crate::graph::{Graph, ObjId};
 use crate::model::{DocId, Document, NodeId, Value};
 use std::cmp::Ordering;
+use std::collections::HashMap;
 use std::sync::Arc;
 
 /// How sub-queries and relations are answered.
@@ -49,6 +50,35 @@ pub struct Ctx<'g> {
     /// Workloads (and all objects) by namespace, built on first use: a sub-query over
     /// `workloads(ns)` or `objects(ns)` probes it instead of filtering every object.
     by_namespace: std::sync::OnceLock<NamespaceIndex>,
+    /// Each rule's texts, shared by all its findings.
+    texts: HashMap<String, RuleText>,
+}
+
+/// The texts of a rule that every finding of it carries.
+#[derive(Clone, Debug)]
+pub struct RuleText {
+    /// Rule id.
+    pub id: Arc<str>,
+    /// Rule name.
+    pub name: Arc<str>,
+    /// Title.
+    pub title: Arc<str>,
+    /// How to fix.
+    pub fix: Arc<str>,
+    /// OWASP categories.
+    pub owasp: Arc<[String]>,
+}
+
+impl RuleText {
+    fn of(r: &crate::check::ir::Rule) -> RuleText {
+        RuleText {
+            id: r.id.as_str().into(),
+            name: r.name.as_str().into(),
+            title: r.title.as_str().into(),
+            fix: r.fix.as_str().into(),
+            owasp: r.owasp.clone().into(),
+        }
+    }
 }
 
 /// Objects by namespace, for the scans that the graph does not index itself.
@@ -99,7 +129,20 @@ impl<'g> Ctx<'g> {
             max_steps: 1_000_000,
             sources: None,
             by_namespace: std::sync::OnceLock::new(),
+            texts: program
+                .rules
+                .iter()
+                .map(|r| (r.id.clone(), RuleText::of(r)))
+                .collect(),
         }
+    }
+
+    /// The shared texts of a rule.
+    pub fn rule_text(&self, r: &crate::check::ir::Rule) -> RuleText {
+        self.texts
+            .get(&r.id)
+            .cloned()
+            .unwrap_or_else(|| RuleText::of(r))
     }
 
     /// Gives the interpreter the source texts (for `raw(x)`).

@@ -501,7 +501,7 @@ impl Run<'_> {
     ) {
         let mine: Vec<&crate::eval::Finding> = findings
             .iter()
-            .filter(|f| f.location.file == name)
+            .filter(|f| &*f.location.file == name)
             .collect();
         for m in &fx.markers {
             if m.kind != MarkerKind::Expect || !self.known.contains_key(&m.rule) {
@@ -509,7 +509,7 @@ impl Run<'_> {
             }
             let hit = mine
                 .iter()
-                .any(|f| f.rule_id == m.rule && f.location.line == m.line);
+                .any(|f| *f.rule_id == *m.rule && f.location.line == m.line);
             if hit {
                 continue;
             }
@@ -530,7 +530,7 @@ impl Run<'_> {
             ));
             let elsewhere: Vec<String> = mine
                 .iter()
-                .filter(|x| x.rule_id == m.rule)
+                .filter(|x| *x.rule_id == *m.rule)
                 .map(|x| x.location.line.to_string())
                 .collect();
             f.found = Some(if elsewhere.is_empty() {
@@ -549,13 +549,13 @@ impl Run<'_> {
             let expected = fx
                 .markers
                 .iter()
-                .any(|m| m.kind == MarkerKind::Expect && m.rule == x.rule_id && m.line == line);
+                .any(|m| m.kind == MarkerKind::Expect && *m.rule == *x.rule_id && m.line == line);
             if expected {
                 continue;
             }
             let ok_marker = fx.markers.iter().find(|m| {
                 m.kind == MarkerKind::Ok
-                    && m.rule == x.rule_id
+                    && *m.rule == *x.rule_id
                     && m.line <= line
                     && line <= m.end_line
             });
@@ -564,7 +564,7 @@ impl Run<'_> {
                     "unexpected finding of `{}` in a document marked `# ok: {}` (line {})",
                     x.rule_id, x.rule_id, m.marker_line
                 ),
-                None if under_test.contains(&x.rule_id) => {
+                None if under_test.iter().any(|t| **t == *x.rule_id) => {
                     format!("unexpected finding of `{}`", x.rule_id)
                 }
                 None => continue,

@@ -2,7 +2,6 @@
 //! rename it over the target, so readers see the old file or the whole new one, never a
 //! half-written one, and a failed run leaves no temporary file behind.
 
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -20,17 +19,29 @@ fn temp_path(path: &Path) -> PathBuf {
 
 /// Writes `bytes` to `path` atomically. Errors are lowercase sentences naming the path.
 pub fn write(path: &Path, bytes: &[u8]) -> Result<(), String> {
+    write_with(path, |w| w.write_all(bytes))
+}
+
+/// Writes what `fill` produces to `path` atomically, streamed through a buffer.
+pub fn write_with(
+    path: &Path,
+    fill: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
+) -> Result<(), String> {
     let shown = path.display();
     if path.file_name().is_none() {
         return Err(format!("cannot write `{shown}`: not a file name"));
     }
     let tmp = temp_path(path);
     let attempt = || -> std::io::Result<()> {
-        let mut f = std::fs::OpenOptions::new()
+        let f = std::fs::OpenOptions::new()
             .write(true)
             .create_new(true)
             .open(&tmp)?;
-        f.write_all(bytes)?;
+        let mut buf = std::io::BufWriter::with_capacity(1 << 16, f);
+        fill(&mut buf)?;
+        let f = buf
+            .into_inner()
+            .map_err(std::io::IntoInnerError::into_error)?;
         f.sync_all()?;
         drop(f);
         std::fs::rename(&tmp, path)

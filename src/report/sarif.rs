@@ -62,7 +62,7 @@ pub fn report(
             let hash = super::fingerprint::fingerprint(f);
             let n = seen.entry(hash.clone()).or_insert(0);
             *n += 1;
-            result(f, index.get(f.rule_id.as_str()).copied(), &hash, *n, base)
+            result(f, index.get(&*f.rule_id).copied(), &hash, *n, base)
         })
         .collect();
     let notifications: Vec<Value> = diagnostics
