@@ -4,11 +4,11 @@
 use super::emit::finding;
 use super::finding::{Finding, sort};
 use super::interp::{Ctx, Env, Mode};
-use super::value::Val;
+use super::value::{Scalar, Val};
 use crate::check::ir::{Expr, Program};
 use crate::diag::SourceMap;
 use crate::graph::{Graph, ObjId};
-use crate::plan::physical::{PhysicalPlan, PhysicalRule, Root, Step};
+use crate::plan::physical::{Lookup, PhysicalPlan, PhysicalRule, Root, Step};
 use rayon::prelude::*;
 
 /// A rule that hit the evaluation step limit on some object.
@@ -191,6 +191,26 @@ fn passes(ctx: &Ctx<'_>, filters: &[Expr], env: &mut Env) -> bool {
     })
 }
 
+/// The rows a hash lookup yields, in list order; `None` when the probe is not a string
+/// (then every row is tested).
+fn rows(ctx: &Ctx<'_>, l: &Lookup, env: &mut Env) -> Option<Vec<Val>> {
+    let v = ctx.eval(&l.probe, env);
+    let Scalar::Str(s) = ctx.scalar(&v) else {
+        return None;
+    };
+    Some(
+        l.rows
+            .get(s)
+            .map(|ix| {
+                ix.iter()
+                    .filter_map(|&i| l.items.get(i))
+                    .map(Val::from)
+                    .collect()
+            })
+            .unwrap_or_default(),
+    )
+}
+
 fn steps(
     ctx: &Ctx<'_>,
     rule: &crate::check::ir::Rule,
@@ -221,11 +241,15 @@ fn steps(
             var,
             source,
             filters,
+            lookup,
         } => {
             // objects reached while computing the source (the service account behind
             // `w.bindings`) belong to every row of this loop, and to no row after it
             let outer = env.witnesses.len();
-            let values: Vec<Val> = ctx.source_values(source, env);
+            let values: Vec<Val> = match lookup.as_ref().and_then(|l| rows(ctx, l, env)) {
+                Some(v) => v,
+                None => ctx.source_values(source, env),
+            };
             for v in values {
                 env.set(*var, v);
                 let mark = env.witnesses.len();

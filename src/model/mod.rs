@@ -99,13 +99,18 @@ impl StrRef {
         s
     }
 
+    /// Length in bytes.
+    pub(crate) fn len(self) -> usize {
+        (self.len & !OWNED) as usize
+    }
+
     fn is_owned(self) -> bool {
         self.len & OWNED != 0
     }
 
     fn range(self) -> std::ops::Range<usize> {
         let start = self.off as usize;
-        start..start + (self.len & !OWNED) as usize
+        start..start + self.len()
     }
 
     pub(crate) fn resolve<'a>(self, text: &'a str, owned: &'a str) -> &'a str {
@@ -239,10 +244,11 @@ impl<'a> Entries<'a> {
 
     /// The value of `key` (the last one, for a duplicate key).
     pub fn get(&self, key: &str) -> Option<NodeId> {
+        // lengths first: most keys are told apart without reading the text
         self.entries
             .iter()
             .rev()
-            .find(|e| self.doc.key(e.key) == key)
+            .find(|e| e.key.len() == key.len() && self.doc.key(e.key) == key)
             .map(|e| e.value)
     }
 }

@@ -10,6 +10,11 @@ pub fn const_text(c: &Const) -> String {
         Const::Int(i) => i.to_string(),
         Const::Float(f) => format!("{f:?}"),
         Const::Str(s) => crate::syntax::format::quote(s),
+        // a table's rows: the first few, then how many there are
+        Const::List(items) if items.len() > 4 && matches!(items.first(), Some(Const::Map(_))) => {
+            let v: Vec<String> = items.iter().take(2).map(const_text).collect();
+            format!("[{}, ... {} rows]", v.join(", "), items.len())
+        }
         Const::List(items) => {
             let v: Vec<String> = items.iter().map(const_text).collect();
             format!("[{}]", v.join(", "))

@@ -3,8 +3,10 @@
 
 use super::display::{access_text, expr_text, source_text};
 use super::logical::{JoinSource, LogicalPlan};
-use crate::check::ir::{Expr, KindSet, Quant, Source, VarId};
+use crate::check::ir::{CmpOp, Const, Expr, KindSet, Quant, Source, VarId};
+use std::collections::HashMap;
 use std::fmt::Write as _;
+use std::sync::Arc;
 
 /// How a root scan reads its objects.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -39,6 +41,64 @@ pub enum Root {
     },
 }
 
+/// The elements of a constant list (a data table's rows) reached through a hash index on
+/// one key, instead of testing every element: built when a filter of the binding is
+/// `var.key == e` with `e` free of `var`, and every element is a map with a string at `key`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Lookup {
+    /// The key the rows are indexed by.
+    pub key: Arc<str>,
+    /// The value looked up (it does not use the bound variable).
+    pub probe: Expr,
+    /// The list.
+    pub items: Arc<Vec<Const>>,
+    /// Positions of the elements by their string at `key`, ascending.
+    pub rows: Arc<HashMap<Arc<str>, Vec<usize>>>,
+}
+
+impl Lookup {
+    /// The lookup a binding can use, if any.
+    fn of(var: VarId, source: &Source, filters: &[Expr]) -> Option<Lookup> {
+        let Source::Expr(e) = source else {
+            return None;
+        };
+        let Expr::Const(Const::List(items)) = &**e else {
+            return None;
+        };
+        let (key, probe) = filters.iter().find_map(|f| {
+            let Expr::Cmp(CmpOp::Eq, a, b) = f else {
+                return None;
+            };
+            let keyed = |x: &Expr| match x {
+                Expr::Field(inner, k) if **inner == Expr::Var(var) => Some(k.clone()),
+                _ => None,
+            };
+            let free = |x: &Expr| !super::optimizer::free_vars(x).contains(&var);
+            match (keyed(a), keyed(b)) {
+                (Some(k), _) if free(b) => Some((k, (**b).clone())),
+                (_, Some(k)) if free(a) => Some((k, (**a).clone())),
+                _ => None,
+            }
+        })?;
+        let mut rows: HashMap<Arc<str>, Vec<usize>> = HashMap::new();
+        for (i, item) in items.iter().enumerate() {
+            let Const::Map(entries) = item else {
+                return None;
+            };
+            match entries.iter().find(|(k, _)| *k == key).map(|(_, v)| v) {
+                Some(Const::Str(s)) => rows.entry(s.clone()).or_default().push(i),
+                _ => return None,
+            }
+        }
+        Some(Lookup {
+            key,
+            probe,
+            items: items.clone(),
+            rows: Arc::new(rows),
+        })
+    }
+}
+
 /// One pipeline step.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Step {
@@ -48,8 +108,10 @@ pub enum Step {
         var: VarId,
         /// Source.
         source: Source,
-        /// Filters.
+        /// Filters (all still applied to the rows a lookup yields).
         filters: Vec<Expr>,
+        /// A hash lookup that yields only the rows that can pass the filters.
+        lookup: Option<Lookup>,
     },
     /// Keeps rows passing a predicate.
     Filter(Expr),
@@ -127,6 +189,7 @@ pub fn lower(plan: &LogicalPlan) -> Option<PhysicalRule> {
                     var: u.var,
                     source: u.source.clone(),
                     filters: u.filters.clone(),
+                    lookup: Lookup::of(u.var, &u.source, &u.filters),
                 });
                 node = &u.input;
             }
@@ -234,9 +297,21 @@ pub fn render(r: &PhysicalRule, vars: &[String]) -> String {
                 var,
                 source,
                 filters,
+                lookup,
             } => {
+                let how = lookup
+                    .as_ref()
+                    .map(|l| {
+                        format!(
+                            " using hash lookup {}.{} == {}",
+                            v(*var),
+                            l.key,
+                            expr_text(&l.probe, vars)
+                        )
+                    })
+                    .unwrap_or_default();
                 format!(
-                    "Bind {} in {}{}",
+                    "Bind {} in {}{how}{}",
                     v(*var),
                     source_text(source, vars),
                     list(filters)
