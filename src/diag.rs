@@ -54,7 +54,8 @@ pub struct SourceFile {
     pub name: Arc<str>,
     /// The whole text (shared with the documents read from it).
     pub text: Arc<String>,
-    line_starts: Vec<usize>,
+    /// Byte offsets of line starts (texts are under 4 GiB: spans are `u32`).
+    line_starts: Vec<u32>,
     /// The text with control characters made visible, for snippets shown on a terminal
     /// (same byte length, so spans stay valid); `None` when the text has none.
     display: Option<String>,
@@ -63,8 +64,10 @@ pub struct SourceFile {
 impl SourceFile {
     /// A file from its name and text.
     pub fn new(name: String, text: String) -> SourceFile {
-        let mut line_starts = vec![0];
-        line_starts.extend(memchr_lines(text.as_bytes()));
+        let bytes = text.as_bytes();
+        let mut line_starts = Vec::with_capacity(memchr::memchr_iter(b'\n', bytes).count() + 1);
+        line_starts.push(0);
+        line_starts.extend(memchr_lines(bytes).map(|i| u32::try_from(i).unwrap_or(u32::MAX)));
         let display = has_controls(&text).then(|| visible(&text));
         SourceFile {
             name: visible(&name).into(),
@@ -80,8 +83,14 @@ impl SourceFile {
         self.display.as_deref().unwrap_or(&self.text)
     }
 
+    /// Byte offset of the start of a 0-based line.
+    fn line_start(&self, line: usize) -> Option<usize> {
+        self.line_starts.get(line).map(|&s| s as usize)
+    }
+
     /// 0-based line index of a byte offset.
     pub fn line_index(&self, byte: usize) -> usize {
+        let byte = u32::try_from(byte).unwrap_or(u32::MAX);
         match self.line_starts.binary_search(&byte) {
             Ok(line) => line,
             Err(next) => next.saturating_sub(1),
@@ -92,7 +101,7 @@ impl SourceFile {
     pub fn line_col(&self, byte: usize) -> (usize, usize) {
         let byte = byte.min(self.text.len());
         let line = self.line_index(byte);
-        let start = self.line_starts.get(line).copied().unwrap_or(0);
+        let start = self.line_start(line).unwrap_or(0);
         let col = self
             .text
             .get(start..byte)
@@ -102,16 +111,8 @@ impl SourceFile {
 
     /// The text of a 0-based line, without its line break.
     pub fn line_text(&self, line: usize) -> &str {
-        let start = self
-            .line_starts
-            .get(line)
-            .copied()
-            .unwrap_or(self.text.len());
-        let end = self
-            .line_starts
-            .get(line + 1)
-            .copied()
-            .unwrap_or(self.text.len());
+        let start = self.line_start(line).unwrap_or(self.text.len());
+        let end = self.line_start(line + 1).unwrap_or(self.text.len());
         self.text
             .get(start..end)
             .unwrap_or("")
@@ -251,18 +252,11 @@ impl<'a> Files<'a> for SourceMap {
 
     fn line_range(&'a self, id: FileId, line_index: usize) -> Result<Range<usize>, FilesError> {
         let f = self.file(id).ok_or(FilesError::FileMissing)?;
-        let start = *f
-            .line_starts
-            .get(line_index)
-            .ok_or(FilesError::LineTooLarge {
-                given: line_index,
-                max: f.line_starts.len().saturating_sub(1),
-            })?;
-        let end = f
-            .line_starts
-            .get(line_index + 1)
-            .copied()
-            .unwrap_or(f.text.len());
+        let start = f.line_start(line_index).ok_or(FilesError::LineTooLarge {
+            given: line_index,
+            max: f.line_starts.len().saturating_sub(1),
+        })?;
+        let end = f.line_start(line_index + 1).unwrap_or(f.text.len());
         Ok(start..end)
     }
 }

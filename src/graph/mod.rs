@@ -27,6 +27,7 @@ pub mod workload;
 use std::collections::{HashMap, HashSet};
 
 use indexmap::{Equivalent, IndexMap};
+use rayon::prelude::*;
 
 use crate::diag::Diagnostic;
 use crate::model::{Document, LoadOutput, NodeId, ObjectRef, Value};
@@ -203,20 +204,29 @@ impl Graph {
         g.read_objects(&cluster_crds);
         g.index_objects();
         g.wl = workload::Ownership::build(&g);
-        g.sel = selector::Selection::build(&g);
-        g.ident = identity::Identity::build(&g);
+        // selection and identity both read the workloads view, and not each other
+        let (sel, ident) = rayon::join(
+            || selector::Selection::build(&g),
+            || identity::Identity::build(&g),
+        );
+        g.sel = sel;
+        g.ident = ident;
         g.refs = references::build(&g);
         g
     }
 
     fn read_objects(&mut self, cluster_crds: &HashSet<(Box<str>, Box<str>)>) {
-        let mut objects = Vec::with_capacity(self.load.objects.len());
-        for r in &self.load.objects {
-            let Some(doc) = self.load.docs.get(r.doc as usize) else {
-                continue;
-            };
-            objects.push(read_object(doc, *r, &self.default_namespace, cluster_crds));
-        }
+        let docs = &self.load.docs;
+        let default_namespace = &*self.default_namespace;
+        let objects: Vec<Object> = self
+            .load
+            .objects
+            .par_iter()
+            .filter_map(|r| {
+                let doc = docs.get(r.doc as usize)?;
+                Some(read_object(doc, *r, default_namespace, cluster_crds))
+            })
+            .collect();
         let mut diagnostics = Vec::new();
         for (i, o) in objects.iter().enumerate() {
             let id = ObjId::try_from(i).unwrap_or(ObjId::MAX);

@@ -8,6 +8,7 @@
 use super::kinds::group_of;
 use super::{Graph, ObjId, nonempty_str};
 use crate::model::{Document, NodeId};
+use rayon::prelude::*;
 
 /// What a reference points at.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -269,63 +270,63 @@ impl Collector<'_> {
 
 /// Computes every object's references.
 pub(crate) fn build(g: &Graph) -> Vec<Vec<Reference>> {
-    let mut all = vec![Vec::new(); g.objects.len()];
-    for id in g.ids() {
-        let (Some(o), Some((doc, node))) = (g.object(id), g.doc_node(id)) else {
-            continue;
-        };
-        let Some(namespace) = o.namespace.as_deref() else {
-            continue;
-        };
-        let mut c = Collector {
-            g,
-            doc,
-            namespace,
-            out: Vec::new(),
-        };
-        if o.is_workload() {
-            c.workload(id);
-            if &*o.kind == "StatefulSet" {
-                c.named(
-                    RefKind::Service,
-                    "serviceName",
-                    node,
-                    &["spec", "serviceName"],
-                );
-            }
-        }
-        match (&*o.group, &*o.kind) {
-            ("networking.k8s.io" | "extensions", "Ingress") => c.ingress(node),
-            (
-                "gateway.networking.k8s.io",
-                "HTTPRoute" | "GRPCRoute" | "TCPRoute" | "TLSRoute" | "UDPRoute",
-            ) => {
-                c.route(node);
-            }
-            ("autoscaling", "HorizontalPodAutoscaler") => c.scale_target(node),
-            ("", "Service") => {
-                if let Some(at) = doc.path(node, &["spec", "selector"]) {
-                    for &w in g.selected(id) {
-                        let name = g.object(w).map_or("", |t| &*t.name);
-                        c.out.push(Reference {
-                            kind: RefKind::Workload,
-                            name: name.into(),
-                            namespace: namespace.into(),
-                            via: "selector",
-                            at,
-                            target: Some(w),
-                            optional: false,
-                        });
-                    }
-                }
-            }
-            _ => {}
-        }
-        if let Some(slot) = all.get_mut(id as usize) {
-            *slot = c.out;
+    let ids: Vec<ObjId> = g.ids().collect();
+    ids.par_iter().map(|&id| of_object(g, id)).collect()
+}
+
+/// The references of one object.
+fn of_object(g: &Graph, id: ObjId) -> Vec<Reference> {
+    let (Some(o), Some((doc, node))) = (g.object(id), g.doc_node(id)) else {
+        return Vec::new();
+    };
+    let Some(namespace) = o.namespace.as_deref() else {
+        return Vec::new();
+    };
+    let mut c = Collector {
+        g,
+        doc,
+        namespace,
+        out: Vec::new(),
+    };
+    if o.is_workload() {
+        c.workload(id);
+        if &*o.kind == "StatefulSet" {
+            c.named(
+                RefKind::Service,
+                "serviceName",
+                node,
+                &["spec", "serviceName"],
+            );
         }
     }
-    all
+    match (&*o.group, &*o.kind) {
+        ("networking.k8s.io" | "extensions", "Ingress") => c.ingress(node),
+        (
+            "gateway.networking.k8s.io",
+            "HTTPRoute" | "GRPCRoute" | "TCPRoute" | "TLSRoute" | "UDPRoute",
+        ) => {
+            c.route(node);
+        }
+        ("autoscaling", "HorizontalPodAutoscaler") => c.scale_target(node),
+        ("", "Service") => {
+            if let Some(at) = doc.path(node, &["spec", "selector"]) {
+                for &w in g.selected(id) {
+                    let name = g.object(w).map_or("", |t| &*t.name);
+                    c.out.push(Reference {
+                        kind: RefKind::Workload,
+                        name: name.into(),
+                        namespace: namespace.into(),
+                        via: "selector",
+                        at,
+                        target: Some(w),
+                        optional: false,
+                    });
+                }
+            }
+        }
+        _ => {}
+    }
+    c.out
 }
 
 impl Graph {

@@ -432,12 +432,13 @@ impl Document {
             .map(|n| n.data != 0)
     }
 
-    /// Bytes held by the arena (for measurements).
+    /// Bytes the arena uses (for measurements; reserved capacity is left out, as it is
+    /// never touched).
     pub fn heap_bytes(&self) -> usize {
-        self.nodes.capacity() * std::mem::size_of::<Node>()
-            + self.items.capacity() * std::mem::size_of::<NodeId>()
-            + self.entries.capacity() * std::mem::size_of::<Entry>()
-            + self.owned.capacity()
+        self.nodes.len() * std::mem::size_of::<Node>()
+            + self.items.len() * std::mem::size_of::<NodeId>()
+            + self.entries.len() * std::mem::size_of::<Entry>()
+            + self.owned.len()
     }
 }
 
