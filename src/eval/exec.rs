@@ -138,6 +138,8 @@ pub fn execute_with(
         .collect();
     parts.extend(others);
     let mut out = Outcome::default();
+    out.findings
+        .reserve_exact(parts.iter().map(|(f, _)| f.len()).sum());
     for (f, l) in parts {
         out.findings.extend(f);
         out.limits.extend(l);
