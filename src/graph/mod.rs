@@ -17,6 +17,7 @@
 
 pub mod export;
 pub mod identity;
+mod index;
 mod kinds;
 pub mod references;
 pub mod selector;
@@ -26,7 +27,7 @@ pub mod workload;
 
 use std::collections::{HashMap, HashSet};
 
-use indexmap::{Equivalent, IndexMap};
+use indexmap::IndexMap;
 use rayon::prelude::*;
 
 use crate::diag::Diagnostic;
@@ -62,58 +63,28 @@ impl Default for GraphOptions {
     }
 }
 
-/// The identity of an object: `(group, kind, namespace, name)`.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct ObjKey {
-    /// API group (`` for the core group).
-    pub group: Box<str>,
-    /// Kind.
-    pub kind: Box<str>,
-    /// Namespace; `None` for cluster-scoped kinds.
-    pub namespace: Option<Box<str>>,
-    /// Name.
-    pub name: Box<str>,
+/// The fields of an object's identity: `(group, kind, namespace, name)`.
+fn identity(o: &Object) -> index::Fields<'_, 4> {
+    [
+        Some(&o.group),
+        Some(&o.kind),
+        o.namespace.as_deref(),
+        Some(&o.name),
+    ]
 }
 
-/// A borrowed [`ObjKey`], for lookups without allocating. Hashes like `ObjKey`.
-#[derive(Hash)]
-struct KeyRef<'a> {
-    group: &'a str,
-    kind: &'a str,
-    namespace: Option<&'a str>,
-    name: &'a str,
+/// `(kind, namespace, name)`, for references that do not say the group.
+fn kind_name(o: &Object) -> index::Fields<'_, 3> {
+    [Some(&o.kind), o.namespace.as_deref(), Some(&o.name)]
 }
 
-impl Equivalent<ObjKey> for KeyRef<'_> {
-    fn equivalent(&self, key: &ObjKey) -> bool {
-        self.group == &*key.group
-            && self.kind == &*key.kind
-            && self.namespace == key.namespace.as_deref()
-            && self.name == &*key.name
-    }
+/// Objects with a name, by `(kind, namespace, name)`.
+fn named_kind_name(o: &Object) -> index::Fields<'_, 3> {
+    if o.has_name { kind_name(o) } else { [None; 3] }
 }
 
-/// `(kind, namespace, name)` without the group, for references that do not say the group.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-struct KindKey {
-    kind: Box<str>,
-    namespace: Option<Box<str>>,
-    name: Box<str>,
-}
-
-#[derive(Hash)]
-struct KindKeyRef<'a> {
-    kind: &'a str,
-    namespace: Option<&'a str>,
-    name: &'a str,
-}
-
-impl Equivalent<KindKey> for KindKeyRef<'_> {
-    fn equivalent(&self, key: &KindKey) -> bool {
-        self.kind == &*key.kind
-            && self.namespace == key.namespace.as_deref()
-            && self.name == &*key.name
-    }
+fn uid(o: &Object) -> index::Fields<'_, 1> {
+    [o.uid.as_deref()]
 }
 
 /// One Kubernetes object of the input.
@@ -177,15 +148,15 @@ pub struct Graph {
     /// The objects, in input order; an [`ObjId`] indexes this.
     pub objects: Vec<Object>,
     /// Every object key, mapped to the first object with that key, in input order.
-    pub keys: IndexMap<ObjKey, ObjId>,
+    keys: index::FieldIndex<4>,
     /// Warnings found while building (duplicate objects).
     pub diagnostics: Vec<Diagnostic>,
     default_namespace: Box<str>,
     by_kind: HashMap<Box<str>, Vec<ObjId>>,
     by_kind_ns: HashMap<Box<str>, HashMap<Box<str>, Vec<ObjId>>>,
-    by_kind_name: IndexMap<KindKey, ObjId>,
+    by_kind_name: index::FieldIndex<3>,
     namespaces: Vec<Box<str>>,
-    pub(crate) uids: HashMap<Box<str>, ObjId>,
+    uids: index::FieldIndex<1>,
     pub(crate) wl: workload::Ownership,
     pub(crate) sel: selector::Selection,
     pub(crate) ident: identity::Identity,
@@ -230,22 +201,13 @@ impl Graph {
         let mut diagnostics = Vec::new();
         for (i, o) in objects.iter().enumerate() {
             let id = ObjId::try_from(i).unwrap_or(ObjId::MAX);
-            let key = ObjKey {
-                group: o.group.clone(),
-                kind: o.kind.clone(),
-                namespace: o.namespace.clone(),
-                name: o.name.clone(),
-            };
-            match self.keys.get(&key) {
-                Some(&first) if o.has_name => {
+            match self.keys.insert_first(&objects, id, identity) {
+                Some(first) if o.has_name => {
                     if let Some(d) = duplicate_warning(&self.load.docs, &objects, first, o) {
                         diagnostics.push(d);
                     }
                 }
-                Some(_) => {}
-                None => {
-                    self.keys.insert(key, id);
-                }
+                _ => {}
             }
         }
         for o in objects.iter().filter(|o| !o.has_name && o.name.is_empty()) {
@@ -303,15 +265,10 @@ impl Graph {
             }
             if o.has_name {
                 self.by_kind_name
-                    .entry(KindKey {
-                        kind: o.kind.clone(),
-                        namespace: o.namespace.clone(),
-                        name: o.name.clone(),
-                    })
-                    .or_insert(id);
+                    .insert_first(&self.objects, id, named_kind_name);
             }
-            if let Some(uid) = &o.uid {
-                self.uids.entry(uid.clone()).or_insert(id);
+            if o.uid.is_some() {
+                self.uids.insert_first(&self.objects, id, uid);
             }
         }
         let mut namespaces: Vec<Box<str>> = namespaces.into_keys().collect();
@@ -353,26 +310,21 @@ impl Graph {
         namespace: Option<&str>,
         name: &str,
     ) -> Option<ObjId> {
-        self.keys
-            .get(&KeyRef {
-                group,
-                kind,
-                namespace,
-                name,
-            })
-            .copied()
+        self.keys.get(
+            &self.objects,
+            [Some(group), Some(kind), namespace, Some(name)],
+            identity,
+        )
     }
 
     /// The first object of this kind and name in `namespace` (or cluster-scoped when `None`),
     /// whatever its API group.
     pub fn find_kind(&self, kind: &str, namespace: Option<&str>, name: &str) -> Option<ObjId> {
-        self.by_kind_name
-            .get(&KindKeyRef {
-                kind,
-                namespace,
-                name,
-            })
-            .copied()
+        self.by_kind_name.get(
+            &self.objects,
+            [Some(kind), namespace, Some(name)],
+            named_kind_name,
+        )
     }
 
     /// The first object of this kind and name in `namespace`, falling back to a
@@ -389,7 +341,7 @@ impl Graph {
 
     /// The object with this `metadata.uid`.
     pub fn by_uid(&self, uid: &str) -> Option<ObjId> {
-        self.uids.get(uid).copied()
+        self.uids.get(&self.objects, [Some(uid)], self::uid)
     }
 
     /// The `Namespace` object with this name, when the input has one.

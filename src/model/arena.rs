@@ -164,11 +164,13 @@ impl<'t> Builder<'t> {
     pub(crate) fn position(&self, map: &OpenMap, key: &str) -> Option<usize> {
         match &map.index {
             Some(ix) => ix.get(key).copied(),
-            None => self
-                .pending_entries
-                .get(map.base..)?
-                .iter()
-                .position(|e| self.resolve(e.key) == key),
+            None => {
+                let (len, pre) = (key.len(), super::prefix(key));
+                self.pending_entries
+                    .get(map.base..)?
+                    .iter()
+                    .position(|e| e.may_be(len, pre) && (len <= 4 || self.resolve(e.key) == key))
+            }
         }
     }
 
@@ -189,7 +191,8 @@ impl<'t> Builder<'t> {
             }
             None => None,
         };
-        self.pending_entries.push(Entry { key, value });
+        let entry = Entry::new(key, self.resolve(key), value);
+        self.pending_entries.push(entry);
         let len = self.pending_entries.len() - map.base;
         if let Some(ix) = &mut map.index {
             ix.insert(key.resolve(self.text, &self.owned).into(), len - 1);
@@ -280,10 +283,7 @@ impl<'t> Builder<'t> {
                     let mut copies = Vec::with_capacity(kids.len());
                     for e in kids {
                         let nd = self.copy_one(e.value, limit, budget)?;
-                        copies.push(Entry {
-                            key: e.key,
-                            value: nd,
-                        });
+                        copies.push(Entry { value: nd, ..e });
                         work.push((e.value, nd));
                     }
                     let first = self.entries.len();
