@@ -41,8 +41,8 @@ for n in "${sizes[@]}"; do
     bytes=$(stat -c %s "$f")
     mb=$(awk "BEGIN { printf \"%.1f\", $bytes / 1048576 }")
     for thr in 1 2; do
-      read -r load _ < <(measure "$kanon" scan "$f" --threads "$thr" --no-default-rules --rules benches/data/noop.kanon --fail-on never)
-      read -r full rss < <(measure "$kanon" scan "$f" --threads "$thr" --format json --fail-on never)
+      read -r load _ < <(measure "$kanon" scan "$f" --max-file-size 4G --threads "$thr" --no-default-rules --rules benches/data/noop.kanon --fail-on never)
+      read -r full rss < <(measure "$kanon" scan "$f" --max-file-size 4G --threads "$thr" --format json --fail-on never)
       awk -v n="$n" -v fmt="$fmt" -v thr="$thr" -v mb="$mb" -v load="$load" -v full="$full" -v rss="$rss" 'BEGIN {
         printf "%-9d %-5s %-3d %9.1f %10.2f %10.2f %6.2f %8.1f %9.0f %8.2f\n",
           n, fmt, thr, mb, load, full, (load > 0 ? full / load : 0), (full > 0 ? mb / full : 0), rss / 1024, (rss / 1024) / mb }'

@@ -5,6 +5,7 @@ use crate::check::ir::Severity;
 use crate::diag::{Diagnostic, SourceMap};
 use crate::eval::Finding;
 use crate::eval::finding::{Evidence, Location, Resource};
+use rayon::prelude::*;
 use serde::Serialize;
 use serde_json::{Value, json};
 
@@ -73,6 +74,59 @@ struct FindingOut<'a> {
     evidence: &'a [Evidence],
 }
 
+impl FindingOut<'_> {
+    fn of(f: &Finding) -> FindingOut<'_> {
+        FindingOut {
+            rule: RuleRef {
+                id: &f.rule_id,
+                name: &f.rule_name,
+                title: &f.title,
+            },
+            severity: f.severity,
+            owasp: &f.owasp,
+            resource: &f.resource,
+            location: &f.location,
+            message: &f.message,
+            fix: &f.fix,
+            evidence: &f.evidence,
+        }
+    }
+}
+
+/// The whole report, with the findings borrowed.
+#[derive(Serialize)]
+struct Out<'a> {
+    diagnostics: Value,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    exempted: Option<Value>,
+    findings: Vec<FindingOut<'a>>,
+    summary: Value,
+    tool: Value,
+    version: u32,
+}
+
+impl<'a> Out<'a> {
+    fn new(
+        findings: Vec<FindingOut<'a>>,
+        summary: &Summary,
+        diagnostics: &[Diagnostic],
+        sources: &SourceMap,
+        exempted: Option<Value>,
+    ) -> Out<'a> {
+        // the small parts come from `report` so both stay one shape
+        let mut head = report(&[], summary, diagnostics, sources);
+        let take = |v: &mut Value, k: &str| v.get_mut(k).map(Value::take).unwrap_or(Value::Null);
+        Out {
+            diagnostics: take(&mut head, "diagnostics"),
+            exempted,
+            findings,
+            summary: take(&mut head, "summary"),
+            tool: take(&mut head, "tool"),
+            version: VERSION,
+        }
+    }
+}
+
 /// Writes the report as pretty JSON without building a value tree for the findings,
 /// which for tens of thousands of findings costs more than the scan that found them.
 /// `exempted` is added as the `exempted` key when given. The keys and values are those
@@ -85,43 +139,113 @@ pub fn write(
     sources: &SourceMap,
     exempted: Option<Value>,
 ) -> std::io::Result<()> {
-    #[derive(Serialize)]
-    struct Out<'a> {
-        diagnostics: Value,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        exempted: Option<Value>,
-        findings: Vec<FindingOut<'a>>,
-        summary: Value,
-        tool: Value,
-        version: u32,
-    }
-    // the small parts come from `report` so both stay one shape
-    let mut head = report(&[], summary, diagnostics, sources);
-    let take = |v: &mut Value, k: &str| v.get_mut(k).map(Value::take).unwrap_or(Value::Null);
-    let out = Out {
-        diagnostics: take(&mut head, "diagnostics"),
-        exempted,
-        findings: findings
-            .iter()
-            .map(|f| FindingOut {
-                rule: RuleRef {
-                    id: &f.rule_id,
-                    name: &f.rule_name,
-                    title: &f.title,
-                },
-                severity: f.severity,
-                owasp: &f.owasp,
-                resource: &f.resource,
-                location: &f.location,
-                message: &f.message,
-                fix: &f.fix,
-                evidence: &f.evidence,
+    let out = Out::new(Vec::new(), summary, diagnostics, sources, exempted);
+    let skeleton = serde_json::to_vec_pretty(&out).map_err(std::io::Error::other)?;
+    // The findings are serialized in parallel, each as pretty JSON indented to its place
+    // in the array (JSON strings hold no raw line breaks, so indenting after each one is
+    // safe), and spliced where the skeleton has an empty array: the same bytes as one
+    // pretty serialization of the whole report.
+    let marker = b"\n  \"findings\": []";
+    let at = skeleton
+        .windows(marker.len())
+        .position(|x| x == marker)
+        .ok_or_else(|| std::io::Error::other("report skeleton without findings"))?;
+    let split = at + marker.len() - 2;
+    w.write_all(skeleton.get(..split).unwrap_or_default())?;
+    if findings.is_empty() {
+        w.write_all(b"[]")?;
+    } else {
+        let chunks: Vec<Vec<u8>> = findings
+            .par_chunks(512)
+            .map(|chunk| {
+                let mut buf = Vec::with_capacity(chunk.len() * 1024);
+                for f in chunk {
+                    buf.extend_from_slice(b",\n    ");
+                    let one = serde_json::to_vec_pretty(&FindingOut::of(f)).unwrap_or_default();
+                    for (i, line) in one.split(|&b| b == b'\n').enumerate() {
+                        if i > 0 {
+                            buf.extend_from_slice(b"\n    ");
+                        }
+                        buf.extend_from_slice(line);
+                    }
+                }
+                buf
             })
-            .collect(),
-        summary: take(&mut head, "summary"),
-        tool: take(&mut head, "tool"),
-        version: VERSION,
-    };
-    serde_json::to_writer_pretty(&mut *w, &out).map_err(std::io::Error::other)?;
+            .collect();
+        w.write_all(b"[")?;
+        for (i, c) in chunks.iter().enumerate() {
+            // the first separator opens the array instead
+            let skip = if i == 0 { 1 } else { 0 };
+            w.write_all(c.get(skip..).unwrap_or_default())?;
+        }
+        w.write_all(b"\n  ]")?;
+    }
+    w.write_all(skeleton.get(split + 2..).unwrap_or_default())?;
     w.write_all(b"\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diag::Span;
+    use crate::eval::finding::Location;
+    use crate::model::LoadStats;
+
+    fn finding(i: usize, sources: &SourceMap) -> Finding {
+        Finding {
+            rule_id: format!("K0{}-001", i % 3).into(),
+            rule_name: "name".into(),
+            title: "a \"quoted\" title".into(),
+            severity: Severity::High,
+            owasp: vec!["K01:2022".to_string()].into(),
+            resource: Resource {
+                api_version: "v1".into(),
+                kind: "Pod".into(),
+                namespace: (i % 2 == 0).then(|| "ns".to_string()),
+                name: format!("p{i}"),
+                helm_source: None,
+            },
+            location: Location::of(sources, Span::new(0, i % 7..i % 7 + 1)),
+            message: format!("line one\nline two é {i}"),
+            fix: "fix it".into(),
+            evidence: if i % 5 == 0 {
+                vec![Evidence {
+                    kind: "ServiceAccount".into(),
+                    namespace: None,
+                    name: "sa".into(),
+                    location: None,
+                }]
+            } else {
+                Vec::new()
+            },
+        }
+    }
+
+    /// The streamed report is byte for byte one pretty serialization of the whole report,
+    /// with the keys and values of [`report`], for no findings, a few, and more than one
+    /// parallel chunk.
+    #[test]
+    fn streamed_report_equals_the_value_report() {
+        let mut sources = SourceMap::new();
+        sources.add("a.yaml", "kind: Pod\nmetadata:\n  name: p\n");
+        for n in [0, 3, 1300] {
+            let findings: Vec<Finding> = (0..n).map(|i| finding(i, &sources)).collect();
+            let summary = Summary::new(&LoadStats::default(), 3, &findings, 0, 0);
+            let mut streamed = Vec::new();
+            write(&mut streamed, &findings, &summary, &[], &sources, None).unwrap();
+            // the same bytes as one serialization of the whole report
+            let all = findings.iter().map(FindingOut::of).collect();
+            let whole = Out::new(all, &summary, &[], &sources, None);
+            let mut expected = serde_json::to_string_pretty(&whole).unwrap();
+            expected.push('\n');
+            assert_eq!(
+                String::from_utf8(streamed.clone()).unwrap(),
+                expected,
+                "{n} findings"
+            );
+            // and the same keys and values as the value report
+            let parsed: Value = serde_json::from_slice(&streamed).unwrap();
+            assert_eq!(parsed, report(&findings, &summary, &[], &sources));
+        }
+    }
 }
