@@ -189,7 +189,7 @@ impl Graph {
     fn read_objects(&mut self, cluster_crds: &HashSet<(Box<str>, Box<str>)>) {
         let docs = &self.load.docs;
         let default_namespace = &*self.default_namespace;
-        let objects: Vec<Object> = self
+        self.objects = self
             .load
             .objects
             .par_iter()
@@ -198,82 +198,34 @@ impl Graph {
                 Some(read_object(doc, *r, default_namespace, cluster_crds))
             })
             .collect();
-        let mut diagnostics = Vec::new();
-        for (i, o) in objects.iter().enumerate() {
-            let id = ObjId::try_from(i).unwrap_or(ObjId::MAX);
-            match self.keys.insert_first(&objects, id, identity) {
-                Some(first) if o.has_name => {
-                    if let Some(d) = duplicate_warning(&self.load.docs, &objects, first, o) {
-                        diagnostics.push(d);
-                    }
-                }
-                _ => {}
-            }
-        }
-        for o in objects.iter().filter(|o| !o.has_name && o.name.is_empty()) {
-            let Some(doc) = self.load.docs.get(o.r.doc as usize) else {
-                continue;
-            };
-            let at = doc
-                .get(o.r.node, "metadata")
-                .or_else(|| doc.get(o.r.node, "kind"))
-                .and_then(|n| doc.node(n))
-                .map(|n| n.key_span.unwrap_or(n.span))
-                .or_else(|| doc.node(o.r.node).map(|n| n.span));
-            let mut d = Diagnostic::warning(
-                MISSING_NAME,
-                format!("{} object has no `metadata.name`", o.kind),
-            )
-            .with_help("the API server rejects it; it is still checked, under an empty name");
-            if let Some(span) = at {
-                d = d.at(span, "no name");
-            }
-            diagnostics.push(d);
-        }
-        self.objects = objects;
-        self.diagnostics = diagnostics;
     }
 
+    /// Builds the object indexes, each on its own thread where there are several.
     fn index_objects(&mut self) {
-        let mut namespaces: IndexMap<Box<str>, ()> = IndexMap::new();
-        for (i, o) in self.objects.iter().enumerate() {
-            let id = ObjId::try_from(i).unwrap_or(ObjId::MAX);
-            // look up before inserting: `entry` would allocate a key for every object
-            match self.by_kind.get_mut(&*o.kind) {
-                Some(ids) => ids.push(id),
-                None => {
-                    self.by_kind.insert(o.kind.clone(), vec![id]);
-                }
-            }
-            if let Some(ns) = &o.namespace {
-                let per_ns = match self.by_kind_ns.get_mut(&*o.kind) {
-                    Some(m) => m,
-                    None => self.by_kind_ns.entry(o.kind.clone()).or_default(),
-                };
-                match per_ns.get_mut(&**ns) {
-                    Some(ids) => ids.push(id),
-                    None => {
-                        per_ns.insert(ns.clone(), vec![id]);
-                    }
-                }
-                if !namespaces.contains_key(&**ns) {
-                    namespaces.insert(ns.clone(), ());
-                }
-            }
-            if &*o.kind == "Namespace" && o.has_name {
-                namespaces.entry(o.name.clone()).or_default();
-            }
-            if o.has_name {
-                self.by_kind_name
-                    .insert_first(&self.objects, id, named_kind_name);
-            }
-            if o.uid.is_some() {
-                self.uids.insert_first(&self.objects, id, uid);
-            }
-        }
-        let mut namespaces: Vec<Box<str>> = namespaces.into_keys().collect();
-        namespaces.sort();
+        let objects = &self.objects;
+        let docs = &self.load.docs;
+        let ((keys, diagnostics), ((by_kind, by_kind_ns, namespaces), (by_kind_name, uids))) =
+            rayon::join(
+                || identities(docs, objects),
+                || {
+                    rayon::join(
+                        || kind_indexes(objects),
+                        || {
+                            rayon::join(
+                                || first_of(objects, named_kind_name, |o| o.has_name),
+                                || first_of(objects, uid, |o| o.uid.is_some()),
+                            )
+                        },
+                    )
+                },
+            );
+        self.keys = keys;
+        self.diagnostics = diagnostics;
+        self.by_kind = by_kind;
+        self.by_kind_ns = by_kind_ns;
         self.namespaces = namespaces;
+        self.by_kind_name = by_kind_name;
+        self.uids = uids;
     }
 
     /// The object with this id.
@@ -402,6 +354,104 @@ pub(crate) fn string_map(doc: &Document, id: NodeId) -> Vec<(Box<str>, Box<str>)
 /// The non-empty string at a node.
 pub(crate) fn nonempty_str(doc: &Document, id: NodeId) -> Option<&str> {
     doc.str(id).filter(|s| !s.is_empty())
+}
+
+/// Objects by their identity, and the warnings about duplicate and nameless objects.
+fn identities(docs: &[Document], objects: &[Object]) -> (index::FieldIndex<4>, Vec<Diagnostic>) {
+    let mut keys = index::FieldIndex::default();
+    let mut diagnostics = Vec::new();
+    for (i, o) in objects.iter().enumerate() {
+        let id = ObjId::try_from(i).unwrap_or(ObjId::MAX);
+        match keys.insert_first(objects, id, identity) {
+            Some(first) if o.has_name => {
+                if let Some(d) = duplicate_warning(docs, objects, first, o) {
+                    diagnostics.push(d);
+                }
+            }
+            _ => {}
+        }
+    }
+    for o in objects.iter().filter(|o| !o.has_name && o.name.is_empty()) {
+        let Some(doc) = docs.get(o.r.doc as usize) else {
+            continue;
+        };
+        let at = doc
+            .get(o.r.node, "metadata")
+            .or_else(|| doc.get(o.r.node, "kind"))
+            .and_then(|n| doc.node(n))
+            .map(|n| n.key_span.unwrap_or(n.span))
+            .or_else(|| doc.node(o.r.node).map(|n| n.span));
+        let mut d = Diagnostic::warning(
+            MISSING_NAME,
+            format!("{} object has no `metadata.name`", o.kind),
+        )
+        .with_help("the API server rejects it; it is still checked, under an empty name");
+        if let Some(span) = at {
+            d = d.at(span, "no name");
+        }
+        diagnostics.push(d);
+    }
+    (keys, diagnostics)
+}
+
+/// Objects by kind, by kind and namespace, and every namespace (sorted).
+#[allow(clippy::type_complexity)]
+fn kind_indexes(
+    objects: &[Object],
+) -> (
+    HashMap<Box<str>, Vec<ObjId>>,
+    HashMap<Box<str>, HashMap<Box<str>, Vec<ObjId>>>,
+    Vec<Box<str>>,
+) {
+    let mut by_kind: HashMap<Box<str>, Vec<ObjId>> = HashMap::new();
+    let mut by_kind_ns: HashMap<Box<str>, HashMap<Box<str>, Vec<ObjId>>> = HashMap::new();
+    let mut namespaces: IndexMap<Box<str>, ()> = IndexMap::new();
+    for (i, o) in objects.iter().enumerate() {
+        let id = ObjId::try_from(i).unwrap_or(ObjId::MAX);
+        // look up before inserting: `entry` would allocate a key for every object
+        match by_kind.get_mut(&*o.kind) {
+            Some(ids) => ids.push(id),
+            None => {
+                by_kind.insert(o.kind.clone(), vec![id]);
+            }
+        }
+        if let Some(ns) = &o.namespace {
+            let per_ns = match by_kind_ns.get_mut(&*o.kind) {
+                Some(m) => m,
+                None => by_kind_ns.entry(o.kind.clone()).or_default(),
+            };
+            match per_ns.get_mut(&**ns) {
+                Some(ids) => ids.push(id),
+                None => {
+                    per_ns.insert(ns.clone(), vec![id]);
+                }
+            }
+            if !namespaces.contains_key(&**ns) {
+                namespaces.insert(ns.clone(), ());
+            }
+        }
+        if &*o.kind == "Namespace" && o.has_name {
+            namespaces.entry(o.name.clone()).or_default();
+        }
+    }
+    let mut namespaces: Vec<Box<str>> = namespaces.into_keys().collect();
+    namespaces.sort();
+    (by_kind, by_kind_ns, namespaces)
+}
+
+/// The first object with each value of `fields`, among those that `keep`.
+fn first_of<const N: usize>(
+    objects: &[Object],
+    fields: for<'o> fn(&'o Object) -> index::Fields<'o, N>,
+    keep: impl Fn(&Object) -> bool,
+) -> index::FieldIndex<N> {
+    let mut ix = index::FieldIndex::default();
+    for (i, o) in objects.iter().enumerate() {
+        if keep(o) {
+            ix.insert_first(objects, ObjId::try_from(i).unwrap_or(ObjId::MAX), fields);
+        }
+    }
+    ix
 }
 
 fn read_object(
