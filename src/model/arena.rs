@@ -113,11 +113,7 @@ impl<'t> Builder<'t> {
     }
 
     pub(crate) fn key_span_of(&self, id: NodeId) -> Option<Span> {
-        self.node(id).filter(|n| n.keyed).map(|n| Span {
-            file: self.file,
-            start: n.key_start,
-            end: n.key_end,
-        })
+        self.node(id).and_then(|n| n.key_span(self.file))
     }
 
     /// A string the parser produced: a range of the text when it is one, else a copy.

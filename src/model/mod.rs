@@ -1,6 +1,6 @@
 //! The document model: every value of every input document with its exact span.
 //!
-//! Each document is a compact arena. A [`Node`] is 32 bytes: its span, the span of its key
+//! Each document is a compact arena. A [`Node`] is 24 bytes: its span, the span of its key
 //! (when it is the value of a mapping entry), a type tag and an 8-byte payload. Strings are
 //! byte ranges into the source text (shared with the source map) unless they had to be
 //! decoded (escapes, folded lines), in which case they are ranges into one per-document
@@ -167,19 +167,38 @@ pub(crate) enum Tag {
     Map,
 }
 
-/// One value with its location, in 32 bytes.
-#[derive(Clone, Copy, Debug, PartialEq, Default)]
+/// One value with its location, in 24 bytes.
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub(crate) struct Node {
     /// Bool: 0/1; Int: the bits of the `i64`; Float: the bits of the `f64`; Str: a
     /// [`StrRef`]; Seq and Map: `first | len << 32` into the items or entries array.
     pub(crate) data: u64,
     pub(crate) start: u32,
     pub(crate) end: u32,
-    pub(crate) key_start: u32,
-    pub(crate) key_end: u32,
+    /// Where the key of a mapping entry's value starts; [`NO_KEY`] for other nodes.
+    key_start: u32,
+    /// The key's length in bytes (a key longer than 65,535 bytes keeps a span of that
+    /// length: its start, and so every reported line and column, stays exact).
+    key_len: u16,
     pub(crate) tag: Tag,
     pub(crate) style: Style,
-    pub(crate) keyed: bool,
+}
+
+/// [`Node::key_start`] of a node that is not the value of a mapping entry.
+const NO_KEY: u32 = u32::MAX;
+
+impl Default for Node {
+    fn default() -> Node {
+        Node {
+            data: 0,
+            start: 0,
+            end: 0,
+            key_start: NO_KEY,
+            key_len: 0,
+            tag: Tag::Null,
+            style: Style::Plain,
+        }
+    }
 }
 
 impl Node {
@@ -221,10 +240,32 @@ impl Node {
     }
 
     pub(crate) fn set_key_span(&mut self, key: Option<Span>) {
-        self.keyed = key.is_some();
-        let k = key.unwrap_or_default();
-        self.key_start = k.start;
-        self.key_end = k.end;
+        match key {
+            Some(k) => {
+                self.key_start = k.start.min(NO_KEY - 1);
+                self.key_len = u16::try_from(k.end.saturating_sub(k.start)).unwrap_or(u16::MAX);
+            }
+            None => {
+                self.key_start = NO_KEY;
+                self.key_len = 0;
+            }
+        }
+    }
+
+    /// The span of the key, in `file`.
+    pub(crate) fn key_span(&self, file: FileId) -> Option<Span> {
+        (self.key_start != NO_KEY).then(|| Span {
+            file,
+            start: self.key_start,
+            end: self.key_start.saturating_add(u32::from(self.key_len)),
+        })
+    }
+
+    /// Moves the key's start with `f` (a span shifted into a larger text).
+    pub(crate) fn shift_key(&mut self, f: impl Fn(u32) -> u32) {
+        if self.key_start != NO_KEY {
+            self.key_start = f(self.key_start);
+        }
     }
 }
 
@@ -356,11 +397,7 @@ impl Document {
                 start: n.start,
                 end: n.end,
             },
-            key_span: n.keyed.then_some(Span {
-                file: self.file,
-                start: n.key_start,
-                end: n.key_end,
-            }),
+            key_span: n.key_span(self.file),
             style: n.style,
         })
     }
@@ -396,11 +433,7 @@ impl Document {
 
     /// The span of the key of a mapping entry's value.
     pub fn key_span(&self, id: NodeId) -> Option<Span> {
-        self.raw(id).filter(|n| n.keyed).map(|n| Span {
-            file: self.file,
-            start: n.key_start,
-            end: n.key_end,
-        })
+        self.raw(id).and_then(|n| n.key_span(self.file))
     }
 
     /// Whether the node is a mapping.
@@ -485,8 +518,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn node_is_32_bytes() {
-        assert_eq!(std::mem::size_of::<Node>(), 32);
+    fn nodes_and_entries_are_compact() {
+        assert_eq!(std::mem::size_of::<Node>(), 24);
+        // a key span longer than 65,535 bytes keeps its exact start
+        let mut n = Node::default();
+        assert_eq!(n.key_span(3), None);
+        n.set_key_span(Some(Span::new(3, 10..100_000)));
+        assert_eq!(n.key_span(3), Some(Span::new(3, 10..65_545)));
+        n.set_key_span(Some(Span::new(3, 7..9)));
+        assert_eq!(n.key_span(3), Some(Span::new(3, 7..9)));
         assert_eq!(std::mem::size_of::<Entry>(), 16);
         assert_eq!(prefix("ab"), u32::from_le_bytes(*b"ab\0\0"));
         assert_eq!(prefix("kind"), u32::from_le_bytes(*b"kind"));

@@ -191,10 +191,10 @@ fn shift_skeleton(doc: &mut Document, cut: u32, gap: u32, shared: &Arc<String>) 
     for n in &mut doc.nodes {
         shift(&mut n.start);
         shift(&mut n.end);
-        if n.keyed {
-            shift(&mut n.key_start);
-            shift(&mut n.key_end);
-        }
+        n.shift_key(|mut x| {
+            shift(&mut x);
+            x
+        });
         if n.tag == Tag::Str {
             let mut s = n.str_ref();
             shift_str(&mut s);
