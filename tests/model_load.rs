@@ -521,3 +521,35 @@ fn throughput() {
         );
     }
 }
+
+/// Strings that are verbatim in the text are ranges of it; only decoded ones are copied.
+#[test]
+fn verbatim_strings_are_not_copied() {
+    let text = "apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: 'cm'
+  namespace: \"ns\"
+data:
+  plain: just text
+  escaped: \"tab\\there\"
+  doubled: 'it''s'
+  folded: >
+    two
+    lines
+  key with spaces: value
+";
+    let (out, _) = load("cm.yaml", text);
+    let doc = &out.docs[0];
+    let data = doc.get(doc.root, "data").unwrap();
+    let s = |k: &str| doc.str(doc.get(data, k).unwrap()).unwrap();
+    assert_eq!(s("plain"), "just text");
+    assert_eq!(s("escaped"), "tab\there");
+    assert_eq!(s("doubled"), "it's");
+    assert_eq!(s("folded"), "two lines\n");
+    assert_eq!(s("key with spaces"), "value");
+    assert_eq!(doc.str_at(doc.root, &["metadata", "name"]), Some("cm"));
+    // only the three decoded values are held by the document itself
+    let decoded = "tab\there".len() + "it's".len() + "two lines\n".len();
+    assert_eq!(doc.owned_bytes(), decoded);
+}

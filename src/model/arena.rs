@@ -128,6 +128,23 @@ impl<'t> Builder<'t> {
         self.own(s)
     }
 
+    /// A scalar's string at `span`: the range of the text it was read from when the text
+    /// there is the string itself (a plain scalar on one line, a quoted one without escapes
+    /// between its quotes), else as [`Builder::string`] gives it. The YAML parser hands
+    /// over most scalars as fresh copies; this keeps them out of the document's buffer.
+    pub(crate) fn scalar(&mut self, s: &str, span: Span, quoted: bool) -> StrRef {
+        let (start, end) = (span.start as usize, span.end as usize);
+        let range = if quoted {
+            start + 1..end.saturating_sub(1)
+        } else {
+            start..end
+        };
+        if range.len() == s.len() && self.text.get(range.clone()) == Some(s) {
+            return StrRef::source(range.start, s.len());
+        }
+        self.string(s)
+    }
+
     /// A string copied into the document's buffer.
     pub(crate) fn own(&mut self, s: &str) -> StrRef {
         let off = self.owned.len();

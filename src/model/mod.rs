@@ -494,6 +494,11 @@ impl Document {
             .map(|n| n.data != 0)
     }
 
+    /// Bytes of strings the document holds itself (decoded, not ranges of the text).
+    pub fn owned_bytes(&self) -> usize {
+        self.owned.len()
+    }
+
     /// Bytes the arena uses (for measurements; reserved capacity is left out, as it is
     /// never touched).
     pub fn heap_bytes(&self) -> usize {

@@ -183,13 +183,17 @@ impl<'t> DocBuilder<'t> {
             Event::Scalar(value, style, anchor, tag) => {
                 if self.expects_key() && anchor == 0 {
                     let merge = style == ScalarStyle::Plain && tag.is_none() && value == "<<";
-                    let text = self.arena.string(&value);
+                    let quoted =
+                        matches!(style, ScalarStyle::SingleQuoted | ScalarStyle::DoubleQuoted);
+                    let text = self.arena.scalar(&value, span, quoted);
                     self.set_key(Key { text, span, merge });
                     return;
                 }
                 let v = scalar_value(&value, style, tag.as_deref());
                 let text = if matches!(v, Value::Str(_)) {
-                    self.arena.string(&value)
+                    let quoted =
+                        matches!(style, ScalarStyle::SingleQuoted | ScalarStyle::DoubleQuoted);
+                    self.arena.scalar(&value, span, quoted)
                 } else {
                     StrRef::default()
                 };
