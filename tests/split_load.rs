@@ -193,3 +193,77 @@ fn json_pieces_fall_back_on_errors() {
         "{\"apiVersion\": \"v1\", \"kind\": \"List\", \"items\": []}"
     ));
 }
+
+mod generated {
+    //! Random `List` exports, written by serde's YAML and JSON writers (so quoting, escapes,
+    //! block scalars and flow styles vary), must read the same in pieces and in one pass.
+    use super::agree;
+    use proptest::prelude::*;
+    use serde_json::{Map, Value, json};
+
+    fn text() -> impl Strategy<Value = String> {
+        prop_oneof![
+            "[a-z]{1,8}",
+            "[a-zA-Z0-9 :#\\-'\"\\\\é]{0,12}",
+            Just("- not an item".to_string()),
+            Just("key: value".to_string()),
+            Just("line one\nline two\n- three".to_string()),
+            Just("yes".to_string()),
+            Just("0755".to_string()),
+            Just(String::new()),
+        ]
+    }
+
+    fn value() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i32>().prop_map(Value::from),
+            text().prop_map(Value::from),
+        ];
+        leaf.prop_recursive(3, 24, 4, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                prop::collection::vec((text(), inner), 0..4)
+                    .prop_map(|kv| Value::Object(kv.into_iter().collect::<Map<_, _>>())),
+            ]
+        })
+    }
+
+    fn item() -> impl Strategy<Value = Value> {
+        ("[a-z]{1,6}", value()).prop_map(|(name, data)| {
+            json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name}, "data": data})
+        })
+    }
+
+    fn list() -> impl Strategy<Value = Value> {
+        prop::collection::vec(item(), 2..12).prop_map(
+            |items| json!({"apiVersion": "v1", "items": items, "kind": "List", "metadata": {}}),
+        )
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 150, ..ProptestConfig::default() })]
+
+        #[test]
+        fn generated_lists_read_the_same_in_pieces(l in list()) {
+            let yaml = serde_yaml::to_string(&l).unwrap();
+            agree("g.yaml", &yaml);
+            agree("g.json", &serde_json::to_string_pretty(&l).unwrap());
+            agree("m.json", &serde_json::to_string(&l).unwrap());
+        }
+    }
+
+    /// The generated exports do get split (the property above is not only about
+    /// fallbacks).
+    #[test]
+    fn generated_lists_are_split() {
+        let items: Vec<Value> = (0..20)
+            .map(|i| json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": format!("c{i}")}, "data": {"k": "- x\ny: 1"}}))
+            .collect();
+        let l = json!({"apiVersion": "v1", "items": items, "kind": "List", "metadata": {}});
+        assert!(agree("g.yaml", &serde_yaml::to_string(&l).unwrap()));
+        assert!(agree("g.json", &serde_json::to_string_pretty(&l).unwrap()));
+        assert!(agree("m.json", &serde_json::to_string(&l).unwrap()));
+    }
+}
