@@ -232,10 +232,11 @@ pub(super) fn run(args: &ScanArgs, color: Color) -> u8 {
         let docs = &result.graph.load.docs;
         let mb = |b: usize| b as f64 / 1_048_576.0;
         super::err_line(&format!(
-            "memory: documents {:.1} MB ({} nodes, {:.1} MB of decoded strings), findings {}",
+            "memory: documents {:.1} MB ({} nodes, {:.1} MB of decoded strings; {} parallel pieces), findings {}",
             mb(docs.iter().map(|d| d.heap_bytes()).sum()),
             docs.iter().map(|d| d.len()).sum::<usize>(),
             mb(docs.iter().map(|d| d.owned_bytes()).sum()),
+            result.graph.load.pieces,
             result.findings.len(),
         ));
     }

@@ -531,5 +531,6 @@ fn read(
         docs: vec![doc],
         diagnostics: r.diagnostics,
         aliases: 0,
+        pieces: 0,
     }
 }

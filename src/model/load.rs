@@ -98,6 +98,9 @@ pub struct LoadOutput {
     pub diagnostics: Vec<Diagnostic>,
     /// Totals.
     pub stats: LoadStats,
+    /// How many pieces large files were cut into to be parsed in parallel (0 when every
+    /// file was read in one pass).
+    pub pieces: usize,
 }
 
 impl LoadOutput {
@@ -112,6 +115,7 @@ impl LoadOutput {
             }));
         self.diagnostics.extend(other.diagnostics);
         self.stats.merge(&other.stats);
+        self.pieces += other.pieces;
     }
 
     /// The document of an object.
@@ -149,6 +153,8 @@ pub const SPLIT_BYTES: usize = 4 << 20;
 pub(crate) struct Parsed {
     pub docs: Vec<Result<Document, SkipReason>>,
     pub diagnostics: Vec<Diagnostic>,
+    /// Pieces the text was parsed in (0: one pass).
+    pub pieces: usize,
     /// Nodes copied to expand YAML aliases.
     pub aliases: usize,
 }
@@ -209,6 +215,7 @@ impl Loader {
         };
         let mut out = LoadOutput {
             diagnostics: parsed.diagnostics,
+            pieces: parsed.pieces,
             ..LoadOutput::default()
         };
         let mut skipped: BTreeMap<SkipReason, usize> = BTreeMap::new();

@@ -52,7 +52,10 @@ pub(crate) fn parse(
     let layout = if json {
         json_layout(text, piece)?
     } else {
-        yaml_layout(text, piece)?
+        match yaml_layout(text, piece) {
+            Some(l) => l,
+            None => return parse_stream(shared, file, limits, piece, threads),
+        }
     };
     if layout.pieces.len() < 2 {
         return None;
@@ -112,7 +115,67 @@ pub(crate) fn parse(
             join.push(p, json)?;
         }
     }
-    join.finish(items_node)
+    join.finish(items_node, layout.pieces.len())
+}
+
+/// Reads a YAML stream of many documents (`helm template` output, a concatenation of
+/// manifests) in pieces cut at `---` lines, in parallel; `None` when it has too few
+/// documents or a piece has an error (then the sequential reader reports it exactly).
+fn parse_stream(
+    shared: &Arc<String>,
+    file: FileId,
+    limits: &Limits,
+    piece: usize,
+    threads: usize,
+) -> Option<Parsed> {
+    let pieces = stream_pieces(shared, piece);
+    if pieces.len() < 2 {
+        return None;
+    }
+    let mut piece_limits = *limits;
+    piece_limits.max_alias_nodes = limits.max_alias_nodes / pieces.len();
+    let mut out = Parsed::default();
+    for batch in pieces.chunks(2 * threads) {
+        let parsed: Vec<Parsed> = batch
+            .par_iter()
+            .map(|r| super::yaml::parse_piece(shared, r.clone(), file, &piece_limits))
+            .collect();
+        for p in parsed {
+            if p.diagnostics.iter().any(crate::diag::Diagnostic::is_error) {
+                return None;
+            }
+            // a document's index counts the documents of the pieces before it
+            let offset = u32::try_from(out.docs.len()).ok()?;
+            out.docs.extend(p.docs.into_iter().map(|d| {
+                d.map(|mut doc| {
+                    doc.index = doc.index.saturating_add(offset);
+                    doc
+                })
+            }));
+            out.diagnostics.extend(p.diagnostics);
+            out.aliases += p.aliases;
+        }
+    }
+    out.pieces = pieces.len();
+    Some(out)
+}
+
+/// Pieces of about `piece` bytes of a YAML stream, each starting at a column-0 `---`
+/// line (a document marker: it cannot occur inside a scalar).
+fn stream_pieces(text: &str, piece: usize) -> Vec<Range<usize>> {
+    let bytes = text.as_bytes();
+    let mut pieces = Vec::new();
+    let mut start = 0;
+    for ls in line_starts(text) {
+        let marker = bytes.get(ls..ls + 3) == Some(b"---")
+            && matches!(bytes.get(ls + 3), None | Some(b'\n' | b'\r' | b' ' | b'\t'));
+        if marker && ls > start && ls - start >= piece {
+            pieces.push(start..ls);
+            start = ls;
+        }
+    }
+    pieces.push(start..text.len());
+    pieces
 }
 
 /// Whether a parse gave exactly one document, without errors or alias expansion.
@@ -159,7 +222,7 @@ impl Join {
     }
 
     /// Makes the skeleton's `items` the sequence of every piece's items.
-    fn finish(mut self, items_node: NodeId) -> Option<Parsed> {
+    fn finish(mut self, items_node: NodeId, pieces: usize) -> Option<Parsed> {
         let first = self.doc.items.len();
         self.doc.items.extend_from_slice(&self.items);
         let n = self.doc.nodes.get_mut(items_node as usize)?;
@@ -172,6 +235,7 @@ impl Join {
             docs: vec![Ok(self.doc)],
             diagnostics: self.diagnostics,
             aliases: 0,
+            pieces,
         })
     }
 }
@@ -481,6 +545,21 @@ mod tests {
         assert!(yaml_layout("items:\n- a\n---\nitems:\n- b\n", 1).is_none());
         assert!(yaml_layout("items:\n  - a\n  - b\n", 1).is_none());
         assert!(yaml_layout("items: []\n", 1).is_none());
+    }
+
+    #[test]
+    fn cuts_streams_at_document_markers() {
+        let t = "a: 1\n---\nb: 2\n--- # c\nc: 3\n----\n---x\n---\n";
+        let got: Vec<&str> = stream_pieces(t, 1).iter().map(|r| &t[r.clone()]).collect();
+        assert_eq!(
+            got,
+            [
+                "a: 1\n",
+                "---\nb: 2\n",
+                "--- # c\nc: 3\n----\n---x\n",
+                "---\n"
+            ]
+        );
     }
 
     #[test]

@@ -607,6 +607,7 @@ fn parse_pass(
     }
     Ok(Parsed {
         docs,
+        pieces: 0,
         aliases: limits
             .max_alias_nodes
             .saturating_mul(4)
