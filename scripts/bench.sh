@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Prints kanon's performance table: objects, input MB, load-only time, full-scan time,
-# their ratio, MB/s, peak RSS, for synthetic cluster exports (YAML and JSON `List`s) at
-# 1 and 2 threads. Medians of RUNS runs (default 3).
+# their ratio, MB/s, peak RSS, for synthetic cluster exports (YAML and JSON `List`s, and a
+# YAML stream of one document per object) at 1 and 2 threads. Medians of RUNS runs
+# (default 3).
 #
 #   scripts/bench.sh                 # 10k and 100k objects
 #   scripts/bench.sh 10000 100000 1000000
+#   FORMATS="yaml json" RUNS=1 scripts/bench.sh 1000000
 #
 # Load only = a scan with a rule that matches nothing (benches/data/noop.kanon): reading,
 # parsing and building the graph. Full scan = the whole bundled ruleset.
@@ -33,18 +35,22 @@ measure() {
   echo "$med $rss"
 }
 
-printf '%-9s %-5s %-3s %9s %10s %10s %6s %8s %9s %8s\n' objects fmt thr "input MB" "load s" "scan s" ratio "MB/s" "RSS MB" "RSS/in"
+printf '%-9s %-6s %-3s %9s %10s %10s %6s %8s %9s %8s\n' objects fmt thr "input MB" "load s" "scan s" ratio "MB/s" "RSS MB" "RSS/in"
 for n in "${sizes[@]}"; do
-  for fmt in yaml json; do
-    f="$work/cluster-$n.$fmt"
-    [ -f "$f" ] || "$gen" --objects "$n" --format "$fmt" --layout list --out "$f" 2>/dev/null
+  for fmt in ${FORMATS:-yaml json stream}; do
+    # `stream`: one YAML stream with every object its own document (helm template style)
+    case "$fmt" in
+      stream) f="$work/cluster-$n.stream.yaml"; layout=stream; gfmt=yaml ;;
+      *) f="$work/cluster-$n.$fmt"; layout=list; gfmt=$fmt ;;
+    esac
+    [ -f "$f" ] || "$gen" --objects "$n" --format "$gfmt" --layout "$layout" --out "$f" 2>/dev/null
     bytes=$(stat -c %s "$f")
     mb=$(awk "BEGIN { printf \"%.1f\", $bytes / 1048576 }")
     for thr in 1 2; do
       read -r load _ < <(measure "$kanon" scan "$f" --max-file-size 4G --threads "$thr" --no-default-rules --rules benches/data/noop.kanon --fail-on never)
       read -r full rss < <(measure "$kanon" scan "$f" --max-file-size 4G --threads "$thr" --format json --fail-on never)
       awk -v n="$n" -v fmt="$fmt" -v thr="$thr" -v mb="$mb" -v load="$load" -v full="$full" -v rss="$rss" 'BEGIN {
-        printf "%-9d %-5s %-3d %9.1f %10.2f %10.2f %6.2f %8.1f %9.0f %8.2f\n",
+        printf "%-9d %-6s %-3d %9.1f %10.2f %10.2f %6.2f %8.1f %9.0f %8.2f\n",
           n, fmt, thr, mb, load, full, (load > 0 ? full / load : 0), (full > 0 ? mb / full : 0), rss / 1024, (rss / 1024) / mb }'
     done
   done

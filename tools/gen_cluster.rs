@@ -3,7 +3,11 @@
 //! ```text
 //! cargo run --release --example gen-cluster -- --objects 100000 --format yaml --layout list --out /tmp/c.yaml
 //! cargo run --release --example gen-cluster -- --objects 100000 --format json --layout dir --out /tmp/c
+//! cargo run --release --example gen-cluster -- --objects 100000 --layout stream --out /tmp/s.yaml
 //! ```
+//!
+//! Layouts: `list` (one `List` export), `dir` (a file per namespace) and `stream` (one YAML
+//! stream, each object its own `---` document, as `helm template` writes).
 //!
 //! The mix follows a real cluster: namespaces with labels; Deployments with their owned
 //! ReplicaSets and Pods (ownerReferences with uids, as `kubectl get -o yaml` exports them);
@@ -317,6 +321,14 @@ fn main() -> std::io::Result<()> {
     let out = get("--out", "cluster.yaml");
     let objects = generate(n, seed);
     match layout.as_str() {
+        // one YAML stream, every object its own `---` document (like `helm template`)
+        "stream" => {
+            let mut f = std::io::BufWriter::new(std::fs::File::create(&out)?);
+            for o in &objects {
+                f.write_all(b"---\n")?;
+                f.write_all(yaml_item(o).as_bytes())?;
+            }
+        }
         "dir" => {
             std::fs::create_dir_all(&out)?;
             // one file per namespace (and one for cluster-scoped objects), like a GitOps repo

@@ -335,9 +335,13 @@ impl<'t> Builder<'t> {
     }
 }
 
-/// An array with its unused reserve given back when it is mostly empty.
+/// An array with its unused reserve given back: a small one (one of the many documents of
+/// a stream, whose slack would share pages with live data) as soon as a quarter of it is
+/// unused, a large one when it is mostly empty (its untouched reserve costs no memory).
 fn trimmed<T>(mut v: Vec<T>) -> Vec<T> {
-    if v.capacity() > 2 * v.len() + 64 {
+    let (len, cap) = (v.len(), v.capacity());
+    let small = cap * std::mem::size_of::<T>() <= 1 << 20;
+    if (small && cap > len + len / 4 + 8) || cap > 2 * len + 64 {
         v.shrink_to_fit();
     }
     v
