@@ -291,6 +291,50 @@ mod generated {
         }
     }
 
+    /// Byte-level edits of an export (characters that matter to YAML and JSON, at random
+    /// places): whatever the edit does, pieces and one pass agree, errors included.
+    fn mutated(text: String, edits: &[(usize, u8, bool)]) -> String {
+        let mut t = text.into_bytes();
+        for &(at, c, delete) in edits {
+            if t.is_empty() {
+                break;
+            }
+            let i = at % t.len();
+            if delete {
+                t.remove(i);
+            } else {
+                t.insert(i, c);
+            }
+        }
+        String::from_utf8_lossy(&t).into_owned()
+    }
+
+    fn edit() -> impl Strategy<Value = (usize, u8, bool)> {
+        let chars = prop::sample::select(b"-:#'\"[]{},\n \t&*!|>?%@\\\r.x0".to_vec());
+        (any::<usize>(), chars, any::<bool>())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+
+        #[test]
+        fn edited_lists_read_the_same_in_pieces(
+            l in list(),
+            edits in prop::collection::vec(edit(), 1..4),
+        ) {
+            let yaml = serde_yaml::to_string(&l).unwrap();
+            agree("e.yaml", &mutated(yaml.clone(), &edits));
+            let stream: Vec<String> = l["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|i| serde_yaml::to_string(i).unwrap())
+                .collect();
+            agree("e-stream.yaml", &mutated(stream.join("---\n"), &edits));
+            agree("e.json", &mutated(serde_json::to_string_pretty(&l).unwrap(), &edits));
+        }
+    }
+
     /// The generated exports do get split (the property above is not only about
     /// fallbacks).
     #[test]
