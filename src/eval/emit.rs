@@ -69,8 +69,8 @@ pub fn finding(ctx: &Ctx<'_>, rule: &Rule, env: &mut Env, sources: &SourceMap) -
             .filter_map(|id| {
                 let o = g.object(*id)?;
                 Some(Evidence {
-                    kind: o.kind.to_string(),
-                    namespace: o.namespace.as_deref().map(str::to_string),
+                    kind: o.kind.clone(),
+                    namespace: o.namespace.clone(),
                     name: o.name.to_string(),
                     location: ctx
                         .span_of(&Val::Obj(*id))
@@ -94,9 +94,9 @@ pub fn finding(ctx: &Ctx<'_>, rule: &Rule, env: &mut Env, sources: &SourceMap) -
         severity: rule.severity,
         owasp: text.owasp,
         resource: Resource {
-            api_version: obj.api_version.to_string(),
-            kind: obj.kind.to_string(),
-            namespace: obj.namespace.as_deref().map(str::to_string),
+            api_version: obj.api_version.clone(),
+            kind: obj.kind.clone(),
+            namespace: obj.namespace.clone(),
             name: sanitize(&obj.name),
             helm_source,
         },

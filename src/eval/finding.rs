@@ -47,9 +47,9 @@ impl Location {
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub struct Evidence {
     /// Kind.
-    pub kind: String,
+    pub kind: Arc<str>,
     /// Namespace, if namespaced.
-    pub namespace: Option<String>,
+    pub namespace: Option<Arc<str>>,
     /// Name.
     pub name: String,
     /// Where it is.
@@ -59,12 +59,12 @@ pub struct Evidence {
 /// The object a finding is about.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub struct Resource {
-    /// `apiVersion`.
-    pub api_version: String,
+    /// `apiVersion` (shared with the graph's object, as are the kind and namespace).
+    pub api_version: Arc<str>,
     /// Kind.
-    pub kind: String,
+    pub kind: Arc<str>,
     /// Namespace.
-    pub namespace: Option<String>,
+    pub namespace: Option<Arc<str>>,
     /// Name.
     pub name: String,
     /// The Helm template it came from (`# Source:`), when known.

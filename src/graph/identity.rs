@@ -17,7 +17,7 @@ pub struct ServiceAccountRef {
     /// `spec.serviceAccountName`, else the deprecated `spec.serviceAccount`, else `default`.
     pub name: Box<str>,
     /// The workload's namespace.
-    pub namespace: Box<str>,
+    pub namespace: std::sync::Arc<str>,
     /// The `ServiceAccount` object, when the input has it.
     pub target: Option<ObjId>,
     /// The node of the name, when the pod spec names one (`None`: the default applies).
@@ -213,7 +213,7 @@ fn subjects(g: &Graph, b: ObjId) -> Vec<Subject> {
                     .get(s, "namespace")
                     .and_then(|n| nonempty_str(doc, n))
                     .map(Box::from)
-                    .or_else(|| o.namespace.clone()),
+                    .or_else(|| o.namespace.as_deref().map(Box::from)),
                 _ => None,
             };
             Some(Subject {

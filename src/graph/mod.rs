@@ -26,6 +26,7 @@ mod testutil;
 pub mod workload;
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use indexmap::IndexMap;
 use rayon::prelude::*;
@@ -92,15 +93,16 @@ fn uid(o: &Object) -> index::Fields<'_, 1> {
 pub struct Object {
     /// Where the object is in the documents.
     pub r: ObjectRef,
-    /// `apiVersion` (empty when missing).
-    pub api_version: Box<str>,
+    /// `apiVersion` (empty when missing). Strings that many objects share (API version,
+    /// group, kind, namespace) are one allocation per value, shared.
+    pub api_version: Arc<str>,
     /// The API group from `apiVersion` (`` for the core group).
-    pub group: Box<str>,
+    pub group: Arc<str>,
     /// `kind` (empty when missing).
-    pub kind: Box<str>,
+    pub kind: Arc<str>,
     /// The namespace: `None` for cluster-scoped kinds; the default namespace when a
     /// namespaced object does not set `metadata.namespace` (see `namespace_explicit`).
-    pub namespace: Option<Box<str>>,
+    pub namespace: Option<Arc<str>>,
     /// Whether `metadata.namespace` was set in the input.
     pub namespace_explicit: bool,
     /// `metadata.name`, else `metadata.generateName`, else ``.
@@ -152,10 +154,10 @@ pub struct Graph {
     /// Warnings found while building (duplicate objects).
     pub diagnostics: Vec<Diagnostic>,
     default_namespace: Box<str>,
-    by_kind: HashMap<Box<str>, Vec<ObjId>>,
-    by_kind_ns: HashMap<Box<str>, HashMap<Box<str>, Vec<ObjId>>>,
+    by_kind: HashMap<Arc<str>, Vec<ObjId>>,
+    by_kind_ns: HashMap<Arc<str>, HashMap<Arc<str>, Vec<ObjId>>>,
     by_kind_name: index::FieldIndex<3>,
-    namespaces: Vec<Box<str>>,
+    namespaces: Vec<Arc<str>>,
     uids: index::FieldIndex<1>,
     pub(crate) wl: workload::Ownership,
     pub(crate) sel: selector::Selection,
@@ -193,10 +195,17 @@ impl Graph {
             .load
             .objects
             .par_iter()
-            .filter_map(|r| {
+            .map_init(Interner::default, |strings, r| {
                 let doc = docs.get(r.doc as usize)?;
-                Some(read_object(doc, *r, default_namespace, cluster_crds))
+                Some(read_object(
+                    doc,
+                    *r,
+                    default_namespace,
+                    cluster_crds,
+                    strings,
+                ))
             })
+            .flatten()
             .collect();
     }
 
@@ -302,7 +311,7 @@ impl Graph {
     }
 
     /// Every namespace that an object lives in or a `Namespace` object declares, sorted.
-    pub fn namespaces(&self) -> &[Box<str>] {
+    pub fn namespaces(&self) -> &[Arc<str>] {
         &self.namespaces
     }
 
@@ -399,13 +408,13 @@ fn identities(docs: &[Document], objects: &[Object]) -> (index::FieldIndex<4>, V
 fn kind_indexes(
     objects: &[Object],
 ) -> (
-    HashMap<Box<str>, Vec<ObjId>>,
-    HashMap<Box<str>, HashMap<Box<str>, Vec<ObjId>>>,
-    Vec<Box<str>>,
+    HashMap<Arc<str>, Vec<ObjId>>,
+    HashMap<Arc<str>, HashMap<Arc<str>, Vec<ObjId>>>,
+    Vec<Arc<str>>,
 ) {
-    let mut by_kind: HashMap<Box<str>, Vec<ObjId>> = HashMap::new();
-    let mut by_kind_ns: HashMap<Box<str>, HashMap<Box<str>, Vec<ObjId>>> = HashMap::new();
-    let mut namespaces: IndexMap<Box<str>, ()> = IndexMap::new();
+    let mut by_kind: HashMap<Arc<str>, Vec<ObjId>> = HashMap::new();
+    let mut by_kind_ns: HashMap<Arc<str>, HashMap<Arc<str>, Vec<ObjId>>> = HashMap::new();
+    let mut namespaces: IndexMap<Arc<str>, ()> = IndexMap::new();
     for (i, o) in objects.iter().enumerate() {
         let id = ObjId::try_from(i).unwrap_or(ObjId::MAX);
         // look up before inserting: `entry` would allocate a key for every object
@@ -430,11 +439,11 @@ fn kind_indexes(
                 namespaces.insert(ns.clone(), ());
             }
         }
-        if &*o.kind == "Namespace" && o.has_name {
-            namespaces.entry(o.name.clone()).or_default();
+        if &*o.kind == "Namespace" && o.has_name && !namespaces.contains_key(&*o.name) {
+            namespaces.insert(Arc::from(&*o.name), ());
         }
     }
-    let mut namespaces: Vec<Box<str>> = namespaces.into_keys().collect();
+    let mut namespaces: Vec<Arc<str>> = namespaces.into_keys().collect();
     namespaces.sort();
     (by_kind, by_kind_ns, namespaces)
 }
@@ -454,16 +463,33 @@ fn first_of<const N: usize>(
     ix
 }
 
+/// One copy of each string that many objects share (API versions, groups, kinds,
+/// namespaces), per worker.
+#[derive(Default)]
+struct Interner(HashSet<Arc<str>>);
+
+impl Interner {
+    fn get(&mut self, s: &str) -> Arc<str> {
+        if let Some(a) = self.0.get(s) {
+            return Arc::clone(a);
+        }
+        let a: Arc<str> = Arc::from(s);
+        self.0.insert(Arc::clone(&a));
+        a
+    }
+}
+
 fn read_object(
     doc: &Document,
     r: ObjectRef,
     default_namespace: &str,
     cluster_crds: &HashSet<(Box<str>, Box<str>)>,
+    strings: &mut Interner,
 ) -> Object {
     let node = r.node;
-    let api_version: Box<str> = doc.str_at(node, &["apiVersion"]).unwrap_or("").into();
-    let group: Box<str> = group_of(&api_version).into();
-    let kind: Box<str> = doc.str_at(node, &["kind"]).unwrap_or("").into();
+    let api_version = strings.get(doc.str_at(node, &["apiVersion"]).unwrap_or(""));
+    let group = strings.get(group_of(&api_version));
+    let kind = strings.get(doc.str_at(node, &["kind"]).unwrap_or(""));
     let meta = doc.get(node, "metadata");
     let name_node = meta.and_then(|m| doc.get(m, "name"));
     let name = name_node.and_then(|n| nonempty_str(doc, n));
@@ -481,10 +507,10 @@ fn read_object(
         || cluster_crds
             .iter()
             .any(|(g, k)| **g == *group && **k == *kind);
-    let namespace: Option<Box<str>> = if cluster_scoped {
+    let namespace = if cluster_scoped {
         None
     } else {
-        Some(explicit_ns.unwrap_or(default_namespace).into())
+        Some(strings.get(explicit_ns.unwrap_or(default_namespace)))
     };
     let labels = meta
         .and_then(|m| doc.get(m, "labels"))
@@ -606,7 +632,7 @@ metadata: {name: r, namespace: ignored}
         assert_eq!(g.namespace_object("default"), None);
         assert_eq!(
             g.namespaces(),
-            &["default".into(), "prod".into()] as &[Box<str>]
+            &["default".into(), "prod".into()] as &[Arc<str>]
         );
         assert!(g.is_namespaced("ConfigMap"));
         assert!(!g.is_namespaced("ClusterRole"));

@@ -201,7 +201,7 @@ mod tests {
             resource: Resource {
                 api_version: "v1".into(),
                 kind: "Pod".into(),
-                namespace: (i % 2 == 0).then(|| "ns".to_string()),
+                namespace: (i % 2 == 0).then(|| "ns".into()),
                 name: format!("p{i}"),
                 helm_source: None,
             },
