@@ -134,8 +134,9 @@ impl LoadOutput {
 pub struct Loader {
     /// Bounds on hostile input.
     pub limits: Limits,
-    /// Texts of at least this many bytes that hold one `List` are read in parallel pieces
-    /// (see [`super::split`]); the result is the same as a sequential read.
+    /// Texts of at least this many bytes that hold one `List`, or a YAML stream of many
+    /// documents, are read in parallel pieces (`model::split`); the result is the same as a
+    /// sequential read.
     pub split_bytes: usize,
 }
 

@@ -1,6 +1,6 @@
 //! The document model: every value of every input document with its exact span.
 //!
-//! Each document is a compact arena. A [`Node`] is 24 bytes: its span, the span of its key
+//! Each document is a compact arena. A node is 24 bytes: its span, the span of its key
 //! (when it is the value of a mapping entry), a type tag and an 8-byte payload. Strings are
 //! byte ranges into the source text (shared with the source map) unless they had to be
 //! decoded (escapes, folded lines), in which case they are ranges into one per-document
@@ -9,7 +9,7 @@
 //!
 //! Objects (the Kubernetes resources found in the documents, including the items of `List`
 //! exports) are [`ObjectRef`]s into those arenas. Loading is in [`load`]; YAML and JSON
-//! readers are in [`yaml`] and [`json`]; both build through [`arena::Builder`].
+//! readers are in [`yaml`] and [`json`]; both build through `arena::Builder`.
 
 pub(crate) mod arena;
 pub mod json;

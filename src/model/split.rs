@@ -1,4 +1,4 @@
-//! Parallel reading of one large `List` export.
+//! Parallel reading of one large `List` export or YAML stream.
 //!
 //! `kubectl get -o yaml` and `-o json` write a whole cluster as one document: a `List` whose
 //! `items` hold every object. Read by one parser, that document would keep one core busy
@@ -7,10 +7,13 @@
 //! the items into pieces of a few megabytes, parses the pieces in parallel, parses the rest of
 //! the document (its "skeleton": `apiVersion`, `kind`, `metadata`, with `items` empty) and
 //! joins the arenas into the one [`Document`] a sequential read gives: the same values, spans,
-//! key spans, styles and warnings (`tests/model_load.rs` checks this on every shape).
+//! key spans, styles and warnings (`tests/split_load.rs` checks this on every shape).
 //!
-//! Anything unusual (several documents, anchors and aliases, a syntax error, a warning outside
-//! the items) makes [`parse`] return `None`, and the caller reads the text sequentially, so
+//! A YAML stream of many documents (`helm template` output) is cut at column-0 `---` lines
+//! instead; its pieces' documents are concatenated and renumbered.
+//!
+//! Anything unusual (anchors and aliases in a `List`, a syntax error, a warning outside the
+//! items) makes [`parse`] return `None`, and the caller reads the text sequentially, so
 //! diagnostics are always those of the sequential reader.
 
 use super::load::Parsed;
@@ -34,8 +37,8 @@ struct Layout {
 /// two cores stay busy to the end.
 const PIECE_BYTES: usize = 2 << 20;
 
-/// Reads a large `List` export in parallel pieces; `None` when the text is not one (or is
-/// smaller than `min_bytes`), and the caller reads it sequentially.
+/// Reads a large `List` export or YAML stream in parallel pieces; `None` when the text is
+/// neither (or is smaller than `min_bytes`), and the caller reads it sequentially.
 pub(crate) fn parse(
     shared: &Arc<String>,
     file: FileId,
