@@ -95,29 +95,25 @@ pub(crate) fn parse(
     doc.nodes.reserve(nodes);
     doc.entries.reserve(nodes);
     doc.items.reserve(nodes / 8);
-    // Pieces are parsed a few per thread at a time and appended in order as each batch
-    // ends, so only one batch of piece arenas exists next to the joined one.
+    // only one batch of piece arenas exists next to the joined one
     let mut join = Join {
         doc,
         diagnostics: Vec::new(),
         items: Vec::new(),
         span: None,
     };
-    for batch in layout.pieces.chunks(2 * threads) {
-        let parsed: Vec<Parsed> = batch
-            .par_iter()
-            .map(|r| {
-                if json {
-                    super::json::parse_items(shared, r.clone(), file, &piece_limits)
-                } else {
-                    super::yaml::parse_piece(shared, r.clone(), file, &piece_limits)
-                }
-            })
-            .collect();
-        for p in parsed {
-            join.push(p, json)?;
-        }
-    }
+    in_batches(
+        &layout.pieces,
+        threads,
+        |r| {
+            if json {
+                super::json::parse_items(shared, r.clone(), file, &piece_limits)
+            } else {
+                super::yaml::parse_piece(shared, r.clone(), file, &piece_limits)
+            }
+        },
+        |p| join.push(p, json),
+    )?;
     join.finish(items_node, layout.pieces.len())
 }
 
@@ -138,13 +134,12 @@ fn parse_stream(
     let mut piece_limits = *limits;
     piece_limits.max_alias_nodes = limits.max_alias_nodes / pieces.len();
     let mut out = Parsed::default();
-    for batch in pieces.chunks(2 * threads) {
-        let parsed: Vec<Parsed> = batch
-            .par_iter()
-            .map(|r| super::yaml::parse_piece(shared, r.clone(), file, &piece_limits))
-            .collect();
-        for p in parsed {
-            if p.diagnostics.iter().any(crate::diag::Diagnostic::is_error) {
+    in_batches(
+        &pieces,
+        threads,
+        |r| super::yaml::parse_piece(shared, r.clone(), file, &piece_limits),
+        |p| {
+            if p.diagnostics.iter().any(Diagnostic::is_error) {
                 return None;
             }
             // a document's index counts the documents of the pieces before it
@@ -157,8 +152,9 @@ fn parse_stream(
             }));
             out.diagnostics.extend(p.diagnostics);
             out.aliases += p.aliases;
-        }
-    }
+            Some(())
+        },
+    )?;
     out.pieces = pieces.len();
     Some(out)
 }
@@ -179,6 +175,24 @@ fn stream_pieces(text: &str, piece: usize) -> Vec<Range<usize>> {
     }
     pieces.push(start..text.len());
     pieces
+}
+
+/// Parses `pieces` in parallel, a few per thread at a time, and hands each result to
+/// `take` in order as its batch ends, so only one batch of results exists at once. Stops
+/// at the first `None` from `take`.
+fn in_batches(
+    pieces: &[Range<usize>],
+    threads: usize,
+    parse: impl Fn(&Range<usize>) -> Parsed + Sync,
+    mut take: impl FnMut(Parsed) -> Option<()>,
+) -> Option<()> {
+    for batch in pieces.chunks(2 * threads) {
+        let parsed: Vec<Parsed> = batch.par_iter().map(&parse).collect();
+        for p in parsed {
+            take(p)?;
+        }
+    }
+    Some(())
 }
 
 /// Whether a parse gave exactly one document, without errors or alias expansion.
