@@ -136,6 +136,26 @@ fn yaml_list_with_crlf_and_warnings_equals_sequential_read() {
     );
     assert!(agree("warn.yaml", &t));
     assert!(agree("crlf.yaml", &t.replace('\n', "\r\n")));
+    // items that end with an empty value, a comment or a blank line
+    let mut e = String::from("apiVersion: v1\nitems:\n");
+    for i in 0..40 {
+        e.push_str(&format!(
+            "- apiVersion: v1\n  kind: ConfigMap\n  metadata: {{name: c{i}}}\n  data:\n    empty:\n"
+        ));
+        if i % 3 == 0 {
+            e.push_str("# between\n\n");
+        }
+    }
+    e.push_str("kind: List\nmetadata:\n");
+    assert!(agree("empty-values.yaml", &e));
+    // found by fuzzing: `items` as the last key, so the `List` ends where its items do
+    let last = format!(
+        "apiVersion: v1\nkind: List\n{}",
+        &yaml_list(30)["apiVersion: v1\n".len()..]
+    )
+    .replace("kind: List\nmetadata:\n  resourceVersion: \"\"\n", "");
+    assert!(last.ends_with("# a comment between items\n"), "{last}");
+    assert!(agree("items-last.yaml", &last));
 }
 
 #[test]
@@ -181,6 +201,19 @@ fn yaml_stream_in_pieces_equals_sequential_read() {
         let want = format!("chart/templates/{name}.yaml");
         assert_eq!(doc.helm_source.as_deref(), Some(want.as_str()));
     }
+    // found by fuzzing: comments before the first marker are not a document of their own
+    agree("comments.yaml", "#rs\n#\n#   Licens\n---\n");
+    agree("directive.yaml", "%YAML 1.2\n---\na: 1\n---\nb: 2\n");
+    // the parser places the end of a document, an empty value before it, and the error of
+    // a broken document at the next marker: each piece sees that marker
+    agree(
+        "empty.yaml",
+        "a: 1\n---\n# only a comment\n---\nb:\n---\nc: 3\n",
+    );
+    agree(
+        "cr.yaml",
+        "a: 1\n---\nname: \raaaaaa\n---\nb: 2\n---\nc: 3\n",
+    );
     // a syntax error in the middle: the sequential reader's error, and the documents
     // before it
     let broken = t.replacen("  a: y\n", "  a: [y\n", 150);

@@ -120,10 +120,11 @@ impl<'t> Builder<'t> {
     pub(crate) fn string(&mut self, s: &str) -> StrRef {
         let base = self.src.as_ptr() as usize;
         let at = (s.as_ptr() as usize).wrapping_sub(base);
-        let in_src = at <= self.src.len() && s.len() <= self.src.len() - at;
-        let abs = self.src_base + at;
-        if in_src && (self.unpatched || self.text.get(abs..abs + s.len()) == Some(s)) {
-            return StrRef::source(abs, s.len());
+        if at <= self.src.len() && s.len() <= self.src.len() - at {
+            let abs = self.src_base + at;
+            if self.unpatched || self.text.get(abs..abs + s.len()) == Some(s) {
+                return StrRef::source(abs, s.len());
+            }
         }
         self.own(s)
     }

@@ -137,7 +137,7 @@ fn parse_stream(
     in_batches(
         &pieces,
         threads,
-        |r| super::yaml::parse_piece(shared, r.clone(), file, &piece_limits),
+        |r| piece_of_stream(shared, r, file, &piece_limits),
         |p| {
             if p.diagnostics.iter().any(Diagnostic::is_error) {
                 return None;
@@ -159,19 +159,54 @@ fn parse_stream(
     Some(out)
 }
 
+/// Parses one piece of a stream. A piece before the last also reads the next piece's
+/// `---` line: the parser places the end of a document (and an empty value just before
+/// it) at the next marker, so it must see that marker to give the spans a sequential
+/// read gives. The document that marker starts, and any warning on its line, belong to
+/// the next piece and are dropped here; an error is kept, wherever it is (the parser may
+/// place the error of a document at the marker after it), so the stream falls back to
+/// the sequential reader.
+fn piece_of_stream(
+    shared: &Arc<String>,
+    r: &Range<usize>,
+    file: FileId,
+    limits: &Limits,
+) -> Parsed {
+    let text = shared.as_str();
+    if r.end >= text.len() {
+        return super::yaml::parse_piece(shared, r.clone(), file, limits);
+    }
+    let line_end = text
+        .get(r.end..)
+        .and_then(|rest| rest.find('\n'))
+        .map_or(text.len(), |i| r.end + i + 1);
+    let mut p = super::yaml::parse_piece(shared, r.start..line_end, file, limits);
+    p.docs.pop();
+    let cut = u32::try_from(r.end).unwrap_or(u32::MAX);
+    p.diagnostics
+        .retain(|d| d.is_error() || d.primary.as_ref().is_none_or(|l| l.span.start < cut));
+    p
+}
+
 /// Pieces of about `piece` bytes of a YAML stream, each starting at a column-0 `---`
-/// line (a document marker: it cannot occur inside a scalar).
+/// line (a document marker: it cannot occur inside a scalar). The first piece is only cut
+/// off once it holds a document (not only comments or directives, which a sequential
+/// read would not count as one).
 fn stream_pieces(text: &str, piece: usize) -> Vec<Range<usize>> {
     let bytes = text.as_bytes();
     let mut pieces = Vec::new();
     let mut start = 0;
+    let mut has_document = false;
     for ls in line_starts(text) {
         let marker = bytes.get(ls..ls + 3) == Some(b"---")
             && matches!(bytes.get(ls + 3), None | Some(b'\n' | b'\r' | b' ' | b'\t'));
-        if marker && ls > start && ls - start >= piece {
+        if marker && has_document && ls - start >= piece {
             pieces.push(start..ls);
             start = ls;
         }
+        let line = text.get(ls..).unwrap_or("");
+        let first = line.trim_start_matches([' ', '\t']).bytes().next();
+        has_document |= marker || !matches!(first, None | Some(b'#' | b'%' | b'\n' | b'\r'));
     }
     pieces.push(start..text.len());
     pieces
@@ -248,6 +283,10 @@ impl Join {
             n.start = start;
             n.end = end;
         }
+        // when `items` is the last key, the `List` itself ends where the items do
+        let items_end = n.end;
+        let root = self.doc.nodes.get_mut(self.doc.root as usize)?;
+        root.end = root.end.max(items_end);
         Some(Parsed {
             docs: vec![Ok(self.doc)],
             diagnostics: self.diagnostics,
@@ -577,6 +616,10 @@ mod tests {
                 "---\n"
             ]
         );
+        // comments and directives before the first marker stay with its document
+        let t = "# c\n%YAML 1.2\n\n---\na: 1\n---\n";
+        let got: Vec<&str> = stream_pieces(t, 1).iter().map(|r| &t[r.clone()]).collect();
+        assert_eq!(got, ["# c\n%YAML 1.2\n\n---\na: 1\n", "---\n"]);
     }
 
     #[test]
