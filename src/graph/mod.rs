@@ -74,14 +74,10 @@ fn identity(o: &Object) -> index::Fields<'_, 4> {
     ]
 }
 
-/// `(kind, namespace, name)`, for references that do not say the group.
+/// `(kind, namespace, name)`, for references that do not say the group (only objects
+/// with a name are indexed by it).
 fn kind_name(o: &Object) -> index::Fields<'_, 3> {
     [Some(&o.kind), o.namespace.as_deref(), Some(&o.name)]
-}
-
-/// Objects with a name, by `(kind, namespace, name)`.
-fn named_kind_name(o: &Object) -> index::Fields<'_, 3> {
-    if o.has_name { kind_name(o) } else { [None; 3] }
 }
 
 fn uid(o: &Object) -> index::Fields<'_, 1> {
@@ -221,7 +217,7 @@ impl Graph {
                         || kind_indexes(objects),
                         || {
                             rayon::join(
-                                || first_of(objects, named_kind_name, |o| o.has_name),
+                                || first_of(objects, kind_name, |o| o.has_name),
                                 || first_of(objects, uid, |o| o.uid.is_some()),
                             )
                         },
@@ -284,7 +280,7 @@ impl Graph {
         self.by_kind_name.get(
             &self.objects,
             [Some(kind), namespace, Some(name)],
-            named_kind_name,
+            kind_name,
         )
     }
 

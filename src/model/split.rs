@@ -298,23 +298,16 @@ impl Join {
 
 /// Moves the skeleton's offsets past `cut` by `gap`, so they point into the whole text.
 fn shift_skeleton(doc: &mut Document, cut: u32, gap: u32, shared: &Arc<String>) {
-    let shift = |x: &mut u32| {
-        if *x >= cut {
-            *x = x.saturating_add(gap);
-        }
-    };
+    let shift = |x: u32| if x >= cut { x.saturating_add(gap) } else { x };
     let shift_str = |s: &mut StrRef| {
         if !s.is_owned() && s.off >= cut {
             s.off = s.off.saturating_add(gap);
         }
     };
     for n in &mut doc.nodes {
-        shift(&mut n.start);
-        shift(&mut n.end);
-        n.shift_key(|mut x| {
-            shift(&mut x);
-            x
-        });
+        n.start = shift(n.start);
+        n.end = shift(n.end);
+        n.shift_key(shift);
         if n.tag == Tag::Str {
             let mut s = n.str_ref();
             shift_str(&mut s);

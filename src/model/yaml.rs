@@ -181,18 +181,15 @@ impl<'t> DocBuilder<'t> {
         }
         match ev {
             Event::Scalar(value, style, anchor, tag) => {
+                let quoted = matches!(style, ScalarStyle::SingleQuoted | ScalarStyle::DoubleQuoted);
                 if self.expects_key() && anchor == 0 {
                     let merge = style == ScalarStyle::Plain && tag.is_none() && value == "<<";
-                    let quoted =
-                        matches!(style, ScalarStyle::SingleQuoted | ScalarStyle::DoubleQuoted);
                     let text = self.arena.scalar(&value, span, quoted);
                     self.set_key(Key { text, span, merge });
                     return;
                 }
                 let v = scalar_value(&value, style, tag.as_deref());
                 let text = if matches!(v, Value::Str(_)) {
-                    let quoted =
-                        matches!(style, ScalarStyle::SingleQuoted | ScalarStyle::DoubleQuoted);
                     self.arena.scalar(&value, span, quoted)
                 } else {
                     StrRef::default()
