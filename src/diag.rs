@@ -4,6 +4,7 @@
 //! Rendering lives in [`crate::report::diagnostics`]; stages only build [`Diagnostic`] values.
 
 use codespan_reporting::files::{Error as FilesError, Files};
+use rayon::prelude::*;
 use serde::Serialize;
 use std::ops::Range;
 use std::sync::Arc;
@@ -64,10 +65,7 @@ pub struct SourceFile {
 impl SourceFile {
     /// A file from its name and text.
     pub fn new(name: String, text: String) -> SourceFile {
-        let bytes = text.as_bytes();
-        let mut line_starts = Vec::with_capacity(memchr::memchr_iter(b'\n', bytes).count() + 1);
-        line_starts.push(0);
-        line_starts.extend(memchr_lines(bytes).map(|i| u32::try_from(i).unwrap_or(u32::MAX)));
+        let line_starts = line_starts(text.as_bytes());
         let display = has_controls(&text).then(|| visible(&text));
         SourceFile {
             name: visible(&name).into(),
@@ -124,26 +122,58 @@ fn is_hostile(c: char) -> bool {
     c.is_control() && !matches!(c, '\n' | '\t' | '\r')
 }
 
+/// Large texts are indexed and checked in pieces of this size, in parallel.
+const PIECE: usize = 1 << 20;
+
+/// `0..len` cut into pieces of [`PIECE`] bytes.
+fn pieces(len: usize) -> Vec<Range<usize>> {
+    (0..len.div_ceil(PIECE).max(1))
+        .map(|k| k * PIECE..((k + 1) * PIECE).min(len))
+        .collect()
+}
+
+/// Byte offsets of the starts of lines, found in parallel pieces of a large text.
+fn line_starts(bytes: &[u8]) -> Vec<u32> {
+    let at = |r: &Range<usize>| -> Vec<u32> {
+        let piece = bytes.get(r.clone()).unwrap_or_default();
+        memchr::memchr_iter(b'\n', piece)
+            .map(|i| u32::try_from(r.start + i + 1).unwrap_or(u32::MAX))
+            .collect()
+    };
+    let parts: Vec<Vec<u32>> = pieces(bytes.len()).par_iter().map(at).collect();
+    let mut starts = Vec::with_capacity(1 + parts.iter().map(Vec::len).sum::<usize>());
+    starts.push(0);
+    for p in parts {
+        starts.extend(p);
+    }
+    starts
+}
+
 /// Whether `s` holds a control character other than line breaks and tabs. Works on
-/// bytes (C0 controls and DEL are single bytes; C1 controls are `0xC2 0x80..=0x9F`), so
-/// a large input is checked at memory speed.
+/// bytes (C0 controls and DEL are single bytes; C1 controls are `0xC2 0x80..=0x9F`), in
+/// parallel pieces, so a large input is checked at memory speed.
 fn has_controls(s: &str) -> bool {
     let b = s.as_bytes();
-    // a branch-free count first (the compiler vectorizes it); the exact check only when a
-    // candidate byte is there at all
-    let candidates = b
-        .iter()
-        .filter(|&&c| {
-            (c < 0x20 && c != b'\n' && c != b'\t' && c != b'\r') || c == 0x7f || c == 0xc2
-        })
-        .count();
-    if candidates == 0 {
-        return false;
-    }
-    b.iter().enumerate().any(|(i, &c)| {
-        (c < 0x20 && !matches!(c, b'\n' | b'\t' | b'\r'))
-            || c == 0x7f
-            || (c == 0xc2 && b.get(i + 1).is_some_and(|n| (0x80..=0x9f).contains(n)))
+    pieces(b.len()).par_iter().any(|r| {
+        let piece = b.get(r.clone()).unwrap_or_default();
+        // a branch-free count first (the compiler vectorizes it); the exact check only
+        // when a candidate byte is there at all
+        let candidates = piece
+            .iter()
+            .filter(|&&c| {
+                (c < 0x20 && c != b'\n' && c != b'\t' && c != b'\r') || c == 0x7f || c == 0xc2
+            })
+            .count();
+        candidates > 0
+            && piece.iter().enumerate().any(|(i, &c)| {
+                (c < 0x20 && !matches!(c, b'\n' | b'\t' | b'\r'))
+                    || c == 0x7f
+                    // the continuation byte may be in the next piece
+                    || (c == 0xc2
+                        && b
+                            .get(r.start + i + 1)
+                            .is_some_and(|n| (0x80..=0x9f).contains(n)))
+            })
     })
 }
 
@@ -162,10 +192,6 @@ fn visible(s: &str) -> String {
             }
         })
         .collect()
-}
-
-fn memchr_lines(bytes: &[u8]) -> impl Iterator<Item = usize> + '_ {
-    memchr::memchr_iter(b'\n', bytes).map(|i| i + 1)
 }
 
 /// Every file a run has read: rule files and inputs alike.
@@ -438,6 +464,31 @@ mod tests {
         // `d` follows a two-byte character
         assert_eq!(f.line_col(5), (2, 2));
         assert_eq!(f.line_text(1), "çd: x");
+    }
+
+    /// Texts over one piece are indexed and checked in parallel pieces: line breaks on
+    /// either side of a cut, and a C1 control whose two bytes straddle it, are found.
+    #[test]
+    fn large_texts_are_indexed_across_pieces() {
+        let mut text = "a".repeat(PIECE - 1);
+        text.push('\n');
+        text.push_str(&"b".repeat(PIECE - 2));
+        text.push('\n');
+        text.push_str(&"c".repeat(PIECE * 2 + 5));
+        let expected: Vec<u32> = std::iter::once(0)
+            .chain(text.match_indices('\n').map(|(i, _)| i as u32 + 1))
+            .collect();
+        let f = SourceFile::new("a".into(), text.clone());
+        assert_eq!(f.line_starts, expected);
+        assert_eq!(f.line_col(PIECE), (2, 1));
+        assert!(f.display.is_none());
+        // `\u{85}` is `0xC2 0x85`: its first byte ends the first piece
+        let mut hostile = "a".repeat(PIECE - 1);
+        hostile.push('\u{85}');
+        hostile.push_str("tail");
+        assert_eq!(hostile.as_bytes()[PIECE - 1], 0xc2);
+        assert!(has_controls(&hostile));
+        assert!(!has_controls(&hostile[..PIECE - 1]));
     }
 
     #[test]

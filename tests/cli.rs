@@ -189,3 +189,42 @@ fn closed_pipe_exits_quietly() {
     assert!(!err.contains("panicked"), "{err}");
     assert!(out.status.code().is_some(), "killed by a signal");
 }
+
+/// `--timings` gives each stage's time and, on Linux, the resident memory after each
+/// stage and the peak.
+#[test]
+fn timings_show_stage_times_and_memory() {
+    let (_, _, err) = run_stdin(
+        &[
+            "scan",
+            "-",
+            "--timings",
+            "--fail-on",
+            "never",
+            "--format",
+            "json",
+        ],
+        PRIVILEGED,
+    );
+    let line = err
+        .lines()
+        .find(|l| l.starts_with("timings: "))
+        .unwrap_or_else(|| panic!("no timings line in {err}"));
+    for stage in ["compile", "load", "graph", "evaluate", "output"] {
+        assert!(line.contains(&format!("{stage} ")), "{stage} in {line}");
+    }
+    assert!(err.contains("memory: documents "), "{err}");
+    if cfg!(target_os = "linux") {
+        let resident = err
+            .lines()
+            .find(|l| l.starts_with("resident after: compile "))
+            .unwrap_or_else(|| panic!("no resident line in {err}"));
+        let peak: f64 = resident
+            .rsplit_once("peak ")
+            .and_then(|(_, p)| p.strip_suffix(" MB"))
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| panic!("no peak in {resident}"));
+        assert!(peak > 0.0, "{resident}");
+        assert!(resident.contains("output "), "{resident}");
+    }
+}

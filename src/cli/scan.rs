@@ -181,18 +181,18 @@ pub(super) fn run(args: &ScanArgs, color: Color) -> u8 {
         policy,
     };
     let progress = super::progress::Progress::start(super::progress::enabled());
-    let marks: std::cell::RefCell<Vec<(&'static str, std::time::Instant)>> =
-        std::cell::RefCell::new(Vec::new());
+    let marks: std::cell::RefCell<Vec<Mark>> = std::cell::RefCell::new(Vec::new());
+    let mark = |name: &'static str| {
+        if args.timings {
+            marks.borrow_mut().push(Mark::now(name));
+        }
+    };
     let result = scan_with(&opts, &|phase| {
-        marks
-            .borrow_mut()
-            .push((phase_name(&phase), std::time::Instant::now()));
+        mark(phase_name(&phase));
         progress.phase(phase);
     });
     progress.finish();
-    marks
-        .borrow_mut()
-        .push(("output", std::time::Instant::now()));
+    mark("output");
     let result = match result {
         Ok(r) => r,
         Err(e) => {
@@ -217,18 +217,39 @@ pub(super) fn run(args: &ScanArgs, color: Color) -> u8 {
         }
     }
     if args.timings {
-        marks.borrow_mut().push(("end", std::time::Instant::now()));
+        mark("end");
         let m = marks.borrow();
         let parts: Vec<String> = m
             .windows(2)
             .filter_map(|w| match w {
-                [(name, a), (_, b)] => {
-                    Some(format!("{name} {:.1} ms", (*b - *a).as_secs_f64() * 1e3))
-                }
+                [a, b] => Some(format!(
+                    "{} {:.1} ms",
+                    a.name,
+                    (b.at - a.at).as_secs_f64() * 1e3
+                )),
                 _ => None,
             })
             .collect();
         super::err_line(&format!("timings: {}", parts.join(", ")));
+        // resident memory at the end of each stage (Linux), and the peak
+        let resident: Vec<String> = m
+            .windows(2)
+            .filter_map(|w| match w {
+                [a, b] => Some(format!(
+                    "{} {:.0} MB",
+                    a.name,
+                    b.resident?.0 as f64 / 1024.0
+                )),
+                _ => None,
+            })
+            .collect();
+        if let Some((_, peak)) = m.last().and_then(|l| l.resident) {
+            super::err_line(&format!(
+                "resident after: {}; peak {:.0} MB",
+                resident.join(", "),
+                peak as f64 / 1024.0
+            ));
+        }
         let docs = &result.graph.load.docs;
         let mb = |b: usize| b as f64 / 1_048_576.0;
         super::err_line(&format!(
@@ -263,6 +284,36 @@ pub(super) fn run(args: &ScanArgs, color: Color) -> u8 {
     // cost time (a tenth of a large scan)
     std::mem::forget(result);
     u8::from(failing)
+}
+
+/// A stage boundary seen by `--timings`: when, and the resident and peak memory then.
+struct Mark {
+    name: &'static str,
+    at: std::time::Instant,
+    /// (current, peak) resident KiB, where the system tells (`/proc/self/status`)
+    resident: Option<(u64, u64)>,
+}
+
+impl Mark {
+    fn now(name: &'static str) -> Mark {
+        Mark {
+            name,
+            at: std::time::Instant::now(),
+            resident: resident_kib(),
+        }
+    }
+}
+
+/// `VmRSS` and `VmHWM` of this process in KiB; `None` off Linux.
+fn resident_kib() -> Option<(u64, u64)> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+    };
+    Some((field("VmRSS:")?, field("VmHWM:")?))
 }
 
 fn phase_name(p: &crate::engine::Phase) -> &'static str {

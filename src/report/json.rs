@@ -127,6 +127,12 @@ impl<'a> Out<'a> {
     }
 }
 
+/// Findings serialized by one task.
+const CHUNK: usize = 512;
+/// Chunks serialized before they are written: enough to keep every core busy, few
+/// enough that the report is not held in memory (about 8 MB at a time).
+const WINDOW: usize = 16;
+
 /// Writes the report as pretty JSON without building a value tree for the findings,
 /// which for tens of thousands of findings costs more than the scan that found them.
 /// `exempted` is added as the `exempted` key when given. The keys and values are those
@@ -155,28 +161,37 @@ pub fn write(
     if findings.is_empty() {
         w.write_all(b"[]")?;
     } else {
-        let chunks: Vec<Vec<u8>> = findings
-            .par_chunks(512)
-            .map(|chunk| {
-                let mut buf = Vec::with_capacity(chunk.len() * 1024);
-                for f in chunk {
-                    buf.extend_from_slice(b",\n    ");
-                    let one = serde_json::to_vec_pretty(&FindingOut::of(f)).unwrap_or_default();
-                    for (i, line) in one.split(|&b| b == b'\n').enumerate() {
-                        if i > 0 {
-                            buf.extend_from_slice(b"\n    ");
+        // a window of chunks at a time, so the report is never all in memory
+        let mut first = true;
+        for window in findings.chunks(CHUNK * WINDOW) {
+            let chunks = window
+                .par_chunks(CHUNK)
+                .map(|chunk| -> std::io::Result<Vec<u8>> {
+                    let mut buf = Vec::with_capacity(chunk.len() * 1024);
+                    for f in chunk {
+                        buf.extend_from_slice(b",\n    ");
+                        let one = serde_json::to_vec_pretty(&FindingOut::of(f))
+                            .map_err(std::io::Error::other)?;
+                        for (i, line) in one.split(|&b| b == b'\n').enumerate() {
+                            if i > 0 {
+                                buf.extend_from_slice(b"\n    ");
+                            }
+                            buf.extend_from_slice(line);
                         }
-                        buf.extend_from_slice(line);
                     }
+                    Ok(buf)
+                })
+                .collect::<std::io::Result<Vec<Vec<u8>>>>()?;
+            for c in &chunks {
+                // the first separator opens the array instead
+                if first {
+                    w.write_all(b"[")?;
+                    w.write_all(c.get(1..).unwrap_or_default())?;
+                    first = false;
+                } else {
+                    w.write_all(c)?;
                 }
-                buf
-            })
-            .collect();
-        w.write_all(b"[")?;
-        for (i, c) in chunks.iter().enumerate() {
-            // the first separator opens the array instead
-            let skip = if i == 0 { 1 } else { 0 };
-            w.write_all(c.get(skip..).unwrap_or_default())?;
+            }
         }
         w.write_all(b"\n  ]")?;
     }
@@ -222,13 +237,13 @@ mod tests {
     }
 
     /// The streamed report is byte for byte one pretty serialization of the whole report,
-    /// with the keys and values of [`report`], for no findings, a few, and more than one
-    /// parallel chunk.
+    /// with the keys and values of [`report`], for no findings, a few, more than one
+    /// parallel chunk, and more than one window of chunks.
     #[test]
     fn streamed_report_equals_the_value_report() {
         let mut sources = SourceMap::new();
         sources.add("a.yaml", "kind: Pod\nmetadata:\n  name: p\n");
-        for n in [0, 3, 1300] {
+        for n in [0, 3, 1300, CHUNK * WINDOW * 2 + 700] {
             let findings: Vec<Finding> = (0..n).map(|i| finding(i, &sources)).collect();
             let summary = Summary::new(&LoadStats::default(), 3, &findings, 0, 0);
             let mut streamed = Vec::new();
