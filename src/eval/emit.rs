@@ -1,6 +1,6 @@
 //! Turning a matched row into a [`Finding`]: resource, location, message and evidence.
 
-use super::finding::{Evidence, Finding, Location, Resource};
+use super::finding::{Evidence, Finding, FindingData, Location, Resource};
 use super::interp::{Ctx, Env};
 use super::value::Val;
 use crate::check::ir::{MessagePart, Rule};
@@ -87,7 +87,7 @@ pub fn finding(ctx: &Ctx<'_>, rule: &Rule, env: &mut Env, sources: &SourceMap) -
         .get(obj.r.doc as usize)
         .and_then(|d| d.helm_source.clone());
     let text = ctx.rule_text(rule);
-    Some(Finding {
+    Some(Finding::from(FindingData {
         rule_id: text.id,
         rule_name: text.name,
         title: text.title,
@@ -104,5 +104,5 @@ pub fn finding(ctx: &Ctx<'_>, rule: &Rule, env: &mut Env, sources: &SourceMap) -
         message: sanitize(&message),
         fix: text.fix,
         evidence,
-    })
+    }))
 }

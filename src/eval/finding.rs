@@ -71,9 +71,37 @@ pub struct Resource {
     pub helm_source: Option<String>,
 }
 
-/// A finding. Texts that belong to the rule or the file are shared by every finding of it.
+/// A finding: a pointer to its [`FindingData`], whose fields it gives access to.
+/// Findings are gathered from every thread and then sorted; boxed, that moves a pointer
+/// each time rather than the whole finding, and the gathered lists cost a pointer per
+/// finding while they are joined.
 #[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct Finding {
+#[serde(transparent)]
+pub struct Finding(Box<FindingData>);
+
+impl From<FindingData> for Finding {
+    fn from(data: FindingData) -> Finding {
+        Finding(Box::new(data))
+    }
+}
+
+impl std::ops::Deref for Finding {
+    type Target = FindingData;
+    fn deref(&self) -> &FindingData {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Finding {
+    fn deref_mut(&mut self) -> &mut FindingData {
+        &mut self.0
+    }
+}
+
+/// What a finding says. Texts that belong to the rule or the file are shared by every
+/// finding of it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct FindingData {
     /// Rule id.
     pub rule_id: Arc<str>,
     /// Rule name.
@@ -96,7 +124,7 @@ pub struct Finding {
     pub evidence: Vec<Evidence>,
 }
 
-impl Finding {
+impl FindingData {
     /// The sort key that makes output deterministic.
     pub fn sort_key(&self) -> (&str, usize, usize, &str, &str) {
         (

@@ -187,7 +187,10 @@ impl Graph {
     fn read_objects(&mut self, cluster_crds: &HashSet<(Box<str>, Box<str>)>) {
         let docs = &self.load.docs;
         let default_namespace = &*self.default_namespace;
-        self.objects = self
+        // an indexed collect writes each object straight into its place (a flattening one
+        // gathers growing per-thread lists and copies them); every reference has its
+        // document, so the second copy is exact
+        let objects: Vec<Option<Object>> = self
             .load
             .objects
             .par_iter()
@@ -201,8 +204,10 @@ impl Graph {
                     strings,
                 ))
             })
-            .flatten()
             .collect();
+        let mut all = Vec::with_capacity(objects.iter().filter(|o| o.is_some()).count());
+        all.extend(objects.into_iter().flatten());
+        self.objects = all;
     }
 
     /// Builds the object indexes, each on its own thread where there are several.

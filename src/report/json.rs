@@ -203,11 +203,11 @@ pub fn write(
 mod tests {
     use super::*;
     use crate::diag::Span;
-    use crate::eval::finding::Location;
+    use crate::eval::finding::{FindingData, Location};
     use crate::model::LoadStats;
 
     fn finding(i: usize, sources: &SourceMap) -> Finding {
-        Finding {
+        Finding::from(FindingData {
             rule_id: format!("K0{}-001", i % 3).into(),
             rule_name: "name".into(),
             title: "a \"quoted\" title".into(),
@@ -233,7 +233,7 @@ mod tests {
             } else {
                 Vec::new()
             },
-        }
+        })
     }
 
     /// The streamed report is byte for byte one pretty serialization of the whole report,
