@@ -53,6 +53,9 @@ pub struct ScanResult {
     pub diagnostics: Vec<Diagnostic>,
     /// Totals.
     pub summary: Summary,
+    /// Time spent in each rule (indexed like `compiled.program.rules`), summed over
+    /// threads.
+    pub rule_times: Vec<std::time::Duration>,
 }
 
 impl ScanResult {
@@ -159,7 +162,11 @@ pub fn scan_with(opts: &ScanOptions, on_phase: &dyn Fn(Phase)) -> Result<ScanRes
         objects: graph.load.stats.objects,
     });
     let run = || run_program_with(&compiled.program, &graph, &sources, &opts.limits);
-    let (findings, run_diagnostics) = within(pool.as_ref(), run);
+    let Evaluated {
+        findings,
+        diagnostics: run_diagnostics,
+        rule_times,
+    } = within(pool.as_ref(), run);
     let run_errors = run_diagnostics.len();
     diagnostics.extend(run_diagnostics);
     let input_errors = graph
@@ -191,6 +198,7 @@ pub fn scan_with(opts: &ScanOptions, on_phase: &dyn Fn(Phase)) -> Result<ScanRes
         baselined: applied.baselined,
         diagnostics,
         summary,
+        rule_times,
     })
 }
 
@@ -215,7 +223,19 @@ pub fn run_program(
     graph: &Graph,
     sources: &SourceMap,
 ) -> (Vec<Finding>, Vec<Diagnostic>) {
-    run_program_with(program, graph, sources, &Limits::default())
+    let run = run_program_with(program, graph, sources, &Limits::default());
+    (run.findings, run.diagnostics)
+}
+
+/// What evaluating a program gave.
+#[derive(Debug, Default)]
+pub struct Evaluated {
+    /// Findings, sorted.
+    pub findings: Vec<Finding>,
+    /// Planning errors and step-limit hits.
+    pub diagnostics: Vec<Diagnostic>,
+    /// Time spent in each rule (indexed like the program's rules), summed over threads.
+    pub rule_times: Vec<std::time::Duration>,
 }
 
 /// [`run_program`] under the given limits.
@@ -224,7 +244,7 @@ pub fn run_program_with(
     graph: &Graph,
     sources: &SourceMap,
     limits: &Limits,
-) -> (Vec<Finding>, Vec<Diagnostic>) {
+) -> Evaluated {
     let mut diagnostics = Vec::new();
     let (plan, plan_errors) = crate::plan::plan(program);
     for (rule, e) in &plan_errors {
@@ -250,5 +270,9 @@ pub fn run_program_with(
         }
         diagnostics.push(d);
     }
-    (outcome.findings, diagnostics)
+    Evaluated {
+        findings: outcome.findings,
+        diagnostics,
+        rule_times: outcome.times,
+    }
 }

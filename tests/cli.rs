@@ -190,8 +190,8 @@ fn closed_pipe_exits_quietly() {
     assert!(out.status.code().is_some(), "killed by a signal");
 }
 
-/// `--timings` gives each stage's time and, on Linux, the resident memory after each
-/// stage and the peak.
+/// `--timings` gives each stage's time, the five slowest rules and, on Linux, the
+/// resident memory after each stage and the peak.
 #[test]
 fn timings_show_stage_times_and_memory() {
     let (_, _, err) = run_stdin(
@@ -214,6 +214,19 @@ fn timings_show_stage_times_and_memory() {
         assert!(line.contains(&format!("{stage} ")), "{stage} in {line}");
     }
     assert!(err.contains("memory: documents "), "{err}");
+    // the privileged container is found by some rule, so at least one rule took time
+    let slowest = err
+        .lines()
+        .find_map(|l| l.strip_prefix("slowest rules (time summed over threads): "))
+        .unwrap_or_else(|| panic!("no slowest rules line in {err}"));
+    let named: Vec<&str> = slowest.split(", ").collect();
+    assert_eq!(named.len(), 5, "{slowest}");
+    assert!(
+        named
+            .iter()
+            .all(|r| r.starts_with('K') && r.ends_with(" ms")),
+        "{slowest}"
+    );
     if cfg!(target_os = "linux") {
         let resident = err
             .lines()

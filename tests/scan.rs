@@ -104,3 +104,52 @@ fn corpus_scan_finds_located_findings() {
         );
     }
 }
+
+/// `image(...)` keeps the last reference it parsed; calls that alternate between texts
+/// (each container against each row of a list) must each see their own text.
+#[test]
+fn image_calls_alternating_between_texts_see_their_own() {
+    let dir = std::env::temp_dir().join(format!("kanon-image-memo-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let rules = dir.join("r.kanon");
+    std::fs::write(
+        &rules,
+        r#"param pinned: list<string> = ["nginx:1.27", "quay.io/x/app:2.0", "redis:7"]
+rule ORG-001 other-tag {
+  title    "t"
+  severity low
+  owasp    "K02:2022"
+  fix      "f"
+  for w in workloads, c in w.containers, p in pinned
+  where image(c.image).name == image(p).name and image(c.image).tag != image(p).tag
+  report at c.image
+    "{c.name}: {image(c.image).name}:{image(c.image).tag} from {image(c.image).registry} is not {image(p).tag}"
+}
+"#,
+    )
+    .unwrap();
+    let manifest = dir.join("pod.yaml");
+    std::fs::write(
+        &manifest,
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n    - name: a\n      image: nginx:1.25\n    - name: b\n      image: quay.io/x/app:2.0\n    - name: c\n      image: redis:6\n",
+    )
+    .unwrap();
+    let r = scan(&ScanOptions {
+        inputs: vec![manifest.to_string_lossy().into_owned()],
+        rules: vec![rules.clone()],
+        bundled: false,
+        threads: Some(1),
+        ..ScanOptions::default()
+    })
+    .unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert!(!r.has_errors(), "{:#?}", r.diagnostics);
+    let messages: Vec<&str> = r.findings.iter().map(|f| f.message.as_str()).collect();
+    assert_eq!(
+        messages,
+        [
+            "a: docker.io/library/nginx:1.25 from docker.io is not 1.27",
+            "c: docker.io/library/redis:6 from docker.io is not 7"
+        ]
+    );
+}

@@ -250,6 +250,27 @@ pub(super) fn run(args: &ScanArgs, color: Color) -> u8 {
                 peak as f64 / 1024.0
             ));
         }
+        let mut slowest: Vec<(&str, std::time::Duration)> = result
+            .compiled
+            .program
+            .rules
+            .iter()
+            .zip(&result.rule_times)
+            .map(|(r, t)| (r.id.as_str(), *t))
+            .collect();
+        // slowest first; ties by id, so the line is stable
+        slowest.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+        if !slowest.is_empty() {
+            let top: Vec<String> = slowest
+                .iter()
+                .take(5)
+                .map(|(id, t)| format!("{id} {:.1} ms", t.as_secs_f64() * 1e3))
+                .collect();
+            super::err_line(&format!(
+                "slowest rules (time summed over threads): {}",
+                top.join(", ")
+            ));
+        }
         let docs = &result.graph.load.docs;
         let mb = |b: usize| b as f64 / 1_048_576.0;
         super::err_line(&format!(

@@ -10,6 +10,7 @@ use crate::diag::SourceMap;
 use crate::graph::{Graph, ObjId};
 use crate::plan::physical::{Lookup, PhysicalPlan, PhysicalRule, Root, Step};
 use rayon::prelude::*;
+use std::time::{Duration, Instant};
 
 /// A rule that hit the evaluation step limit on some object.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -27,7 +28,12 @@ pub struct Outcome {
     pub findings: Vec<Finding>,
     /// Rules that hit the step limit, and where.
     pub limits: Vec<StepLimitHit>,
+    /// Time spent in each rule (indexed like the program's rules), summed over threads.
+    pub times: Vec<Duration>,
 }
+
+/// What one parallel task found: findings, step-limit hits, and time per rule.
+type Part = (Vec<Finding>, Vec<StepLimitHit>, Vec<(usize, Duration)>);
 
 /// Runs a physical plan with the default limits. The caller chooses the thread pool
 /// (`pool.install`).
@@ -56,19 +62,21 @@ pub fn execute_with(
 ) -> Outcome {
     let mut ctx = Ctx::new(graph, program, Mode::Indexed).with_sources(sources);
     ctx.max_steps = limits.max_steps;
-    let mut parts: Vec<(Vec<Finding>, Vec<StepLimitHit>)> = Vec::new();
+    let mut parts: Vec<Part> = Vec::new();
     for group in &plan.groups {
         let ids = ctx.scan(&group.kinds, None);
         // one pass over the kind feeds every rule of the group
-        let chunk: Vec<(Vec<Finding>, Vec<StepLimitHit>)> = ids
+        let chunk: Vec<Part> = ids
             .par_chunks(64)
             .map(|chunk| {
                 let mut found = Vec::new();
                 let mut limits = Vec::new();
+                let mut times = Vec::with_capacity(group.rules.len());
                 for r in &group.rules {
                     let Some(rule) = program.rules.get(r.rule) else {
                         continue;
                     };
+                    let start = Instant::now();
                     let mut env = Env::new(rule.vars.len());
                     for id in chunk {
                         run_root(
@@ -82,20 +90,22 @@ pub fn execute_with(
                             &mut limits,
                         );
                     }
+                    times.push((r.rule, start.elapsed()));
                 }
-                (found, limits)
+                (found, limits, times)
             })
             .collect();
         parts.extend(chunk);
     }
-    let others: Vec<(Vec<Finding>, Vec<StepLimitHit>)> = plan
+    let others: Vec<Part> = plan
         .others
         .par_iter()
         .map(|r| {
             let mut found = Vec::new();
             let mut limits = Vec::new();
+            let start = Instant::now();
             let Some(rule) = program.rules.get(r.rule) else {
-                return (found, limits);
+                return (found, limits, Vec::new());
             };
             let mut env = Env::new(rule.vars.len());
             match &r.root {
@@ -117,7 +127,7 @@ pub fn execute_with(
                         ctx.text(&v)
                     });
                     if namespace.is_some() && ns.is_none() {
-                        return (found, limits);
+                        return (found, limits, vec![(r.rule, start.elapsed())]);
                     }
                     for id in ctx.scan(kinds, ns.as_deref()) {
                         run_root(
@@ -133,16 +143,24 @@ pub fn execute_with(
                     }
                 }
             }
-            (found, limits)
+            (found, limits, vec![(r.rule, start.elapsed())])
         })
         .collect();
     parts.extend(others);
-    let mut out = Outcome::default();
+    let mut out = Outcome {
+        times: vec![Duration::ZERO; program.rules.len()],
+        ..Outcome::default()
+    };
     out.findings
-        .reserve_exact(parts.iter().map(|(f, _)| f.len()).sum());
-    for (f, l) in parts {
+        .reserve_exact(parts.iter().map(|(f, _, _)| f.len()).sum());
+    for (f, l, t) in parts {
         out.findings.extend(f);
         out.limits.extend(l);
+        for (rule, d) in t {
+            if let Some(total) = out.times.get_mut(rule) {
+                *total += d;
+            }
+        }
     }
     sort(&mut out.findings);
     out.findings.dedup();

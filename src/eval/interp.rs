@@ -3,7 +3,7 @@
 //! Every access is null-safe: a missing field, a wrong type or a dangling reference is
 //! `null`, and `null` is false in a condition.
 
-use super::builtins::{self, Version};
+use super::builtins::{self, ImageRef, Version};
 use super::value::{Scalar, Val};
 use crate::check::ir::{Access, Attr, Builtin, CmpOp, Expr, KindSet, Program, Quant, Source};
 use crate::diag::Span;
@@ -99,6 +99,9 @@ pub struct Env {
     pub steps: u64,
     /// Whether the step limit was hit.
     pub exhausted: bool,
+    /// The last image reference parsed, by its text: rules call `image(c.image)` several
+    /// times per container, and again for every row of a table they join it with.
+    image_memo: Option<(Box<str>, Arc<ImageRef>)>,
 }
 
 impl Env {
@@ -603,7 +606,7 @@ impl<'g> Ctx<'g> {
             }
             Expr::Call(f, args) => {
                 let vals: Vec<Val> = args.iter().map(|a| self.eval(a, env)).collect();
-                self.call(*f, &vals)
+                self.call(*f, &vals, env)
             }
             Expr::Not(x) => {
                 // a witness that made the inner expression false (the match found by
@@ -784,7 +787,19 @@ impl<'g> Ctx<'g> {
         }
     }
 
-    fn call(&self, f: Builtin, args: &[Val]) -> Val {
+    /// `image(t)`: the parsed reference, from the memo when `t` was the last one parsed.
+    fn image(&self, t: &str, env: &mut Env) -> Val {
+        if let Some((text, parsed)) = &env.image_memo {
+            if **text == *t {
+                return Val::Image(Arc::clone(parsed));
+            }
+        }
+        let parsed = Arc::new(builtins::parse_image(t));
+        env.image_memo = Some((t.into(), Arc::clone(&parsed)));
+        Val::Image(parsed)
+    }
+
+    fn call(&self, f: Builtin, args: &[Val], env: &mut Env) -> Val {
         let arg = |i: usize| args.get(i).unwrap_or(&Val::Null);
         let s = |i: usize| self.text(arg(i));
         let string = |x: String| Val::Str(Arc::from(x.as_str()));
@@ -793,9 +808,11 @@ impl<'g> Ctx<'g> {
                 (Val::Container(o, i), _) => Val::Effective(*o, *i),
                 _ => Val::Null,
             },
-            Builtin::Image => s(0).map_or(Val::Null, |t| {
-                Val::Image(Arc::new(builtins::parse_image(&t)))
-            }),
+            Builtin::Image => match self.scalar(arg(0)) {
+                Scalar::Str(t) => self.image(t, env),
+                Scalar::Null => Val::Null,
+                _ => s(0).map_or(Val::Null, |t| self.image(&t, env)),
+            },
             Builtin::Quantity => match self.scalar(arg(0)) {
                 Scalar::Num(n) => Val::Float(n),
                 Scalar::Str(t) => builtins::parse_quantity(t).map_or(Val::Null, Val::Float),
