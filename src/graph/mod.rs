@@ -540,24 +540,23 @@ fn read_object(
 
 /// `(group, kind)` of every custom resource whose definition in the input is cluster-scoped.
 fn cluster_scoped_crds(load: &LoadOutput) -> HashSet<(Box<str>, Box<str>)> {
-    let mut out = HashSet::new();
-    for r in &load.objects {
-        let Some(doc) = load.docs.get(r.doc as usize) else {
-            continue;
-        };
-        if doc.str_at(r.node, &["kind"]) != Some("CustomResourceDefinition")
-            || doc.str_at(r.node, &["spec", "scope"]) != Some("Cluster")
-        {
-            continue;
-        }
-        if let (Some(group), Some(kind)) = (
-            doc.str_at(r.node, &["spec", "group"]),
-            doc.str_at(r.node, &["spec", "names", "kind"]),
-        ) {
-            out.insert((group.into(), kind.into()));
-        }
-    }
-    out
+    let found: Vec<(Box<str>, Box<str>)> = load
+        .objects
+        .par_iter()
+        .filter_map(|r| {
+            let doc = load.docs.get(r.doc as usize)?;
+            if doc.str_at(r.node, &["kind"]) != Some("CustomResourceDefinition")
+                || doc.str_at(r.node, &["spec", "scope"]) != Some("Cluster")
+            {
+                return None;
+            }
+            Some((
+                doc.str_at(r.node, &["spec", "group"])?.into(),
+                doc.str_at(r.node, &["spec", "names", "kind"])?.into(),
+            ))
+        })
+        .collect();
+    found.into_iter().collect()
 }
 
 fn duplicate_warning(

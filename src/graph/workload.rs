@@ -11,6 +11,7 @@
 use super::kinds::{TEMPLATE_PATHS, builtin_pod_paths, group_of};
 use super::{Graph, ObjId, string_map};
 use crate::model::{Document, NodeId};
+use rayon::prelude::*;
 
 /// Which list of the pod spec a container is in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -126,58 +127,65 @@ pub(crate) struct Ownership {
     top: Vec<ObjId>,
 }
 
+/// The objects that `id`'s `ownerReferences` name and the input has (in reference order,
+/// once each, never itself), and its controller: the first owner marked `controller`.
+fn owners_of(g: &Graph, id: ObjId) -> (Vec<ObjId>, Option<ObjId>) {
+    let mut owners = Vec::new();
+    let mut controller = None;
+    let (Some((doc, node)), Some(o)) = (g.doc_node(id), g.object(id)) else {
+        return (owners, controller);
+    };
+    let Some(refs) = doc.path(node, &["metadata", "ownerReferences"]) else {
+        return (owners, controller);
+    };
+    for &r in doc.seq(refs) {
+        let Some(owner) = resolve_owner(g, doc, r, o.namespace.as_deref()) else {
+            continue;
+        };
+        if owner == id {
+            continue;
+        }
+        if !owners.contains(&owner) {
+            owners.push(owner);
+        }
+        if controller.is_none() && doc.get(r, "controller").and_then(|c| doc.bool(c)) == Some(true)
+        {
+            controller = Some(owner);
+        }
+    }
+    (owners, controller)
+}
+
 /// How many controller links are followed when looking for ownership cycles.
 const MAX_CHAIN: usize = 64;
 
 impl Ownership {
     pub(crate) fn build(g: &Graph) -> Ownership {
-        let n = g.objects.len();
+        let ids: Vec<ObjId> = g.ids().collect();
+        // each object's owners (in reference order, once each) and controller, in parallel
+        let links: Vec<(Vec<ObjId>, Option<ObjId>)> =
+            ids.par_iter().map(|&id| owners_of(g, id)).collect();
         let mut own = Ownership {
-            owners: vec![Vec::new(); n],
-            controller: vec![None; n],
-            owned: vec![Vec::new(); n],
+            owned: vec![Vec::new(); links.len()],
             ..Ownership::default()
         };
-        for id in g.ids() {
-            let Some((doc, node)) = g.doc_node(id) else {
-                continue;
-            };
-            let Some(o) = g.object(id) else { continue };
-            let Some(refs) = doc.path(node, &["metadata", "ownerReferences"]) else {
-                continue;
-            };
-            for &r in doc.seq(refs) {
-                let Some(owner) = resolve_owner(g, doc, r, o.namespace.as_deref()) else {
-                    continue;
-                };
-                if owner == id {
-                    continue;
-                }
-                if let Some(list) = own.owners.get_mut(id as usize) {
-                    if !list.contains(&owner) {
-                        list.push(owner);
-                    }
-                }
+        for (&id, (owners, _)) in ids.iter().zip(&links) {
+            for &owner in owners {
                 if let Some(list) = own.owned.get_mut(owner as usize) {
+                    // ids ascend, so every list is sorted and holds each id once
                     list.push(id);
                 }
-                if doc.get(r, "controller").and_then(|c| doc.bool(c)) == Some(true) {
-                    if let Some(slot) = own.controller.get_mut(id as usize) {
-                        slot.get_or_insert(owner);
-                    }
-                }
             }
         }
-        for list in &mut own.owned {
-            list.sort_unstable();
-            list.dedup();
-        }
-        for id in g.ids() {
-            if !g.object(id).is_some_and(|o| o.is_workload()) {
-                continue;
-            }
+        (own.owners, own.controller) = links.into_iter().unzip();
+        let workloads: Vec<(ObjId, bool)> = ids
+            .par_iter()
+            .filter(|&&id| g.object(id).is_some_and(|o| o.is_workload()))
+            .map(|&id| (id, !own.controlled_by_workload(g, id)))
+            .collect();
+        for (id, top) in workloads {
             own.all.push(id);
-            if !own.controlled_by_workload(g, id) {
+            if top {
                 own.top.push(id);
             }
         }
