@@ -168,9 +168,11 @@ pub fn write(
                 .par_chunks(CHUNK)
                 .map(|chunk| -> std::io::Result<Vec<u8>> {
                     let mut buf = Vec::with_capacity(chunk.len() * 1024);
+                    let mut one = Vec::with_capacity(4096);
                     for f in chunk {
                         buf.extend_from_slice(b",\n    ");
-                        let one = serde_json::to_vec_pretty(&FindingOut::of(f))
+                        one.clear();
+                        serde_json::to_writer_pretty(&mut one, &FindingOut::of(f))
                             .map_err(std::io::Error::other)?;
                         for (i, line) in one.split(|&b| b == b'\n').enumerate() {
                             if i > 0 {
