@@ -1,8 +1,7 @@
 //! The whole pipeline behind `kanon scan`, as a library call: compile rules, load inputs,
 //! build the graph, plan, execute.
 
-use crate::check::fs::RuleFs;
-use crate::check::{Compiled, Overrides, compile};
+use crate::check::{Compiled, Overrides};
 use crate::diag::{Diagnostic, SourceMap};
 use crate::eval::Finding;
 use crate::eval::exec;
@@ -67,15 +66,7 @@ impl ScanResult {
 
 /// Compiles rules from the options.
 pub fn compile_rules(opts: &ScanOptions, sources: &mut SourceMap) -> Result<Compiled, String> {
-    let mut fs = RuleFs::new();
-    let mut entry = Vec::new();
-    if opts.bundled {
-        entry.extend(crate::bundled::add_to(&mut fs));
-    }
-    for p in &opts.rules {
-        entry.extend(fs.add_disk_path(p)?);
-    }
-    Ok(compile(&fs, &entry, &opts.params, sources))
+    crate::bundled::compile(&opts.rules, opts.bundled, &opts.params, sources)
 }
 
 /// Runs a scan.

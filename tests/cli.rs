@@ -241,3 +241,78 @@ fn timings_show_stage_times_and_memory() {
         assert!(resident.contains("output "), "{resident}");
     }
 }
+
+/// Copies a directory tree.
+fn copy_tree(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+/// A checkout of the bundled ruleset given with `--rules` (the bundled one is loaded
+/// too) is loaded once, with a warning; a rule changed in it clashes with the bundled
+/// rule, with a help that names `--no-default-rules`, and its imports of unchanged files
+/// do not clash.
+#[test]
+fn a_copy_of_the_bundled_ruleset_is_loaded_once() {
+    let dir = std::env::temp_dir().join(format!("kanon-copy-{}", std::process::id()));
+    let rules = dir.join("owasp-k8s-top10");
+    copy_tree(
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("rulesets/owasp-k8s-top10"),
+        &rules,
+    );
+    let rules_arg = rules.to_string_lossy().into_owned();
+    let scan = |extra: &[&str]| {
+        let mut args = vec![
+            "scan",
+            "examples/manifests",
+            "--format",
+            "json",
+            "--fail-on",
+            "never",
+        ];
+        args.extend_from_slice(extra);
+        let out = kanon().args(&args).output().unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).replace(&rules_arg, "<copy>"),
+        )
+    };
+    let (code, plain, _) = scan(&[]);
+    assert_eq!(code, 0);
+    // unchanged: the same findings as the bundled rules alone, and one warning
+    let (code, same, err) = scan(&["--rules", &rules_arg]);
+    assert_eq!(code, 0, "{err}");
+    let findings =
+        |s: &str| serde_json::from_str::<serde_json::Value>(s).unwrap()["findings"].clone();
+    assert_eq!(findings(&same), findings(&plain));
+    assert!(err.contains("warning[W0203]: the "), "{err}");
+    assert!(!err.contains("error["), "{err}");
+    // one rule changed: it clashes, nothing it imports does
+    let k02 = rules.join("K02/K02-005-pull-policy-not-always.kanon");
+    let text = std::fs::read_to_string(&k02).unwrap();
+    std::fs::write(&k02, text.replace("severity low", "severity high")).unwrap();
+    let (code, _, err) = scan(&["--rules", &rules_arg]);
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert_eq!(code, 2, "{err}");
+    let errors: Vec<&str> = err.lines().filter(|l| l.starts_with("error[")).collect();
+    assert_eq!(
+        errors,
+        ["error[E0201]: rule id `K02-005` is used twice"],
+        "{err}"
+    );
+    let shown: String = err
+        .split("\n\n")
+        .filter(|d| d.starts_with("error[E0201]") || d.starts_with("warning[W0203]"))
+        .collect::<Vec<_>>()
+        .join("\n\n");
+    insta::assert_snapshot!(shown);
+}

@@ -7,8 +7,8 @@ use std::path::{Component, Path, PathBuf};
 /// A set of rule-related files addressed by normalized relative paths under named roots.
 #[derive(Clone, Debug, Default)]
 pub struct RuleFs {
-    /// Embedded files: `root/relative/path` → text.
-    embedded: BTreeMap<String, String>,
+    /// Embedded files: (root, relative path) → text.
+    embedded: BTreeMap<(String, String), String>,
     /// Disk roots: the directory of every given path.
     disk_roots: Vec<PathBuf>,
 }
@@ -22,6 +22,9 @@ pub struct RuleFile {
     pub root: String,
     /// Path relative to the root, `/`-separated.
     pub rel: String,
+    /// Whether the file is embedded in the binary (an embedded root and a directory on
+    /// disk may have the same name: kanon's own `rulesets/`).
+    pub embedded: bool,
 }
 
 impl RuleFs {
@@ -33,21 +36,36 @@ impl RuleFs {
     /// Adds an embedded file under a root name.
     pub fn add_embedded(&mut self, root: &str, rel: &str, text: &str) {
         self.embedded
-            .insert(format!("{root}/{rel}"), text.to_string());
+            .insert((root.to_string(), rel.to_string()), text.to_string());
+    }
+
+    /// The embedded file that the disk file `f` is a copy of (the same text, at a path
+    /// that ends with `f`'s relative path), so that a checkout of the bundled ruleset
+    /// given as rules is loaded once; `f` itself otherwise.
+    pub fn original(&self, f: RuleFile) -> RuleFile {
+        if f.embedded || self.embedded.is_empty() {
+            return f;
+        }
+        let Ok(text) = self.read(&f) else {
+            return f;
+        };
+        let suffix = format!("/{}", f.rel);
+        let found = self
+            .embedded
+            .iter()
+            .find(|((_, rel), t)| (*rel == f.rel || rel.ends_with(&suffix)) && **t == text);
+        match found {
+            Some(((root, rel), _)) => embedded_file(root, rel),
+            None => f,
+        }
     }
 
     /// Every `.kanon` file of the embedded root.
     pub fn embedded_rules(&self, root: &str) -> Vec<RuleFile> {
-        let prefix = format!("{root}/");
         self.embedded
             .keys()
-            .filter_map(|k| k.strip_prefix(&prefix))
-            .filter(|rel| rel.ends_with(".kanon"))
-            .map(|rel| RuleFile {
-                display: format!("{root}/{rel}"),
-                root: root.to_string(),
-                rel: rel.to_string(),
-            })
+            .filter(|(r, rel)| r == root && rel.ends_with(".kanon"))
+            .map(|(r, rel)| embedded_file(r, rel))
             .collect()
     }
 
@@ -90,14 +108,19 @@ impl RuleFs {
                 display: display_join(&root_str, &rel),
                 root: root_str.clone(),
                 rel,
+                embedded: false,
             })
             .collect())
     }
 
     /// Reads a file.
     pub fn read(&self, f: &RuleFile) -> Result<String, String> {
-        if let Some(t) = self.embedded.get(&format!("{}/{}", f.root, f.rel)) {
-            return Ok(t.clone());
+        if f.embedded {
+            return self
+                .embedded
+                .get(&(f.root.clone(), f.rel.clone()))
+                .cloned()
+                .ok_or_else(|| format!("cannot read `{}`: not in the bundled ruleset", f.display));
         }
         let p = Path::new(&f.root).join(&f.rel);
         // a symbolic link inside the ruleset must not lead outside it
@@ -132,6 +155,7 @@ impl RuleFs {
             display: display_join(&from.root, &rel),
             root: from.root.clone(),
             rel,
+            embedded: from.embedded,
         })
     }
 }
@@ -150,6 +174,15 @@ fn ruleset_root(dir: &Path) -> Option<PathBuf> {
         cur = d.parent().filter(|p| !p.as_os_str().is_empty());
     }
     None
+}
+
+fn embedded_file(root: &str, rel: &str) -> RuleFile {
+    RuleFile {
+        display: format!("{root}/{rel}"),
+        root: root.to_string(),
+        rel: rel.to_string(),
+        embedded: true,
+    }
 }
 
 fn display_join(root: &str, rel: &str) -> String {

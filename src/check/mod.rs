@@ -12,7 +12,7 @@ use crate::diag::{Diagnostic, FileId, SourceMap, Span};
 use crate::syntax::ast;
 use fs::{RuleFile, RuleFs};
 use ir::{Const, Program, Severity};
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
 /// The outcome of compiling a ruleset.
@@ -61,7 +61,7 @@ struct Checker<'a> {
     sources: &'a mut SourceMap,
     diags: Vec<Diagnostic>,
     parsed: Vec<(FileId, RuleFile, ast::File)>,
-    seen: BTreeSet<(String, String)>,
+    seen: BTreeSet<(bool, String, String)>,
 }
 
 /// Global names visible to every rule.
@@ -73,7 +73,10 @@ pub(crate) struct Globals {
 
 impl Checker<'_> {
     fn load(&mut self, f: RuleFile, from: Option<Span>) {
-        if !self.seen.insert((f.root.clone(), f.rel.clone())) {
+        if !self
+            .seen
+            .insert((f.embedded, f.root.clone(), f.rel.clone()))
+        {
             return;
         }
         let text = match self.fs.read(&f) {
@@ -106,7 +109,8 @@ impl Checker<'_> {
         self.parsed.push((id, f.clone(), ast));
         for (path, span) in imports {
             match self.fs.resolve(&f, &path) {
-                Some(target) => self.load(target, Some(span)),
+                // an import of a file that is a copy of a bundled one loads the bundled one
+                Some(target) => self.load(self.fs.original(target), Some(span)),
                 None => self.diags.push(
                     Diagnostic::error("E0109", format!("import `{path}` leaves the ruleset"))
                         .at(span, "resolves outside the rule directory")
@@ -127,6 +131,20 @@ impl Checker<'_> {
         };
         let mut declared: HashMap<String, Span> = HashMap::new();
         let parsed = std::mem::take(&mut self.parsed);
+        // a clash between a user's file and the bundled ruleset gets a help of its own
+        let bundled: HashSet<FileId> = parsed
+            .iter()
+            .filter(|(_, f, _)| f.embedded)
+            .map(|(id, _, _)| *id)
+            .collect();
+        let from_bundled = |first: Span, again: Span| {
+            bundled.contains(&first.file) && !bundled.contains(&again.file)
+        };
+        let bundled_help = |what: &str| {
+            format!(
+                "the bundled ruleset has {what} too; pass `--no-default-rules` to run only your rules, or rename yours"
+            )
+        };
         // Declarations first, so rules may use names declared later or in other files.
         for (_, file, ast) in &parsed {
             for item in &ast.items {
@@ -136,12 +154,17 @@ impl Checker<'_> {
                     ast::Item::Def(d) => (&d.name, d.name.loc.0),
                     _ => continue,
                 };
-                if let Some(first) = declared.get(&name.text) {
-                    self.diags.push(
+                if let Some(&first) = declared.get(&name.text) {
+                    let mut d =
                         Diagnostic::error("E0202", format!("`{}` is declared twice", name.text))
-                            .at(span, "declared again here")
-                            .with_label(*first, "first declared here"),
-                    );
+                            .at(span, "declared again here");
+                    d = if from_bundled(first, span) {
+                        d.with_label(first, "first declared in the bundled ruleset")
+                            .with_help(bundled_help(&format!("`{}`", name.text)))
+                    } else {
+                        d.with_label(first, "first declared here")
+                    };
+                    self.diags.push(d);
                     continue;
                 }
                 declared.insert(name.text.clone(), span);
@@ -182,16 +205,19 @@ impl Checker<'_> {
         for (file_id, _, ast) in &parsed {
             for item in &ast.items {
                 let ast::Item::Rule(r) = item else { continue };
-                if let Some(first) = ids.get(&r.id.text) {
-                    self.diags.push(
-                        Diagnostic::error(
-                            "E0201",
-                            format!("rule id `{}` is used twice", r.id.text),
-                        )
-                        .at(r.id.loc.0, "used again here")
-                        .with_label(*first, "first used here")
-                        .with_help("every rule needs its own stable id"),
-                    );
+                if let Some(&first) = ids.get(&r.id.text) {
+                    let d = Diagnostic::error(
+                        "E0201",
+                        format!("rule id `{}` is used twice", r.id.text),
+                    )
+                    .at(r.id.loc.0, "used again here");
+                    self.diags.push(if from_bundled(first, r.id.loc.0) {
+                        d.with_label(first, "first used in the bundled ruleset")
+                            .with_help(bundled_help(&format!("rule `{}`", r.id.text)))
+                    } else {
+                        d.with_label(first, "first used here")
+                            .with_help("every rule needs its own stable id")
+                    });
                     continue;
                 }
                 ids.insert(r.id.text.clone(), r.id.loc.0);

@@ -1,39 +1,21 @@
 //! `kanon check`: compile rule files and print their diagnostics.
 
 use super::{Color, DiagFormat};
-use crate::check::fs::RuleFs;
-use crate::check::{Compiled, Overrides, compile};
+use crate::check::Overrides;
 use crate::diag::SourceMap;
 use crate::report::diagnostics;
 use std::path::PathBuf;
 
-/// Compiles the given rule paths, or the bundled ruleset when none are given.
-pub(crate) fn compile_paths(
-    paths: &[PathBuf],
-    with_bundled: bool,
-    overrides: &Overrides,
-    sources: &mut SourceMap,
-) -> Result<Compiled, String> {
-    let mut fs = RuleFs::new();
-    let mut entry = Vec::new();
-    if with_bundled {
-        entry.extend(crate::bundled::add_to(&mut fs));
-    }
-    for p in paths {
-        entry.extend(fs.add_disk_path(p)?);
-    }
-    Ok(compile(&fs, &entry, overrides, sources))
-}
-
 pub(super) fn run(paths: &[PathBuf], format: DiagFormat, color: Color) -> u8 {
     let mut sources = SourceMap::new();
-    let compiled = match compile_paths(paths, paths.is_empty(), &Overrides::new(), &mut sources) {
-        Ok(c) => c,
-        Err(e) => {
-            super::error_line(&e);
-            return 2;
-        }
-    };
+    let compiled =
+        match crate::bundled::compile(paths, paths.is_empty(), &Overrides::new(), &mut sources) {
+            Ok(c) => c,
+            Err(e) => {
+                super::error_line(&e);
+                return 2;
+            }
+        };
     match format {
         DiagFormat::Json => {
             let v = diagnostics::to_json(&sources, &compiled.diagnostics);
