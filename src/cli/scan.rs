@@ -218,69 +218,7 @@ pub(super) fn run(args: &ScanArgs, color: Color) -> u8 {
     }
     if args.timings {
         mark("end");
-        let m = marks.borrow();
-        let parts: Vec<String> = m
-            .windows(2)
-            .filter_map(|w| match w {
-                [a, b] => Some(format!(
-                    "{} {:.1} ms",
-                    a.name,
-                    (b.at - a.at).as_secs_f64() * 1e3
-                )),
-                _ => None,
-            })
-            .collect();
-        super::err_line(&format!("timings: {}", parts.join(", ")));
-        // resident memory at the end of each stage (Linux), and the peak
-        let resident: Vec<String> = m
-            .windows(2)
-            .filter_map(|w| match w {
-                [a, b] => Some(format!(
-                    "{} {:.0} MB",
-                    a.name,
-                    b.resident?.0 as f64 / 1024.0
-                )),
-                _ => None,
-            })
-            .collect();
-        if let Some((_, peak)) = m.last().and_then(|l| l.resident) {
-            super::err_line(&format!(
-                "resident after: {}; peak {:.0} MB",
-                resident.join(", "),
-                peak as f64 / 1024.0
-            ));
-        }
-        let mut slowest: Vec<(&str, std::time::Duration)> = result
-            .compiled
-            .program
-            .rules
-            .iter()
-            .zip(&result.rule_times)
-            .map(|(r, t)| (r.id.as_str(), *t))
-            .collect();
-        // slowest first; ties by id, so the line is stable
-        slowest.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
-        if !slowest.is_empty() {
-            let top: Vec<String> = slowest
-                .iter()
-                .take(5)
-                .map(|(id, t)| format!("{id} {:.1} ms", t.as_secs_f64() * 1e3))
-                .collect();
-            super::err_line(&format!(
-                "slowest rules (time summed over threads): {}",
-                top.join(", ")
-            ));
-        }
-        let docs = &result.graph.load.docs;
-        let mb = |b: usize| b as f64 / 1_048_576.0;
-        super::err_line(&format!(
-            "memory: documents {:.1} MB ({} nodes, {:.1} MB of decoded strings; {} parallel pieces), findings {}",
-            mb(docs.iter().map(|d| d.heap_bytes()).sum()),
-            docs.iter().map(|d| d.len()).sum::<usize>(),
-            mb(docs.iter().map(|d| d.owned_bytes()).sum()),
-            result.graph.load.pieces,
-            result.findings.len(),
-        ));
+        print_timings(&marks.borrow(), &result);
     }
     if result.has_errors() {
         return 2;
@@ -305,6 +243,61 @@ pub(super) fn run(args: &ScanArgs, color: Color) -> u8 {
     // cost time (a tenth of a large scan)
     std::mem::forget(result);
     u8::from(failing)
+}
+
+/// Prints what `--timings` shows: each stage's time, resident memory after each stage
+/// and the peak (where the system tells), the five slowest rules, and the arena sizes.
+fn print_timings(marks: &[Mark], result: &crate::engine::ScanResult) {
+    let mut times = Vec::new();
+    let mut resident = Vec::new();
+    for w in marks.windows(2) {
+        if let [a, b] = w {
+            let ms = (b.at - a.at).as_secs_f64() * 1e3;
+            times.push(format!("{} {ms:.1} ms", a.name));
+            if let Some((now, _)) = b.resident {
+                resident.push(format!("{} {:.0} MB", a.name, now as f64 / 1024.0));
+            }
+        }
+    }
+    super::err_line(&format!("timings: {}", times.join(", ")));
+    if let Some((_, peak)) = marks.last().and_then(|l| l.resident) {
+        super::err_line(&format!(
+            "resident after: {}; peak {:.0} MB",
+            resident.join(", "),
+            peak as f64 / 1024.0
+        ));
+    }
+    let mut slowest: Vec<(&str, std::time::Duration)> = result
+        .compiled
+        .program
+        .rules
+        .iter()
+        .zip(&result.rule_times)
+        .map(|(r, t)| (r.id.as_str(), *t))
+        .collect();
+    // slowest first; ties by id, so the line is stable
+    slowest.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    if !slowest.is_empty() {
+        let top: Vec<String> = slowest
+            .iter()
+            .take(5)
+            .map(|(id, t)| format!("{id} {:.1} ms", t.as_secs_f64() * 1e3))
+            .collect();
+        super::err_line(&format!(
+            "slowest rules (time summed over threads): {}",
+            top.join(", ")
+        ));
+    }
+    let docs = &result.graph.load.docs;
+    let mb = |b: usize| b as f64 / 1_048_576.0;
+    super::err_line(&format!(
+        "memory: documents {:.1} MB ({} nodes, {:.1} MB of decoded strings; {} parallel pieces), findings {}",
+        mb(docs.iter().map(|d| d.heap_bytes()).sum()),
+        docs.iter().map(|d| d.len()).sum::<usize>(),
+        mb(docs.iter().map(|d| d.owned_bytes()).sum()),
+        result.graph.load.pieces,
+        result.findings.len(),
+    ));
 }
 
 /// A stage boundary seen by `--timings`: when, and the resident and peak memory then.
