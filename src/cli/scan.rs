@@ -281,7 +281,7 @@ fn print_timings(marks: &[Mark], result: &crate::engine::ScanResult) {
         let top: Vec<String> = slowest
             .iter()
             .take(5)
-            .map(|(id, t)| format!("{id} {:.1} ms", t.as_secs_f64() * 1e3))
+            .map(|(id, t)| format!("{id} {:.2} ms", t.as_secs_f64() * 1e3))
             .collect();
         super::err_line(&format!(
             "slowest rules (time summed over threads): {}",
