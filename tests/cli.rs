@@ -316,3 +316,59 @@ fn a_copy_of_the_bundled_ruleset_is_loaded_once() {
         .join("\n\n");
     insta::assert_snapshot!(shown);
 }
+
+/// `-o` naming a pipe writes into the pipe (process substitution, `/dev/stdout`): the
+/// report is not written beside it and renamed over it, which would replace the pipe.
+#[cfg(unix)]
+#[test]
+fn output_into_a_named_pipe() {
+    use std::os::unix::fs::FileTypeExt as _;
+    let dir = std::env::temp_dir().join(format!("kanon-fifo-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let fifo = dir.join("report.json");
+    let made = Command::new("mkfifo").arg(&fifo).status();
+    if !made.is_ok_and(|s| s.success()) {
+        eprintln!("skipping: `mkfifo` is not available");
+        return;
+    }
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::read_to_string(fifo).unwrap())
+    };
+    let fifo_arg = fifo.to_string_lossy().into_owned();
+    let (code, _, err) = run_stdin(
+        &[
+            "scan",
+            "-",
+            "--format",
+            "json",
+            "--fail-on",
+            "never",
+            "-o",
+            &fifo_arg,
+        ],
+        PRIVILEGED,
+    );
+    assert_eq!(code, 0, "{err}");
+    // checked before reading: a replaced pipe would leave the reader waiting for ever
+    assert!(
+        std::fs::symlink_metadata(&fifo)
+            .unwrap()
+            .file_type()
+            .is_fifo()
+    );
+    let report: serde_json::Value = serde_json::from_str(&reader.join().unwrap()).unwrap();
+    assert!(
+        report["findings"]
+            .as_array()
+            .is_some_and(|f| f.iter().any(|f| f["rule"]["id"] == "K01-001")),
+        "{report}"
+    );
+    assert!(
+        std::fs::symlink_metadata(&fifo)
+            .unwrap()
+            .file_type()
+            .is_fifo()
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
