@@ -7,7 +7,7 @@ use codespan_reporting::files::{Error as FilesError, Files};
 use rayon::prelude::*;
 use serde::Serialize;
 use std::ops::Range;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 /// Index of a file in a [`SourceMap`].
 pub type FileId = u32;
@@ -55,6 +55,14 @@ pub struct SourceFile {
     pub name: Arc<str>,
     /// The whole text (shared with the documents read from it).
     pub text: Arc<String>,
+    /// The line index and display text, made on first use or ahead by
+    /// [`SourceFile::prepare`].
+    index: OnceLock<Index>,
+}
+
+/// What locating and showing spans of a file needs.
+#[derive(Clone, Debug)]
+struct Index {
     /// Byte offsets of line starts (texts are under 4 GiB: spans are `u32`).
     line_starts: Vec<u32>,
     /// The text with control characters made visible, for snippets shown on a terminal
@@ -62,34 +70,55 @@ pub struct SourceFile {
     display: Option<String>,
 }
 
+impl Index {
+    /// Indexes `text`, in parallel pieces when `parallel` (never inside the `OnceLock`'s
+    /// initializer: a rayon worker waiting there could pick up work that needs the same
+    /// index).
+    fn of(text: &str, parallel: bool) -> Index {
+        Index {
+            line_starts: line_starts(text.as_bytes(), parallel),
+            display: has_controls(text, parallel).then(|| visible(text)),
+        }
+    }
+}
+
 impl SourceFile {
     /// A file from its name and text.
     pub fn new(name: String, text: String) -> SourceFile {
-        let line_starts = line_starts(text.as_bytes());
-        let display = has_controls(&text).then(|| visible(&text));
         SourceFile {
             name: visible(&name).into(),
             text: Arc::new(text),
-            line_starts,
-            display,
+            index: OnceLock::new(),
         }
+    }
+
+    /// Indexes the file now, in parallel pieces, unless that is done already; the loader
+    /// does this while the file is parsed.
+    pub fn prepare(&self) {
+        if self.index.get().is_none() {
+            let _ = self.index.set(Index::of(&self.text, true));
+        }
+    }
+
+    fn index(&self) -> &Index {
+        self.index.get_or_init(|| Index::of(&self.text, false))
     }
 
     /// The text as shown in snippets: control characters replaced by `?` (one per byte),
     /// so input cannot inject terminal escape sequences.
     pub fn display_text(&self) -> &str {
-        self.display.as_deref().unwrap_or(&self.text)
+        self.index().display.as_deref().unwrap_or(&self.text)
     }
 
     /// Byte offset of the start of a 0-based line.
     fn line_start(&self, line: usize) -> Option<usize> {
-        self.line_starts.get(line).map(|&s| s as usize)
+        self.index().line_starts.get(line).map(|&s| s as usize)
     }
 
     /// 0-based line index of a byte offset.
     pub fn line_index(&self, byte: usize) -> usize {
         let byte = u32::try_from(byte).unwrap_or(u32::MAX);
-        match self.line_starts.binary_search(&byte) {
+        match self.index().line_starts.binary_search(&byte) {
             Ok(line) => line,
             Err(next) => next.saturating_sub(1),
         }
@@ -132,15 +161,21 @@ fn pieces(len: usize) -> Vec<Range<usize>> {
         .collect()
 }
 
-/// Byte offsets of the starts of lines, found in parallel pieces of a large text.
-fn line_starts(bytes: &[u8]) -> Vec<u32> {
+/// Byte offsets of the starts of lines, found in parallel pieces of a large text when
+/// `parallel`.
+fn line_starts(bytes: &[u8], parallel: bool) -> Vec<u32> {
     let at = |r: &Range<usize>| -> Vec<u32> {
         let piece = bytes.get(r.clone()).unwrap_or_default();
         memchr::memchr_iter(b'\n', piece)
             .map(|i| u32::try_from(r.start + i + 1).unwrap_or(u32::MAX))
             .collect()
     };
-    let parts: Vec<Vec<u32>> = pieces(bytes.len()).par_iter().map(at).collect();
+    let pieces = pieces(bytes.len());
+    let parts: Vec<Vec<u32>> = if parallel {
+        pieces.par_iter().map(at).collect()
+    } else {
+        pieces.iter().map(at).collect()
+    };
     let mut starts = Vec::with_capacity(1 + parts.iter().map(Vec::len).sum::<usize>());
     starts.push(0);
     for p in parts {
@@ -151,10 +186,10 @@ fn line_starts(bytes: &[u8]) -> Vec<u32> {
 
 /// Whether `s` holds a control character other than line breaks and tabs. Works on
 /// bytes (C0 controls and DEL are single bytes; C1 controls are `0xC2 0x80..=0x9F`), in
-/// parallel pieces, so a large input is checked at memory speed.
-fn has_controls(s: &str) -> bool {
+/// pieces (in parallel when `parallel`), so a large input is checked at memory speed.
+fn has_controls(s: &str, parallel: bool) -> bool {
     let b = s.as_bytes();
-    pieces(b.len()).par_iter().any(|r| {
+    let found = |r: &Range<usize>| {
         let piece = b.get(r.clone()).unwrap_or_default();
         // a branch-free count first (the compiler vectorizes it); the exact check only
         // when a candidate byte is there at all
@@ -174,13 +209,19 @@ fn has_controls(s: &str) -> bool {
                             .get(r.start + i + 1)
                             .is_some_and(|n| (0x80..=0x9f).contains(n)))
             })
-    })
+    };
+    let pieces = pieces(b.len());
+    if parallel {
+        pieces.par_iter().any(found)
+    } else {
+        pieces.iter().any(found)
+    }
 }
 
 /// Replaces control characters (other than line breaks and tabs) by as many `?` as
 /// their UTF-8 length, keeping every byte offset.
 fn visible(s: &str) -> String {
-    if !has_controls(s) {
+    if !has_controls(s, false) {
         return s.to_string();
     }
     s.chars()
@@ -280,7 +321,7 @@ impl<'a> Files<'a> for SourceMap {
         let f = self.file(id).ok_or(FilesError::FileMissing)?;
         let start = f.line_start(line_index).ok_or(FilesError::LineTooLarge {
             given: line_index,
-            max: f.line_starts.len().saturating_sub(1),
+            max: f.index().line_starts.len().saturating_sub(1),
         })?;
         let end = f.line_start(line_index + 1).unwrap_or(f.text.len());
         Ok(start..end)
@@ -478,17 +519,23 @@ mod tests {
         let expected: Vec<u32> = std::iter::once(0)
             .chain(text.match_indices('\n').map(|(i, _)| i as u32 + 1))
             .collect();
-        let f = SourceFile::new("a".into(), text.clone());
-        assert_eq!(f.line_starts, expected);
-        assert_eq!(f.line_col(PIECE), (2, 1));
-        assert!(f.display.is_none());
+        // indexed on first use (one piece at a time) or ahead (in parallel): the same
+        let lazy = SourceFile::new("a".into(), text.clone());
+        assert_eq!(lazy.index().line_starts, expected);
+        let ahead = SourceFile::new("a".into(), text.clone());
+        ahead.prepare();
+        assert_eq!(ahead.index().line_starts, expected);
+        assert_eq!(ahead.line_col(PIECE), (2, 1));
+        assert!(ahead.index().display.is_none());
         // `\u{85}` is `0xC2 0x85`: its first byte ends the first piece
         let mut hostile = "a".repeat(PIECE - 1);
         hostile.push('\u{85}');
         hostile.push_str("tail");
         assert_eq!(hostile.as_bytes()[PIECE - 1], 0xc2);
-        assert!(has_controls(&hostile));
-        assert!(!has_controls(&hostile[..PIECE - 1]));
+        for parallel in [false, true] {
+            assert!(has_controls(&hostile, parallel));
+            assert!(!has_controls(&hostile[..PIECE - 1], parallel));
+        }
     }
 
     #[test]

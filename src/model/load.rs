@@ -306,19 +306,31 @@ impl Loader {
             }
         }
         // Phase 2 (parallel): parse.
+        // The files' line indexes are made at the same time, on whichever core the parse
+        // leaves idle (finding a large `List`'s items is a pass on one core).
         let shared: &SourceMap = sources;
-        let mut results: Vec<Option<LoadOutput>> = jobs
-            .par_iter()
-            .map(|(id, name)| {
-                let text = shared
-                    .file(*id)
-                    .map(|f| Arc::clone(&f.text))
-                    .unwrap_or_default();
-                let mut o = self.load_registered(*id, name, &text);
-                o.stats.files = 1;
-                Some(o)
-            })
-            .collect();
+        let (_, mut results): ((), Vec<Option<LoadOutput>>) = rayon::join(
+            || {
+                jobs.par_iter().for_each(|(id, _)| {
+                    if let Some(f) = shared.file(*id) {
+                        f.prepare();
+                    }
+                });
+            },
+            || {
+                jobs.par_iter()
+                    .map(|(id, name)| {
+                        let text = shared
+                            .file(*id)
+                            .map(|f| Arc::clone(&f.text))
+                            .unwrap_or_default();
+                        let mut o = self.load_registered(*id, name, &text);
+                        o.stats.files = 1;
+                        Some(o)
+                    })
+                    .collect()
+            },
+        );
         // Phase 3: merge in input order.
         for item in order {
             match item {
