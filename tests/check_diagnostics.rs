@@ -166,3 +166,64 @@ fn syntax_errors_name_the_likely_fix() {
     );
     insta::assert_snapshot!(format!("{unclosed}{eq}{and}"));
 }
+
+/// Once in tests/bad_error_messages.rs: syntax errors whose likely cause is known get a
+/// message that names it, at the right place.
+#[test]
+fn syntax_errors_name_their_likely_cause() {
+    let cases: &[(&str, &str, &str)] = &[
+        (
+            "for w in workloads\n  where w.name is null\n  report at w \"x\"",
+            "error[E0001]: `is` is not a kanon operator",
+            "write `x == null` for `x is null`",
+        ),
+        (
+            "for w in workloads\n  where w.name == \"a\"",
+            "error[E0001]: the rule has no `report` clause",
+            "end the rule with `report at EXPR \"message\"`",
+        ),
+        (
+            "for w in workloads\n  where w.name ==\n  report at w \"x\"",
+            "error[E0001]: `==` needs a right-hand side",
+            "write an expression after `==`",
+        ),
+        (
+            "for w in workloads\n  where w.name not in\n  report at w \"x\"",
+            "error[E0001]: `not in` needs a right-hand side",
+            "write an expression after `not in`",
+        ),
+        (
+            "for in in workloads\n  report at w \"x\"",
+            "error[E0001]: `in` is a reserved word and cannot name a binding",
+            "pick another name, such as `in_`",
+        ),
+        (
+            "for w in workloads,\n  report at w \"x\"",
+            "error[E0001]: a `,` with no binding after it",
+            "remove the `,`",
+        ),
+        (
+            "for w in workloads\n  where w.name == \"a\"\n  report at w x",
+            "error[E0001]: the message must be a string",
+            "to show `x`",
+        ),
+        (
+            "severty high\n  for w in workloads\n  report at w \"x\"",
+            "error[E0001]: unknown metadata `severty`",
+            "did you mean `severity`?",
+        ),
+        (
+            "for w in workloads\n  where w.name == \"a\"\n  report at w \"{w.name\"",
+            "error[E0003]: unclosed `{` in message",
+            "close it with `}` to show a value (`{w.name}`), or write `{{` for a literal brace",
+        ),
+    ];
+    let mut all = String::new();
+    for (body, first, help) in cases {
+        let out = check(&rule(body));
+        assert_eq!(out.lines().next(), Some(*first), "{out}");
+        assert!(out.contains(help), "{help} in {out}");
+        all.push_str(&out);
+    }
+    insta::assert_snapshot!(all);
+}

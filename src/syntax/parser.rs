@@ -569,7 +569,7 @@ impl Lower {
                                     Span::new(self.file, raw_pos(k)..raw_pos(k) + 1),
                                     "this `{` has no matching `}`",
                                 )
-                                .with_help("write `{{` for a literal brace"),
+                                .with_help("close it with `}` to show a value (`{w.name}`), or write `{{` for a literal brace"),
                         );
                         return None;
                     };
@@ -1011,6 +1011,9 @@ fn syntax_error(
             .at(Span::new(file, start..start + 1), "a single `=`")
             .with_help("compare with `==`");
     }
+    if let Some(d) = likely_fix(file, base, chunk, pos, &expected, at) {
+        return d;
+    }
     // a bracket still open where the error is: say so, at the bracket
     if let Some((open, ch)) = unclosed_bracket(chunk.get(..pos).unwrap_or("")) {
         let close = if ch == '(' { ')' } else { ']' };
@@ -1023,6 +1026,126 @@ fn syntax_error(
             .with_help(format!("add `{close}`"));
     }
     Diagnostic::error("E0001", message).at(at, label)
+}
+
+/// The reserved words of `grammar/lexical.pest` (`keyword`).
+const KEYWORDS: [&str; 28] = [
+    "and", "or", "not", "in", "for", "where", "report", "at", "exists", "any", "all", "none",
+    "count", "true", "false", "null", "rule", "param", "table", "def", "import", "from", "selects",
+    "matches", "contains", "starts", "ends", "with",
+];
+
+/// Binary operators, as written, longest first where one ends another; a word operator
+/// is preceded by a space.
+const OPERATORS: [&str; 16] = [
+    "==",
+    "!=",
+    "<=",
+    ">=",
+    "<",
+    ">",
+    "??",
+    " not in",
+    " starts with",
+    " ends with",
+    " and",
+    " or",
+    " in",
+    " matches",
+    " contains",
+    " selects",
+];
+
+/// A syntax error whose likely cause is known, with a message that names the fix:
+/// `is null`, a rule without `report`, an operator with nothing after it, a reserved word
+/// as a binding, an unquoted message, misspelt metadata.
+fn likely_fix(
+    file: FileId,
+    base: usize,
+    chunk: &str,
+    pos: usize,
+    expected: &[&str],
+    at: Span,
+) -> Option<Diagnostic> {
+    let rest = chunk.get(pos..).unwrap_or("").trim_start();
+    let word: &str = rest
+        .split(|c: char| !(c.is_alphanumeric() || c == '_' || c == '-'))
+        .next()
+        .unwrap_or("");
+    let wants = |what: &str| expected.contains(&what);
+    // the source before the error, up to its last token
+    let before = chunk.get(..pos).unwrap_or("").trim_end();
+    if word == "is" && wants("an operator") {
+        return Some(
+            Diagnostic::error("E0001", "`is` is not a kanon operator")
+                .at(at, "write `==` or `!=`")
+                .with_help(
+                    "write `x == null` for `x is null`, and `x != null` for `x is not null`",
+                ),
+        );
+    }
+    if rest.starts_with('}') && wants("`report`") {
+        return Some(
+            Diagnostic::error("E0001", "the rule has no `report` clause")
+                .at(at, "the rule ends here")
+                .with_help("end the rule with `report at EXPR \"message\"`"),
+        );
+    }
+    if expected == ["an expression"] {
+        if let Some(op) = OPERATORS.iter().find(|op| before.ends_with(**op)) {
+            let op = op.trim_start();
+            let end = base + before.len();
+            return Some(
+                Diagnostic::error("E0001", format!("`{op}` needs a right-hand side"))
+                    .at(Span::new(file, end - op.len()..end), "nothing follows it")
+                    .with_help(format!("write an expression after `{op}`, or remove it")),
+            );
+        }
+    }
+    if wants("a name") && before.ends_with(',') {
+        let end = base + before.len();
+        return Some(
+            Diagnostic::error("E0001", "a `,` with no binding after it")
+                .at(Span::new(file, end - 1..end), "nothing follows this `,`")
+                .with_help("remove the `,`, or add a binding such as `c in w.containers`"),
+        );
+    }
+    // a reserved word where a binding's name goes: `for in in workloads`
+    let used_as_binding = rest
+        .get(word.len()..)
+        .is_some_and(|r| r.trim_start().starts_with("in "));
+    if wants("a name") && KEYWORDS.contains(&word) && used_as_binding {
+        return Some(
+            Diagnostic::error(
+                "E0001",
+                format!("`{word}` is a reserved word and cannot name a binding"),
+            )
+            .at(at, "reserved")
+            .with_help(format!("pick another name, such as `{word}_`")),
+        );
+    }
+    if wants("a string")
+        && wants("an operator")
+        && word.chars().next().is_some_and(char::is_alphabetic)
+    {
+        return Some(
+            Diagnostic::error("E0001", "the message must be a string")
+                .at(at, "expected a quoted message")
+                .with_help(format!(
+                    "write `\"...\"`, for example `\"{{{word}}} ...\"` to show `{word}`"
+                )),
+        );
+    }
+    let metadata = ["title", "severity", "owasp", "refs", "fix", "tags"];
+    if wants("`severity`") && wants("`title`") && !word.is_empty() {
+        let d = Diagnostic::error("E0001", format!("unknown metadata `{word}`"))
+            .at(at, "not a metadata keyword");
+        return Some(match crate::diag::suggest(word, metadata) {
+            Some(m) => d.with_help(format!("did you mean `{m}`?")),
+            None => d.with_help("rule metadata is `title`, `severity`, `owasp`, `refs`, `fix` or `tags`, before `for`"),
+        });
+    }
+    None
 }
 
 /// The innermost `(` or `[` still open at the end of `text` (strings and comments skipped),
