@@ -208,6 +208,21 @@ fn syntax_errors_name_their_likely_cause() {
             "to show `x`",
         ),
         (
+            "for w workloads\n  report at w \"x\"",
+            "error[E0001]: expected `in` after `w`",
+            "a binding is a name, `in` and a source: `w in workloads`",
+        ),
+        (
+            "for w in workloads, c w.containers\n  report at w \"x\"",
+            "error[E0001]: expected `in` after `c`",
+            "`c in w.containers`",
+        ),
+        (
+            "for w in workloads\n  report w \"x\"",
+            "error[E0001]: expected `at` or a message after `report`",
+            "write `report at w \"...\"`",
+        ),
+        (
             "severty high\n  for w in workloads\n  report at w \"x\"",
             "error[E0001]: unknown metadata `severty`",
             "did you mean `severity`?",

@@ -1136,6 +1136,40 @@ fn likely_fix(
                 )),
         );
     }
+    if before.ends_with("report") && wants("a string") && !word.is_empty() && word != "at" {
+        return Some(
+            Diagnostic::error("E0001", "expected `at` or a message after `report`")
+                .at(at, "expected `at` before this")
+                .with_help(format!(
+                    "write `report at {word} \"...\"`, or `report \"...\"` to report at the first object bound by `for`"
+                )),
+        );
+    }
+    // `for w workloads`: a binding's name without `in`
+    if wants("a binding such as `w in workloads`") && !word.is_empty() {
+        let next = rest.get(word.len()..).unwrap_or("");
+        let skipped = next.len() - next.trim_start().len();
+        let after: usize = next
+            .trim_start()
+            .chars()
+            .take_while(|c| c.is_alphanumeric() || *c == '_' || *c == '.')
+            .map(char::len_utf8)
+            .sum();
+        if after > 0 && !next.trim_start().starts_with("in ") {
+            let start = at.start as usize + word.len() + skipped;
+            let source = next.trim_start().get(..after).unwrap_or("");
+            return Some(
+                Diagnostic::error("E0001", format!("expected `in` after `{word}`"))
+                    .at(
+                        Span::new(file, start..start + after),
+                        "expected `in` before this",
+                    )
+                    .with_help(format!(
+                        "a binding is a name, `in` and a source: `{word} in {source}`"
+                    )),
+            );
+        }
+    }
     let metadata = ["title", "severity", "owasp", "refs", "fix", "tags"];
     if wants("`severity`") && wants("`title`") && !word.is_empty() {
         let d = Diagnostic::error("E0001", format!("unknown metadata `{word}`"))
