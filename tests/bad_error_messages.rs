@@ -36,35 +36,22 @@ fn check_file(src: &str) -> String {
 }
 
 #[test]
-fn rule_not_closed() {
-    let out =
-        check_file("rule T-001 t {\n  severity low\n  for w in workloads\n  report at w \"x\"\n");
-    // Better: "the rule is not closed" at its `{`, with help "add `}` after the message";
-    // today the error points at the message and lists what could continue `w`.
+fn unquoted_import() {
+    let out = check_file("import images.kanon\n");
+    // Better: "the imported path must be a string" with help `import "images.kanon"`.
     assert_eq!(
         first_line(&out),
-        "error[E0001]: expected `.`, `[` or an operator, found `\"`"
+        "error[E0001]: expected a string, found `images`"
     );
 }
 
 #[test]
-fn second_where() {
-    let out = check(&rule(
-        "for w in workloads\n  where w.name == \"a\"\n  where w.kind == \"b\"\n  report at w \"x\"",
-    ));
-    // Better: "a rule has one `where` clause" with help "join the conditions with `and`".
+fn table_without_a_file() {
+    let out = check_file("table t from\n");
+    // Better: "`table t` needs the data file it is read from" with help
+    // `table t from "data/t.yaml"`, at `from`, not on the empty line after it.
     assert_eq!(
         first_line(&out),
-        "error[E0001]: expected `.`, `[`, `report` or an operator, found `where`"
-    );
-}
-
-#[test]
-fn misspelt_type() {
-    let out = check_file("param x: lst<string> = []\n");
-    // Better: "unknown type `lst`" with "did you mean `list`?".
-    assert_eq!(
-        first_line(&out),
-        "error[E0001]: expected end of input, found `<`"
+        "error[E0001]: expected a string, found end of input"
     );
 }

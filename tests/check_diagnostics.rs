@@ -223,6 +223,16 @@ fn syntax_errors_name_their_likely_cause() {
             "write `report at w \"...\"`",
         ),
         (
+            "for w in workloads\n  where w.name == \"a\"\n  where w.kind == \"b\"\n  report at w \"x\"",
+            "error[E0001]: a rule has one `where` clause",
+            "join the conditions with `and`",
+        ),
+        (
+            "for w in workloads\n  where w.name ~= \"a\"\n  report at w \"x\"",
+            "error[E0001]: `~=` is not a kanon operator",
+            "kanon writes `matches` where other languages write `~=`",
+        ),
+        (
             "severty high\n  for w in workloads\n  report at w \"x\"",
             "error[E0001]: unknown metadata `severty`",
             "did you mean `severity`?",
@@ -236,6 +246,25 @@ fn syntax_errors_name_their_likely_cause() {
     let mut all = String::new();
     for (body, first, help) in cases {
         let out = check(&rule(body));
+        assert_eq!(out.lines().next(), Some(*first), "{out}");
+        assert!(out.contains(help), "{help} in {out}");
+        all.push_str(&out);
+    }
+    // whole files: a rule without its closing brace, a misspelt `list`
+    let files: &[(&str, &str, &str)] = &[
+        (
+            "rule T-001 t {\n  severity low\n  for w in workloads\n  report at w \"x\"\n",
+            "error[E0001]: the rule is not closed",
+            "add `}` after the rule's `report` clause",
+        ),
+        (
+            "param x: lst<string> = []\n",
+            "error[E0001]: `lst<...>` is not a type",
+            "did you mean `list<...>`?",
+        ),
+    ];
+    for (src, first, help) in files {
+        let out = check(src);
         assert_eq!(out.lines().next(), Some(*first), "{out}");
         assert!(out.contains(help), "{help} in {out}");
         all.push_str(&out);

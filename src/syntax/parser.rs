@@ -992,6 +992,8 @@ fn syntax_error(
         ("||", "or"),
         ("!=", ""),
         ("==", ""),
+        ("=~", "matches"),
+        ("~=", "matches"),
         ("!", "not"),
     ] {
         if !ours.is_empty() && trimmed.starts_with(written) {
@@ -1083,6 +1085,49 @@ fn likely_fix(
                     "write `x == null` for `x is null`, and `x != null` for `x is not null`",
                 ),
         );
+    }
+    if word == "where" && wants("`report`") {
+        return Some(
+            Diagnostic::error("E0001", "a rule has one `where` clause")
+                .at(at, "a second `where`")
+                .with_help("join the conditions with `and`: `where A and B`"),
+        );
+    }
+    // the item ends with its rule's `{` still open
+    if chunk.trim_start().starts_with("rule ") || chunk.contains("\nrule ") {
+        if let Some((open, _)) = unclosed(chunk, "{", "}") {
+            let rest_of_item = chunk.get(pos..).unwrap_or("");
+            if !rest_of_item.contains('}') {
+                return Some(
+                    Diagnostic::error("E0001", "the rule is not closed")
+                        .at(
+                            Span::new(file, base + open..base + open + 1),
+                            "this `{` is not closed",
+                        )
+                        .with_help("add `}` after the rule's `report` clause"),
+                );
+            }
+        }
+    }
+    // `lst<string>`: a misspelt `list`
+    if rest.starts_with('<') && chunk.trim_start().starts_with("param ") {
+        let name = before
+            .rsplit(|c: char| !(c.is_alphanumeric() || c == '_'))
+            .next()
+            .unwrap_or("");
+        if !name.is_empty() && name != "list" {
+            let end = base + before.len();
+            return Some(
+                Diagnostic::error("E0001", format!("`{name}<...>` is not a type"))
+                    .at(
+                        Span::new(file, end - name.len()..end),
+                        "not a type with parameters",
+                    )
+                    .with_help(
+                        "did you mean `list<...>`? (`list` is the only type with a parameter)",
+                    ),
+            );
+        }
     }
     if rest.starts_with('}') && wants("`report`") {
         return Some(
@@ -1185,6 +1230,12 @@ fn likely_fix(
 /// The innermost `(` or `[` still open at the end of `text` (strings and comments skipped),
 /// with its byte offset.
 fn unclosed_bracket(text: &str) -> Option<(usize, char)> {
+    unclosed(text, "([", ")]")
+}
+
+/// The innermost of the `opening` brackets still open at the end of `text` (strings and
+/// comments skipped), with its byte offset.
+fn unclosed(text: &str, opening: &str, closing: &str) -> Option<(usize, char)> {
     let mut stack: Vec<(usize, char)> = Vec::new();
     let mut in_str = false;
     let mut escaped = false;
@@ -1211,8 +1262,8 @@ fn unclosed_bracket(text: &str) -> Option<(usize, char)> {
         match c {
             '"' => in_str = true,
             '/' if prev == '/' => comment = true,
-            '(' | '[' => stack.push((i, c)),
-            ')' | ']' => {
+            _ if opening.contains(c) => stack.push((i, c)),
+            _ if closing.contains(c) => {
                 stack.pop();
             }
             _ => {}
