@@ -18,26 +18,13 @@ fn check(src: &str) -> String {
     text
 }
 
-fn rule(body: &str) -> String {
-    format!("rule T-001 test-rule {{\n  severity low\n  {body}\n}}\n")
-}
-
 fn first_line(s: &str) -> &str {
     s.lines().next().unwrap_or("")
 }
 
-fn check_file(src: &str) -> String {
-    let mut fs = RuleFs::new();
-    fs.add_embedded("rules", "test.kanon", src);
-    let files = fs.embedded_rules("rules");
-    let mut sources = SourceMap::new();
-    let out = compile(&fs, &files, &Overrides::new(), &mut sources);
-    render_plain(&sources, &out.diagnostics)
-}
-
 #[test]
 fn unquoted_import() {
-    let out = check_file("import images.kanon\n");
+    let out = check("import images.kanon\n");
     // Better: "the imported path must be a string" with help `import "images.kanon"`.
     assert_eq!(
         first_line(&out),
@@ -47,7 +34,7 @@ fn unquoted_import() {
 
 #[test]
 fn table_without_a_file() {
-    let out = check_file("table t from\n");
+    let out = check("table t from\n");
     // Better: "`table t` needs the data file it is read from" with help
     // `table t from "data/t.yaml"`, at `from`, not on the empty line after it.
     assert_eq!(
