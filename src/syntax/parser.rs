@@ -920,19 +920,36 @@ fn human(r: Rule) -> &'static str {
     }
 }
 
-fn found_token(rest: &str) -> String {
+/// The word `s` starts with (a name, keyword, number or kebab-case rule name), or ``.
+fn leading_word(s: &str) -> &str {
+    if !s.starts_with(|c: char| c.is_alphanumeric() || c == '_') {
+        return "";
+    }
+    let end = s
+        .find(|c: char| !(c.is_alphanumeric() || c == '_' || c == '-'))
+        .unwrap_or(s.len());
+    s.get(..end).unwrap_or("")
+}
+
+/// The token at the start of `rest`, as a word or a single character.
+fn token(rest: &str) -> &str {
     let rest = rest.trim_start();
-    let Some(c) = rest.chars().next() else {
+    match leading_word(rest) {
+        "" => rest
+            .chars()
+            .next()
+            .and_then(|c| rest.get(..c.len_utf8()))
+            .unwrap_or(""),
+        word => word,
+    }
+}
+
+fn found_token(rest: &str) -> String {
+    let tok = token(rest);
+    if tok.is_empty() {
         return "end of input".to_string();
-    };
-    let tok: String = if c.is_alphanumeric() || c == '_' {
-        rest.chars()
-            .take_while(|c| c.is_alphanumeric() || *c == '_' || *c == '-')
-            .take(40)
-            .collect()
-    } else {
-        c.to_string()
-    };
+    }
+    let tok: String = tok.chars().take(40).collect();
     format!("`{tok}`")
 }
 
@@ -968,17 +985,7 @@ fn syntax_error(
     };
     let skipped = rest.len() - rest.trim_start().len();
     let start = base + pos + skipped;
-    let tok_len = rest.trim_start().chars().next().map_or(0, |c| {
-        if c.is_alphanumeric() || c == '_' {
-            rest.trim_start()
-                .chars()
-                .take_while(|c| c.is_alphanumeric() || *c == '_' || *c == '-')
-                .map(char::len_utf8)
-                .sum()
-        } else {
-            c.len_utf8()
-        }
-    });
+    let tok_len = token(rest).len();
     let label = if list.is_empty() {
         "unexpected here".to_string()
     } else {
@@ -1017,7 +1024,7 @@ fn syntax_error(
         return d;
     }
     // a bracket still open where the error is: say so, at the bracket
-    if let Some((open, ch)) = unclosed_bracket(chunk.get(..pos).unwrap_or("")) {
+    if let Some((open, ch)) = unclosed(chunk.get(..pos).unwrap_or(""), "([", ")]") {
         let close = if ch == '(' { ')' } else { ']' };
         return Diagnostic::error("E0001", format!("unclosed `{ch}`"))
             .at(at, format!("expected `{close}` before {found}"))
@@ -1058,9 +1065,10 @@ const OPERATORS: [&str; 16] = [
     " selects",
 ];
 
-/// A syntax error whose likely cause is known, with a message that names the fix:
-/// `is null`, a rule without `report`, an operator with nothing after it, a reserved word
-/// as a binding, an unquoted message, misspelt metadata.
+/// A syntax error whose likely cause is known, with a message that names the fix: `is
+/// null`, a second `where`, an unclosed rule, `lst<...>`, a missing `report`, an operator
+/// with nothing after it, a trailing `,`, a reserved word as a binding, an unquoted
+/// message, `report` without `at`, a binding without `in`, misspelt metadata.
 fn likely_fix(
     file: FileId,
     base: usize,
@@ -1070,10 +1078,7 @@ fn likely_fix(
     at: Span,
 ) -> Option<Diagnostic> {
     let rest = chunk.get(pos..).unwrap_or("").trim_start();
-    let word: &str = rest
-        .split(|c: char| !(c.is_alphanumeric() || c == '_' || c == '-'))
-        .next()
-        .unwrap_or("");
+    let word = leading_word(rest);
     let wants = |what: &str| expected.contains(&what);
     // the source before the error, up to its last token
     let before = chunk.get(..pos).unwrap_or("").trim_end();
@@ -1225,12 +1230,6 @@ fn likely_fix(
         });
     }
     None
-}
-
-/// The innermost `(` or `[` still open at the end of `text` (strings and comments skipped),
-/// with its byte offset.
-fn unclosed_bracket(text: &str) -> Option<(usize, char)> {
-    unclosed(text, "([", ")]")
 }
 
 /// The innermost of the `opening` brackets still open at the end of `text` (strings and
