@@ -46,7 +46,10 @@ const REASONS: &[(&str, &str)] = &[
         "inventory",
         "lists objects for a person to review; no failing condition to agree on",
     ),
-    ("removed", "judges a Kubernetes feature that has been removed"),
+    (
+        "removed",
+        "judges a Kubernetes feature that has been removed",
+    ),
     (
         "other-product",
         "judges the objects of another product (OpenShift, Gatekeeper, ...)",
@@ -441,12 +444,7 @@ fn render(catalog: &Catalog, m: &Mapping, decisions: &Decisions) -> String {
             } else {
                 ("**undecided**".to_string(), String::new())
             };
-            let _ = writeln!(
-                s,
-                "| `{}` | {} | {kanon} | {note} |",
-                c.id,
-                cell(&c.title)
-            );
+            let _ = writeln!(s, "| `{}` | {} | {kanon} | {note} |", c.id, cell(&c.title));
         }
         let _ = writeln!(s);
     }
@@ -653,13 +651,18 @@ fn a_complete_mapping_has_no_problems() {
     );
     let m = analyse(
         &catalog,
-        &[rule("K01-001", &["CKV_K8S_1", "KSV017"]), rule("K09-001", &["C-0001"])],
+        &[
+            rule("K01-001", &["CKV_K8S_1", "KSV017"]),
+            rule("K09-001", &["C-0001"]),
+        ],
         &d,
     );
     assert_eq!(m.problems, Vec::<String>::new());
     let page = render(&catalog, &m, &d);
     assert!(page.contains("| `KSV-0017` | privileged | [K01-001](K01-001.md) | stricter. |"));
-    assert!(page.contains("| `CKV_K8S_2` | two \\| pipes | not covered (pending: new rule) | soon. |"));
+    assert!(
+        page.contains("| `CKV_K8S_2` | two \\| pipes | not covered (pending: new rule) | soon. |")
+    );
     assert!(page.contains("| Checkov | 2 | 1 | 0 | 1 |"));
     assert!(page.contains("| Trivy | 1 | 1 | 1 | 0 |"));
     assert!(page.contains("- new rule: `CKV_K8S_2`"));
@@ -703,14 +706,15 @@ fn labelled_disagreements_need_a_stated_difference() {
     let catalog = tiny_catalog();
     let page = "| check | fixture file | Polaris says | kanon says | why |\n|---|---|---|---|---|\n| `CKV_K8S_1` | `f.yaml` | pass | fail | because |\n| `KSV017` | `g.yaml` | fail | pass | because |\n| `gone` | `h.yaml` | fail | pass | x |\n";
     let d = decisions("differences:\n  KSV017: stated.\n");
-    let m = analyse(
-        &catalog,
-        &[rule("K01-001", &["CKV_K8S_1", "KSV017"])],
-        &d,
-    );
-    let ids: BTreeSet<String> = ["CKV_K8S_1", "renamed", "custom:nakedPod", "default(webhook)"]
-        .map(String::from)
-        .into();
+    let m = analyse(&catalog, &[rule("K01-001", &["CKV_K8S_1", "KSV017"])], &d);
+    let ids: BTreeSet<String> = [
+        "CKV_K8S_1",
+        "renamed",
+        "custom:nakedPod",
+        "default(webhook)",
+    ]
+    .map(String::from)
+    .into();
     let p = labelled_problems(&catalog, &m, "polaris", page, Some(&ids));
     assert_eq!(p.len(), 3, "{}", p.join("\n"));
     for w in [
