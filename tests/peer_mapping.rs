@@ -264,15 +264,35 @@ fn analyse(catalog: &Catalog, rules: &[RuleRefs], decisions: &Decisions) -> Mapp
     m
 }
 
-/// Polaris checks (or another labelled peer's) whose fixtures disagree with kanon, from the
-/// first column of the differences page's table.
-fn checks_with_listed_disagreements(page: &str) -> BTreeSet<String> {
-    page.lines()
+/// Polaris checks (or another labelled peer's) whose fixtures disagree with kanon, with the
+/// number of fixture files, from the first column of the differences page's table.
+fn checks_with_listed_disagreements(page: &str) -> BTreeMap<String, usize> {
+    let mut out = BTreeMap::new();
+    for check in page
+        .lines()
         .filter_map(|l| l.trim().strip_prefix('|'))
         .filter_map(|l| l.split('|').next())
         .map(|c| c.trim().trim_matches('`').to_string())
         .filter(|c| !c.is_empty() && c != "check" && !c.starts_with("---"))
-        .collect()
+    {
+        *out.entry(check).or_default() += 1;
+    }
+    out
+}
+
+/// Check index -> (fixture files that disagree, the page that lists them), for every labelled
+/// peer's differences page.
+fn labelled_disagreements(catalog: &Catalog) -> BTreeMap<usize, (usize, &'static str)> {
+    let mut out = BTreeMap::new();
+    for (_, page) in LABELLED {
+        let text = std::fs::read_to_string(root().join(page)).unwrap_or_default();
+        for (check, files) in checks_with_listed_disagreements(&text) {
+            if let Some(i) = catalog.find(&check) {
+                out.insert(i, (files, *page));
+            }
+        }
+    }
+    out
 }
 
 /// A labelled peer's disagreements must be explained as differences of the mapped checks.
@@ -285,7 +305,7 @@ fn labelled_problems(
 ) -> Vec<String> {
     let (_, page_path) = LABELLED.iter().find(|(p, _)| *p == peer).unwrap();
     let mut out = Vec::new();
-    for check in checks_with_listed_disagreements(differences_page) {
+    for check in checks_with_listed_disagreements(differences_page).into_keys() {
         match catalog.find(&check) {
             None => out.push(format!(
                 "{page_path} lists disagreements for `{check}`, which is not in the peer catalog"
@@ -327,7 +347,12 @@ fn cell(s: &str) -> String {
 }
 
 /// The generated page.
-fn render(catalog: &Catalog, m: &Mapping, decisions: &Decisions) -> String {
+fn render(
+    catalog: &Catalog,
+    m: &Mapping,
+    decisions: &Decisions,
+    disagreements: &BTreeMap<usize, (usize, &str)>,
+) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "# Peer checks and kanon rules");
     let _ = writeln!(s);
@@ -431,10 +456,19 @@ fn render(catalog: &Catalog, m: &Mapping, decisions: &Decisions) -> String {
             }
             let (kanon, note) = if let Some(rules) = m.rules.get(&i) {
                 let links: Vec<String> = rules.iter().map(|r| format!("[{r}]({r}.md)")).collect();
-                (
-                    links.join(", "),
-                    m.differences.get(&i).map_or(String::new(), |d| cell(d)),
-                )
+                let mut note = m.differences.get(&i).map_or(String::new(), |d| cell(d));
+                if let Some((files, page)) = disagreements.get(&i) {
+                    let name = Path::new(page)
+                        .file_name()
+                        .map_or(String::new(), |n| n.to_string_lossy().into_owned());
+                    let files = if *files == 1 {
+                        "1 labelled fixture file disagrees".to_string()
+                    } else {
+                        format!("{files} labelled fixture files disagree")
+                    };
+                    let _ = write!(note, " ({files}: [{name}]({name}))");
+                }
+                (links.join(", "), note.trim().to_string())
             } else if let Some(g) = m.listed.get(&i) {
                 let group = &decisions.not_covered[*g];
                 (
@@ -574,7 +608,12 @@ fn peer_mapping_is_complete_and_current() {
         ));
     }
 
-    let page = render(&catalog, &mapping, &decisions);
+    let page = render(
+        &catalog,
+        &mapping,
+        &decisions,
+        &labelled_disagreements(&catalog),
+    );
     let path = root().join(PAGE);
     let have = std::fs::read_to_string(&path).ok();
     if have.as_deref() != Some(page.as_str()) {
@@ -616,11 +655,13 @@ fn page_is_deterministic() {
         &catalog,
         &analyse(&catalog, &bundled_rules(), &decisions),
         &decisions,
+        &labelled_disagreements(&catalog),
     );
     let b = render(
         &catalog,
         &analyse(&catalog, &bundled_rules(), &decisions),
         &decisions,
+        &labelled_disagreements(&catalog),
     );
     assert_eq!(a, b);
 }
@@ -658,8 +699,16 @@ fn a_complete_mapping_has_no_problems() {
         &d,
     );
     assert_eq!(m.problems, Vec::<String>::new());
-    let page = render(&catalog, &m, &d);
-    assert!(page.contains("| `KSV-0017` | privileged | [K01-001](K01-001.md) | stricter. |"));
+    let catalog_index = catalog.find("KSV017").unwrap();
+    let page = render(
+        &catalog,
+        &m,
+        &d,
+        &[(catalog_index, (2, "docs/rules/x-differences.md"))].into(),
+    );
+    assert!(page.contains(
+        "| `KSV-0017` | privileged | [K01-001](K01-001.md) | stricter. (2 labelled fixture files disagree: [x-differences.md](x-differences.md)) |"
+    ));
     assert!(
         page.contains("| `CKV_K8S_2` | two \\| pipes | not covered (pending: new rule) | soon. |")
     );
