@@ -786,3 +786,39 @@ fn the_catalog_copy_is_valid() {
     assert_eq!(ids.len(), catalog.checks.len(), "duplicate check ids");
     assert!(Path::new(&root().join(CATALOG)).is_file());
 }
+
+/// Refs that were wrong before the mapping was checked against the peers' documented
+/// behaviour, and where they belong.
+#[test]
+fn corrected_refs_stay_corrected() {
+    let rules = bundled_rules();
+    let refs_of = |id: &str| -> Vec<String> {
+        rules
+            .iter()
+            .find(|r| r.id == id)
+            .map(|r| r.refs.clone())
+            .unwrap_or_else(|| panic!("no bundled rule {id}"))
+    };
+    let on = |id: &str, check: &str| refs_of(id).iter().any(|r| r == check);
+    // C-0014 asks which subjects are bound to the dashboard's roles, not whether the
+    // dashboard is exposed or skips login.
+    assert!(!on("K09-010", "C-0014") && !on("K09-011", "C-0014"));
+    // Kubescape's "audit logs enabled" reads `--audit-policy-file`.
+    assert!(on("K05-003", "C-0067") && !on("K05-001", "C-0067"));
+    // An untagged or `latest` image has no digest either.
+    assert!(on("K02-001", "CKV_K8S_43") && on("K02-002", "CKV_K8S_43"));
+    // C-0259 reads literal values of variables with secret names.
+    assert!(on("K08-002", "C-0259"));
+    // kube-linter's run-as-non-root also fails the root group.
+    assert!(on("K01-003", "run-as-non-root") && on("K01-005", "run-as-non-root"));
+    // KSV029 was renamed KSV116 (root primary or supplementary GID).
+    assert!(on("K01-005", "KSV116") && !on("K01-005", "KSV029"));
+    // C-0185 lists cluster-admin bindings; it says nothing about workload tokens.
+    assert!(on("K03-001", "C-0185") && !on("K03-008", "C-0185") && !on("K03-009", "C-0185"));
+    // C-0260 is per workload; the namespace default-deny rules answer another question.
+    assert!(on("K07-001", "C-0260") && !on("K07-002", "C-0260") && !on("K07-003", "C-0260"));
+    // Polaris' linuxHardening asks whether any hardening is configured; no rule answers that.
+    for id in ["K01-019", "K01-020", "K01-021"] {
+        assert!(!on(id, "linuxHardening"), "{id} names linuxHardening");
+    }
+}
