@@ -334,6 +334,23 @@ fn labelled_problems(
     out
 }
 
+/// A check's id with its short aliases, the names users see in the peer's output and may
+/// write in `refs` (Trivy: `KSV-0017` is also `KSV017`).
+fn shown_id(c: &Check) -> String {
+    let mut out = format!("`{}`", c.id);
+    let short: Vec<String> = c
+        .aliases
+        .iter()
+        .flatten()
+        .filter(|a| !a.starts_with("AVD-") && **a != c.id)
+        .map(|a| format!("`{a}`"))
+        .collect();
+    if !short.is_empty() {
+        let _ = write!(out, " ({})", short.join(", "));
+    }
+    out
+}
+
 fn join(items: &BTreeSet<String>) -> String {
     items.iter().cloned().collect::<Vec<_>>().join(", ")
 }
@@ -478,7 +495,12 @@ fn render(
             } else {
                 ("**undecided**".to_string(), String::new())
             };
-            let _ = writeln!(s, "| `{}` | {} | {kanon} | {note} |", c.id, cell(&c.title));
+            let _ = writeln!(
+                s,
+                "| {} | {} | {kanon} | {note} |",
+                shown_id(c),
+                cell(&c.title)
+            );
         }
         let _ = writeln!(s);
     }
@@ -707,7 +729,7 @@ fn a_complete_mapping_has_no_problems() {
         &[(catalog_index, (2, "docs/rules/x-differences.md"))].into(),
     );
     assert!(page.contains(
-        "| `KSV-0017` | privileged | [K01-001](K01-001.md) | stricter. (2 labelled fixture files disagree: [x-differences.md](x-differences.md)) |"
+        "| `KSV-0017` (`KSV017`) | privileged | [K01-001](K01-001.md) | stricter. (2 labelled fixture files disagree: [x-differences.md](x-differences.md)) |"
     ));
     assert!(
         page.contains("| `CKV_K8S_2` | two \\| pipes | not covered (pending: new rule) | soon. |")
