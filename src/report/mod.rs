@@ -11,7 +11,6 @@ pub mod github;
 pub mod gitlab;
 pub mod json;
 pub mod junit;
-pub mod rule_docs;
 pub mod sarif;
 pub mod summary;
 pub mod text;
