@@ -7,7 +7,7 @@
 use super::Color;
 use super::scan::ScanFormat;
 use crate::engine::ScanResult;
-use crate::report::{atomic, concise, github, gitlab, json, junit, sarif, text};
+use crate::report::{atomic, concise, github, gitlab, html, json, junit, sarif, text};
 use clap::ValueEnum;
 use codespan_reporting::term::termcolor::{NoColor, WriteColor};
 use std::io::Write;
@@ -204,6 +204,20 @@ pub fn render(
         ScanFormat::Gitlab => {
             let base = std::env::current_dir().ok();
             gitlab::write(w, &result.findings, base.as_deref())
+        }
+        ScanFormat::Html => {
+            let base = std::env::current_dir().ok();
+            html::write(
+                w,
+                &html::Report {
+                    rules,
+                    findings: &result.findings,
+                    diagnostics: &result.diagnostics,
+                    sources: &result.sources,
+                    summary: &result.summary,
+                    base: base.as_deref(),
+                },
+            )
         }
         ScanFormat::Junit => w.write_all(
             junit::report(

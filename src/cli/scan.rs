@@ -25,6 +25,9 @@ pub enum ScanFormat {
     Github,
     /// GitLab Code Quality report (JSON), for merge request widgets.
     Gitlab,
+    /// One self-contained HTML file: charts, a sortable and filterable table, snippets,
+    /// evidence graphs, rule docs and what was skipped.
+    Html,
 }
 
 /// Lowest severity that fails the run.

@@ -1,5 +1,5 @@
 //! The report stage: findings and diagnostics to text, concise text, JSON, SARIF, JUnit,
-//! GitHub workflow commands and GitLab Code Quality, one file per format, and atomic writing
+//! GitHub workflow commands, GitLab Code Quality and a self-contained HTML report, one file per format, and atomic writing
 //! of output files.
 
 pub mod atomic;
@@ -9,6 +9,7 @@ pub mod diagnostics;
 pub mod fingerprint;
 pub mod github;
 pub mod gitlab;
+pub mod html;
 pub mod json;
 pub mod junit;
 pub mod sarif;
