@@ -44,10 +44,14 @@ fn named(g: &Graph, id: ObjId) -> String {
 /// The exposures of every object (empty for objects that are not workloads).
 pub(crate) fn build(g: &Graph) -> Vec<Vec<Exposure>> {
     let mut out: Vec<Vec<Exposure>> = vec![Vec::new(); g.objects.len()];
+    // the same path twice (one install in several files of the input) is listed once
     let mut add = |service: ObjId, e: &dyn Fn(ObjId) -> Exposure| {
         for &w in g.selected(service) {
             if let Some(list) = out.get_mut(w as usize) {
-                list.push(e(service));
+                let x = e(service);
+                if list.iter().all(|y| y.path != x.path) {
+                    list.push(x);
+                }
             }
         }
     };
