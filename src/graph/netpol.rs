@@ -221,36 +221,15 @@ impl Policy {
         let o = g.object(w)?;
         let labels = g.workload(w)?.labels.as_slice();
         let ns = o.namespace.as_deref()?;
-        let extra = match self.kind {
-            PolicyKind::Kubernetes => Vec::new(),
-            PolicyKind::Cilium | PolicyKind::CiliumClusterwide => {
-                let mut v: Vec<(Box<str>, Box<str>)> = g
-                    .namespace_labels(ns)
-                    .into_iter()
-                    .map(|(k, val)| (format!("{CILIUM_NAMESPACE_LABELS}{k}").into(), val))
-                    .collect();
-                v.push((CILIUM_NAMESPACE.into(), ns.into()));
-                v.push((
-                    CILIUM_SERVICE_ACCOUNT.into(),
-                    service_account_name(g, w).into(),
-                ));
-                v
-            }
-            PolicyKind::Calico | PolicyKind::CalicoGlobal => {
-                let mut v: Vec<(Box<str>, Box<str>)> = g
-                    .namespace_labels(ns)
-                    .into_iter()
-                    .map(|(k, val)| (format!("{CALICO_NAMESPACE_LABELS}{k}").into(), val))
-                    .collect();
-                v.push((CALICO_NAMESPACE.into(), ns.into()));
-                v.push(("projectcalico.org/orchestrator".into(), "k8s".into()));
-                v.push((
-                    CALICO_SERVICE_ACCOUNT.into(),
-                    service_account_name(g, w).into(),
-                ));
-                v
-            }
+        let mut extra = namespace_derived_labels(self.kind, g, ns);
+        let sa_key = match self.kind {
+            PolicyKind::Kubernetes => None,
+            PolicyKind::Cilium | PolicyKind::CiliumClusterwide => Some(CILIUM_SERVICE_ACCOUNT),
+            PolicyKind::Calico | PolicyKind::CalicoGlobal => Some(CALICO_SERVICE_ACCOUNT),
         };
+        if let Some(key) = sa_key {
+            extra.push((key.into(), service_account_name(g, w).into()));
+        }
         Some(PodLabels { labels, extra })
     }
 
@@ -328,28 +307,7 @@ impl Part {
     /// Whether the part selects every pod of `ns`, whatever the pod's labels: its selector
     /// reads only namespace-derived labels and matches the namespace.
     fn covers_namespace(&self, kind: PolicyKind, g: &Graph, ns: &str) -> bool {
-        let ns_labels: Vec<(Box<str>, Box<str>)> = match kind {
-            PolicyKind::Kubernetes => Vec::new(),
-            PolicyKind::Cilium | PolicyKind::CiliumClusterwide => {
-                let mut v: Vec<(Box<str>, Box<str>)> = g
-                    .namespace_labels(ns)
-                    .into_iter()
-                    .map(|(k, val)| (format!("{CILIUM_NAMESPACE_LABELS}{k}").into(), val))
-                    .collect();
-                v.push((CILIUM_NAMESPACE.into(), ns.into()));
-                v
-            }
-            PolicyKind::Calico | PolicyKind::CalicoGlobal => {
-                let mut v: Vec<(Box<str>, Box<str>)> = g
-                    .namespace_labels(ns)
-                    .into_iter()
-                    .map(|(k, val)| (format!("{CALICO_NAMESPACE_LABELS}{k}").into(), val))
-                    .collect();
-                v.push((CALICO_NAMESPACE.into(), ns.into()));
-                v.push(("projectcalico.org/orchestrator".into(), "k8s".into()));
-                v
-            }
-        };
+        let ns_labels = namespace_derived_labels(kind, g, ns);
         let is_ns_key = |k: &str| ns_labels.iter().any(|(x, _)| &**x == k);
         let only_ns_keys = |keys: &[&str]| {
             keys.iter().all(|k| {
@@ -386,6 +344,30 @@ impl Part {
             }
         }
     }
+}
+
+/// The labels every pod of namespace `ns` carries for one kind of policy, whatever its own
+/// labels: the namespace's name and, prefixed, the namespace's labels.
+fn namespace_derived_labels(kind: PolicyKind, g: &Graph, ns: &str) -> Vec<(Box<str>, Box<str>)> {
+    let (prefix, name_key) = match kind {
+        PolicyKind::Kubernetes => return Vec::new(),
+        PolicyKind::Cilium | PolicyKind::CiliumClusterwide => {
+            (CILIUM_NAMESPACE_LABELS, CILIUM_NAMESPACE)
+        }
+        PolicyKind::Calico | PolicyKind::CalicoGlobal => {
+            (CALICO_NAMESPACE_LABELS, CALICO_NAMESPACE)
+        }
+    };
+    let mut v: Vec<(Box<str>, Box<str>)> = g
+        .namespace_labels(ns)
+        .into_iter()
+        .map(|(k, val)| (format!("{prefix}{k}").into(), val))
+        .collect();
+    v.push((name_key.into(), ns.into()));
+    if prefix == CALICO_NAMESPACE_LABELS {
+        v.push(("projectcalico.org/orchestrator".into(), "k8s".into()));
+    }
+    v
 }
 
 /// Whether a Calico `namespaceSelector` selects namespace `ns`.
