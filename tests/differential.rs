@@ -200,7 +200,13 @@ fn render(c: &Cluster) -> String {
             let indented_labels = labels.replace("      ", "    ");
             let _ = write!(
                 y,
-                "---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: w{i}\n  namespace: {ns}\n  labels:\n{indented_labels}spec:\n{}  containers:\n{}",
+                "---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: w{i}\n  namespace: {ns}\n{}  labels:\n{indented_labels}spec:\n{}  containers:\n{}",
+                // every other Pod is exported cluster state (K07-004 judges only those)
+                if i % 2 == 0 {
+                    format!("  uid: u{i}\n")
+                } else {
+                    String::new()
+                },
                 pod.replace("    ", "  "),
                 container.replace("      ", "    ")
             );
@@ -422,6 +428,7 @@ const ATOMS: &[&str] = &[
     "exists p in globalnetworkpolicies where p selects w",
     "count(p in networkpolicies(w.namespace) where p selects w) == 1",
     "exists n in namespaces where n.name == w.namespace and len(n.defaultDenyIngress) > 0",
+    "w.live and len(w.exposures) > 0",
 ];
 
 fn generated_rule() -> impl Strategy<Value = String> {
@@ -695,4 +702,56 @@ fn every_policy_flavor_renders() {
             }
         }
     }
+}
+
+#[test]
+fn live_pods_let_k07_004_judge_policies() {
+    // a Pod exported from a cluster (uid) and policies of both NetworkPolicy kinds that
+    // select none of it: K07-004 reports both, through both evaluators
+    let pod = Workload {
+        kind: 0,
+        ns: 0,
+        app: 0,
+        tier: None,
+        privileged: None,
+        pod_run_as_user: None,
+        run_as_user: None,
+        image_tag: 2,
+        host_network: false,
+        sa: None,
+    };
+    let policy = |flavor| Policy {
+        ns: 0,
+        sel: Selector::App(2),
+        egress: false,
+        flavor,
+    };
+    let c = Cluster {
+        workloads: vec![pod],
+        policies: vec![
+            policy(0),
+            policy(4),
+            Policy {
+                sel: Selector::App(0),
+                ..policy(0)
+            },
+        ],
+        services: Vec::new(),
+        bindings: Vec::new(),
+        sas: Vec::new(),
+    };
+    let (opt, naive) = both(&RuleFs::new(), &render(&c), true);
+    assert_eq!(opt, naive);
+    let k07_004: Vec<&str> = opt
+        .iter()
+        .filter(|f| &*f.rule_id == "K07-004")
+        .map(|f| &*f.message)
+        .collect();
+    assert_eq!(k07_004.len(), 2, "{k07_004:#?}");
+    assert!(
+        k07_004
+            .iter()
+            .all(|m| m.contains("selects none of the 1 Pods running in namespace `shop`")),
+        "{k07_004:#?}"
+    );
 }
