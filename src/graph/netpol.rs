@@ -6,7 +6,7 @@
 //! | `networking.k8s.io` `NetworkPolicy` | `spec.podSelector` in its namespace (missing: all pods) | `policyTypes`; without it Ingress always, Egress when `spec.egress` has rules |
 //! | `cilium.io` `CiliumNetworkPolicy` | `endpointSelector` of `spec` and of each `specs` entry, in its namespace (`{}`: every pod of the namespace; a `nodeSelector` rule selects nodes, not pods) | a rule with `ingress` or `ingressDeny` entries isolates ingress (`egress`, `egressDeny`: egress), unless `enableDefaultDeny.ingress` (`.egress`) is `false` |
 //! | `cilium.io` `CiliumClusterwideNetworkPolicy` | the same, in every namespace | the same |
-//! | `projectcalico.org` (or `crd.projectcalico.org`) `NetworkPolicy` | `spec.selector`, a Calico selector expression (missing: `all()`), in its namespace | `spec.types`; without it Ingress when there are no egress rules or there are ingress rules, Egress when there are egress rules |
+//! | `projectcalico.org` (or `crd.projectcalico.org`) `NetworkPolicy` | `spec.selector`, a Calico selector expression (missing: `all()`), in its namespace, narrowed by `spec.serviceAccountSelector` (over the labels of the pod's ServiceAccount and `projectcalico.org/name`) | `spec.types`; without it Ingress when there are no egress rules or there are ingress rules, Egress when there are egress rules |
 //! | `projectcalico.org` `GlobalNetworkPolicy` | `spec.selector` in the namespaces `spec.namespaceSelector` selects (missing: every namespace) | the same |
 //!
 //! Cilium matches its selectors against the pod's labels plus
@@ -83,10 +83,12 @@ enum PodSelector {
     /// A label selector over the pod's labels (Kubernetes) or its Cilium labels (keys
     /// without their source prefix).
     Labels(LabelSelector),
-    /// A Calico selector, and for global policies a namespace selector.
+    /// A Calico selector, for global policies a namespace selector, and a selector over
+    /// the labels of the pod's ServiceAccount.
     Calico {
         selector: calico::Selector,
         namespaces: Option<calico::Selector>,
+        service_accounts: Option<calico::Selector>,
     },
 }
 
@@ -295,11 +297,15 @@ impl Part {
             PodSelector::Calico {
                 selector,
                 namespaces,
+                service_accounts,
             } => {
                 namespaces
                     .as_ref()
                     .is_none_or(|n| namespace_selected(g, n, ns))
                     && selector.matches(&|k| labels.get(k), false)
+                    && service_accounts.as_ref().is_none_or(|sa| {
+                        service_account_selected(g, sa, ns, labels.get(CALICO_SERVICE_ACCOUNT))
+                    })
             }
         }
     }
@@ -332,8 +338,10 @@ impl Part {
             PodSelector::Calico {
                 selector,
                 namespaces,
+                service_accounts,
             } => {
-                only_ns_keys(&selector.keys())
+                service_accounts.is_none()
+                    && only_ns_keys(&selector.keys())
                     && namespaces
                         .as_ref()
                         .is_none_or(|n| namespace_selected(g, n, ns))
@@ -368,6 +376,31 @@ fn namespace_derived_labels(kind: PolicyKind, g: &Graph, ns: &str) -> Vec<(Box<s
         v.push(("projectcalico.org/orchestrator".into(), "k8s".into()));
     }
     v
+}
+
+/// Whether a Calico `serviceAccountSelector` selects the ServiceAccount `name` of
+/// namespace `ns`, matched on its labels in the input plus `projectcalico.org/name`.
+fn service_account_selected(
+    g: &Graph,
+    sel: &calico::Selector,
+    ns: &str,
+    name: Option<&str>,
+) -> bool {
+    let Some(name) = name else {
+        return false;
+    };
+    let sa = g
+        .find("", "ServiceAccount", Some(ns), name)
+        .and_then(|id| g.object(id));
+    sel.matches(
+        &|k| {
+            if k == CALICO_NAMESPACE_NAME {
+                return Some(name);
+            }
+            sa.and_then(|o| o.label(k))
+        },
+        false,
+    )
 }
 
 /// Whether a Calico `namespaceSelector` selects namespace `ns`.
@@ -451,24 +484,23 @@ fn calico_part(doc: &Document, spec: Option<NodeId>, global: bool) -> Part {
         None => Some(calico::Selector::All),
         Some(n) => doc.str(n).and_then(calico::Selector::parse),
     };
-    let pods = match (parse("selector"), global) {
-        (None, _) => PodSelector::Nothing,
-        (Some(selector), false) => PodSelector::Calico {
+    // an optional selector that is given but does not parse selects nothing
+    let optional = |key: &str| at(key).map(|_| parse(key));
+    let namespaces = if global {
+        optional("namespaceSelector")
+    } else {
+        None
+    };
+    let pods = match (
+        parse("selector"),
+        namespaces,
+        optional("serviceAccountSelector"),
+    ) {
+        (None, _, _) | (_, Some(None), _) | (_, _, Some(None)) => PodSelector::Nothing,
+        (Some(selector), namespaces, service_accounts) => PodSelector::Calico {
             selector,
-            namespaces: None,
-        },
-        (Some(selector), true) => match at("namespaceSelector") {
-            None => PodSelector::Calico {
-                selector,
-                namespaces: None,
-            },
-            Some(_) => match parse("namespaceSelector") {
-                Some(n) => PodSelector::Calico {
-                    selector,
-                    namespaces: Some(n),
-                },
-                None => PodSelector::Nothing,
-            },
+            namespaces: namespaces.flatten(),
+            service_accounts: service_accounts.flatten(),
         },
     };
     let rules = |key: &str| at(key).map_or(&[][..], |n| doc.seq(n));
@@ -692,10 +724,18 @@ specs:
                 vec![0],
             ),
             ("selector: app == 'web'\n  types: [Egress]", vec![], vec![0]),
+            // the pod's ServiceAccount, by its labels or its name
+            ("serviceAccountSelector: role == 'batch'", vec![3], vec![]),
+            (
+                "serviceAccountSelector: projectcalico.org/name == 'default'",
+                vec![0, 1],
+                vec![],
+            ),
+            ("serviceAccountSelector: \"role = x\"", vec![], vec![]),
         ];
         for (spec, ingress, egress) in cases {
             let g = with(&format!(
-                "apiVersion: projectcalico.org/v3\nkind: NetworkPolicy\nmetadata: {{name: p, namespace: a}}\nspec:\n  {spec}\n"
+                "apiVersion: projectcalico.org/v3\nkind: NetworkPolicy\nmetadata: {{name: p, namespace: a}}\nspec:\n  {spec}\n---\napiVersion: v1\nkind: ServiceAccount\nmetadata: {{name: batch, namespace: a, labels: {{role: batch}}}}\n"
             ));
             assert_eq!(isolated(&g), (ingress, egress), "{spec}");
         }
