@@ -24,5 +24,6 @@ pub mod model;
 pub mod plan;
 pub mod policy;
 pub mod report;
+pub mod rule_docs;
 pub mod schema;
 pub mod syntax;

@@ -226,6 +226,125 @@ fn every_format_lists_the_same_findings_from_one_run() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
+/// (rule id, file, line, column) of each `path:line:col: severity RULE-ID message` line.
+fn concise_keys(text: &str) -> Vec<Key> {
+    let mut out = Vec::new();
+    for line in text.lines() {
+        let Some((loc, rest)) = line.split_once(": ") else {
+            continue;
+        };
+        let mut parts = loc.rsplitn(3, ':');
+        let (Some(col), Some(line_no), Some(file)) = (parts.next(), parts.next(), parts.next())
+        else {
+            continue;
+        };
+        let (Ok(col), Ok(line_no)) = (col.parse(), line_no.parse()) else {
+            continue;
+        };
+        let mut words = rest.split(' ');
+        let sev = words.next().unwrap();
+        assert!(
+            ["critical", "high", "medium", "low", "info"].contains(&sev),
+            "{line}"
+        );
+        let rule = words.next().unwrap().to_string();
+        out.push((rule, file.to_string(), line_no, col));
+    }
+    sorted(out)
+}
+
+/// Decodes a workflow command property value (actions/toolkit `escapeProperty`).
+fn unescape_property(s: &str) -> String {
+    s.replace("%3A", ":")
+        .replace("%2C", ",")
+        .replace("%0D", "\r")
+        .replace("%0A", "\n")
+        .replace("%25", "%")
+}
+
+/// (rule id, file, line, column) of each finding's `::error file=...` workflow command.
+fn github_keys(text: &str) -> Vec<Key> {
+    let mut out = Vec::new();
+    for line in text.lines() {
+        let Some(cmd) = line.strip_prefix("::") else {
+            continue;
+        };
+        let (head, message) = cmd.split_once("::").unwrap();
+        assert!(!message.contains('\n'));
+        let (command, props) = head.split_once(' ').unwrap();
+        assert!(["error", "warning", "notice"].contains(&command), "{line}");
+        let props: std::collections::BTreeMap<&str, String> = props
+            .split(',')
+            .map(|p| {
+                let (k, v) = p.split_once('=').unwrap();
+                (k, unescape_property(v))
+            })
+            .collect();
+        let title = &props["title"];
+        // diagnostics carry their code (`E1001`) as the title; findings `RULE-ID title`
+        let rule = title.split(' ').next().unwrap().to_string();
+        if !title.contains(' ') {
+            continue;
+        }
+        out.push((
+            rule,
+            props["file"].clone(),
+            props["line"].parse().unwrap(),
+            props["col"].parse().unwrap(),
+        ));
+    }
+    sorted(out)
+}
+
+#[test]
+fn concise_github_and_gitlab_list_the_same_findings_as_json() {
+    let json = run(&["scan", "examples/manifests", "--format", "json"]);
+    let json: Value = serde_json::from_slice(&json.stdout).unwrap();
+    let expected = json_keys(&json);
+    assert!(expected.len() >= 5, "{expected:?}");
+
+    let concise = run(&["scan", "examples/manifests", "--format", "concise"]);
+    assert_eq!(concise.status.code(), Some(1));
+    let concise = stdout(&concise);
+    assert_eq!(concise_keys(&concise), expected);
+    // one line per finding, then the same summary as text
+    let text = stdout(&run(&["scan", "examples/manifests"]));
+    let summary = text.rsplit("\n\n").next().unwrap();
+    assert!(summary.starts_with("scanned "), "{summary}");
+    assert!(concise.ends_with(summary));
+    assert_eq!(
+        concise.lines().count(),
+        expected.len() + summary.lines().count()
+    );
+
+    let github = stdout(&run(&["scan", "examples/manifests", "--format", "github"]));
+    assert_eq!(github_keys(&github), expected);
+
+    let gitlab = run(&["scan", "examples/manifests", "--format", "gitlab"]);
+    let gitlab: Value = serde_json::from_slice(&gitlab.stdout).unwrap();
+    let issues = gitlab.as_array().unwrap();
+    let mut fingerprints = std::collections::BTreeSet::new();
+    let mut keys = Vec::new();
+    for (issue, f) in issues.iter().zip(json["findings"].as_array().unwrap()) {
+        for field in ["description", "check_name", "fingerprint", "severity"] {
+            assert!(issue[field].is_string(), "{field} in {issue}");
+        }
+        assert!(
+            ["info", "minor", "major", "critical", "blocker"]
+                .contains(&issue["severity"].as_str().unwrap())
+        );
+        assert!(fingerprints.insert(issue["fingerprint"].as_str().unwrap().to_string()));
+        assert_eq!(issue["check_name"], f["rule"]["id"]);
+        keys.push((
+            issue["check_name"].as_str().unwrap().to_string(),
+            issue["location"]["path"].as_str().unwrap().to_string(),
+            issue["location"]["lines"]["begin"].as_u64().unwrap() as usize,
+            f["location"]["column"].as_u64().unwrap() as usize,
+        ));
+    }
+    assert_eq!(sorted(keys), expected);
+}
+
 #[test]
 fn sarif_has_the_required_fields() {
     let o = run(&["scan", "examples/manifests", "--format", "sarif"]);

@@ -6,7 +6,7 @@
 
 use kanon::diag::SourceMap;
 use kanon::engine::{ScanOptions, compile_rules};
-use kanon::report::rule_docs::{self, DIR, HAND_WRITTEN, REGENERATE};
+use kanon::rule_docs::{self, DIR, HAND_WRITTEN, REGENERATE};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 

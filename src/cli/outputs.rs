@@ -7,7 +7,7 @@
 use super::Color;
 use super::scan::ScanFormat;
 use crate::engine::ScanResult;
-use crate::report::{atomic, json, junit, sarif, text};
+use crate::report::{atomic, concise, github, gitlab, html, json, junit, sarif, text};
 use clap::ValueEnum;
 use codespan_reporting::term::termcolor::{NoColor, WriteColor};
 use std::io::Write;
@@ -181,6 +181,43 @@ pub fn render(
             );
             serde_json::to_writer_pretty(&mut *w, &v)?;
             w.write_all(b"\n")
+        }
+        ScanFormat::Concise => {
+            let base = std::env::current_dir().ok();
+            concise::write(w, &result.findings, base.as_deref())?;
+            if show_exempted {
+                write!(w, "{}", crate::policy::exempted_text(&result.exempted))?;
+            }
+            write!(w, "{}", result.summary.text())
+        }
+        ScanFormat::Github => {
+            let base = std::env::current_dir().ok();
+            github::write(
+                w,
+                &result.findings,
+                &result.diagnostics,
+                &result.sources,
+                base.as_deref(),
+            )?;
+            write!(w, "{}", result.summary.text())
+        }
+        ScanFormat::Gitlab => {
+            let base = std::env::current_dir().ok();
+            gitlab::write(w, &result.findings, base.as_deref())
+        }
+        ScanFormat::Html => {
+            let base = std::env::current_dir().ok();
+            html::write(
+                w,
+                &html::Report {
+                    rules,
+                    findings: &result.findings,
+                    diagnostics: &result.diagnostics,
+                    sources: &result.sources,
+                    summary: &result.summary,
+                    base: base.as_deref(),
+                },
+            )
         }
         ScanFormat::Junit => w.write_all(
             junit::report(

@@ -19,6 +19,15 @@ pub enum ScanFormat {
     Sarif,
     /// JUnit XML: one test suite per rule, one failing test case per finding.
     Junit,
+    /// One line per finding: `path:line:col: severity RULE-ID message`, then the summary.
+    Concise,
+    /// GitHub Actions workflow commands (`::error file=...`): annotations on pull requests.
+    Github,
+    /// GitLab Code Quality report (JSON), for merge request widgets.
+    Gitlab,
+    /// One self-contained HTML file: charts, a sortable and filterable table, snippets,
+    /// evidence graphs, rule docs and what was skipped.
+    Html,
 }
 
 /// Lowest severity that fails the run.

@@ -286,7 +286,7 @@ fn example_finding(
             .iter()
             .find(|f| f.location.line == marker.line)
             .or_else(|| findings.first())?;
-        return Some(super::text::render_plain(
+        return Some(crate::report::text::render_plain(
             &sources,
             std::slice::from_ref(hit),
         ));
