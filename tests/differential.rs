@@ -44,6 +44,10 @@ struct Policy {
     ns: usize,
     sel: Selector,
     egress: bool,
+    /// 0: Kubernetes NetworkPolicy; 1: CiliumNetworkPolicy; 2: the same in the `specs:`
+    /// form, with a second rule; 3: CiliumClusterwideNetworkPolicy on the namespace label;
+    /// 4: Calico NetworkPolicy; 5: Calico GlobalNetworkPolicy with a namespace selector.
+    flavor: usize,
 }
 
 #[derive(Clone, Debug)]
@@ -109,11 +113,14 @@ fn cluster() -> impl Strategy<Value = Cluster> {
     (
         prop::collection::vec(workload(), 0..8),
         prop::collection::vec(
-            (0..3usize, selector(), any::<bool>()).prop_map(|(ns, sel, egress)| Policy {
-                ns,
-                sel,
-                egress,
-            }),
+            (0..3usize, selector(), any::<bool>(), 0..6usize).prop_map(
+                |(ns, sel, egress, flavor)| Policy {
+                    ns,
+                    sel,
+                    egress,
+                    flavor,
+                },
+            ),
             0..5,
         ),
         prop::collection::vec((0..3usize, 0..4usize), 0..3),
@@ -193,7 +200,13 @@ fn render(c: &Cluster) -> String {
             let indented_labels = labels.replace("      ", "    ");
             let _ = write!(
                 y,
-                "---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: w{i}\n  namespace: {ns}\n  labels:\n{indented_labels}spec:\n{}  containers:\n{}",
+                "---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: w{i}\n  namespace: {ns}\n{}  labels:\n{indented_labels}spec:\n{}  containers:\n{}",
+                // every other Pod is exported cluster state (K07-004 judges only those)
+                if i % 2 == 0 {
+                    format!("  uid: u{i}\n")
+                } else {
+                    String::new()
+                },
                 pod.replace("    ", "  "),
                 container.replace("      ", "    ")
             );
@@ -213,27 +226,7 @@ fn render(c: &Cluster) -> String {
         }
     }
     for (i, p) in c.policies.iter().enumerate() {
-        let ns = pick(NAMESPACES, p.ns);
-        let sel = match &p.sel {
-            Selector::Empty => "  podSelector: {}\n".to_string(),
-            Selector::App(a) => format!("  podSelector:\n    matchLabels:\n      app: {}\n", pick(APPS, *a)),
-            Selector::AppIn(v) => {
-                let vals: Vec<&str> = v.iter().map(|a| pick(APPS, *a)).collect();
-                format!("  podSelector:\n    matchExpressions:\n      - key: app\n        operator: In\n        values: [{}]\n", vals.join(", "))
-            }
-            Selector::TierNotIn(t) => format!("  podSelector:\n    matchExpressions:\n      - key: tier\n        operator: NotIn\n        values: [{}]\n", pick(TIERS, *t)),
-            Selector::TierExists => "  podSelector:\n    matchExpressions:\n      - key: tier\n        operator: Exists\n".to_string(),
-            Selector::TierMissing => "  podSelector:\n    matchExpressions:\n      - key: tier\n        operator: DoesNotExist\n".to_string(),
-        };
-        let types = if p.egress {
-            "  policyTypes: [Ingress, Egress]\n"
-        } else {
-            "  policyTypes: [Ingress]\n"
-        };
-        let _ = write!(
-            y,
-            "---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: np{i}\n  namespace: {ns}\nspec:\n{sel}{types}"
-        );
+        let _ = write!(y, "---\n{}", render_policy(i, p));
     }
     for (i, (ns, app)) in c.services.iter().enumerate() {
         let _ = write!(
@@ -288,6 +281,126 @@ fn render(c: &Cluster) -> String {
     y
 }
 
+/// A label selector body (`matchLabels` / `matchExpressions`), indented by `pad`, with
+/// `prefix` before the `app` key (Cilium's `k8s:` source).
+fn label_selector(sel: &Selector, pad: &str, prefix: &str, extra: &str) -> String {
+    let exprs = |key: &str, op: &str, values: &str| {
+        format!("{pad}matchExpressions:\n{pad}  - key: {key}\n{pad}    operator: {op}\n{values}")
+    };
+    let values = |v: &[&str]| format!("{pad}    values: [{}]\n", v.join(", "));
+    let labels = |l: &str| format!("{pad}matchLabels:\n{l}{extra}");
+    match sel {
+        Selector::Empty if extra.is_empty() => "{}".to_string(),
+        Selector::Empty => labels(""),
+        Selector::App(a) => labels(&format!("{pad}  {prefix}app: {}\n", pick(APPS, *a))),
+        Selector::AppIn(v) => {
+            let vals: Vec<&str> = v.iter().map(|a| pick(APPS, *a)).collect();
+            let mut out = exprs(&format!("{prefix}app"), "In", &values(&vals));
+            if !extra.is_empty() {
+                out.push_str(&labels(""));
+            }
+            out
+        }
+        Selector::TierNotIn(t) => {
+            let mut out = exprs("tier", "NotIn", &values(&[pick(TIERS, *t)]));
+            if !extra.is_empty() {
+                out.push_str(&labels(""));
+            }
+            out
+        }
+        Selector::TierExists | Selector::TierMissing => {
+            let op = if matches!(sel, Selector::TierExists) {
+                "Exists"
+            } else {
+                "DoesNotExist"
+            };
+            let mut out = exprs("tier", op, "");
+            if !extra.is_empty() {
+                out.push_str(&labels(""));
+            }
+            out
+        }
+    }
+}
+
+/// The same selector in Calico's selector language.
+fn calico_selector(sel: &Selector) -> String {
+    match sel {
+        Selector::Empty => "all()".to_string(),
+        Selector::App(a) => format!("app == '{}'", pick(APPS, *a)),
+        Selector::AppIn(v) => {
+            let vals: Vec<String> = v.iter().map(|a| format!("'{}'", pick(APPS, *a))).collect();
+            format!("app in {{{}}}", vals.join(", "))
+        }
+        Selector::TierNotIn(t) => format!("tier not in {{'{}'}}", pick(TIERS, *t)),
+        Selector::TierExists => "has(tier)".to_string(),
+        Selector::TierMissing => "!has(tier)".to_string(),
+    }
+}
+
+fn render_policy(i: usize, p: &Policy) -> String {
+    let ns = pick(NAMESPACES, p.ns);
+    let cilium_rules = if p.egress {
+        "  ingress:\n    - {}\n  egress:\n    - toEntities: [world]\n"
+    } else {
+        "  ingress:\n    - fromEntities: [cluster]\n"
+    };
+    let calico_types = if p.egress {
+        "  types: [Ingress, Egress]\n"
+    } else {
+        "  ingress:\n    - action: Allow\n"
+    };
+    match p.flavor % 6 {
+        1 => format!(
+            "apiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata:\n  name: cnp{i}\n  namespace: {ns}\nspec:\n  endpointSelector:{}\n{cilium_rules}",
+            block(&label_selector(&p.sel, "    ", "k8s:", ""))
+        ),
+        2 => format!(
+            "apiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata:\n  name: cnp{i}\n  namespace: {ns}\nspecs:\n  - endpointSelector:{}\n    {}  - endpointSelector:\n      matchLabels:\n        any:tier: back\n    egress:\n      - {{}}\n",
+            block(&label_selector(&p.sel, "      ", "", "")),
+            cilium_rules.replace("\n  ", "\n    ").trim_start()
+        ),
+        3 => format!(
+            "apiVersion: cilium.io/v2\nkind: CiliumClusterwideNetworkPolicy\nmetadata:\n  name: ccnp{i}\nspec:\n  endpointSelector:{}\n{cilium_rules}",
+            block(&label_selector(
+                &p.sel,
+                "    ",
+                "",
+                &format!("      k8s:io.cilium.k8s.namespace.labels.team: {ns}\n")
+            ))
+        ),
+        4 => format!(
+            "apiVersion: projectcalico.org/v3\nkind: NetworkPolicy\nmetadata:\n  name: cnp{i}\n  namespace: {ns}\nspec:\n  selector: \"{}\"\n{calico_types}",
+            calico_selector(&p.sel)
+        ),
+        5 => format!(
+            "apiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\nmetadata:\n  name: gnp{i}\nspec:\n  selector: \"{}\"\n  namespaceSelector: team == '{ns}'\n{calico_types}",
+            calico_selector(&p.sel)
+        ),
+        _ => {
+            let sel = label_selector(&p.sel, "    ", "", "");
+            let types = if p.egress {
+                "  policyTypes: [Ingress, Egress]\n"
+            } else {
+                "  policyTypes: [Ingress]\n"
+            };
+            format!(
+                "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: np{i}\n  namespace: {ns}\nspec:\n  podSelector:{}\n{types}",
+                block(&sel)
+            )
+        }
+    }
+}
+
+/// A selector body after `key:`: ` {}` on the same line, or a block on the next lines.
+fn block(body: &str) -> String {
+    if body.trim() == "{}" {
+        " {}".to_string()
+    } else {
+        format!("\n{}", body.trim_end_matches('\n'))
+    }
+}
+
 /// Atoms for generated rules over `w` (a workload) and `c` (one of its containers).
 const ATOMS: &[&str] = &[
     "exists np in networkpolicies(w.namespace) where np selects w",
@@ -308,6 +421,14 @@ const ATOMS: &[&str] = &[
     "none np in networkpolicies where np selects w",
     "all np in networkpolicies(w.namespace) where np.isolatesIngress",
     "exists n in namespaces where n.name == w.namespace and n.labels[\"team\"] == \"pay\"",
+    "len(w.ingressPolicies) > 0",
+    "any p in w.egressPolicies where p.isolatesIngress",
+    "exists p in ciliumnetworkpolicies(w.namespace) where p selects w",
+    "exists p in ciliumclusterwidenetworkpolicies where p selects w and p.isolatesEgress",
+    "exists p in globalnetworkpolicies where p selects w",
+    "count(p in networkpolicies(w.namespace) where p selects w) == 1",
+    "exists n in namespaces where n.name == w.namespace and len(n.defaultDenyIngress) > 0",
+    "w.live and len(w.exposures) > 0",
 ];
 
 fn generated_rule() -> impl Strategy<Value = String> {
@@ -488,6 +609,7 @@ fn generated_graphs_produce_findings() {
             ns: 1,
             sel: Selector::Empty,
             egress: false,
+            flavor: 0,
         }],
         services: vec![(0, 0)],
         bindings: vec![Binding {
@@ -534,4 +656,102 @@ fn generated_cases_are_not_vacuous() {
         "{with_findings}/{cases} cases had findings ({total} in all)"
     );
     eprintln!("{with_findings}/{cases} generated cases had findings ({total} findings)");
+}
+
+#[test]
+fn every_policy_flavor_renders() {
+    // each kind of policy, with each selector, loads without error and is a policy that
+    // selects something in some generated cluster
+    let sels = [
+        Selector::Empty,
+        Selector::App(0),
+        Selector::AppIn(vec![0, 1]),
+        Selector::TierNotIn(0),
+        Selector::TierExists,
+        Selector::TierMissing,
+    ];
+    for flavor in 0..6 {
+        for sel in &sels {
+            for egress in [false, true] {
+                let p = Policy {
+                    ns: 0,
+                    sel: sel.clone(),
+                    egress,
+                    flavor,
+                };
+                let yaml = format!(
+                    "apiVersion: v1\nkind: Pod\nmetadata: {{name: p, namespace: shop, labels: {{app: web, tier: back}}}}\nspec: {{containers: [{{name: c}}]}}\n---\napiVersion: v1\nkind: Namespace\nmetadata: {{name: shop, labels: {{team: shop}}}}\n---\n{}",
+                    render_policy(0, &p)
+                );
+                let mut sources = SourceMap::new();
+                let load = Loader::default().load_text("p.yaml", yaml.clone(), &mut sources);
+                assert!(!load.has_errors(), "{yaml}");
+                let g = Graph::build(load, &GraphOptions::default());
+                assert!(g.policy(2).is_some(), "{yaml}");
+                let selected = !g.selected(2).is_empty();
+                // the pod has `tier: back`: only `DoesNotExist` misses it (the second rule of
+                // the `specs:` form selects it for egress)
+                let by_first = !matches!(sel, Selector::TierMissing);
+                assert_eq!(selected, by_first || flavor == 2, "{yaml}");
+                assert_eq!(!g.ingress_policies(0).is_empty(), by_first, "{yaml}");
+                assert_eq!(
+                    !g.egress_policies(0).is_empty(),
+                    (by_first && egress) || flavor == 2,
+                    "{yaml}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn live_pods_let_k07_004_judge_policies() {
+    // a Pod exported from a cluster (uid) and policies of both NetworkPolicy kinds that
+    // select none of it: K07-004 reports both, through both evaluators
+    let pod = Workload {
+        kind: 0,
+        ns: 0,
+        app: 0,
+        tier: None,
+        privileged: None,
+        pod_run_as_user: None,
+        run_as_user: None,
+        image_tag: 2,
+        host_network: false,
+        sa: None,
+    };
+    let policy = |flavor| Policy {
+        ns: 0,
+        sel: Selector::App(2),
+        egress: false,
+        flavor,
+    };
+    let c = Cluster {
+        workloads: vec![pod],
+        policies: vec![
+            policy(0),
+            policy(4),
+            Policy {
+                sel: Selector::App(0),
+                ..policy(0)
+            },
+        ],
+        services: Vec::new(),
+        bindings: Vec::new(),
+        sas: Vec::new(),
+    };
+    let (opt, naive) = both(&RuleFs::new(), &render(&c), true);
+    assert_eq!(opt, naive);
+    let k07_004: Vec<&str> = opt
+        .iter()
+        .filter(|f| &*f.rule_id == "K07-004")
+        .map(|f| &*f.message)
+        .collect();
+    assert_eq!(k07_004.len(), 2, "{k07_004:#?}");
+    assert!(
+        k07_004
+            .iter()
+            .all(|m| m.contains("selects none of the 1 Pods running in namespace `shop`")),
+        "{k07_004:#?}"
+    );
 }

@@ -32,8 +32,13 @@ rule T-003 exposed-admin {
 "#;
 
 fn program() -> kanon::check::ir::Program {
+    compiled(RULES)
+}
+
+/// The program of one rule file, which must compile without a diagnostic.
+fn compiled(text: &str) -> kanon::check::ir::Program {
     let mut fs = RuleFs::new();
-    fs.add_embedded("t", "t.kanon", RULES);
+    fs.add_embedded("t", "t.kanon", text);
     let entry = fs.embedded_rules("t");
     let mut sources = SourceMap::new();
     let c = compile(&fs, &entry, &Overrides::new(), &mut sources);
@@ -71,4 +76,39 @@ fn semi_join_with_residual_filter() {
     let out = explain(&program(), "T-003", false).unwrap().unwrap();
     assert!(out.contains("SemiJoin s in probe label-index[Service selecting w] on s.spec.type == \"LoadBalancer\""), "{out}");
     insta::assert_snapshot!(out);
+}
+
+/// Rules over the Cilium and Calico policy kinds, whose selection edges the graph holds too.
+const POLICY_RULES: &str = r#"
+rule P-001 not-isolated-by-cilium {
+  severity low
+  for w in workloads
+  where not (exists p in ciliumnetworkpolicies(w.namespace) where p selects w)
+  report at w "{w.name}"
+}
+
+rule P-002 isolated-by-global {
+  severity low
+  for w in workloads
+  where exists g in globalnetworkpolicies where g selects w and g.isolatesEgress
+  report at w "{w.name}"
+}
+"#;
+
+#[test]
+fn label_index_probe_for_every_policy_kind() {
+    let program = compiled(POLICY_RULES);
+    let out = explain(&program, "P-001", false).unwrap().unwrap();
+    // a namespaced policy selects only in its namespace: no residual namespace check
+    assert!(
+        out.contains("AntiJoin p in probe label-index[CiliumNetworkPolicy selecting w]\n"),
+        "{out}"
+    );
+    let out = explain(&program, "P-002", false).unwrap().unwrap();
+    assert!(
+        out.contains(
+            "SemiJoin g in probe label-index[GlobalNetworkPolicy selecting w] on g.isolatesEgress"
+        ),
+        "{out}"
+    );
 }

@@ -40,6 +40,17 @@ const WORKLOAD_ATTRS: &[Attr] = &[
     Attr::AutomountsToken,
     Attr::Bindings,
     Attr::Services,
+    Attr::IngressPolicies,
+    Attr::EgressPolicies,
+    Attr::Exposures,
+];
+
+/// The kinds of network policy that isolate pods (see `graph::netpol`).
+pub(crate) const POLICY_KINDS: &[&str] = &[
+    "NetworkPolicy",
+    "CiliumNetworkPolicy",
+    "CiliumClusterwideNetworkPolicy",
+    "GlobalNetworkPolicy",
 ];
 
 const OBJECT_ATTRS: &[Attr] = &[
@@ -51,6 +62,7 @@ const OBJECT_ATTRS: &[Attr] = &[
     Attr::Owners,
     Attr::References,
     Attr::NamespaceObject,
+    Attr::Live,
 ];
 
 fn attr_by_name(name: &str) -> Option<Attr> {
@@ -95,9 +107,13 @@ fn object_attrs(k: &KindSet) -> Vec<Attr> {
     if only_kinds(k, &["HorizontalPodAutoscaler"]) {
         v.push(Attr::Target);
     }
-    if only_kinds(k, &["NetworkPolicy"]) {
+    if only_kinds(k, POLICY_KINDS) {
         v.push(Attr::IsolatesIngress);
         v.push(Attr::IsolatesEgress);
+    }
+    if only_kinds(k, &["Namespace"]) {
+        v.push(Attr::DefaultDenyIngress);
+        v.push(Attr::DefaultDenyEgress);
     }
     v
 }
@@ -145,7 +161,7 @@ fn class(t: &Ty) -> Class {
         Ty::Str => Class::Str,
         Ty::List(_) => Class::List,
         Ty::Version => Class::Version,
-        Ty::Object(_) | Ty::Container | Ty::Image | Ty::Reference => Class::Object,
+        Ty::Object(_) | Ty::Container | Ty::Image | Ty::Reference | Ty::Exposure => Class::Object,
         Ty::Union(fts) => {
             let classes: Vec<Class> = fts.iter().map(|f| class(&Ty::Data(*f))).collect();
             match classes.first() {
@@ -612,7 +628,10 @@ impl<'a> RuleChecker<'a> {
             Attr::Containers => Ty::List(Box::new(Ty::Container)),
             Attr::PodSpec => named("io.k8s.api.core.v1.PodSpec"),
             Attr::ServiceAccount => Ty::Object(kinds_of(&["ServiceAccount"])),
-            Attr::AutomountsToken | Attr::IsolatesIngress | Attr::IsolatesEgress => Ty::Bool,
+            Attr::AutomountsToken | Attr::IsolatesIngress | Attr::IsolatesEgress | Attr::Live => {
+                Ty::Bool
+            }
+            Attr::Exposures => Ty::List(Box::new(Ty::Exposure)),
             Attr::Bindings => Ty::List(Box::new(Ty::Object(kinds_of(&[
                 "RoleBinding",
                 "ClusterRoleBinding",
@@ -621,6 +640,10 @@ impl<'a> RuleChecker<'a> {
             Attr::Rules => Ty::List(Box::new(named("io.k8s.api.rbac.v1.PolicyRule"))),
             Attr::References => Ty::List(Box::new(Ty::Reference)),
             Attr::Services => Ty::List(Box::new(Ty::Object(kinds_of(&["Service"])))),
+            Attr::IngressPolicies
+            | Attr::EgressPolicies
+            | Attr::DefaultDenyIngress
+            | Attr::DefaultDenyEgress => Ty::List(Box::new(Ty::Object(kinds_of(POLICY_KINDS)))),
             Attr::Target => Ty::Object(KindSet::All),
             Attr::NamespaceObject => Ty::Object(kinds_of(&["Namespace"])),
         }
@@ -710,6 +733,14 @@ impl<'a> RuleChecker<'a> {
             Ty::Image => {
                 const F: &[&str] = &["registry", "repository", "tag", "digest", "name"];
                 self.record_field(base, name, F, |_| Ty::Str)
+            }
+            Ty::Exposure => {
+                const F: &[&str] = &["via", "service", "route", "gateway", "path"];
+                self.record_field(base, name, F, |f| match f {
+                    "service" => Ty::Object(kinds_of(&["Service"])),
+                    "route" | "gateway" => Ty::Object(KindSet::All),
+                    _ => Ty::Str,
+                })
             }
             Ty::Reference => {
                 const F: &[&str] = &["kind", "name", "namespace", "via", "target", "missing"];
@@ -1194,11 +1225,11 @@ impl<'a> RuleChecker<'a> {
                 Some((x(cmp_op(op)?), Ty::Bool))
             }
             BinaryOp::Selects => {
-                let selector = matches!(&ta, Ty::Object(k) if only_kinds(k, &["NetworkPolicy", "Service", "PodDisruptionBudget"]))
+                let selector = matches!(&ta, Ty::Object(k) if only_kinds(k, &[POLICY_KINDS, &["Service", "PodDisruptionBudget"]].concat()))
                     || matches!(ta, Ty::Any);
                 if !selector {
                     self.err(
-                        Diagnostic::error("E0301", "only a NetworkPolicy, Service or PodDisruptionBudget selects workloads")
+                        Diagnostic::error("E0301", "only a network policy, Service or PodDisruptionBudget selects workloads")
                             .at(l.span(), "this does not select by labels")
                             .with_help("write `np selects w` with `np` a NetworkPolicy"),
                     );

@@ -154,10 +154,22 @@ pub enum Attr {
     Services,
     /// The target of an HPA's `scaleTargetRef`.
     Target,
-    /// Whether a NetworkPolicy isolates ingress.
+    /// Whether a network policy (of any kind) isolates ingress.
     IsolatesIngress,
-    /// Whether a NetworkPolicy isolates egress.
+    /// Whether a network policy (of any kind) isolates egress.
     IsolatesEgress,
+    /// The network policies of any kind that isolate a workload's ingress.
+    IngressPolicies,
+    /// The network policies of any kind that isolate a workload's egress.
+    EgressPolicies,
+    /// The policies of any kind that are a default deny of ingress for a namespace.
+    DefaultDenyIngress,
+    /// The policies of any kind that are a default deny of egress for a namespace.
+    DefaultDenyEgress,
+    /// The paths from outside the cluster to a workload (exposure records).
+    Exposures,
+    /// Whether the object was exported from a running cluster.
+    Live,
     /// `init`, `regular` or `ephemeral`, for a container.
     ContainerType,
     /// The Namespace object of an object, if in the input.
@@ -166,7 +178,7 @@ pub enum Attr {
 
 impl Attr {
     /// Every attribute.
-    pub const ALL: [Attr; 22] = [
+    pub const ALL: [Attr; 28] = [
         Attr::Name,
         Attr::Namespace,
         Attr::Kind,
@@ -187,6 +199,12 @@ impl Attr {
         Attr::Target,
         Attr::IsolatesIngress,
         Attr::IsolatesEgress,
+        Attr::IngressPolicies,
+        Attr::EgressPolicies,
+        Attr::DefaultDenyIngress,
+        Attr::DefaultDenyEgress,
+        Attr::Exposures,
+        Attr::Live,
         Attr::ContainerType,
         Attr::NamespaceObject,
     ];
@@ -214,6 +232,12 @@ impl Attr {
             Attr::Target => "target",
             Attr::IsolatesIngress => "isolatesIngress",
             Attr::IsolatesEgress => "isolatesEgress",
+            Attr::IngressPolicies => "ingressPolicies",
+            Attr::EgressPolicies => "egressPolicies",
+            Attr::DefaultDenyIngress => "defaultDenyIngress",
+            Attr::DefaultDenyEgress => "defaultDenyEgress",
+            Attr::Exposures => "exposures",
+            Attr::Live => "live",
             Attr::ContainerType => "containerType",
             Attr::NamespaceObject => "namespaceObject",
         }
@@ -568,4 +592,6 @@ pub enum Ty {
     Version,
     /// A reference record (`kind`, `name`, `namespace`, `via`, `target`, `missing`).
     Reference,
+    /// An exposure record (`via`, `service`, `route`, `gateway`, `path`).
+    Exposure,
 }

@@ -22,7 +22,11 @@ pub fn sanitize(s: &str) -> String {
 
 fn obj_of(v: &Val) -> Option<ObjId> {
     match v {
-        Val::Obj(o) | Val::Container(o, _) | Val::Effective(o, _) | Val::Ref(o, _) => Some(*o),
+        Val::Obj(o)
+        | Val::Container(o, _)
+        | Val::Effective(o, _)
+        | Val::Ref(o, _)
+        | Val::Exposure(o, _) => Some(*o),
         _ => None,
     }
 }

@@ -301,6 +301,19 @@ impl<'g> Ctx<'g> {
                     _ => Val::Null,
                 }
             }
+            Val::Exposure(o, i) => {
+                let Some(e) = self.graph.exposures(*o).get(*i as usize) else {
+                    return Val::Null;
+                };
+                match name {
+                    "via" => Val::Str(Arc::from(e.via)),
+                    "service" => Val::Obj(e.service),
+                    "route" => e.route.map_or(Val::Null, Val::Obj),
+                    "gateway" => e.gateway.map_or(Val::Null, Val::Obj),
+                    "path" => Val::Str(Arc::from(&*e.path)),
+                    _ => Val::Null,
+                }
+            }
             Val::Effective(o, i) => {
                 let own = self.container_node(*o, *i).map_or(Val::Null, |(d, n)| {
                     self.field(&self.field(&Val::Node(d, n), "securityContext"), name)
@@ -534,8 +547,31 @@ impl<'g> Ctx<'g> {
                 .find(|r| r.via == "scaleTargetRef")
                 .and_then(|r| r.target)
                 .map_or(Val::Null, Val::Obj),
-            Attr::IsolatesIngress => Val::Bool(g.policy_types(obj).0),
-            Attr::IsolatesEgress => Val::Bool(g.policy_types(obj).1),
+            Attr::IsolatesIngress => Val::Bool(g.policy(obj).is_some_and(|p| p.isolates().0)),
+            Attr::IsolatesEgress => Val::Bool(g.policy(obj).is_some_and(|p| p.isolates().1)),
+            Attr::IngressPolicies | Attr::EgressPolicies if self.mode == Mode::Reference => {
+                // every object tried as a policy, read afresh (no precomputed edge)
+                let ingress = a == Attr::IngressPolicies;
+                let ids: Vec<ObjId> = g
+                    .ids()
+                    .filter(|&p| {
+                        crate::graph::netpol::Policy::read(g, p)
+                            .and_then(|pol| pol.applies_to(g, obj))
+                            .is_some_and(|(i, e)| if ingress { i.isolates } else { e.isolates })
+                    })
+                    .collect();
+                objs(&ids)
+            }
+            Attr::IngressPolicies => objs(g.ingress_policies(obj)),
+            Attr::EgressPolicies => objs(g.egress_policies(obj)),
+            Attr::Exposures => Val::List(Arc::new(
+                (0..g.exposures(obj).len() as u32)
+                    .map(|i| Val::Exposure(obj, i))
+                    .collect(),
+            )),
+            Attr::Live => Val::Bool(g.is_live(obj)),
+            Attr::DefaultDenyIngress => objs(&g.default_deny_policies(&o.name).0),
+            Attr::DefaultDenyEgress => objs(&g.default_deny_policies(&o.name).1),
             Attr::NamespaceObject => o
                 .namespace
                 .as_deref()
@@ -557,6 +593,13 @@ impl<'g> Ctx<'g> {
                 let (Some(so), Some(to)) = (g.object(*s), g.object(*t)) else {
                     return false;
                 };
+                // a Cilium or Calico policy: its own selectors, tried on this workload
+                if let Some(p) = crate::graph::netpol::PolicyKind::of(so)
+                    .filter(|k| *k != crate::graph::netpol::PolicyKind::Kubernetes)
+                    .and_then(|_| crate::graph::netpol::Policy::read(g, *s))
+                {
+                    return p.applies_to(g, *t).is_some();
+                }
                 let Some(w) = to.workload.as_ref() else {
                     return false;
                 };

@@ -38,6 +38,8 @@ pub enum Val {
     Version(Version),
     /// Reference `idx` of object `obj`.
     Ref(ObjId, u32),
+    /// Exposure `idx` of workload `obj`.
+    Exposure(ObjId, u32),
     /// The effective security context of container `idx` of workload `obj`.
     Effective(ObjId, u32),
 }

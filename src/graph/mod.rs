@@ -11,14 +11,20 @@
 //! | namespaces, kind index, duplicates | this module |
 //! | workloads, containers, ownership | [`workload`] |
 //! | label selectors, network policy types | [`selector`] |
+//! | network policies of every kind (Kubernetes, Cilium, Calico), isolation | [`netpol`], [`calico`] |
 //! | service accounts, RBAC | [`identity`] |
 //! | references to secrets, config maps, services... | [`references`] |
+//! | external exposure (Services, Ingresses, Gateway API, Istio) | [`exposure`] |
 //! | DOT and JSON export | [`export`] |
 
+pub mod calico;
 pub mod export;
+pub mod exposure;
 pub mod identity;
 mod index;
 mod kinds;
+pub mod live;
+pub mod netpol;
 pub mod references;
 pub mod selector;
 #[cfg(test)]
@@ -159,6 +165,7 @@ pub struct Graph {
     pub(crate) sel: selector::Selection,
     pub(crate) ident: identity::Identity,
     pub(crate) refs: Vec<Vec<Reference>>,
+    pub(crate) exposed: Vec<Vec<exposure::Exposure>>,
 }
 
 impl Graph {
@@ -181,6 +188,7 @@ impl Graph {
         g.sel = sel;
         g.ident = ident;
         g.refs = references::build(&g);
+        g.exposed = exposure::build(&g);
         g
     }
 

@@ -1,12 +1,16 @@
 //! Label selectors with the exact API semantics, a per-namespace label index over workloads'
 //! pod labels, and the selection edges of `NetworkPolicy`, `Service` and
-//! `PodDisruptionBudget` (forward and reverse), computed once.
+//! `PodDisruptionBudget` and of the other network policy kinds (Cilium, Calico; see
+//! [`super::netpol`]), forward and reverse, computed once; and from them the policies
+//! that isolate each workload, per direction.
 //!
-//! Selection targets are workloads in the selector's namespace, matched on their pod labels
-//! (the pod template's labels; a Pod's own labels).
+//! Selection targets are workloads, matched on their pod labels (the pod template's
+//! labels; a Pod's own labels): in the selector's namespace, or for cluster-wide policies
+//! in every namespace.
 
 use std::collections::HashMap;
 
+use super::netpol::{Policy, PolicyKind};
 use super::{Graph, ObjId, scalar_text, string_map};
 use crate::model::{DocId, Document, NodeId, Value};
 
@@ -301,6 +305,11 @@ impl LabelIndex {
             .filter(|&id| sel.matches(labels_of(id)))
             .collect()
     }
+
+    /// Every object of a scope, sorted.
+    fn scope(&self, scope: &str) -> &[ObjId] {
+        self.scopes.get(scope).map_or(&[], |s| s.all.as_slice())
+    }
 }
 
 /// The selection edges of the graph.
@@ -309,6 +318,12 @@ pub(crate) struct Selection {
     pods: LabelIndex,
     selected: Vec<Vec<ObjId>>,
     selected_by: Vec<Vec<ObjId>>,
+    /// Every network policy, by object id (sorted).
+    policies: Vec<(ObjId, Policy)>,
+    /// Per workload, the policies that isolate its ingress (input order).
+    ingress: Vec<Vec<ObjId>>,
+    /// Per workload, the policies that isolate its egress (input order).
+    egress: Vec<Vec<ObjId>>,
 }
 
 impl Selection {
@@ -317,6 +332,8 @@ impl Selection {
         let mut sel = Selection {
             selected: vec![Vec::new(); n],
             selected_by: vec![Vec::new(); n],
+            ingress: vec![Vec::new(); n],
+            egress: vec![Vec::new(); n],
             ..Selection::default()
         };
         for &id in g.all_workloads() {
@@ -326,21 +343,58 @@ impl Selection {
                 }
             }
         }
+        let mut namespaces: Vec<&str> = sel.pods.scopes.keys().map(|k| &**k).collect();
+        namespaces.sort_unstable();
         for id in g.ids() {
-            let Some(selector) = g.selector_of(id) else {
-                continue;
+            let policy = Policy::read(g, id);
+            let mut isolated: Vec<(ObjId, bool, bool)> = Vec::new();
+            let targets = match (&policy, g.selector_of(id)) {
+                (Some(p), _) if p.kind != PolicyKind::Kubernetes => {
+                    // policies selecting by other means than a label selector in one
+                    // namespace are few: each tries the workloads in its scope
+                    let mut targets = Vec::new();
+                    for ns in namespaces.iter().filter(|ns| p.in_scope(ns)) {
+                        for &w in sel.pods.scope(ns) {
+                            if let Some((i, e)) = p.applies_to(g, w) {
+                                targets.push(w);
+                                isolated.push((w, i.isolates, e.isolates));
+                            }
+                        }
+                    }
+                    targets.sort_unstable();
+                    isolated.sort_unstable();
+                    targets
+                }
+                (_, Some(selector)) => {
+                    let Some(ns) = g.object(id).and_then(|o| o.namespace.as_deref()) else {
+                        continue;
+                    };
+                    let targets = sel.pods.select(ns, &selector, |t| pod_labels(g, t));
+                    if let Some(p) = &policy {
+                        let (i, e) = p.isolates();
+                        isolated.extend(targets.iter().map(|&t| (t, i, e)));
+                    }
+                    targets
+                }
+                _ => continue,
             };
-            let Some(ns) = g.object(id).and_then(|o| o.namespace.as_deref()) else {
-                continue;
-            };
-            let targets = sel.pods.select(ns, &selector, |t| pod_labels(g, t));
             for &t in &targets {
                 if let Some(list) = sel.selected_by.get_mut(t as usize) {
                     list.push(id);
                 }
             }
+            for (t, i, e) in isolated {
+                for (on, lists) in [(i, &mut sel.ingress), (e, &mut sel.egress)] {
+                    if let Some(list) = lists.get_mut(t as usize).filter(|_| on) {
+                        list.push(id);
+                    }
+                }
+            }
             if let Some(slot) = sel.selected.get_mut(id as usize) {
                 *slot = targets;
+            }
+            if let Some(p) = policy {
+                sel.policies.push((id, p));
             }
         }
         sel
@@ -383,7 +437,8 @@ impl Graph {
     }
 
     /// The workloads a `NetworkPolicy`, `Service` or `PodDisruptionBudget` selects in its
-    /// namespace, in input order (empty for other objects).
+    /// namespace, or a Cilium or Calico policy selects (see [`super::netpol`]), in input
+    /// order (empty for other objects).
     pub fn selected(&self, selector: ObjId) -> &[ObjId] {
         self.sel
             .selected
@@ -396,8 +451,8 @@ impl Graph {
         self.selected(selector).binary_search(&target).is_ok()
     }
 
-    /// The objects of `kind` (`NetworkPolicy`, `Service`, `PodDisruptionBudget`) that select
-    /// a workload, in input order.
+    /// The objects of `kind` (`NetworkPolicy`, `Service`, `PodDisruptionBudget`,
+    /// `CiliumNetworkPolicy`...) that select a workload, in input order.
     pub fn selected_by<'a>(
         &'a self,
         target: ObjId,
@@ -410,6 +465,50 @@ impl Graph {
             .iter()
             .copied()
             .filter(move |&s| self.object(s).is_some_and(|o| &*o.kind == kind))
+    }
+
+    /// The network policy of any kind with this id (`None` for other objects).
+    pub fn policy(&self, id: ObjId) -> Option<&Policy> {
+        let i = self
+            .sel
+            .policies
+            .binary_search_by_key(&id, |(p, _)| *p)
+            .ok()?;
+        self.sel.policies.get(i).map(|(_, p)| p)
+    }
+
+    /// Every network policy of any kind, in input order.
+    pub fn policies(&self) -> impl Iterator<Item = ObjId> + '_ {
+        self.sel.policies.iter().map(|(id, _)| *id)
+    }
+
+    /// The policies of any kind that isolate a workload's ingress: they select it and
+    /// isolate ingress for it (input order). A workload without one accepts connections
+    /// from everywhere.
+    pub fn ingress_policies(&self, w: ObjId) -> &[ObjId] {
+        self.sel.ingress.get(w as usize).map_or(&[], Vec::as_slice)
+    }
+
+    /// The policies of any kind that isolate a workload's egress (input order).
+    pub fn egress_policies(&self, w: ObjId) -> &[ObjId] {
+        self.sel.egress.get(w as usize).map_or(&[], Vec::as_slice)
+    }
+
+    /// The policies of any kind that are a default deny for a namespace, per direction:
+    /// they select every pod of the namespace whatever its labels, isolate it and allow
+    /// nothing themselves. Input order.
+    pub fn default_deny_policies(&self, namespace: &str) -> (Vec<ObjId>, Vec<ObjId>) {
+        let mut out = (Vec::new(), Vec::new());
+        for (id, p) in &self.sel.policies {
+            let (i, e) = p.default_deny(self, namespace);
+            if i {
+                out.0.push(*id);
+            }
+            if e {
+                out.1.push(*id);
+            }
+        }
+        out
     }
 
     /// The workloads of `namespace` that a `LabelSelector` node selects (a missing or null

@@ -466,6 +466,85 @@ pub const KINDS: &[BuiltinKind] = &[
         Cluster,
         None,
     ),
+    // Well-known CRD network policies (see `graph::netpol`) and routing objects (see
+    // `graph::exposure`).
+    with_origin(
+        k(
+            "CiliumNetworkPolicy",
+            "cilium.io",
+            "v2",
+            "ciliumnetworkpolicies",
+            Ns,
+            None,
+        ),
+        Origin::Crd,
+    ),
+    with_origin(
+        k(
+            "CiliumClusterwideNetworkPolicy",
+            "cilium.io",
+            "v2",
+            "ciliumclusterwidenetworkpolicies",
+            Cluster,
+            None,
+        ),
+        Origin::Crd,
+    ),
+    with_origin(
+        k(
+            "GlobalNetworkPolicy",
+            "projectcalico.org",
+            "v3",
+            "globalnetworkpolicies",
+            Cluster,
+            None,
+        ),
+        Origin::Crd,
+    ),
+    with_origin(
+        k(
+            "Gateway",
+            "gateway.networking.k8s.io",
+            "v1",
+            "gateways",
+            Ns,
+            None,
+        ),
+        Origin::Crd,
+    ),
+    with_origin(
+        k(
+            "HTTPRoute",
+            "gateway.networking.k8s.io",
+            "v1",
+            "httproutes",
+            Ns,
+            None,
+        ),
+        Origin::Crd,
+    ),
+    with_origin(
+        k(
+            "GRPCRoute",
+            "gateway.networking.k8s.io",
+            "v1",
+            "grpcroutes",
+            Ns,
+            None,
+        ),
+        Origin::Crd,
+    ),
+    with_origin(
+        k(
+            "VirtualService",
+            "networking.istio.io",
+            "v1",
+            "virtualservices",
+            Ns,
+            None,
+        ),
+        Origin::Crd,
+    ),
     // Well-known CRD workloads with a pod template at a recognisable path.
     with_origin(
         k(

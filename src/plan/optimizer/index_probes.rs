@@ -1,7 +1,8 @@
 //! `index_probes`: answers sub-queries through an index instead of a nested loop.
 //!
-//! - `exists np in networkpolicies where np selects w` (also Service and
-//!   PodDisruptionBudget) probes the reverse label-selector adjacency of `w`;
+//! - `exists np in networkpolicies where np selects w` (also Service,
+//!   PodDisruptionBudget and the Cilium and Calico policy kinds) probes the reverse
+//!   selection adjacency of `w`;
 //! - `exists x in <kind>(ns) where x.name == e` probes the name index per kind and
 //!   namespace.
 //!
@@ -27,7 +28,15 @@ impl OptimizerRule for IndexProbes {
     }
 }
 
-const SELECTORS: &[&str] = &["NetworkPolicy", "Service", "PodDisruptionBudget"];
+/// Kinds whose selection edges the graph holds (reverse adjacency per workload).
+const SELECTORS: &[&str] = &[
+    "NetworkPolicy",
+    "Service",
+    "PodDisruptionBudget",
+    "CiliumNetworkPolicy",
+    "CiliumClusterwideNetworkPolicy",
+    "GlobalNetworkPolicy",
+];
 
 /// Chooses an access path for a sub-query over `source` with condition `cond`.
 /// Returns the access and the residual condition.
@@ -66,11 +75,12 @@ fn choose(var: VarId, source: &Source, cond: Option<&Expr>) -> Option<(Access, O
                 let Expr::Selects(_, target) = parts.remove(i) else {
                     return None;
                 };
-                // selection never crosses namespaces: a namespace equal to the target's
-                // own needs no residual check
-                let same_ns = namespace
-                    .as_deref()
-                    .is_some_and(|ns| *ns == Expr::Attr(target.clone(), Attr::Namespace));
+                // a namespaced selector never selects across namespaces: a namespace equal
+                // to the target's own needs no residual check
+                let same_ns = kinds::is_namespaced(kind)
+                    && namespace
+                        .as_deref()
+                        .is_some_and(|ns| *ns == Expr::Attr(target.clone(), Attr::Namespace));
                 let mut rest: Vec<Expr> = if same_ns {
                     Vec::new()
                 } else {
