@@ -25,4 +25,5 @@ pub mod plan;
 pub mod policy;
 pub mod report;
 pub mod schema;
+pub mod shape;
 pub mod syntax;

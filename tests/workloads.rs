@@ -55,3 +55,17 @@ fn privileged_sandbox_pod_template_is_checked() {
         r.findings
     );
 }
+
+#[test]
+fn fields_of_the_wrong_shape_are_warned_where_they_are() {
+    let r = scan_fixture("malformed.yaml");
+    let shape: Vec<_> = r
+        .diagnostics
+        .iter()
+        .filter(|d| d.code == kanon::shape::MALFORMED_SHAPE)
+        .cloned()
+        .collect();
+    let text = kanon::report::diagnostics::render_plain(&r.sources, &shape);
+    let text = text.replace(env!("CARGO_MANIFEST_DIR"), "");
+    insta::assert_snapshot!(text);
+}
