@@ -148,7 +148,15 @@ pub fn scan_with(opts: &ScanOptions, on_phase: &dyn Fn(Phase)) -> Result<ScanRes
         documents: load.stats.documents,
     });
     let graph = within(pool.as_ref(), || Graph::build(load, &graph_opts));
-    diagnostics.extend(graph.diagnostics.iter().cloned());
+    // a namespace chosen with `--default-namespace` answers the mixed-namespaces warning
+    let chose_namespace = opts.default_namespace.is_some();
+    diagnostics.extend(
+        graph
+            .diagnostics
+            .iter()
+            .filter(|d| !(chose_namespace && d.code == crate::graph::MIXED_NAMESPACES))
+            .cloned(),
+    );
     diagnostics.extend(within(pool.as_ref(), || {
         crate::shape::check(&graph, Schema::bundled())
     }));

@@ -69,3 +69,42 @@ fn fields_of_the_wrong_shape_are_warned_where_they_are() {
     let text = text.replace(env!("CARGO_MANIFEST_DIR"), "");
     insta::assert_snapshot!(text);
 }
+
+#[test]
+fn objects_without_a_namespace_beside_objects_with_one_are_warned_once() {
+    let r = scan_fixture("kustomize-base.yaml");
+    let mixed: Vec<_> = r
+        .diagnostics
+        .iter()
+        .filter(|d| d.code == kanon::graph::MIXED_NAMESPACES)
+        .cloned()
+        .collect();
+    let text = kanon::report::diagnostics::render_plain(&r.sources, &mixed);
+    let text = text.replace(env!("CARGO_MANIFEST_DIR"), "");
+    insta::assert_snapshot!(text);
+    // the namespace chosen on the command line answers it
+    let path = format!(
+        "{}/tests/data/workloads/kustomize-base.yaml",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let chosen = scan(&ScanOptions {
+        inputs: vec![path],
+        bundled: true,
+        threads: Some(2),
+        default_namespace: Some("shop".to_string()),
+        ..ScanOptions::default()
+    })
+    .unwrap();
+    assert!(
+        chosen
+            .diagnostics
+            .iter()
+            .all(|d| d.code != kanon::graph::MIXED_NAMESPACES)
+    );
+    // and, in `shop`, the Deployment is selected by the policy
+    assert!(
+        chosen.findings.iter().all(|f| &*f.rule_id != "K07-001"),
+        "{:#?}",
+        chosen.findings
+    );
+}
