@@ -375,14 +375,22 @@ fn output_into_a_named_pipe() {
 
 const TWO_CONTAINERS: &str = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n    - {name: a, image: registry.example.com/a:1}\n    - {name: b, image: quay.io/b:1}\n";
 
-#[test]
-fn a_single_value_of_a_list_parameter_is_a_one_item_list() {
-    let args = [
+/// `kanon scan -` with only the rules of `tests/data/params/limits.kanon`, then `more`.
+fn with_limits_rules<'a>(more: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec![
         "scan",
         "-",
         "--no-default-rules",
         "--rules",
         "tests/data/params/limits.kanon",
+    ];
+    args.extend_from_slice(more);
+    args
+}
+
+#[test]
+fn a_single_value_of_a_list_parameter_is_a_one_item_list() {
+    let args = with_limits_rules(&[
         "--param",
         "allowed=registry.example.com",
         "--param",
@@ -391,7 +399,7 @@ fn a_single_value_of_a_list_parameter_is_a_one_item_list() {
         "json",
         "--fail-on",
         "never",
-    ];
+    ]);
     let (code, out, err) = run_stdin(&args, TWO_CONTAINERS);
     assert_eq!(code, 0, "{err}");
     assert_eq!(err, "");
@@ -413,15 +421,7 @@ fn a_single_value_of_a_list_parameter_is_a_one_item_list() {
 
 #[test]
 fn a_parameter_of_the_wrong_type_is_one_error() {
-    let args = [
-        "scan",
-        "-",
-        "--no-default-rules",
-        "--rules",
-        "tests/data/params/limits.kanon",
-        "--param",
-        "max_containers=lots",
-    ];
+    let args = with_limits_rules(&["--param", "max_containers=lots"]);
     let (code, out, err) = run_stdin(&args, TWO_CONTAINERS);
     assert_eq!(code, 2, "{out}");
     // one error, where the parameter is declared; no "unknown parameter", no "unknown name"

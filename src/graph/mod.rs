@@ -372,6 +372,16 @@ pub(crate) fn nonempty_str(doc: &Document, id: NodeId) -> Option<&str> {
     doc.str(id).filter(|s| !s.is_empty())
 }
 
+/// Where a warning about an object's metadata points: its `metadata:` key, else its
+/// `kind:` key, else the whole object.
+fn metadata_span(doc: &Document, o: &Object) -> Option<crate::diag::Span> {
+    doc.get(o.r.node, "metadata")
+        .or_else(|| doc.get(o.r.node, "kind"))
+        .and_then(|n| doc.node(n))
+        .map(|n| n.key_span.unwrap_or(n.span))
+        .or_else(|| doc.node(o.r.node).map(|n| n.span))
+}
+
 /// Objects by their identity, and the warnings about duplicate and nameless objects.
 fn identities(docs: &[Document], objects: &[Object]) -> (index::FieldIndex<4>, Vec<Diagnostic>) {
     let mut keys = index::FieldIndex::default();
@@ -391,12 +401,7 @@ fn identities(docs: &[Document], objects: &[Object]) -> (index::FieldIndex<4>, V
         let Some(doc) = docs.get(o.r.doc as usize) else {
             continue;
         };
-        let at = doc
-            .get(o.r.node, "metadata")
-            .or_else(|| doc.get(o.r.node, "kind"))
-            .and_then(|n| doc.node(n))
-            .map(|n| n.key_span.unwrap_or(n.span))
-            .or_else(|| doc.node(o.r.node).map(|n| n.span));
+        let at = metadata_span(doc, o);
         let mut d = Diagnostic::warning(
             MISSING_NAME,
             format!("{} object has no `metadata.name`", o.kind),
@@ -458,13 +463,7 @@ fn mixed_namespaces(
         plural(without, "it is", "they are"),
     ));
     let doc = docs.get(first.r.doc as usize)?;
-    let at = doc
-        .get(first.r.node, "metadata")
-        .or_else(|| doc.get(first.r.node, "kind"))
-        .and_then(|n| doc.node(n))
-        .map(|n| n.key_span.unwrap_or(n.span))
-        .or_else(|| doc.node(first.r.node).map(|n| n.span));
-    if let Some(span) = at {
+    if let Some(span) = metadata_span(doc, first) {
         d = d.at(
             span,
             format!("{} `{}` has no namespace", first.kind, first.name),
