@@ -10,6 +10,7 @@ use crate::limits::Limits;
 use crate::model::Loader;
 use crate::policy::{Exempted, Policy};
 use crate::report::summary::Summary;
+use crate::schema::Schema;
 use std::path::PathBuf;
 
 /// What to scan with what.
@@ -147,7 +148,18 @@ pub fn scan_with(opts: &ScanOptions, on_phase: &dyn Fn(Phase)) -> Result<ScanRes
         documents: load.stats.documents,
     });
     let graph = within(pool.as_ref(), || Graph::build(load, &graph_opts));
-    diagnostics.extend(graph.diagnostics.iter().cloned());
+    // a namespace chosen with `--default-namespace` answers the mixed-namespaces warning
+    let chose_namespace = opts.default_namespace.is_some();
+    diagnostics.extend(
+        graph
+            .diagnostics
+            .iter()
+            .filter(|d| !(chose_namespace && d.code == crate::graph::MIXED_NAMESPACES))
+            .cloned(),
+    );
+    diagnostics.extend(within(pool.as_ref(), || {
+        crate::shape::check(&graph, Schema::bundled())
+    }));
     on_phase(Phase::Evaluating {
         rules: compiled.program.rules.len(),
         objects: graph.load.stats.objects,

@@ -26,4 +26,5 @@ pub mod policy;
 pub mod report;
 pub mod rule_docs;
 pub mod schema;
+pub mod shape;
 pub mod syntax;

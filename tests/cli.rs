@@ -372,3 +372,59 @@ fn output_into_a_named_pipe() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+const TWO_CONTAINERS: &str = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n    - {name: a, image: registry.example.com/a:1}\n    - {name: b, image: quay.io/b:1}\n";
+
+/// `kanon scan -` with only the rules of `tests/data/params/limits.kanon`, then `more`.
+fn with_limits_rules<'a>(more: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec![
+        "scan",
+        "-",
+        "--no-default-rules",
+        "--rules",
+        "tests/data/params/limits.kanon",
+    ];
+    args.extend_from_slice(more);
+    args
+}
+
+#[test]
+fn a_single_value_of_a_list_parameter_is_a_one_item_list() {
+    let args = with_limits_rules(&[
+        "--param",
+        "allowed=registry.example.com",
+        "--param",
+        "max_containers=1",
+        "--format",
+        "json",
+        "--fail-on",
+        "never",
+    ]);
+    let (code, out, err) = run_stdin(&args, TWO_CONTAINERS);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(err, "");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let messages: Vec<&str> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["message"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        messages,
+        [
+            "Pod `p` has more than 1 containers",
+            "image `quay.io/b:1` is not from an allowed registry"
+        ]
+    );
+}
+
+#[test]
+fn a_parameter_of_the_wrong_type_is_one_error() {
+    let args = with_limits_rules(&["--param", "max_containers=lots"]);
+    let (code, out, err) = run_stdin(&args, TWO_CONTAINERS);
+    assert_eq!(code, 2, "{out}");
+    // one error, where the parameter is declared; no "unknown parameter", no "unknown name"
+    // in the rule that uses it
+    insta::assert_snapshot!(err);
+}

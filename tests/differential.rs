@@ -477,7 +477,7 @@ fn both(rules: &RuleFs, yaml: &str, bundled: bool) -> (Vec<Finding>, Vec<Finding
 }
 
 proptest! {
-    // every bundled rule (84 of them) runs through both evaluators per case
+    // every bundled rule (85 of them) runs through both evaluators per case
     #![proptest_config(ProptestConfig { cases: 150, ..ProptestConfig::default() })]
 
     #[test]

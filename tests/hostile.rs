@@ -229,7 +229,7 @@ fn list_with_non_objects_and_objects_missing_metadata() {
     let r = check_case(
         "nometa",
         "nometa.yaml",
-        b"apiVersion: v1\nkind: Pod\nspec:\n  hostNetwork: true\n  containers: []\n",
+        b"apiVersion: v1\nkind: Pod\nspec:\n  hostNetwork: true\n  containers: [{name: c, image: nginx:1.27}]\n",
         "W2002",
     );
     // still evaluated: the host network finding is reported for the nameless pod

@@ -731,7 +731,14 @@ impl<'a> RuleChecker<'a> {
             Ty::Union(fts) => self.union_field(base, fts.clone(), name),
             Ty::Any | Ty::Null => Some((ir::Expr::Field(Box::new(base), field()), Ty::Any)),
             Ty::Image => {
-                const F: &[&str] = &["registry", "repository", "tag", "digest", "name"];
+                const F: &[&str] = &[
+                    "registry",
+                    "repository",
+                    "tag",
+                    "digest",
+                    "malformedDigest",
+                    "name",
+                ];
                 self.record_field(base, name, F, |_| Ty::Str)
             }
             Ty::Exposure => {

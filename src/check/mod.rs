@@ -193,7 +193,15 @@ impl Checker<'_> {
             }
         }
         for name in overrides.keys() {
-            if !globals.params.contains_key(name) {
+            // a declared parameter whose value failed is reported once, where it is declared
+            let is_param = |n: &str| {
+                parsed.iter().any(|(_, _, ast)| {
+                    ast.items
+                        .iter()
+                        .any(|i| matches!(i, ast::Item::Param(p) if p.name.text == n))
+                })
+            };
+            if !globals.params.contains_key(name) && !is_param(name) {
                 let names: Vec<&str> = globals.params.keys().map(String::as_str).collect();
                 self.diags.push(
                     Diagnostic::error("E0113", format!("unknown parameter `{name}`"))
@@ -237,7 +245,22 @@ impl Checker<'_> {
         }
     }
 
+    /// Checks a parameter declaration and its value (the override, else the default). A
+    /// parameter whose type or value is wrong is still declared (with type `any` or value
+    /// `null`), so that the one error about it is not followed by an "unknown name" in
+    /// every rule that uses it.
     fn param(&mut self, p: &ast::Param, overrides: &Overrides) -> Option<(ir::Param, ir::Ty)> {
+        let declared = |ty: ir::Ty, value: Const| {
+            Some((
+                ir::Param {
+                    name: p.name.text.clone(),
+                    ty: type_text(&p.ty),
+                    value,
+                    docs: p.docs.join("\n"),
+                },
+                ty,
+            ))
+        };
         let ty = match type_of(&p.ty) {
             Ok(t) => t,
             Err(name) => {
@@ -246,26 +269,46 @@ impl Checker<'_> {
                         .at(name.loc.0, "not a parameter type")
                         .with_suggestion(&name.text, ["string", "int", "number", "bool", "list"]),
                 );
-                return None;
+                return declared(ir::Ty::Any, Const::Null);
             }
         };
-        let value = match overrides.get(&p.name.text) {
-            Some(v) => v.clone(),
-            None => match &p.default {
-                Some(e) => match const_of(e) {
-                    Some(c) => c,
-                    None => {
-                        self.diags.push(
-                            Diagnostic::error("E0301", "a parameter default must be a literal")
-                                .at(e.span(), "not a literal value"),
-                        );
-                        return None;
-                    }
-                },
-                None => Const::Null,
+        let default = match &p.default {
+            Some(e) => match const_of(e) {
+                Some(c) => c,
+                None => {
+                    self.diags.push(
+                        Diagnostic::error("E0301", "a parameter default must be a literal")
+                            .at(e.span(), "not a literal value"),
+                    );
+                    return declared(ty, Const::Null);
+                }
             },
+            None => Const::Null,
         };
-        if !const_fits(&value, &ty) {
+        if let Some(given) = overrides.get(&p.name.text) {
+            if let Some(value) = coerce(given, &ty) {
+                return declared(ty, value);
+            }
+            self.diags.push(
+                Diagnostic::error(
+                    "E0301",
+                    format!(
+                        "parameter `{}` is declared `{}`, but the value set for it, `{}`, is not",
+                        p.name.text,
+                        type_text(&p.ty),
+                        const_text(given)
+                    ),
+                )
+                .at(p.name.loc.0, format!("declared `{}` here", type_text(&p.ty)))
+                .with_help(format!(
+                    "give a {}: `--param {}=VALUE` (`a,b` for a list) or the configuration's `params`",
+                    type_words(&ty),
+                    p.name.text
+                )),
+            );
+            return declared(ty, default);
+        }
+        if !const_fits(&default, &ty) {
             let span = p.default.as_ref().map_or(p.name.loc.0, ast::Expr::span);
             self.diags.push(
                 Diagnostic::error(
@@ -278,17 +321,9 @@ impl Checker<'_> {
                 )
                 .at(span, format!("expected `{}`", type_text(&p.ty))),
             );
-            return None;
+            return declared(ty, Const::Null);
         }
-        Some((
-            ir::Param {
-                name: p.name.text.clone(),
-                ty: type_text(&p.ty),
-                value,
-                docs: p.docs.join("\n"),
-            },
-            ty,
-        ))
+        declared(ty, default)
     }
 
     fn table(&mut self, file: &RuleFile, t: &ast::Table) -> Option<ir::Table> {
@@ -400,6 +435,74 @@ fn type_of(t: &ast::TypeExpr) -> Result<ir::Ty, &ast::Name> {
     }
 }
 
+/// A value set from outside (`--param`, the configuration) read as the declared type: the
+/// type decides, so a single value of a list parameter is a one-item list, `1` or `true` of
+/// a string parameter is that text, `a,b` of a string parameter is the text `a,b`, and a
+/// numeric string of a number parameter is that number. `None` when it cannot be read so.
+fn coerce(c: &Const, ty: &ir::Ty) -> Option<Const> {
+    if const_fits(c, ty) {
+        return Some(c.clone());
+    }
+    let text = |c: &Const| match c {
+        Const::Str(s) => Some(s.to_string()),
+        Const::Int(i) => Some(i.to_string()),
+        Const::Float(f) => Some(f.to_string()),
+        Const::Bool(b) => Some(b.to_string()),
+        _ => None,
+    };
+    match (c, ty) {
+        (Const::List(items), ir::Ty::List(inner)) => Some(Const::List(Arc::new(
+            items
+                .iter()
+                .map(|i| coerce(i, inner))
+                .collect::<Option<_>>()?,
+        ))),
+        (Const::List(_) | Const::Map(_), _) => match (c, ty) {
+            (Const::List(items), ir::Ty::Str) => {
+                let parts: Option<Vec<String>> = items.iter().map(text).collect();
+                Some(Const::Str(Arc::from(parts?.join(",").as_str())))
+            }
+            _ => None,
+        },
+        (_, ir::Ty::List(inner)) => Some(Const::List(Arc::new(vec![coerce(c, inner)?]))),
+        (_, ir::Ty::Str) => Some(Const::Str(Arc::from(text(c)?.as_str()))),
+        (Const::Str(s), ir::Ty::Number) => {
+            let s = s.trim();
+            s.parse::<i64>().map(Const::Int).ok().or_else(|| {
+                s.parse::<f64>()
+                    .ok()
+                    .filter(|f| f.is_finite())
+                    .map(Const::Float)
+            })
+        }
+        _ => None,
+    }
+}
+
+/// A value as a user wrote it on the command line (`a,b` for a list).
+fn const_text(c: &Const) -> String {
+    match c {
+        Const::Null => "null".into(),
+        Const::Bool(b) => b.to_string(),
+        Const::Int(i) => i.to_string(),
+        Const::Float(f) => f.to_string(),
+        Const::Str(s) => s.to_string(),
+        Const::List(items) => items.iter().map(const_text).collect::<Vec<_>>().join(","),
+        Const::Map(_) => "a mapping".into(),
+    }
+}
+
+/// A parameter type in words, for help texts.
+fn type_words(ty: &ir::Ty) -> String {
+    match ty {
+        ir::Ty::Str => "string".into(),
+        ir::Ty::Number => "number".into(),
+        ir::Ty::Bool => "boolean (`true` or `false`)".into(),
+        ir::Ty::List(inner) => format!("list of {}", type_words(inner)),
+        _ => "value".into(),
+    }
+}
+
 fn const_fits(c: &Const, ty: &ir::Ty) -> bool {
     match (c, ty) {
         (Const::Null, _) => true,
@@ -428,4 +531,38 @@ pub(crate) fn const_of(e: &ast::Expr) -> Option<Const> {
 /// Parses a severity name (used by configuration too).
 pub fn severity(s: &str) -> Option<Severity> {
     Severity::parse(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn list(items: &[Const]) -> Const {
+        Const::List(Arc::new(items.to_vec()))
+    }
+
+    fn s(x: &str) -> Const {
+        Const::Str(Arc::from(x))
+    }
+
+    #[test]
+    fn set_values_are_read_as_the_declared_type() {
+        let strings = ir::Ty::List(Box::new(ir::Ty::Str));
+        assert_eq!(coerce(&s("a.io"), &strings), Some(list(&[s("a.io")])));
+        assert_eq!(coerce(&Const::Int(5), &strings), Some(list(&[s("5")])));
+        assert_eq!(coerce(&list(&[]), &strings), Some(list(&[])));
+        assert_eq!(coerce(&Const::Int(1), &ir::Ty::Str), Some(s("1")));
+        assert_eq!(coerce(&Const::Bool(true), &ir::Ty::Str), Some(s("true")));
+        assert_eq!(
+            coerce(&list(&[s("a"), s("b")]), &ir::Ty::Str),
+            Some(s("a,b"))
+        );
+        assert_eq!(coerce(&s("1.5"), &ir::Ty::Number), Some(Const::Float(1.5)));
+        assert_eq!(coerce(&s("lots"), &ir::Ty::Number), None);
+        assert_eq!(coerce(&s("yes"), &ir::Ty::Bool), None);
+        assert_eq!(
+            coerce(&list(&[s("x")]), &ir::Ty::List(Box::new(ir::Ty::Number))),
+            None
+        );
+    }
 }

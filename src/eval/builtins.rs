@@ -10,17 +10,42 @@ pub struct ImageRef {
     pub repository: String,
     /// Tag, when given.
     pub tag: Option<String>,
-    /// Digest (`sha256:...`), when given.
+    /// Digest (`sha256:...`), when given and well formed (see [`is_digest`]).
     pub digest: Option<String>,
+    /// What follows `@` when it is not a well-formed digest (possibly empty): such an image
+    /// is not pinned, and the container runtime refuses to pull it.
+    pub malformed_digest: Option<String>,
+}
+
+/// The digest algorithms of the OCI image specification's registry ("Registered
+/// algorithms", descriptor.md) and the length of their lowercase hex encoding.
+const DIGEST_ALGORITHMS: &[(&str, usize)] = &[("sha256", 64), ("sha512", 128)];
+
+/// Whether `d` is a well-formed digest: a registered algorithm, `:`, and exactly that
+/// algorithm's number of lowercase hex digits (`sha256:` + 64). Upper-case hex, a short or
+/// long value, an unknown algorithm or an empty value are not.
+pub fn is_digest(d: &str) -> bool {
+    let Some((algorithm, hex)) = d.split_once(':') else {
+        return false;
+    };
+    DIGEST_ALGORITHMS
+        .iter()
+        .any(|&(a, len)| a == algorithm && hex.len() == len)
+        && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
 /// Parses an image reference with Docker's defaulting rules: the first path component is
 /// a registry when it contains `.` or `:` or is `localhost`; Docker Hub otherwise.
 pub fn parse_image(s: &str) -> ImageRef {
     let s = s.trim();
-    let (rest, digest) = match s.split_once('@') {
-        Some((r, d)) => (r, Some(d.to_string())),
+    let (rest, after_at) = match s.split_once('@') {
+        Some((r, d)) => (r, Some(d)),
         None => (s, None),
+    };
+    let (digest, malformed_digest) = match after_at {
+        Some(d) if is_digest(d) => (Some(d.to_string()), None),
+        Some(d) => (None, Some(d.to_string())),
+        None => (None, None),
     };
     let (registry, path) = match rest.split_once('/') {
         Some((first, after))
@@ -51,7 +76,8 @@ pub fn parse_image(s: &str) -> ImageRef {
         registry,
         repository,
         tag: tag.filter(|t| !t.is_empty()),
-        digest: digest.filter(|d| !d.is_empty()),
+        digest,
+        malformed_digest,
     }
 }
 
@@ -177,11 +203,12 @@ mod tests {
             ("docker.io", "library/nginx")
         );
         assert_eq!(i.tag, None);
-        let i = parse_image("localhost:5000/team/app:1.2@sha256:abc");
+        let i = parse_image(&format!("localhost:5000/team/app:1.2@{SHA256}"));
         assert_eq!(i.registry, "localhost:5000");
         assert_eq!(i.repository, "team/app");
         assert_eq!(i.tag.as_deref(), Some("1.2"));
-        assert_eq!(i.digest.as_deref(), Some("sha256:abc"));
+        assert_eq!(i.digest.as_deref(), Some(SHA256));
+        assert_eq!(i.malformed_digest, None);
         let i = parse_image("registry.k8s.io/ingress-nginx/controller:v1.11.5");
         assert_eq!(i.registry, "registry.k8s.io");
         assert_eq!(i.tag.as_deref(), Some("v1.11.5"));
@@ -189,6 +216,41 @@ mod tests {
             parse_image("bitnami/redis:latest").repository,
             "bitnami/redis"
         );
+    }
+
+    const SHA256: &str = "sha256:5b0bcabd1ed22e9fb1310cf6c2dec7cdef19f0ad69efa1f392e94a4333501270";
+
+    #[test]
+    fn digests_follow_the_oci_registered_algorithms() {
+        let sha512 = format!("sha512:{}", "0123456789abcdef".repeat(8));
+        for ok in [SHA256, sha512.as_str()] {
+            let i = parse_image(&format!("nginx@{ok}"));
+            assert_eq!(i.digest.as_deref(), Some(ok));
+            assert_eq!(i.malformed_digest, None);
+            assert_eq!(i.tag, None);
+        }
+        let upper = SHA256.to_uppercase().replace("SHA256", "sha256");
+        let long = format!("{SHA256}0");
+        let bad = [
+            upper.as_str(),                                                     // upper-case hex
+            "sha256:abc",                                                       // short
+            long.as_str(),                                                      // long
+            "md5:d41d8cd98f00b204e9800998ecf8427e",                             // unknown algorithm
+            &SHA256[..SHA256.len() - 1],                                        // one digit short
+            "sha256:",                                                          // empty value
+            "",                                                                 // nothing after `@`
+            "5b0bcabd1ed22e9fb1310cf6c2dec7cdef19f0ad69efa1f392e94a4333501270", // no algorithm
+            "sha256:5b0bcabd1ed22e9fb1310cf6c2dec7cdef19f0ad69efa1f392e94a433350127g", // not hex
+        ];
+        for d in bad {
+            let i = parse_image(&format!("registry.example.com/app:1.4@{d}"));
+            assert_eq!(i.digest, None, "{d}");
+            assert_eq!(i.malformed_digest.as_deref(), Some(d), "{d}");
+            // the tag is still read
+            assert_eq!(i.tag.as_deref(), Some("1.4"), "{d}");
+            assert!(!is_digest(d), "{d}");
+        }
+        assert_eq!(parse_image("nginx:1.27").malformed_digest, None);
     }
 
     #[test]

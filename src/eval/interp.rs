@@ -282,6 +282,10 @@ impl<'g> Ctx<'g> {
                     .digest
                     .as_deref()
                     .map_or(Val::Null, |t| Val::Str(Arc::from(t))),
+                "malformedDigest" => i
+                    .malformed_digest
+                    .as_deref()
+                    .map_or(Val::Null, |t| Val::Str(Arc::from(t))),
                 "name" => Val::Str(Arc::from(
                     format!("{}/{}", i.registry, i.repository).as_str(),
                 )),
@@ -1157,7 +1161,7 @@ fn image_text(i: &builtins::ImageRef) -> String {
         s.push(':');
         s.push_str(t);
     }
-    if let Some(d) = &i.digest {
+    if let Some(d) = i.digest.as_ref().or(i.malformed_digest.as_ref()) {
         s.push('@');
         s.push_str(d);
     }

@@ -1,5 +1,6 @@
 //! A small private table of built-in kinds: which are cluster-scoped, which are workloads
-//! and where their pod spec lives.
+//! and where their pod spec lives (other kinds' pod templates are found by their shape, see
+//! [`super::workload`]).
 //!
 //! This duplicates part of the schema stage's kinds table on purpose, so that the graph does
 //! not depend on it; the two will be merged later.
@@ -74,19 +75,6 @@ pub fn builtin_pod_paths(kind: &str) -> Option<(&'static [&'static str], &'stati
         _ => None,
     }
 }
-
-/// The pod template paths tried on objects of other kinds (custom resources such as an Argo
-/// `Rollout`): `(pod spec, pod metadata)`.
-pub const TEMPLATE_PATHS: &[(&[&str], &[&str])] = &[
-    (
-        &["spec", "template", "spec"],
-        &["spec", "template", "metadata"],
-    ),
-    (
-        &["spec", "jobTemplate", "spec", "template", "spec"],
-        &["spec", "jobTemplate", "spec", "template", "metadata"],
-    ),
-];
 
 /// The group of an `apiVersion` (`apps/v1` → `apps`, `v1` → the core group ``).
 pub fn group_of(api_version: &str) -> &str {

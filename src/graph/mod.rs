@@ -55,6 +55,10 @@ pub const DUPLICATE_OBJECT: &str = "W2001";
 /// Code of the warning for an object without a name (nor `generateName`).
 pub const MISSING_NAME: &str = "W2002";
 
+/// Code of the warning for an input whose namespaced objects mix explicit namespaces with
+/// none (those are placed in the default namespace).
+pub const MIXED_NAMESPACES: &str = "W2004";
+
 /// How to build a [`Graph`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct GraphOptions {
@@ -239,6 +243,8 @@ impl Graph {
             );
         self.keys = keys;
         self.diagnostics = diagnostics;
+        self.diagnostics
+            .extend(mixed_namespaces(docs, objects, &self.default_namespace));
         self.by_kind = by_kind;
         self.by_kind_ns = by_kind_ns;
         self.namespaces = namespaces;
@@ -374,6 +380,16 @@ pub(crate) fn nonempty_str(doc: &Document, id: NodeId) -> Option<&str> {
     doc.str(id).filter(|s| !s.is_empty())
 }
 
+/// Where a warning about an object's metadata points: its `metadata:` key, else its
+/// `kind:` key, else the whole object.
+fn metadata_span(doc: &Document, o: &Object) -> Option<crate::diag::Span> {
+    doc.get(o.r.node, "metadata")
+        .or_else(|| doc.get(o.r.node, "kind"))
+        .and_then(|n| doc.node(n))
+        .map(|n| n.key_span.unwrap_or(n.span))
+        .or_else(|| doc.node(o.r.node).map(|n| n.span))
+}
+
 /// Objects by their identity, and the warnings about duplicate and nameless objects.
 fn identities(docs: &[Document], objects: &[Object]) -> (index::FieldIndex<4>, Vec<Diagnostic>) {
     let mut keys = index::FieldIndex::default();
@@ -393,12 +409,7 @@ fn identities(docs: &[Document], objects: &[Object]) -> (index::FieldIndex<4>, V
         let Some(doc) = docs.get(o.r.doc as usize) else {
             continue;
         };
-        let at = doc
-            .get(o.r.node, "metadata")
-            .or_else(|| doc.get(o.r.node, "kind"))
-            .and_then(|n| doc.node(n))
-            .map(|n| n.key_span.unwrap_or(n.span))
-            .or_else(|| doc.node(o.r.node).map(|n| n.span));
+        let at = metadata_span(doc, o);
         let mut d = Diagnostic::warning(
             MISSING_NAME,
             format!("{} object has no `metadata.name`", o.kind),
@@ -410,6 +421,63 @@ fn identities(docs: &[Document], objects: &[Object]) -> (index::FieldIndex<4>, V
         diagnostics.push(d);
     }
     (keys, diagnostics)
+}
+
+/// Whether an object's namespace decides what it is matched with: a namespaced object of a
+/// Kubernetes API group (core, `apps`, `batch`, `policy`, `autoscaling`, `*.k8s.io`), or a
+/// workload. Custom resources are left out: without their definition in the input, a
+/// cluster-scoped one (a cert-manager `ClusterIssuer`) cannot be told from a namespaced one
+/// that lacks its namespace.
+fn namespace_matters(o: &Object) -> bool {
+    let builtin_group = matches!(&*o.group, "" | "apps" | "batch" | "policy" | "autoscaling")
+        || o.group.ends_with(".k8s.io");
+    o.namespace.is_some() && (builtin_group || o.is_workload())
+}
+
+/// The warning for an input whose namespaced objects mix explicit namespaces with none: the
+/// ones without are placed in the default namespace and matched there against
+/// NetworkPolicies, bindings and Services that name a real namespace. Located at the first
+/// object without a namespace; one warning for the whole input.
+fn mixed_namespaces(
+    docs: &[Document],
+    objects: &[Object],
+    default_namespace: &str,
+) -> Option<Diagnostic> {
+    let mut first = None;
+    let (mut without, mut with) = (0usize, 0usize);
+    for o in objects.iter().filter(|o| namespace_matters(o)) {
+        if o.namespace_explicit {
+            with += 1;
+        } else {
+            without += 1;
+            first = first.or(Some(o));
+        }
+    }
+    let first = first.filter(|_| with > 0)?;
+    let plural = |n: usize, one: &'static str, many: &'static str| if n == 1 { one } else { many };
+    let mut d = Diagnostic::warning(
+        MIXED_NAMESPACES,
+        format!(
+            "{without} namespaced {} no `metadata.namespace` and {} placed in `{default_namespace}`, while {with} {} {}",
+            plural(without, "object has", "objects have"),
+            plural(without, "is", "are"),
+            plural(with, "other names", "others name"),
+            plural(with, "its own", "theirs"),
+        ),
+    )
+    .with_help(format!(
+        "pass `--default-namespace NAME` with the namespace {} deployed to (kustomize `namespace:`, `helm --namespace`); in `{default_namespace}` {} matched only against NetworkPolicies, bindings and Services of `{default_namespace}`",
+        plural(without, "it is", "they are"),
+        plural(without, "it is", "they are"),
+    ));
+    let doc = docs.get(first.r.doc as usize)?;
+    if let Some(span) = metadata_span(doc, first) {
+        d = d.at(
+            span,
+            format!("{} `{}` has no namespace", first.kind, first.name),
+        );
+    }
+    Some(d)
 }
 
 /// Objects by kind, by kind and namespace, and every namespace (sorted).
@@ -650,6 +718,26 @@ metadata: {name: r, namespace: ignored}
     }
 
     #[test]
+    fn mixed_namespaces_warned_only_when_mixed() {
+        let warned = |yaml: &str| {
+            graph(yaml)
+                .diagnostics
+                .iter()
+                .filter(|d| d.code == MIXED_NAMESPACES)
+                .count()
+        };
+        let none = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n---\napiVersion: v1\nkind: Secret\nmetadata: {name: b}\n";
+        let all = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, namespace: x}\n---\napiVersion: v1\nkind: Secret\nmetadata: {name: b, namespace: prod}\n";
+        let mixed = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, namespace: x}\n---\napiVersion: v1\nkind: Secret\nmetadata: {name: b}\n---\napiVersion: v1\nkind: Secret\nmetadata: {name: c}\n";
+        // a custom resource without a namespace may be cluster-scoped: not counted
+        let custom = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, namespace: x}\n---\napiVersion: cert-manager.io/v1\nkind: ClusterIssuer\nmetadata: {name: b}\n";
+        assert_eq!(warned(none), 0);
+        assert_eq!(warned(all), 0);
+        assert_eq!(warned(mixed), 1);
+        assert_eq!(warned(custom), 0);
+    }
+
+    #[test]
     fn kind_index() {
         let g = graph(
             r#"
@@ -717,7 +805,9 @@ metadata: {generateName: s-}
         );
         assert_eq!(g.objects.len(), 4);
         assert_eq!(g.find("", "Secret", Some("default"), "s"), Some(0));
-        assert_eq!(g.diagnostics.len(), 1);
+        // and the namespaces are mixed (W2004), after it
+        assert_eq!(g.diagnostics.len(), 2);
+        assert_eq!(g.diagnostics[1].code, MIXED_NAMESPACES);
         let d = &g.diagnostics[0];
         assert_eq!(d.code, DUPLICATE_OBJECT);
         assert_eq!(d.message, "duplicate object `Secret default/s`");

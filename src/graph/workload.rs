@@ -1,17 +1,41 @@
 //! Workloads (objects that run pods), their containers, and ownership between objects.
 //!
-//! A workload is a built-in kind that runs pods (`Pod`, `Deployment`, `StatefulSet`,
-//! `DaemonSet`, `ReplicaSet`, `ReplicationController`, `Job`, `CronJob`) or any other object
-//! with a pod template at `spec.template.spec` (with `containers`) or
-//! `spec.jobTemplate.spec.template.spec`, such as an Argo `Rollout`.
+//! One rule decides what a workload is, for built-in and custom kinds alike: an object is a
+//! workload when it has a pod spec, and a pod spec is a mapping with a non-empty
+//! `containers` list of mappings. Without containers (a
+//! kustomize patch that sets only `replicas`, a Rollout with a `workloadRef`) an object is
+//! not a workload, whatever its kind; a pod spec of the wrong shape is reported by the
+//! shape check (`W2003`), not silently skipped.
+//!
+//! Where the pod spec is looked for:
+//! - built-in workload kinds: their own path (`spec` of a `Pod`, `spec.template.spec` of a
+//!   `Deployment`, `StatefulSet`, `DaemonSet`, `ReplicaSet`, `ReplicationController` and
+//!   `Job`, `spec.jobTemplate.spec.template.spec` of a `CronJob`);
+//! - every other kind: the first mapping below `spec`, breadth first in source order and at
+//!   most [`MAX_TEMPLATE_DEPTH`] keys or list items down, that is shaped like a
+//!   `PodTemplateSpec`: its `spec` is a pod spec with a container that has a `name` or an
+//!   `image`; its `metadata` holds the pod labels. This
+//!   finds an Argo `Rollout` and a Knative `Service` (`spec.template`), an Agent Sandbox
+//!   `Sandbox` or `SandboxTemplate` and a Flink `FlinkDeployment` (`spec.podTemplate`), a
+//!   KEDA `ScaledJob` (`spec.jobTargetRef.template`), a KubeRay `RayCluster`
+//!   (`spec.headGroupSpec.template`), Kubeflow training jobs
+//!   (`spec.pytorchReplicaSpecs.Master.template`), a Volcano `Job`
+//!   (`spec.tasks[0].template`) and a `JobSet` (`spec.replicatedJobs[0].template.spec.template`).
+//!
+//! An object has one pod spec: in kinds with several templates (a RayCluster's worker
+//! groups, a Kubeflow job's worker replicas) the first one found is checked. Pod specs that
+//! are not inside a template (KServe's `spec.predictor`, Argo Workflows' `container` and
+//! `containerSet`, Spark's `driver` and `executor`) are not looked for: without the
+//! template, pod-level settings would be read from the wrong place.
 //!
 //! Ownership follows `metadata.ownerReferences`: by `uid` when the reference has one, else by
 //! kind and name in the owned object's namespace (or cluster-scoped).
 
-use super::kinds::{TEMPLATE_PATHS, builtin_pod_paths, group_of};
+use super::kinds::{builtin_pod_paths, group_of};
 use super::{Graph, ObjId, string_map};
 use crate::model::{Document, NodeId};
 use rayon::prelude::*;
+use std::collections::VecDeque;
 
 /// Which list of the pod spec a container is in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -49,8 +73,9 @@ pub struct Container {
 /// The pod part of a workload.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Workload {
-    /// The pod spec node (`spec` of a Pod, `spec.template.spec` of a Deployment...), when
-    /// present. The pod-level `securityContext` is a child of it.
+    /// The pod spec node (`spec` of a Pod, `spec.template.spec` of a Deployment...); always
+    /// present on a workload (kept optional for callers that read it with `?`). The
+    /// pod-level `securityContext` is a child of it.
     pub pod_spec: Option<NodeId>,
     /// The pod metadata node (`metadata` of a Pod, `spec.template.metadata` otherwise).
     pub pod_metadata: Option<NodeId>,
@@ -69,22 +94,88 @@ impl Workload {
     }
 }
 
-/// Reads the workload part of an object, if it is a workload.
+/// How far below `spec` a pod template of a kind that is not a built-in workload is looked
+/// for, in keys and list items from `spec` to the template: `spec.template` is 1,
+/// `spec.jobTemplate.spec.template` 3, a JobSet's `spec.replicatedJobs[0].template.spec.template` 5.
+pub const MAX_TEMPLATE_DEPTH: u8 = 5;
+
+/// How many mappings and lists below `spec` are looked at, at most, for one object: large
+/// custom resources (CRD schemas, inline Helm values) are not searched to the end.
+const MAX_TEMPLATE_VISITS: usize = 512;
+
+/// Whether `id` is a pod spec: a mapping with a non-empty `containers` list of mappings.
+fn is_pod_spec(doc: &Document, id: NodeId) -> bool {
+    let Some(list) = doc.get(id, "containers") else {
+        return false;
+    };
+    let items = doc.seq(list);
+    !items.is_empty() && items.iter().all(|&c| !doc.map(c).is_empty())
+}
+
+/// Whether `id` is a pod spec whose containers also look like containers: one of them has a
+/// `name` or an `image`. The shape search asks for this too, as nothing else there says
+/// that a `containers` list holds containers.
+fn is_pod_spec_by_shape(doc: &Document, id: NodeId) -> bool {
+    is_pod_spec(doc, id)
+        && doc.get(id, "containers").is_some_and(|l| {
+            doc.seq(l)
+                .iter()
+                .any(|&c| doc.get(c, "name").is_some() || doc.get(c, "image").is_some())
+        })
+}
+
+/// The pod spec and pod metadata of an object, when it has a pod spec.
+pub(crate) fn find_pod(
+    doc: &Document,
+    node: NodeId,
+    kind: &str,
+) -> Option<(NodeId, Option<NodeId>)> {
+    if let Some((spec_path, meta_path)) = builtin_pod_paths(kind) {
+        let spec = doc.path(node, spec_path).filter(|&s| is_pod_spec(doc, s))?;
+        return Some((spec, doc.path(node, meta_path)));
+    }
+    find_template(doc, doc.get(node, "spec")?)
+}
+
+/// The first `PodTemplateSpec`-shaped mapping below `spec` (breadth first, in source order):
+/// its pod spec and metadata.
+fn find_template(doc: &Document, spec: NodeId) -> Option<(NodeId, Option<NodeId>)> {
+    let mut queue: VecDeque<(NodeId, u8)> = VecDeque::new();
+    let children = |n: NodeId, depth: u8, queue: &mut VecDeque<(NodeId, u8)>| {
+        // only mappings and lists can hold a template: scalars are not queued
+        let nested = |c: &NodeId| doc.is_map(*c) || !doc.seq(*c).is_empty();
+        let m = doc.map(n);
+        if m.is_empty() {
+            queue.extend(doc.seq(n).iter().filter(|c| nested(c)).map(|&c| (c, depth)));
+        } else {
+            queue.extend(m.iter().map(|(_, c)| c).filter(nested).map(|c| (c, depth)));
+        }
+    };
+    children(spec, 1, &mut queue);
+    let mut visits = 0;
+    while let Some((n, depth)) = queue.pop_front() {
+        visits += 1;
+        if visits > MAX_TEMPLATE_VISITS {
+            return None;
+        }
+        if let Some(pod) = doc.get(n, "spec").filter(|&s| is_pod_spec_by_shape(doc, s)) {
+            return Some((pod, doc.get(n, "metadata")));
+        }
+        if depth < MAX_TEMPLATE_DEPTH {
+            children(n, depth + 1, &mut queue);
+        }
+    }
+    None
+}
+
+/// Reads the workload part of an object, if it is a workload (see the module documentation).
 pub(crate) fn read_workload(
     doc: &Document,
     node: NodeId,
     kind: &str,
     labels: &[(Box<str>, Box<str>)],
 ) -> Option<Workload> {
-    let (spec_path, meta_path) = match builtin_pod_paths(kind) {
-        Some(paths) => paths,
-        None => *TEMPLATE_PATHS.iter().find(|(spec, _)| {
-            doc.path(node, spec)
-                .is_some_and(|s| doc.get(s, "containers").is_some())
-        })?,
-    };
-    let pod_spec = doc.path(node, spec_path);
-    let pod_metadata = doc.path(node, meta_path);
+    let (spec, pod_metadata) = find_pod(doc, node, kind)?;
     let pod_labels = pod_metadata.and_then(|m| doc.get(m, "labels"));
     let labels = if kind == "Pod" {
         labels.to_vec()
@@ -92,24 +183,22 @@ pub(crate) fn read_workload(
         pod_labels.map(|l| string_map(doc, l)).unwrap_or_default()
     };
     let mut containers = Vec::new();
-    if let Some(spec) = pod_spec {
-        for kind in [
-            ContainerKind::Init,
-            ContainerKind::Regular,
-            ContainerKind::Ephemeral,
-        ] {
-            let list = doc.get(spec, kind.field()).map_or(&[][..], |l| doc.seq(l));
-            for (index, &c) in list.iter().enumerate() {
-                containers.push(Container {
-                    node: c,
-                    kind,
-                    index: u32::try_from(index).unwrap_or(u32::MAX),
-                });
-            }
+    for kind in [
+        ContainerKind::Init,
+        ContainerKind::Regular,
+        ContainerKind::Ephemeral,
+    ] {
+        let list = doc.get(spec, kind.field()).map_or(&[][..], |l| doc.seq(l));
+        for (index, &c) in list.iter().enumerate() {
+            containers.push(Container {
+                node: c,
+                kind,
+                index: u32::try_from(index).unwrap_or(u32::MAX),
+            });
         }
     }
     Some(Workload {
-        pod_spec,
+        pod_spec: Some(spec),
         pod_metadata,
         pod_labels,
         labels,
@@ -366,6 +455,129 @@ metadata: {name: cm}
         );
         assert_eq!(g.workload(2).unwrap().containers.len(), 1);
         assert!(g.workload(3).is_none());
+    }
+
+    #[test]
+    fn pod_templates_found_by_shape() {
+        let g = graph(
+            r#"
+apiVersion: agents.x-k8s.io/v1alpha1
+kind: Sandbox
+metadata: {name: sb}
+spec:
+  podTemplate:
+    metadata: {labels: {app: sb}}
+    spec: {containers: [{name: agent, image: python:3.12}]}
+---
+apiVersion: ray.io/v1
+kind: RayCluster
+metadata: {name: ray}
+spec:
+  rayVersion: "2.9"
+  headGroupSpec:
+    rayStartParams: {}
+    template: {spec: {containers: [{name: head, image: rayproject/ray}]}}
+  workerGroupSpecs:
+  - groupName: w
+    template: {spec: {containers: [{name: worker, image: rayproject/ray}]}}
+---
+apiVersion: jobset.x-k8s.io/v1alpha2
+kind: JobSet
+metadata: {name: js}
+spec:
+  replicatedJobs:
+  - name: workers
+    template:
+      spec:
+        template:
+          metadata: {labels: {role: w}}
+          spec: {containers: [{name: js, image: busybox}]}
+---
+apiVersion: keda.sh/v1alpha1
+kind: ScaledJob
+metadata: {name: sj}
+spec:
+  jobTargetRef:
+    template: {spec: {containers: [{image: busybox}]}}
+---
+apiVersion: example.com/v1
+kind: TooDeep
+metadata: {name: deep}
+spec: {a: {b: {c: {d: {e: {template: {spec: {containers: [{name: x}]}}}}}}}}
+---
+apiVersion: example.com/v1
+kind: NotContainers
+metadata: {name: strings}
+spec: {template: {spec: {containers: [a, b]}}}
+---
+apiVersion: example.com/v1
+kind: RootContainers
+metadata: {name: sidecars}
+spec: {containers: [{name: s, image: envoy}]}
+---
+apiVersion: example.com/v1
+kind: NoNames
+metadata: {name: ports}
+spec: {template: {spec: {containers: [{port: 80}]}}}
+"#,
+        );
+        assert_eq!(g.workloads(), &[0, 1, 2, 3]);
+        let name = |id: ObjId| {
+            let w = g.workload(id).unwrap();
+            let doc = g.doc(id).unwrap();
+            let c = w.containers.first().unwrap();
+            doc.str_at(c.node, &["name"])
+                .or_else(|| doc.str_at(c.node, &["image"]))
+                .unwrap()
+                .to_string()
+        };
+        assert_eq!(name(0), "agent");
+        assert_eq!(
+            g.workload(0).unwrap().labels,
+            vec![("app".into(), "sb".into())]
+        );
+        // the head group's template: the first one, breadth first
+        assert_eq!(name(1), "head");
+        assert_eq!(g.workload(1).unwrap().containers.len(), 1);
+        assert_eq!(name(2), "js");
+        assert_eq!(
+            g.workload(2).unwrap().labels,
+            vec![("role".into(), "w".into())]
+        );
+        assert_eq!(name(3), "busybox");
+    }
+
+    #[test]
+    fn no_containers_no_workload_whatever_the_kind() {
+        let g = graph(
+            r#"
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: patch}
+spec: {replicas: 3}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: empty}
+spec: {hostNetwork: true, containers: []}
+---
+apiVersion: argoproj.io/v1alpha1
+kind: Rollout
+metadata: {name: ref}
+spec: {workloadRef: {apiVersion: apps/v1, kind: Deployment, name: patch}}
+---
+apiVersion: batch/v1
+kind: Job
+metadata: {name: strings}
+spec: {template: {spec: {containers: [nginx]}}}
+---
+apiVersion: v1
+kind: PodTemplate
+metadata: {name: pt}
+template: {spec: {containers: [{name: c, image: nginx}]}}
+"#,
+        );
+        assert_eq!(g.workloads(), &[] as &[ObjId]);
     }
 
     #[test]
