@@ -13,6 +13,7 @@
 
 pub(crate) mod arena;
 pub mod json;
+pub(crate) mod lenient;
 pub mod limits;
 pub mod load;
 pub(crate) mod split;
