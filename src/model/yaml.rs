@@ -187,12 +187,15 @@ impl<'t> DocBuilder<'t> {
             Event::Scalar(value, style, anchor, tag) => {
                 let quoted = matches!(style, ScalarStyle::SingleQuoted | ScalarStyle::DoubleQuoted);
                 let joined = ctx.joined;
-                let value: &str = if joined.is_empty() || !quoted {
+                let mut value: &str = if joined.is_empty() || !quoted {
                     &value
                 } else {
                     let at = (span.start as usize).saturating_sub(ctx.base);
                     lenient::joined_value(joined, at).unwrap_or(&value)
                 };
+                if matches!(style, ScalarStyle::Literal | ScalarStyle::Folded) {
+                    value = block_at_end(ctx.text, span, value);
+                }
                 if self.expects_key() && anchor == 0 {
                     let merge = style == ScalarStyle::Plain && tag.is_none() && value == "<<";
                     let text = self.arena.scalar(value, span, quoted);
@@ -419,6 +422,17 @@ impl<'t> DocBuilder<'t> {
         doc.index = self.index;
         doc.helm_source = helm_source;
         Ok(doc)
+    }
+}
+
+/// A block scalar whose last line ends the file without a line break has no final newline
+/// (libyaml and go-yaml); saphyr adds one.
+fn block_at_end<'v>(text: &str, span: Span, value: &'v str) -> &'v str {
+    let rest = text.get(span.end as usize..).unwrap_or("");
+    if !text.ends_with(['\n', '\r']) && rest.trim_start_matches([' ', '\t']).is_empty() {
+        value.strip_suffix('\n').unwrap_or(value)
+    } else {
+        value
     }
 }
 
