@@ -537,10 +537,14 @@ fn parse_segment(
         };
         parse_pass(&read, shared, file, limits, retry)
     };
+    let mut last_stop = None;
     for _ in 0..MAX_PATCHES {
         match pass(&patch, true) {
             Ok(done) => return done,
+            // the rewrite did not get past this error: give up on it
+            Err(stop) if last_stop == Some(stop.at) => break,
             Err(stop) => {
+                last_stop = Some(stop.at);
                 let (src, joined) = match &patch {
                     Some(p) => (p.src.as_str(), p.scalars.as_slice()),
                     None => (text, &[][..]),
