@@ -207,6 +207,9 @@ pub struct Config {
     pub allow_annotation_exemptions: bool,
     /// Lowest severity that fails a scan (`never`: findings never fail it).
     pub fail_on: Option<Item>,
+    /// Paths left out of directory walks: globs in `.gitignore` syntax, matched against the
+    /// path under each directory scanned.
+    pub exclude: Vec<Item>,
 }
 
 impl Default for Config {
@@ -225,6 +228,7 @@ impl Default for Config {
             exemptions: Vec::new(),
             allow_annotation_exemptions: true,
             fail_on: None,
+            exclude: Vec::new(),
         }
     }
 }
@@ -252,6 +256,8 @@ struct Raw {
     allow_annotation_exemptions: Option<bool>,
     #[serde(default)]
     fail_on: Option<String>,
+    #[serde(default)]
+    exclude: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -443,6 +449,21 @@ pub fn parse(
                     "not a parameter value",
                 ));
             }
+        }
+    }
+
+    config.exclude = items("exclude", raw.exclude);
+    for item in &config.exclude {
+        if let Err(e) = crate::model::walk::check_glob(&item.value) {
+            diags.push(
+                err(
+                    "E0608",
+                    format!("invalid `exclude` glob `{}`: {e}", item.value),
+                    item.range.clone(),
+                    "not a glob",
+                )
+                .with_help("write a glob in `.gitignore` syntax, such as `target/` or `charts/**/values.yaml`"),
+            );
         }
     }
 
@@ -723,6 +744,7 @@ impl Config {
             }).collect::<Vec<_>>(),
             "allow-annotation-exemptions": self.allow_annotation_exemptions,
             "fail-on": self.fail_on.as_ref().map_or("low", |f| f.value.as_str()),
+            "exclude": strs(&self.exclude),
         })
     }
 }

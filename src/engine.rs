@@ -30,6 +30,11 @@ pub struct ScanOptions {
     pub params: Overrides,
     /// Input limits.
     pub limits: Limits,
+    /// How directories are walked (ignore files, excludes).
+    pub walk: crate::model::WalkOptions,
+    /// Warn about every document that is not a Kubernetes object, also in files found by
+    /// walking a directory.
+    pub verbose: bool,
     /// Rule selection, severity overrides, exemptions and baseline.
     pub policy: Policy,
 }
@@ -132,7 +137,9 @@ pub fn scan_with(opts: &ScanOptions, on_phase: &dyn Fn(Phase)) -> Result<ScanRes
         None => None,
     };
     on_phase(Phase::Loading);
-    let loader = Loader::new(opts.limits);
+    let mut loader = Loader::new(opts.limits);
+    loader.walk = opts.walk.clone();
+    loader.verbose = opts.verbose;
     let load = within(pool.as_ref(), || {
         loader.load_paths(&opts.inputs, &mut sources)
     });

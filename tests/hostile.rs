@@ -209,9 +209,19 @@ fn empty_comment_only_and_non_kubernetes() {
     };
     assert_eq!(count("empty"), 2, "{s:?}");
     assert_eq!(count("not kubernetes"), 1, "{s:?}");
-    assert!(r.diagnostics.iter().any(|d| d.code == "W1003"));
+    // found by walking the directory: counted, not warned about
+    assert!(!r.diagnostics.iter().any(|d| d.code == "W1003"));
     assert_eq!(s.documents, 4);
     assert_eq!(s.documents_evaluated, 1);
+    // `--verbose` warns
+    let r = scan(&ScanOptions {
+        inputs: vec![dir.0.to_string_lossy().into_owned()],
+        bundled: true,
+        verbose: true,
+        ..ScanOptions::default()
+    })
+    .unwrap();
+    assert!(r.diagnostics.iter().any(|d| d.code == "W1003"));
 }
 
 #[test]

@@ -98,6 +98,19 @@ pub struct ScanArgs {
     /// that object are then reported as incomplete.
     #[arg(long, value_name = "N")]
     pub max_steps: Option<u64>,
+    /// Leave out paths under the directories scanned that match this glob (`.gitignore`
+    /// syntax: `target/`, `charts/*/values.yaml`; repeatable; added to `exclude` of the
+    /// configuration). Files named explicitly are always read.
+    #[arg(long, value_name = "GLOB")]
+    pub exclude: Vec<String>,
+    /// Also read the files that `.gitignore`, `.ignore` and git's global excludes leave out
+    /// of directory walks.
+    #[arg(long)]
+    pub no_ignore: bool,
+    /// Warn about each YAML document that is not a Kubernetes object, also in files found
+    /// by walking a directory (otherwise they are only counted in the summary).
+    #[arg(long, short = 'v')]
+    pub verbose: bool,
     /// Configuration, exemption and baseline flags.
     #[command(flatten)]
     pub policy: super::scan_policy::PolicyArgs,
@@ -177,6 +190,23 @@ pub(super) fn run(args: &ScanArgs, color: Color) -> u8 {
             return 2;
         }
     };
+    let mut exclude: Vec<String> = policy
+        .config
+        .exclude
+        .iter()
+        .map(|e| e.value.clone())
+        .collect();
+    for g in &args.exclude {
+        if let Err(e) = crate::model::walk::check_glob(g) {
+            super::error_line(&format!("invalid `--exclude` glob `{g}`: {e}"));
+            return 2;
+        }
+        exclude.push(g.clone());
+    }
+    let walk = crate::model::WalkOptions {
+        exclude,
+        no_ignore: args.no_ignore,
+    };
     let config_fail_on = policy.config.fail_on.as_ref().map(|f| f.value.clone());
     let write_baseline = args.policy.write_baseline.is_some();
     let opts = ScanOptions {
@@ -187,6 +217,8 @@ pub(super) fn run(args: &ScanArgs, color: Color) -> u8 {
         default_namespace: args.default_namespace.clone(),
         params,
         limits: args.limits(),
+        walk,
+        verbose: args.verbose,
         policy,
     };
     let progress = super::progress::Progress::start(super::progress::enabled());

@@ -12,9 +12,9 @@
 use super::{DocId, Document, Limits, NodeId, ObjectRef, Value};
 use crate::diag::{Diagnostic, FileId, SourceMap, Span};
 use rayon::prelude::*;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 /// Why a document or file was not evaluated.
@@ -46,6 +46,9 @@ pub struct LoadStats {
     pub objects: usize,
     /// Skipped documents or files, by reason.
     pub skipped: Vec<(SkipReason, usize)>,
+    /// Rule fixture files (`X.test.yaml`, `X.tests/` beside `X.kanon`) left out of
+    /// directory walks; they are not counted in `files` or `documents`.
+    pub fixtures: usize,
 }
 
 impl LoadStats {
@@ -80,6 +83,7 @@ impl LoadStats {
         self.files += other.files;
         self.documents += other.documents;
         self.objects += other.objects;
+        self.fixtures += other.fixtures;
         for (r, n) in &other.skipped {
             self.add_skip(*r, *n);
         }
@@ -138,6 +142,12 @@ pub struct Loader {
     /// documents, are read in parallel pieces (`model::split`); the result is the same as a
     /// sequential read.
     pub split_bytes: usize,
+    /// How directories are walked.
+    pub walk: super::WalkOptions,
+    /// Also warn (`W1003`) about documents that are not Kubernetes objects in files found by
+    /// walking a directory (files named explicitly always warn); otherwise they are only
+    /// counted.
+    pub verbose: bool,
 }
 
 impl Default for Loader {
@@ -181,6 +191,8 @@ impl Loader {
         Loader {
             limits,
             split_bytes: SPLIT_BYTES,
+            walk: super::WalkOptions::default(),
+            verbose: false,
         }
     }
 
@@ -191,13 +203,20 @@ impl Loader {
             .file(file)
             .map(|f| Arc::clone(&f.text))
             .unwrap_or_default();
-        let mut out = self.load_registered(file, name, &text);
+        let mut out = self.load_registered(file, name, &text, true);
         out.stats.files = 1;
         out
     }
 
-    /// Parses a text already registered in the source map as `file`.
-    fn load_registered(&self, file: FileId, name: &str, text: &Arc<String>) -> LoadOutput {
+    /// Parses a text already registered in the source map as `file`; `warn` says whether
+    /// documents that are not Kubernetes objects get a warning.
+    fn load_registered(
+        &self,
+        file: FileId,
+        name: &str,
+        text: &Arc<String>,
+        warn: bool,
+    ) -> LoadOutput {
         let json = is_json_text(name, text);
         let split = super::split::parse(text, file, &self.limits, json, self.split_bytes);
         let parsed = if let Some(p) = split {
@@ -226,7 +245,7 @@ impl Loader {
                 Err(reason) => *skipped.entry(reason).or_default() += 1,
                 Ok(doc) => {
                     let id = DocId::try_from(out.docs.len()).unwrap_or(DocId::MAX);
-                    let found = find_objects(&doc, id, &mut out.diagnostics);
+                    let found = find_objects(&doc, id, &mut out.diagnostics, warn);
                     match found {
                         Ok(objs) => {
                             out.stats.objects += objs.len();
@@ -242,36 +261,39 @@ impl Loader {
         out
     }
 
-    /// Loads files, directories (recursively: `.yaml`, `.yml`, `.json`, in sorted order) and
-    /// stdin (`-`). Files named explicitly are read whatever their extension.
+    /// Loads files, directories (recursively: `.yaml`, `.yml`, `.json`, in sorted order, as
+    /// [`super::walk`] finds them) and stdin (`-`). Files named explicitly are read whatever
+    /// their extension.
     pub fn load_paths(&self, paths: &[String], sources: &mut SourceMap) -> LoadOutput {
         let mut out = LoadOutput::default();
         // Phase 1 (sequential): find and read every file, register its text.
-        let mut inputs: Vec<Input> = Vec::new();
+        // (input, found by walking a directory)
+        let mut inputs: Vec<(Input, bool)> = Vec::new();
         for p in paths {
             if p == "-" {
-                inputs.push(self.read_stdin());
+                inputs.push((self.read_stdin(), false));
                 continue;
             }
             let path = Path::new(p);
             if path.is_dir() {
-                let (files, diags) = walk_dir(path);
-                out.diagnostics.extend(diags);
-                for f in files {
-                    inputs.push(self.read_file(&f));
+                let found = super::walk::walk(path, &self.walk);
+                out.diagnostics.extend(found.diagnostics);
+                out.stats.fixtures += found.fixtures;
+                for f in found.files {
+                    inputs.push((self.read_file(&f), true));
                 }
             } else {
-                inputs.push(self.read_file(path));
+                inputs.push((self.read_file(path), false));
             }
         }
-        let mut jobs: Vec<(FileId, String)> = Vec::new();
+        let mut jobs: Vec<(FileId, String, bool)> = Vec::new();
         let mut order: Vec<Result<usize, LoadOutput>> = Vec::new();
-        for input in inputs {
+        for (input, walked) in inputs {
             match input {
                 Input::Text { name, text } => {
                     let id = sources.add(name.clone(), text);
                     order.push(Ok(jobs.len()));
-                    jobs.push((id, name));
+                    jobs.push((id, name, walked));
                 }
                 Input::Failed {
                     name,
@@ -311,7 +333,7 @@ impl Loader {
         let shared: &SourceMap = sources;
         let (_, mut results): ((), Vec<Option<LoadOutput>>) = rayon::join(
             || {
-                jobs.par_iter().for_each(|(id, _)| {
+                jobs.par_iter().for_each(|(id, _, _)| {
                     if let Some(f) = shared.file(*id) {
                         f.prepare();
                     }
@@ -319,12 +341,13 @@ impl Loader {
             },
             || {
                 jobs.par_iter()
-                    .map(|(id, name)| {
+                    .map(|(id, name, walked)| {
                         let text = shared
                             .file(*id)
                             .map(|f| Arc::clone(&f.text))
                             .unwrap_or_default();
-                        let mut o = self.load_registered(*id, name, &text);
+                        let warn = !walked || self.verbose;
+                        let mut o = self.load_registered(*id, name, &text, warn);
                         o.stats.files = 1;
                         Some(o)
                     })
@@ -516,7 +539,7 @@ fn decode_bytes(bytes: Vec<u8>) -> Result<String, DecodeError> {
     })
 }
 
-fn io_message(e: &std::io::Error) -> String {
+pub(crate) fn io_message(e: &std::io::Error) -> String {
     let s = match e.kind() {
         std::io::ErrorKind::NotFound => "no such file or directory".to_string(),
         std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
@@ -526,62 +549,13 @@ fn io_message(e: &std::io::Error) -> String {
     s.trim_end_matches('.').to_string()
 }
 
-fn is_input_file(path: &Path) -> bool {
-    path.extension().and_then(|e| e.to_str()).is_some_and(|e| {
-        e.eq_ignore_ascii_case("yaml")
-            || e.eq_ignore_ascii_case("yml")
-            || e.eq_ignore_ascii_case("json")
-    })
-}
-
-/// All input files under a directory, sorted; follows symlinks but never the same directory twice.
-fn walk_dir(root: &Path) -> (Vec<PathBuf>, Vec<Diagnostic>) {
-    let mut files = Vec::new();
-    let mut diags = Vec::new();
-    let mut visited: HashSet<PathBuf> = HashSet::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        let canonical = std::fs::canonicalize(&dir).unwrap_or_else(|_| dir.clone());
-        if !visited.insert(canonical) {
-            continue;
-        }
-        let entries = match std::fs::read_dir(&dir) {
-            Ok(e) => e,
-            Err(e) => {
-                diags.push(Diagnostic::error(
-                    "E1004",
-                    format!(
-                        "cannot read directory `{}`: {}",
-                        dir.display(),
-                        io_message(&e)
-                    ),
-                ));
-                continue;
-            }
-        };
-        let mut subdirs = Vec::new();
-        for entry in entries.flatten() {
-            let path = entry.path();
-            // `metadata` follows symlinks.
-            match std::fs::metadata(&path) {
-                Ok(m) if m.is_dir() => subdirs.push(path),
-                Ok(m) if m.is_file() && is_input_file(&path) => files.push(path),
-                _ => {}
-            }
-        }
-        subdirs.sort();
-        stack.extend(subdirs.into_iter().rev());
-    }
-    files.sort();
-    (files, diags)
-}
-
 /// The objects of a parsed document: the root object, or the items of a `List`.
 /// `Err` gives the reason the document is skipped.
 fn find_objects(
     doc: &Document,
     id: DocId,
     diags: &mut Vec<Diagnostic>,
+    warn: bool,
 ) -> Result<Vec<ObjectRef>, SkipReason> {
     let root = doc.root;
     let Some(value) = doc.value(root) else {
@@ -598,6 +572,7 @@ fn find_objects(
         Value::Null => return Err(SkipReason::Empty),
         Value::Map(entries) if entries.is_empty() => return Err(SkipReason::Empty),
         Value::Map(_) => {}
+        _ if !warn => return Err(SkipReason::NotKubernetes),
         _ => {
             diags.push(
                 Diagnostic::warning(
@@ -615,6 +590,9 @@ fn find_objects(
     let api = doc.str_at(root, &["apiVersion"]);
     let kind = doc.str_at(root, &["kind"]);
     let (Some(_), Some(kind)) = (api, kind) else {
+        if !warn {
+            return Err(SkipReason::NotKubernetes);
+        }
         let missing = match (api, kind) {
             (None, None) => "`apiVersion` and `kind`",
             (None, Some(_)) => "`apiVersion`",

@@ -13,9 +13,11 @@
 
 pub(crate) mod arena;
 pub mod json;
+pub(crate) mod lenient;
 pub mod limits;
 pub mod load;
 pub(crate) mod split;
+pub mod walk;
 pub mod yaml;
 
 use crate::diag::{FileId, Span};
@@ -23,6 +25,7 @@ use std::sync::Arc;
 
 pub use limits::Limits;
 pub use load::{LoadOutput, LoadStats, Loader, SkipReason};
+pub use walk::WalkOptions;
 
 /// Index of a node in its [`Document`] arena.
 pub type NodeId = u32;

@@ -7,6 +7,7 @@
 //! (`<<: *anchor`) are applied.
 
 use super::arena::{Builder, OpenMap, OpenSeq, duplicate_key};
+use super::lenient::{self, Patch};
 use super::load::Parsed;
 use super::{Document, Limits, Node, NodeId, SkipReason, StrRef, Style, Tag, Value};
 use crate::diag::{Diagnostic, FileId, Span};
@@ -66,6 +67,9 @@ struct Ctx<'a> {
     diagnostics: Vec<Diagnostic>,
     /// Nodes that aliases in this file may still copy (bounds work across many documents).
     alias_budget: usize,
+    /// Values of quoted scalars joined onto one line by [`lenient::repair`], by the offset
+    /// of their opening quote in the text read.
+    joined: &'a [(usize, String)],
 }
 
 impl Ctx<'_> {
@@ -182,15 +186,25 @@ impl<'t> DocBuilder<'t> {
         match ev {
             Event::Scalar(value, style, anchor, tag) => {
                 let quoted = matches!(style, ScalarStyle::SingleQuoted | ScalarStyle::DoubleQuoted);
+                let joined = ctx.joined;
+                let mut value: &str = if joined.is_empty() || !quoted {
+                    &value
+                } else {
+                    let at = (span.start as usize).saturating_sub(ctx.base);
+                    lenient::joined_value(joined, at).unwrap_or(&value)
+                };
+                if matches!(style, ScalarStyle::Literal | ScalarStyle::Folded) {
+                    value = block_at_end(ctx.text, span, value);
+                }
                 if self.expects_key() && anchor == 0 {
                     let merge = style == ScalarStyle::Plain && tag.is_none() && value == "<<";
-                    let text = self.arena.scalar(&value, span, quoted);
+                    let text = self.arena.scalar(value, span, quoted);
                     self.set_key(Key { text, span, merge });
                     return;
                 }
-                let v = scalar_value(&value, style, tag.as_deref());
+                let v = scalar_value(value, style, tag.as_deref());
                 let text = if matches!(v, Value::Str(_)) {
-                    self.arena.scalar(&value, span, quoted)
+                    self.arena.scalar(value, span, quoted)
                 } else {
                     StrRef::default()
                 };
@@ -411,17 +425,47 @@ impl<'t> DocBuilder<'t> {
     }
 }
 
-/// For a block sequence saphyr starts the span at the first item; move it back to its `-`.
+/// A block scalar whose last line ends the file without a line break has no final newline
+/// (libyaml and go-yaml); saphyr adds one.
+fn block_at_end<'v>(text: &str, span: Span, value: &'v str) -> &'v str {
+    let rest = text.get(span.end as usize..).unwrap_or("");
+    if !text.ends_with(['\n', '\r']) && rest.trim_start_matches([' ', '\t']).is_empty() {
+        value.strip_suffix('\n').unwrap_or(value)
+    } else {
+        value
+    }
+}
+
+/// For a block sequence saphyr starts the span at the first item; move it back to its `-`,
+/// also when the item starts on a later line (`- # comment`, then the item).
 fn dash_before(text: &str, start: usize) -> usize {
     let bytes = text.as_bytes();
-    let mut i = start;
-    while i > 0 && bytes.get(i - 1) == Some(&b' ') {
-        i -= 1;
+    if bytes.get(start) == Some(&b'[') {
+        return start;
     }
-    if i > 0 && bytes.get(i - 1) == Some(&b'-') {
-        i - 1
-    } else {
-        start
+    let blank = |c: &u8| matches!(c, b' ' | b'\t' | b'\r');
+    let mut end = start;
+    loop {
+        let line_start = bytes
+            .get(..end)
+            .and_then(|b| b.iter().rposition(|&c| c == b'\n'))
+            .map_or(0, |p| p + 1);
+        let line = bytes.get(line_start..end).unwrap_or(&[]);
+        let first = line.iter().position(|c| !blank(c));
+        match first.and_then(|f| line.get(f..)) {
+            // blank, or a comment line: the line above
+            None | Some([b'#', ..]) => {}
+            Some([b'-', rest @ ..])
+                if rest.iter().find(|c| !blank(c)).is_none_or(|&c| c == b'#') =>
+            {
+                return line_start + first.unwrap_or(0);
+            }
+            Some(_) => return start,
+        }
+        if line_start == 0 {
+            return start;
+        }
+        end = line_start - 1;
     }
 }
 
@@ -432,76 +476,146 @@ pub(crate) fn parse(shared: &Arc<String>, file: FileId, limits: &Limits) -> Pars
 
 /// Reads the YAML stream in one range of a file's text (a piece of a split `List`, or all
 /// of it); spans are offsets into the whole text.
+///
+/// A document with a syntax error is skipped and reported, and reading goes on at the next
+/// `---` line after the error: one broken document does not take the rest of its file with it.
 pub(crate) fn parse_piece(
     shared: &Arc<String>,
     range: std::ops::Range<usize>,
     file: FileId,
     limits: &Limits,
 ) -> Parsed {
-    let base = range.start;
-    let text = shared.get(range).unwrap_or("");
-    let mut patched: Option<String> = None;
-    for _ in 0..MAX_PATCHES {
-        let src = patched.as_deref().unwrap_or(text);
-        match parse_pass(src, base, shared, file, limits, true) {
-            Ok(parsed) => return parsed,
-            Err(at) => match patch_closing_line(src, at) {
-                Some(p) => patched = Some(p),
-                None => break,
-            },
+    let mut out = Parsed::default();
+    let budget = limits.max_alias_nodes.saturating_mul(4);
+    let mut left = budget;
+    let mut start = range.start;
+    let mut index = 0u32;
+    loop {
+        let (part, resume) = parse_segment(shared, start..range.end, file, limits, left, index);
+        left = left.saturating_sub(part.aliases);
+        index = index.saturating_add(u32::try_from(part.docs.len()).unwrap_or(u32::MAX));
+        out.docs.extend(part.docs);
+        out.diagnostics.extend(part.diagnostics);
+        match resume {
+            Some(r) if r > start && r < range.end => start = r,
+            _ => break,
         }
     }
-    let src = patched.as_deref().unwrap_or(text);
-    parse_pass(src, base, shared, file, limits, false).unwrap_or_default()
+    out.aliases = budget.saturating_sub(left);
+    out
 }
 
-/// How many misindented closing brackets [`parse`] works around in one file.
-const MAX_PATCHES: usize = 16;
+/// How many constructs that go-yaml accepts and saphyr rejects [`parse_segment`] rewrites
+/// in one stretch of documents.
+const MAX_PATCHES: usize = 32;
 
-/// Go yaml accepts a flow collection whose closing bracket sits on its own line at the indent
-/// of the parent key (seen in real manifests); saphyr rejects it with "invalid indentation".
-/// Joins that line to the previous one by turning the line break into spaces: byte and
-/// character offsets are unchanged, so every span stays valid against the original text.
-fn patch_closing_line(src: &str, at: usize) -> Option<String> {
-    let bytes = src.as_bytes();
-    if !matches!(bytes.get(at), Some(b']' | b'}')) {
-        return None;
+/// Reads the documents in `range` until the end or the first syntax error, rewriting what
+/// go-yaml accepts and saphyr rejects ([`lenient`]). Also gives where reading may resume
+/// after an error (the next `---` line).
+fn parse_segment(
+    shared: &Arc<String>,
+    range: std::ops::Range<usize>,
+    file: FileId,
+    limits: &Limits,
+    budget: usize,
+    index: u32,
+) -> (Parsed, Option<usize>) {
+    let base = range.start;
+    let text = shared.get(range).unwrap_or("");
+    let mut patch: Option<Patch> = None;
+    let pass = |patch: &Option<Patch>, retry: bool| {
+        let (src, joined) = match patch {
+            Some(p) => (p.src.as_str(), p.scalars.as_slice()),
+            None => (text, &[][..]),
+        };
+        let read = Read {
+            src,
+            joined,
+            base,
+            index,
+            budget,
+        };
+        parse_pass(&read, shared, file, limits, retry)
+    };
+    let mut last_stop = None;
+    for _ in 0..MAX_PATCHES {
+        match pass(&patch, true) {
+            Ok(done) => return done,
+            // the rewrite did not get past this error: give up on it
+            Err(stop) if last_stop == Some(stop.at) => break,
+            Err(stop) => {
+                last_stop = Some(stop.at);
+                let (src, joined) = match &patch {
+                    Some(p) => (p.src.as_str(), p.scalars.as_slice()),
+                    None => (text, &[][..]),
+                };
+                let s = lenient::Stop {
+                    at: stop.at,
+                    info: &stop.info,
+                    after: stop.after,
+                };
+                match lenient::repair(src, joined, &s) {
+                    Some(p) => patch = Some(p),
+                    None => break,
+                }
+            }
+        }
     }
-    let line_start = bytes.get(..at)?.iter().rposition(|&b| b == b'\n')? + 1;
-    if !bytes
-        .get(line_start..at)?
-        .iter()
-        .all(|&b| b == b' ' || b == b'\t')
-    {
-        return None;
-    }
-    let nl = line_start - 1;
-    let prev_start = bytes
-        .get(..nl)?
+    pass(&patch, false).unwrap_or_default()
+}
+
+/// What one pass reads: the text (or a same-length rewrite of it), the values of quoted
+/// scalars the rewrite joined, where the text starts in the file, the index of its first
+/// document and the alias budget.
+struct Read<'a> {
+    src: &'a str,
+    joined: &'a [(usize, String)],
+    base: usize,
+    index: u32,
+    budget: usize,
+}
+
+/// A syntax error that a rewrite may work around: where (in the text read), saphyr's
+/// message, and where the last event ended.
+struct Retry {
+    at: usize,
+    info: String,
+    after: usize,
+}
+
+/// The start of the first `---` line at or after the line of `at` and after `after`.
+fn next_document(text: &str, at: usize, after: usize) -> Option<usize> {
+    let bytes = text.as_bytes();
+    let mut i = bytes
+        .get(..at)?
         .iter()
         .rposition(|&b| b == b'\n')
         .map_or(0, |i| i + 1);
-    if bytes.get(prev_start..nl)?.contains(&b'#') {
-        return None;
+    loop {
+        let rest = bytes.get(i..)?;
+        if i > after
+            && rest.starts_with(b"---")
+            && rest
+                .get(3)
+                .is_none_or(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
+        {
+            return Some(i);
+        }
+        i += memchr::memchr(b'\n', rest)? + 1;
     }
-    let mut out = bytes.to_vec();
-    *out.get_mut(nl)? = b' ';
-    if nl > 0 && out.get(nl - 1) == Some(&b'\r') {
-        *out.get_mut(nl - 1)? = b' ';
-    }
-    String::from_utf8(out).ok()
 }
 
-/// One parse of `src` (the text, or a same-length patched copy of it); `Err(byte)` asks the
-/// caller to patch an "invalid indentation" error at `byte` and retry.
+/// One parse of `read.src`; `Err` asks the caller to rewrite an error that go-yaml does not
+/// make and retry. On a syntax error the document is skipped and the second value says
+/// where the next document starts.
 fn parse_pass(
-    src: &str,
-    base: usize,
+    read: &Read<'_>,
     shared: &Arc<String>,
     file: FileId,
     limits: &Limits,
     allow_retry: bool,
-) -> Result<Parsed, usize> {
+) -> Result<(Parsed, Option<usize>), Retry> {
+    let (src, base) = (read.src, read.base);
     let text = shared.as_str();
     let mut ctx = Ctx {
         text,
@@ -510,15 +624,18 @@ fn parse_pass(
         limits,
         chars: CharIndex::new(src),
         diagnostics: Vec::new(),
-        alias_budget: limits.max_alias_nodes.saturating_mul(4),
+        alias_budget: read.budget,
+        joined: read.joined,
     };
     let mut parser = Parser::new_from_str(src);
     let mut docs = Vec::new();
     let mut cur: Option<DocBuilder> = None;
     let mut prev_end = base;
-    let mut index = 0u32;
+    let mut index = read.index;
     let mut any_doc = false;
     let mut last_len: Option<usize> = None;
+    let mut last_end = 0usize;
+    let mut resume = None;
     while let Some(ev) = parser.next_event() {
         let (event, yspan) = match ev {
             Ok(x) => x,
@@ -528,16 +645,30 @@ fn parse_pass(
                 let info = e.info().to_lowercase();
                 let info = info.trim_end_matches('.');
                 if allow_retry
-                    && info.contains("invalid indentation")
-                    && matches!(src.as_bytes().get(rel), Some(b']' | b'}'))
+                    && (info.contains("invalid indentation")
+                        || info.contains("tab cannot be used as indentation")
+                        || info.contains("unknown escape character"))
                 {
-                    return Err(rel);
+                    return Err(Retry {
+                        at: rel,
+                        info: info.to_string(),
+                        after: last_end,
+                    });
                 }
                 let (code, reason, message) = if info.contains("recursion limit") {
                     (
                         "E1003",
                         SkipReason::LimitExceeded,
                         "nesting is too deep for the yaml parser".to_string(),
+                    )
+                } else if info.contains("quoted scalar")
+                    && lenient::runs_into_next_document(src, rel)
+                {
+                    (
+                        "E1001",
+                        SkipReason::Malformed,
+                        "invalid yaml: this quoted scalar is not closed before the next document"
+                            .to_string(),
                     )
                 } else {
                     (
@@ -551,11 +682,22 @@ fn parse_pass(
                 } else {
                     "here"
                 };
-                ctx.diagnostics.push(
-                    Diagnostic::error(code, message)
-                        .at(ctx.point(at), label)
-                        .with_note("the rest of this file is not read"),
-                );
+                let d = Diagnostic::error(code, message).at(ctx.point(at), label);
+                resume = next_document(text, at, base).filter(|&r| r < base + src.len());
+                let d = match resume {
+                    // the error is on the `---` line: the document before it is broken
+                    Some(r) if r <= at && !text.get(r..at).unwrap_or("").contains('\n') => {
+                        d.with_note("this document is skipped; the next one is read from this line")
+                    }
+                    Some(r) => d
+                        .with_label(
+                            Span::new(file, r..r + 3),
+                            "the next document is read from here",
+                        )
+                        .with_note("the rest of this document is skipped"),
+                    None => d.with_note("the rest of this file is not read"),
+                };
+                ctx.diagnostics.push(d);
                 cur = None;
                 docs.push(Err(reason));
                 any_doc = true;
@@ -563,6 +705,7 @@ fn parse_pass(
             }
         };
         let span = ctx.span(yspan);
+        last_end = (span.end as usize).saturating_sub(base);
         match event {
             Event::StreamEnd => break,
             Event::DocumentStart(explicit) => {
@@ -602,15 +745,13 @@ fn parse_pass(
         // An empty or comment-only file: one empty document.
         docs.push(Err(SkipReason::Empty));
     }
-    Ok(Parsed {
+    let parsed = Parsed {
         docs,
         pieces: 0,
-        aliases: limits
-            .max_alias_nodes
-            .saturating_mul(4)
-            .saturating_sub(ctx.alias_budget),
+        aliases: read.budget.saturating_sub(ctx.alias_budget),
         diagnostics: ctx.diagnostics,
-    })
+    };
+    Ok((parsed, resume))
 }
 
 fn style_of(s: ScalarStyle) -> Style {
@@ -628,6 +769,9 @@ fn scalar_value<'v>(value: &'v str, style: ScalarStyle, tag: Option<&YTag>) -> V
     let core = tag.and_then(|t| {
         if t.is_yaml_core_schema() {
             Some(t.suffix.as_str())
+        } else if t.handle.is_empty() {
+            // a verbatim tag: `!<tag:yaml.org,2002:str>`
+            t.suffix.strip_prefix("tag:yaml.org,2002:")
         } else if t.handle == "!" && t.suffix.is_empty() {
             // The non-specific tag `!`: a string.
             Some("str")

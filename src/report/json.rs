@@ -19,7 +19,7 @@ pub fn report(
     diagnostics: &[Diagnostic],
     sources: &SourceMap,
 ) -> Value {
-    json!({
+    let mut report = json!({
         "version": VERSION,
         "tool": { "name": "kanon", "version": env!("CARGO_PKG_VERSION") },
         "findings": findings.iter().map(finding).collect::<Vec<_>>(),
@@ -37,7 +37,13 @@ pub fn report(
             "baselined": summary.baselined,
         },
         "diagnostics": super::diagnostics::to_json(sources, diagnostics),
-    })
+    });
+    if summary.fixtures_skipped > 0 {
+        if let Some(s) = report.get_mut("summary").and_then(Value::as_object_mut) {
+            s.insert("fixtures_skipped".into(), json!(summary.fixtures_skipped));
+        }
+    }
+    report
 }
 
 /// One finding as JSON.

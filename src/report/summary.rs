@@ -30,6 +30,8 @@ pub struct Summary {
     pub exempted: usize,
     /// Findings removed because they are in the baseline.
     pub baselined: usize,
+    /// Rule fixture files left out of directory walks (`kanon test` reads them).
+    pub fixtures_skipped: usize,
 }
 
 /// A reason's name in summaries.
@@ -73,6 +75,7 @@ impl Summary {
             rule_errors,
             exempted: 0,
             baselined: 0,
+            fixtures_skipped: stats.fixtures,
         }
     }
 
@@ -122,6 +125,13 @@ impl Summary {
             self.rules,
             plural(self.rules),
         );
+        if self.fixtures_skipped > 0 {
+            out.push_str(&format!(
+                "left out {} rule fixture file{} (`kanon test` reads them)\n",
+                self.fixtures_skipped,
+                plural(self.fixtures_skipped)
+            ));
+        }
         if self.exempted + self.baselined > 0 {
             let mut parts = Vec::new();
             if self.exempted > 0 {
