@@ -207,6 +207,8 @@ pub struct Config {
     pub allow_annotation_exemptions: bool,
     /// Lowest severity that fails a scan (`never`: findings never fail it).
     pub fail_on: Option<Item>,
+    /// How Helm charts and Kustomize overlays are rendered (`render:`).
+    pub render: crate::render::Settings,
 }
 
 impl Default for Config {
@@ -225,6 +227,7 @@ impl Default for Config {
             exemptions: Vec::new(),
             allow_annotation_exemptions: true,
             fail_on: None,
+            render: crate::render::Settings::default(),
         }
     }
 }
@@ -252,6 +255,8 @@ struct Raw {
     allow_annotation_exemptions: Option<bool>,
     #[serde(default)]
     fail_on: Option<String>,
+    #[serde(default)]
+    render: Option<crate::render::Settings>,
 }
 
 #[derive(Deserialize)]
@@ -447,6 +452,9 @@ pub fn parse(
     }
 
     config.rules = raw.rules.iter().map(|r| base.join(r)).collect();
+    if let Some(r) = raw.render {
+        config.render = r.resolve(base);
+    }
     if let Some(b) = raw.default_rules {
         config.default_rules = b;
     }

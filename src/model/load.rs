@@ -11,8 +11,9 @@
 
 use super::{DocId, Document, Limits, NodeId, ObjectRef, Value};
 use crate::diag::{Diagnostic, FileId, SourceMap, Span};
+use crate::render::{Entry, Origin, Renderer, Unit};
 use rayon::prelude::*;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -101,6 +102,8 @@ pub struct LoadOutput {
     /// How many pieces large files were cut into to be parsed in parallel (0 when every
     /// file was read in one pass).
     pub pieces: usize,
+    /// How each rendered text (a chart's or overlay's output) maps back to the user's files.
+    pub origins: HashMap<FileId, Arc<Origin>>,
 }
 
 impl LoadOutput {
@@ -116,6 +119,7 @@ impl LoadOutput {
         self.diagnostics.extend(other.diagnostics);
         self.stats.merge(&other.stats);
         self.pieces += other.pieces;
+        self.origins.extend(other.origins);
     }
 
     /// The document of an object.
@@ -245,6 +249,17 @@ impl Loader {
     /// Loads files, directories (recursively: `.yaml`, `.yml`, `.json`, in sorted order) and
     /// stdin (`-`). Files named explicitly are read whatever their extension.
     pub fn load_paths(&self, paths: &[String], sources: &mut SourceMap) -> LoadOutput {
+        self.load_paths_rendering(paths, None, sources)
+    }
+
+    /// [`Loader::load_paths`], with Helm charts and Kustomize overlays (given, or found in
+    /// a directory) rendered by `render` and read as their output (see `crate::render`).
+    pub fn load_paths_rendering(
+        &self,
+        paths: &[String],
+        render: Option<&Renderer>,
+        sources: &mut SourceMap,
+    ) -> LoadOutput {
         let mut out = LoadOutput::default();
         // Phase 1 (sequential): find and read every file, register its text.
         let mut inputs: Vec<Input> = Vec::new();
@@ -257,9 +272,11 @@ impl Loader {
             if path.is_dir() {
                 let (files, diags) = walk_dir(path);
                 out.diagnostics.extend(diags);
-                for f in files {
+                for f in expand_units(render, path, files, &mut inputs) {
                     inputs.push(self.read_file(&f));
                 }
+            } else if let (Some(r), Some(unit)) = (render, Unit::at(path)) {
+                inputs.push(read_unit(r, &unit));
             } else {
                 inputs.push(self.read_file(path));
             }
@@ -268,8 +285,11 @@ impl Loader {
         let mut order: Vec<Result<usize, LoadOutput>> = Vec::new();
         for input in inputs {
             match input {
-                Input::Text { name, text } => {
+                Input::Text { name, text, origin } => {
                     let id = sources.add(name.clone(), text);
+                    if let Some(origin) = origin {
+                        out.origins.insert(id, Arc::new(origin));
+                    }
                     order.push(Ok(jobs.len()));
                     jobs.push((id, name));
                 }
@@ -418,7 +438,11 @@ impl Loader {
             );
         }
         match decode_bytes(bytes) {
-            Ok(text) => Input::Text { name, text },
+            Ok(text) => Input::Text {
+                name,
+                text,
+                origin: None,
+            },
             Err(DecodeError::Binary) => Input::failed(
                 name.clone(),
                 SkipReason::Malformed,
@@ -448,6 +472,8 @@ enum Input {
     Text {
         name: String,
         text: String,
+        /// How a rendered text maps back to the user's files.
+        origin: Option<Origin>,
     },
     Failed {
         name: String,
@@ -532,6 +558,56 @@ fn is_input_file(path: &Path) -> bool {
             || e.eq_ignore_ascii_case("yml")
             || e.eq_ignore_ascii_case("json")
     })
+}
+
+/// Charts and overlays among a directory's files (`crate::render`): each becomes one rendered
+/// input in `inputs` (with rendering off, a chart is left out with a warning); the plain
+/// files are returned. Without a renderer every file is plain.
+fn expand_units(
+    render: Option<&Renderer>,
+    root: &Path,
+    files: Vec<PathBuf>,
+    inputs: &mut Vec<Input>,
+) -> Vec<PathBuf> {
+    let Some(r) = render else {
+        return files;
+    };
+    let mut plain = Vec::new();
+    for e in crate::render::expand(root, files, r.settings.enabled) {
+        match e {
+            Entry::File(f) => plain.push(f),
+            Entry::Unit(u) => inputs.push(read_unit(r, &u)),
+        }
+    }
+    plain
+}
+
+/// A chart or overlay rendered into one input; a failure is one error located at the
+/// unit's `Chart.yaml` or kustomization.
+fn read_unit(r: &Renderer, unit: &Unit) -> Input {
+    let anchor = unit.anchor().display().to_string();
+    if !r.settings.enabled {
+        return Input::failed(
+            anchor,
+            SkipReason::NotKubernetes,
+            Diagnostic::warning(
+                "W1010",
+                format!(
+                    "the helm chart `{}` is not scanned: rendering is off (`--no-render`)",
+                    unit.path().display()
+                ),
+            )
+            .with_help("its templates are not YAML until Helm renders them"),
+        );
+    }
+    match r.render(unit) {
+        Ok(rendered) => Input::Text {
+            name: rendered.name,
+            text: rendered.text,
+            origin: Some(rendered.origin),
+        },
+        Err(d) => Input::failed(anchor, SkipReason::Unreadable, *d),
+    }
 }
 
 /// All input files under a directory, sorted; follows symlinks but never the same directory twice.

@@ -1,0 +1,321 @@
+//! Finding a key path in YAML-like text (a template, a resource file, a values file) by
+//! indentation, without parsing it: templates are not YAML until rendered.
+
+use std::ops::Range;
+
+/// One step of a path from a document's root to a node.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Step {
+    /// A mapping key.
+    Key(String),
+    /// A sequence position.
+    Index(usize),
+}
+
+/// One line of the text: its byte offset, indentation, and the key it starts (after any
+/// `- ` item markers), with that key's column.
+struct Line<'a> {
+    start: usize,
+    text: &'a str,
+    indent: usize,
+    /// Column of the first `- ` item marker, when the line starts an item.
+    dash: Option<usize>,
+    /// The key and its column, when the line holds `key:`.
+    key: Option<(&'a str, usize)>,
+}
+
+fn lines(text: &str) -> Vec<Line<'_>> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    for raw in text.split_inclusive('\n') {
+        let line = raw.trim_end_matches(['\n', '\r']);
+        let indent = line.len() - line.trim_start_matches(' ').len();
+        let mut col = indent;
+        let mut dash = None;
+        let mut rest = line.get(indent..).unwrap_or("");
+        while let Some(r) = rest
+            .strip_prefix("- ")
+            .or_else(|| (rest == "-").then_some(""))
+        {
+            dash.get_or_insert(col);
+            let skipped = rest.len() - r.len();
+            let r2 = r.trim_start_matches(' ');
+            col += skipped + (r.len() - r2.len());
+            rest = r2;
+        }
+        let key = key_of(rest).map(|k| (k, col));
+        out.push(Line {
+            start,
+            text: line,
+            indent,
+            dash,
+            key,
+        });
+        start += raw.len();
+    }
+    out
+}
+
+/// The key a line starts with: `name:` followed by a space or the end, quoted or not.
+fn key_of(rest: &str) -> Option<&str> {
+    if rest.starts_with('#') || rest.starts_with("{{") {
+        return None;
+    }
+    let (key, after) = if let Some(r) = rest.strip_prefix('"') {
+        let end = r.find('"')?;
+        (r.get(..end)?, r.get(end + 1..)?)
+    } else if let Some(r) = rest.strip_prefix('\'') {
+        let end = r.find('\'')?;
+        (r.get(..end)?, r.get(end + 1..)?)
+    } else {
+        let end = rest
+            .find(": ")
+            .or_else(|| rest.ends_with(':').then(|| rest.len() - 1))?;
+        (rest.get(..end)?, rest.get(end..)?)
+    };
+    let after = after.trim_start_matches(' ');
+    (after.starts_with(": ") || after == ":" || after.starts_with(":\t")).then_some(key.trim_end())
+}
+
+/// Whether a line carries nothing that ends a block: blank, a comment, or only template
+/// actions (`{{- if ... }}`, `{{- include ... | nindent 4 }}`).
+fn is_neutral(l: &Line<'_>) -> bool {
+    let t = l.text.trim();
+    t.is_empty() || t.starts_with('#') || (t.starts_with("{{") && t.ends_with("}}")) || t == "---"
+}
+
+/// The byte ranges of the documents of a text (split at `---` lines).
+pub fn documents(text: &str) -> Vec<Range<usize>> {
+    let mut out = Vec::new();
+    let mut from = 0;
+    let mut at = 0;
+    for raw in text.split_inclusive('\n') {
+        let line = raw.trim_end_matches(['\n', '\r']);
+        if line == "---" || line.starts_with("--- ") {
+            if at > from {
+                out.push(from..at);
+            }
+            from = at + raw.len();
+        }
+        at += raw.len();
+    }
+    if text.len() > from {
+        out.push(from..text.len());
+    }
+    out
+}
+
+/// The document of `text` whose top-level `kind:` is `kind` (the first one when none says
+/// so, or when the kind is written by a template).
+pub fn document_of_kind(text: &str, kind: &str) -> Range<usize> {
+    let docs = documents(text);
+    docs.iter()
+        .find(|r| {
+            text.get((*r).clone()).is_some_and(|d| {
+                lines(d).iter().any(|l| {
+                    l.indent == 0 && l.key.is_some_and(|(k, _)| k == "kind") && {
+                        let v = l.text.split_once(':').map_or("", |(_, v)| v).trim();
+                        v.trim_matches(['"', '\'']) == kind
+                    }
+                })
+            })
+        })
+        .or_else(|| docs.first())
+        .cloned()
+        .unwrap_or(0..text.len())
+}
+
+/// The byte range of the key at `path` within `range` of `text` (the key text to the end of
+/// its line), when every key of the path is found.
+///
+/// Keys are matched by indentation: each key must be deeper than the one before and inside
+/// its block; a sequence position counts the items of the block (in a template, a loop
+/// writes them, so when there are too few the position is passed over).
+pub fn find(text: &str, range: Range<usize>, path: &[Step]) -> Option<Range<usize>> {
+    let body = text.get(range.clone())?;
+    let ls = lines(body);
+    // the parent's column and the line to search from
+    let mut parent: Option<usize> = None;
+    let mut from = 0usize;
+    let mut found: Option<usize> = None;
+    // whether a line is inside the block of the node at column `parent` (a sequence may
+    // put its items at its key's own column)
+    let in_block = |l: &Line<'_>, parent: Option<usize>| -> bool {
+        parent.is_none_or(|p| is_neutral(l) || l.indent > p || l.dash == Some(p))
+    };
+    for step in path {
+        match step {
+            Step::Key(k) => {
+                // the block's direct children share the column of its first key
+                let mut child_col = None;
+                let mut hit = None;
+                for (i, l) in ls.iter().enumerate().skip(from) {
+                    if i > from && !in_block(l, parent) {
+                        break;
+                    }
+                    let Some((key, col)) = l.key else { continue };
+                    if parent.is_some_and(|p| col <= p) {
+                        continue;
+                    }
+                    let c = *child_col.get_or_insert(col);
+                    if col == c && key == k {
+                        hit = Some((i, col));
+                        break;
+                    }
+                }
+                let (i, col) = hit?;
+                parent = Some(col);
+                from = i + 1;
+                found = Some(i);
+            }
+            Step::Index(n) => {
+                // the n-th item marker of the block, at the block's item column
+                let mut item_col = None;
+                let mut count = 0usize;
+                let mut hit = None;
+                for (i, l) in ls.iter().enumerate().skip(from) {
+                    if !in_block(l, parent) {
+                        break;
+                    }
+                    if let Some(d) = l.dash {
+                        let c = *item_col.get_or_insert(d);
+                        if d == c {
+                            if count == *n {
+                                hit = Some((i, d));
+                                break;
+                            }
+                            count += 1;
+                        }
+                    }
+                }
+                if let Some((i, d)) = hit {
+                    // the item's keys are deeper than its marker; the first is on its line
+                    parent = Some(d);
+                    from = i;
+                    found = Some(i);
+                }
+            }
+        }
+    }
+    let l = ls.get(found?)?;
+    let col = l.key.map_or(l.indent, |(_, c)| c);
+    let start = range.start + l.start + col;
+    let end = range.start + l.start + l.text.trim_end().len();
+    Some(start..end.max(start))
+}
+
+/// The range of the line holding the document's top-level `kind:` (else its first key).
+pub fn object_line(text: &str, range: Range<usize>) -> Option<Range<usize>> {
+    let body = text.get(range.clone())?;
+    let ls = lines(body);
+    let l = ls
+        .iter()
+        .find(|l| l.indent == 0 && l.key.is_some_and(|(k, _)| k == "kind"))
+        .or_else(|| ls.iter().find(|l| l.key.is_some()))?;
+    let start = range.start + l.start + l.indent;
+    Some(start..range.start + l.start + l.text.trim_end().len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn k(s: &str) -> Step {
+        Step::Key(s.to_string())
+    }
+
+    const TEMPLATE: &str = "\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: {{ .Release.Name }}
+  labels:
+    {{- include \"x\" . | nindent 4 }}
+spec:
+  template:
+    spec:
+      containers:
+        - name: web
+          image: nginx
+          securityContext:
+            privileged: {{ .Values.privileged }}
+        - name: side
+          securityContext:
+            privileged: false
+";
+
+    fn line_of(text: &str, r: Range<usize>) -> &str {
+        &text[r]
+    }
+
+    #[test]
+    fn finds_a_key_path_by_indentation() {
+        let path = [
+            k("spec"),
+            k("template"),
+            k("spec"),
+            k("containers"),
+            Step::Index(0),
+            k("securityContext"),
+            k("privileged"),
+        ];
+        let r = find(TEMPLATE, 0..TEMPLATE.len(), &path).unwrap();
+        assert_eq!(line_of(TEMPLATE, r), "privileged: {{ .Values.privileged }}");
+        let mut second = path.clone();
+        second[4] = Step::Index(1);
+        let r = find(TEMPLATE, 0..TEMPLATE.len(), &second).unwrap();
+        assert_eq!(line_of(TEMPLATE, r), "privileged: false");
+        // an item's first key is on its marker's line
+        let r = find(
+            TEMPLATE,
+            0..TEMPLATE.len(),
+            &[
+                k("spec"),
+                k("template"),
+                k("spec"),
+                k("containers"),
+                Step::Index(1),
+                k("name"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(line_of(TEMPLATE, r), "name: side");
+    }
+
+    #[test]
+    fn a_key_outside_its_parent_block_is_not_found() {
+        // `name` is under metadata, not under spec
+        assert_eq!(
+            find(TEMPLATE, 0..TEMPLATE.len(), &[k("spec"), k("name")]),
+            None
+        );
+        assert_eq!(
+            find(
+                TEMPLATE,
+                0..TEMPLATE.len(),
+                &[k("metadata"), k("labels"), k("app")]
+            ),
+            None
+        );
+    }
+
+    #[test]
+    fn items_at_their_key_column_are_counted() {
+        let text = "spec:\n  containers:\n  - name: a\n    image: x\n  - name: b\n    image: y\n";
+        let path = [k("spec"), k("containers"), Step::Index(1), k("image")];
+        let r = find(text, 0..text.len(), &path).unwrap();
+        assert_eq!(&text[r], "image: y");
+    }
+
+    #[test]
+    fn documents_split_at_markers_and_are_chosen_by_kind() {
+        let text = "kind: A\nx: 1\n---\nkind: B\nx: 2\n";
+        let r = document_of_kind(text, "B");
+        let found = find(text, r, &[k("x")]).unwrap();
+        assert_eq!(&text[found], "x: 2");
+        assert_eq!(
+            &text[object_line(text, document_of_kind(text, "A")).unwrap()],
+            "kind: A"
+        );
+    }
+}
