@@ -70,13 +70,13 @@ pub(crate) fn run(program: &Path, args: &[String], timeout: Duration) -> Result<
             Err(e) => return Err(Failure::Spawn(e.to_string().to_lowercase())),
         }
     };
-    let stdout = out.join().unwrap_or_default();
-    let stderr = err.join().unwrap_or_default();
     match status {
+        // a process the tool started may still hold the pipes: the readers are left to
+        // finish on their own rather than waited for
         None => Err(Failure::Timeout),
         Some(s) => Ok(Output {
-            stdout,
-            stderr,
+            stdout: out.join().unwrap_or_default(),
+            stderr: err.join().unwrap_or_default(),
             success: s.success(),
         }),
     }
