@@ -231,6 +231,7 @@ fn map_back(
             index: doc.index as usize,
             helm_source: doc.helm_source.as_deref(),
             kind: doc.str_at(doc.root, &["kind"]).unwrap_or(""),
+            name: doc.str_at(doc.root, &["metadata", "name"]).unwrap_or(""),
         };
         Some((origin, info, doc.path_to(span)))
     };

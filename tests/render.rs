@@ -414,3 +414,32 @@ fn a_directory_of_manifests_a_chart_and_an_overlay_gives_one_list_in_the_users_f
     assert!(!out.contains("<helm template"), "{out}");
     assert!(!out.contains("<kustomize build"), "{out}");
 }
+
+#[test]
+fn a_packaged_chart_is_rendered_and_its_findings_stay_in_the_rendered_output() {
+    let Some(helm) = helm() else { return };
+    let dir = temp("archive");
+    let archive = dir.join("web-0.1.0.tgz");
+    let made = Command::new("tar")
+        .args([
+            "czf",
+            archive.to_str().unwrap(),
+            "-C",
+            "examples/helm",
+            "web",
+        ])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let (_, v) = json(&["scan", archive.to_str().unwrap(), "--helm", &helm]);
+    assert!(codes(&v).is_empty(), "{:#}", v["diagnostics"]);
+    let privileged = find(&v, "K01-001");
+    assert_eq!(privileged.len(), 1, "{v:#}");
+    // its templates are not on disk: the finding stays in the rendered stream
+    assert_eq!(
+        privileged[0]["location"]["file"],
+        format!("<helm template {}>", archive.display())
+    );
+    assert_eq!(privileged[0]["location"]["line"], 28);
+}

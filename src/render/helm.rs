@@ -120,7 +120,7 @@ pub fn map(
 ) -> Option<(Mapped, Option<ValueOrigin>)> {
     let file = template_file(chart, doc.helm_source?)?;
     let text = std::fs::read_to_string(&file).ok()?;
-    let within = locate::document_of_kind(&text, doc.kind);
+    let within = locate::document_of(&text, doc.kind, doc.name);
     let exact = locate::find(&text, within.clone(), path);
     let range = exact
         .clone()

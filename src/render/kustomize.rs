@@ -84,7 +84,8 @@ pub fn render(settings: &Settings, dir: &Path) -> Result<Rendered, Box<Diagnosti
     let count = locate::documents(&out.stdout).len();
     let mut files = origins(settings, &tool, sub, dir).unwrap_or_default();
     if files.len() != count {
-        files = vec![None; count];
+        // a kustomize without origin annotations: match by kind and name
+        files = by_name(&out.stdout, dir);
     }
     Ok(Rendered {
         name: format!("<kustomize build {name}>"),
@@ -142,6 +143,48 @@ fn origins(
     })();
     let _ = std::fs::remove_dir_all(&tmp);
     result
+}
+
+/// The kind and `metadata.name` of each document of a YAML text.
+fn names(text: &str) -> Vec<Option<(String, String)>> {
+    locate::documents(text)
+        .into_iter()
+        .map(|r| {
+            let v: serde_yaml::Value = serde_yaml::from_str(text.get(r)?).ok()?;
+            let kind = v.get("kind")?.as_str()?.to_string();
+            let name = v.get("metadata")?.get("name")?.as_str()?.to_string();
+            Some((kind, name))
+        })
+        .collect()
+}
+
+/// The resource file of each built object, matched by kind and by name (the built name is
+/// the resource's with the overlays' prefixes and suffixes around it; the longest match
+/// wins), when kustomize cannot add origin annotations.
+fn by_name(built: &str, dir: &Path) -> Vec<Option<PathBuf>> {
+    let mut resources: Vec<(String, String, PathBuf)> = Vec::new();
+    for f in references(dir) {
+        if !f.is_file() || patches(dir).contains(&f) {
+            continue;
+        }
+        let Ok(text) = std::fs::read_to_string(&f) else {
+            continue;
+        };
+        for (kind, name) in names(&text).into_iter().flatten() {
+            resources.push((kind, name, normalize(&f)));
+        }
+    }
+    names(built)
+        .into_iter()
+        .map(|kn| {
+            let (kind, name) = kn?;
+            resources
+                .iter()
+                .filter(|(k, n, _)| *k == kind && name.contains(n.as_str()))
+                .max_by_key(|(_, n, _)| n.len())
+                .map(|(_, _, f)| f.clone())
+        })
+        .collect()
 }
 
 /// `to` relative to the directory `from` (both absolute and normalized).
@@ -257,7 +300,7 @@ fn walk(dir: &Path) -> (Vec<PathBuf>, Vec<PathBuf>) {
 /// the object's line in its resource file.
 pub fn map(file: &Path, patches: &[PathBuf], doc: DocInfo<'_>, path: &[Step]) -> Option<Mapped> {
     let text = std::fs::read_to_string(file).ok()?;
-    let within = locate::document_of_kind(&text, doc.kind);
+    let within = locate::document_of(&text, doc.kind, doc.name);
     if let Some(range) = locate::find(&text, within.clone(), path) {
         return Some(Mapped {
             file: file.to_path_buf(),
@@ -269,7 +312,7 @@ pub fn map(file: &Path, patches: &[PathBuf], doc: DocInfo<'_>, path: &[Step]) ->
         let Ok(t) = std::fs::read_to_string(p) else {
             continue;
         };
-        let w = locate::document_of_kind(&t, doc.kind);
+        let w = locate::document_of(&t, doc.kind, doc.name);
         let is_kind = t.get(w.clone()).is_some_and(|d| {
             d.lines()
                 .any(|l| l.trim_end() == format!("kind: {}", doc.kind))
@@ -293,6 +336,38 @@ pub fn map(file: &Path, patches: &[PathBuf], doc: DocInfo<'_>, path: &[Step]) ->
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn built_objects_are_matched_to_resources_by_kind_and_name() {
+        let dir = std::env::temp_dir().join(format!("kanon-kust-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("base")).ok();
+        std::fs::create_dir_all(dir.join("prod")).ok();
+        let w = |p: &str, t: &str| std::fs::write(dir.join(p), t).ok();
+        w("base/kustomization.yaml", "resources: [a.yaml, b.yaml]\n");
+        w("base/a.yaml", "kind: Deployment\nmetadata:\n  name: api\n");
+        w(
+            "base/b.yaml",
+            "kind: Service\nmetadata:\n  name: api\n---\nkind: Deployment\nmetadata:\n  name: api-worker\n",
+        );
+        w(
+            "prod/kustomization.yaml",
+            "namePrefix: prod-\nresources: [../base]\n",
+        );
+        let built = "kind: Service\nmetadata:\n  name: prod-api\n---\nkind: Deployment\nmetadata:\n  name: prod-api-worker\n---\nkind: Deployment\nmetadata:\n  name: prod-api\n---\nkind: ConfigMap\nmetadata:\n  name: x\n";
+        let got = by_name(built, &dir.join("prod"));
+        let base = normalize(&dir.join("prod/../base"));
+        assert_eq!(
+            got,
+            vec![
+                Some(base.join("b.yaml")),
+                Some(base.join("b.yaml")),
+                Some(base.join("a.yaml")),
+                None
+            ]
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 
     #[test]
     fn relative_paths_and_normalizing() {

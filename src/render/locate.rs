@@ -105,12 +105,14 @@ pub fn documents(text: &str) -> Vec<Range<usize>> {
     out
 }
 
-/// The document of `text` whose top-level `kind:` is `kind` (the first one when none says
-/// so, or when the kind is written by a template).
-pub fn document_of_kind(text: &str, kind: &str) -> Range<usize> {
+/// The document of `text` whose top-level `kind:` is `kind` and whose `metadata.name` the
+/// built `name` contains (with a prefix or suffix added; the longest wins), else the first
+/// of that kind, else the first document (a template may write the kind itself).
+pub fn document_of(text: &str, kind: &str, name: &str) -> Range<usize> {
     let docs = documents(text);
-    docs.iter()
-        .find(|r| {
+    let of_kind: Vec<&Range<usize>> = docs
+        .iter()
+        .filter(|r| {
             text.get((*r).clone()).is_some_and(|d| {
                 lines(d).iter().any(|l| {
                     l.indent == 0 && l.key.is_some_and(|(k, _)| k == "kind") && {
@@ -120,6 +122,24 @@ pub fn document_of_kind(text: &str, kind: &str) -> Range<usize> {
                 })
             })
         })
+        .collect();
+    let path = [Step::Key("metadata".into()), Step::Key("name".into())];
+    let named = of_kind
+        .iter()
+        .filter_map(|r| {
+            let at = find(text, (*r).clone(), &path)?;
+            let v = text
+                .get(at)?
+                .split_once(':')?
+                .1
+                .trim()
+                .trim_matches(['"', '\'']);
+            (!v.is_empty() && name.contains(v)).then_some((v.len(), *r))
+        })
+        .max_by_key(|(n, _)| *n)
+        .map(|(_, r)| r);
+    named
+        .or_else(|| of_kind.first().copied())
         .or_else(|| docs.first())
         .cloned()
         .unwrap_or(0..text.len())
@@ -308,13 +328,22 @@ spec:
     }
 
     #[test]
+    fn a_document_is_chosen_by_kind_and_the_name_in_the_built_name() {
+        let text = "kind: D\nmetadata:\n  name: api\n---\nkind: D\nmetadata:\n  name: api-worker\n";
+        let r = document_of(text, "D", "prod-api-worker");
+        assert!(text[r].contains("api-worker"));
+        let r = document_of(text, "D", "prod-api");
+        assert!(!text[r].contains("worker"));
+    }
+
+    #[test]
     fn documents_split_at_markers_and_are_chosen_by_kind() {
         let text = "kind: A\nx: 1\n---\nkind: B\nx: 2\n";
-        let r = document_of_kind(text, "B");
+        let r = document_of(text, "B", "");
         let found = find(text, r, &[k("x")]).unwrap();
         assert_eq!(&text[found], "x: 2");
         assert_eq!(
-            &text[object_line(text, document_of_kind(text, "A")).unwrap()],
+            &text[object_line(text, document_of(text, "A", "")).unwrap()],
             "kind: A"
         );
     }

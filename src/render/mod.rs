@@ -311,6 +311,8 @@ pub struct DocInfo<'a> {
     pub helm_source: Option<&'a str>,
     /// `kind`.
     pub kind: &'a str,
+    /// `metadata.name`.
+    pub name: &'a str,
 }
 
 /// A position in a user's file.
