@@ -206,11 +206,13 @@ fn helm_values_and_set_flags_and_the_configuration_are_passed_to_helm() {
     assert_eq!(privileged(&v), 0);
     // per chart in `.kanon.yaml`, paths relative to the configuration file
     let root = env!("CARGO_MANIFEST_DIR");
+    // `KANON_TEST_HELM` may be relative to the crate or absolute
+    let helm = Path::new(root).join(&helm).display().to_string();
     let config = dir.join(".kanon.yaml");
     std::fs::write(
         &config,
         format!(
-            "render:\n  helm: {root}/{helm}\n  charts:\n    {root}/examples/helm/web:\n      values: [safe.yaml]\n      set: [replicaCount=3]\n"
+            "render:\n  helm: {helm}\n  charts:\n    {root}/examples/helm/web:\n      values: [safe.yaml]\n      set: [replicaCount=3]\n"
         ),
     )
     .unwrap();
@@ -225,9 +227,7 @@ fn helm_values_and_set_flags_and_the_configuration_are_passed_to_helm() {
     // another chart path in the configuration does not apply
     std::fs::write(
         &config,
-        format!(
-            "render:\n  helm: {root}/{helm}\n  charts:\n    other:\n      values: [safe.yaml]\n"
-        ),
+        format!("render:\n  helm: {helm}\n  charts:\n    other:\n      values: [safe.yaml]\n"),
     )
     .unwrap();
     let (_, v) = json(&[
