@@ -443,3 +443,50 @@ fn a_packaged_chart_is_rendered_and_its_findings_stay_in_the_rendered_output() {
     );
     assert_eq!(privileged[0]["location"]["line"], 28);
 }
+
+#[test]
+fn a_key_written_by_to_yaml_points_at_its_block_and_at_the_values_entry() {
+    let Some(helm) = helm() else { return };
+    let dir = temp("toyaml");
+    let chart = dir.join("api");
+    std::fs::create_dir_all(chart.join("templates")).unwrap();
+    std::fs::write(
+        chart.join("Chart.yaml"),
+        "apiVersion: v2\nname: api\nversion: 0.1.0\n",
+    )
+    .unwrap();
+    std::fs::write(
+        chart.join("values.yaml"),
+        "image: nginx:1.27\ncontainerSecurityContext:\n  runAsNonRoot: true\n  privileged: true\n",
+    )
+    .unwrap();
+    std::fs::write(
+        chart.join("templates/pod.yaml"),
+        "{{- if true }}\napiVersion: v1\nkind: Pod\nmetadata:\n  name: {{ .Release.Name }}\nspec:\n  containers:\n    - name: api\n      image: {{ .Values.image }}\n      securityContext:\n        {{- toYaml .Values.containerSecurityContext | nindent 8 }}\n{{- end }}\n",
+    )
+    .unwrap();
+    let (_, v) = json(&["scan", chart.to_str().unwrap(), "--helm", &helm]);
+    assert!(codes(&v).is_empty(), "{:#}", v["diagnostics"]);
+    let f = find(&v, "K01-001");
+    assert_eq!(f.len(), 1, "{v:#}");
+    let f = f[0];
+    assert!(
+        f["location"]["file"]
+            .as_str()
+            .unwrap()
+            .ends_with("api/templates/pod.yaml")
+    );
+    // the `securityContext:` line whose block `toYaml` writes
+    assert_eq!(f["location"]["line"], 10);
+    assert_eq!(
+        f["value_source"]["expr"],
+        ".Values.containerSecurityContext.privileged"
+    );
+    assert_eq!(f["value_source"]["location"]["line"], 4);
+    // a literal value on the line: the image
+    let image = find(&v, "K02-002");
+    assert_eq!(image.len(), 1, "{v:#}");
+    assert_eq!(image[0]["location"]["line"], 9);
+    assert_eq!(image[0]["value_source"]["expr"], ".Values.image");
+    assert_eq!(image[0]["value_source"]["location"]["line"], 1);
+}

@@ -121,32 +121,49 @@ pub fn map(
     let file = template_file(chart, doc.helm_source?)?;
     let text = std::fs::read_to_string(&file).ok()?;
     let within = locate::document_of(&text, doc.kind, doc.name);
-    let exact = locate::find(&text, within.clone(), path);
-    let range = exact
-        .clone()
+    let written = locate::find_written(&text, within.clone(), path);
+    let range = written
+        .as_ref()
+        .map(|(r, _)| r.clone())
         .or_else(|| locate::object_line(&text, within))
         .unwrap_or(0..0);
-    let value = exact
-        .and_then(|r| text.get(r))
-        .and_then(values_expr)
-        .map(|expr| {
-            let keys: Vec<Step> = expr
-                .trim_start_matches(".Values.")
-                .split('.')
-                .map(|k| Step::Key(k.to_string()))
-                .collect();
-            // the last values file that sets the key wins, as in Helm
-            let at = values.iter().rev().find_map(|f| {
-                let t = std::fs::read_to_string(f).ok()?;
-                let r = locate::find(&t, 0..t.len(), &keys)?;
-                Some(Mapped {
-                    file: f.clone(),
-                    text: t,
-                    range: r,
-                })
-            });
-            ValueOrigin { expr, at }
+    // the values expression: on the key's line, or in the action that writes its block
+    // (`toYaml .Values.x`), followed by the keys the action writes
+    let expr = written.and_then(|(r, action)| match action {
+        None => text.get(r).and_then(values_expr),
+        Some((action, rest)) => {
+            let base = values_expr(action).filter(|_| action.contains("toYaml"))?;
+            let mut expr = base;
+            for step in rest {
+                match step {
+                    Step::Key(k) => {
+                        expr.push('.');
+                        expr.push_str(&k);
+                    }
+                    Step::Index(_) => return None,
+                }
+            }
+            Some(expr)
+        }
+    });
+    let value = expr.map(|expr| {
+        let keys: Vec<Step> = expr
+            .trim_start_matches(".Values.")
+            .split('.')
+            .map(|k| Step::Key(k.to_string()))
+            .collect();
+        // the last values file that sets the key wins, as in Helm
+        let at = values.iter().rev().find_map(|f| {
+            let t = std::fs::read_to_string(f).ok()?;
+            let r = locate::find(&t, 0..t.len(), &keys)?;
+            Some(Mapped {
+                file: f.clone(),
+                text: t,
+                range: r,
+            })
         });
+        ValueOrigin { expr, at }
+    });
     Some((Mapped { file, text, range }, value))
 }
 
@@ -159,6 +176,7 @@ fn values_expr(line: &str) -> Option<String> {
     }
     let at = line.find("{{")?;
     let inner = line.get(at + 2..)?.trim_start_matches('-').trim_start();
+    let inner = inner.strip_prefix("toYaml ").unwrap_or(inner).trim_start();
     let rest = inner.strip_prefix(".Values.")?;
     let end = rest
         .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '.'))

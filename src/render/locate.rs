@@ -224,6 +224,42 @@ pub fn find(text: &str, range: Range<usize>, path: &[Step]) -> Option<Range<usiz
     Some(start..end.max(start))
 }
 
+/// Where a template writes the node at `path`: the key itself ([`find`]), else the deepest
+/// key of the path whose block a template action writes (`{{- toYaml .Values.x | nindent 8 }}`
+/// under `securityContext:`), with that action's text and the keys it leaves unwritten.
+pub fn find_written<'t>(
+    text: &'t str,
+    range: Range<usize>,
+    path: &[Step],
+) -> Option<(Range<usize>, Option<(&'t str, Vec<Step>)>)> {
+    if let Some(r) = find(text, range.clone(), path) {
+        return Some((r, None));
+    }
+    for n in (1..path.len()).rev() {
+        let Some(at) = find(text, range.clone(), path.get(..n)?) else {
+            continue;
+        };
+        // the key's block: its own line after the key, then the deeper lines below it
+        let line_start = text.get(..at.start)?.rfind('\n').map_or(0, |i| i + 1);
+        let col = at.start - line_start;
+        let mut block = vec![text.get(at.clone())?];
+        let rest = text.get(at.end..range.end)?;
+        for l in rest.split('\n').skip(1) {
+            let indent = l.len() - l.trim_start_matches(' ').len();
+            if !l.trim().is_empty() && indent <= col && !l.trim_start().starts_with("{{") {
+                break;
+            }
+            block.push(l);
+        }
+        if let Some(action) = block.iter().find(|l| l.contains("{{")) {
+            let remaining = path.get(n..)?.to_vec();
+            return Some((at, Some((action.trim(), remaining))));
+        }
+        return None;
+    }
+    None
+}
+
 /// The range of the line holding the document's top-level `kind:` (else its first key).
 pub fn object_line(text: &str, range: Range<usize>) -> Option<Range<usize>> {
     let body = text.get(range.clone())?;
@@ -300,6 +336,32 @@ spec:
         )
         .unwrap();
         assert_eq!(line_of(TEMPLATE, r), "name: side");
+    }
+
+    #[test]
+    fn a_block_a_template_action_writes_is_where_its_keys_are_written() {
+        let text = "spec:\n  containers:\n    - name: web\n      securityContext:\n        {{- toYaml .Values.securityContext | nindent 8 }}\n      image: x\n";
+        let path = [
+            k("spec"),
+            k("containers"),
+            Step::Index(0),
+            k("securityContext"),
+            k("privileged"),
+        ];
+        let (r, action) = find_written(text, 0..text.len(), &path).unwrap();
+        assert_eq!(&text[r], "securityContext:");
+        let (action, rest) = action.unwrap();
+        assert!(action.starts_with("{{- toYaml .Values.securityContext"));
+        assert_eq!(rest, vec![k("privileged")]);
+        // a block without a template action writes nothing unseen: not found
+        let path = [
+            k("spec"),
+            k("containers"),
+            Step::Index(0),
+            k("image"),
+            k("x"),
+        ];
+        assert_eq!(find_written(text, 0..text.len(), &path), None);
     }
 
     #[test]
