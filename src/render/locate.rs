@@ -224,6 +224,9 @@ pub fn find(text: &str, range: Range<usize>, path: &[Step]) -> Option<Range<usiz
     Some(start..end.max(start))
 }
 
+/// A template action that writes a block, and the keys of the path it writes unseen.
+pub type Action<'t> = (&'t str, Vec<Step>);
+
 /// Where a template writes the node at `path`: the key itself ([`find`]), else the deepest
 /// key of the path whose block a template action writes (`{{- toYaml .Values.x | nindent 8 }}`
 /// under `securityContext:`), with that action's text and the keys it leaves unwritten.
@@ -231,7 +234,7 @@ pub fn find_written<'t>(
     text: &'t str,
     range: Range<usize>,
     path: &[Step],
-) -> Option<(Range<usize>, Option<(&'t str, Vec<Step>)>)> {
+) -> Option<(Range<usize>, Option<Action<'t>>)> {
     if let Some(r) = find(text, range.clone(), path) {
         return Some((r, None));
     }
