@@ -25,7 +25,7 @@ pub const VERSION: u32 = 1;
 pub const FAIL_ON: [&str; 6] = ["info", "low", "medium", "high", "critical", "never"];
 
 /// Top-level keys, for suggestions.
-const KEYS: [&str; 10] = [
+const KEYS: [&str; 11] = [
     "version",
     "select",
     "ignore",
@@ -36,6 +36,7 @@ const KEYS: [&str; 10] = [
     "exemptions",
     "allow-annotation-exemptions",
     "fail-on",
+    "render",
 ];
 
 /// Keys of an exemption, for suggestions.
@@ -620,11 +621,14 @@ fn serde_error(e: &serde_yaml::Error, text: &str, file: FileId) -> Diagnostic {
     {
         let key = rest.split('`').next().unwrap_or_default();
         let nested = message.contains("exemptions[");
-        let candidates: &[&str] = if nested { &EXEMPTION_KEYS } else { &KEYS };
-        let where_ = if nested {
-            "in an exemption"
+        let (candidates, where_): (&[&str], &str) = if nested {
+            (&EXEMPTION_KEYS, "in an exemption")
+        } else if message.starts_with("render.charts") {
+            (&crate::render::CHART_KEYS, "in a chart of `render`")
+        } else if message.starts_with("render") {
+            (&crate::render::KEYS, "in `render`")
         } else {
-            "in the configuration"
+            (&KEYS, "in the configuration")
         };
         let mut d = Diagnostic::error("E0601", format!("unknown key `{key}` {where_}"))
             .with_suggestion(key, candidates.iter().copied());

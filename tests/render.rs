@@ -490,3 +490,37 @@ fn a_key_written_by_to_yaml_points_at_its_block_and_at_the_values_entry() {
     assert_eq!(image[0]["value_source"]["expr"], ".Values.image");
     assert_eq!(image[0]["value_source"]["location"]["line"], 1);
 }
+
+#[test]
+fn a_misspelt_render_key_in_the_configuration_names_the_right_one() {
+    let dir = temp("config-keys");
+    let config = dir.join(".kanon.yaml");
+    for (text, message, help) in [
+        (
+            "render:\n  helmm: x\n",
+            "unknown key `helmm` in `render`",
+            "did you mean `helm`?",
+        ),
+        (
+            "render:\n  charts:\n    web:\n      value: [a.yaml]\n",
+            "unknown key `value` in a chart of `render`",
+            "did you mean `values`?",
+        ),
+        (
+            "rendr:\n  helm: x\n",
+            "unknown key `rendr` in the configuration",
+            "did you mean `render`?",
+        ),
+    ] {
+        std::fs::write(&config, text).unwrap();
+        let (code, _, err) = run(&[
+            "scan",
+            "examples/manifests",
+            "--config",
+            config.to_str().unwrap(),
+        ]);
+        assert_eq!(code, 2, "{err}");
+        assert!(err.contains(message), "{err}");
+        assert!(err.contains(help), "{err}");
+    }
+}

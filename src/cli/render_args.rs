@@ -45,8 +45,8 @@ impl RenderArgs {
         if let Some(t) = self.render_timeout {
             s.timeout = Some(t.max(1));
         }
-        s.all.values.extend(self.helm_values.iter().cloned());
-        s.all.set.extend(self.helm_set.iter().cloned());
+        s.values.extend(self.helm_values.iter().cloned());
+        s.set.extend(self.helm_set.iter().cloned());
         s
     }
 }

@@ -34,6 +34,21 @@ pub use locate::Step;
 /// The default bound on one rendering.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// The keys of `render:` in `.kanon.yaml`.
+pub const KEYS: [&str; 8] = [
+    "enabled",
+    "helm",
+    "kustomize",
+    "kubectl",
+    "timeout",
+    "values",
+    "set",
+    "charts",
+];
+
+/// The keys of one chart under `render.charts`.
+pub const CHART_KEYS: [&str; 2] = ["values", "set"];
+
 /// The names of a Kustomize overlay's file.
 pub const KUSTOMIZATION_FILES: [&str; 3] =
     ["kustomization.yaml", "kustomization.yml", "Kustomization"];
@@ -69,9 +84,12 @@ pub struct Settings {
     /// Seconds one rendering may take.
     #[serde(default)]
     pub timeout: Option<u64>,
-    /// Values and settings for every chart.
-    #[serde(flatten)]
-    pub all: ChartValues,
+    /// Values files for every chart (`helm template -f FILE`), in order.
+    #[serde(default)]
+    pub values: Vec<PathBuf>,
+    /// `key=value` settings for every chart (`helm template --set`), in order.
+    #[serde(default)]
+    pub set: Vec<String>,
     /// Values and settings per chart path (applied after those for every chart).
     #[serde(default)]
     pub charts: HashMap<PathBuf, ChartValues>,
@@ -89,7 +107,8 @@ impl Default for Settings {
             kustomize: None,
             kubectl: None,
             timeout: None,
-            all: ChartValues::default(),
+            values: Vec::new(),
+            set: Vec::new(),
             charts: HashMap::new(),
         }
     }
@@ -109,7 +128,7 @@ impl Settings {
         self.helm = self.helm.as_ref().map(join);
         self.kustomize = self.kustomize.as_ref().map(join);
         self.kubectl = self.kubectl.as_ref().map(join);
-        self.all.values = self.all.values.iter().map(|p| base.join(p)).collect();
+        self.values = self.values.iter().map(|p| base.join(p)).collect();
         self.charts = self
             .charts
             .into_iter()
@@ -129,7 +148,10 @@ impl Settings {
     /// The values and settings for the chart at `chart`: those for every chart, then those
     /// given for this chart's path.
     pub fn chart_values(&self, chart: &Path) -> ChartValues {
-        let mut out = self.all.clone();
+        let mut out = ChartValues {
+            values: self.values.clone(),
+            set: self.set.clone(),
+        };
         let me = canonical(chart);
         for (path, v) in &self.charts {
             if canonical(path) == me {
