@@ -370,6 +370,13 @@ fn an_overlay_is_built_once_and_findings_point_at_its_resource_and_patch_files()
         "examples/kustomize/overlays/prod/hostnetwork.yaml"
     );
     assert_eq!(host[0]["location"]["line"], 10);
+    // a base given beside its overlay is read once, in the overlay
+    let (_, v) = json(&[
+        "scan",
+        "examples/kustomize/base",
+        "examples/kustomize/overlays/prod",
+    ]);
+    assert_eq!(v["summary"]["objects"], 2, "{:#}", v["summary"]);
     // the base given on its own is built on its own
     let (_, v) = json(&["scan", "examples/kustomize/base"]);
     assert_eq!(v["summary"]["objects"], 2);

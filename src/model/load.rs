@@ -263,12 +263,17 @@ impl Loader {
         let mut out = LoadOutput::default();
         // Phase 1 (sequential): find and read every file, register its text.
         let mut inputs: Vec<Input> = Vec::new();
+        // a base that an overlay given beside it builds is read once, in the overlay
+        let built = render.map(|r| r.built_by(paths)).unwrap_or_default();
         for p in paths {
             if p == "-" {
                 inputs.push(self.read_stdin());
                 continue;
             }
             let path = Path::new(p);
+            if built.contains(&crate::render::canonical(path)) {
+                continue;
+            }
             if path.is_dir() {
                 let (files, diags) = walk_dir(path);
                 out.diagnostics.extend(diags);

@@ -163,7 +163,8 @@ impl Settings {
     }
 }
 
-fn canonical(p: &Path) -> PathBuf {
+/// A path with links and `..` resolved, for comparing (the path itself when it cannot be).
+pub fn canonical(p: &Path) -> PathBuf {
     std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf())
 }
 
@@ -382,6 +383,21 @@ impl Renderer {
     /// A renderer with these settings.
     pub fn new(settings: Settings) -> Renderer {
         Renderer { settings }
+    }
+
+    /// What the overlays among `paths` build (canonical paths), so that a base given beside
+    /// its overlay is not read twice. Nothing when rendering is off.
+    pub fn built_by(&self, paths: &[String]) -> HashSet<PathBuf> {
+        if !self.settings.enabled {
+            return HashSet::new();
+        }
+        paths
+            .iter()
+            .map(Path::new)
+            .filter(|p| matches!(Unit::at(p), Some(Unit::Overlay(_))))
+            .flat_map(kustomize::references)
+            .map(|p| canonical(&p))
+            .collect()
     }
 
     /// Renders a unit; a failure is one error about it, with the tool's message.
