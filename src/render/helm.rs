@@ -2,7 +2,9 @@
 
 use super::locate::{self, Step};
 use super::process::{self, Failure};
-use super::{DocInfo, Mapped, Origin, Rendered, Settings, Unit, ValueOrigin, find_command, shown};
+use super::{
+    DocInfo, Mapped, Origin, Rendered, Settings, Unit, ValueOrigin, arg, find_command, shown,
+};
 use crate::diag::Diagnostic;
 use std::path::{Path, PathBuf};
 
@@ -29,14 +31,10 @@ pub fn render(settings: &Settings, chart: &Path, unit: &Unit) -> Result<Rendered
         ))));
     };
     let values = settings.chart_values(chart);
-    let mut args = vec![
-        "template".to_string(),
-        RELEASE.to_string(),
-        chart.display().to_string(),
-    ];
+    let mut args = vec!["template".to_string(), RELEASE.to_string(), arg(chart)];
     for v in &values.values {
         args.push("--values".to_string());
-        args.push(v.display().to_string());
+        args.push(arg(v));
     }
     for s in &values.set {
         args.push("--set".to_string());

@@ -9,7 +9,9 @@
 
 use super::locate::{self, Step};
 use super::process::{self, Failure};
-use super::{DocInfo, Mapped, Origin, Rendered, Settings, find_command, kustomization_file, shown};
+use super::{
+    DocInfo, Mapped, Origin, Rendered, Settings, arg, find_command, kustomization_file, shown,
+};
 use crate::diag::Diagnostic;
 use std::collections::HashSet;
 use std::path::{Component, Path, PathBuf};
@@ -42,7 +44,7 @@ pub fn render(settings: &Settings, dir: &Path) -> Result<Rendered, Box<Diagnosti
             "install kustomize or kubectl, or give a path with `--kustomize PATH`; or build the overlay yourself: `kubectl kustomize {name} | kanon scan -`"
         ))));
     };
-    let args = vec![sub.to_string(), dir.display().to_string()];
+    let args = vec![sub.to_string(), arg(dir)];
     let out = match process::run(&tool, &args, settings.timeout()) {
         Ok(o) => o,
         Err(Failure::Spawn(e)) => {

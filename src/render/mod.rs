@@ -420,6 +420,17 @@ pub fn find_command(cmd: &Path) -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
+/// A path as a command-line argument: one that starts with `-` gets `./` in front, so the
+/// tool cannot read it as a flag.
+pub(crate) fn arg(p: &Path) -> String {
+    let s = p.display().to_string();
+    if s.starts_with('-') {
+        format!("./{s}")
+    } else {
+        s
+    }
+}
+
 /// How a path is shown in messages.
 pub(crate) fn shown(p: &Path) -> String {
     p.display().to_string()
@@ -444,6 +455,12 @@ mod tests {
             std::fs::write(&f, text).ok();
         }
         dir
+    }
+
+    #[test]
+    fn a_path_is_never_an_option() {
+        assert_eq!(arg(Path::new("--set=x")), "./--set=x");
+        assert_eq!(arg(Path::new("charts/web")), "charts/web");
     }
 
     #[test]
