@@ -711,7 +711,7 @@ impl Config {
             .iter()
             .map(|(k, c)| (k.value.clone(), const_json(c)))
             .collect();
-        json!({
+        let mut out = json!({
             "version": self.version,
             "select": self.select.as_ref().map_or_else(|| vec!["*".to_string()], |s| strs(s)),
             "ignore": strs(&self.ignore),
@@ -735,7 +735,14 @@ impl Config {
             }).collect::<Vec<_>>(),
             "allow-annotation-exemptions": self.allow_annotation_exemptions,
             "fail-on": self.fail_on.as_ref().map_or("low", |f| f.value.as_str()),
-        })
+        });
+        // shown when set, so that configurations without it print as before
+        if self.render != crate::render::Settings::default() {
+            if let (Some(m), Ok(r)) = (out.as_object_mut(), serde_json::to_value(&self.render)) {
+                m.insert("render".into(), r);
+            }
+        }
+        out
     }
 }
 

@@ -164,6 +164,23 @@ fn a_chart_is_rendered_and_findings_point_at_the_template_line_and_the_values() 
             .all(|u| *u == "examples/helm/web/templates/deployment.yaml"),
         "{uris:?}"
     );
+    // and the values entry as a related location
+    let privileged = sarif["runs"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["ruleId"] == "K01-001")
+        .unwrap();
+    let related = &privileged["relatedLocations"][0];
+    assert_eq!(
+        related["physicalLocation"]["artifactLocation"]["uri"],
+        "examples/helm/web/values.yaml"
+    );
+    assert_eq!(related["physicalLocation"]["region"]["startLine"], 6);
+    assert_eq!(
+        related["message"]["text"],
+        "the value comes from .Values.securityContext.privileged"
+    );
     // what a user sees
     let (code, out, _) = run(&[
         "scan",
@@ -530,4 +547,20 @@ fn a_misspelt_render_key_in_the_configuration_names_the_right_one() {
         assert!(err.contains(message), "{err}");
         assert!(err.contains(help), "{err}");
     }
+}
+
+#[test]
+fn config_show_prints_the_render_settings_when_set() {
+    let dir = temp("config-show");
+    let config = dir.join(".kanon.yaml");
+    std::fs::write(&config, "render:\n  timeout: 30\n  set: [a=1]\n").unwrap();
+    let (code, out, err) = run(&["config", "show", "--config", config.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("render:") && out.contains("timeout: 30"),
+        "{out}"
+    );
+    std::fs::write(&config, "fail-on: high\n").unwrap();
+    let (_, out, _) = run(&["config", "show", "--config", config.to_str().unwrap()]);
+    assert!(!out.contains("\nrender:"), "{out}");
 }

@@ -24,8 +24,8 @@ pub mod locate;
 mod process;
 
 use crate::diag::Diagnostic;
-use serde::Deserialize;
-use std::collections::{HashMap, HashSet};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -54,7 +54,7 @@ pub const KUSTOMIZATION_FILES: [&str; 3] =
     ["kustomization.yaml", "kustomization.yml", "Kustomization"];
 
 /// Values and `--set` flags for one chart (also the ones for every chart).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct ChartValues {
     /// Values files (`helm template -f FILE`), in order.
@@ -66,7 +66,7 @@ pub struct ChartValues {
 }
 
 /// How inputs are rendered: from `.kanon.yaml` (`render:`) and the command line.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct Settings {
     /// Whether charts and overlays are rendered at all (`--no-render`: no).
@@ -92,7 +92,7 @@ pub struct Settings {
     pub set: Vec<String>,
     /// Values and settings per chart path (applied after those for every chart).
     #[serde(default)]
-    pub charts: HashMap<PathBuf, ChartValues>,
+    pub charts: BTreeMap<PathBuf, ChartValues>,
 }
 
 fn yes() -> bool {
@@ -109,7 +109,7 @@ impl Default for Settings {
             timeout: None,
             values: Vec::new(),
             set: Vec::new(),
-            charts: HashMap::new(),
+            charts: BTreeMap::new(),
         }
     }
 }
