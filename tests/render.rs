@@ -564,3 +564,54 @@ fn config_show_prints_the_render_settings_when_set() {
     let (_, out, _) = run(&["config", "show", "--config", config.to_str().unwrap()]);
     assert!(!out.contains("\nrender:"), "{out}");
 }
+
+#[test]
+fn one_directory_holding_manifests_a_chart_and_an_overlay_is_one_scan() {
+    let Some(helm) = helm() else { return };
+    if !kustomize() {
+        return;
+    }
+    let helm = Path::new(env!("CARGO_MANIFEST_DIR")).join(&helm);
+    let dir = temp("repo");
+    for from in ["examples/manifests", "examples/helm", "examples/kustomize"] {
+        let ok = Command::new("cp")
+            .args(["-r", from, dir.to_str().unwrap()])
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .status()
+            .unwrap();
+        assert!(ok.success());
+    }
+    let (code, out, err) = run(&[
+        "scan",
+        dir.to_str().unwrap(),
+        "--helm",
+        helm.to_str().unwrap(),
+        "--format",
+        "concise",
+        "--fail-on",
+        "never",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.is_empty(), "{err}");
+    let prefix = format!("{}/", dir.display());
+    let files: std::collections::BTreeSet<&str> = out
+        .lines()
+        .filter_map(|l| l.strip_prefix(prefix.as_str()))
+        .filter_map(|l| l.split_once(':').map(|(f, _)| f))
+        .collect();
+    assert_eq!(
+        files.into_iter().collect::<Vec<_>>(),
+        vec![
+            "helm/web/templates/deployment.yaml",
+            "kustomize/base/deployment.yaml",
+            "kustomize/overlays/prod/hostnetwork.yaml",
+            "manifests/app.yaml",
+        ],
+        "{out}"
+    );
+    // two manifest files, the chart and the overlay (built once: two objects, not four)
+    assert!(
+        out.contains("scanned 10 objects in 10 documents from 4 files"),
+        "{out}"
+    );
+}
