@@ -466,6 +466,12 @@ fn a_packaged_chart_is_rendered_and_its_findings_stay_in_the_rendered_output() {
         format!("<helm template {}>", archive.display())
     );
     assert_eq!(privileged[0]["location"]["line"], 28);
+    // found while walking: a chart package is rendered, another archive is not an input
+    std::fs::write(dir.join("backup.tgz"), [0x1f, 0x8b, 0, 1, 2, 3]).unwrap();
+    let (_, v) = json(&["scan", dir.to_str().unwrap(), "--helm", &helm]);
+    assert!(codes(&v).is_empty(), "{:#}", v["diagnostics"]);
+    assert_eq!(find(&v, "K01-001").len(), 1, "{v:#}");
+    assert_eq!(v["summary"]["files"], 1, "{:#}", v["summary"]);
 }
 
 #[test]

@@ -562,6 +562,8 @@ fn is_input_file(path: &Path) -> bool {
         e.eq_ignore_ascii_case("yaml")
             || e.eq_ignore_ascii_case("yml")
             || e.eq_ignore_ascii_case("json")
+            // a packaged Helm chart: rendered, or dropped without a renderer (`expand_units`)
+            || e.eq_ignore_ascii_case("tgz")
     })
 }
 
@@ -575,7 +577,10 @@ fn expand_units(
     inputs: &mut Vec<Input>,
 ) -> Vec<PathBuf> {
     let Some(r) = render else {
-        return files;
+        return files
+            .into_iter()
+            .filter(|f| !crate::render::is_archive(f))
+            .collect();
     };
     let mut plain = Vec::new();
     for e in crate::render::expand(root, files, r.settings.enabled) {

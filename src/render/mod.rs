@@ -191,11 +191,7 @@ impl Unit {
             }
             return None;
         }
-        let archive = path
-            .extension()
-            .is_some_and(|e| e.eq_ignore_ascii_case("tgz"))
-            || path.to_string_lossy().ends_with(".tar.gz");
-        (archive && path.is_file()).then(|| Unit::Archive(path.to_path_buf()))
+        (is_archive(path) && path.is_file()).then(|| Unit::Archive(path.to_path_buf()))
     }
 
     /// The unit's path.
@@ -213,6 +209,29 @@ impl Unit {
             Unit::Overlay(p) => kustomization_file(p).unwrap_or_else(|| p.clone()),
         }
     }
+}
+
+/// Whether a file name is a packaged chart's (`.tgz`).
+pub fn is_archive(path: &Path) -> bool {
+    path.extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("tgz"))
+}
+
+/// Whether a walked `.tgz` is named as `helm package` names a chart: `NAME-VERSION.tgz`,
+/// the version starting with a digit (other archives in a tree are not charts).
+fn is_chart_package(path: &Path) -> bool {
+    is_archive(path)
+        && path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .and_then(|s| {
+                // the version starts at the first `-` followed by a digit
+                s.match_indices('-').map(|(i, _)| i).find(|&i| {
+                    s.get(i + 1..)
+                        .is_some_and(|v| v.starts_with(|c: char| c.is_ascii_digit()))
+                })
+            })
+            .is_some_and(|i| i > 0)
 }
 
 /// The kustomization file of a directory, if it has one.
@@ -265,6 +284,13 @@ pub fn expand(root: &Path, files: Vec<PathBuf>, overlays: bool) -> Vec<Entry> {
             Some(u) => {
                 if seen.insert(u.path().to_path_buf()) {
                     out.push(Entry::Unit(u));
+                }
+            }
+            // a packaged chart found while walking is rendered; another archive is not an
+            // input
+            None if is_archive(&file) => {
+                if is_chart_package(&file) {
+                    out.push(Entry::Unit(Unit::Archive(file)));
                 }
             }
             None => out.push(Entry::File(file)),
@@ -455,6 +481,15 @@ mod tests {
             std::fs::write(&f, text).ok();
         }
         dir
+    }
+
+    #[test]
+    fn a_walked_archive_is_a_chart_when_named_as_helm_packages_them() {
+        assert!(is_chart_package(Path::new("dist/web-0.1.0.tgz")));
+        assert!(is_chart_package(Path::new("my-app-1.2.3-rc.1.tgz")));
+        assert!(!is_chart_package(Path::new("backup.tgz")));
+        assert!(!is_chart_package(Path::new("logs-old.tgz")));
+        assert!(!is_chart_package(Path::new("web-0.1.0.zip")));
     }
 
     #[test]
