@@ -303,6 +303,7 @@ impl Loader {
                     reason,
                     diagnostic,
                     lossy,
+                    shown,
                 } => {
                     let mut o = LoadOutput::default();
                     let d = match lossy {
@@ -318,8 +319,11 @@ impl Loader {
                         // the file's contents are not shown (binary, too large,
                         // unreadable), but the error is still located at the file
                         None => {
-                            let id = sources.add(name, String::new());
-                            diagnostic.at(Span::new(id, 0..0), "this file")
+                            // a chart's or overlay's file is shown at its first line
+                            let (text, label) = shown.unwrap_or((String::new(), "this file"));
+                            let end = text.find('\n').unwrap_or(text.len());
+                            let id = sources.add(name, text);
+                            diagnostic.at(Span::new(id, 0..end), label)
                         }
                     };
                     o.diagnostics.push(d);
@@ -468,6 +472,7 @@ impl Loader {
                 diagnostic: Diagnostic::error("E1004", format!("`{name}` is not valid UTF-8"))
                     .with_help("save the file as UTF-8"),
                 lossy: Some((text, at)),
+                shown: None,
             },
         }
     }
@@ -486,6 +491,8 @@ enum Input {
         diagnostic: Diagnostic,
         /// For invalid UTF-8: the lossy text and the byte offset of the first bad byte.
         lossy: Option<(String, usize)>,
+        /// The file's text and a label, when it is shown (a chart's `Chart.yaml`).
+        shown: Option<(String, &'static str)>,
     },
 }
 
@@ -496,6 +503,7 @@ impl Input {
             reason,
             diagnostic,
             lossy: None,
+            shown: None,
         }
     }
 }
@@ -595,10 +603,22 @@ fn expand_units(
 /// A chart or overlay rendered into one input; a failure is one error located at the
 /// unit's `Chart.yaml` or kustomization.
 fn read_unit(r: &Renderer, unit: &Unit) -> Input {
-    let anchor = unit.anchor().display().to_string();
+    let failed = |reason: SkipReason, diagnostic: Diagnostic| Input::Failed {
+        name: unit.anchor().display().to_string(),
+        reason,
+        diagnostic,
+        lossy: None,
+        // `Chart.yaml` or the kustomization, shown at its first line
+        shown: std::fs::read_to_string(unit.anchor()).ok().map(|text| {
+            let label = match unit {
+                Unit::Overlay(_) => "this overlay",
+                _ => "this chart",
+            };
+            (text, label)
+        }),
+    };
     if !r.settings.enabled {
-        return Input::failed(
-            anchor,
+        return failed(
             SkipReason::NotKubernetes,
             Diagnostic::warning(
                 "W1010",
@@ -616,7 +636,7 @@ fn read_unit(r: &Renderer, unit: &Unit) -> Input {
             text: rendered.text,
             origin: Some(rendered.origin),
         },
-        Err(d) => Input::failed(anchor, SkipReason::Unreadable, *d),
+        Err(d) => failed(SkipReason::Unreadable, *d),
     }
 }
 
