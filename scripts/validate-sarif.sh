@@ -59,8 +59,18 @@ if [ "$code" -ne 2 ]; then
   exit 1
 fi
 
+# 3. a Helm chart and a Kustomize overlay, findings mapped back to templates and resource
+#    files, with the values entry as a related location (when a helm is there)
+files=("$OUT/manifests.sarif" "$OUT/errors.sarif")
+HELM=${KANON_TEST_HELM:-$(command -v helm || true)}
+if [ -n "$HELM" ]; then
+  "$KANON" scan examples/helm examples/kustomize --helm "$HELM" --format sarif \
+    --output "$OUT/rendered.sarif" --fail-on never
+  files+=("$OUT/rendered.sarif")
+fi
+
 status=0
-for f in "$OUT/manifests.sarif" "$OUT/errors.sarif"; do
+for f in "${files[@]}"; do
   echo "== $(basename "$f")"
   log=$("$VALIDATOR" validate --rule-kind "Gh;Sarif" --level "Error;Warning" "$f" 2>&1) || status=1
   echo "$log"

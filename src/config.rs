@@ -25,7 +25,7 @@ pub const VERSION: u32 = 1;
 pub const FAIL_ON: [&str; 6] = ["info", "low", "medium", "high", "critical", "never"];
 
 /// Top-level keys, for suggestions.
-const KEYS: [&str; 10] = [
+const KEYS: [&str; 11] = [
     "version",
     "select",
     "ignore",
@@ -36,6 +36,7 @@ const KEYS: [&str; 10] = [
     "exemptions",
     "allow-annotation-exemptions",
     "fail-on",
+    "render",
 ];
 
 /// Keys of an exemption, for suggestions.
@@ -210,6 +211,8 @@ pub struct Config {
     /// Paths left out of directory walks: globs in `.gitignore` syntax, matched against the
     /// path under each directory scanned.
     pub exclude: Vec<Item>,
+    /// How Helm charts and Kustomize overlays are rendered (`render:`).
+    pub render: crate::render::Settings,
 }
 
 impl Default for Config {
@@ -229,6 +232,7 @@ impl Default for Config {
             allow_annotation_exemptions: true,
             fail_on: None,
             exclude: Vec::new(),
+            render: crate::render::Settings::default(),
         }
     }
 }
@@ -258,6 +262,7 @@ struct Raw {
     fail_on: Option<String>,
     #[serde(default)]
     exclude: Vec<String>,
+    render: Option<crate::render::Settings>,
 }
 
 #[derive(Deserialize)]
@@ -468,6 +473,9 @@ pub fn parse(
     }
 
     config.rules = raw.rules.iter().map(|r| base.join(r)).collect();
+    if let Some(r) = raw.render {
+        config.render = r.resolve(base);
+    }
     if let Some(b) = raw.default_rules {
         config.default_rules = b;
     }
@@ -633,11 +641,14 @@ fn serde_error(e: &serde_yaml::Error, text: &str, file: FileId) -> Diagnostic {
     {
         let key = rest.split('`').next().unwrap_or_default();
         let nested = message.contains("exemptions[");
-        let candidates: &[&str] = if nested { &EXEMPTION_KEYS } else { &KEYS };
-        let where_ = if nested {
-            "in an exemption"
+        let (candidates, where_): (&[&str], &str) = if nested {
+            (&EXEMPTION_KEYS, "in an exemption")
+        } else if message.starts_with("render.charts") {
+            (&crate::render::CHART_KEYS, "in a chart of `render`")
+        } else if message.starts_with("render") {
+            (&crate::render::KEYS, "in `render`")
         } else {
-            "in the configuration"
+            (&KEYS, "in the configuration")
         };
         let mut d = Diagnostic::error("E0601", format!("unknown key `{key}` {where_}"))
             .with_suggestion(key, candidates.iter().copied());
@@ -720,7 +731,7 @@ impl Config {
             .iter()
             .map(|(k, c)| (k.value.clone(), const_json(c)))
             .collect();
-        json!({
+        let mut out = json!({
             "version": self.version,
             "select": self.select.as_ref().map_or_else(|| vec!["*".to_string()], |s| strs(s)),
             "ignore": strs(&self.ignore),
@@ -745,7 +756,14 @@ impl Config {
             "allow-annotation-exemptions": self.allow_annotation_exemptions,
             "fail-on": self.fail_on.as_ref().map_or("low", |f| f.value.as_str()),
             "exclude": strs(&self.exclude),
-        })
+        });
+        // shown when set, so that configurations without it print as before
+        if self.render != crate::render::Settings::default() {
+            if let (Some(m), Ok(r)) = (out.as_object_mut(), serde_json::to_value(&self.render)) {
+                m.insert("render".into(), r);
+            }
+        }
+        out
     }
 }
 

@@ -37,6 +37,9 @@ pub struct ScanOptions {
     pub verbose: bool,
     /// Rule selection, severity overrides, exemptions and baseline.
     pub policy: Policy,
+    /// How Helm charts and Kustomize overlays are rendered (`None`: they are not recognised,
+    /// and their files are read as they are).
+    pub render: Option<crate::render::Settings>,
 }
 
 /// Everything a scan produced.
@@ -140,8 +143,9 @@ pub fn scan_with(opts: &ScanOptions, on_phase: &dyn Fn(Phase)) -> Result<ScanRes
     let mut loader = Loader::new(opts.limits);
     loader.walk = opts.walk.clone();
     loader.verbose = opts.verbose;
+    let renderer = opts.render.clone().map(crate::render::Renderer::new);
     let load = within(pool.as_ref(), || {
-        loader.load_paths(&opts.inputs, &mut sources)
+        loader.load_paths_rendering(&opts.inputs, renderer.as_ref(), &mut sources)
     });
     let graph_opts = GraphOptions {
         default_namespace: opts
@@ -177,6 +181,7 @@ pub fn scan_with(opts: &ScanOptions, on_phase: &dyn Fn(Phase)) -> Result<ScanRes
         diagnostics: run_diagnostics,
         rule_times,
     } = within(pool.as_ref(), run);
+    let findings = map_back(findings, &graph.load, &mut sources);
     let run_errors = run_diagnostics.len();
     diagnostics.extend(run_diagnostics);
     let input_errors = graph
@@ -210,6 +215,71 @@ pub fn scan_with(opts: &ScanOptions, on_phase: &dyn Fn(Phase)) -> Result<ScanRes
         summary,
         rule_times,
     })
+}
+
+/// Translates the locations of findings in the rendered output of a chart or overlay to the
+/// template or resource file that wrote them (`crate::render::Origin`); the rendered
+/// position is kept beside. Findings elsewhere are unchanged.
+fn map_back(
+    mut findings: Vec<Finding>,
+    load: &crate::model::LoadOutput,
+    sources: &mut SourceMap,
+) -> Vec<Finding> {
+    use crate::eval::finding::{Location, ValueSource};
+    use crate::render::{DocInfo, Mapped};
+    if load.origins.is_empty() {
+        return findings;
+    }
+    let mut files: std::collections::HashMap<PathBuf, crate::diag::FileId> =
+        std::collections::HashMap::new();
+    let mut place = |m: Mapped, sources: &mut SourceMap| -> Location {
+        let id = *files
+            .entry(m.file.clone())
+            .or_insert_with(|| sources.add(m.file.display().to_string(), m.text));
+        Location::of(sources, crate::diag::Span::new(id, m.range))
+    };
+    // the document holding a span and the path to its node
+    let resolve = |span: crate::diag::Span| {
+        let origin = load.origins.get(&span.file)?;
+        let doc = load.docs.iter().find(|d| {
+            d.file == span.file
+                && d.span(d.root)
+                    .is_some_and(|s| s.start <= span.start && span.end <= s.end)
+        })?;
+        let info = DocInfo {
+            index: doc.index as usize,
+            helm_source: doc.helm_source.as_deref(),
+            kind: doc.str_at(doc.root, &["kind"]).unwrap_or(""),
+            name: doc.str_at(doc.root, &["metadata", "name"]).unwrap_or(""),
+        };
+        Some((origin, info, doc.path_to(span)))
+    };
+    let mut changed = false;
+    for f in &mut findings {
+        for e in &mut f.evidence {
+            let Some(l) = &e.location else { continue };
+            if let Some((m, _)) = resolve(l.span).and_then(|(o, info, _)| o.map(info, &[])) {
+                e.location = Some(place(m, sources));
+            }
+        }
+        let Some((origin, info, path)) = resolve(f.location.span) else {
+            continue;
+        };
+        let Some((m, value)) = origin.map(info, &path) else {
+            continue;
+        };
+        let at = place(m, sources);
+        f.rendered = Some(std::mem::replace(&mut f.location, at));
+        f.value_source = value.map(|v| ValueSource {
+            expr: v.expr,
+            location: v.at.map(|m| place(m, sources)),
+        });
+        changed = true;
+    }
+    if changed {
+        crate::eval::finding::sort(&mut findings);
+    }
+    findings
 }
 
 /// The program restricted to the rules `keep` accepts; parameters and tables are kept

@@ -23,6 +23,7 @@ pub mod limits;
 pub mod model;
 pub mod plan;
 pub mod policy;
+pub mod render;
 pub mod report;
 pub mod rule_docs;
 pub mod schema;

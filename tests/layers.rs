@@ -69,6 +69,18 @@ fn the_model_knows_nothing_of_rules_and_the_graph_nothing_of_output() {
 }
 
 #[test]
+fn rendering_knows_nothing_of_rules_the_graph_or_the_model() {
+    // the model calls `render` (to expand charts and overlays), so `render` must not call
+    // back into the model
+    assert_no_use(
+        "render",
+        &[
+            "check", "syntax", "plan", "eval", "graph", "report", "engine", "model", "cli",
+        ],
+    );
+}
+
+#[test]
 fn the_check_finds_a_forbidden_use() {
     // the scan is not vacuous: `cli` does use the engine
     assert!(uses("cli").iter().any(|(_, m)| m == "engine"));

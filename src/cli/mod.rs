@@ -8,6 +8,7 @@ mod fmt;
 mod graph;
 pub mod outputs;
 pub mod progress;
+mod render_args;
 pub mod rules;
 mod scan;
 pub mod scan_policy;

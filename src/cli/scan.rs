@@ -114,6 +114,9 @@ pub struct ScanArgs {
     /// Configuration, exemption and baseline flags.
     #[command(flatten)]
     pub policy: super::scan_policy::PolicyArgs,
+    /// Helm and Kustomize rendering flags.
+    #[command(flatten)]
+    pub render: super::render_args::RenderArgs,
 }
 
 impl ScanArgs {
@@ -219,6 +222,7 @@ pub(super) fn run(args: &ScanArgs, color: Color) -> u8 {
         limits: args.limits(),
         walk,
         verbose: args.verbose,
+        render: Some(args.render.settings(&policy.config.render)),
         policy,
     };
     let progress = super::progress::Progress::start(super::progress::enabled());

@@ -108,5 +108,7 @@ pub fn finding(ctx: &Ctx<'_>, rule: &Rule, env: &mut Env, sources: &SourceMap) -
         message: sanitize(&message),
         fix: text.fix,
         evidence,
+        rendered: None,
+        value_source: None,
     }))
 }

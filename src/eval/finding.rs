@@ -122,6 +122,22 @@ pub struct FindingData {
     pub fix: Arc<str>,
     /// Objects that made the finding (graph rules).
     pub evidence: Vec<Evidence>,
+    /// Where the finding is in the rendered output of a Helm chart or Kustomize overlay,
+    /// when `location` was mapped back to the template or resource file that wrote it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rendered: Option<Location>,
+    /// Where the value came from, when a Helm template wrote it from the chart's values.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value_source: Option<ValueSource>,
+}
+
+/// The values entry a template took a value from.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ValueSource {
+    /// The template expression, such as `.Values.securityContext.privileged`.
+    pub expr: String,
+    /// The key in the values file that set it, when found.
+    pub location: Option<Location>,
 }
 
 impl FindingData {

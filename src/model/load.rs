@@ -11,10 +11,11 @@
 
 use super::{DocId, Document, Limits, NodeId, ObjectRef, Value};
 use crate::diag::{Diagnostic, FileId, SourceMap, Span};
+use crate::render::{Entry, Origin, Renderer, Unit};
 use rayon::prelude::*;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::Read;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 /// Why a document or file was not evaluated.
@@ -105,6 +106,8 @@ pub struct LoadOutput {
     /// How many pieces large files were cut into to be parsed in parallel (0 when every
     /// file was read in one pass).
     pub pieces: usize,
+    /// How each rendered text (a chart's or overlay's output) maps back to the user's files.
+    pub origins: HashMap<FileId, Arc<Origin>>,
 }
 
 impl LoadOutput {
@@ -120,6 +123,7 @@ impl LoadOutput {
         self.diagnostics.extend(other.diagnostics);
         self.stats.merge(&other.stats);
         self.pieces += other.pieces;
+        self.origins.extend(other.origins);
     }
 
     /// The document of an object.
@@ -265,23 +269,44 @@ impl Loader {
     /// [`super::walk`] finds them) and stdin (`-`). Files named explicitly are read whatever
     /// their extension.
     pub fn load_paths(&self, paths: &[String], sources: &mut SourceMap) -> LoadOutput {
+        self.load_paths_rendering(paths, None, sources)
+    }
+
+    /// [`Loader::load_paths`], with Helm charts and Kustomize overlays (given, or found in
+    /// a directory) rendered by `render` and read as their output (see `crate::render`).
+    pub fn load_paths_rendering(
+        &self,
+        paths: &[String],
+        render: Option<&Renderer>,
+        sources: &mut SourceMap,
+    ) -> LoadOutput {
         let mut out = LoadOutput::default();
         // Phase 1 (sequential): find and read every file, register its text.
         // (input, found by walking a directory)
         let mut inputs: Vec<(Input, bool)> = Vec::new();
+        // a base that an overlay given beside it builds is read once, in the overlay
+        let built = render.map(|r| r.built_by(paths)).unwrap_or_default();
         for p in paths {
             if p == "-" {
                 inputs.push((self.read_stdin(), false));
                 continue;
             }
             let path = Path::new(p);
+            if built.contains(&crate::render::canonical(path)) {
+                continue;
+            }
             if path.is_dir() {
                 let found = super::walk::walk(path, &self.walk);
                 out.diagnostics.extend(found.diagnostics);
                 out.stats.fixtures += found.fixtures;
-                for f in found.files {
+                let mut units = Vec::new();
+                let plain = expand_units(render, path, found.files, &mut units);
+                inputs.extend(units.into_iter().map(|u| (u, true)));
+                for f in plain {
                     inputs.push((self.read_file(&f), true));
                 }
+            } else if let (Some(r), Some(unit)) = (render, Unit::at(path)) {
+                inputs.push((read_unit(r, &unit), false));
             } else {
                 inputs.push((self.read_file(path), false));
             }
@@ -290,8 +315,11 @@ impl Loader {
         let mut order: Vec<Result<usize, LoadOutput>> = Vec::new();
         for (input, walked) in inputs {
             match input {
-                Input::Text { name, text } => {
+                Input::Text { name, text, origin } => {
                     let id = sources.add(name.clone(), text);
+                    if let Some(origin) = origin {
+                        out.origins.insert(id, Arc::new(origin));
+                    }
                     order.push(Ok(jobs.len()));
                     jobs.push((id, name, walked));
                 }
@@ -300,6 +328,7 @@ impl Loader {
                     reason,
                     diagnostic,
                     lossy,
+                    shown,
                 } => {
                     let mut o = LoadOutput::default();
                     let d = match lossy {
@@ -315,8 +344,11 @@ impl Loader {
                         // the file's contents are not shown (binary, too large,
                         // unreadable), but the error is still located at the file
                         None => {
-                            let id = sources.add(name, String::new());
-                            diagnostic.at(Span::new(id, 0..0), "this file")
+                            // a chart's or overlay's file is shown at its first line
+                            let (text, label) = shown.unwrap_or((String::new(), "this file"));
+                            let end = text.find('\n').unwrap_or(text.len());
+                            let id = sources.add(name, text);
+                            diagnostic.at(Span::new(id, 0..end), label)
                         }
                     };
                     o.diagnostics.push(d);
@@ -441,7 +473,11 @@ impl Loader {
             );
         }
         match decode_bytes(bytes) {
-            Ok(text) => Input::Text { name, text },
+            Ok(text) => Input::Text {
+                name,
+                text,
+                origin: None,
+            },
             Err(DecodeError::Binary) => Input::failed(
                 name.clone(),
                 SkipReason::Malformed,
@@ -462,6 +498,7 @@ impl Loader {
                 diagnostic: Diagnostic::error("E1004", format!("`{name}` is not valid UTF-8"))
                     .with_help("save the file as UTF-8"),
                 lossy: Some((text, at)),
+                shown: None,
             },
         }
     }
@@ -471,6 +508,8 @@ enum Input {
     Text {
         name: String,
         text: String,
+        /// How a rendered text maps back to the user's files.
+        origin: Option<Origin>,
     },
     Failed {
         name: String,
@@ -478,6 +517,8 @@ enum Input {
         diagnostic: Diagnostic,
         /// For invalid UTF-8: the lossy text and the byte offset of the first bad byte.
         lossy: Option<(String, usize)>,
+        /// The file's text and a label, when it is shown (a chart's `Chart.yaml`).
+        shown: Option<(String, &'static str)>,
     },
 }
 
@@ -488,6 +529,7 @@ impl Input {
             reason,
             diagnostic,
             lossy: None,
+            shown: None,
         }
     }
 }
@@ -547,6 +589,71 @@ pub(crate) fn io_message(e: &std::io::Error) -> String {
     };
     let s = s.to_lowercase();
     s.trim_end_matches('.').to_string()
+}
+
+/// Charts and overlays among a directory's files (`crate::render`): each becomes one rendered
+/// input in `inputs` (with rendering off, a chart is left out with a warning); the plain
+/// files are returned. Without a renderer every file is plain.
+fn expand_units(
+    render: Option<&Renderer>,
+    root: &Path,
+    files: Vec<PathBuf>,
+    inputs: &mut Vec<Input>,
+) -> Vec<PathBuf> {
+    let Some(r) = render else {
+        return files
+            .into_iter()
+            .filter(|f| !crate::render::is_archive(f))
+            .collect();
+    };
+    let mut plain = Vec::new();
+    for e in crate::render::expand(root, files, r.settings.enabled) {
+        match e {
+            Entry::File(f) => plain.push(f),
+            Entry::Unit(u) => inputs.push(read_unit(r, &u)),
+        }
+    }
+    plain
+}
+
+/// A chart or overlay rendered into one input; a failure is one error located at the
+/// unit's `Chart.yaml` or kustomization.
+fn read_unit(r: &Renderer, unit: &Unit) -> Input {
+    let failed = |reason: SkipReason, diagnostic: Diagnostic| Input::Failed {
+        name: unit.anchor().display().to_string(),
+        reason,
+        diagnostic,
+        lossy: None,
+        // `Chart.yaml` or the kustomization, shown at its first line
+        shown: std::fs::read_to_string(unit.anchor()).ok().map(|text| {
+            let label = match unit {
+                Unit::Overlay(_) => "this overlay",
+                _ => "this chart",
+            };
+            (text, label)
+        }),
+    };
+    if !r.settings.enabled {
+        return failed(
+            SkipReason::NotKubernetes,
+            Diagnostic::warning(
+                "W1010",
+                format!(
+                    "the helm chart `{}` is not scanned: rendering is off (`--no-render`)",
+                    unit.path().display()
+                ),
+            )
+            .with_help("its templates are not YAML until Helm renders them"),
+        );
+    }
+    match r.render(unit) {
+        Ok(rendered) => Input::Text {
+            name: rendered.name,
+            text: rendered.text,
+            origin: Some(rendered.origin),
+        },
+        Err(d) => failed(SkipReason::Unreadable, *d),
+    }
 }
 
 /// The objects of a parsed document: the root object, or the items of a `List`.

@@ -375,6 +375,43 @@ impl Document {
         self.nodes.get(id as usize)
     }
 
+    /// The keys and positions from the root to the node whose value or key is at `span`
+    /// (as far as a node holds it), for mapping a rendered document back to its template.
+    pub fn path_to(&self, span: Span) -> Vec<crate::render::Step> {
+        use crate::render::Step;
+        let holds = |s: Option<Span>| s.is_some_and(|s| s.start <= span.start && span.end <= s.end);
+        let mut path = Vec::new();
+        let mut id = self.root;
+        while let Some(n) = self.node(id) {
+            if n.span == span || n.key_span == Some(span) {
+                break;
+            }
+            let next = match n.value {
+                // an entry runs from its key to the end of its value
+                Value::Map(entries) => entries.iter().find_map(|(k, c)| {
+                    let value = self.span(c);
+                    let entry = match (self.key_span(c), value) {
+                        (Some(k), Some(v)) => Some(Span {
+                            end: v.end.max(k.end),
+                            ..k
+                        }),
+                        (k, v) => k.or(v),
+                    };
+                    holds(entry).then(|| (Step::Key(k.to_string()), c))
+                }),
+                Value::Seq(items) => items
+                    .iter()
+                    .enumerate()
+                    .find_map(|(i, &c)| holds(self.span(c)).then_some((Step::Index(i), c))),
+                _ => None,
+            };
+            let Some((step, child)) = next else { break };
+            path.push(step);
+            id = child;
+        }
+        path
+    }
+
     /// Number of nodes.
     pub fn len(&self) -> usize {
         self.nodes.len()

@@ -1,6 +1,6 @@
 //! Finding the input files under a directory the way users expect of a linter.
 //!
-//! A walk reads `.yaml`, `.yml` and `.json` files, sorted by path, and leaves out:
+//! A walk reads `.yaml`, `.yml` and `.json` files (and packaged Helm charts, `.tgz`), sorted by path, and leaves out:
 //! - what `.gitignore`, `.ignore` and git's global excludes leave out (as ripgrep does, with
 //!   the `ignore` crate; also outside a git repository), unless [`WalkOptions::no_ignore`];
 //! - hidden files and directories (`.git/`, `.github/`, `.kanon.yaml`);
@@ -55,6 +55,8 @@ pub(crate) fn is_input_file(path: &Path) -> bool {
         e.eq_ignore_ascii_case("yaml")
             || e.eq_ignore_ascii_case("yml")
             || e.eq_ignore_ascii_case("json")
+            // a packaged Helm chart: rendered, or dropped without a renderer
+            || e.eq_ignore_ascii_case("tgz")
     })
 }
 

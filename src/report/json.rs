@@ -4,7 +4,7 @@ use super::summary::Summary;
 use crate::check::ir::Severity;
 use crate::diag::{Diagnostic, SourceMap};
 use crate::eval::Finding;
-use crate::eval::finding::{Evidence, Location, Resource};
+use crate::eval::finding::{Evidence, Location, Resource, ValueSource};
 use rayon::prelude::*;
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -48,7 +48,7 @@ pub fn report(
 
 /// One finding as JSON.
 pub fn finding(f: &Finding) -> Value {
-    json!({
+    let mut v = json!({
         "rule": { "id": f.rule_id, "name": f.rule_name, "title": f.title },
         "severity": f.severity,
         "owasp": f.owasp,
@@ -57,7 +57,14 @@ pub fn finding(f: &Finding) -> Value {
         "message": f.message,
         "fix": f.fix,
         "evidence": f.evidence,
-    })
+    });
+    if let (Some(r), Some(m)) = (&f.rendered, v.as_object_mut()) {
+        m.insert("rendered".into(), json!(r));
+    }
+    if let (Some(s), Some(m)) = (&f.value_source, v.as_object_mut()) {
+        m.insert("value_source".into(), json!(s));
+    }
+    v
 }
 
 #[derive(Serialize)]
@@ -78,6 +85,10 @@ struct FindingOut<'a> {
     message: &'a str,
     fix: &'a str,
     evidence: &'a [Evidence],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rendered: Option<&'a Location>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    value_source: Option<&'a ValueSource>,
 }
 
 impl FindingOut<'_> {
@@ -95,6 +106,8 @@ impl FindingOut<'_> {
             message: &f.message,
             fix: &f.fix,
             evidence: &f.evidence,
+            rendered: f.rendered.as_ref(),
+            value_source: f.value_source.as_ref(),
         }
     }
 }
@@ -241,6 +254,11 @@ mod tests {
             } else {
                 Vec::new()
             },
+            rendered: (i % 4 == 0).then(|| Location::of(sources, Span::new(0, 0..4))),
+            value_source: (i % 8 == 0).then(|| crate::eval::finding::ValueSource {
+                expr: ".Values.x".to_string(),
+                location: Some(Location::of(sources, Span::new(0, 0..4))),
+            }),
         })
     }
 

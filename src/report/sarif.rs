@@ -186,6 +186,17 @@ fn result(
             }
             Some(loc)
         })
+        // the values file entry a Helm template took the value from
+        .chain(f.value_source.as_ref().and_then(|v| {
+            let mut loc = physical(v.location.as_ref()?, base);
+            if let Some(o) = loc.as_object_mut() {
+                o.insert(
+                    "message".into(),
+                    json!({ "text": format!("the value comes from {}", v.expr) }),
+                );
+            }
+            Some(loc)
+        }))
         .enumerate()
         .map(|(i, mut loc)| {
             if let Some(o) = loc.as_object_mut() {

@@ -48,6 +48,18 @@ fn to_codespan(f: &Finding) -> cs::Diagnostic<u32> {
         what.push_str(&format!("; from {h}"));
     }
     notes.push(what);
+    if let Some(v) = &f.value_source {
+        match &v.location {
+            Some(l) => notes.push(format!(
+                "the value comes from `{}` ({}:{})",
+                v.expr, l.file, l.line
+            )),
+            None => notes.push(format!("the value comes from `{}`", v.expr)),
+        }
+    }
+    if let Some(r) = &f.rendered {
+        notes.push(format!("rendered at {}:{}", r.file, r.line));
+    }
     if !f.fix.is_empty() {
         notes.push(format!("help: {}", f.fix));
     }
