@@ -59,13 +59,15 @@ function walk(dir, out) {
   return out;
 }
 
+// copies of bundled and example rules (so that a rule change does not move the golden
+// tokens) and a sample with every construct; the live bundled rules are checked below
 const GOLDEN = [
-  "examples/org-rules/ORG-001-team-label.kanon",
-  "examples/org-rules/ORG-002-allowed-registries.kanon",
-  "rulesets/owasp-k8s-top10/K01/K01-001-privileged-container.kanon",
-  "rulesets/owasp-k8s-top10/K03/rbac.kanon",
-  "editors/vscode/test/sample.kanon",
-];
+  "ORG-001-team-label.kanon",
+  "ORG-002-allowed-registries.kanon",
+  "K01-001-privileged-container.kanon",
+  "rbac.kanon",
+  "sample.kanon",
+].map((f) => path.join("editors/vscode/test/fixtures", f));
 
 (async () => {
   const g = await grammar();
