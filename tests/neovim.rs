@@ -38,7 +38,10 @@ fn neovim_shows_the_diagnostic_of_a_typo() {
     let out = dir.join("diagnostics.txt");
     let status = Command::new(nvim)
         .args(["--headless", "--clean", "-n", "-c"])
-        .arg(format!("luafile {}", repo.join("tests/data/nvim_lsp.lua").display()))
+        .arg(format!(
+            "luafile {}",
+            repo.join("tests/data/nvim_lsp.lua").display()
+        ))
         .env("KANON_BIN", env!("CARGO_BIN_EXE_kanon"))
         .env("KANON_FILE", &file)
         .env("KANON_OUT", &out)
