@@ -102,6 +102,20 @@ fn diagnostics_reach_the_files_that_import_a_changed_file() {
     );
     let d = c.diagnostics(&rule);
     insta::assert_snapshot!("diagnostics_importer", show(&d, &root));
+    // closed unsaved: the file on disk counts again
+    c.notify(
+        "textDocument/didClose",
+        json!({"textDocument": {"uri": uri(&lib)}}),
+    );
+    assert_eq!(c.diagnostics(&rule), json!([]));
+    // changed on disk
+    std::fs::write(&lib, "def no_team(w, x) = w.labels[\"team\"] == null\n").unwrap();
+    c.notify(
+        "workspace/didChangeWatchedFiles",
+        json!({"changes": [{"uri": uri(&lib), "type": 2}]}),
+    );
+    let d = c.diagnostics(&rule);
+    assert_eq!(d[0]["code"], json!("E0302"), "{d}");
     c.shutdown();
 }
 

@@ -232,6 +232,15 @@ pub fn serve(connection: Connection) -> Result<(), String> {
                     "textDocument/didChange" => did_change(&mut docs, &n.params),
                     "textDocument/didClose" => did_close(&mut docs, &n.params),
                     "textDocument/didSave" => uri_path(&n.params),
+                    // a file changed on disk (a table, a fixture, an imported file)
+                    "workspace/didChangeWatchedFiles" => n
+                        .params
+                        .get("changes")
+                        .and_then(Value::as_array)
+                        .and_then(|c| c.first())
+                        .and_then(|c| c.get("uri"))
+                        .and_then(Value::as_str)
+                        .and_then(text::uri_to_path),
                     "$/cancelRequest" => {
                         if let Some(id) = n.params.get("id").cloned() {
                             if let (Ok(id), Ok(mut c)) = (
