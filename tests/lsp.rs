@@ -445,3 +445,34 @@ fn committed_schema_docs_match_the_generator() {
         }
     }
 }
+
+/// The server sits on top: no stage below it refers to `crate::lsp`.
+#[test]
+fn no_stage_reaches_the_language_server() {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                walk(&p, out);
+            } else if p.extension().is_some_and(|x| x == "rs") {
+                out.push(p);
+            }
+        }
+    }
+    let src = repo().join("src");
+    let mut files = Vec::new();
+    walk(&src, &mut files);
+    let bad: Vec<String> = files
+        .iter()
+        .filter(|p| !p.starts_with(src.join("lsp")) && !p.ends_with("cli/lsp.rs"))
+        .filter(|p| std::fs::read_to_string(p).unwrap().contains("crate::lsp"))
+        .map(|p| p.display().to_string())
+        .collect();
+    assert!(bad.is_empty(), "{bad:?}");
+    assert!(
+        std::fs::read_to_string(src.join("cli/lsp.rs"))
+            .unwrap()
+            .contains("crate::lsp"),
+        "the scan is not vacuous"
+    );
+}
