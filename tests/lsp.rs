@@ -263,7 +263,7 @@ fn short_loc(l: &Value, root: &Path) -> String {
 fn formatting_symbols_and_semantic_tokens() {
     let root = temp_dir("format");
     let file = root.join("messy.kanon");
-    let messy = "def  bad(w)=w.labels[\"x\"]==null\nrule ACME-001   messy { severity low\n for w in workloads where bad(w) report at w \"{w.name} is bad\" }\n";
+    let messy = "param team: string = \"team\"\ndef  bad(w)=w.labels[team]==null\nrule ACME-001   messy { severity low\n for w in workloads where bad(w) report at w \"{w.name} is bad\" }\n";
     std::fs::write(&file, messy).unwrap();
     let mut c = Client::start(&root);
     c.open(&file, None);
@@ -348,7 +348,7 @@ fn formatting_symbols_and_semantic_tokens() {
     );
     let actions = c.request(
         "textDocument/codeAction",
-        json!({"textDocument": {"uri": uri(&file)}, "range": {"start": {"line": 3, "character": 0}, "end": {"line": 3, "character": 0}}, "context": {"diagnostics": []}}),
+        json!({"textDocument": {"uri": uri(&file)}, "range": {"start": {"line": 5, "character": 0}, "end": {"line": 5, "character": 0}}, "context": {"diagnostics": []}}),
     );
     insta::assert_snapshot!("code_action_fixture", show(&actions, &root));
     c.shutdown();

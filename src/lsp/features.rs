@@ -51,8 +51,20 @@ pub(crate) fn handle(s: &Snapshot, method: &str, params: Value) -> Result<Value,
         "textDocument/formatting" => to_value(formatting(s, &params)?),
         "textDocument/documentSymbol" => to_value(symbols(s, &params)?),
         "textDocument/semanticTokens/full" => {
-            let (_, t) = document(s, &params)?;
-            json!({"data": semantic_tokens(&t)})
+            let (path, t) = document(s, &params)?;
+            // parameters and tables of the ruleset are read-only variables
+            let a = s.analysis(&path);
+            let constants: Vec<&str> = a
+                .files
+                .iter()
+                .flat_map(|f| &f.ast.items)
+                .filter_map(|i| match i {
+                    Item::Param(p) => Some(p.name.text.as_str()),
+                    Item::Table(t) => Some(t.name.text.as_str()),
+                    _ => None,
+                })
+                .collect();
+            json!({"data": semantic_tokens(&t, &constants)})
         }
         "textDocument/codeAction" => to_value(code_actions(s, &params)?),
         "textDocument/codeLens" => to_value(code_lenses(s, &params)?),
@@ -1392,10 +1404,17 @@ fn tok(kind: &str) -> u32 {
 }
 
 /// Semantic tokens of a rule file, encoded as LSP wants (relative lines and columns).
-pub fn semantic_tokens(t: &str) -> Vec<u32> {
+/// Variables named in `constants` (parameters, tables) are marked read-only.
+pub fn semantic_tokens(t: &str, constants: &[&str]) -> Vec<u32> {
     let mut raw: Vec<(usize, usize, u32, u32)> = Vec::new();
     lex(t, 0, t.len(), &mut raw, false);
     raw.sort_by_key(|x| x.0);
+    let variable = tok("variable");
+    for (start, end, ty, mods) in &mut raw {
+        if *ty == variable && t.get(*start..*end).is_some_and(|w| constants.contains(&w)) {
+            *mods |= 4;
+        }
+    }
     let mut out = Vec::with_capacity(raw.len() * 5);
     let (mut pl, mut pc) = (0u32, 0u32);
     for (start, end, ty, mods) in raw {
