@@ -203,11 +203,14 @@ fn completion_offers_fields_sources_metadata_and_categories() {
     // functions, params and bindings in an expression
     let t = base.replace("where w.labels[\"team\"] == null", "where le");
     let l = check(&t, "where le", 8);
-    assert!(
-        l.contains(&"len".to_string()) && l.contains(&"w".to_string()),
-        "{l:?}"
-    );
-    out += "in an expression: built-in functions, bindings and keywords\n";
+    for name in ["len", "w", "allowed_registries", "and", "exists"] {
+        assert!(l.contains(&name.to_string()), "{name} not in {l:?}");
+    }
+    out += "in an expression: built-in functions, parameters, bindings and keywords\n";
+    // parameters and tables after `in` too
+    let t = base.replace("where w.labels[\"team\"] == null", "where w.name in ");
+    let l = check(&t, "w.name in ", 10);
+    assert!(l.contains(&"allowed_registries".to_string()), "{l:?}");
     insta::assert_snapshot!("completion", out);
     c.shutdown();
 }
