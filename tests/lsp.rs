@@ -132,6 +132,8 @@ fn hover_on_fields_bindings_sources_functions_and_rule_ids() {
     out += &hover_text(&mut c, &k01, "w.containers", 4);
     out += &hover_text(&mut c, &k01, "workloads, c", 1);
     out += &hover_text(&mut c, &k01, "c in w", 0);
+    out += &hover_text(&mut c, &k01, "w in workloads", 0);
+    out += &hover_text(&mut c, &k03, "v in r.verbs", 0);
     out += &hover_text(&mut c, &k01, "K01-001", 2);
     out += &hover_text(&mut c, &k01_003, "effective(c, w).runAsNonRoot", 1);
     out += &hover_text(&mut c, &k03, "custom_role(ro)", 1);

@@ -377,6 +377,33 @@ fn collect<'a>(e: &'a Expr, out: &mut Vec<&'a Expr>) {
     }
 }
 
+/// What the binding declared at `name` ranges over.
+fn binding_source<'a>(item: &'a Item, name: &ast::Name) -> Option<&'a Expr> {
+    let at = name.loc.0;
+    let mut all = Vec::new();
+    match item {
+        Item::Rule(r) => {
+            if let Some(b) = r.bindings.iter().find(|b| b.var.loc.0 == at) {
+                return Some(&b.source);
+            }
+            for e in r
+                .bindings
+                .iter()
+                .map(|b| &b.source)
+                .chain(r.condition.iter())
+            {
+                collect(e, &mut all);
+            }
+        }
+        Item::Def(d) => collect(&d.body, &mut all),
+        _ => {}
+    }
+    all.into_iter().find_map(|e| match &e.kind {
+        ExprKind::Quantified { var, source, .. } if var.loc.0 == at => Some(&**source),
+        _ => None,
+    })
+}
+
 /// A global declaration (def, param, table) of the ruleset by name.
 fn global_decl<'a>(a: &'a Analysis, name: &str) -> Option<(&'a FileInfo, &'a Item, &'a ast::Name)> {
     for f in &a.files {
@@ -823,10 +850,15 @@ fn hover(s: &Snapshot, params: &Value) -> Result<Option<Hover>, Failure> {
         )),
         Found::Decl(name, Decl::Binding | Decl::DefParam) => {
             let ty = type_at(&a, name.loc.0).map_or_else(|| "any".to_string(), ty_text);
-            Some(markdown(
-                format!("```kanon\n{}: {ty}\n```", name.text),
-                r(name.loc.0),
-            ))
+            let mut text = format!("```kanon\n{}: {ty}\n```", name.text);
+            if let Some(src) = binding_source(item, name) {
+                let src = crate::syntax::format::expr_text(src);
+                text.push_str(&format!("\n\nranges over `{src}`"));
+                if let Some(d) = source_doc(&src) {
+                    text.push_str(&format!(": {}", d.split_once(": ").map_or("", |x| x.1)));
+                }
+            }
+            Some(markdown(text, r(name.loc.0)))
         }
         Found::Decl(name, _) => Some(markdown(item_doc(item), r(name.loc.0))),
         Found::Var(e, name) => {
