@@ -481,3 +481,43 @@ fn no_stage_reaches_the_language_server() {
         "the scan is not vacuous"
     );
 }
+
+/// A burst of edits is compiled once its last edit is in (debounced); a compile made
+/// stale by a newer edit is never published after it.
+#[test]
+fn a_burst_of_edits_is_debounced_and_stale_results_are_dropped() {
+    let root = temp_dir("burst");
+    copy_dir(&repo().join("examples/org-rules"), &root);
+    let file = root.join("ORG-001-team-label.kanon");
+    let text = std::fs::read_to_string(&file).unwrap();
+    let mut c = Client::start(&root);
+    c.open(&file, None);
+    assert_eq!(c.diagnostics(&file), json!([]));
+    for v in 0..20 {
+        let t = if v % 2 == 0 {
+            text.replace("labels", "lables")
+        } else {
+            text.clone()
+        };
+        c.notify(
+            "textDocument/didChange",
+            json!({"textDocument": {"uri": uri(&file), "version": v + 2}, "contentChanges": [{"text": t}]}),
+        );
+    }
+    c.drain(std::time::Duration::from_secs(2));
+    let published: Vec<Value> = c
+        .notifications
+        .iter()
+        .filter(|n| {
+            n["method"] == "textDocument/publishDiagnostics" && n["params"]["uri"] == uri(&file)
+        })
+        .map(|n| n["params"]["diagnostics"].clone())
+        .collect();
+    assert!(
+        !published.is_empty() && published.len() < 20,
+        "{} publications",
+        published.len()
+    );
+    assert_eq!(published.last(), Some(&json!([])), "the last text is clean");
+    c.shutdown();
+}

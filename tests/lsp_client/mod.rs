@@ -193,6 +193,14 @@ impl Client {
         }
     }
 
+    /// Collects what arrives during `d`.
+    pub fn drain(&mut self, d: Duration) {
+        let deadline = Instant::now() + d;
+        while let Some(m) = self.recv(deadline) {
+            self.other(m);
+        }
+    }
+
     /// Waits for the diagnostics of a file.
     pub fn diagnostics(&mut self, path: &Path) -> Value {
         let u = uri(path);
