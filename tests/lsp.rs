@@ -513,6 +513,7 @@ fn a_burst_of_edits_is_debounced_and_stale_results_are_dropped() {
         })
         .map(|n| n["params"]["diagnostics"].clone())
         .collect();
+    eprintln!("20 edits, {} publication(s)", published.len());
     assert!(
         !published.is_empty() && published.len() < 20,
         "{} publications",
