@@ -20,6 +20,7 @@ pub mod eval;
 pub mod graph;
 pub mod harness;
 pub mod limits;
+pub mod lsp;
 pub mod model;
 pub mod plan;
 pub mod policy;

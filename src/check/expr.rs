@@ -29,6 +29,9 @@ pub(super) struct RuleChecker<'a> {
     names: Vec<String>,
     def_depth: usize,
     pub(super) diags: Vec<Diagnostic>,
+    /// The type of every checked expression and binding, by span, when recording (for
+    /// editors: hover and completion).
+    pub(super) types: Option<Vec<(Span, Ty)>>,
 }
 
 const WORKLOAD_ATTRS: &[Attr] = &[
@@ -233,6 +236,7 @@ impl<'a> RuleChecker<'a> {
             names: Vec::new(),
             def_depth: 0,
             diags: Vec::new(),
+            types: None,
         }
     }
 
@@ -241,6 +245,9 @@ impl<'a> RuleChecker<'a> {
     }
 
     fn bind(&mut self, name: &ast::Name, ty: Ty, is_for: bool) -> ir::VarId {
+        if let Some(types) = self.types.as_mut() {
+            types.push((name.loc.0, ty.clone()));
+        }
         if let Some(v) = self.scope.iter().find(|v| v.name == name.text) {
             let first = v.span;
             self.err(
@@ -492,6 +499,14 @@ impl<'a> RuleChecker<'a> {
 
     /// Checks an expression; `None` after reporting an error.
     pub(super) fn expr(&mut self, e: &ast::Expr) -> Option<(ir::Expr, Ty)> {
+        let out = self.expr_inner(e)?;
+        if let Some(types) = self.types.as_mut() {
+            types.push((e.span(), out.1.clone()));
+        }
+        Some(out)
+    }
+
+    fn expr_inner(&mut self, e: &ast::Expr) -> Option<(ir::Expr, Ty)> {
         let span = e.span();
         Some(match &e.kind {
             ExprKind::Null => (ir::Expr::Const(Const::Null), Ty::Null),
@@ -1342,4 +1357,113 @@ fn substitute(e: &ast::Expr, params: &[ast::Name], args: &[ast::Expr]) -> ast::E
         other => other.clone(),
     };
     ast::Expr { kind, loc: e.loc }
+}
+
+/// A field or attribute a value of some type has (for editors: completion and hover).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Member {
+    /// The name as written after `.`.
+    pub name: String,
+    /// Its type.
+    pub ty: Ty,
+    /// The schema type that declares it; `None` for a virtual attribute or record field.
+    pub owner: Option<TypeId>,
+    /// Whether it is a virtual attribute computed by the engine.
+    pub attribute: bool,
+}
+
+/// The fields and attributes of a value of type `t`, sorted by name: what may follow
+/// `x.` without error `E0104`. Empty when nothing is known (`any`, table rows).
+pub fn members(t: &Ty) -> Vec<Member> {
+    let schema = Schema::bundled();
+    let globals = Globals {
+        params: std::collections::HashMap::new(),
+        tables: std::collections::HashMap::new(),
+        defs: std::collections::HashMap::new(),
+    };
+    let program = Program::default();
+    let rc = RuleChecker::new(&globals, &program, 0);
+    let mut out: Vec<Member> = Vec::new();
+    let schema_fields = |out: &mut Vec<Member>, t: TypeId| {
+        for n in schema.field_names(t) {
+            if let Some(ft) = schema.field(t, n) {
+                out.push(Member {
+                    name: n.to_string(),
+                    ty: Ty::Data(ft),
+                    owner: Some(t),
+                    attribute: false,
+                });
+            }
+        }
+    };
+    let record = |out: &mut Vec<Member>, fields: &[(&str, Ty)]| {
+        for (n, ty) in fields {
+            out.push(Member {
+                name: (*n).to_string(),
+                ty: ty.clone(),
+                owner: None,
+                attribute: false,
+            });
+        }
+    };
+    match t {
+        Ty::Object(k) => {
+            for a in object_attrs(k) {
+                out.push(Member {
+                    name: a.as_str().to_string(),
+                    ty: rc.attr_ty(a),
+                    owner: None,
+                    attribute: true,
+                });
+            }
+            for ty in rc.object_types(k).unwrap_or_default() {
+                schema_fields(&mut out, ty);
+            }
+        }
+        Ty::Container => {
+            if let Some(c) = schema.type_by_name("io.k8s.api.core.v1.Container") {
+                schema_fields(&mut out, c);
+            }
+            out.push(Member {
+                name: "containerType".to_string(),
+                ty: Ty::Str,
+                owner: None,
+                attribute: true,
+            });
+        }
+        Ty::Data(FieldType::Object(ty)) => schema_fields(&mut out, *ty),
+        Ty::Union(fts) => {
+            for ft in fts {
+                if let FieldType::Object(ty) = ft {
+                    schema_fields(&mut out, *ty);
+                }
+            }
+        }
+        Ty::Image => record(
+            &mut out,
+            &[
+                ("registry", Ty::Str),
+                ("repository", Ty::Str),
+                ("tag", Ty::Str),
+                ("digest", Ty::Str),
+                ("name", Ty::Str),
+            ],
+        ),
+        Ty::Reference => record(
+            &mut out,
+            &[
+                ("kind", Ty::Str),
+                ("name", Ty::Str),
+                ("namespace", Ty::Str),
+                ("via", Ty::Str),
+                ("target", Ty::Object(KindSet::All)),
+                ("missing", Ty::Bool),
+            ],
+        ),
+        _ => {}
+    }
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    // the first of a name wins: an attribute over a schema field, one kind over another
+    out.dedup_by(|b, a| a.name == b.name);
+    out
 }

@@ -11,6 +11,8 @@ pub struct RuleFs {
     embedded: BTreeMap<(String, String), String>,
     /// Disk roots: the directory of every given path.
     disk_roots: Vec<PathBuf>,
+    /// Texts that replace files on disk (an editor's unsaved buffers), by path.
+    overlay: BTreeMap<PathBuf, String>,
 }
 
 /// A file found in a [`RuleFs`].
@@ -113,8 +115,18 @@ impl RuleFs {
             .collect())
     }
 
+    /// Reads `path` as `text` instead of the file on disk (an editor's unsaved buffer).
+    pub fn set_overlay(&mut self, path: PathBuf, text: String) {
+        self.overlay.insert(path, text);
+    }
+
     /// Reads a file.
     pub fn read(&self, f: &RuleFile) -> Result<String, String> {
+        if !f.embedded && !self.overlay.is_empty() {
+            if let Some(text) = self.overlay.get(&Path::new(&f.root).join(&f.rel)) {
+                return Ok(text.clone());
+            }
+        }
         if f.embedded {
             return self
                 .embedded

@@ -6,6 +6,8 @@
 
 mod expr;
 pub mod fs;
+
+pub use expr::{Member, members};
 pub mod ir;
 
 use crate::diag::{Diagnostic, FileId, SourceMap, Span};
@@ -24,6 +26,9 @@ pub struct Compiled {
     pub diagnostics: Vec<Diagnostic>,
     /// Parsed files, with their file ids, for the formatter and tools.
     pub files: Vec<(FileId, RuleFile)>,
+    /// The type of every checked expression and binding, by span; filled only by
+    /// [`compile_with_types`] (editors use it for hover and completion).
+    pub types: Vec<(Span, ir::Ty)>,
 }
 
 impl Compiled {
@@ -43,12 +48,35 @@ pub fn compile(
     overrides: &Overrides,
     sources: &mut SourceMap,
 ) -> Compiled {
+    compile_inner(fs, entry, overrides, sources, false)
+}
+
+/// [`compile`], also recording the type of every expression and binding
+/// ([`Compiled::types`]), for editors.
+pub fn compile_with_types(
+    fs: &RuleFs,
+    entry: &[RuleFile],
+    overrides: &Overrides,
+    sources: &mut SourceMap,
+) -> Compiled {
+    compile_inner(fs, entry, overrides, sources, true)
+}
+
+fn compile_inner(
+    fs: &RuleFs,
+    entry: &[RuleFile],
+    overrides: &Overrides,
+    sources: &mut SourceMap,
+    record: bool,
+) -> Compiled {
     let mut c = Checker {
         fs,
         sources,
         diags: Vec::new(),
         parsed: Vec::new(),
         seen: BTreeSet::new(),
+        record,
+        types: Vec::new(),
     };
     for f in entry {
         c.load(f.clone(), None);
@@ -62,6 +90,8 @@ struct Checker<'a> {
     diags: Vec<Diagnostic>,
     parsed: Vec<(FileId, RuleFile, ast::File)>,
     seen: BTreeSet<(bool, String, String)>,
+    record: bool,
+    types: Vec<(Span, ir::Ty)>,
 }
 
 /// Global names visible to every rule.
@@ -230,7 +260,11 @@ impl Checker<'_> {
                 }
                 ids.insert(r.id.text.clone(), r.id.loc.0);
                 let mut rc = expr::RuleChecker::new(&globals, &program, *file_id);
+                if self.record {
+                    rc.types = Some(Vec::new());
+                }
                 let checked = rc.rule(r);
+                self.types.append(&mut rc.types.take().unwrap_or_default());
                 let ok = !rc.diags.iter().any(Diagnostic::is_error);
                 self.diags.append(&mut rc.diags);
                 if let (true, Some(rule)) = (ok, checked) {
@@ -242,6 +276,7 @@ impl Checker<'_> {
             program,
             diagnostics: self.diags,
             files: parsed.into_iter().map(|(id, f, _)| (id, f)).collect(),
+            types: self.types,
         }
     }
 

@@ -6,6 +6,7 @@ mod config;
 pub mod explain;
 mod fmt;
 mod graph;
+mod lsp;
 pub mod outputs;
 pub mod progress;
 mod render_args;
@@ -113,6 +114,8 @@ pub enum Command {
     Man,
     /// Show the effective configuration (`.kanon.yaml` over the defaults).
     Config(config::ConfigCommand),
+    /// Run the language server for rule files (Language Server Protocol over stdio).
+    Lsp,
 }
 
 impl Color {
@@ -173,6 +176,7 @@ pub fn main() -> ExitCode {
         Command::Completions { shell } => completions(*shell),
         Command::Man => man(),
         Command::Config(c) => config::run(c, cli.color),
+        Command::Lsp => lsp::run(),
     };
     ExitCode::from(code)
 }
