@@ -324,19 +324,53 @@ mod strategies {
         })
     }
 
+    fn fix_action() -> impl Strategy<Value = FixAction> {
+        prop_oneof![
+            (expr(), expr()).prop_map(|(path, value)| FixAction::Set { path, value }),
+            expr().prop_map(|path| FixAction::Remove { path }),
+            (name(), expr(), proptest::option::of(expr())).prop_map(|(var, list, condition)| {
+                FixAction::RemoveEach {
+                    var,
+                    list,
+                    condition,
+                }
+            }),
+            (expr(), expr()).prop_map(|(value, list)| FixAction::Add { value, list }),
+        ]
+    }
+
+    fn fix() -> impl Strategy<Value = Fix> {
+        (
+            prop_oneof![Just("safe"), Just("unsafe")],
+            proptest::option::of(text()),
+            proptest::option::of(expr()),
+            proptest::collection::vec(fix_action(), 1..4),
+        )
+            .prop_map(|(kind, reason, condition, actions)| Fix {
+                kind: Name::new(kind.to_string()),
+                reason: reason.map(str_),
+                condition,
+                actions,
+                loc: Loc::default(),
+            })
+    }
+
     fn rule() -> impl Strategy<Value = Rule> {
         (
-            docs(),
-            "[A-Z][A-Z0-9]{0,3}(-[a-zA-Z0-9]{1,4}){1,2}",
-            "[a-z][a-z0-9]{0,5}(-[a-z0-9]{1,4}){0,2}",
-            proptest::collection::vec(meta(), 0..4),
-            proptest::collection::vec((name(), expr()), 1..3),
-            proptest::option::of(expr()),
-            proptest::option::of(expr()),
-            message(),
+            (
+                docs(),
+                "[A-Z][A-Z0-9]{0,3}(-[a-zA-Z0-9]{1,4}){1,2}",
+                "[a-z][a-z0-9]{0,5}(-[a-z0-9]{1,4}){0,2}",
+                proptest::collection::vec(meta(), 0..4),
+                proptest::collection::vec((name(), expr()), 1..3),
+                proptest::option::of(expr()),
+                proptest::option::of(expr()),
+                message(),
+            ),
+            proptest::option::of(fix().prop_map(Box::new)),
         )
             .prop_map(
-                |(docs, id, rname, meta, bindings, condition, at, message)| Rule {
+                |((docs, id, rname, meta, bindings, condition, at, message), fix)| Rule {
                     docs,
                     id: Name::new(id),
                     name: Name::new(rname),
@@ -347,6 +381,7 @@ mod strategies {
                         .collect(),
                     condition,
                     report: Report { at, message },
+                    fix,
                     loc: Loc::default(),
                 },
             )

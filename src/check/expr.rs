@@ -11,7 +11,7 @@ use std::sync::Arc;
 /// Deepest nesting of `def` predicates calling one another.
 const MAX_DEF_DEPTH: usize = 16;
 
-struct Var {
+pub(super) struct Var {
     name: String,
     id: ir::VarId,
     ty: Ty,
@@ -25,7 +25,7 @@ pub(super) struct RuleChecker<'a> {
     program: &'a Program,
     file: FileId,
     schema: &'static Schema,
-    scope: Vec<Var>,
+    pub(super) scope: Vec<Var>,
     names: Vec<String>,
     def_depth: usize,
     pub(super) diags: Vec<Diagnostic>,
@@ -127,7 +127,7 @@ fn kinds_of(names: &[&str]) -> KindSet {
 
 /// Rough classes for comparison checks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Class {
+pub(super) enum Class {
     Any,
     Null,
     Bool,
@@ -140,7 +140,7 @@ enum Class {
 }
 
 impl Class {
-    fn name(self) -> &'static str {
+    pub(super) fn name(self) -> &'static str {
         match self {
             Class::Any => "a value",
             Class::Null => "null",
@@ -155,7 +155,7 @@ impl Class {
     }
 }
 
-fn class(t: &Ty) -> Class {
+pub(super) fn class(t: &Ty) -> Class {
     match t {
         Ty::Any => Class::Any,
         Ty::Null => Class::Null,
@@ -183,7 +183,7 @@ fn class(t: &Ty) -> Class {
     }
 }
 
-fn elem_ty(t: &Ty) -> Option<Ty> {
+pub(super) fn elem_ty(t: &Ty) -> Option<Ty> {
     match t {
         Ty::List(e) => Some((**e).clone()),
         Ty::Data(FieldType::List(e)) => Some(Ty::Data(e.get())),
@@ -240,11 +240,11 @@ impl<'a> RuleChecker<'a> {
         }
     }
 
-    fn err(&mut self, d: Diagnostic) {
+    pub(super) fn err(&mut self, d: Diagnostic) {
         self.diags.push(d);
     }
 
-    fn bind(&mut self, name: &ast::Name, ty: Ty, is_for: bool) -> ir::VarId {
+    pub(super) fn bind(&mut self, name: &ast::Name, ty: Ty, is_for: bool) -> ir::VarId {
         if let Some(types) = self.types.as_mut() {
             types.push((name.loc.0, ty.clone()));
         }
@@ -358,6 +358,10 @@ impl<'a> RuleChecker<'a> {
                 ast::MessagePart::Expr(e) => ir::MessagePart::Expr(self.expr(e)?.0),
             });
         }
+        let autofix = match &r.fix {
+            Some(f) => Some(self.fix(f)?),
+            None => None,
+        };
         let unused: Vec<(String, Span)> = self
             .scope
             .iter()
@@ -391,10 +395,11 @@ impl<'a> RuleChecker<'a> {
             condition,
             report_at,
             message,
+            autofix,
         })
     }
 
-    fn condition(&mut self, e: &ast::Expr) -> Option<ir::Expr> {
+    pub(super) fn condition(&mut self, e: &ast::Expr) -> Option<ir::Expr> {
         let (x, t) = self.expr(e)?;
         if !is_boolish(&t) {
             self.err(
@@ -411,7 +416,7 @@ impl<'a> RuleChecker<'a> {
     }
 
     /// A `for` or quantifier source.
-    fn source(&mut self, e: &ast::Expr) -> Option<(Source, Ty)> {
+    pub(super) fn source(&mut self, e: &ast::Expr) -> Option<(Source, Ty)> {
         let (name, ns) = match &e.kind {
             ExprKind::Var(v) => (Some((v.as_str(), e.span())), None),
             ExprKind::Call(n, args) if self.kind_source(&n.text).is_some() => {
@@ -491,7 +496,7 @@ impl<'a> RuleChecker<'a> {
         }
     }
 
-    fn lookup_var(&mut self, name: &str) -> Option<(ir::VarId, Ty)> {
+    pub(super) fn lookup_var(&mut self, name: &str) -> Option<(ir::VarId, Ty)> {
         let v = self.scope.iter_mut().rev().find(|v| v.name == name)?;
         v.used = true;
         Some((v.id, v.ty.clone()))

@@ -510,6 +510,58 @@ pub struct Rule {
     pub report_at: Option<Expr>,
     /// The message.
     pub message: Vec<MessagePart>,
+    /// The `fix` clause: edits that make a finding go away.
+    pub autofix: Option<Fix>,
+}
+
+/// A checked `fix` clause.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Fix {
+    /// `safe`: closes the finding without changing what the workload can do otherwise.
+    pub safe: bool,
+    /// Why, for people (may be empty).
+    pub reason: String,
+    /// The findings the fix is offered for (all when absent).
+    pub condition: Option<Expr>,
+    /// The edits, in order.
+    pub actions: Vec<FixAction>,
+    /// The clause.
+    pub span: Span,
+}
+
+/// One checked edit. Places are chains of field accesses, constant indexes and the
+/// attributes that name a part of the document (`podSpec`, `labels`, `annotations`) down to
+/// a rule variable.
+#[derive(Clone, Debug, PartialEq)]
+pub enum FixAction {
+    /// Set the place to the value.
+    Set {
+        /// The field.
+        place: Expr,
+        /// The value.
+        value: Expr,
+    },
+    /// Remove the field or list item.
+    Remove {
+        /// The field or item.
+        place: Expr,
+    },
+    /// Remove the items of a list for which `cond` holds (all when absent).
+    RemoveEach {
+        /// The item variable.
+        var: VarId,
+        /// The list.
+        list: Expr,
+        /// Which items.
+        cond: Option<Expr>,
+    },
+    /// Append the value to the list unless an equal item is there.
+    Add {
+        /// The item.
+        value: Expr,
+        /// The list.
+        list: Expr,
+    },
 }
 
 impl Rule {

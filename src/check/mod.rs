@@ -5,6 +5,7 @@
 //! sees every problem of a ruleset at once.
 
 mod expr;
+mod fix;
 pub mod fs;
 
 pub use expr::{Member, members};

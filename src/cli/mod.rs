@@ -4,6 +4,7 @@
 mod check;
 mod config;
 pub mod explain;
+mod fix;
 mod fmt;
 mod graph;
 mod lsp;

@@ -117,6 +117,21 @@ pub struct ScanArgs {
     /// Helm and Kustomize rendering flags.
     #[command(flatten)]
     pub render: super::render_args::RenderArgs,
+    /// Apply the safe fixes of the rules in place, then report what is left.
+    #[arg(long)]
+    pub fix: bool,
+    /// With `--fix` or `--diff`: apply the unsafe fixes too (they may change what a
+    /// workload can do: a read-only root filesystem, no capabilities, another user).
+    #[arg(long)]
+    pub unsafe_fixes: bool,
+    /// Print the fixes as a unified diff and write nothing (exit 1 when there is something
+    /// to fix).
+    #[arg(long, conflicts_with_all = ["fix", "fix_only"])]
+    pub diff: bool,
+    /// Apply the fixes as `--fix` does and report only what was fixed and what is left,
+    /// by rule, not the findings; exit 0 unless an error occurred.
+    #[arg(long)]
+    pub fix_only: bool,
 }
 
 impl ScanArgs {
@@ -245,6 +260,23 @@ pub(super) fn run(args: &ScanArgs, color: Color) -> u8 {
             return 2;
         }
     };
+    let fixing = args.fix || args.fix_only || args.diff;
+    let result = if fixing {
+        match super::fix::run(args, &opts, result, color) {
+            super::fix::Fixed::Done(r) => *r,
+            super::fix::Fixed::Exit(code) => return code,
+        }
+    } else {
+        result
+    };
+    let mut result = result;
+    // JSON and SARIF carry each fix as text changes
+    if targets
+        .iter()
+        .any(|t| matches!(t.format, ScanFormat::Json | ScanFormat::Sarif))
+    {
+        crate::fix::apply::describe(&mut result.findings, &result.sources);
+    }
     let mut err = color.stderr();
     let _ = diagnostics::emit(&mut err, &result.sources, &result.diagnostics);
     if !super::scan_policy::write_baseline(&args.policy, &result) {

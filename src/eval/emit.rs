@@ -90,6 +90,7 @@ pub fn finding(ctx: &Ctx<'_>, rule: &Rule, env: &mut Env, sources: &SourceMap) -
         .docs
         .get(obj.r.doc as usize)
         .and_then(|d| d.helm_source.clone());
+    let autofix = super::fixes::autofix(ctx, rule, env).map(Box::new);
     let text = ctx.rule_text(rule);
     Some(Finding::from(FindingData {
         rule_id: text.id,
@@ -110,5 +111,6 @@ pub fn finding(ctx: &Ctx<'_>, rule: &Rule, env: &mut Env, sources: &SourceMap) -
         evidence,
         rendered: None,
         value_source: None,
+        autofix,
     }))
 }

@@ -129,6 +129,9 @@ pub struct FindingData {
     /// Where the value came from, when a Helm template wrote it from the chart's values.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub value_source: Option<ValueSource>,
+    /// The rule's fix for this finding, when the rule has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub autofix: Option<Box<super::fixes::Autofix>>,
 }
 
 /// The values entry a template took a value from.

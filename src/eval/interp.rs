@@ -154,7 +154,7 @@ impl<'g> Ctx<'g> {
         self
     }
 
-    fn doc(&self, d: DocId) -> Option<&'g Document> {
+    pub(crate) fn doc(&self, d: DocId) -> Option<&'g Document> {
         self.graph.load.docs.get(d as usize)
     }
 
@@ -244,13 +244,13 @@ impl<'g> Ctx<'g> {
         }
     }
 
-    fn container_node(&self, o: ObjId, idx: u32) -> Option<(DocId, NodeId)> {
+    pub(crate) fn container_node(&self, o: ObjId, idx: u32) -> Option<(DocId, NodeId)> {
         let obj = self.graph.object(o)?;
         let c = obj.workload.as_ref()?.containers.get(idx as usize)?;
         Some((obj.r.doc, c.node))
     }
 
-    fn obj_root(&self, o: ObjId) -> Option<(DocId, NodeId)> {
+    pub(crate) fn obj_root(&self, o: ObjId) -> Option<(DocId, NodeId)> {
         self.graph.object(o).map(|x| (x.r.doc, x.r.node))
     }
 

@@ -16,6 +16,7 @@
 //! marker, and a rule that does not compile.
 
 pub mod coverage;
+mod fixes;
 pub mod markers;
 pub mod render;
 
@@ -51,6 +52,8 @@ pub enum FailureKind {
     Missing,
     /// A finding was reported that no marker expects.
     Unexpected,
+    /// A rule's fix does not do what a fix must (see `harness::fixes`).
+    Fix,
 }
 
 /// One failed expectation.
@@ -156,6 +159,8 @@ struct Run<'a> {
     /// Rules whose fixtures ran, with their file.
     tested: Vec<(String, String)>,
     opts: &'a TestOptions,
+    /// The bundled ruleset, compiled on first use (fix checks run it before and after).
+    bundled: std::cell::OnceCell<Option<crate::check::ir::Program>>,
 }
 
 /// Runs the tests of every rule file under `paths` (files or directories).
@@ -189,6 +194,7 @@ pub fn run(paths: &[PathBuf], opts: &TestOptions) -> Result<Report, String> {
         reports: BTreeMap::new(),
         tested: Vec::new(),
         opts,
+        bundled: std::cell::OnceCell::new(),
     };
     for f in &files {
         let ids = ids_of.get(&f.display).cloned().unwrap_or_default();
@@ -427,6 +433,7 @@ impl Run<'_> {
         for (name, text, fx) in fixtures {
             self.count(&fx, &named);
             let loader = Loader::new(Limits::default());
+            let original = text.clone();
             let load = loader.load_text(&name, text, &mut sources);
             if load.has_errors() {
                 let errors: Vec<Diagnostic> = load
@@ -458,6 +465,7 @@ impl Run<'_> {
                 self.fail_all(under_test, file, &f);
             }
             self.check(&name, &fx, &findings, under_test);
+            self.check_fixes(&name, &original, &fx, &findings, under_test, &program);
             if self.opts.coverage {
                 for rule in program.rules.iter().filter(|r| under_test.contains(&r.id)) {
                     if let Some(cov) = self
@@ -475,6 +483,45 @@ impl Run<'_> {
                 .iter()
                 .map(|id| (id.clone(), file.display.clone())),
         );
+    }
+
+    /// Checks the fixes of the expected findings of the rules under test.
+    fn check_fixes(
+        &mut self,
+        name: &str,
+        text: &str,
+        fx: &Fixture,
+        findings: &[crate::eval::Finding],
+        under_test: &[String],
+        program: &crate::check::ir::Program,
+    ) {
+        let fixed: Vec<&crate::eval::Finding> = findings
+            .iter()
+            .filter(|f| {
+                &*f.location.file == name
+                    && under_test.iter().any(|t| **t == *f.rule_id)
+                    && f.autofix.as_ref().is_some_and(|a| !a.ops.is_empty())
+                    && fx.markers.iter().any(|m| {
+                        m.kind == MarkerKind::Expect
+                            && *m.rule == *f.rule_id
+                            && m.line == f.location.line
+                    })
+            })
+            .collect();
+        if fixed.is_empty() {
+            return;
+        }
+        let bundled = self.bundled.get_or_init(|| {
+            let mut sources = SourceMap::new();
+            crate::bundled::compile(&[], true, &Overrides::new(), &mut sources)
+                .ok()
+                .filter(|c| !c.has_errors())
+                .map(|c| c.program)
+        });
+        let failures = fixes::check(name, text, &fixed, program, bundled.as_ref());
+        for (rule, failure) in failures {
+            self.report(&rule).failures.push(failure);
+        }
     }
 
     /// Counts a fixture's markers for the rules they name.

@@ -412,6 +412,43 @@ impl Document {
         path
     }
 
+    /// The keys and indexes from the root to node `target`, or `None` when it is not
+    /// reachable from the root.
+    pub fn path_to_node(&self, target: NodeId) -> Option<Vec<crate::render::Step>> {
+        use crate::render::Step;
+        // depth-first, with an explicit stack: documents may be deep
+        let mut stack: Vec<(NodeId, usize, Option<Step>)> = vec![(self.root, 0, None)];
+        let mut path: Vec<Step> = Vec::new();
+        let mut seen = 0usize;
+        while let Some((id, depth, step)) = stack.pop() {
+            seen += 1;
+            if seen > self.nodes.len() + 1 {
+                return None;
+            }
+            path.truncate(depth.saturating_sub(1));
+            if let Some(s) = step {
+                path.push(s);
+            }
+            if id == target {
+                return Some(path);
+            }
+            match self.value(id) {
+                Some(Value::Map(entries)) => {
+                    for (k, c) in entries.iter().rev() {
+                        stack.push((c, depth + 1, Some(Step::Key(k.to_string()))));
+                    }
+                }
+                Some(Value::Seq(items)) => {
+                    for (i, &c) in items.iter().enumerate().rev() {
+                        stack.push((c, depth + 1, Some(Step::Index(i))));
+                    }
+                }
+                _ => {}
+            }
+        }
+        None
+    }
+
     /// Number of nodes.
     pub fn len(&self) -> usize {
         self.nodes.len()

@@ -89,6 +89,53 @@ struct FindingOut<'a> {
     rendered: Option<&'a Location>,
     #[serde(skip_serializing_if = "Option::is_none")]
     value_source: Option<&'a ValueSource>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    autofix: Option<Value>,
+}
+
+/// A finding's fix: applicability, reason, the edits by path and, when described, as text.
+fn autofix_json(a: &crate::eval::fixes::Autofix) -> Value {
+    use crate::fix::edit::{EditOp, PathStep};
+    let path = |p: &[PathStep]| -> Value {
+        p.iter()
+            .map(|s| match s {
+                PathStep::Key(k) => Value::from(k.as_str()),
+                PathStep::Index(i) => Value::from(*i),
+            })
+            .collect()
+    };
+    let edits: Vec<Value> = a
+        .ops
+        .iter()
+        .map(|op| match op {
+            EditOp::Set { path: p, value } => {
+                serde_json::json!({"op": "set", "path": path(p), "value": fix_value(value)})
+            }
+            EditOp::Remove { path: p } => serde_json::json!({"op": "remove", "path": path(p)}),
+            EditOp::Add { path: p, value } => {
+                serde_json::json!({"op": "add", "path": path(p), "value": fix_value(value)})
+            }
+        })
+        .collect();
+    let mut v = serde_json::to_value(a).unwrap_or(Value::Null);
+    if let Some(m) = v.as_object_mut() {
+        if !edits.is_empty() {
+            m.insert("edits".to_string(), Value::Array(edits));
+        }
+    }
+    v
+}
+
+fn fix_value(v: &crate::fix::edit::FixValue) -> Value {
+    use crate::fix::edit::FixValue;
+    match v {
+        FixValue::Null => Value::Null,
+        FixValue::Bool(b) => Value::from(*b),
+        FixValue::Int(i) => Value::from(*i),
+        FixValue::Float(f) => Value::from(*f),
+        FixValue::Str(s) => Value::from(s.as_str()),
+        FixValue::List(items) => items.iter().map(fix_value).collect(),
+    }
 }
 
 impl FindingOut<'_> {
@@ -108,6 +155,7 @@ impl FindingOut<'_> {
             evidence: &f.evidence,
             rendered: f.rendered.as_ref(),
             value_source: f.value_source.as_ref(),
+            autofix: f.autofix.as_deref().map(autofix_json),
         }
     }
 }
@@ -259,6 +307,7 @@ mod tests {
                 expr: ".Values.x".to_string(),
                 location: Some(Location::of(sources, Span::new(0, 0..4))),
             }),
+            autofix: None,
         })
     }
 

@@ -208,6 +208,9 @@ fn result(
     if !related.is_empty() {
         v.insert("relatedLocations".into(), Value::Array(related));
     }
+    if let Some(fix) = sarif_fix(f, base) {
+        v.insert("fixes".into(), json!([fix]));
+    }
     v.insert(
         "partialFingerprints".into(),
         json!({ FINGERPRINT_KEY: format!("{hash}:{n}") }),
@@ -226,6 +229,43 @@ fn result(
         }),
     );
     Value::Object(v)
+}
+
+/// A finding's fix as a SARIF `fix`: its text changes to the file, when it has some and
+/// the file is one on disk (not rendered output).
+fn sarif_fix(f: &Finding, base: Option<&Path>) -> Option<Value> {
+    let a = f.autofix.as_deref()?;
+    if a.changes.is_empty() || a.unfixable.is_some() || f.rendered.is_some() {
+        return None;
+    }
+    let file = &a.changes.first()?.deleted.file;
+    if !crate::fix::apply::is_on_disk(file) {
+        return None;
+    }
+    let replacements: Vec<Value> = a
+        .changes
+        .iter()
+        .map(|c| {
+            let loc = physical(&c.deleted, base);
+            json!({
+                "deletedRegion": loc["physicalLocation"]["region"],
+                "insertedContent": { "text": c.inserted },
+            })
+        })
+        .collect();
+    let loc = physical(&a.changes.first()?.deleted, base);
+    let mut text = format!("{} fix of {}", a.applicability, f.rule_id);
+    if !a.reason.is_empty() {
+        text.push_str(": ");
+        text.push_str(&a.reason);
+    }
+    Some(json!({
+        "description": { "text": sentence(&text) },
+        "artifactChanges": [{
+            "artifactLocation": loc["physicalLocation"]["artifactLocation"],
+            "replacements": replacements,
+        }],
+    }))
 }
 
 fn physical(l: &Location, base: Option<&Path>) -> Value {

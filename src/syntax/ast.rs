@@ -161,8 +161,58 @@ pub struct Rule {
     pub condition: Option<Expr>,
     /// The `report` clause.
     pub report: Report,
+    /// The `fix` clause, if any.
+    pub fix: Option<Box<Fix>>,
     /// The whole rule.
     pub loc: Loc,
+}
+
+/// `fix safe "reason" { actions }`: edits that make a finding go away.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Fix {
+    /// `safe` or `unsafe`, as written.
+    pub kind: Name,
+    /// Why the fix is (un)safe, for people.
+    pub reason: Option<Str>,
+    /// `where`: the findings the fix is offered for (all when absent).
+    pub condition: Option<Expr>,
+    /// The edits, in order.
+    pub actions: Vec<FixAction>,
+    /// The whole clause.
+    pub loc: Loc,
+}
+
+/// One edit of a fix.
+#[derive(Clone, Debug, PartialEq)]
+pub enum FixAction {
+    /// `set path = value`.
+    Set {
+        /// The field.
+        path: Expr,
+        /// The new value.
+        value: Expr,
+    },
+    /// `remove path`.
+    Remove {
+        /// The field or list item.
+        path: Expr,
+    },
+    /// `remove x in list where condition`.
+    RemoveEach {
+        /// The item variable.
+        var: Name,
+        /// The list.
+        list: Expr,
+        /// Which items; all when absent.
+        condition: Option<Expr>,
+    },
+    /// `add value to list`.
+    Add {
+        /// The item.
+        value: Expr,
+        /// The list.
+        list: Expr,
+    },
 }
 
 /// One metadata line of a rule.

@@ -243,8 +243,68 @@ impl Formatter {
                 .out
                 .push_str(&format!("  report {}\n", message_text(&r.report.message))),
         }
+        if let Some(fix) = &r.fix {
+            self.flush(fix.loc.0.start as usize, "  ");
+            self.out.push_str("  fix ");
+            self.out.push_str(&fix.kind.text);
+            if let Some(reason) = &fix.reason {
+                self.out.push(' ');
+                self.out.push_str(&quote(&reason.value));
+            }
+            self.out.push_str(" {\n");
+            if let Some(c) = &fix.condition {
+                self.flush(c.span().start as usize, "    ");
+                self.out
+                    .push_str(&format!("    where {}\n", condition_text(c, "    ")));
+            }
+            for a in &fix.actions {
+                self.flush(action_start(a) as usize, "    ");
+                self.out.push_str("    ");
+                self.out.push_str(&action_text(a));
+                self.out.push('\n');
+            }
+            self.flush(fix.loc.0.end as usize, "    ");
+            self.out.push_str("  }\n");
+        }
         self.flush(r.loc.0.end as usize, "  ");
         self.out.push_str("}\n");
+    }
+}
+
+/// Where a fix action starts (its first expression; the keyword is just before it).
+fn action_start(a: &FixAction) -> u32 {
+    match a {
+        FixAction::Set { path, .. } | FixAction::Remove { path } => path.span().start,
+        FixAction::RemoveEach { var, .. } => var.loc.0.start,
+        FixAction::Add { value, .. } => value.span().start,
+    }
+}
+
+/// One fix action on one line.
+pub fn action_text(a: &FixAction) -> String {
+    match a {
+        FixAction::Set { path, value } => format!("set {} = {}", expr_text(path), expr_text(value)),
+        // `remove x in y` would read as removing list items: such a path keeps parentheses
+        FixAction::Remove { path } => match path.kind {
+            ExprKind::Binary(..) => format!("remove ({})", expr_text(path)),
+            _ => format!("remove {}", expr_text(path)),
+        },
+        FixAction::RemoveEach {
+            var,
+            list,
+            condition,
+        } => match condition {
+            Some(c) => format!(
+                "remove {} in {} where {}",
+                var.text,
+                source_text(list),
+                expr_text(c)
+            ),
+            None => format!("remove {} in {}", var.text, source_text(list)),
+        },
+        FixAction::Add { value, list } => {
+            format!("add {} to {}", expr_text(value), expr_text(list))
+        }
     }
 }
 

@@ -456,6 +456,7 @@ impl Lower {
         let mut bindings = Vec::new();
         let mut condition = None;
         let mut report = None;
+        let mut fix = None;
         for c in p.into_inner() {
             match c.as_rule() {
                 Rule::doc => docs.push(doc_text(c.as_str())),
@@ -478,6 +479,7 @@ impl Lower {
                     }
                 }
                 Rule::where_clause => condition = Some(self.expr(c.into_inner().next()?)?),
+                Rule::fix_clause => fix = Some(Box::new(self.fix(c)?)),
                 Rule::report_clause => {
                     let mut at = None;
                     let mut message = None;
@@ -504,6 +506,66 @@ impl Lower {
             bindings,
             condition,
             report: report?,
+            fix,
+            loc,
+        })
+    }
+
+    fn fix(&mut self, p: Pair<'_, Rule>) -> Option<Fix> {
+        let loc = Loc(self.span(&p));
+        let mut kind = None;
+        let mut reason = None;
+        let mut condition = None;
+        let mut actions = Vec::new();
+        for c in p.into_inner() {
+            match c.as_rule() {
+                Rule::fix_kind => kind = Some(self.name(&c)),
+                Rule::where_clause => condition = Some(self.expr(c.into_inner().next()?)?),
+                Rule::string => reason = Some(self.string(c)),
+                Rule::fix_set => {
+                    let mut e = c.into_inner().filter(|x| x.as_rule() == Rule::expr);
+                    let path = self.expr(e.next()?)?;
+                    let value = self.expr(e.next()?)?;
+                    actions.push(FixAction::Set { path, value });
+                }
+                Rule::fix_remove => {
+                    let e = c.into_inner().find(|x| x.as_rule() == Rule::expr)?;
+                    actions.push(FixAction::Remove {
+                        path: self.expr(e)?,
+                    });
+                }
+                Rule::fix_remove_each => {
+                    let mut var = None;
+                    let mut list = None;
+                    let mut condition = None;
+                    for x in c.into_inner() {
+                        match x.as_rule() {
+                            Rule::ident => var = Some(self.name(&x)),
+                            Rule::source => list = Some(self.source(x)?),
+                            Rule::expr => condition = Some(self.expr(x)?),
+                            _ => {}
+                        }
+                    }
+                    actions.push(FixAction::RemoveEach {
+                        var: var?,
+                        list: list?,
+                        condition,
+                    });
+                }
+                Rule::fix_add => {
+                    let mut e = c.into_inner().filter(|x| x.as_rule() == Rule::expr);
+                    let value = self.expr(e.next()?)?;
+                    let list = self.expr(e.next()?)?;
+                    actions.push(FixAction::Add { value, list });
+                }
+                _ => {}
+            }
+        }
+        Some(Fix {
+            kind: kind?,
+            reason,
+            condition,
+            actions,
             loc,
         })
     }
@@ -884,6 +946,12 @@ fn human(r: Rule) -> &'static str {
         Rule::binding => "a binding such as `w in workloads`",
         Rule::where_clause => "`where`",
         Rule::report_clause => "`report`",
+        Rule::fix_clause => "`fix safe { ... }`",
+        Rule::fix_kind => "`safe` or `unsafe`",
+        Rule::fix_set | Rule::kw_set => "`set`",
+        Rule::fix_remove | Rule::fix_remove_each | Rule::kw_remove => "`remove`",
+        Rule::fix_add | Rule::kw_add => "`add`",
+        Rule::kw_to => "`to`",
         Rule::expr
         | Rule::expr_entry
         | Rule::source

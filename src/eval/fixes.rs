@@ -1,0 +1,283 @@
+//! A rule's `fix` clause evaluated for one finding: the places it names, turned into edits
+//! of the document by paths from its root (`fix::edit` makes them into text).
+
+use super::interp::{Ctx, Env};
+use super::value::Val;
+use crate::check::ir::{self, Attr, Const, Expr};
+use crate::diag::FileId;
+use crate::fix::edit::{EditOp, FixValue, PathStep};
+use crate::model::{DocId, NodeId, Value};
+use serde::Serialize;
+use std::sync::Arc;
+
+/// A rule's fix for one finding.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Autofix {
+    /// `safe` or `unsafe`.
+    pub applicability: &'static str,
+    /// Why, from the rule.
+    #[serde(skip_serializing_if = "str::is_empty")]
+    pub reason: Arc<str>,
+    /// The file and document the edits apply to.
+    #[serde(skip)]
+    pub target: Option<(FileId, u32)>,
+    /// The edits; empty when the fix cannot be made here (see `unfixable`).
+    #[serde(skip)]
+    pub ops: Vec<EditOp>,
+    /// Why the fix cannot be made for this finding, when it cannot.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unfixable: Option<String>,
+    /// The edits as text: what to replace where in the file (filled by
+    /// `fix::apply::describe` when a report carries them).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub changes: Vec<TextChange>,
+}
+
+/// One replacement in a file's text.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct TextChange {
+    /// The text replaced (empty at an insertion point).
+    pub deleted: super::finding::Location,
+    /// The text put in its place.
+    pub inserted: String,
+}
+
+impl Autofix {
+    /// Whether the fix is safe.
+    pub fn is_safe(&self) -> bool {
+        self.applicability == "safe"
+    }
+}
+
+/// The fix of `rule` for the row in `env`, or `None` when the rule has none.
+pub fn autofix(ctx: &Ctx<'_>, rule: &ir::Rule, env: &mut Env) -> Option<Autofix> {
+    let fix = rule.autofix.as_ref()?;
+    let mut out = Autofix {
+        applicability: if fix.safe { "safe" } else { "unsafe" },
+        reason: Arc::from(fix.reason.as_str()),
+        target: None,
+        ops: Vec::new(),
+        unfixable: None,
+        changes: Vec::new(),
+    };
+    if let Some(c) = &fix.condition {
+        let v = ctx.eval(c, env);
+        if !ctx.truthy(&v) {
+            out.unfixable = Some("the fix does not apply to this finding".to_string());
+            return Some(out);
+        }
+    }
+    match ops(ctx, fix, env) {
+        Ok((doc, ops)) if !ops.is_empty() => {
+            let target = doc.and_then(|d| ctx.doc(d)).map(|d| (d.file, d.index));
+            out.target = target;
+            out.ops = ops;
+        }
+        Ok(_) => out.unfixable = Some("the fix changes nothing here".to_string()),
+        Err(why) => out.unfixable = Some(why),
+    }
+    Some(out)
+}
+
+type Ops = (Option<DocId>, Vec<EditOp>);
+
+fn ops(ctx: &Ctx<'_>, fix: &ir::Fix, env: &mut Env) -> Result<Ops, String> {
+    let mut doc: Option<DocId> = None;
+    let mut out = Vec::new();
+    let mut same_doc = |d: DocId| -> Result<(), String> {
+        match doc {
+            Some(x) if x != d => Err("the fix edits two documents".to_string()),
+            _ => {
+                doc = Some(d);
+                Ok(())
+            }
+        }
+    };
+    for a in &fix.actions {
+        match a {
+            ir::FixAction::Set { place, value } => {
+                let v = ctx.eval(value, env);
+                let value = fix_value(ctx, &v)?;
+                let (d, path) = place_path(ctx, place, env)?;
+                same_doc(d)?;
+                out.push(EditOp::Set { path, value });
+            }
+            ir::FixAction::Remove { place } => {
+                if matches!(ctx.eval(place, env), Val::Null) {
+                    continue;
+                }
+                let (d, path) = place_path(ctx, place, env)?;
+                same_doc(d)?;
+                out.push(EditOp::Remove { path });
+            }
+            ir::FixAction::Add { value, list } => {
+                let v = ctx.eval(value, env);
+                let value = fix_value(ctx, &v)?;
+                let (d, path) = place_path(ctx, list, env)?;
+                same_doc(d)?;
+                out.push(EditOp::Add { path, value });
+            }
+            ir::FixAction::RemoveEach { var, list, cond } => {
+                let Val::Node(d, seq) = ctx.eval(list, env) else {
+                    continue;
+                };
+                let items: Vec<NodeId> = match ctx.doc(d).and_then(|x| x.value(seq)) {
+                    Some(Value::Seq(items)) => items.to_vec(),
+                    _ => continue,
+                };
+                let (d2, path) = place_path(ctx, list, env)?;
+                same_doc(d2)?;
+                let saved = env.vars.get(*var).cloned();
+                let mut hit = Vec::new();
+                for (i, item) in items.iter().enumerate() {
+                    if let Some(slot) = env.vars.get_mut(*var) {
+                        *slot = Val::Node(d, *item);
+                    }
+                    let keep = match cond {
+                        Some(c) => {
+                            let v = ctx.eval(c, env);
+                            ctx.truthy(&v)
+                        }
+                        None => true,
+                    };
+                    if keep {
+                        hit.push(i);
+                    }
+                }
+                if let (Some(slot), Some(v)) = (env.vars.get_mut(*var), saved) {
+                    *slot = v;
+                }
+                // from the last, so that each removal leaves the earlier indexes in place
+                for i in hit.into_iter().rev() {
+                    let mut p = path.clone();
+                    p.push(PathStep::Index(i));
+                    out.push(EditOp::Remove { path: p });
+                }
+            }
+        }
+    }
+    Ok((doc, out))
+}
+
+/// The value a fix writes.
+fn fix_value(ctx: &Ctx<'_>, v: &Val) -> Result<FixValue, String> {
+    Ok(match v {
+        Val::Null => FixValue::Null,
+        Val::Bool(b) => FixValue::Bool(*b),
+        Val::Int(i) => FixValue::Int(*i),
+        Val::Float(f) => FixValue::Float(*f),
+        Val::Str(s) => FixValue::Str(s.to_string()),
+        Val::List(items) => FixValue::List(
+            items
+                .iter()
+                .map(|x| fix_value(ctx, x))
+                .collect::<Result<_, _>>()?,
+        ),
+        Val::ConstList(items) => FixValue::List(
+            items
+                .iter()
+                .map(|c| fix_value(ctx, &Val::from(c)))
+                .collect::<Result<_, _>>()?,
+        ),
+        Val::Node(d, n) => match ctx.doc(*d).and_then(|x| x.value(*n)) {
+            Some(Value::Null) => FixValue::Null,
+            Some(Value::Bool(b)) => FixValue::Bool(b),
+            Some(Value::Int(i)) => FixValue::Int(i),
+            Some(Value::Float(f)) => FixValue::Float(f),
+            Some(Value::Str(s)) => FixValue::Str(s.to_string()),
+            Some(Value::Seq(items)) => FixValue::List(
+                items
+                    .iter()
+                    .map(|c| fix_value(ctx, &Val::Node(*d, *c)))
+                    .collect::<Result<_, _>>()?,
+            ),
+            _ => return Err("the fix would write a mapping".to_string()),
+        },
+        Val::Version(_) | Val::Image(_) => FixValue::Str(ctx.display(v)),
+        _ => return Err("the fix would write a value that is not data".to_string()),
+    })
+}
+
+/// The document and the path from its root of a place, as far as it exists, with the
+/// missing fields appended.
+fn place_path(ctx: &Ctx<'_>, e: &Expr, env: &mut Env) -> Result<(DocId, Vec<PathStep>), String> {
+    let v = ctx.eval(e, env);
+    if let Some((d, n)) = node_of(ctx, &v) {
+        return node_path(ctx, d, n);
+    }
+    match e {
+        Expr::Field(base, name) => {
+            let (d, mut p) = place_path(ctx, base, env)?;
+            p.push(PathStep::Key(name.to_string()));
+            Ok((d, p))
+        }
+        Expr::Index(base, i) => {
+            let (d, mut p) = place_path(ctx, base, env)?;
+            match &**i {
+                Expr::Const(Const::Str(k)) => p.push(PathStep::Key(k.to_string())),
+                Expr::Const(Const::Int(i)) => p.push(PathStep::Index(
+                    usize::try_from(*i).map_err(|_| "a negative index")?,
+                )),
+                _ => return Err("an index that is not a literal".to_string()),
+            }
+            Ok((d, p))
+        }
+        Expr::Attr(base, a @ (Attr::Labels | Attr::Annotations)) => {
+            let (d, mut p) = place_path(ctx, base, env)?;
+            p.push(PathStep::Key("metadata".to_string()));
+            p.push(PathStep::Key(
+                if *a == Attr::Labels {
+                    "labels"
+                } else {
+                    "annotations"
+                }
+                .to_string(),
+            ));
+            Ok((d, p))
+        }
+        Expr::Attr(_, a) => Err(format!("`{}` is not in the input", a.as_str())),
+        _ => Err("the place is not in the input".to_string()),
+    }
+}
+
+fn node_of(ctx: &Ctx<'_>, v: &Val) -> Option<(DocId, NodeId)> {
+    match v {
+        Val::Node(d, n) => Some((*d, *n)),
+        Val::Container(o, i) => ctx.container_node(*o, *i),
+        Val::Obj(o) => {
+            let (d, n) = ctx.obj_root(*o)?;
+            // an item of a `List` export is not fixable in place
+            (ctx.doc(d)?.root == n).then_some((d, n))
+        }
+        _ => None,
+    }
+}
+
+fn node_path(ctx: &Ctx<'_>, d: DocId, n: NodeId) -> Result<(DocId, Vec<PathStep>), String> {
+    let doc = ctx.doc(d).ok_or("the document is gone")?;
+    let steps = doc
+        .path_to_node(n)
+        .ok_or("the place is not reachable from the document's root")?;
+    let in_items = matches!(steps.first(), Some(crate::render::Step::Key(k)) if k == "items");
+    if in_items && is_list_export(ctx, d) {
+        return Err("a `List` export cannot be fixed in place".to_string());
+    }
+    Ok((
+        d,
+        steps
+            .into_iter()
+            .map(|s| match s {
+                crate::render::Step::Key(k) => PathStep::Key(k),
+                crate::render::Step::Index(i) => PathStep::Index(i),
+            })
+            .collect(),
+    ))
+}
+
+fn is_list_export(ctx: &Ctx<'_>, d: DocId) -> bool {
+    ctx.doc(d).is_some_and(|doc| {
+        doc.get(doc.root, "kind")
+            .and_then(|k| doc.value(k))
+            .is_some_and(|v| matches!(v, Value::Str(s) if s.ends_with("List")))
+    })
+}

@@ -1,0 +1,325 @@
+//! Applying the fixes of findings to their files: one pass over every file that has a
+//! fixable finding, edits merged per file, overlapping edits refused, nothing written here
+//! (the caller writes the new texts atomically or prints their diff).
+
+use super::edit::{self, EditOp, PathStep};
+use crate::diag::{FileId, SourceMap};
+use crate::eval::Finding;
+use std::collections::BTreeMap;
+
+/// Which fixes to apply.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Applicability {
+    /// Only the safe ones.
+    Safe,
+    /// Safe and unsafe ones.
+    Unsafe,
+}
+
+/// What became of one finding's fix.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// The rule has no fix.
+    NoFix,
+    /// Applied.
+    Fixed,
+    /// Unsafe, and unsafe fixes were not asked for.
+    UnsafeSkipped,
+    /// Cannot be applied in place; why.
+    NotFixable(String),
+    /// Its edits overlap those of an earlier fix in the same document (that rule's id);
+    /// a later pass may apply it.
+    Overlaps(String),
+    /// The edit failed; why.
+    Failed(String),
+}
+
+/// A file the fixes change.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FileChange {
+    /// The file, as the source map names it (a path as given on the command line).
+    pub name: String,
+    /// Whether it can be written back (`false` for standard input and rendered output).
+    pub writable: bool,
+    /// Its text before.
+    pub before: String,
+    /// Its text after every applied fix.
+    pub after: String,
+}
+
+/// The result of one pass.
+#[derive(Clone, Debug, Default)]
+pub struct Applied {
+    /// What became of each finding's fix, indexed like the findings.
+    pub outcomes: Vec<Outcome>,
+    /// The files that change, in name order.
+    pub files: Vec<FileChange>,
+}
+
+impl Applied {
+    /// Findings fixed, by rule id.
+    pub fn fixed_by_rule<'a>(&self, findings: &'a [Finding]) -> BTreeMap<&'a str, usize> {
+        let mut m = BTreeMap::new();
+        for (f, o) in findings.iter().zip(&self.outcomes) {
+            if *o == Outcome::Fixed {
+                *m.entry(&*f.rule_id).or_insert(0) += 1;
+            }
+        }
+        m
+    }
+}
+
+/// Whether a file of this name is a file on disk that can be rewritten: not standard
+/// input, not the output of `helm template` or `kustomize build`.
+pub fn is_on_disk(name: &str) -> bool {
+    !(name.starts_with('<') && name.ends_with('>'))
+}
+
+/// Applies the fixes of `findings` (as `which` allows) to the texts in `sources`.
+/// Standard input and rendered output are edited too (for `--diff`) but marked not
+/// writable, and their findings not fixable in place.
+pub fn apply(findings: &[Finding], sources: &SourceMap, which: Applicability) -> Applied {
+    let mut outcomes = vec![Outcome::NoFix; findings.len()];
+    // per file: (document, finding index), in the findings' order
+    let mut by_file: BTreeMap<FileId, Vec<(u32, usize)>> = BTreeMap::new();
+    for (i, f) in findings.iter().enumerate() {
+        let Some(fix) = f.autofix.as_deref() else {
+            continue;
+        };
+        if let Some(why) = &fix.unfixable {
+            outcomes[i] = Outcome::NotFixable(why.clone());
+            continue;
+        }
+        if !fix.is_safe() && which == Applicability::Safe {
+            outcomes[i] = Outcome::UnsafeSkipped;
+            continue;
+        }
+        if f.rendered.is_some() {
+            outcomes[i] = Outcome::NotFixable(
+                "the finding is in rendered output; change the template or values".to_string(),
+            );
+            // still shown by `--diff` against the rendered document
+        }
+        match fix.target {
+            Some((file, doc)) => by_file.entry(file).or_default().push((doc, i)),
+            None => outcomes[i] = Outcome::NotFixable("the fix has no target".to_string()),
+        }
+    }
+    let mut files = Vec::new();
+    for (file, items) in by_file {
+        let Some(src) = sources.file(file) else {
+            continue;
+        };
+        let name = src.name.to_string();
+        let writable = is_on_disk(&name);
+        let before = src.text.to_string();
+        let mut text = before.clone();
+        // accepted edits per document: path and op, for the overlap check
+        let mut taken: BTreeMap<u32, Vec<(&EditOp, &str)>> = BTreeMap::new();
+        for (doc, i) in items {
+            let Some(fix) = findings[i].autofix.as_deref() else {
+                continue;
+            };
+            let accepted = taken.entry(doc).or_default();
+            // the same edits again (two findings of one rule on one place): done already
+            if fix
+                .ops
+                .iter()
+                .all(|op| accepted.iter().any(|(o, _)| *o == op))
+            {
+                if outcomes[i] == Outcome::NoFix {
+                    outcomes[i] = Outcome::Fixed;
+                }
+                continue;
+            }
+            if let Some(other) = fix.ops.iter().find_map(|op| {
+                accepted
+                    .iter()
+                    .find(|(o, _)| *o != op && conflict(o, op))
+                    .map(|(_, rule)| rule.to_string())
+            }) {
+                outcomes[i] = Outcome::Overlaps(other);
+                continue;
+            }
+            match edit::apply_ops(&text, doc as usize, &fix.ops) {
+                Ok(next) => {
+                    text = next;
+                    for op in &fix.ops {
+                        accepted.push((op, &findings[i].rule_id));
+                    }
+                    if outcomes[i] == Outcome::NoFix {
+                        outcomes[i] = if writable {
+                            Outcome::Fixed
+                        } else {
+                            Outcome::NotFixable(format!(
+                                "`{name}` is not a file that can be rewritten"
+                            ))
+                        };
+                    }
+                }
+                Err(e) => outcomes[i] = Outcome::Failed(e.to_string()),
+            }
+        }
+        if text != before {
+            files.push(FileChange {
+                name,
+                writable,
+                before,
+                after: text,
+            });
+        }
+    }
+    files.sort_by(|a, b| a.name.cmp(&b.name));
+    Applied { outcomes, files }
+}
+
+fn path_of(op: &EditOp) -> &[PathStep] {
+    match op {
+        EditOp::Set { path, .. } | EditOp::Remove { path } | EditOp::Add { path, .. } => path,
+    }
+}
+
+/// Whether two edits of one document cannot both be made by paths: they touch the same
+/// place, or one removes a list item and so moves the items the other names.
+fn conflict(a: &EditOp, b: &EditOp) -> bool {
+    let (pa, pb) = (path_of(a), path_of(b));
+    if overlaps(pa, pb) {
+        return true;
+    }
+    let shifts = |removed: &EditOp, other: &[PathStep]| match removed {
+        EditOp::Remove { path } => match path.split_last() {
+            Some((PathStep::Index(_), parent)) => {
+                other.len() > parent.len()
+                    && other[..parent.len()] == *parent
+                    && matches!(other[parent.len()], PathStep::Index(_))
+            }
+            _ => false,
+        },
+        _ => false,
+    };
+    shifts(a, pb) || shifts(b, pa)
+}
+
+/// Whether two paths touch the same place: one path is the other or inside it.
+fn overlaps(a: &[PathStep], b: &[PathStep]) -> bool {
+    let n = a.len().min(b.len());
+    a[..n] == b[..n]
+}
+
+/// Fills in the text changes of every finding's fix (as if it were the only one applied),
+/// for the reports that carry them; a fix whose edit fails becomes not fixable.
+pub fn describe(findings: &mut [Finding], sources: &SourceMap) {
+    use rayon::prelude::*;
+    findings.par_iter_mut().for_each(|f| {
+        let Some(fix) = f.autofix.as_deref_mut() else {
+            return;
+        };
+        let Some((file, doc)) = fix.target.filter(|_| !fix.ops.is_empty()) else {
+            return;
+        };
+        let Some(src) = sources.file(file) else {
+            return;
+        };
+        match edit::apply_ops(&src.text, doc as usize, &fix.ops) {
+            Ok(after) => {
+                let (start, end, inserted) = minimal_change(&src.text, &after);
+                let span = crate::diag::Span {
+                    file,
+                    start: u32::try_from(start).unwrap_or(u32::MAX),
+                    end: u32::try_from(end).unwrap_or(u32::MAX),
+                };
+                fix.changes = vec![crate::eval::fixes::TextChange {
+                    deleted: crate::eval::Location::of(sources, span),
+                    inserted: inserted.to_string(),
+                }];
+            }
+            Err(e) => fix.unfixable = Some(e.to_string()),
+        }
+    });
+}
+
+/// The one replacement that turns `before` into `after`: the byte range of `before` that
+/// differs (after the common prefix, before the common suffix, on character boundaries) and
+/// the text of `after` in its place.
+pub fn minimal_change<'a>(before: &str, after: &'a str) -> (usize, usize, &'a str) {
+    let prefix = before
+        .char_indices()
+        .zip(after.chars())
+        .find(|((_, a), b)| a != b)
+        .map_or(before.len().min(after.len()), |((i, _), _)| i);
+    let max_suffix = (before.len() - prefix).min(after.len() - prefix);
+    let mut suffix = before
+        .bytes()
+        .rev()
+        .zip(after.bytes().rev())
+        .take(max_suffix)
+        .take_while(|(a, b)| a == b)
+        .count();
+    while suffix > 0
+        && !(before.is_char_boundary(before.len() - suffix)
+            && after.is_char_boundary(after.len() - suffix))
+    {
+        suffix -= 1;
+    }
+    (
+        prefix,
+        before.len() - suffix,
+        &after[prefix..after.len() - suffix],
+    )
+}
+
+/// A unified diff of one file, with `a/` and `b/` names as git writes them.
+pub fn unified_diff(change: &FileChange) -> String {
+    let diff = similar::TextDiff::from_lines(&change.before, &change.after);
+    let name = change.name.trim_start_matches("./");
+    diff.unified_diff()
+        .context_radius(3)
+        .header(&format!("a/{name}"), &format!("b/{name}"))
+        .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn minimal_changes() {
+        assert_eq!(minimal_change("a: 1\n", "a: 2\n"), (3, 4, "2"));
+        assert_eq!(minimal_change("a: 1\n", "a: 1\nb: 2\n"), (5, 5, "b: 2\n"));
+        assert_eq!(minimal_change("a: 1\nb: 2\n", "a: 1\n"), (5, 10, ""));
+        assert_eq!(minimal_change("x", "x"), (1, 1, ""));
+        assert_eq!(minimal_change("é1", "é2"), (2, 3, "2"));
+        assert_eq!(minimal_change("aa", "aaa"), (2, 2, "a"));
+    }
+
+    #[test]
+    fn overlapping_paths() {
+        let k = |s: &str| PathStep::Key(s.to_string());
+        assert!(overlaps(&[k("a"), k("b")], &[k("a")]));
+        assert!(overlaps(&[k("a")], &[k("a")]));
+        assert!(!overlaps(&[k("a"), k("b")], &[k("a"), k("c")]));
+        assert!(!overlaps(
+            &[k("a"), PathStep::Index(0)],
+            &[k("a"), PathStep::Index(1)]
+        ));
+        let rm = |i| EditOp::Remove {
+            path: vec![k("a"), PathStep::Index(i)],
+        };
+        let set = |i| EditOp::Set {
+            path: vec![k("a"), PathStep::Index(i), k("x")],
+            value: super::edit::FixValue::Bool(true),
+        };
+        assert!(conflict(&rm(0), &set(2)));
+        assert!(conflict(&set(2), &rm(0)));
+        assert!(conflict(&rm(0), &rm(1)));
+        assert!(!conflict(
+            &EditOp::Remove {
+                path: vec![k("b"), PathStep::Index(0)]
+            },
+            &set(1)
+        ));
+        assert!(is_on_disk("deploy/app.yaml"));
+        assert!(!is_on_disk("<stdin>"));
+        assert!(!is_on_disk("<helm template charts/web>"));
+    }
+}
