@@ -17,6 +17,7 @@ pub mod config;
 pub mod diag;
 pub mod engine;
 pub mod eval;
+pub mod fix;
 pub mod graph;
 pub mod harness;
 pub mod limits;
