@@ -168,6 +168,10 @@ fn rule_page(program: &Program, sources: &SourceMap, root: &Path, rule: &Rule) -
     if !rule.fix.is_empty() {
         let _ = writeln!(s, "| fix | {} |", md_cell(rule.fix.trim()));
     }
+    if let Some(fix) = &rule.autofix {
+        let kind = if fix.safe { "safe" } else { "unsafe" };
+        let _ = writeln!(s, "| automatic fix | {kind} (see below) |");
+    }
     if !rule.tags.is_empty() {
         let _ = writeln!(s, "| tags | {} |", rule.tags.join(", "));
     }
@@ -204,13 +208,37 @@ fn rule_page(program: &Program, sources: &SourceMap, root: &Path, rule: &Rule) -
         let _ = writeln!(s, "{docs}");
         let _ = writeln!(s);
     }
-    if let Some(example) = example_finding(program, sources, root, rule, &fixtures) {
+    let example = example_finding(program, sources, root, rule, &fixtures);
+    if let Some((example, _)) = &example {
         let _ = writeln!(s, "## Example finding");
         let _ = writeln!(s);
         let _ = writeln!(s, "```text");
         let _ = writeln!(s, "{}", example.trim_end());
         let _ = writeln!(s, "```");
         let _ = writeln!(s);
+    }
+    if let Some(fix) = &rule.autofix {
+        let _ = writeln!(s, "## Automatic fix");
+        let _ = writeln!(s);
+        let (kind, flag) = if fix.safe {
+            ("safe", "`kanon scan --fix`")
+        } else {
+            ("unsafe", "`kanon scan --fix --unsafe-fixes`")
+        };
+        let _ = write!(s, "The fix is **{kind}**");
+        if !fix.reason.is_empty() {
+            let _ = write!(s, ": {}", fix.reason.trim_end_matches('.'));
+        }
+        let _ = writeln!(s, ". {flag} applies it.");
+        let _ = writeln!(s);
+        if let Some((_, Some(diff))) = &example {
+            let _ = writeln!(s, "On the example above:");
+            let _ = writeln!(s);
+            let _ = writeln!(s, "```diff");
+            let _ = writeln!(s, "{}", diff.trim_end());
+            let _ = writeln!(s, "```");
+            let _ = writeln!(s);
+        }
     }
     let _ = writeln!(s, "## Rule source");
     let _ = writeln!(s);
@@ -256,14 +284,15 @@ fn fixture_names(root: &Path, file: &str) -> Vec<String> {
     out
 }
 
-/// The first finding of the rule on the first fixture with an `expect` marker for it.
+/// The first finding of the rule on the first fixture with an `expect` marker for it,
+/// rendered, and the diff its fix makes to that fixture (when the rule has a fix).
 fn example_finding(
     program: &Program,
     sources: &SourceMap,
     root: &Path,
     rule: &Rule,
     fixtures: &[String],
-) -> Option<String> {
+) -> Option<(String, Option<String>)> {
     let only = select_rules(program, |r| r.id == rule.id);
     for name in fixtures {
         let Ok(text) = std::fs::read_to_string(root.join(name)) else {
@@ -278,6 +307,7 @@ fn example_finding(
             continue;
         };
         let mut sources = sources.clone();
+        let original = text.clone();
         let load = Loader::new(Limits::default()).load_text(name, text, &mut sources);
         if load.has_errors() {
             continue;
@@ -291,9 +321,21 @@ fn example_finding(
             .iter()
             .find(|f| f.location.line == marker.line)
             .or_else(|| findings.first())?;
-        return Some(crate::report::text::render_plain(
-            &sources,
-            std::slice::from_ref(hit),
+        let diff = hit.autofix.as_deref().and_then(|a| {
+            let (_, doc) = a.target?;
+            let after = crate::fix::apply::apply_fix_ops(&original, doc as usize, &a.ops).ok()?;
+            Some(crate::fix::apply::unified_diff(
+                &crate::fix::apply::FileChange {
+                    name: name.clone(),
+                    writable: true,
+                    before: original.clone(),
+                    after,
+                },
+            ))
+        });
+        return Some((
+            crate::report::text::render_plain(&sources, std::slice::from_ref(hit)),
+            diff,
         ));
     }
     None

@@ -58,7 +58,7 @@ pub(super) fn run(
             plural(applied.files.iter().filter(|f| f.writable).count(), "file"),
             by_rule_suffix(&applied.fixed_by_rule(&first.findings))
         )];
-        lines.extend(leftovers(&first.findings, &applied, which));
+        lines.extend(leftovers(&first.findings, &applied, which, false));
         for l in lines {
             super::err_line(&l);
         }
@@ -129,7 +129,7 @@ pub(super) fn run(
         by_rule_suffix(&remain)
     ));
     let last = apply::apply(&result.findings, &result.sources, which);
-    lines.extend(leftovers(&result.findings, &last, which));
+    lines.extend(leftovers(&result.findings, &last, which, true));
     if args.fix_only {
         emit_diagnostics(&result, color);
     }
@@ -147,8 +147,15 @@ fn emit_diagnostics(result: &ScanResult, color: super::Color) {
     let _ = crate::report::diagnostics::emit(&mut err, &result.sources, &result.diagnostics);
 }
 
-/// Lines about the findings whose fix was not applied, grouped by why.
-fn leftovers(findings: &[Finding], applied: &Applied, which: Applicability) -> Vec<String> {
+/// Lines about the findings whose fix was not applied, grouped by why; `after_passes`: the
+/// outcomes are a dry run after the last pass, where a fix that would still apply was
+/// left by the pass limit.
+fn leftovers(
+    findings: &[Finding],
+    applied: &Applied,
+    which: Applicability,
+    after_passes: bool,
+) -> Vec<String> {
     let mut unsafe_: BTreeMap<&str, usize> = BTreeMap::new();
     let mut not_fixable: BTreeMap<String, usize> = BTreeMap::new();
     let mut other: BTreeMap<&str, usize> = BTreeMap::new();
@@ -161,10 +168,8 @@ fn leftovers(findings: &[Finding], applied: &Applied, which: Applicability) -> V
                     .or_insert(0) += 1;
             }
             Outcome::Failed(_) | Outcome::Overlaps(_) => *other.entry(&f.rule_id).or_insert(0) += 1,
-            Outcome::Fixed => {
-                // only in a dry run after the last pass: fixes still pending
-                *other.entry(&f.rule_id).or_insert(0) += 1;
-            }
+            Outcome::Fixed if after_passes => *other.entry(&f.rule_id).or_insert(0) += 1,
+            Outcome::Fixed => {}
             Outcome::NoFix => {}
         }
     }

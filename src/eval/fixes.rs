@@ -10,6 +10,22 @@ use crate::model::{DocId, NodeId, Value};
 use serde::Serialize;
 use std::sync::Arc;
 
+/// One edit of a fix, with what must be there for it to be made.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FixOp {
+    /// The edit.
+    pub op: EditOp,
+    /// For the removal of a list item: the item's text as it was read. The item is removed
+    /// only while it is still at its index, so that removing twice removes nothing more.
+    pub only_if: Option<String>,
+}
+
+impl FixOp {
+    fn plain(op: EditOp) -> FixOp {
+        FixOp { op, only_if: None }
+    }
+}
+
 /// A rule's fix for one finding.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Autofix {
@@ -23,7 +39,7 @@ pub struct Autofix {
     pub target: Option<(FileId, u32)>,
     /// The edits; empty when the fix cannot be made here (see `unfixable`).
     #[serde(skip)]
-    pub ops: Vec<EditOp>,
+    pub ops: Vec<FixOp>,
     /// Why the fix cannot be made for this finding, when it cannot.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub unfixable: Option<String>,
@@ -79,7 +95,7 @@ pub fn autofix(ctx: &Ctx<'_>, rule: &ir::Rule, env: &mut Env) -> Option<Autofix>
     Some(out)
 }
 
-type Ops = (Option<DocId>, Vec<EditOp>);
+type Ops = (Option<DocId>, Vec<FixOp>);
 
 fn ops(ctx: &Ctx<'_>, fix: &ir::Fix, env: &mut Env) -> Result<Ops, String> {
     let mut doc: Option<DocId> = None;
@@ -100,22 +116,30 @@ fn ops(ctx: &Ctx<'_>, fix: &ir::Fix, env: &mut Env) -> Result<Ops, String> {
                 let value = fix_value(ctx, &v)?;
                 let (d, path) = place_path(ctx, place, env)?;
                 same_doc(d)?;
-                out.push(EditOp::Set { path, value });
+                out.push(FixOp::plain(EditOp::Set { path, value }));
             }
             ir::FixAction::Remove { place } => {
-                if matches!(ctx.eval(place, env), Val::Null) {
+                let v = ctx.eval(place, env);
+                if matches!(v, Val::Null) {
                     continue;
                 }
                 let (d, path) = place_path(ctx, place, env)?;
                 same_doc(d)?;
-                out.push(EditOp::Remove { path });
+                let only_if = match (path.last(), node_of(ctx, &v)) {
+                    (Some(PathStep::Index(_)), Some((d, n))) => item_text(ctx, d, n),
+                    _ => None,
+                };
+                out.push(FixOp {
+                    op: EditOp::Remove { path },
+                    only_if,
+                });
             }
             ir::FixAction::Add { value, list } => {
                 let v = ctx.eval(value, env);
                 let value = fix_value(ctx, &v)?;
                 let (d, path) = place_path(ctx, list, env)?;
                 same_doc(d)?;
-                out.push(EditOp::Add { path, value });
+                out.push(FixOp::plain(EditOp::Add { path, value }));
             }
             ir::FixAction::RemoveEach { var, list, cond } => {
                 let Val::Node(d, seq) = ctx.eval(list, env) else {
@@ -151,7 +175,10 @@ fn ops(ctx: &Ctx<'_>, fix: &ir::Fix, env: &mut Env) -> Result<Ops, String> {
                 for i in hit.into_iter().rev() {
                     let mut p = path.clone();
                     p.push(PathStep::Index(i));
-                    out.push(EditOp::Remove { path: p });
+                    out.push(FixOp {
+                        op: EditOp::Remove { path: p },
+                        only_if: items.get(i).and_then(|n| item_text(ctx, d, *n)),
+                    });
                 }
             }
         }
@@ -238,6 +265,15 @@ fn place_path(ctx: &Ctx<'_>, e: &Expr, env: &mut Env) -> Result<(DocId, Vec<Path
         Expr::Attr(_, a) => Err(format!("`{}` is not in the input", a.as_str())),
         _ => Err("the place is not in the input".to_string()),
     }
+}
+
+/// The source text of a node.
+fn item_text(ctx: &Ctx<'_>, d: DocId, n: NodeId) -> Option<String> {
+    let doc = ctx.doc(d)?;
+    let span = doc.span(n)?;
+    doc.text
+        .get(span.start as usize..span.end as usize)
+        .map(str::to_string)
 }
 
 fn node_of(ctx: &Ctx<'_>, v: &Val) -> Option<(DocId, NodeId)> {

@@ -2,9 +2,10 @@
 //! fixable finding, edits merged per file, overlapping edits refused, nothing written here
 //! (the caller writes the new texts atomically or prints their diff).
 
-use super::edit::{self, EditOp, PathStep};
+use super::edit::{self, EditError, EditOp, PathStep};
 use crate::diag::{FileId, SourceMap};
 use crate::eval::Finding;
+use crate::eval::fixes::FixOp;
 use std::collections::BTreeMap;
 
 /// Which fixes to apply.
@@ -69,6 +70,39 @@ impl Applied {
     }
 }
 
+/// Applies the edits of one fix to document `doc` of `text`; a guarded removal is made only
+/// while its item is still there as it was read.
+pub fn apply_fix_ops(text: &str, doc: usize, ops: &[FixOp]) -> Result<String, EditError> {
+    let mut cur = text.to_string();
+    for o in ops {
+        if let Some(expect) = &o.only_if
+            && text_at(&cur, doc, o.op.path()).as_deref() != Some(expect.as_str())
+        {
+            continue;
+        }
+        cur = edit::apply_ops(&cur, doc, std::slice::from_ref(&o.op))?;
+    }
+    Ok(cur)
+}
+
+/// The source text of the node at `path` in document `doc` of `text`.
+fn text_at(text: &str, doc: usize, path: &[PathStep]) -> Option<String> {
+    let mut sources = SourceMap::new();
+    let out = crate::model::Loader::default().load_text("fix.yaml", text.to_string(), &mut sources);
+    let d = out.docs.iter().find(|d| d.index as usize == doc)?;
+    let mut id = d.root;
+    for step in path {
+        id = match (step, d.value(id)?) {
+            (PathStep::Key(k), crate::model::Value::Map(entries)) => entries.get(k)?,
+            (PathStep::Index(i), crate::model::Value::Seq(items)) => *items.get(*i)?,
+            _ => return None,
+        };
+    }
+    let span = d.span(id)?;
+    text.get(span.start as usize..span.end as usize)
+        .map(str::to_string)
+}
+
 /// Whether a file of this name is a file on disk that can be rewritten: not standard
 /// input, not the output of `helm template` or `kustomize build`.
 pub fn is_on_disk(name: &str) -> bool {
@@ -125,7 +159,7 @@ pub fn apply(findings: &[Finding], sources: &SourceMap, which: Applicability) ->
             if fix
                 .ops
                 .iter()
-                .all(|op| accepted.iter().any(|(o, _)| *o == op))
+                .all(|op| accepted.iter().any(|(o, _)| *o == &op.op))
             {
                 if outcomes[i] == Outcome::NoFix {
                     outcomes[i] = Outcome::Fixed;
@@ -135,17 +169,17 @@ pub fn apply(findings: &[Finding], sources: &SourceMap, which: Applicability) ->
             if let Some(other) = fix.ops.iter().find_map(|op| {
                 accepted
                     .iter()
-                    .find(|(o, _)| *o != op && conflict(o, op))
+                    .find(|(o, _)| *o != &op.op && conflict(o, &op.op))
                     .map(|(_, rule)| rule.to_string())
             }) {
                 outcomes[i] = Outcome::Overlaps(other);
                 continue;
             }
-            match edit::apply_ops(&text, doc as usize, &fix.ops) {
+            match apply_fix_ops(&text, doc as usize, &fix.ops) {
                 Ok(next) => {
                     text = next;
                     for op in &fix.ops {
-                        accepted.push((op, &findings[i].rule_id));
+                        accepted.push((&op.op, &findings[i].rule_id));
                     }
                     if outcomes[i] == Outcome::NoFix {
                         outcomes[i] = if writable {
@@ -220,7 +254,7 @@ pub fn describe(findings: &mut [Finding], sources: &SourceMap) {
         let Some(src) = sources.file(file) else {
             return;
         };
-        match edit::apply_ops(&src.text, doc as usize, &fix.ops) {
+        match apply_fix_ops(&src.text, doc as usize, &fix.ops) {
             Ok(after) => {
                 let (start, end, inserted) = minimal_change(&src.text, &after);
                 let span = crate::diag::Span {
@@ -271,11 +305,17 @@ pub fn minimal_change<'a>(before: &str, after: &'a str) -> (usize, usize, &'a st
 /// A unified diff of one file, with `a/` and `b/` names as git writes them.
 pub fn unified_diff(change: &FileChange) -> String {
     let diff = similar::TextDiff::from_lines(&change.before, &change.after);
-    let name = change.name.trim_start_matches("./");
-    diff.unified_diff()
+    let name = change.name.trim_start_matches("./").trim_start_matches('/');
+    let mut out = diff
+        .unified_diff()
         .context_radius(3)
+        .missing_newline_hint(true)
         .header(&format!("a/{name}"), &format!("b/{name}"))
-        .to_string()
+        .to_string();
+    if !out.is_empty() && !out.ends_with('\n') {
+        out.push('\n');
+    }
+    out
 }
 
 #[cfg(test)]

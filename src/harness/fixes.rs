@@ -8,7 +8,8 @@ use crate::check::ir::Program;
 use crate::diag::SourceMap;
 use crate::engine::run_program;
 use crate::eval::Finding;
-use crate::fix::edit::{self, EditOp, PathStep};
+use crate::fix::apply::apply_fix_ops;
+use crate::fix::edit::{EditOp, PathStep};
 use crate::graph::{Graph, GraphOptions};
 use crate::limits::Limits;
 use crate::model::Loader;
@@ -67,7 +68,7 @@ pub(super) fn check(
             x.diagnostics = diff;
             (f.rule_id.to_string(), x)
         };
-        let after = match edit::apply_ops(text, doc as usize, &fix.ops) {
+        let after = match apply_fix_ops(text, doc as usize, &fix.ops) {
             Ok(a) => a,
             Err(e) => {
                 out.push(fail(
@@ -85,7 +86,8 @@ pub(super) fn check(
             after: after.clone(),
         });
         // the same objects, apart from the fixed paths
-        if let Err(why) = same_data(text, &after, doc as usize, &fix.ops) {
+        let ops: Vec<EditOp> = fix.ops.iter().map(|o| o.op.clone()).collect();
+        if let Err(why) = same_data(text, &after, doc as usize, &ops) {
             out.push(fail(
                 format!(
                     "the fix of `{}` changes more than the fixed fields",
@@ -146,7 +148,7 @@ pub(super) fn check(
                 }
             }
         }
-        match edit::apply_ops(&after, doc as usize, &fix.ops) {
+        match apply_fix_ops(&after, doc as usize, &fix.ops) {
             Ok(twice) if twice == after => {}
             Ok(twice) => out.push(fail(
                 format!(

@@ -161,6 +161,8 @@ struct Run<'a> {
     opts: &'a TestOptions,
     /// The bundled ruleset, compiled on first use (fix checks run it before and after).
     bundled: std::cell::OnceCell<Option<crate::check::ir::Program>>,
+    /// Rules under test that have a fix, with the number of findings it was checked on.
+    fixes_checked: BTreeMap<String, usize>,
 }
 
 /// Runs the tests of every rule file under `paths` (files or directories).
@@ -195,14 +197,24 @@ pub fn run(paths: &[PathBuf], opts: &TestOptions) -> Result<Report, String> {
         tested: Vec::new(),
         opts,
         bundled: std::cell::OnceCell::new(),
+        fixes_checked: BTreeMap::new(),
     };
     for f in &files {
         let ids = ids_of.get(&f.display).cloned().unwrap_or_default();
         run.file(f, &ids);
     }
     // markers in any fixture count, so this waits until every file ran
+    let fixes_checked = std::mem::take(&mut run.fixes_checked);
     for (id, file) in std::mem::take(&mut run.tested) {
         let r = run.report(&id);
+        if fixes_checked.get(&id) == Some(&0) && r.expected > 0 {
+            r.failures.push(Failure::new(
+                FailureKind::Fix,
+                &file,
+                0,
+                format!("the fix of `{id}` is never tested: no finding a marker expects has it"),
+            ));
+        }
         if r.expected + r.ok == 0 {
             r.failures.push(Failure::new(
                 FailureKind::NoCases,
@@ -423,6 +435,11 @@ impl Run<'_> {
             .chain(named.iter().map(String::as_str))
             .collect();
         let program = select_rules(&compiled.program, |r| keep.contains(r.id.as_str()));
+        for rule in &program.rules {
+            if rule.autofix.is_some() && under_test.contains(&rule.id) {
+                self.fixes_checked.entry(rule.id.clone()).or_insert(0);
+            }
+        }
         if self.opts.coverage {
             for rule in &program.rules {
                 if under_test.contains(&rule.id) {
@@ -519,6 +536,9 @@ impl Run<'_> {
                 .map(|c| c.program)
         });
         let failures = fixes::check(name, text, &fixed, program, bundled.as_ref());
+        for f in &fixed {
+            *self.fixes_checked.entry(f.rule_id.to_string()).or_insert(0) += 1;
+        }
         for (rule, failure) in failures {
             self.report(&rule).failures.push(failure);
         }

@@ -107,11 +107,16 @@ fn autofix_json(a: &crate::eval::fixes::Autofix) -> Value {
     let edits: Vec<Value> = a
         .ops
         .iter()
-        .map(|op| match op {
+        .map(|o| match &o.op {
             EditOp::Set { path: p, value } => {
                 serde_json::json!({"op": "set", "path": path(p), "value": fix_value(value)})
             }
-            EditOp::Remove { path: p } => serde_json::json!({"op": "remove", "path": path(p)}),
+            EditOp::Remove { path: p } => match &o.only_if {
+                Some(item) => {
+                    serde_json::json!({"op": "remove", "path": path(p), "item": item})
+                }
+                None => serde_json::json!({"op": "remove", "path": path(p)}),
+            },
             EditOp::Add { path: p, value } => {
                 serde_json::json!({"op": "add", "path": path(p), "value": fix_value(value)})
             }
