@@ -275,7 +275,29 @@ pub(super) fn run(args: &ScanArgs, color: Color) -> u8 {
         .iter()
         .any(|t| matches!(t.format, ScanFormat::Json | ScanFormat::Sarif))
     {
-        crate::fix::apply::describe(&mut result.findings, &result.sources);
+        // documents with a duplicate key (W1001): a path there may mean two places
+        let mut dup: std::collections::HashSet<(crate::diag::FileId, u32)> = Default::default();
+        for d in result.diagnostics.iter().filter(|d| d.code == "W1001") {
+            let Some(label) = &d.primary else { continue };
+            for doc in result
+                .graph
+                .load
+                .docs
+                .iter()
+                .filter(|x| x.file == label.span.file)
+            {
+                if doc
+                    .span(doc.root)
+                    .is_some_and(|r| r.start <= label.span.start && label.span.end <= r.end)
+                {
+                    dup.insert((doc.file, doc.index));
+                }
+            }
+        }
+        let docs = &result.graph.load.docs;
+        crate::fix::apply::describe(&mut result.findings, &result.sources, docs, &|f, d| {
+            dup.contains(&(f, d))
+        });
     }
     let mut err = color.stderr();
     let _ = diagnostics::emit(&mut err, &result.sources, &result.diagnostics);

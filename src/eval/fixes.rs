@@ -37,6 +37,9 @@ pub struct Autofix {
     /// The file and document the edits apply to.
     #[serde(skip)]
     pub target: Option<(FileId, u32)>,
+    /// The document, as the scan read it.
+    #[serde(skip)]
+    pub doc: Option<DocId>,
     /// The edits; empty when the fix cannot be made here (see `unfixable`).
     #[serde(skip)]
     pub ops: Vec<FixOp>,
@@ -72,6 +75,7 @@ pub fn autofix(ctx: &Ctx<'_>, rule: &ir::Rule, env: &mut Env) -> Option<Autofix>
         applicability: if fix.safe { "safe" } else { "unsafe" },
         reason: Arc::from(fix.reason.as_str()),
         target: None,
+        doc: None,
         ops: Vec::new(),
         unfixable: None,
         changes: Vec::new(),
@@ -87,6 +91,7 @@ pub fn autofix(ctx: &Ctx<'_>, rule: &ir::Rule, env: &mut Env) -> Option<Autofix>
         Ok((doc, ops)) if !ops.is_empty() => {
             let target = doc.and_then(|d| ctx.doc(d)).map(|d| (d.file, d.index));
             out.target = target;
+            out.doc = doc;
             out.ops = ops;
         }
         Ok(_) => out.unfixable = Some("the fix changes nothing here".to_string()),

@@ -7,6 +7,7 @@ use crate::diag::{FileId, SourceMap};
 use crate::eval::Finding;
 use crate::eval::fixes::FixOp;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// Which fixes to apply.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -241,8 +242,16 @@ fn overlaps(a: &[PathStep], b: &[PathStep]) -> bool {
 }
 
 /// Fills in the text changes of every finding's fix (as if it were the only one applied),
-/// for the reports that carry them; a fix whose edit fails becomes not fixable.
-pub fn describe(findings: &mut [Finding], sources: &SourceMap) {
+/// for the reports that carry them; a fix whose edit fails becomes not fixable. `docs` are
+/// the documents the scan read (a one-edit fix is previewed on them without parsing the
+/// file again); `ambiguous(file, doc)` says whether a document has a duplicate key, where
+/// a path may mean two places and no fix is described.
+pub fn describe(
+    findings: &mut [Finding],
+    sources: &SourceMap,
+    docs: &[crate::model::Document],
+    ambiguous: &(dyn Fn(FileId, u32) -> bool + Sync),
+) {
     use rayon::prelude::*;
     findings.par_iter_mut().for_each(|f| {
         let Some(fix) = f.autofix.as_deref_mut() else {
@@ -254,9 +263,25 @@ pub fn describe(findings: &mut [Finding], sources: &SourceMap) {
         let Some(src) = sources.file(file) else {
             return;
         };
-        match apply_fix_ops(&src.text, doc as usize, &fix.ops) {
-            Ok(after) => {
-                let (start, end, inserted) = minimal_change(&src.text, &after);
+        if ambiguous(file, doc) {
+            fix.unfixable = Some(format!(
+                "document {doc} has a duplicate key, so a path is ambiguous"
+            ));
+            return;
+        }
+        let parsed = fix.doc.and_then(|d| docs.get(d as usize));
+        let change = match (fix.ops.as_slice(), parsed) {
+            // one edit on the document as read: its guard holds by construction
+            ([one], Some(d)) if Arc::ptr_eq(&d.text, &src.text) => {
+                edit::preview(&src.text, d, &one.op).map(|(r, t)| (r.start, r.end, t))
+            }
+            _ => apply_fix_ops(&src.text, doc as usize, &fix.ops).map(|after| {
+                let (s, e, t) = minimal_change(&src.text, &after);
+                (s, e, t.to_string())
+            }),
+        };
+        match change {
+            Ok((start, end, inserted)) => {
                 let span = crate::diag::Span {
                     file,
                     start: u32::try_from(start).unwrap_or(u32::MAX),
@@ -264,7 +289,7 @@ pub fn describe(findings: &mut [Finding], sources: &SourceMap) {
                 };
                 fix.changes = vec![crate::eval::fixes::TextChange {
                     deleted: crate::eval::Location::of(sources, span),
-                    inserted: inserted.to_string(),
+                    inserted,
                 }];
             }
             Err(e) => fix.unfixable = Some(e.to_string()),

@@ -234,6 +234,27 @@ pub fn apply_ops(text: &str, doc: usize, ops: &[EditOp]) -> Result<String, EditE
     Ok(cur)
 }
 
+/// The text after `op` on `doc` (read from `text`, the whole file), without reading the
+/// result back as [`apply_ops`] does: for describing a fix from the document a scan
+/// already parsed. Callers that write the result use [`apply_ops`].
+/// The result is one replacement: the range of `text` from the first to the last byte
+/// changed, and what replaces it.
+pub fn preview(
+    text: &str,
+    doc: &Document,
+    op: &EditOp,
+) -> Result<(std::ops::Range<usize>, String), EditError> {
+    let changes = Editor::new(text, doc).op(op)?;
+    let lo = changes.iter().map(|c| c.start).min().unwrap_or(0);
+    let hi = changes.iter().map(|c| c.end).max().unwrap_or(0);
+    let region = text.get(lo..hi).unwrap_or_default();
+    let local = changes
+        .into_iter()
+        .map(|c| change(c.start - lo, c.end - lo, c.text))
+        .collect();
+    Ok((lo..hi, splice(region, local)))
+}
+
 /// A replacement of `start..end` by `text`.
 #[derive(Debug)]
 struct Change {

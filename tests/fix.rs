@@ -1,0 +1,450 @@
+//! `kanon scan --fix`, `--diff`, `--fix-only` and `--unsafe-fixes` end to end: what is
+//! written, what is shown, what is left, and the fix carried by JSON and SARIF.
+//!
+//! The Helm test needs a `helm` (`KANON_TEST_HELM`, set by `.ci/run`); the corpus test needs
+//! `../shared/corpus/real`. Without them they say so and skip, unless
+//! `KANON_REQUIRE_TOOLS=1`.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+fn kanon() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_kanon"));
+    c.current_dir(env!("CARGO_MANIFEST_DIR"));
+    c.env("NO_COLOR", "1");
+    c
+}
+
+fn run(args: &[&str]) -> (i32, String, String) {
+    let out = kanon().args(args).output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn required() -> bool {
+    std::env::var("KANON_REQUIRE_TOOLS").is_ok_and(|v| v == "1")
+}
+
+fn missing(what: &str) {
+    assert!(
+        !required(),
+        "{what} is missing and KANON_REQUIRE_TOOLS=1: run .ci/run, which provides it"
+    );
+    eprintln!("skipping: {what} is missing (KANON_REQUIRE_TOOLS=1 makes this an error)");
+}
+
+/// A fresh directory holding `files`.
+fn dir_with(name: &str, files: &[(&str, &str)]) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("kanon-fix-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    for (f, text) in files {
+        std::fs::write(dir.join(f), text).unwrap();
+    }
+    dir
+}
+
+const APP: &str = "# the web tier
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web   # main app
+  namespace: shop
+spec:
+  template:
+    spec:
+      containers:
+        - name: web
+          image: nginx:1.25
+          securityContext:
+            privileged: true  # needed?
+        - name: sidecar
+          image: 'registry.example.com/proxy:2.1'
+          imagePullPolicy: IfNotPresent
+          resources: {limits: {cpu: 200m}}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: p, namespace: shop}
+spec:
+  containers:
+  - name: a
+    image: \"busybox:1.36\"
+    securityContext: {capabilities: {add: [SYS_ADMIN, NET_BIND_SERVICE]}}
+";
+
+/// Replaces the temporary directory in output by `<dir>`.
+fn redact(s: &str, dir: &Path) -> String {
+    let d = dir.display().to_string();
+    s.replace(&format!("a{d}"), "a/<dir>")
+        .replace(&format!("b{d}"), "b/<dir>")
+        .replace(&d, "<dir>")
+}
+
+/// The summary lines of `--fix` and `--diff` on standard error (diagnostics left out).
+fn summary(err: &str) -> String {
+    err.lines()
+        .filter(|l| {
+            l.starts_with("fixed ")
+                || l.starts_with("would fix ")
+                || l.contains(" remain")
+                || l.contains(" not fixable: ")
+                || l.contains(" unsafe fix")
+                || l.contains(" could not be fixed")
+                || l.starts_with("  ")
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn diff_shows_the_safe_fixes_and_writes_nothing() {
+    let dir = dir_with("diff", &[("app.yaml", APP)]);
+    let d = dir.to_str().unwrap();
+    let (code, out, err) = run(&["scan", d, "--diff"]);
+    assert_eq!(code, 1, "{err}");
+    assert_eq!(std::fs::read_to_string(dir.join("app.yaml")).unwrap(), APP);
+    insta::assert_snapshot!(
+        "diff",
+        format!("{}\n{}", redact(&out, &dir), redact(&summary(&err), &dir))
+    );
+    // nothing to fix: exit 0, no diff
+    let clean = dir_with(
+        "diff-clean",
+        &[(
+            "ns.yaml",
+            "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: a\n",
+        )],
+    );
+    let (code, out, err) = run(&["scan", clean.to_str().unwrap(), "--diff"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.is_empty(), "{out}");
+    assert!(err.contains("would fix 0 findings in 0 files"), "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
+    std::fs::remove_dir_all(&clean).unwrap();
+}
+
+#[test]
+fn fix_applies_the_safe_fixes_and_a_second_fix_changes_nothing() {
+    let dir = dir_with("fix", &[("app.yaml", APP)]);
+    let d = dir.to_str().unwrap();
+    let (code, out, err) = run(&["scan", d, "--fix", "--format", "json", "--fail-on", "never"]);
+    assert_eq!(code, 0, "{err}");
+    let fixed = std::fs::read_to_string(dir.join("app.yaml")).unwrap();
+    insta::assert_snapshot!("fixed_file", fixed);
+    insta::assert_snapshot!("fix_summary", redact(&summary(&err), &dir));
+    // what is reported is what is left: no finding with a safe fix that could be applied
+    let report: Value = serde_json::from_str(&out).unwrap();
+    for f in report["findings"].as_array().unwrap() {
+        let a = &f["autofix"];
+        assert!(
+            a.is_null() || a["applicability"] != "safe" || !a["unfixable"].is_null(),
+            "a safe fix is left: {f}"
+        );
+    }
+    // a second run has nothing to do and changes no byte
+    let (code, _, err) = run(&["scan", d, "--fix", "--fail-on", "never"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("fixed 0 findings in 0 files"), "{err}");
+    assert_eq!(
+        std::fs::read_to_string(dir.join("app.yaml")).unwrap(),
+        fixed
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn unsafe_fixes_only_when_asked() {
+    let dir = dir_with("unsafe", &[("app.yaml", APP)]);
+    let d = dir.to_str().unwrap();
+    let (_, _, err) = run(&["scan", d, "--fix", "--fail-on", "never"]);
+    assert!(err.contains("`--unsafe-fixes` applies them"), "{err}");
+    let safe = std::fs::read_to_string(dir.join("app.yaml")).unwrap();
+    assert!(safe.contains("privileged: true  # needed?"), "{safe}");
+    let (code, _, err) = run(&["scan", d, "--fix", "--unsafe-fixes", "--fail-on", "never"]);
+    assert_eq!(code, 0, "{err}");
+    let all = std::fs::read_to_string(dir.join("app.yaml")).unwrap();
+    // the value changes, the comment after it stays
+    assert!(all.contains("privileged: false  # needed?"), "{all}");
+    // the dangerous capability is gone, the harmless one kept
+    assert!(all.contains("add: [NET_BIND_SERVICE]"), "{all}");
+    // K01-002 applies on the pass after privileged was turned off
+    assert!(!err.contains("K01-002 (the fix does not apply"), "{err}");
+    insta::assert_snapshot!("unsafe_fixed_file", all);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn fix_only_prints_the_summary_and_exits_0() {
+    let dir = dir_with("fix-only", &[("app.yaml", APP)]);
+    let (code, out, err) = run(&["scan", dir.to_str().unwrap(), "--fix-only"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.is_empty(), "{out}");
+    assert!(err.contains("fixed 10 findings in 1 file"), "{err}");
+    assert!(err.contains("findings remain: "), "{err}");
+    assert_ne!(std::fs::read_to_string(dir.join("app.yaml")).unwrap(), APP);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Line ends, flow and block styles, quoting, comments and document markers are kept.
+#[test]
+fn crlf_files_keep_their_line_ends() {
+    let crlf = APP.replace('\n', "\r\n");
+    let dir = dir_with("crlf", &[("app.yaml", &crlf)]);
+    let (code, _, err) = run(&["scan", dir.to_str().unwrap(), "--fix", "--fail-on", "never"]);
+    assert_eq!(code, 0, "{err}");
+    let fixed = std::fs::read_to_string(dir.join("app.yaml")).unwrap();
+    assert_ne!(fixed, crlf);
+    assert_eq!(
+        fixed.matches('\n').count(),
+        fixed.matches("\r\n").count(),
+        "{fixed:?}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn standard_input_is_not_fixable_but_diff_shows_the_change() {
+    let mut child = kanon()
+        .args(["scan", "-", "--diff"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(child.stdin.as_mut().unwrap(), APP.as_bytes()).unwrap();
+    drop(child.stdin.take());
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stdout.starts_with("# `<stdin>` is not a file kanon can rewrite"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("+          imagePullPolicy: Always"),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains("would fix 0 findings in 0 files"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("not fixable: K02-005 (`<stdin>` is not a file that can be rewritten)"),
+        "{stderr}"
+    );
+    // --fix writes nothing anywhere
+    let mut child = kanon()
+        .args(["scan", "-", "--fix", "--fail-on", "never"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(child.stdin.as_mut().unwrap(), APP.as_bytes()).unwrap();
+    drop(child.stdin.take());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("fixed 0 findings in 0 files"));
+}
+
+/// JSON carries each fix's edits by path and as text; SARIF carries it as a `fix` with
+/// `artifactChanges` whose replacement, applied to the file, is the fixed file.
+#[test]
+fn json_and_sarif_carry_the_fix() {
+    let one = "apiVersion: v1
+kind: Pod
+metadata:
+  name: p
+  namespace: shop
+spec:
+  containers:
+  - name: a
+    image: registry.example.com/app:1.0
+    imagePullPolicy: IfNotPresent # pinned by tag
+";
+    let dir = dir_with("reports", &[("pod.yaml", one)]);
+    let file = dir.join("pod.yaml");
+    let f = file.to_str().unwrap();
+    let (_, out, err) = run(&["scan", f, "--format", "json", "--fail-on", "never"]);
+    let report: Value = serde_json::from_str(&out).expect(&err);
+    let k02 = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["rule"]["id"] == "K02-005")
+        .unwrap();
+    let fix = &k02["autofix"];
+    assert_eq!(fix["applicability"], "safe");
+    assert_eq!(
+        fix["edits"],
+        serde_json::json!([{"op": "set", "path": ["spec", "containers", 0, "imagePullPolicy"], "value": "Always"}])
+    );
+    assert_eq!(fix["changes"][0]["inserted"], "Always");
+    assert_eq!(fix["changes"][0]["deleted"]["line"], 10);
+    // the unsafe fix of K01-006 is there too, marked unsafe
+    let k06 = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["rule"]["id"] == "K01-006")
+        .unwrap();
+    assert_eq!(k06["autofix"]["applicability"], "unsafe");
+
+    let (_, out, err) = run(&["scan", f, "--format", "sarif", "--fail-on", "never"]);
+    let sarif: Value = serde_json::from_str(&out).expect(&err);
+    let result = sarif["runs"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["ruleId"] == "K02-005")
+        .unwrap();
+    let change = &result["fixes"][0]["artifactChanges"][0];
+    let replacement = &change["replacements"][0];
+    let region = &replacement["deletedRegion"];
+    // apply the replacement by line and column, as a code-scanning UI would
+    let lines: Vec<&str> = one.split_inclusive('\n').collect();
+    let offset = |line: u64, col: u64| -> usize {
+        lines[..(line - 1) as usize]
+            .iter()
+            .map(|l| l.len())
+            .sum::<usize>()
+            + (col - 1) as usize
+    };
+    let start = offset(
+        region["startLine"].as_u64().unwrap(),
+        region["startColumn"].as_u64().unwrap(),
+    );
+    let end = offset(
+        region["endLine"].as_u64().unwrap(),
+        region["endColumn"].as_u64().unwrap(),
+    );
+    let patched = format!(
+        "{}{}{}",
+        &one[..start],
+        replacement["insertedContent"]["text"].as_str().unwrap(),
+        &one[end..]
+    );
+    assert_eq!(
+        patched,
+        one.replace("imagePullPolicy: IfNotPresent", "imagePullPolicy: Always")
+    );
+    assert!(
+        result["fixes"][0]["description"]["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("safe fix of K02-005: "),
+        "{result}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A finding in a rendered chart is not fixed in place: the template is what to change.
+#[test]
+fn rendered_charts_are_not_fixed_in_place() {
+    let helm = match std::env::var("KANON_TEST_HELM") {
+        Ok(h) if Path::new(&h).is_file() => h,
+        _ => {
+            missing("a helm (set KANON_TEST_HELM, e.g. to tools/helm with .ci/venv installed)");
+            return;
+        }
+    };
+    let before = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/helm/web/templates/deployment.yaml"),
+    )
+    .unwrap();
+    let (code, out, err) = run(&["scan", "examples/helm/web", "--helm", &helm, "--diff"]);
+    assert!(code == 0 || code == 1, "{err}");
+    assert!(
+        out.is_empty() || out.starts_with("# `<helm template"),
+        "{out}"
+    );
+    assert!(err.contains("would fix 0 findings in 0 files"), "{err}");
+    assert!(err.contains(" not fixable: "), "{err}");
+    let after = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/helm/web/templates/deployment.yaml"),
+    )
+    .unwrap();
+    assert_eq!(before, after);
+}
+
+/// On a copy of the real-world corpus: `--fix` leaves no finding of a rule with a safe fix
+/// except those reported as not fixable, every file still loads, and a second `--fix`
+/// changes nothing.
+#[test]
+fn the_corpus_round_trips() {
+    let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/real");
+    if !corpus.is_dir() {
+        missing("../shared/corpus/real");
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("kanon-fix-corpus-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let ok = Command::new("cp")
+        .args(["-r", corpus.to_str().unwrap(), dir.to_str().unwrap()])
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    let d = dir.to_str().unwrap();
+    // no rendering: the corpus' own files are what is fixed
+    let (_, before, err) = run(&[
+        "scan",
+        d,
+        "--no-render",
+        "--format",
+        "json",
+        "--fail-on",
+        "never",
+    ]);
+    let before: Value = serde_json::from_str(&before).expect(&err);
+    let (code, _, err) = run(&["scan", d, "--no-render", "--fix", "--fail-on", "never"]);
+    assert_eq!(code, 0, "{err}");
+    let fixed: usize = err
+        .lines()
+        .find_map(|l| l.strip_prefix("fixed "))
+        .and_then(|l| l.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap();
+    assert!(fixed > 500, "{err}");
+    let (_, after, err) = run(&[
+        "scan",
+        d,
+        "--no-render",
+        "--format",
+        "json",
+        "--fail-on",
+        "never",
+    ]);
+    let after: Value = serde_json::from_str(&after).expect(&err);
+    // every file still loads as before
+    let errors = |r: &Value| {
+        r["diagnostics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|x| x["severity"] == "error")
+            .count()
+    };
+    assert_eq!(errors(&after), errors(&before));
+    assert_eq!(
+        after["summary"]["objects"], before["summary"]["objects"],
+        "{}",
+        after["summary"]
+    );
+    for f in after["findings"].as_array().unwrap() {
+        let a = &f["autofix"];
+        assert!(
+            a.is_null() || a["applicability"] != "safe" || !a["unfixable"].is_null(),
+            "a safe fix is left: {f}"
+        );
+    }
+    let (code, _, err) = run(&["scan", d, "--no-render", "--diff", "--fail-on", "never"]);
+    assert_eq!(code, 0, "a second --fix would change something: {err}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
