@@ -188,7 +188,7 @@ fn leftovers(
     }
     for (what, n) in &not_fixable {
         lines.push(format!(
-            "{} not fixable in place: {what}",
+            "{} not fixable: {what}",
             plural(*n, "finding")
         ));
     }
