@@ -271,3 +271,16 @@ fn syntax_errors_name_their_likely_cause() {
     }
     insta::assert_snapshot!(all);
 }
+
+/// A `fix` clause is checked like the rest of the rule: a typo in a path gets a
+/// suggestion, a value of the wrong type and a computed place are errors.
+#[test]
+fn fix_paths_and_values_are_checked() {
+    let out = check(&rule(
+        "for w in workloads, c in w.containers\n  where c.securityContext.privileged == true\n  report at c \"{w.name}\"\n  fix unsafe \"why\" {\n    set c.securityContext.privilegd = false\n    set c.securityContext.runAsUser = \"root\"\n    add 1 to c.securityContext.capabilities.drop\n    set w.automountsToken = false\n    remove x in c.securityContext.capabilities.add where x == 2\n  }",
+    ));
+    assert!(out.contains("did you mean `privileged`"), "{out}");
+    assert!(out.contains("error[E0307]"), "{out}");
+    assert_eq!(out.matches("error[E0301]").count(), 3, "{out}");
+    insta::assert_snapshot!(out);
+}

@@ -150,7 +150,7 @@ impl RuleChecker<'_> {
         let (x, t) = self.expr(e)?;
         if let Err(why) = check_place(&x) {
             self.err(
-                Diagnostic::error("E0306", "a fix can only change a field of the input")
+                Diagnostic::error("E0307", "a fix can only change a field of the input")
                     .at(e.span(), why)
                     .with_help(
                         "write a path from a rule variable through fields, such as `c.securityContext.privileged`",

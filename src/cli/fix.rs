@@ -187,10 +187,7 @@ fn leftovers(
         ));
     }
     for (what, n) in &not_fixable {
-        lines.push(format!(
-            "{} not fixable: {what}",
-            plural(*n, "finding")
-        ));
+        lines.push(format!("{} not fixable: {what}", plural(*n, "finding")));
     }
     if !other.is_empty() {
         lines.push(format!(
