@@ -182,6 +182,27 @@ pub struct Fix {
     pub loc: Loc,
 }
 
+impl Fix {
+    /// Every expression of the clause, in source order.
+    pub fn exprs(&self) -> Vec<&Expr> {
+        let mut out: Vec<&Expr> = self.condition.iter().collect();
+        for a in &self.actions {
+            match a {
+                FixAction::Set { path, value } => out.extend([path, value]),
+                FixAction::Remove { path } => out.push(path),
+                FixAction::RemoveEach {
+                    list, condition, ..
+                } => {
+                    out.push(list);
+                    out.extend(condition.iter());
+                }
+                FixAction::Add { value, list } => out.extend([value, list]),
+            }
+        }
+        out
+    }
+}
+
 /// One edit of a fix.
 #[derive(Clone, Debug, PartialEq)]
 pub enum FixAction {

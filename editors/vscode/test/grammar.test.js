@@ -65,6 +65,7 @@ const GOLDEN = [
   "ORG-001-team-label.kanon",
   "ORG-002-allowed-registries.kanon",
   "K01-001-privileged-container.kanon",
+  "K01-007-dangerous-capabilities.kanon",
   "rbac.kanon",
   "sample.kanon",
 ].map((f) => path.join("editors/vscode/test/fixtures", f));
@@ -108,6 +109,14 @@ const GOLDEN = [
       }
       if (/^\s*"[^"]*\{[a-z]/.test(l) && !has("meta.interpolation.kanon")) {
         fail(`${f}:${i + 1}: interpolation not scoped`);
+      }
+      const fx = /^\s*fix (safe|unsafe)\b/.exec(l);
+      if (fx && !has("storage.modifier.applicability.kanon", fx[1])) {
+        fail(`${f}:${i + 1}: fix applicability not scoped`);
+      }
+      const act = /^\s+(set|remove|add) /.exec(l);
+      if (act && !has("keyword.control.fix.kanon", act[1])) {
+        fail(`${f}:${i + 1}: fix action not scoped`);
       }
     });
   }

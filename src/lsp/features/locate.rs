@@ -94,12 +94,15 @@ pub(super) fn in_rule(r: &ast::Rule, off: usize) -> Option<Found<'_>> {
             return Some(f);
         }
     }
-    let exprs = r.condition.iter().chain(r.report.at.iter()).chain(
-        r.report.message.parts.iter().filter_map(|p| match p {
+    let exprs = r
+        .condition
+        .iter()
+        .chain(r.report.at.iter())
+        .chain(r.report.message.parts.iter().filter_map(|p| match p {
             ast::MessagePart::Expr(e) => Some(e),
             ast::MessagePart::Text(_) => None,
-        }),
-    );
+        }))
+        .chain(r.fix.iter().flat_map(|f| f.exprs()));
     for e in exprs {
         if let Some(f) = in_expr(e, off) {
             return Some(f);
@@ -164,6 +167,9 @@ pub(super) fn walk_item(item: &Item, f: &mut dyn FnMut(&Expr)) {
                 if let ast::MessagePart::Expr(e) = p {
                     walk(e, f);
                 }
+            }
+            for e in r.fix.iter().flat_map(|x| x.exprs()) {
+                walk(e, f);
             }
         }
         Item::Import(_) | Item::Table(_) => {}
