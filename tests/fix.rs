@@ -448,3 +448,49 @@ fn the_corpus_round_trips() {
     assert_eq!(code, 0, "a second --fix would change something: {err}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Two fixes that remove items of one list are not made in one pass (the first moves the
+/// items the second names): `--diff` shows the first and says the second waits; `--fix`
+/// makes both, one pass after the other.
+#[test]
+fn overlapping_fixes_wait_for_the_next_pass() {
+    let pod = "apiVersion: v1
+kind: Pod
+metadata:
+  name: p
+  namespace: shop
+spec:
+  containers:
+  - name: a
+    image: registry.example.com/app@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef
+    securityContext:
+      capabilities:
+        add:
+        - SYS_ADMIN
+        - NET_ADMIN
+        - NET_BIND_SERVICE
+";
+    let dir = dir_with("overlap", &[("pod.yaml", pod)]);
+    let d = dir.to_str().unwrap();
+    let (code, out, err) = run(&["scan", d, "--diff", "--unsafe-fixes", "--select", "K01-007"]);
+    assert_eq!(code, 1, "{err}");
+    assert_eq!(out.matches("\n-        - ").count(), 1, "{out}");
+    assert!(
+        err.contains(
+            "K01-007: it overlaps another fix of the same rule; a later `--fix` pass applies it"
+        ),
+        "{err}"
+    );
+    let (code, _, err) = run(&["scan", d, "--fix", "--unsafe-fixes", "--select", "K01-007"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("fixed 2 findings in 1 file: K01-007 2"),
+        "{err}"
+    );
+    let fixed = std::fs::read_to_string(dir.join("pod.yaml")).unwrap();
+    assert!(
+        fixed.ends_with("        add:\n        - NET_BIND_SERVICE\n"),
+        "{fixed}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -50,5 +50,5 @@ fn neovim_shows_the_diagnostic_of_a_typo() {
         .unwrap();
     assert!(status.success(), "{status}");
     let got = std::fs::read_to_string(&out).unwrap();
-    insta::assert_snapshot!(got, @"12:11 E0104 workloads have no field or relation `lables` | help: did you mean `labels`?");
+    insta::assert_snapshot!(got, @"15:11 E0104 workloads have no field or relation `lables` | help: did you mean `labels`?");
 }

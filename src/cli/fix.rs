@@ -197,12 +197,21 @@ fn leftovers(
         ));
     }
     for (f, o) in findings.iter().zip(&applied.outcomes) {
-        if let Outcome::Failed(why) = o {
-            lines.push(format!(
-                "  {}:{}: {}: {why}",
-                f.location.file, f.location.line, f.rule_id
-            ));
-        }
+        let why = match o {
+            Outcome::Failed(why) => why.clone(),
+            Outcome::Overlaps(other) if other == &*f.rule_id => {
+                "it overlaps another fix of the same rule; a later `--fix` pass applies it"
+                    .to_string()
+            }
+            Outcome::Overlaps(other) => {
+                format!("it overlaps the fix of `{other}`; a later `--fix` pass applies it")
+            }
+            _ => continue,
+        };
+        lines.push(format!(
+            "  {}:{}: {}: {why}",
+            f.location.file, f.location.line, f.rule_id
+        ));
     }
     lines
 }
