@@ -140,72 +140,101 @@ pub fn apply(findings: &[Finding], sources: &SourceMap, which: Applicability) ->
             None => outcomes[i] = Outcome::NotFixable("the fix has no target".to_string()),
         }
     }
+    // files are independent: each is edited on its own thread
+    use rayon::prelude::*;
+    let by_file: Vec<(FileId, Vec<(u32, usize)>)> = by_file.into_iter().collect();
+    let done: Vec<FileResult> = by_file
+        .par_iter()
+        .map(|(file, items)| apply_file(findings, sources, *file, items, &outcomes))
+        .collect();
     let mut files = Vec::new();
-    for (file, items) in by_file {
-        let Some(src) = sources.file(file) else {
+    for (set, change) in done {
+        for (i, o) in set {
+            outcomes[i] = o;
+        }
+        files.extend(change);
+    }
+    files.sort_by(|a, b| a.name.cmp(&b.name));
+    Applied { outcomes, files }
+}
+
+/// What fixing one file gave: new outcomes by finding index, and the file's change.
+type FileResult = (Vec<(usize, Outcome)>, Option<FileChange>);
+
+/// Applies the fixes of the findings `items` (document, finding index) to one file: the new
+/// outcome of each finding, and the file's change when it has one.
+fn apply_file(
+    findings: &[Finding],
+    sources: &SourceMap,
+    file: FileId,
+    items: &[(u32, usize)],
+    outcomes: &[Outcome],
+) -> FileResult {
+    let mut set: Vec<(usize, Outcome)> = Vec::new();
+    let Some(src) = sources.file(file) else {
+        return (set, None);
+    };
+    let name = src.name.to_string();
+    let writable = is_on_disk(&name);
+    let before = src.text.to_string();
+    let mut text = before.clone();
+    let already = |i: usize| outcomes.get(i) != Some(&Outcome::NoFix);
+    // accepted edits per document: path and op, for the overlap check
+    let mut taken: BTreeMap<u32, Vec<(&EditOp, &str)>> = BTreeMap::new();
+    for &(doc, i) in items {
+        let Some(fix) = findings.get(i).and_then(|f| f.autofix.as_deref()) else {
             continue;
         };
-        let name = src.name.to_string();
-        let writable = is_on_disk(&name);
-        let before = src.text.to_string();
-        let mut text = before.clone();
-        // accepted edits per document: path and op, for the overlap check
-        let mut taken: BTreeMap<u32, Vec<(&EditOp, &str)>> = BTreeMap::new();
-        for (doc, i) in items {
-            let Some(fix) = findings[i].autofix.as_deref() else {
-                continue;
-            };
-            let accepted = taken.entry(doc).or_default();
-            // the same edits again (two findings of one rule on one place): done already
-            if fix
-                .ops
+        let accepted = taken.entry(doc).or_default();
+        // the same edits again (two findings of one rule on one place): done already
+        if fix
+            .ops
+            .iter()
+            .all(|op| accepted.iter().any(|(o, _)| *o == &op.op))
+        {
+            if !already(i) {
+                set.push((i, Outcome::Fixed));
+            }
+            continue;
+        }
+        if let Some(other) = fix.ops.iter().find_map(|op| {
+            accepted
                 .iter()
-                .all(|op| accepted.iter().any(|(o, _)| *o == &op.op))
-            {
-                if outcomes[i] == Outcome::NoFix {
-                    outcomes[i] = Outcome::Fixed;
+                .find(|(o, _)| *o != &op.op && conflict(o, &op.op))
+                .map(|(_, rule)| rule.to_string())
+        }) {
+            set.push((i, Outcome::Overlaps(other)));
+            continue;
+        }
+        match apply_fix_ops(&text, doc as usize, &fix.ops) {
+            Ok(next) => {
+                text = next;
+                for op in &fix.ops {
+                    accepted.push((&op.op, &findings[i].rule_id));
                 }
-                continue;
-            }
-            if let Some(other) = fix.ops.iter().find_map(|op| {
-                accepted
-                    .iter()
-                    .find(|(o, _)| *o != &op.op && conflict(o, &op.op))
-                    .map(|(_, rule)| rule.to_string())
-            }) {
-                outcomes[i] = Outcome::Overlaps(other);
-                continue;
-            }
-            match apply_fix_ops(&text, doc as usize, &fix.ops) {
-                Ok(next) => {
-                    text = next;
-                    for op in &fix.ops {
-                        accepted.push((&op.op, &findings[i].rule_id));
-                    }
-                    if outcomes[i] == Outcome::NoFix {
-                        outcomes[i] = if writable {
+                if !already(i) {
+                    set.push((
+                        i,
+                        if writable {
                             Outcome::Fixed
                         } else {
                             Outcome::NotFixable(format!(
                                 "`{name}` is not a file that can be rewritten"
                             ))
-                        };
-                    }
+                        },
+                    ));
                 }
-                Err(e) => outcomes[i] = Outcome::Failed(e.to_string()),
             }
-        }
-        if text != before {
-            files.push(FileChange {
-                name,
-                writable,
-                before,
-                after: text,
-            });
+            Err(e) => set.push((i, Outcome::Failed(e.to_string()))),
         }
     }
-    files.sort_by(|a, b| a.name.cmp(&b.name));
-    Applied { outcomes, files }
+    let change = (text != before).then_some(FileChange {
+        name,
+        writable,
+        before,
+        after: text,
+    });
+    (set, change)
 }
 
 fn path_of(op: &EditOp) -> &[PathStep] {
