@@ -636,9 +636,38 @@ impl<'a> Editor<'a> {
             .map(|s| (s.start as usize, s.end as usize))
     }
 
-    /// Where a node's text ends, without trailing blanks and line breaks (block scalars).
+    /// Where a node's text ends, with its last entry or item (an empty value's key and colon).
+    fn node_end(&self, id: NodeId) -> usize {
+        let own = self.trimmed_end(id);
+        let last = match self.doc.value(id) {
+            Some(Value::Map(es)) => es.iter().next_back().map(|(_, c)| c),
+            Some(Value::Seq(items)) => items.last().copied(),
+            _ => None,
+        };
+        match last {
+            Some(c) if !self.is_flow(id) && c != id => own.max(self.child_end(c)),
+            _ => own,
+        }
+    }
+
+    /// Where a node's text ends, without trailing blanks and line breaks (block scalars)
+    /// or what follows a quoted scalar's closing quote (the span may reach a comment).
     fn trimmed_end(&self, id: NodeId) -> usize {
         let (s, e) = self.span(id);
+        let c = self.content_start(id);
+        if let Some(q @ (b'\'' | b'"')) = self.byte(c)
+            && matches!(self.doc.value(id), Some(Value::Str(_)))
+        {
+            let mut i = c + 1;
+            while i < e {
+                match self.byte(i) {
+                    Some(b'\\') if q == b'"' => i += 2,
+                    Some(b'\'') if q == b'\'' && self.byte(i + 1) == Some(b'\'') => i += 2,
+                    Some(x) if x == q => return i + 1,
+                    _ => i += 1,
+                }
+            }
+        }
         let body = self.sl(s, e);
         s + body.trim_end_matches([' ', '\t', '\r', '\n']).len()
     }
@@ -664,8 +693,44 @@ impl<'a> Editor<'a> {
 
     fn is_flow(&self, id: NodeId) -> bool {
         let p = self.content_start(id);
-        matches!(self.byte(p), Some(b'{' | b'['))
-            && matches!(self.doc.value(id), Some(Value::Map(_) | Value::Seq(_)))
+        match self.doc.value(id) {
+            Some(Value::Map(_)) => self.byte(p) == Some(b'{'),
+            // a block sequence whose first item is a flow sequence starts at that item
+            Some(Value::Seq(items)) => {
+                self.byte(p) == Some(b'[')
+                    && items
+                        .first()
+                        .is_none_or(|&c| self.span(c).0 != self.span(id).0)
+            }
+            _ => false,
+        }
+    }
+
+    /// The first dash of a block sequence (the dash before its first item: the sequence's
+    /// span may start at an outer dash, or at a first item that is a flow sequence).
+    fn first_dash(&self, seq: NodeId) -> usize {
+        let (s, _) = self.span(seq);
+        let Some(&first) = self.doc.seq(seq).first() else {
+            return s;
+        };
+        let mut q = self.span(first).0;
+        while q > 0 && matches!(self.byte(q - 1), Some(b' ' | b'\t')) {
+            q -= 1;
+        }
+        if q > 0 && self.byte(q - 1) == Some(b'-') {
+            q - 1
+        } else {
+            s
+        }
+    }
+
+    /// Where a node's text starts (a block sequence's span may start at an outer dash).
+    fn start_of(&self, id: NodeId) -> usize {
+        if matches!(self.doc.value(id), Some(Value::Seq(_))) && !self.is_flow(id) {
+            self.first_dash(id)
+        } else {
+            self.span(id).0
+        }
     }
 
     fn is_alias(&self, id: NodeId) -> bool {
@@ -727,7 +792,7 @@ impl<'a> Editor<'a> {
                     }
                 }
                 Some(Value::Seq(items)) if !items.is_empty() => {
-                    let (s, _) = self.span(id);
+                    let s = self.first_dash(id);
                     if seq.is_none() && self.byte(s) == Some(b'-') {
                         seq = Some(self.col(s).saturating_sub(self.col(ks)));
                     }
@@ -948,9 +1013,9 @@ impl<'a> Editor<'a> {
 
     /// The dash of a block sequence item (the line at the sequence's dash column).
     fn dash_of(&self, seq: NodeId, item: NodeId) -> usize {
-        let (ss, _) = self.span(seq);
+        let ss = self.first_dash(seq);
         let dcol = self.col(ss);
-        let mut p = self.span(item).0;
+        let mut p = self.start_of(item);
         loop {
             let ls = self.line_start(p);
             if self.byte(ls + dcol) == Some(b'-') && self.col(ls + dcol) == dcol && p > ls + dcol {
@@ -965,8 +1030,9 @@ impl<'a> Editor<'a> {
 
     /// The end of a child's text: its value's (or key's, for an empty value) last byte.
     fn child_end(&self, c: NodeId) -> usize {
-        let end = self.trimmed_end(c);
-        self.key_span(c).map_or(end, |(_, ke)| end.max(ke))
+        let end = self.node_end(c);
+        self.key_span(c)
+            .map_or(end, |(_, ke)| end.max(self.colon_after(ke)))
     }
 
     fn remove_child(
@@ -1013,9 +1079,19 @@ impl<'a> Editor<'a> {
         if self.starts_line(start) {
             return Ok(vec![self.remove_lines(start, end)]);
         }
-        // the first entry of a mapping on its item's dash line: up to the next entry
+        // the first entry of a mapping on its item's dash line: up to the next entry, whose
+        // key moves onto the dash line; comment lines between go above the dash
         match starts.get(i + 1) {
-            Some(&next) => Ok(vec![change(start, next, "")]),
+            Some(&next) => {
+                let from = self.next_line(self.line_end(end)).min(next);
+                let between = self.sl(from, self.line_start(next).max(from));
+                let mut changes = vec![change(start, next, "")];
+                if !between.trim().is_empty() {
+                    let at = self.line_start(start);
+                    changes.push(change(at, at, between));
+                }
+                Ok(changes)
+            }
             None => Ok(vec![change(start, end, "")]),
         }
     }
@@ -1059,8 +1135,8 @@ impl<'a> Editor<'a> {
             .checked_sub(2)
             .and_then(|j| chain.get(j))
             .copied();
-        let (s, _) = self.span(target);
-        let end = self.trimmed_end(target).max(s);
+        let s = self.start_of(target);
+        let end = self.node_end(target).max(s);
         let block_scalar = matches!(
             self.doc.node(target).map(|n| n.style),
             Some(Style::Literal | Style::Folded)
@@ -1108,9 +1184,9 @@ impl<'a> Editor<'a> {
             }
             None => {
                 // a block sequence item
-                let text = self.flow_or_scalar(new)?;
-                if s == end || block_scalar {
-                    let dash = parent.map_or(s, |p| self.dash_of(p, target));
+                let text = self.flow(new)?;
+                let dash = parent.map_or(s, |p| self.dash_of(p, target));
+                if s == end || block_scalar || self.line_start(s) != self.line_start(dash) {
                     return Ok(vec![change(
                         dash + 1,
                         end.max(dash + 1),
@@ -1120,11 +1196,6 @@ impl<'a> Editor<'a> {
                 Ok(vec![change(s, end, text)])
             }
         }
-    }
-
-    /// An item in block context: a scalar, or a flow collection.
-    fn flow_or_scalar(&self, new: &New<'_>) -> Result<String, EditError> {
-        self.flow(new)
     }
 
     /// The text after `key:` for a value at key column `ind`: ` v`, or line breaks and
@@ -1263,7 +1334,7 @@ impl<'a> Editor<'a> {
         let Some(&last) = items.last() else {
             return Ok(Vec::new());
         };
-        let dash = self.span(seq).0;
+        let dash = self.first_dash(seq);
         let at = self.line_end(self.child_end(last));
         let text = format!(
             "{}{}- {}",
