@@ -586,7 +586,16 @@ impl<'a> Editor<'a> {
             .as_bytes()
             .get(..p)
             .and_then(|b| b.iter().rposition(|&c| c == b'\n'))
-            .map_or(0, |i| i + 1)
+            .map_or(self.bom(), |i| i + 1)
+    }
+
+    /// The length of a byte order mark at the start of the text (not part of the first line).
+    fn bom(&self) -> usize {
+        if self.text.starts_with('\u{feff}') {
+            3
+        } else {
+            0
+        }
     }
 
     /// Where the line holding `p` ends, before its line break.
@@ -1100,11 +1109,20 @@ impl<'a> Editor<'a> {
     fn remove_lines(&self, start: usize, end: usize) -> Change {
         let ls = self.line_start(start);
         let le = self.line_end(end);
-        if le == self.text.len() && ls > 0 {
+        if le == self.text.len() && ls > self.bom() {
             // the last line of a file without a final newline: take the line break before it
+            // (and the blank lines before it, so the text still ends without one)
             let mut b = ls - 1;
-            if b > 0 && self.byte(b - 1) == Some(b'\r') {
-                b -= 1;
+            loop {
+                if b > 0 && self.byte(b - 1) == Some(b'\r') {
+                    b -= 1;
+                }
+                let prev = self.line_start(b);
+                if prev > self.bom() && prev == b {
+                    b = prev - 1;
+                } else {
+                    break;
+                }
             }
             return change(b, le, "");
         }
@@ -1636,6 +1654,15 @@ mod tests {
         assert_eq!(out, "\u{feff}---\r\na: 1\r\n...\r\n---\r\nb:\r\n  c: 2");
         let out = apply_ops(t, 0, &[set("a", FixValue::Int(7))]).unwrap();
         assert_eq!(out, t.replace("a: 1", "a: 7"));
+    }
+
+    #[test]
+    fn bom_is_not_indentation() {
+        let t = "\u{feff}a: 1\r\nb: 2\r\n";
+        assert_eq!(ok(t, &[set("c", T)]), "\u{feff}a: 1\r\nb: 2\r\nc: true\r\n");
+        assert_eq!(ok(t, &[rm("a")]), "\u{feff}b: 2\r\n");
+        assert_eq!(ok("\u{feff}a: 1", &[rm("a")]), "\u{feff}{}");
+        assert_eq!(ok("a: 1\n\n\nb: 2", &[rm("b")]), "a: 1");
     }
 
     #[test]
