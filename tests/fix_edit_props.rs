@@ -6,7 +6,8 @@
 //! it is the original data with the op applied; (3) every comment of the original is still
 //! there unless it was inside the removed or replaced value; (4) the other documents are
 //! byte for byte the same; (5) applying the op again changes nothing (but for removing an
-//! item by position); (6) an op that changes no data changes no text.
+//! item by position); (6) an op that changes no data changes no text. JSON files (compact or
+//! pretty) must stay valid JSON.
 
 use kanon::fix::edit::{EditError, EditOp, FixValue, PathStep, apply_ops};
 use proptest::prelude::*;
@@ -603,5 +604,83 @@ proptest! {
     #[test]
     fn edits_keep_everything_else(seed in any::<u64>()) {
         check(seed)?;
+    }
+}
+
+fn to_json(g: &G) -> serde_json::Value {
+    use serde_json::Value as J;
+    match g {
+        G::Scalar(s) => match s.as_str() {
+            "~" | "null" => J::Null,
+            "true" => J::Bool(true),
+            "false" => J::Bool(false),
+            "0.5" => serde_json::json!(0.5),
+            _ => match s.parse::<i64>() {
+                Ok(i) => J::from(i),
+                Err(_) => J::String(s.trim_matches(['\'', '"']).to_string()),
+            },
+        },
+        G::Map(es, _) => J::Object(es.iter().map(|(k, v)| (k.clone(), to_json(v))).collect()),
+        G::Seq(items, _) => J::Array(items.iter().map(to_json).collect()),
+    }
+}
+
+fn check_json(seed: u64) -> Result<(), TestCaseError> {
+    let (_, roots) = gen_case(seed);
+    let mut r = Rng(seed.rotate_left(29) | 1);
+    let root = &roots[0];
+    let json = to_json(root);
+    let mut text = if r.chance(50) {
+        serde_json::to_string_pretty(&json).unwrap_or_default()
+    } else {
+        serde_json::to_string(&json).unwrap_or_default()
+    };
+    if r.chance(70) {
+        text.push('\n');
+    }
+    if r.chance(30) {
+        text = text.replace('\n', "\r\n");
+    }
+    let op = gen_op(&mut r, root);
+    let before = read_all(&text);
+    let mut want = before[0].clone();
+    let oracle = apply_y(&mut want, &op);
+    let new = match (apply_ops(&text, 0, std::slice::from_ref(&op)), oracle) {
+        (Ok(new), Ok(())) => new,
+        (Err(e), Err(())) => {
+            prop_assert!(
+                !matches!(e, EditError::Unverified { .. }),
+                "{e} for {op:?} on\n{text}"
+            );
+            return Ok(());
+        }
+        (got, oracle) => {
+            return Err(TestCaseError::fail(format!(
+                "engine {got:?} but oracle {oracle:?} for {op:?} on\n{text}"
+            )));
+        }
+    };
+    let parsed: Result<serde_json::Value, _> = serde_json::from_str(&new);
+    prop_assert!(parsed.is_ok(), "not json: {:?}\n{}\n=>\n{}", op, text, new);
+    prop_assert_eq!(&read_all(&new)[0], &want, "{:?}\n{}\n=>\n{}", op, text, new);
+    let by_index =
+        matches!(&op, EditOp::Remove { path } if matches!(path.last(), Some(PathStep::Index(_))));
+    if !by_index {
+        let again = apply_ops(&new, 0, std::slice::from_ref(&op));
+        prop_assert_eq!(again.as_deref(), Ok(new.as_str()), "{:?}\n{}", op, new);
+    }
+    if want == before[0] {
+        prop_assert_eq!(&new, &text, "{:?}", op);
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 1500, ..ProptestConfig::default() })]
+
+    /// JSON files (compact or pretty, LF or CRLF) stay valid JSON.
+    #[test]
+    fn json_edits_stay_json(seed in any::<u64>()) {
+        check_json(seed)?;
     }
 }
