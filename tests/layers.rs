@@ -85,3 +85,13 @@ fn the_check_finds_a_forbidden_use() {
     // the scan is not vacuous: `cli` does use the engine
     assert!(uses("cli").iter().any(|(_, m)| m == "engine"));
 }
+
+#[test]
+fn fix_edits_text_knowing_only_the_model() {
+    let allowed = ["model", "diag", "fix"];
+    let bad: Vec<_> = uses("fix")
+        .into_iter()
+        .filter(|(_, m)| !allowed.contains(&m.as_str()))
+        .collect();
+    assert!(bad.is_empty(), "`fix` reaches beyond the model: {bad:?}");
+}
