@@ -93,10 +93,10 @@ pub enum EditError {
         /// The document index.
         doc: usize,
     },
-    /// The document has a duplicate key, so a path may mean two places.
+    /// A key on the path is written twice in its mapping, so the path may mean two places.
     DuplicateKey {
-        /// The document index.
-        doc: usize,
+        /// The path up to the duplicate key.
+        path: String,
     },
     /// A step of the path meets a scalar.
     ThroughScalar {
@@ -154,11 +154,8 @@ impl fmt::Display for EditError {
         match self {
             EditError::NoDocument { doc } => write!(f, "the file has no document {doc} to edit"),
             EditError::Parse { doc } => write!(f, "document {doc} does not parse"),
-            EditError::DuplicateKey { doc } => {
-                write!(
-                    f,
-                    "document {doc} has a duplicate key, so a path is ambiguous"
-                )
+            EditError::DuplicateKey { path } => {
+                write!(f, "`{path}` is a duplicate key, so the path is ambiguous")
             }
             EditError::ThroughScalar { path } => write!(f, "path `{path}` goes through a scalar"),
             EditError::NotAMapping { path } => write!(f, "`{path}` is a sequence, not a mapping"),
@@ -253,8 +250,8 @@ fn change(start: usize, end: usize, text: impl Into<String>) -> Change {
 /// A parsed file: every document that loaded, and whether the load reported errors in each.
 struct Loaded {
     docs: Vec<Document>,
-    /// Documents with a duplicate key (their indexes).
-    duplicates: Vec<usize>,
+    /// Spans of duplicate keys (each occurrence).
+    duplicates: Vec<(usize, usize)>,
     /// Documents read, parsed or not.
     total: usize,
     /// Documents that did not parse.
@@ -266,14 +263,8 @@ fn load(text: &str) -> Loaded {
     let out = Loader::default().load_text("edit.yaml", text.to_string(), &mut sources);
     let mut duplicates = Vec::new();
     for d in out.diagnostics.iter().filter(|d| d.code == "W1001") {
-        let Some(label) = &d.primary else { continue };
-        for doc in &out.docs {
-            if let Some(root) = doc.span(doc.root)
-                && root.start <= label.span.start
-                && label.span.end <= root.end
-            {
-                duplicates.push(doc.index as usize);
-            }
+        for label in d.primary.iter().chain(&d.secondary) {
+            duplicates.push((label.span.start as usize, label.span.end as usize));
         }
     }
     Loaded {
@@ -301,13 +292,11 @@ fn apply_one(text: &str, doc_index: usize, op: &EditOp) -> Result<String, EditEr
             EditError::NoDocument { doc: doc_index }
         });
     };
-    if loaded.duplicates.contains(&doc_index) {
-        return Err(EditError::DuplicateKey { doc: doc_index });
-    }
     let before = Data::of(doc, doc.root);
     let mut expected = before.clone();
     expected.apply(op)?;
-    let editor = Editor::new(text, doc);
+    let mut editor = Editor::new(text, doc);
+    editor.duplicates = &loaded.duplicates;
     let changes = editor.op(op)?;
     if changes.is_empty() {
         if expected != before {
@@ -547,6 +536,8 @@ struct Editor<'a> {
     step: usize,
     /// Columns from a key to the dashes of its block sequence (0: indentless).
     seq_indent: usize,
+    /// Spans of keys written twice in their mapping.
+    duplicates: &'a [(usize, usize)],
 }
 
 impl<'a> Editor<'a> {
@@ -562,6 +553,7 @@ impl<'a> Editor<'a> {
             json: false,
             step: 2,
             seq_indent: 2,
+            duplicates: &[],
         };
         e.json = e.is_flow(doc.root)
             && text
@@ -830,7 +822,18 @@ impl<'a> Editor<'a> {
                 return Err(EditError::Anchored { path: here() });
             }
             let child = match (self.doc.value(cur), step) {
-                (Some(Value::Map(es)), PathStep::Key(k)) => es.get(k),
+                (Some(Value::Map(es)), PathStep::Key(k)) => {
+                    let (ms, me) = self.span(cur);
+                    let twice = self.duplicates.iter().any(|&(ds, de)| {
+                        ms <= ds && de <= me && self.sl(ds, de).trim_matches(['"', '\'']) == k
+                    });
+                    if twice {
+                        return Err(EditError::DuplicateKey {
+                            path: path_text(path.get(..=i).unwrap_or(&[])),
+                        });
+                    }
+                    es.get(k)
+                }
                 (Some(Value::Seq(items)), PathStep::Index(n)) => match items.get(*n) {
                     Some(&c) => Some(c),
                     None if create => {
@@ -1727,6 +1730,19 @@ mod tests {
             apply_ops(t, 0, &[set("m.x", FixValue::Int(2))]),
             Err(EditError::Merged { .. })
         ));
+    }
+
+    #[test]
+    fn duplicate_keys_refuse_only_their_paths() {
+        let t = "a: 1\nb:\n  c: 1\n  c: 2\n";
+        assert_eq!(
+            ok(t, &[set("a", FixValue::Int(3))]),
+            "a: 3\nb:\n  c: 1\n  c: 2\n"
+        );
+        assert_eq!(
+            apply_ops(t, 0, &[set("b.c", T)]).unwrap_err().to_string(),
+            "`b.c` is a duplicate key, so the path is ambiguous"
+        );
     }
 
     #[test]
