@@ -684,3 +684,25 @@ proptest! {
         check_json(seed)?;
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+    /// Any text, any op: an answer, never a panic; a made edit keeps the document readable.
+    #[test]
+    fn any_text_any_op_never_panics(
+        text in "[a-c:\\- #\\n\\[\\]{},'\"&*!|>~0 \\r\\t\u{feff}é]{0,60}",
+        seed in any::<u64>(),
+        doc in 0usize..3,
+    ) {
+        let mut r = Rng(seed | 1);
+        let root = G::Map(vec![("a".into(), G::Seq(vec![G::Scalar("1".into())], false))], false);
+        let op = gen_op(&mut r, &root);
+        if let Ok(new) = apply_ops(&text, doc, std::slice::from_ref(&op)) {
+            let mut sources = kanon::diag::SourceMap::default();
+            let before = kanon::model::Loader::default().load_text("x", text.clone(), &mut sources);
+            let after = kanon::model::Loader::default().load_text("x", new.clone(), &mut sources);
+            prop_assert_eq!(before.docs.len(), after.docs.len(), "{:?} {:?} => {:?}", text, op, new);
+        }
+    }
+}

@@ -615,7 +615,7 @@ impl<'a> Editor<'a> {
     }
 
     fn col(&self, p: usize) -> usize {
-        p - self.line_start(p)
+        p.saturating_sub(self.line_start(p))
     }
 
     /// Only blanks before `p` on its line.
@@ -1034,7 +1034,7 @@ impl<'a> Editor<'a> {
                 return ls + dcol;
             }
             if ls == 0 || ls <= ss {
-                return ss.max(ls + dcol.min(p - ls));
+                return ss.max(ls + dcol.min(p.saturating_sub(ls)));
             }
             p = ls - 1;
         }
