@@ -1746,6 +1746,39 @@ mod tests {
     }
 
     #[test]
+    fn lists_and_items() {
+        let list = FixValue::List(vec![s("NET_RAW"), s("yes")]);
+        // a whole list, written as the file writes its sequences
+        assert_eq!(
+            ok(
+                "c:\n  drop: x # c\n  add: 1\n",
+                &[set("c.drop", list.clone())]
+            ),
+            "c:\n  drop: # c\n    - NET_RAW\n    - \"yes\"\n  add: 1\n"
+        );
+        assert_eq!(
+            ok("l:\n- a\nc:\n  d: 1\n", &[set("c.d", list.clone())]),
+            "l:\n- a\nc:\n  d:\n  - NET_RAW\n  - \"yes\"\n"
+        );
+        assert_eq!(
+            ok("c: {d: 1}\n", &[set("c.d", list)]),
+            "c: {d: [NET_RAW, \"yes\"]}\n"
+        );
+        // a null item becomes a flow mapping; a nested sequence loses an item
+        assert_eq!(
+            ok("l:\n- ~\n- b\n", &[set("l[0].a", T)]),
+            "l:\n- {a: true}\n- b\n"
+        );
+        assert_eq!(ok("l:\n- - a\n  - b\n", &[rm("l[0][1]")]), "l:\n- - a\n");
+        assert_eq!(ok("l:\n- - a\n  - b\n", &[rm("l[0][0]")]), "l:\n- - b\n");
+        // a flow sequence written one item a line gets the new item on its own line
+        assert_eq!(
+            ok("l: [\n  a,\n  b\n]\n", &[add("l", s("c"))]),
+            "l: [\n  a,\n  b,\n  c\n]\n"
+        );
+    }
+
+    #[test]
     fn errors_read_well() {
         let t = "a: 1\nl: [x]\n";
         let e = |ops: &[EditOp]| apply_ops(t, 0, ops).unwrap_err().to_string();
