@@ -222,7 +222,30 @@ pub fn path_text(path: &[PathStep]) -> String {
 
 /// Applies `ops` in order to document number `doc` (0-based, as `Document::index`) of the
 /// file `text`, returning the new text of the whole file. Everything not edited stays byte
-/// for byte.
+/// for byte. All or nothing: when one op fails, the error is returned and no text.
+///
+/// ```
+/// use kanon::fix::edit::{apply_ops, EditOp, FixValue, PathStep};
+/// let key = |k: &str| PathStep::Key(k.to_string());
+/// let text = "spec:\n  containers:\n  - name: app # the app\n    image: app:1\n";
+/// let ops = [
+///     EditOp::Set {
+///         path: vec![key("spec"), key("containers"), PathStep::Index(0),
+///                    key("securityContext"), key("allowPrivilegeEscalation")],
+///         value: FixValue::Bool(false),
+///     },
+///     EditOp::Add {
+///         path: vec![key("spec"), key("containers"), PathStep::Index(0),
+///                    key("securityContext"), key("capabilities"), key("drop")],
+///         value: FixValue::Str("ALL".into()),
+///     },
+/// ];
+/// assert_eq!(
+///     apply_ops(text, 0, &ops).unwrap(),
+///     "spec:\n  containers:\n  - name: app # the app\n    image: app:1\n    securityContext:\n      \
+///      allowPrivilegeEscalation: false\n      capabilities:\n        drop:\n        - ALL\n"
+/// );
+/// ```
 pub fn apply_ops(text: &str, doc: usize, ops: &[EditOp]) -> Result<String, EditError> {
     let mut cur = text.to_string();
     for op in ops {
@@ -1666,6 +1689,13 @@ mod tests {
         assert_eq!(ok(t, &[rm("a")]), "\u{feff}b: 2\r\n");
         assert_eq!(ok("\u{feff}a: 1", &[rm("a")]), "\u{feff}{}");
         assert_eq!(ok("a: 1\n\n\nb: 2", &[rm("b")]), "a: 1");
+    }
+
+    #[test]
+    fn document_end_markers_stay_after_the_document() {
+        let t = "a: 1\n...\n---\nb: 2\n";
+        assert_eq!(ok(t, &[set("c", T)]), "a: 1\nc: true\n...\n---\nb: 2\n");
+        assert_eq!(apply_ops(t, 1, &[rm("b")]).unwrap(), "a: 1\n...\n---\n{}\n");
     }
 
     #[test]

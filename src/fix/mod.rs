@@ -1,1 +1,3 @@
+//! Fixes: [`edit`] changes YAML and JSON text by path and keeps everything else as written.
+
 pub mod edit;
