@@ -136,6 +136,18 @@ const STRINGS: &[&str] = &[
     "back\\slash",
     "tab\t",
     "\u{2028}",
+    "100m",
+    "1Gi",
+    "1.5Gi",
+    "512Mi",
+    "2e",
+    "0x1G",
+    "1e3m",
+    "0b1z",
+    "12h",
+    "1_0m",
+    "3.4.5",
+    "1e+3",
 ];
 
 fn values() -> Vec<FixValue> {

@@ -1445,7 +1445,13 @@ pub fn plain_ok(s: &str, flow: bool) -> bool {
     if !matches!(resolve_plain(s), Value::Str(x) if x == s) {
         return false;
     }
-    if first.is_ascii_digit()
+    // a leading digit reads as a number, a date or a sexagesimal unless a unit letter
+    // rules those out (`100m`, `1.5Gi`: Kubernetes quantities)
+    let unit = s
+        .chars()
+        .any(|c| c.is_ascii_alphabetic() && !"eExXoObB".contains(c))
+        && !s.contains([':', '-', '_', ' ']);
+    if (first.is_ascii_digit() && !unit)
         || "-?:,[]{}#&*!|>'\"%@`+.=<~ ".contains(first)
         || s.ends_with([' ', ':'])
         || s.contains(": ")
@@ -1729,6 +1735,10 @@ mod tests {
             ("1:20", "\"1:20\""),
             ("line\nbreak", "\"line\\nbreak\""),
             ("ALL", "ALL"),
+            ("100m", "100m"),
+            ("1.5Gi", "1.5Gi"),
+            ("1e3", "\"1e3\""),
+            ("2001-12-14", "\"2001-12-14\""),
             ("runtime/default", "runtime/default"),
         ] {
             assert_eq!(
