@@ -161,9 +161,10 @@ impl fmt::Display for EditError {
             EditError::NotAMapping { path } => write!(f, "`{path}` is a sequence, not a mapping"),
             EditError::NotASequence { path } => write!(f, "`{path}` is not a sequence"),
             EditError::IndexOutOfRange { path, len } => {
+                let items = if *len == 1 { "item" } else { "items" };
                 write!(
                     f,
-                    "index `{path}` is out of range (the sequence has {len} items)"
+                    "index `{path}` is out of range (the sequence has {len} {items})"
                 )
             }
             EditError::Alias { path } => {
@@ -191,6 +192,23 @@ impl fmt::Display for EditError {
                 "the edit of `{path}` would not read back as intended, so it is not made"
             ),
         }
+    }
+}
+
+impl EditError {
+    /// How the user can make the edit possible, when known.
+    pub fn help(&self) -> Option<&'static str> {
+        Some(match self {
+            EditError::Anchored { .. } | EditError::Alias { .. } | EditError::Merged { .. } => {
+                "write the value out in place of the alias or merge key, then fix again"
+            }
+            EditError::DuplicateKey { .. } => "remove one of the two keys, then fix again",
+            EditError::Parse { .. } => "fix the syntax of the document first",
+            EditError::Unverified { .. } => {
+                "this is a bug in kanon's editor: please report it with the file"
+            }
+            _ => return None,
+        })
     }
 }
 
@@ -1818,6 +1836,42 @@ mod tests {
         );
     }
 
+    /// Every refusal as a user reads it.
+    #[test]
+    fn error_messages() {
+        let cases: Vec<(&str, usize, EditOp)> = vec![
+            ("a: 1\n", 0, set("a.b", T)),
+            ("l: [x]\n", 0, set("l.b", T)),
+            ("m: {}\n", 0, set("m[0]", T)),
+            ("l: [x]\n", 0, set("l[4]", T)),
+            ("a: &x {b: 1}\nc: *x\n", 0, set("a.b", F)),
+            ("a: &x {b: 1}\nc: *x\n", 0, set("c.b", F)),
+            ("a: &x {b: 1}\nc:\n  <<: *x\n", 0, rm("c.b")),
+            ("a: 1\na: 2\n", 0, set("a", T)),
+            ("a: 1\n", 0, rm("")),
+            ("{\"a\": 1}", 0, set("a", FixValue::Float(f64::INFINITY))),
+            ("a: 1\n", 1, set("a", T)),
+            ("a: [\n", 0, set("a", T)),
+            ("m:\n  \"needs quotes\": 1\n", 0, set("m.needs quotes.x", T)),
+        ];
+        let mut out = String::new();
+        for (text, doc, op) in cases {
+            let e = apply_ops(text, doc, std::slice::from_ref(&op)).unwrap_err();
+            out.push_str(&format!("{e}\n"));
+            if let Some(help) = e.help() {
+                out.push_str(&format!("  help: {help}\n"));
+            }
+        }
+        let unverified = EditError::Unverified {
+            path: path_text(&p("a.b[0]")),
+        };
+        out.push_str(&format!(
+            "{unverified}\n  help: {}\n",
+            unverified.help().unwrap_or("")
+        ));
+        insta::assert_snapshot!("edit_errors", out);
+    }
+
     #[test]
     fn errors_read_well() {
         let t = "a: 1\nl: [x]\n";
@@ -1826,7 +1880,7 @@ mod tests {
         assert_eq!(e(&[set("l.b", T)]), "`l` is a sequence, not a mapping");
         assert_eq!(
             e(&[set("l[3]", T)]),
-            "index `l[3]` is out of range (the sequence has 1 items)"
+            "index `l[3]` is out of range (the sequence has 1 item)"
         );
         assert_eq!(e(&[add("a", T)]), "`a` is not a sequence");
         assert_eq!(apply_ops(t, 3, &[]).map(|_| ()), Ok(()));
