@@ -357,7 +357,8 @@ pub fn parse(
     if is_empty {
         return Ok(config);
     }
-    let raw: Raw = match serde_yaml::from_str(&text) {
+    // a byte order mark is allowed (yaml_serde would read `<BOM>---` as a scalar)
+    let raw: Raw = match serde_yaml::from_str(text.strip_prefix('\u{feff}').unwrap_or(&text)) {
         Ok(r) => r,
         Err(e) => return Err(vec![serde_error(&e, &text, file)]),
     };

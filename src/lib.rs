@@ -8,6 +8,7 @@
 //! | load | [`model`], [`graph`] | YAML/JSON → documents with spans → resource graph |
 //! | evaluate | [`eval`] | physical plan × graph → findings |
 //! | report | [`report`] | findings + diagnostics → text / JSON |
+//! | fix | [`fix`] | YAML/JSON text × edits by path → text that keeps everything else |
 //! | test | [`harness`] | rule files + fixtures with markers → pass / fail per rule |
 
 pub mod bundled;

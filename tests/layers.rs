@@ -85,3 +85,32 @@ fn the_check_finds_a_forbidden_use() {
     // the scan is not vacuous: `cli` does use the engine
     assert!(uses("cli").iter().any(|(_, m)| m == "engine"));
 }
+
+#[test]
+fn fix_edits_text_knowing_only_the_model() {
+    // `fix::edit` is text in, text out; `fix::apply` works on findings, above `eval`
+    let allowed = ["model", "diag", "fix"];
+    let bad: Vec<_> = uses("fix")
+        .into_iter()
+        .filter(|(f, _)| f.ends_with("edit.rs"))
+        .filter(|(_, m)| !allowed.contains(&m.as_str()))
+        .collect();
+    assert!(
+        bad.is_empty(),
+        "`fix::edit` reaches beyond the model: {bad:?}"
+    );
+    assert!(
+        uses("fix")
+            .iter()
+            .any(|(f, m)| f.ends_with("edit.rs") && m == "model")
+    );
+    // applying fixes never renders output
+    let bad: Vec<_> = uses("fix")
+        .into_iter()
+        .filter(|(_, m)| m == "report" || m == "cli")
+        .collect();
+    assert!(
+        bad.is_empty(),
+        "`fix` reaches the report or the command line: {bad:?}"
+    );
+}

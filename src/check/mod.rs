@@ -384,23 +384,24 @@ impl Checker<'_> {
                 return None;
             }
         };
-        let value: serde_yaml::Value = match serde_yaml::from_str(&text) {
-            Ok(v) => v,
-            Err(e) => {
-                let at = e
-                    .location()
-                    .map(|l| format!(" at line {}, column {}", l.line(), l.column()))
-                    .unwrap_or_default();
-                self.diags.push(
-                    Diagnostic::error(
-                        "E0108",
-                        format!("table `{}` is not valid yaml{at}", target.display),
-                    )
-                    .at(t.path.loc.0, "table declared here"),
-                );
-                return None;
-            }
-        };
+        let value: serde_yaml::Value =
+            match serde_yaml::from_str(text.strip_prefix('\u{feff}').unwrap_or(&text)) {
+                Ok(v) => v,
+                Err(e) => {
+                    let at = e
+                        .location()
+                        .map(|l| format!(" at line {}, column {}", l.line(), l.column()))
+                        .unwrap_or_default();
+                    self.diags.push(
+                        Diagnostic::error(
+                            "E0108",
+                            format!("table `{}` is not valid yaml{at}", target.display),
+                        )
+                        .at(t.path.loc.0, "table declared here"),
+                    );
+                    return None;
+                }
+            };
         // A table file is a list of rows, or a map with a `rows` list (and metadata such
         // as `source` and `checked`).
         let rows = match &value {

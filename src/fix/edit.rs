@@ -93,10 +93,10 @@ pub enum EditError {
         /// The document index.
         doc: usize,
     },
-    /// The document has a duplicate key, so a path may mean two places.
+    /// A key on the path is written twice in its mapping, so the path may mean two places.
     DuplicateKey {
-        /// The document index.
-        doc: usize,
+        /// The path up to the duplicate key.
+        path: String,
     },
     /// A step of the path meets a scalar.
     ThroughScalar {
@@ -154,19 +154,17 @@ impl fmt::Display for EditError {
         match self {
             EditError::NoDocument { doc } => write!(f, "the file has no document {doc} to edit"),
             EditError::Parse { doc } => write!(f, "document {doc} does not parse"),
-            EditError::DuplicateKey { doc } => {
-                write!(
-                    f,
-                    "document {doc} has a duplicate key, so a path is ambiguous"
-                )
+            EditError::DuplicateKey { path } => {
+                write!(f, "`{path}` is a duplicate key, so the path is ambiguous")
             }
             EditError::ThroughScalar { path } => write!(f, "path `{path}` goes through a scalar"),
             EditError::NotAMapping { path } => write!(f, "`{path}` is a sequence, not a mapping"),
             EditError::NotASequence { path } => write!(f, "`{path}` is not a sequence"),
             EditError::IndexOutOfRange { path, len } => {
+                let items = if *len == 1 { "item" } else { "items" };
                 write!(
                     f,
-                    "index `{path}` is out of range (the sequence has {len} items)"
+                    "index `{path}` is out of range (the sequence has {len} {items})"
                 )
             }
             EditError::Alias { path } => {
@@ -194,6 +192,23 @@ impl fmt::Display for EditError {
                 "the edit of `{path}` would not read back as intended, so it is not made"
             ),
         }
+    }
+}
+
+impl EditError {
+    /// How the user can make the edit possible, when known.
+    pub fn help(&self) -> Option<&'static str> {
+        Some(match self {
+            EditError::Anchored { .. } | EditError::Alias { .. } | EditError::Merged { .. } => {
+                "write the value out in place of the alias or merge key, then fix again"
+            }
+            EditError::DuplicateKey { .. } => "remove one of the two keys, then fix again",
+            EditError::Parse { .. } => "fix the syntax of the document first",
+            EditError::Unverified { .. } => {
+                "this is a bug in kanon's editor: please report it with the file"
+            }
+            _ => return None,
+        })
     }
 }
 
@@ -225,7 +240,30 @@ pub fn path_text(path: &[PathStep]) -> String {
 
 /// Applies `ops` in order to document number `doc` (0-based, as `Document::index`) of the
 /// file `text`, returning the new text of the whole file. Everything not edited stays byte
-/// for byte.
+/// for byte. All or nothing: when one op fails, the error is returned and no text.
+///
+/// ```
+/// use kanon::fix::edit::{apply_ops, EditOp, FixValue, PathStep};
+/// let key = |k: &str| PathStep::Key(k.to_string());
+/// let text = "spec:\n  containers:\n  - name: app # the app\n    image: app:1\n";
+/// let ops = [
+///     EditOp::Set {
+///         path: vec![key("spec"), key("containers"), PathStep::Index(0),
+///                    key("securityContext"), key("allowPrivilegeEscalation")],
+///         value: FixValue::Bool(false),
+///     },
+///     EditOp::Add {
+///         path: vec![key("spec"), key("containers"), PathStep::Index(0),
+///                    key("securityContext"), key("capabilities"), key("drop")],
+///         value: FixValue::Str("ALL".into()),
+///     },
+/// ];
+/// assert_eq!(
+///     apply_ops(text, 0, &ops).unwrap(),
+///     "spec:\n  containers:\n  - name: app # the app\n    image: app:1\n    securityContext:\n      \
+///      allowPrivilegeEscalation: false\n      capabilities:\n        drop:\n        - ALL\n"
+/// );
+/// ```
 pub fn apply_ops(text: &str, doc: usize, ops: &[EditOp]) -> Result<String, EditError> {
     let mut cur = text.to_string();
     for op in ops {
@@ -274,8 +312,8 @@ fn change(start: usize, end: usize, text: impl Into<String>) -> Change {
 /// A parsed file: every document that loaded, and whether the load reported errors in each.
 struct Loaded {
     docs: Vec<Document>,
-    /// Documents with a duplicate key (their indexes).
-    duplicates: Vec<usize>,
+    /// Spans of duplicate keys (each occurrence).
+    duplicates: Vec<(usize, usize)>,
     /// Documents read, parsed or not.
     total: usize,
     /// Documents that did not parse.
@@ -287,14 +325,8 @@ fn load(text: &str) -> Loaded {
     let out = Loader::default().load_text("edit.yaml", text.to_string(), &mut sources);
     let mut duplicates = Vec::new();
     for d in out.diagnostics.iter().filter(|d| d.code == "W1001") {
-        let Some(label) = &d.primary else { continue };
-        for doc in &out.docs {
-            if let Some(root) = doc.span(doc.root)
-                && root.start <= label.span.start
-                && label.span.end <= root.end
-            {
-                duplicates.push(doc.index as usize);
-            }
+        for label in d.primary.iter().chain(&d.secondary) {
+            duplicates.push((label.span.start as usize, label.span.end as usize));
         }
     }
     Loaded {
@@ -322,13 +354,11 @@ fn apply_one(text: &str, doc_index: usize, op: &EditOp) -> Result<String, EditEr
             EditError::NoDocument { doc: doc_index }
         });
     };
-    if loaded.duplicates.contains(&doc_index) {
-        return Err(EditError::DuplicateKey { doc: doc_index });
-    }
     let before = Data::of(doc, doc.root);
     let mut expected = before.clone();
     expected.apply(op)?;
-    let editor = Editor::new(text, doc);
+    let mut editor = Editor::new(text, doc);
+    editor.duplicates = &loaded.duplicates;
     let changes = editor.op(op)?;
     if changes.is_empty() {
         if expected != before {
@@ -568,6 +598,8 @@ struct Editor<'a> {
     step: usize,
     /// Columns from a key to the dashes of its block sequence (0: indentless).
     seq_indent: usize,
+    /// Spans of keys written twice in their mapping.
+    duplicates: &'a [(usize, usize)],
 }
 
 impl<'a> Editor<'a> {
@@ -583,6 +615,7 @@ impl<'a> Editor<'a> {
             json: false,
             step: 2,
             seq_indent: 2,
+            duplicates: &[],
         };
         e.json = e.is_flow(doc.root)
             && text
@@ -607,7 +640,16 @@ impl<'a> Editor<'a> {
             .as_bytes()
             .get(..p)
             .and_then(|b| b.iter().rposition(|&c| c == b'\n'))
-            .map_or(0, |i| i + 1)
+            .map_or(self.bom(), |i| i + 1)
+    }
+
+    /// The length of a byte order mark at the start of the text (not part of the first line).
+    fn bom(&self) -> usize {
+        if self.text.starts_with('\u{feff}') {
+            3
+        } else {
+            0
+        }
     }
 
     /// Where the line holding `p` ends, before its line break.
@@ -635,7 +677,7 @@ impl<'a> Editor<'a> {
     }
 
     fn col(&self, p: usize) -> usize {
-        p - self.line_start(p)
+        p.saturating_sub(self.line_start(p))
     }
 
     /// Only blanks before `p` on its line.
@@ -657,9 +699,38 @@ impl<'a> Editor<'a> {
             .map(|s| (s.start as usize, s.end as usize))
     }
 
-    /// Where a node's text ends, without trailing blanks and line breaks (block scalars).
+    /// Where a node's text ends, with its last entry or item (an empty value's key and colon).
+    fn node_end(&self, id: NodeId) -> usize {
+        let own = self.trimmed_end(id);
+        let last = match self.doc.value(id) {
+            Some(Value::Map(es)) => es.iter().next_back().map(|(_, c)| c),
+            Some(Value::Seq(items)) => items.last().copied(),
+            _ => None,
+        };
+        match last {
+            Some(c) if !self.is_flow(id) && c != id => own.max(self.child_end(c)),
+            _ => own,
+        }
+    }
+
+    /// Where a node's text ends, without trailing blanks and line breaks (block scalars)
+    /// or what follows a quoted scalar's closing quote (the span may reach a comment).
     fn trimmed_end(&self, id: NodeId) -> usize {
         let (s, e) = self.span(id);
+        let c = self.content_start(id);
+        if let Some(q @ (b'\'' | b'"')) = self.byte(c)
+            && matches!(self.doc.value(id), Some(Value::Str(_)))
+        {
+            let mut i = c + 1;
+            while i < e {
+                match self.byte(i) {
+                    Some(b'\\') if q == b'"' => i += 2,
+                    Some(b'\'') if q == b'\'' && self.byte(i + 1) == Some(b'\'') => i += 2,
+                    Some(x) if x == q => return i + 1,
+                    _ => i += 1,
+                }
+            }
+        }
         let body = self.sl(s, e);
         s + body.trim_end_matches([' ', '\t', '\r', '\n']).len()
     }
@@ -685,8 +756,44 @@ impl<'a> Editor<'a> {
 
     fn is_flow(&self, id: NodeId) -> bool {
         let p = self.content_start(id);
-        matches!(self.byte(p), Some(b'{' | b'['))
-            && matches!(self.doc.value(id), Some(Value::Map(_) | Value::Seq(_)))
+        match self.doc.value(id) {
+            Some(Value::Map(_)) => self.byte(p) == Some(b'{'),
+            // a block sequence whose first item is a flow sequence starts at that item
+            Some(Value::Seq(items)) => {
+                self.byte(p) == Some(b'[')
+                    && items
+                        .first()
+                        .is_none_or(|&c| self.span(c).0 != self.span(id).0)
+            }
+            _ => false,
+        }
+    }
+
+    /// The first dash of a block sequence (the dash before its first item: the sequence's
+    /// span may start at an outer dash, or at a first item that is a flow sequence).
+    fn first_dash(&self, seq: NodeId) -> usize {
+        let (s, _) = self.span(seq);
+        let Some(&first) = self.doc.seq(seq).first() else {
+            return s;
+        };
+        let mut q = self.span(first).0;
+        while q > 0 && matches!(self.byte(q - 1), Some(b' ' | b'\t')) {
+            q -= 1;
+        }
+        if q > 0 && self.byte(q - 1) == Some(b'-') {
+            q - 1
+        } else {
+            s
+        }
+    }
+
+    /// Where a node's text starts (a block sequence's span may start at an outer dash).
+    fn start_of(&self, id: NodeId) -> usize {
+        if matches!(self.doc.value(id), Some(Value::Seq(_))) && !self.is_flow(id) {
+            self.first_dash(id)
+        } else {
+            self.span(id).0
+        }
     }
 
     fn is_alias(&self, id: NodeId) -> bool {
@@ -748,7 +855,7 @@ impl<'a> Editor<'a> {
                     }
                 }
                 Some(Value::Seq(items)) if !items.is_empty() => {
-                    let (s, _) = self.span(id);
+                    let s = self.first_dash(id);
                     if seq.is_none() && self.byte(s) == Some(b'-') {
                         seq = Some(self.col(s).saturating_sub(self.col(ks)));
                     }
@@ -777,7 +884,18 @@ impl<'a> Editor<'a> {
                 return Err(EditError::Anchored { path: here() });
             }
             let child = match (self.doc.value(cur), step) {
-                (Some(Value::Map(es)), PathStep::Key(k)) => es.get(k),
+                (Some(Value::Map(es)), PathStep::Key(k)) => {
+                    let (ms, me) = self.span(cur);
+                    let twice = self.duplicates.iter().any(|&(ds, de)| {
+                        ms <= ds && de <= me && self.sl(ds, de).trim_matches(['"', '\'']) == k
+                    });
+                    if twice {
+                        return Err(EditError::DuplicateKey {
+                            path: path_text(path.get(..=i).unwrap_or(&[])),
+                        });
+                    }
+                    es.get(k)
+                }
                 (Some(Value::Seq(items)), PathStep::Index(n)) => match items.get(*n) {
                     Some(&c) => Some(c),
                     None if create => {
@@ -969,16 +1087,16 @@ impl<'a> Editor<'a> {
 
     /// The dash of a block sequence item (the line at the sequence's dash column).
     fn dash_of(&self, seq: NodeId, item: NodeId) -> usize {
-        let (ss, _) = self.span(seq);
+        let ss = self.first_dash(seq);
         let dcol = self.col(ss);
-        let mut p = self.span(item).0;
+        let mut p = self.start_of(item);
         loop {
             let ls = self.line_start(p);
             if self.byte(ls + dcol) == Some(b'-') && self.col(ls + dcol) == dcol && p > ls + dcol {
                 return ls + dcol;
             }
             if ls == 0 || ls <= ss {
-                return ss.max(ls + dcol.min(p - ls));
+                return ss.max(ls + dcol.min(p.saturating_sub(ls)));
             }
             p = ls - 1;
         }
@@ -986,8 +1104,9 @@ impl<'a> Editor<'a> {
 
     /// The end of a child's text: its value's (or key's, for an empty value) last byte.
     fn child_end(&self, c: NodeId) -> usize {
-        let end = self.trimmed_end(c);
-        self.key_span(c).map_or(end, |(_, ke)| end.max(ke))
+        let end = self.node_end(c);
+        self.key_span(c)
+            .map_or(end, |(_, ke)| end.max(self.colon_after(ke)))
     }
 
     fn remove_child(
@@ -1034,9 +1153,19 @@ impl<'a> Editor<'a> {
         if self.starts_line(start) {
             return Ok(vec![self.remove_lines(start, end)]);
         }
-        // the first entry of a mapping on its item's dash line: up to the next entry
+        // the first entry of a mapping on its item's dash line: up to the next entry, whose
+        // key moves onto the dash line; comment lines between go above the dash
         match starts.get(i + 1) {
-            Some(&next) => Ok(vec![change(start, next, "")]),
+            Some(&next) => {
+                let from = self.next_line(self.line_end(end)).min(next);
+                let between = self.sl(from, self.line_start(next).max(from));
+                let mut changes = vec![change(start, next, "")];
+                if !between.trim().is_empty() {
+                    let at = self.line_start(start);
+                    changes.push(change(at, at, between));
+                }
+                Ok(changes)
+            }
             None => Ok(vec![change(start, end, "")]),
         }
     }
@@ -1045,11 +1174,20 @@ impl<'a> Editor<'a> {
     fn remove_lines(&self, start: usize, end: usize) -> Change {
         let ls = self.line_start(start);
         let le = self.line_end(end);
-        if le == self.text.len() && ls > 0 {
+        if le == self.text.len() && ls > self.bom() {
             // the last line of a file without a final newline: take the line break before it
+            // (and the blank lines before it, so the text still ends without one)
             let mut b = ls - 1;
-            if b > 0 && self.byte(b - 1) == Some(b'\r') {
-                b -= 1;
+            loop {
+                if b > 0 && self.byte(b - 1) == Some(b'\r') {
+                    b -= 1;
+                }
+                let prev = self.line_start(b);
+                if prev > self.bom() && prev == b {
+                    b = prev - 1;
+                } else {
+                    break;
+                }
             }
             return change(b, le, "");
         }
@@ -1080,8 +1218,8 @@ impl<'a> Editor<'a> {
             .checked_sub(2)
             .and_then(|j| chain.get(j))
             .copied();
-        let (s, _) = self.span(target);
-        let end = self.trimmed_end(target).max(s);
+        let s = self.start_of(target);
+        let end = self.node_end(target).max(s);
         let block_scalar = matches!(
             self.doc.node(target).map(|n| n.style),
             Some(Style::Literal | Style::Folded)
@@ -1129,9 +1267,9 @@ impl<'a> Editor<'a> {
             }
             None => {
                 // a block sequence item
-                let text = self.flow_or_scalar(new)?;
-                if s == end || block_scalar {
-                    let dash = parent.map_or(s, |p| self.dash_of(p, target));
+                let text = self.flow(new)?;
+                let dash = parent.map_or(s, |p| self.dash_of(p, target));
+                if s == end || block_scalar || self.line_start(s) != self.line_start(dash) {
                     return Ok(vec![change(
                         dash + 1,
                         end.max(dash + 1),
@@ -1141,11 +1279,6 @@ impl<'a> Editor<'a> {
                 Ok(vec![change(s, end, text)])
             }
         }
-    }
-
-    /// An item in block context: a scalar, or a flow collection.
-    fn flow_or_scalar(&self, new: &New<'_>) -> Result<String, EditError> {
-        self.flow(new)
     }
 
     /// The text after `key:` for a value at key column `ind`: ` v`, or line breaks and
@@ -1284,7 +1417,7 @@ impl<'a> Editor<'a> {
         let Some(&last) = items.last() else {
             return Ok(Vec::new());
         };
-        let dash = self.span(seq).0;
+        let dash = self.first_dash(seq);
         let at = self.line_end(self.child_end(last));
         let text = format!(
             "{}{}- {}",
@@ -1351,7 +1484,13 @@ pub fn plain_ok(s: &str, flow: bool) -> bool {
     if !matches!(resolve_plain(s), Value::Str(x) if x == s) {
         return false;
     }
-    if first.is_ascii_digit()
+    // a leading digit reads as a number, a date or a sexagesimal unless a unit letter
+    // rules those out (`100m`, `1.5Gi`: Kubernetes quantities)
+    let unit = s
+        .chars()
+        .any(|c| c.is_ascii_alphabetic() && !"eExXoObB".contains(c))
+        && !s.contains([':', '-', '_', ' ']);
+    if (first.is_ascii_digit() && !unit)
         || "-?:,[]{}#&*!|>'\"%@`+.=<~ ".contains(first)
         || s.ends_with([' ', ':'])
         || s.contains(": ")
@@ -1589,6 +1728,22 @@ mod tests {
     }
 
     #[test]
+    fn bom_is_not_indentation() {
+        let t = "\u{feff}a: 1\r\nb: 2\r\n";
+        assert_eq!(ok(t, &[set("c", T)]), "\u{feff}a: 1\r\nb: 2\r\nc: true\r\n");
+        assert_eq!(ok(t, &[rm("a")]), "\u{feff}b: 2\r\n");
+        assert_eq!(ok("\u{feff}a: 1", &[rm("a")]), "\u{feff}{}");
+        assert_eq!(ok("a: 1\n\n\nb: 2", &[rm("b")]), "a: 1");
+    }
+
+    #[test]
+    fn document_end_markers_stay_after_the_document() {
+        let t = "a: 1\n...\n---\nb: 2\n";
+        assert_eq!(ok(t, &[set("c", T)]), "a: 1\nc: true\n...\n---\nb: 2\n");
+        assert_eq!(apply_ops(t, 1, &[rm("b")]).unwrap(), "a: 1\n...\n---\n{}\n");
+    }
+
+    #[test]
     fn json_stays_json() {
         let t = "{\n  \"a\": {\"b\": 1},\n  \"c\": [\"x\"]\n}\n";
         let out = ok(t, &[set("a.d.e", T), add("c", s("y")), add("f", s("ALL"))]);
@@ -1619,6 +1774,10 @@ mod tests {
             ("1:20", "\"1:20\""),
             ("line\nbreak", "\"line\\nbreak\""),
             ("ALL", "ALL"),
+            ("100m", "100m"),
+            ("1.5Gi", "1.5Gi"),
+            ("1e3", "\"1e3\""),
+            ("2001-12-14", "\"2001-12-14\""),
             ("runtime/default", "runtime/default"),
         ] {
             assert_eq!(
@@ -1653,6 +1812,88 @@ mod tests {
     }
 
     #[test]
+    fn duplicate_keys_refuse_only_their_paths() {
+        let t = "a: 1\nb:\n  c: 1\n  c: 2\n";
+        assert_eq!(
+            ok(t, &[set("a", FixValue::Int(3))]),
+            "a: 3\nb:\n  c: 1\n  c: 2\n"
+        );
+        assert_eq!(
+            apply_ops(t, 0, &[set("b.c", T)]).unwrap_err().to_string(),
+            "`b.c` is a duplicate key, so the path is ambiguous"
+        );
+    }
+
+    #[test]
+    fn lists_and_items() {
+        let list = FixValue::List(vec![s("NET_RAW"), s("yes")]);
+        // a whole list, written as the file writes its sequences
+        assert_eq!(
+            ok(
+                "c:\n  drop: x # c\n  add: 1\n",
+                &[set("c.drop", list.clone())]
+            ),
+            "c:\n  drop: # c\n    - NET_RAW\n    - \"yes\"\n  add: 1\n"
+        );
+        assert_eq!(
+            ok("l:\n- a\nc:\n  d: 1\n", &[set("c.d", list.clone())]),
+            "l:\n- a\nc:\n  d:\n  - NET_RAW\n  - \"yes\"\n"
+        );
+        assert_eq!(
+            ok("c: {d: 1}\n", &[set("c.d", list)]),
+            "c: {d: [NET_RAW, \"yes\"]}\n"
+        );
+        // a null item becomes a flow mapping; a nested sequence loses an item
+        assert_eq!(
+            ok("l:\n- ~\n- b\n", &[set("l[0].a", T)]),
+            "l:\n- {a: true}\n- b\n"
+        );
+        assert_eq!(ok("l:\n- - a\n  - b\n", &[rm("l[0][1]")]), "l:\n- - a\n");
+        assert_eq!(ok("l:\n- - a\n  - b\n", &[rm("l[0][0]")]), "l:\n- - b\n");
+        // a flow sequence written one item a line gets the new item on its own line
+        assert_eq!(
+            ok("l: [\n  a,\n  b\n]\n", &[add("l", s("c"))]),
+            "l: [\n  a,\n  b,\n  c\n]\n"
+        );
+    }
+
+    /// Every refusal as a user reads it.
+    #[test]
+    fn error_messages() {
+        let cases: Vec<(&str, usize, EditOp)> = vec![
+            ("a: 1\n", 0, set("a.b", T)),
+            ("l: [x]\n", 0, set("l.b", T)),
+            ("m: {}\n", 0, set("m[0]", T)),
+            ("l: [x]\n", 0, set("l[4]", T)),
+            ("a: &x {b: 1}\nc: *x\n", 0, set("a.b", F)),
+            ("a: &x {b: 1}\nc: *x\n", 0, set("c.b", F)),
+            ("a: &x {b: 1}\nc:\n  <<: *x\n", 0, rm("c.b")),
+            ("a: 1\na: 2\n", 0, set("a", T)),
+            ("a: 1\n", 0, rm("")),
+            ("{\"a\": 1}", 0, set("a", FixValue::Float(f64::INFINITY))),
+            ("a: 1\n", 1, set("a", T)),
+            ("a: [\n", 0, set("a", T)),
+            ("m:\n  \"needs quotes\": 1\n", 0, set("m.needs quotes.x", T)),
+        ];
+        let mut out = String::new();
+        for (text, doc, op) in cases {
+            let e = apply_ops(text, doc, std::slice::from_ref(&op)).unwrap_err();
+            out.push_str(&format!("{e}\n"));
+            if let Some(help) = e.help() {
+                out.push_str(&format!("  help: {help}\n"));
+            }
+        }
+        let unverified = EditError::Unverified {
+            path: path_text(&p("a.b[0]")),
+        };
+        out.push_str(&format!(
+            "{unverified}\n  help: {}\n",
+            unverified.help().unwrap_or("")
+        ));
+        insta::assert_snapshot!("edit_errors", out);
+    }
+
+    #[test]
     fn errors_read_well() {
         let t = "a: 1\nl: [x]\n";
         let e = |ops: &[EditOp]| apply_ops(t, 0, ops).unwrap_err().to_string();
@@ -1660,7 +1901,7 @@ mod tests {
         assert_eq!(e(&[set("l.b", T)]), "`l` is a sequence, not a mapping");
         assert_eq!(
             e(&[set("l[3]", T)]),
-            "index `l[3]` is out of range (the sequence has 1 items)"
+            "index `l[3]` is out of range (the sequence has 1 item)"
         );
         assert_eq!(e(&[add("a", T)]), "`a` is not a sequence");
         assert_eq!(apply_ops(t, 3, &[]).map(|_| ()), Ok(()));

@@ -180,7 +180,8 @@ pub(super) fn check(
 fn same_data(before: &str, after: &str, doc: usize, ops: &[EditOp]) -> Result<(), String> {
     let docs = |t: &str| -> Result<Vec<serde_yaml::Value>, String> {
         use serde::Deserialize as _;
-        serde_yaml::Deserializer::from_str(t)
+        // yaml_serde 0.10 hangs on a byte order mark before `---`
+        serde_yaml::Deserializer::from_str(t.strip_prefix('\u{feff}').unwrap_or(t))
             .map(serde_yaml::Value::deserialize)
             .collect::<Result<_, _>>()
             .map_err(|e| e.to_string())

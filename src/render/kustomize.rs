@@ -229,7 +229,9 @@ fn named(dir: &Path) -> (Vec<PathBuf>, Vec<PathBuf>) {
     let Ok(text) = std::fs::read_to_string(&file) else {
         return (refs, patch_files);
     };
-    let Ok(v) = serde_yaml::from_str::<serde_yaml::Value>(&text) else {
+    let Ok(v) =
+        serde_yaml::from_str::<serde_yaml::Value>(text.strip_prefix('\u{feff}').unwrap_or(&text))
+    else {
         return (refs, patch_files);
     };
     let local = |s: &str| !s.contains("://") && !s.starts_with("github.com/") && !s.contains('\n');
