@@ -5,6 +5,7 @@ pub mod builtins;
 pub mod emit;
 pub mod exec;
 pub mod finding;
+pub mod fixpoint;
 pub mod interp;
 pub mod reference;
 pub mod value;
