@@ -3,7 +3,7 @@
 use super::finding::{Evidence, Finding, FindingData, Location, Resource};
 use super::interp::{Ctx, Env};
 use super::value::Val;
-use crate::check::ir::{Expr, MessagePart, Rule, Source};
+use crate::check::ir::{Expr, MessagePart, Quant, Rule, Source};
 use crate::diag::SourceMap;
 use crate::graph::ObjId;
 
@@ -55,12 +55,55 @@ fn path_steps(ctx: &Ctx<'_>, rule: &Rule, env: &mut Env, sources: &SourceMap) ->
         flatten_and(c, &mut conjuncts);
     }
     for c in conjuncts {
-        if let Expr::Relation { rel, args, .. } = c {
-            if ctx.relations.arity.get(*rel) == Some(&args.len()) {
-                if let Some(tuple) = super::fixpoint::objects(ctx, args, env) {
-                    facts.push((*rel, tuple));
+        match c {
+            Expr::Relation { rel, args, .. } => {
+                if ctx.relations.arity.get(*rel) == Some(&args.len()) {
+                    if let Some(tuple) = super::fixpoint::objects(ctx, args, env) {
+                        facts.push((*rel, tuple));
+                    }
                 }
             }
+            // `exists s in reaches(w) where ...`: the first (shortest) path that satisfies it
+            Expr::Quant {
+                quant: Quant::Exists | Quant::Any,
+                var,
+                source: Source::Expr(src),
+                cond,
+            } => {
+                let Expr::Relation { rel, args, .. } = &**src else {
+                    continue;
+                };
+                if ctx.relations.arity.get(*rel) != Some(&(args.len() + 1)) {
+                    continue;
+                }
+                let Some(prefix) = super::fixpoint::objects(ctx, args, env) else {
+                    continue;
+                };
+                for id in ctx.relations.completions(*rel, &prefix, ctx.mode) {
+                    let Some(last) = ctx
+                        .relations
+                        .fact(*rel, id)
+                        .and_then(|f| f.tuple.last().copied())
+                    else {
+                        continue;
+                    };
+                    env.set(*var, Val::Obj(last));
+                    let ok = match cond {
+                        Some(c) => {
+                            let v = ctx.eval(c, env);
+                            ctx.truthy(&v)
+                        }
+                        None => true,
+                    };
+                    if ok {
+                        let mut tuple = prefix.clone();
+                        tuple.push(last);
+                        facts.push((*rel, tuple));
+                        break;
+                    }
+                }
+            }
+            _ => {}
         }
     }
     let g = ctx.graph;
