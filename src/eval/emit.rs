@@ -56,11 +56,11 @@ fn path_steps(ctx: &Ctx<'_>, rule: &Rule, env: &mut Env, sources: &SourceMap) ->
     }
     for c in conjuncts {
         match c {
-            Expr::Relation { rel, args, .. } => {
-                if ctx.relations.arity.get(*rel) == Some(&args.len()) {
-                    if let Some(tuple) = super::fixpoint::objects(ctx, args, env) {
-                        facts.push((*rel, tuple));
-                    }
+            Expr::Relation { rel, args, .. }
+                if ctx.relations.arity.get(*rel) == Some(&args.len()) =>
+            {
+                if let Some(tuple) = super::fixpoint::objects(ctx, args, env) {
+                    facts.push((*rel, tuple));
                 }
             }
             // `exists s in reaches(w) where ...`: the first (shortest) path that satisfies it
