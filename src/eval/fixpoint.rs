@@ -25,7 +25,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 /// Most rounds a stratum runs: the longest path (in steps of its base cases) it finds.
-pub const MAX_ROUNDS: u32 = 16;
+pub const MAX_ROUNDS: u32 = crate::limits::MAX_PATH_ROUNDS;
 
 /// One step of a path: what the case's `step` clause said and where it points.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -201,7 +201,13 @@ pub fn compute(ctx: &mut Ctx<'_>, program: &Program) {
         rels: vec![Facts::default(); program.relations.len()],
         stats: Vec::new(),
     };
+    // only what the rules read, directly or through other relations
+    let rules: Vec<usize> = (0..program.rules.len()).collect();
+    let needed = crate::plan::fixpoint::needed(program, &rules);
     for stratum in &program.strata {
+        if !stratum.iter().any(|r| needed.contains(r)) {
+            continue;
+        }
         let recursive = stratum
             .iter()
             .any(|&r| program.relations.get(r).is_some_and(|x| x.recursive));
@@ -334,12 +340,30 @@ fn run_case(
 ) {
     let mut env = Env::new(case.vars.len());
     let mut premises = Vec::new();
+    // each conjunct of the condition is checked as soon as the bindings it reads are set
+    let mut filters: Vec<Vec<Expr>> = vec![Vec::new(); case.bindings.len().max(1)];
+    if let Some(c) = &case.condition {
+        let mut parts = Vec::new();
+        crate::plan::optimizer::conjuncts(c.clone(), &mut parts);
+        for part in parts {
+            let reads = crate::plan::optimizer::free_vars(&part);
+            let depth = case
+                .bindings
+                .iter()
+                .rposition(|b| reads.contains(&b.var))
+                .unwrap_or(0);
+            if let Some(slot) = filters.get_mut(depth) {
+                slot.push(part);
+            }
+        }
+    }
     let run = Run {
         ctx,
         rel,
         case,
         delta,
         delta_start,
+        filters,
     };
     run.rows(0, &mut env, &mut premises, out);
 }
@@ -350,6 +374,8 @@ struct Run<'a, 'g> {
     case: &'a Case,
     delta: Option<usize>,
     delta_start: &'a [u32],
+    /// The conjuncts of the condition to check once binding `i` is set.
+    filters: Vec<Vec<Expr>>,
 }
 
 impl Run<'_, '_> {
@@ -391,6 +417,9 @@ impl Run<'_, '_> {
                             env.steps = 0;
                         }
                         env.set(b.var, Val::Obj(last));
+                        if !self.holds(depth, env) {
+                            continue;
+                        }
                         premises.push((*rel, id));
                         self.rows(depth + 1, env, premises, out);
                         premises.pop();
@@ -405,18 +434,29 @@ impl Run<'_, '_> {
                 env.steps = 0;
             }
             env.set(b.var, v);
-            self.rows(depth + 1, env, premises, out);
+            if self.holds(depth, env) {
+                self.rows(depth + 1, env, premises, out);
+            }
         }
+    }
+
+    /// Whether the conjuncts checked at binding `depth` hold (a step-limit hit: no).
+    fn holds(&self, depth: usize, env: &mut Env) -> bool {
+        let ctx = self.ctx;
+        for f in self.filters.get(depth).map_or(&[][..], Vec::as_slice) {
+            let v = ctx.eval(f, env);
+            if !ctx.truthy(&v) || env.exhausted {
+                env.exhausted = false;
+                return false;
+            }
+        }
+        true
     }
 
     fn emit(&self, env: &mut Env, premises: &[(usize, u32)], out: &mut Vec<Derivation>) {
         let ctx = self.ctx;
-        if let Some(c) = &self.case.condition {
-            let v = ctx.eval(c, env);
-            if !ctx.truthy(&v) || env.exhausted {
-                env.exhausted = false;
-                return;
-            }
+        if self.case.bindings.is_empty() && !self.holds(0, env) {
+            return;
         }
         let mut tuple = Vec::with_capacity(self.case.head.len());
         for &h in &self.case.head {
