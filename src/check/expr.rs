@@ -1145,7 +1145,12 @@ impl<'a> RuleChecker<'a> {
                 Ty::Object(k) => columns.push(k.clone()),
                 Ty::Any => columns.push(KindSet::All),
                 other => {
-                    let (what, span) = (class(other).name(), v.span);
+                    let what = match other {
+                        Ty::Container => "a container",
+                        Ty::Reference | Ty::Exposure => "a record",
+                        _ => class(other).name(),
+                    };
+                    let span = v.span;
                     self.err(
                         Diagnostic::error(
                             "E0306",

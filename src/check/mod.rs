@@ -416,10 +416,10 @@ impl Checker<'_> {
                             .get(r)
                             .map(|x| (x.name.clone(), x.name_span))
                             .unwrap_or_default();
-                        let callee = program
+                        let (callee, callee_at) = program
                             .relations
                             .get(to)
-                            .map(|x| x.name.clone())
+                            .map(|x| (x.name.clone(), x.name_span))
                             .unwrap_or_default();
                         let mut d = Diagnostic::error(
                             "E0115",
@@ -428,7 +428,7 @@ impl Checker<'_> {
                         .at(span, format!("`{callee}` is negated here, or counted"))
                         .with_help("a relation cannot be defined by its own negation: compute the negated part in a relation that does not depend on this one");
                         if to != r {
-                            d = d.with_label(at, format!("`{name}` is called by `{callee}`"));
+                            d = d.with_label(callee_at, format!("`{callee}` depends on `{name}`"));
                         } else {
                             d = d.with_label(at, "defined here");
                         }
