@@ -143,7 +143,9 @@ fn render(r: &Rbac) -> String {
 
 /// Relations that exercise what the bundled ones do not: self-loops kept, a non-linear
 /// closure (two recursive calls), recursion read inside `where` (evaluated naively in
-/// both evaluators), and a lower stratum negated.
+/// both evaluators), a lower stratum negated, and a closure the executor computes only
+/// from the service accounts of namespace `a` (source-restricted; the reference computes
+/// it whole).
 const OWN: &str = r#"
 relation edge(a, b) {
   case {
@@ -185,6 +187,22 @@ relation lonely(a) {
     for a in sa()
     where not exists b in sa() where closure(b, a)
   }
+}
+
+relation from_a(a, b) {
+  case {
+    for a in sa(), b in edge(a)
+  }
+  case {
+    for a in sa(), m in from_a(a), b in edge(m)
+  }
+}
+
+rule OWN-004 from-namespace-a {
+  severity low
+  for a in serviceaccounts, b in from_a(a)
+  where a.namespace == "a"
+  report at a "`{a.name}` reaches `{b.namespace}/{b.name}`"
 }
 
 rule OWN-001 closure {
@@ -375,5 +393,33 @@ fn the_shortest_path_is_reported_and_ties_are_broken_by_input_order() {
             "`start` may [list] [secrets] and so act as `a/hop1`".to_string(),
             "`hop1` may [impersonate] [serviceaccounts] and so act as `b/goal`".to_string(),
         ]
+    );
+}
+
+#[test]
+fn a_relation_read_from_a_first_binding_is_source_restricted() {
+    let mut fs = RuleFs::default();
+    fs.add_embedded("own", "own.kanon", OWN);
+    let entry = fs.embedded_rules("own");
+    let mut sources = SourceMap::new();
+    let compiled = compile(&fs, &entry, &Overrides::new(), &mut sources);
+    let p = &compiled.program;
+    let r = kanon::plan::fixpoint::restrictions(p);
+    let idx = |n: &str| p.relations.iter().position(|x| x.name == n).unwrap();
+    // `from_a` is read only by OWN-004, from its first binding, filtered on it alone
+    let seeds = r[idx("from_a")].as_ref().expect("from_a is restricted");
+    assert_eq!(seeds.len(), 1);
+    assert_eq!(seeds[0].filters.len(), 1);
+    // `closure` is called by `lonely` with another first argument; `guarded` calls itself
+    // with another first argument; `edge` is called by other relations
+    assert!(r[idx("closure")].is_none());
+    assert!(r[idx("guarded")].is_none());
+    assert!(r[idx("edge")].is_none());
+    let text = kanon::cli::explain::explain(p, "OWN-004", false)
+        .unwrap()
+        .unwrap();
+    assert!(
+        text.contains("Restrict from_a: first column only from the values the rules start from"),
+        "{text}"
     );
 }

@@ -72,9 +72,13 @@ pub fn explain_on(
                     })
                     .collect();
                 let per: Vec<String> = s.new_facts.iter().map(ToString::to_string).collect();
+                let seeds = s
+                    .seeds
+                    .map(|n| format!(" from {n} start value{}", if n == 1 { "" } else { "s" }))
+                    .unwrap_or_default();
                 let _ = writeln!(
                     out,
-                    "  {}: {} round{}, new facts per round [{}]{}",
+                    "  {}{seeds}: {} round{}, new facts per round [{}]{}",
                     names.join(", "),
                     s.rounds,
                     if s.rounds == 1 { "" } else { "s" },

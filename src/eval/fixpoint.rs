@@ -21,7 +21,7 @@ use super::value::Val;
 use crate::check::ir::{Case, Expr, MessagePart, Program, Source};
 use crate::diag::Span;
 use crate::graph::ObjId;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 /// Most rounds a stratum runs: the longest path (in steps of its base cases) it finds.
@@ -74,6 +74,8 @@ pub struct StratumStats {
     pub new_facts: Vec<usize>,
     /// Whether the round limit stopped it while facts were still being found.
     pub truncated: bool,
+    /// When its first column was restricted to the values the rules ask about: how many.
+    pub seeds: Option<usize>,
 }
 
 /// The computed relations of a program over a graph.
@@ -204,6 +206,15 @@ pub fn compute(ctx: &mut Ctx<'_>, program: &Program) {
     // only what the rules read, directly or through other relations
     let rules: Vec<usize> = (0..program.rules.len()).collect();
     let needed = crate::plan::fixpoint::needed(program, &rules);
+    // the executor computes a relation only from the values its callers start from; the
+    // reference computes every relation whole
+    let seeds: Vec<Option<HashSet<ObjId>>> = match ctx.mode {
+        Mode::Indexed => crate::plan::fixpoint::restrictions(program)
+            .iter()
+            .map(|r| r.as_ref().map(|list| seed_values(ctx, program, list)))
+            .collect(),
+        Mode::Reference => vec![None; program.relations.len()],
+    };
     for stratum in &program.strata {
         if !stratum.iter().any(|r| needed.contains(r)) {
             continue;
@@ -214,6 +225,11 @@ pub fn compute(ctx: &mut Ctx<'_>, program: &Program) {
         let mut stats = StratumStats {
             relations: stratum.clone(),
             recursive,
+            seeds: stratum
+                .iter()
+                .filter_map(|&r| seeds.get(r).and_then(Option::as_ref))
+                .map(HashSet::len)
+                .reduce(|a, b| a + b),
             ..StratumStats::default()
         };
         // where the facts of the previous round start, per relation
@@ -238,14 +254,15 @@ pub fn compute(ctx: &mut Ctx<'_>, program: &Program) {
                         // a base case finds everything it can in round 1
                         continue;
                     }
+                    let only = seeds.get(r).and_then(Option::as_ref);
                     if round == 1 || ctx.mode == Mode::Reference || !case.semi_naive {
-                        run_case(ctx, r, case, None, &delta_start, &mut found);
+                        run_case(ctx, r, case, None, &delta_start, only, &mut found);
                     } else {
                         for (i, b) in case.bindings.iter().enumerate() {
                             let own = matches!(&b.source, Source::Expr(e)
                                 if matches!(&**e, Expr::Relation { rel: to, .. } if stratum.contains(to)));
                             if own {
-                                run_case(ctx, r, case, Some(i), &delta_start, &mut found);
+                                run_case(ctx, r, case, Some(i), &delta_start, only, &mut found);
                             }
                         }
                     }
@@ -329,13 +346,46 @@ fn merge(rels: &mut Relations, found: Vec<Derivation>, round: u32, mode: Mode) -
     n
 }
 
-/// Runs one case; `delta` is the binding that reads only the previous round's facts.
+/// The objects the first binding of the seeds' rules takes where their conditions on it
+/// alone hold.
+fn seed_values(
+    ctx: &Ctx<'_>,
+    program: &Program,
+    seeds: &[crate::plan::fixpoint::Seed],
+) -> HashSet<ObjId> {
+    let mut out = HashSet::new();
+    for s in seeds {
+        let n = program.rules.get(s.rule).map_or(0, |r| r.vars.len());
+        let mut env = Env::new(n);
+        for v in ctx.source_values(&s.source, &mut env) {
+            let Val::Obj(o) = v else {
+                continue;
+            };
+            env.steps = 0;
+            env.set(s.var, v);
+            let ok = s.filters.iter().all(|f| {
+                let x = ctx.eval(f, &mut env);
+                ctx.truthy(&x)
+            });
+            // a value the step limit cut short is kept: it may be asked about
+            if ok || env.exhausted {
+                out.insert(o);
+            }
+            env.exhausted = false;
+        }
+    }
+    out
+}
+
+/// Runs one case; `delta` is the binding that reads only the previous round's facts;
+/// `only` restricts the first binding (the first column) to the values the rules need.
 fn run_case(
     ctx: &Ctx<'_>,
     rel: usize,
     case: &Case,
     delta: Option<usize>,
     delta_start: &[u32],
+    only: Option<&HashSet<ObjId>>,
     out: &mut Vec<Derivation>,
 ) {
     let mut env = Env::new(case.vars.len());
@@ -364,6 +414,7 @@ fn run_case(
         delta,
         delta_start,
         filters,
+        only,
     };
     run.rows(0, &mut env, &mut premises, out);
 }
@@ -376,6 +427,8 @@ struct Run<'a, 'g> {
     delta_start: &'a [u32],
     /// The conjuncts of the condition to check once binding `i` is set.
     filters: Vec<Vec<Expr>>,
+    /// The values the first binding is restricted to.
+    only: Option<&'a HashSet<ObjId>>,
 }
 
 impl Run<'_, '_> {
@@ -443,6 +496,14 @@ impl Run<'_, '_> {
     /// Whether the conjuncts checked at binding `depth` hold (a step-limit hit: no).
     fn holds(&self, depth: usize, env: &mut Env) -> bool {
         let ctx = self.ctx;
+        if depth == 0 {
+            if let (Some(only), Some(b)) = (self.only, self.case.bindings.first()) {
+                match env.vars.get(b.var) {
+                    Some(Val::Obj(o)) if only.contains(o) => {}
+                    _ => return false,
+                }
+            }
+        }
         for f in self.filters.get(depth).map_or(&[][..], Vec::as_slice) {
             let v = ctx.eval(f, env);
             if !ctx.truthy(&v) || env.exhausted {

@@ -46,6 +46,13 @@ pub struct FixpointPlan {
     pub strata: Vec<StratumPlan>,
 }
 
+fn message_exprs(r: &crate::check::ir::Rule) -> impl Iterator<Item = &Expr> {
+    r.message.iter().filter_map(|p| match p {
+        crate::check::ir::MessagePart::Expr(e) => Some(e),
+        crate::check::ir::MessagePart::Text(_) => None,
+    })
+}
+
 /// The relations rule `index` reads, directly or through other relations.
 pub fn needed(program: &Program, rules: &[usize]) -> BTreeSet<usize> {
     let mut todo: Vec<usize> = Vec::new();
@@ -54,7 +61,12 @@ pub fn needed(program: &Program, rules: &[usize]) -> BTreeSet<usize> {
         for b in &r.bindings {
             b.source.relation_calls(&mut calls);
         }
-        for e in r.condition.iter().chain(r.report_at.iter()) {
+        for e in r
+            .condition
+            .iter()
+            .chain(r.report_at.iter())
+            .chain(message_exprs(r))
+        {
             e.relation_calls(&mut calls);
         }
         todo.extend(calls.iter().map(|(rel, _)| *rel));
@@ -125,6 +137,7 @@ pub fn plan(program: &Program, relations: &BTreeSet<usize>) -> FixpointPlan {
 /// Renders a fixpoint plan as numbered lines.
 pub fn render(plan: &FixpointPlan, program: &Program) -> String {
     let mut out = String::new();
+    let restricted = restrictions(program);
     let name = |r: usize| {
         program
             .relations
@@ -149,6 +162,39 @@ pub fn render(plan: &FixpointPlan, program: &Program) -> String {
                 "one round".to_string()
             }
         );
+        for &r in &s.relations {
+            let Some(Some(seeds)) = restricted.get(r) else {
+                continue;
+            };
+            line += 1;
+            let froms: Vec<String> = seeds
+                .iter()
+                .filter_map(|sd| {
+                    let rule = program.rules.get(sd.rule)?;
+                    let v = rule.vars.get(sd.var).cloned().unwrap_or_default();
+                    let mut t = format!(
+                        "{}: {v} in {}",
+                        rule.id,
+                        source_text(&sd.source, &rule.vars)
+                    );
+                    if !sd.filters.is_empty() {
+                        let fs: Vec<String> = sd
+                            .filters
+                            .iter()
+                            .map(|f| expr_text(f, &rule.vars))
+                            .collect();
+                        t.push_str(&format!(" where {}", fs.join(" and ")));
+                    }
+                    Some(t)
+                })
+                .collect();
+            let _ = writeln!(
+                out,
+                "{line:>3}.   Restrict {}: first column only from the values the rules start from (source-restricted, magic set) [{}]",
+                name(r),
+                froms.join("; ")
+            );
+        }
         for c in &s.cases {
             let Some(rel) = program.relations.get(c.relation) else {
                 continue;
@@ -220,5 +266,102 @@ pub fn render(plan: &FixpointPlan, program: &Program) -> String {
             }
         }
     }
+    out
+}
+
+/// One place a rule reads a relation from a source it binds first: the relation is only
+/// needed for the values of that binding that pass the rule's conditions on it alone.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Seed {
+    /// The rule.
+    pub rule: usize,
+    /// Its first binding's variable (the relation's first argument).
+    pub var: crate::check::ir::VarId,
+    /// What that binding ranges over.
+    pub source: Source,
+    /// The conjuncts of the rule's condition that read only that variable.
+    pub filters: Vec<Expr>,
+}
+
+/// For each relation, the seeds that restrict its first column (magic-set style), when
+/// that is sound: every case binds the first parameter first and passes it unchanged to
+/// every recursive call, no other relation calls it, and every rule that calls it passes
+/// its own first binding as the first argument. `None`: computed whole.
+pub fn restrictions(program: &Program) -> Vec<Option<Vec<Seed>>> {
+    let n = program.relations.len();
+    let mut out: Vec<Option<Vec<Seed>>> = vec![Some(Vec::new()); n];
+    // called by another relation: needed whole (its callers' columns are not seeds)
+    for (r, rel) in program.relations.iter().enumerate() {
+        for c in &rel.cases {
+            for (to, args) in c.relation_calls() {
+                let keeps_first = to == r
+                    && matches!((args.first(), c.head.first()), (Some(Expr::Var(v)), Some(h)) if v == h);
+                if !keeps_first {
+                    if let Some(slot) = out.get_mut(to) {
+                        *slot = None;
+                    }
+                }
+            }
+        }
+        let binds_first = rel.cases.iter().all(
+            |c| matches!((c.bindings.first(), c.head.first()), (Some(b), Some(h)) if b.var == *h),
+        );
+        if !binds_first || rel.params.is_empty() {
+            if let Some(slot) = out.get_mut(r) {
+                *slot = None;
+            }
+        }
+    }
+    for (i, rule) in program.rules.iter().enumerate() {
+        let mut calls = Vec::new();
+        for b in &rule.bindings {
+            b.source.relation_calls(&mut calls);
+        }
+        if let Some(c) = &rule.condition {
+            c.relation_calls(&mut calls);
+        }
+        for e in rule.report_at.iter().chain(message_exprs(rule)) {
+            e.relation_calls(&mut calls);
+        }
+        let first = rule.bindings.first();
+        for (to, args) in calls {
+            let Some(slot) = out.get_mut(to) else {
+                continue;
+            };
+            let seed = match (first, args.first()) {
+                (Some(b), Some(Expr::Var(v))) if b.var == *v => {
+                    let mut filters = Vec::new();
+                    if let Some(c) = &rule.condition {
+                        let mut parts = Vec::new();
+                        crate::plan::optimizer::conjuncts(c.clone(), &mut parts);
+                        for p in parts {
+                            let mut inner = Vec::new();
+                            p.relation_calls(&mut inner);
+                            let reads = crate::plan::optimizer::free_vars(&p);
+                            if inner.is_empty() && reads.iter().all(|x| x == v) {
+                                filters.push(p);
+                            }
+                        }
+                    }
+                    Some(Seed {
+                        rule: i,
+                        var: *v,
+                        source: b.source.clone(),
+                        filters,
+                    })
+                }
+                _ => None,
+            };
+            match (seed, slot.as_mut()) {
+                (Some(s), Some(list)) => {
+                    if !list.contains(&s) {
+                        list.push(s);
+                    }
+                }
+                _ => *slot = None,
+            }
+        }
+    }
+    // a relation no rule calls keeps `Some(empty)`: it is not computed at all
     out
 }
