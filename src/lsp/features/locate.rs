@@ -367,6 +367,7 @@ pub(super) fn global_decl<'a>(
                 Item::Def(d) => &d.name,
                 Item::Param(p) => &p.name,
                 Item::Table(t) => &t.name,
+                Item::Relation(r) => &r.name,
                 _ => continue,
             };
             if n.text == name {
