@@ -423,3 +423,27 @@ fn a_relation_read_from_a_first_binding_is_source_restricted() {
         "{text}"
     );
 }
+
+#[test]
+fn explain_shows_the_fixpoint_and_its_rounds_on_an_input() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_kanon"))
+        .args([
+            "explain",
+            "K03-015",
+            "--input",
+            "rulesets/owasp-k8s-top10/K03/K03-015-exposed-workload-reaches-cluster-admin.test.yaml",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&out.stdout);
+    for line in [
+        "Fixpoint stratum=3 relations=[reaches] recursive: rounds until no new fact (at most 16)",
+        "Case reaches(a, b) #2 semi-naive: new facts of the last round through m in reaches(a)",
+        "for b in acts_as(m) (hash index on (m))",
+        "Restrict reaches: first column only from the values the rules start from",
+        "reaches (17 facts) from 7 start values: 4 rounds, new facts per round [8, 7, 2, 0]",
+    ] {
+        assert!(text.contains(line), "{line}\n{text}");
+    }
+}
