@@ -292,6 +292,8 @@ pub fn select_rules(
         rules: program.rules.iter().filter(|r| keep(r)).cloned().collect(),
         params: program.params.clone(),
         tables: program.tables.clone(),
+        relations: program.relations.clone(),
+        strata: program.strata.clone(),
     }
 }
 

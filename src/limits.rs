@@ -4,6 +4,10 @@
 //! the file or document is skipped and counted, the rule's findings for that object are
 //! reported as incomplete, and everything else is still evaluated.
 
+/// Most rounds one stratum of recursive relations runs: the longest path (in steps of its
+/// base cases) a relation finds. A stratum stopped by it is shown by `kanon explain`.
+pub const MAX_PATH_ROUNDS: u32 = 16;
+
 /// Every bound kanon applies.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Limits {

@@ -284,3 +284,90 @@ fn fix_paths_and_values_are_checked() {
     assert_eq!(out.matches("error[E0301]").count(), 3, "{out}");
     insta::assert_snapshot!(out);
 }
+
+const EDGE: &str = "relation edge(a, b) {\n  case {\n    for a in serviceaccounts, b in serviceaccounts\n    where a.namespace == b.namespace\n  }\n}\n";
+
+#[test]
+fn negation_through_recursion_is_located() {
+    let src = format!(
+        "{EDGE}\nrelation odd(a, b) {{\n  case {{\n    for a in serviceaccounts, b in edge(a)\n    where not odd(b, a)\n  }}\n}}\n"
+    );
+    let out = check(&src);
+    assert!(out.contains("error[E0115]"), "{out}");
+    assert!(
+        out.contains("relation `odd` depends on itself through a negation"),
+        "{out}"
+    );
+    assert!(
+        out.contains("^^^^^^^^^ `odd` is negated here, or counted"),
+        "{out}"
+    );
+    insta::assert_snapshot!(out);
+}
+
+#[test]
+fn negation_through_a_cycle_of_two_relations() {
+    let src = format!(
+        "{EDGE}\nrelation p(a, b) {{\n  case {{\n    for a in serviceaccounts, b in q(a)\n  }}\n}}\n\nrelation q(a, b) {{\n  case {{\n    for a in serviceaccounts, b in edge(a)\n    where count(x in p(b)) == 0\n  }}\n}}\n"
+    );
+    let out = check(&src);
+    assert!(
+        out.contains("relation `q` depends on itself through a negation"),
+        "{out}"
+    );
+    assert!(out.contains("`p` depends on `q`"), "{out}");
+    insta::assert_snapshot!(out);
+}
+
+#[test]
+fn negating_a_lower_stratum_is_fine() {
+    let src = format!(
+        "{EDGE}\nrelation lonely(a) {{\n  case {{\n    for a in serviceaccounts\n    where not exists b in edge(a)\n  }}\n}}\n\nrule T-001 lonely {{\n  severity low\n  for s in serviceaccounts\n  where lonely(s)\n  report at s \"{{s.name}}\"\n}}\n"
+    );
+    assert_eq!(check(&src), "");
+}
+
+#[test]
+fn unbound_relation_parameter() {
+    let out = check("relation r(a, b) {\n  case {\n    for a in serviceaccounts\n  }\n}\n");
+    assert!(out.contains("error[E0116]"), "{out}");
+    assert!(
+        out.contains("parameter `b` of relation `r` is not bound in this case"),
+        "{out}"
+    );
+    insta::assert_snapshot!(out);
+}
+
+#[test]
+fn relation_columns_hold_objects() {
+    let out =
+        check("relation r(a, b) {\n  case {\n    for a in workloads, b in a.containers\n  }\n}\n");
+    assert!(out.contains("error[E0306]"), "{out}");
+    insta::assert_snapshot!(out);
+}
+
+#[test]
+fn relation_called_with_the_wrong_arity() {
+    let src = format!(
+        "{EDGE}\n{}",
+        rule("for s in serviceaccounts\n  where edge(s, s, s)\n  report at s \"x\"")
+    );
+    let out = check(&src);
+    assert!(out.contains("error[E0302]"), "{out}");
+    assert!(out.contains("`edge` takes 2 arguments, not 3"), "{out}");
+    insta::assert_snapshot!(out);
+}
+
+#[test]
+fn relation_arguments_are_objects() {
+    let src = format!(
+        "{EDGE}\n{}",
+        rule("for s in serviceaccounts\n  where edge(s.name, s)\n  report at s \"x\"")
+    );
+    let out = check(&src);
+    assert!(
+        out.contains("`edge` relates objects, not a string"),
+        "{out}"
+    );
+    insta::assert_snapshot!(out);
+}

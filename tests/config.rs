@@ -165,7 +165,10 @@ fn config_in_the_current_directory_applies() {
 #[test]
 fn a_byte_order_mark_is_allowed() {
     let t = repo_with_manifest();
-    t.write(".kanon.yaml", "\u{feff}---\nversion: 1\nignore: [K01-001]\n");
+    t.write(
+        ".kanon.yaml",
+        "\u{feff}---\nversion: 1\nignore: [K01-001]\n",
+    );
     let r = scan_json(&t.0, &[]);
     assert_eq!(count(&r.ids(), "K01-001"), 0, "{}", r.err);
     assert!(r.ids().contains(&"K01-010".to_string()));

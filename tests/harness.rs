@@ -86,12 +86,16 @@ fn example_org_rules_pass_their_fixtures() {
     let report = run(&[Path::new("examples/org-rules")], false);
     let text = render::text(&report);
     assert!(report.is_ok(), "{text}");
-    assert_eq!(report.rules.len(), 2, "{text}");
+    assert_eq!(report.rules.len(), 3, "{text}");
     assert!(
         text.contains("ok   ORG-001 team-label (1 expected, 3 ok)"),
         "{text}"
     );
-    assert!(text.ends_with("\n2 passed, 0 failed\n"), "{text}");
+    assert!(
+        text.contains("ok   ORG-003 ci-reaches-production-secrets (1 expected, 2 ok)"),
+        "{text}"
+    );
+    assert!(text.ends_with("\n3 passed, 0 failed\n"), "{text}");
 }
 
 #[test]
@@ -345,7 +349,7 @@ fn cli_exit_codes_and_summary_line() {
         .unwrap();
     assert_eq!(ok.status.code(), Some(0));
     let out = String::from_utf8_lossy(&ok.stdout);
-    assert_eq!(out.lines().last(), Some("2 passed, 0 failed"));
+    assert_eq!(out.lines().last(), Some("3 passed, 0 failed"));
 
     let dir = scratch("cli");
     write(&dir, "T-001.kanon", PRIVILEGED);

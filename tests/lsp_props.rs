@@ -17,6 +17,7 @@ fn files() -> Vec<PathBuf> {
         root.join("K01/K01-003-runs-as-root.kanon"),
         root.join("K03/K03-006-escalate-bind-impersonate.kanon"),
         root.join("K03/rbac.kanon"),
+        root.join("K03/paths.kanon"),
     ]
 }
 
@@ -38,6 +39,10 @@ const SNIPPETS: &[&str] = &[
     "severity ",
     "owasp \"",
     "def f(a) = ",
+    "relation r(a, b) {",
+    "case {",
+    "step at ",
+    "reaches(",
     "import \"x.kanon\"\n",
     "é",
     "😀",

@@ -55,3 +55,45 @@ fn format_round_trips_and_is_idempotent() {
     assert!(once.contains("  // every container of every workload\n  for w in workloads"));
     insta::assert_snapshot!(once);
 }
+
+const RELATION: &str = r#"/// One step.
+relation edge(a, b) {
+  // the first case
+  case {
+    for a in serviceaccounts, b in serviceaccounts(a.namespace)
+    where a.name != b.name and b.labels["x"] == null // trailing
+    step at a.metadata "`{a.name}` to `{b.name}`"
+  }
+  case {
+    for a in workloads, b in [a.serviceAccount]
+  }
+}
+
+relation reach(a, b) {
+  case {
+    for a in serviceaccounts, b in edge(a)
+  }
+  case {
+    for a in serviceaccounts, m in reach(a), b in edge(m)
+    step "through {m.name}"
+  }
+}
+"#;
+
+#[test]
+fn relations_round_trip_with_their_comments() {
+    let (file, diags) = parse(0, RELATION);
+    assert!(diags.is_empty(), "{diags:#?}");
+    assert_eq!(file.items.len(), 2);
+    let once = format_file(&file, RELATION);
+    let (again, diags) = parse(0, &once);
+    assert!(diags.is_empty(), "{once}\n{diags:#?}");
+    assert_eq!(file, again, "{once}");
+    assert_eq!(format_file(&again, &once), once);
+    assert!(once.contains("  // the first case\n  case {"), "{once}");
+    assert!(
+        once.contains("and b.labels[\"x\"] == null // trailing"),
+        "{once}"
+    );
+    insta::assert_snapshot!(once);
+}

@@ -32,6 +32,11 @@ pub(super) struct RuleChecker<'a> {
     /// The type of every checked expression and binding, by span, when recording (for
     /// editors: hover and completion).
     pub(super) types: Option<Vec<(Span, Ty)>>,
+    /// Whether the expression being checked is in a positive position (only `and`, `or`,
+    /// `any` and `exists` above it): a relation call there is monotone.
+    positive: bool,
+    /// Every relation call checked: the relation, the call's span, whether positive.
+    pub(super) rel_calls: Vec<(usize, Span, bool)>,
 }
 
 const WORKLOAD_ATTRS: &[Attr] = &[
@@ -237,6 +242,8 @@ impl<'a> RuleChecker<'a> {
             def_depth: 0,
             diags: Vec::new(),
             types: None,
+            positive: true,
+            rel_calls: Vec::new(),
         }
     }
 
@@ -362,21 +369,7 @@ impl<'a> RuleChecker<'a> {
             Some(f) => Some(self.fix(f)?),
             None => None,
         };
-        let unused: Vec<(String, Span)> = self
-            .scope
-            .iter()
-            .filter(|v| v.is_for && !v.used && !v.name.starts_with('_'))
-            .map(|v| (v.name.clone(), v.span))
-            .collect();
-        for (name, span) in unused {
-            self.err(
-                Diagnostic::warning("W0401", format!("binding `{name}` is never used"))
-                    .at(span, "bound here")
-                    .with_help(format!(
-                        "use it, or name it `_{name}` to say it is deliberate"
-                    )),
-            );
-        }
+        self.warn_unused();
         Some(ir::Rule {
             id: r.id.text.clone(),
             name: r.name.text.clone(),
@@ -504,7 +497,22 @@ impl<'a> RuleChecker<'a> {
 
     /// Checks an expression; `None` after reporting an error.
     pub(super) fn expr(&mut self, e: &ast::Expr) -> Option<(ir::Expr, Ty)> {
-        let out = self.expr_inner(e)?;
+        let saved = self.positive;
+        let keeps = matches!(
+            &e.kind,
+            ExprKind::Binary(BinaryOp::And | BinaryOp::Or, ..)
+                | ExprKind::Quantified {
+                    quant: Quant::Any | Quant::Exists,
+                    ..
+                }
+                | ExprKind::Call(..)
+        );
+        if !keeps {
+            self.positive = false;
+        }
+        let out = self.expr_inner(e);
+        self.positive = saved;
+        let out = out?;
         if let Some(types) = self.types.as_mut() {
             types.push((e.span(), out.1.clone()));
         }
@@ -907,6 +915,11 @@ impl<'a> RuleChecker<'a> {
         if let Some(def) = self.globals.defs.get(&name.text) {
             return self.inline(def, args, span);
         }
+        if let Some(sig) = self.globals.relations.get(&name.text) {
+            return self.relation_call(sig, name, args, span);
+        }
+        // a built-in's arguments are values, never positions of a condition
+        self.positive = false;
         if self.kind_source(&name.text).is_some() {
             self.err(
                 Diagnostic::error("E0101", format!("`{}` is a kind, not a value", name.text))
@@ -1019,6 +1032,192 @@ impl<'a> RuleChecker<'a> {
             Builtin::HasFlag | Builtin::Quoted => Ty::Bool,
         };
         Some((ir::Expr::Call(*b, xs), ty))
+    }
+
+    /// A call of a relation: with every argument a condition, with the last one left out
+    /// the list of objects that complete the tuple.
+    fn relation_call(
+        &mut self,
+        sig: &'a super::RelationSig,
+        name: &ast::Name,
+        args: &[ast::Expr],
+        span: Span,
+    ) -> Option<(ir::Expr, Ty)> {
+        let arity = sig.columns.len();
+        if args.len() != arity && args.len() + 1 != arity {
+            self.err(
+                Diagnostic::error(
+                    "E0302",
+                    format!(
+                        "`{}` takes {arity} argument{}, not {}",
+                        name.text,
+                        if arity == 1 { "" } else { "s" },
+                        args.len()
+                    ),
+                )
+                .at(span, format!("called with {}", args.len()))
+                .with_label(sig.name_span, "defined here")
+                .with_help(format!(
+                    "pass every argument for a condition, or leave out the last one for the objects it relates them to (`{}` has {} column{})",
+                    name.text,
+                    arity,
+                    if arity == 1 { "" } else { "s" }
+                )),
+            );
+            return None;
+        }
+        self.rel_calls.push((sig.id, span, self.positive));
+        self.positive = false;
+        let mut xs = Vec::new();
+        for a in args {
+            let (x, t) = self.expr(a)?;
+            if !matches!(t, Ty::Object(_) | Ty::Any | Ty::Null) {
+                self.err(
+                    Diagnostic::error(
+                        "E0301",
+                        format!("`{}` relates objects, not {}", name.text, class(&t).name()),
+                    )
+                    .at(a.span(), format!("this is {}", class(&t).name()))
+                    .with_help(
+                        "pass a binding that holds an object, such as `w` of `for w in workloads`",
+                    ),
+                );
+                return None;
+            }
+            xs.push(x);
+        }
+        let ty = if args.len() == arity {
+            Ty::Bool
+        } else {
+            let last = sig.columns.last().cloned().unwrap_or(KindSet::All);
+            Ty::List(Box::new(Ty::Object(last)))
+        };
+        Some((
+            ir::Expr::Relation {
+                rel: sig.id,
+                name: Arc::from(name.text.as_str()),
+                args: xs,
+            },
+            ty,
+        ))
+    }
+
+    /// Checks one case of a relation; also returns the kinds of each column in this case.
+    pub(super) fn case(
+        &mut self,
+        r: &ast::Relation,
+        c: &ast::Case,
+    ) -> Option<(ir::Case, Vec<KindSet>)> {
+        let mut bindings = Vec::new();
+        self.positive = true;
+        for b in &c.bindings {
+            let (source, ty) = self.source(&b.source)?;
+            let var = self.bind(&b.var, ty, true);
+            bindings.push(ir::Binding { var, source });
+        }
+        let condition = match &c.condition {
+            Some(x) => Some(self.condition(x)?),
+            None => None,
+        };
+        self.positive = false;
+        let mut head = Vec::new();
+        let mut columns = Vec::new();
+        let mut ok = true;
+        for p in &r.params {
+            let Some(v) = self.scope.iter_mut().find(|v| v.is_for && v.name == p.text) else {
+                let at = c.bindings.first().map_or(c.loc.0, |b| b.var.loc.0);
+                self.err(
+                    Diagnostic::error(
+                        "E0116",
+                        format!(
+                            "parameter `{}` of relation `{}` is not bound in this case",
+                            p.text, r.name.text
+                        ),
+                    )
+                    .at(at, format!("no `{} in ...` here", p.text))
+                    .with_label(p.loc.0, "parameter declared here")
+                    .with_help(format!(
+                        "every case binds every parameter in its `for` clause, e.g. `for {} in serviceaccounts`",
+                        p.text
+                    )),
+                );
+                ok = false;
+                continue;
+            };
+            v.used = true;
+            head.push(v.id);
+            match &v.ty {
+                Ty::Object(k) => columns.push(k.clone()),
+                Ty::Any => columns.push(KindSet::All),
+                other => {
+                    let what = match other {
+                        Ty::Container => "a container",
+                        Ty::Reference | Ty::Exposure => "a record",
+                        _ => class(other).name(),
+                    };
+                    let span = v.span;
+                    self.err(
+                        Diagnostic::error(
+                            "E0306",
+                            format!("relation columns hold objects, and `{}` is {what}", p.text),
+                        )
+                        .at(span, format!("this binds {what}"))
+                        .with_help("bind the parameter to objects: a kind, `workloads`, or an attribute such as `w.serviceAccount`"),
+                    );
+                    ok = false;
+                }
+            }
+        }
+        let step = match &c.step {
+            Some(s) => {
+                let at = match &s.at {
+                    Some(e) => Some(self.expr(e)?.0),
+                    None => None,
+                };
+                let mut message = Vec::new();
+                for part in &s.message.parts {
+                    message.push(match part {
+                        ast::MessagePart::Text(t) => ir::MessagePart::Text(t.clone()),
+                        ast::MessagePart::Expr(e) => ir::MessagePart::Expr(self.expr(e)?.0),
+                    });
+                }
+                Some(ir::Step { at, message })
+            }
+            None => None,
+        };
+        self.warn_unused();
+        if !ok {
+            return None;
+        }
+        Some((
+            ir::Case {
+                vars: std::mem::take(&mut self.names),
+                bindings,
+                condition,
+                head,
+                step,
+                semi_naive: false,
+            },
+            columns,
+        ))
+    }
+
+    fn warn_unused(&mut self) {
+        let unused: Vec<(String, Span)> = self
+            .scope
+            .iter()
+            .filter(|v| v.is_for && !v.used && !v.name.starts_with('_'))
+            .map(|v| (v.name.clone(), v.span))
+            .collect();
+        for (name, span) in unused {
+            self.err(
+                Diagnostic::warning("W0401", format!("binding `{name}` is never used"))
+                    .at(span, "bound here")
+                    .with_help(format!(
+                        "use it, or name it `_{name}` to say it is deliberate"
+                    )),
+            );
+        }
     }
 
     fn inline(&mut self, def: &ast::Def, args: &[ast::Expr], span: Span) -> Option<(ir::Expr, Ty)> {
@@ -1385,6 +1584,7 @@ pub fn members(t: &Ty) -> Vec<Member> {
         params: std::collections::HashMap::new(),
         tables: std::collections::HashMap::new(),
         defs: std::collections::HashMap::new(),
+        relations: std::collections::HashMap::new(),
     };
     let program = Program::default();
     let rc = RuleChecker::new(&globals, &program, 0);

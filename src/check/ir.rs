@@ -408,6 +408,17 @@ pub enum Expr {
     Selects(Box<Expr>, Box<Expr>),
     /// A list literal.
     List(Vec<Expr>),
+    /// A call of a [`Relation`], by index in [`Program::relations`]: with one argument per
+    /// column, whether the tuple holds; with the last one left out, the objects that
+    /// complete the tuple (in the order of their shortest derivation, then of the objects).
+    Relation {
+        /// The relation.
+        rel: usize,
+        /// Its name, for plans and messages.
+        name: Arc<str>,
+        /// The arguments (objects).
+        args: Vec<Expr>,
+    },
     /// A sub-query answered through an index (introduced by the optimizer, never by the
     /// checker): like [`Expr::Quant`] over the candidates the access path yields.
     Probe {
@@ -579,6 +590,53 @@ impl Rule {
     }
 }
 
+/// A named relation over graph objects: the least fixpoint of its cases.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Relation {
+    /// Name.
+    pub name: String,
+    /// Parameter names, one per column.
+    pub params: Vec<String>,
+    /// The kinds each column holds (the union over the cases of the parameter's binding).
+    pub columns: Vec<KindSet>,
+    /// The cases, in source order.
+    pub cases: Vec<Case>,
+    /// Whether the relation is part of a recursive cycle (it depends on itself).
+    pub recursive: bool,
+    /// Documentation.
+    pub docs: String,
+    /// The span of the relation's name.
+    pub name_span: Span,
+}
+
+/// One case of a relation: a tuple holds for each row of its bindings where the condition
+/// holds.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Case {
+    /// Variable names, by [`VarId`].
+    pub vars: Vec<String>,
+    /// `for` bindings.
+    pub bindings: Vec<Binding>,
+    /// The condition.
+    pub condition: Option<Expr>,
+    /// The variable of each column.
+    pub head: Vec<VarId>,
+    /// The evidence the case adds to a path.
+    pub step: Option<Step>,
+    /// Whether every call of a relation of the same stratum is a whole `for` source, so
+    /// that a round may read only the facts the previous round found (semi-naive).
+    pub semi_naive: bool,
+}
+
+/// `step at x "text"`: one step of a path's evidence.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Step {
+    /// What the step points at.
+    pub at: Option<Expr>,
+    /// The text.
+    pub message: Vec<MessagePart>,
+}
+
 /// A declared parameter.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Param {
@@ -612,6 +670,11 @@ pub struct Program {
     pub params: Vec<Param>,
     /// Tables.
     pub tables: Vec<Table>,
+    /// Relations, in declaration order.
+    pub relations: Vec<Relation>,
+    /// The strata: groups of relations (indexes into `relations`) evaluated together,
+    /// in evaluation order (what a group calls is in an earlier group or in itself).
+    pub strata: Vec<Vec<usize>>,
 }
 
 /// The checker's static types.
@@ -646,4 +709,91 @@ pub enum Ty {
     Reference,
     /// An exposure record (`via`, `service`, `route`, `gateway`, `path`).
     Exposure,
+}
+
+impl Expr {
+    /// Every relation call in the expression, with its arguments, outer ones first.
+    pub fn relation_calls<'e>(&'e self, out: &mut Vec<(usize, &'e [Expr])>) {
+        fn go<'e>(x: &'e Expr, out: &mut Vec<(usize, &'e [Expr])>) {
+            x.relation_calls(out);
+        }
+        match self {
+            Expr::Relation { rel, args, .. } => {
+                out.push((*rel, args));
+                args.iter().for_each(|a| go(a, out));
+            }
+            Expr::Const(_) | Expr::Var(_) | Expr::Param(_) | Expr::Table(_) => {}
+            Expr::Field(b, _) | Expr::Attr(b, _) | Expr::Not(b) | Expr::Matches(b, _) => go(b, out),
+            Expr::Index(a, b)
+            | Expr::And(a, b)
+            | Expr::Or(a, b)
+            | Expr::Cmp(_, a, b)
+            | Expr::Coalesce(a, b)
+            | Expr::Selects(a, b) => {
+                go(a, out);
+                go(b, out);
+            }
+            Expr::Call(_, args) | Expr::List(args) => args.iter().for_each(|a| go(a, out)),
+            Expr::Quant { source, cond, .. } => {
+                source.relation_calls(out);
+                if let Some(c) = cond {
+                    go(c, out);
+                }
+            }
+            Expr::Probe { access, cond, .. } => {
+                match access {
+                    Access::SelectedBy { target, .. } => go(target, out),
+                    Access::ByName {
+                        namespace, name, ..
+                    } => {
+                        if let Some(n) = namespace {
+                            go(n, out);
+                        }
+                        go(name, out);
+                    }
+                }
+                if let Some(c) = cond {
+                    go(c, out);
+                }
+            }
+        }
+    }
+}
+
+impl Source {
+    /// Every relation call in the source.
+    pub fn relation_calls<'e>(&'e self, out: &mut Vec<(usize, &'e [Expr])>) {
+        match self {
+            Source::Scan { namespace, .. } => {
+                if let Some(n) = namespace {
+                    n.relation_calls(out);
+                }
+            }
+            Source::Expr(e) => e.relation_calls(out),
+        }
+    }
+}
+
+impl Case {
+    /// Every relation call of the case: bindings, condition, step.
+    pub fn relation_calls(&self) -> Vec<(usize, &[Expr])> {
+        let mut out = Vec::new();
+        for b in &self.bindings {
+            b.source.relation_calls(&mut out);
+        }
+        if let Some(c) = &self.condition {
+            c.relation_calls(&mut out);
+        }
+        if let Some(s) = &self.step {
+            if let Some(a) = &s.at {
+                a.relation_calls(&mut out);
+            }
+            for p in &s.message {
+                if let MessagePart::Expr(e) = p {
+                    e.relation_calls(&mut out);
+                }
+            }
+        }
+        out
+    }
 }

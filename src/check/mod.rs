@@ -100,6 +100,15 @@ pub(crate) struct Globals {
     pub params: HashMap<String, (usize, ir::Ty)>,
     pub tables: HashMap<String, usize>,
     pub defs: HashMap<String, ast::Def>,
+    pub relations: HashMap<String, RelationSig>,
+}
+
+/// What a call of a relation needs to know: its index and its column types.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct RelationSig {
+    pub id: usize,
+    pub columns: Vec<ir::KindSet>,
+    pub name_span: Span,
 }
 
 impl Checker<'_> {
@@ -159,6 +168,7 @@ impl Checker<'_> {
             params: HashMap::new(),
             tables: HashMap::new(),
             defs: HashMap::new(),
+            relations: HashMap::new(),
         };
         let mut declared: HashMap<String, Span> = HashMap::new();
         let parsed = std::mem::take(&mut self.parsed);
@@ -183,6 +193,7 @@ impl Checker<'_> {
                     ast::Item::Param(p) => (&p.name, p.name.loc.0),
                     ast::Item::Table(t) => (&t.name, t.name.loc.0),
                     ast::Item::Def(d) => (&d.name, d.name.loc.0),
+                    ast::Item::Relation(r) => (&r.name, r.name.loc.0),
                     _ => continue,
                 };
                 if let Some(&first) = declared.get(&name.text) {
@@ -219,6 +230,14 @@ impl Checker<'_> {
                     ast::Item::Def(d) => {
                         globals.defs.insert(d.name.text.clone(), d.clone());
                     }
+                    ast::Item::Relation(r) => {
+                        let sig = RelationSig {
+                            id: globals.relations.len(),
+                            columns: vec![ir::KindSet::All; r.params.len()],
+                            name_span: r.name.loc.0,
+                        };
+                        globals.relations.insert(r.name.text.clone(), sig);
+                    }
                     _ => {}
                 }
             }
@@ -240,6 +259,7 @@ impl Checker<'_> {
                 );
             }
         }
+        self.relations(&parsed, &mut globals, &mut program);
         let mut ids: HashMap<String, Span> = HashMap::new();
         for (file_id, _, ast) in &parsed {
             for item in &ast.items {
@@ -279,6 +299,170 @@ impl Checker<'_> {
             files: parsed.into_iter().map(|(id, f, _)| (id, f)).collect(),
             types: self.types,
         }
+    }
+
+    /// Checks every relation: its cases, the types of its columns (the union over the
+    /// cases, found by checking again until they no longer change), and its stratum.
+    fn relations(
+        &mut self,
+        parsed: &[(FileId, RuleFile, ast::File)],
+        globals: &mut Globals,
+        program: &mut Program,
+    ) {
+        let mut asts: Vec<(FileId, &ast::Relation)> = Vec::new();
+        for (file_id, _, ast) in parsed {
+            for item in &ast.items {
+                if let ast::Item::Relation(r) = item {
+                    // only the declaration that won a clash (`E0202`) is checked
+                    if globals
+                        .relations
+                        .get(&r.name.text)
+                        .is_some_and(|s| s.id == asts.len() && s.name_span == r.name.loc.0)
+                    {
+                        asts.push((*file_id, r));
+                    }
+                }
+            }
+        }
+        if asts.is_empty() {
+            return;
+        }
+        let mut pass = 0;
+        let (relations, calls, diags, types) = loop {
+            pass += 1;
+            let mut relations = Vec::new();
+            let mut calls: Vec<Vec<(usize, Span, bool)>> = Vec::new();
+            let mut diags = Vec::new();
+            let mut types = Vec::new();
+            let mut changed = false;
+            for (file_id, r) in &asts {
+                let mut cases = Vec::new();
+                let mut columns: Vec<Option<ir::KindSet>> = vec![None; r.params.len()];
+                let mut mine = Vec::new();
+                let mut failed = false;
+                for c in &r.cases {
+                    let mut rc = expr::RuleChecker::new(globals, program, *file_id);
+                    if self.record {
+                        rc.types = Some(Vec::new());
+                    }
+                    let checked = rc.case(r, c);
+                    types.append(&mut rc.types.take().unwrap_or_default());
+                    failed |= rc.diags.iter().any(Diagnostic::is_error);
+                    diags.append(&mut rc.diags);
+                    mine.append(&mut rc.rel_calls);
+                    if let Some((case, cols)) = checked {
+                        for (slot, k) in columns.iter_mut().zip(cols) {
+                            *slot = Some(match slot.take() {
+                                None => k,
+                                Some(prev) => kind_union(prev, k),
+                            });
+                        }
+                        cases.push(case);
+                    }
+                }
+                let columns: Vec<ir::KindSet> = columns
+                    .into_iter()
+                    .map(|c| c.unwrap_or(ir::KindSet::All))
+                    .collect();
+                if let Some(sig) = globals.relations.get_mut(&r.name.text) {
+                    if sig.columns != columns {
+                        sig.columns = columns.clone();
+                        changed = true;
+                    }
+                }
+                relations.push(ir::Relation {
+                    name: r.name.text.clone(),
+                    params: r.params.iter().map(|p| p.text.clone()).collect(),
+                    columns,
+                    // a relation with errors holds nothing; the errors stop a scan anyway
+                    cases: if failed { Vec::new() } else { cases },
+                    recursive: false,
+                    docs: r.docs.join("\n"),
+                    name_span: r.name.loc.0,
+                });
+                calls.push(mine);
+            }
+            if !changed || pass >= 3 {
+                break (relations, calls, diags, types);
+            }
+        };
+        self.diags.extend(diags);
+        self.types.extend(types);
+        program.relations = relations;
+        // strata: strongly connected components of the call graph, callees first
+        let edges: Vec<Vec<usize>> = calls
+            .iter()
+            .map(|c| c.iter().map(|(to, _, _)| *to).collect())
+            .collect();
+        let sccs = strongly_connected(&edges);
+        let mut component = vec![0usize; edges.len()];
+        for (k, scc) in sccs.iter().enumerate() {
+            for &r in scc {
+                if let Some(slot) = component.get_mut(r) {
+                    *slot = k;
+                }
+            }
+        }
+        for (k, scc) in sccs.iter().enumerate() {
+            let recursive = scc.len() > 1
+                || scc
+                    .first()
+                    .is_some_and(|&r| edges.get(r).is_some_and(|e| e.contains(&r)));
+            let mut bad = false;
+            for &r in scc {
+                for &(to, span, positive) in calls.get(r).map_or(&[][..], |c| c.as_slice()) {
+                    if !positive && component.get(to) == Some(&k) {
+                        let (name, at) = program
+                            .relations
+                            .get(r)
+                            .map(|x| (x.name.clone(), x.name_span))
+                            .unwrap_or_default();
+                        let (callee, callee_at) = program
+                            .relations
+                            .get(to)
+                            .map(|x| (x.name.clone(), x.name_span))
+                            .unwrap_or_default();
+                        let mut d = Diagnostic::error(
+                            "E0115",
+                            format!("relation `{name}` depends on itself through a negation"),
+                        )
+                        .at(span, format!("`{callee}` is negated here, or counted"))
+                        .with_help("a relation cannot be defined by its own negation: compute the negated part in a relation that does not depend on this one");
+                        if to != r {
+                            d = d.with_label(callee_at, format!("`{callee}` depends on `{name}`"));
+                        } else {
+                            d = d.with_label(at, "defined here");
+                        }
+                        self.diags.push(d);
+                        bad = true;
+                    }
+                }
+            }
+            for &r in scc {
+                if let Some(rel) = program.relations.get_mut(r) {
+                    rel.recursive = recursive;
+                    if bad {
+                        rel.cases.clear();
+                    }
+                    for case in &mut rel.cases {
+                        let all = case
+                            .relation_calls()
+                            .iter()
+                            .filter(|(to, _)| component.get(*to) == Some(&k))
+                            .count();
+                        let sourced = case
+                            .bindings
+                            .iter()
+                            .filter(|b| {
+                                matches!(&b.source, ir::Source::Expr(e) if matches!(&**e, ir::Expr::Relation { rel: to, .. } if component.get(*to) == Some(&k)))
+                            })
+                            .count();
+                        case.semi_naive = all == sourced;
+                    }
+                }
+            }
+        }
+        program.strata = sccs;
     }
 
     /// Checks a parameter declaration and its value (the override, else the default). A
@@ -417,6 +601,87 @@ impl Checker<'_> {
             rows: yaml_const(&rows, 0),
         })
     }
+}
+
+/// The kinds of either set.
+fn kind_union(a: ir::KindSet, b: ir::KindSet) -> ir::KindSet {
+    match (a, b) {
+        (a, b) if a == b => a,
+        (ir::KindSet::Kinds(mut x), ir::KindSet::Kinds(y)) => {
+            for k in y {
+                if !x.contains(&k) {
+                    x.push(k);
+                }
+            }
+            x.sort();
+            ir::KindSet::Kinds(x)
+        }
+        _ => ir::KindSet::All,
+    }
+}
+
+/// The strongly connected components of a graph (Tarjan), each sorted, in an order where
+/// every edge leads to the same or an earlier component.
+fn strongly_connected(edges: &[Vec<usize>]) -> Vec<Vec<usize>> {
+    struct St<'e> {
+        edges: &'e [Vec<usize>],
+        index: Vec<Option<usize>>,
+        low: Vec<usize>,
+        on_stack: Vec<bool>,
+        stack: Vec<usize>,
+        next: usize,
+        out: Vec<Vec<usize>>,
+    }
+    fn visit(st: &mut St<'_>, v: usize) {
+        let i = st.next;
+        st.next += 1;
+        st.index[v] = Some(i);
+        st.low[v] = i;
+        st.stack.push(v);
+        st.on_stack[v] = true;
+        let succ = st.edges.get(v).cloned().unwrap_or_default();
+        for w in succ {
+            if w >= st.index.len() {
+                continue;
+            }
+            match st.index[w] {
+                None => {
+                    visit(st, w);
+                    st.low[v] = st.low[v].min(st.low[w]);
+                }
+                Some(wi) if st.on_stack[w] => st.low[v] = st.low[v].min(wi),
+                Some(_) => {}
+            }
+        }
+        if Some(st.low[v]) == st.index[v] {
+            let mut scc = Vec::new();
+            while let Some(w) = st.stack.pop() {
+                st.on_stack[w] = false;
+                scc.push(w);
+                if w == v {
+                    break;
+                }
+            }
+            scc.sort_unstable();
+            st.out.push(scc);
+        }
+    }
+    let n = edges.len();
+    let mut st = St {
+        edges,
+        index: vec![None; n],
+        low: vec![0; n],
+        on_stack: vec![false; n],
+        stack: Vec::new(),
+        next: 0,
+        out: Vec::new(),
+    };
+    for v in 0..n {
+        if st.index[v].is_none() {
+            visit(&mut st, v);
+        }
+    }
+    st.out
 }
 
 fn yaml_const(v: &serde_yaml::Value, depth: usize) -> Const {

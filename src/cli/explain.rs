@@ -14,6 +14,16 @@ pub fn explain(
     rule: &str,
     verbose: bool,
 ) -> Result<Option<String>, String> {
+    explain_on(program, rule, verbose, None)
+}
+
+/// [`explain`], with the rounds each stratum of relations took on an input graph.
+pub fn explain_on(
+    program: &crate::check::ir::Program,
+    rule: &str,
+    verbose: bool,
+    input: Option<(&crate::graph::Graph, &SourceMap)>,
+) -> Result<Option<String>, String> {
     let Some(index) = program
         .rules
         .iter()
@@ -37,6 +47,51 @@ pub fn explain(
     }
     let _ = writeln!(out, "\noptimized plan:");
     out.push_str(&p.optimized.render(&r.vars));
+    let needed = plan::fixpoint::needed(program, &[index]);
+    if !needed.is_empty() {
+        let fp = plan::fixpoint::plan(program, &needed);
+        let _ = writeln!(out, "\nfixpoint (before the rules):");
+        out.push_str(&plan::fixpoint::render(&fp, program));
+        if let Some((graph, sources)) = input {
+            let ctx =
+                crate::eval::interp::Ctx::new(graph, program, crate::eval::interp::Mode::Indexed)
+                    .with_sources(sources)
+                    .with_relations(program);
+            let _ = writeln!(out, "\nrounds on the input:");
+            for s in &ctx.relations.stats {
+                if !s.relations.iter().any(|r| needed.contains(r)) {
+                    continue;
+                }
+                let names: Vec<String> = s
+                    .relations
+                    .iter()
+                    .map(|&r| {
+                        let n = program.relations.get(r).map_or("?", |x| x.name.as_str());
+                        let facts = ctx.relations.rels.get(r).map_or(0, |f| f.facts.len());
+                        format!("{n} ({facts} facts)")
+                    })
+                    .collect();
+                let per: Vec<String> = s.new_facts.iter().map(ToString::to_string).collect();
+                let seeds = s
+                    .seeds
+                    .map(|n| format!(" from {n} start value{}", if n == 1 { "" } else { "s" }))
+                    .unwrap_or_default();
+                let _ = writeln!(
+                    out,
+                    "  {}{seeds}: {} round{}, new facts per round [{}]{}",
+                    names.join(", "),
+                    s.rounds,
+                    if s.rounds == 1 { "" } else { "s" },
+                    per.join(", "),
+                    if s.truncated {
+                        "; stopped by the round limit: longer paths are not found"
+                    } else {
+                        ""
+                    }
+                );
+            }
+        }
+    }
     if verbose {
         let _ = writeln!(out, "\nphysical plan:");
         out.push_str(&physical::render(&p.physical, &r.vars));
@@ -64,7 +119,13 @@ pub fn explain(
     Ok(Some(out))
 }
 
-pub(super) fn run(rule: &str, verbose: bool, rules: &[PathBuf], no_default_rules: bool) -> u8 {
+pub(super) fn run(
+    rule: &str,
+    verbose: bool,
+    rules: &[PathBuf],
+    no_default_rules: bool,
+    input: &[String],
+) -> u8 {
     let opts = ScanOptions {
         rules: rules.to_vec(),
         bundled: !no_default_rules,
@@ -84,7 +145,16 @@ pub(super) fn run(rule: &str, verbose: bool, rules: &[PathBuf], no_default_rules
         let _ = crate::report::diagnostics::emit(&mut err, &sources, &compiled.diagnostics);
         return 2;
     }
-    match explain(&compiled.program, rule, verbose) {
+    let graph = (!input.is_empty()).then(|| {
+        let load = crate::model::Loader::default().load_paths(input, &mut sources);
+        crate::graph::Graph::build(load, &crate::graph::GraphOptions::default())
+    });
+    match explain_on(
+        &compiled.program,
+        rule,
+        verbose,
+        graph.as_ref().map(|g| (g, &sources)),
+    ) {
         Ok(Some(text)) => {
             super::out(&text);
             0

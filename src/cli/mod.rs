@@ -81,6 +81,9 @@ pub enum Command {
         /// Use only the rules given with `--rules`.
         #[arg(long)]
         no_default_rules: bool,
+        /// Manifests to compute the rule's relations on: shows the rounds each stratum took.
+        #[arg(long = "input", value_name = "PATH")]
+        input: Vec<String>,
     },
     /// Write the resource graph of the inputs (nodes and relation edges).
     Graph {
@@ -170,7 +173,8 @@ pub fn main() -> ExitCode {
             verbose,
             rules,
             no_default_rules,
-        } => explain::run(rule, *verbose, rules, *no_default_rules),
+            input,
+        } => explain::run(rule, *verbose, rules, *no_default_rules, input),
         Command::Graph { paths, format } => graph::run(paths, *format, cli.color),
         Command::Test(args) => test::run(args),
         Command::Rules(args) => rules::run(args, cli.color),

@@ -3,7 +3,7 @@
 use super::finding::{Evidence, Finding, FindingData, Location, Resource};
 use super::interp::{Ctx, Env};
 use super::value::Val;
-use crate::check::ir::{MessagePart, Rule};
+use crate::check::ir::{Expr, MessagePart, Quant, Rule, Source};
 use crate::diag::SourceMap;
 use crate::graph::ObjId;
 
@@ -28,6 +28,116 @@ fn obj_of(v: &Val) -> Option<ObjId> {
         | Val::Ref(o, _)
         | Val::Exposure(o, _) => Some(*o),
         _ => None,
+    }
+}
+
+/// The steps of the paths a row read: for each `for` binding over a relation call
+/// (`for t in reaches(w)`) and each top-level `where` conjunct that is one (`reaches(w, t)`),
+/// the steps of the fact's derivation.
+fn path_steps(ctx: &Ctx<'_>, rule: &Rule, env: &mut Env, sources: &SourceMap) -> Vec<Evidence> {
+    let mut facts: Vec<(usize, Vec<ObjId>)> = Vec::new();
+    for b in &rule.bindings {
+        if let Source::Expr(e) = &b.source {
+            if let Expr::Relation { rel, args, .. } = &**e {
+                let (Some(mut tuple), Some(Val::Obj(last))) = (
+                    super::fixpoint::objects(ctx, args, env),
+                    env.vars.get(b.var).cloned(),
+                ) else {
+                    continue;
+                };
+                tuple.push(last);
+                facts.push((*rel, tuple));
+            }
+        }
+    }
+    let mut conjuncts = Vec::new();
+    if let Some(c) = &rule.condition {
+        flatten_and(c, &mut conjuncts);
+    }
+    for c in conjuncts {
+        match c {
+            Expr::Relation { rel, args, .. }
+                if ctx.relations.arity.get(*rel) == Some(&args.len()) =>
+            {
+                if let Some(tuple) = super::fixpoint::objects(ctx, args, env) {
+                    facts.push((*rel, tuple));
+                }
+            }
+            // `exists s in reaches(w) where ...`: the first (shortest) path that satisfies it
+            Expr::Quant {
+                quant: Quant::Exists | Quant::Any,
+                var,
+                source: Source::Expr(src),
+                cond,
+            } => {
+                let Expr::Relation { rel, args, .. } = &**src else {
+                    continue;
+                };
+                if ctx.relations.arity.get(*rel) != Some(&(args.len() + 1)) {
+                    continue;
+                }
+                let Some(prefix) = super::fixpoint::objects(ctx, args, env) else {
+                    continue;
+                };
+                for id in ctx.relations.completions(*rel, &prefix, ctx.mode) {
+                    let Some(last) = ctx
+                        .relations
+                        .fact(*rel, id)
+                        .and_then(|f| f.tuple.last().copied())
+                    else {
+                        continue;
+                    };
+                    env.set(*var, Val::Obj(last));
+                    let ok = match cond {
+                        Some(c) => {
+                            let v = ctx.eval(c, env);
+                            ctx.truthy(&v)
+                        }
+                        None => true,
+                    };
+                    if ok {
+                        let mut tuple = prefix.clone();
+                        tuple.push(last);
+                        facts.push((*rel, tuple));
+                        break;
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    let g = ctx.graph;
+    let mut out = Vec::new();
+    for (rel, tuple) in facts {
+        let Some(id) = ctx.relations.find(rel, &tuple, ctx.mode) else {
+            continue;
+        };
+        for s in ctx.relations.path(rel, id) {
+            let Some(o) = s.object.and_then(|o| g.object(o)) else {
+                continue;
+            };
+            out.push(Evidence {
+                kind: o.kind.clone(),
+                namespace: o.namespace.clone(),
+                name: sanitize(&o.name),
+                location: s
+                    .span
+                    .or_else(|| s.object.and_then(|id| ctx.span_of(&Val::Obj(id))))
+                    .map(|sp| Location::of(sources, sp)),
+                step: Some(sanitize(&s.text)),
+            });
+        }
+    }
+    out
+}
+
+fn flatten_and<'e>(e: &'e Expr, out: &mut Vec<&'e Expr>) {
+    match e {
+        Expr::And(a, b) => {
+            flatten_and(a, out);
+            flatten_and(b, out);
+        }
+        other => out.push(other),
     }
 }
 
@@ -79,12 +189,15 @@ pub fn finding(ctx: &Ctx<'_>, rule: &Rule, env: &mut Env, sources: &SourceMap) -
                     location: ctx
                         .span_of(&Val::Obj(*id))
                         .map(|s| Location::of(sources, s)),
+                    step: None,
                 })
             })
             .collect()
     } else {
         Vec::new()
     };
+    let mut evidence = evidence;
+    evidence.extend(path_steps(ctx, rule, env, sources));
     let helm_source = g
         .load
         .docs

@@ -60,7 +60,9 @@ pub fn execute_with(
     sources: &SourceMap,
     limits: &crate::limits::Limits,
 ) -> Outcome {
-    let mut ctx = Ctx::new(graph, program, Mode::Indexed).with_sources(sources);
+    let mut ctx = Ctx::new(graph, program, Mode::Indexed)
+        .with_sources(sources)
+        .with_relations(program);
     ctx.max_steps = limits.max_steps;
     let mut parts: Vec<Part> = Vec::new();
     for group in &plan.groups {

@@ -54,6 +54,9 @@ pub struct Evidence {
     pub name: String,
     /// Where it is.
     pub location: Option<Location>,
+    /// For a step of a path (a relation's `step` clause): what the step says.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub step: Option<String>,
 }
 
 /// The object a finding is about.

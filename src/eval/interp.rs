@@ -52,6 +52,8 @@ pub struct Ctx<'g> {
     by_namespace: std::sync::OnceLock<NamespaceIndex>,
     /// Each rule's texts, shared by all its findings.
     texts: HashMap<String, RuleText>,
+    /// The facts of the program's relations (see [`super::fixpoint`]).
+    pub relations: Arc<super::fixpoint::Relations>,
 }
 
 /// The texts of a rule that every finding of it carries.
@@ -137,7 +139,16 @@ impl<'g> Ctx<'g> {
                 .iter()
                 .map(|r| (r.id.clone(), RuleText::of(r)))
                 .collect(),
+            relations: Arc::default(),
         }
+    }
+
+    /// Computes the program's relations (in this context's mode) for the rules to read.
+    pub fn with_relations(mut self, program: &Program) -> Ctx<'g> {
+        if !program.relations.is_empty() {
+            super::fixpoint::compute(&mut self, program);
+        }
+        self
     }
 
     /// The shared texts of a rule.
@@ -716,6 +727,28 @@ impl<'g> Ctx<'g> {
             }
             Expr::List(items) => {
                 Val::List(Arc::new(items.iter().map(|i| self.eval(i, env)).collect()))
+            }
+            Expr::Relation { rel, args, .. } => {
+                let whole = self.relations.arity.get(*rel) == Some(&args.len());
+                let Some(objs) = super::fixpoint::objects(self, args, env) else {
+                    return if whole {
+                        Val::Bool(false)
+                    } else {
+                        Val::List(Arc::default())
+                    };
+                };
+                if whole {
+                    Val::Bool(self.relations.find(*rel, &objs, self.mode).is_some())
+                } else {
+                    let ids = self.relations.completions(*rel, &objs, self.mode);
+                    Val::List(Arc::new(
+                        ids.into_iter()
+                            .filter_map(|i| self.relations.fact(*rel, i))
+                            .filter_map(|f| f.tuple.last().copied())
+                            .map(Val::Obj)
+                            .collect(),
+                    ))
+                }
             }
             Expr::Quant {
                 quant,

@@ -6,6 +6,7 @@ pub mod emit;
 pub mod exec;
 pub mod finding;
 pub mod fixes;
+pub mod fixpoint;
 pub mod interp;
 pub mod reference;
 pub mod value;

@@ -12,7 +12,9 @@ use crate::graph::Graph;
 
 /// Evaluates every rule of a program over a graph.
 pub fn evaluate(program: &Program, graph: &Graph, sources: &SourceMap) -> Vec<Finding> {
-    let ctx = Ctx::new(graph, program, Mode::Reference).with_sources(sources);
+    let ctx = Ctx::new(graph, program, Mode::Reference)
+        .with_sources(sources)
+        .with_relations(program);
     let mut out = Vec::new();
     for rule in &program.rules {
         let mut env = Env::new(rule.vars.len());

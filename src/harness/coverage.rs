@@ -63,7 +63,7 @@ impl Coverage {
 
     /// Records the rule's rows over one graph.
     pub fn record(&mut self, program: &Program, rule: &Rule, graph: &Graph) {
-        let ctx = Ctx::new(graph, program, Mode::Reference);
+        let ctx = Ctx::new(graph, program, Mode::Reference).with_relations(program);
         let mut leaves = Vec::new();
         if let Some(c) = &rule.condition {
             split(c, &mut leaves);

@@ -103,6 +103,10 @@ pub fn expr_text(e: &Expr, vars: &[String]) -> String {
             let v: Vec<String> = items.iter().map(|x| expr_text(x, vars)).collect();
             format!("[{}]", v.join(", "))
         }
+        Expr::Relation { name, args, .. } => {
+            let a: Vec<String> = args.iter().map(|x| expr_text(x, vars)).collect();
+            format!("{name}({})", a.join(", "))
+        }
         Expr::Quant {
             quant,
             var: v,

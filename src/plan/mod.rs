@@ -1,6 +1,7 @@
 //! The plan stage: checked rules → logical plans → optimized plans → one physical plan.
 
 pub mod display;
+pub mod fixpoint;
 pub mod logical;
 pub mod optimizer;
 pub mod physical;

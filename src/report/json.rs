@@ -303,6 +303,7 @@ mod tests {
                     namespace: None,
                     name: "sa".into(),
                     location: None,
+                    step: None,
                 }]
             } else {
                 Vec::new()

@@ -17,6 +17,9 @@ fn to_codespan(f: &Finding) -> cs::Diagnostic<u32> {
     let mut labels = vec![cs::Label::primary(span.file, span.range()).with_message(&f.title)];
     for e in &f.evidence {
         if let Some(l) = &e.location {
+            if e.step.is_some() {
+                continue;
+            }
             if l.span != span {
                 let ns = e
                     .namespace
@@ -48,6 +51,31 @@ fn to_codespan(f: &Finding) -> cs::Diagnostic<u32> {
         what.push_str(&format!("; from {h}"));
     }
     notes.push(what);
+    let steps: Vec<String> = f
+        .evidence
+        .iter()
+        .filter_map(|e| {
+            let text = e.step.as_ref()?;
+            let ns = e
+                .namespace
+                .as_deref()
+                .map(|n| format!("{n}/"))
+                .unwrap_or_default();
+            let at = e
+                .location
+                .as_ref()
+                .map(|l| format!(" ({}:{})", l.file, l.line))
+                .unwrap_or_default();
+            Some(format!("{} {ns}{}: {text}{at}", e.kind, e.name))
+        })
+        .collect();
+    if !steps.is_empty() {
+        let mut path = String::from("path:");
+        for (i, s) in steps.iter().enumerate() {
+            path.push_str(&format!("\n  {}. {s}", i + 1));
+        }
+        notes.push(path);
+    }
     if let Some(v) = &f.value_source {
         match &v.location {
             Some(l) => notes.push(format!(

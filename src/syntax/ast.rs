@@ -68,6 +68,8 @@ pub enum Item {
     Def(Def),
     /// `rule ID name { ... }`.
     Rule(Rule),
+    /// `relation name(a, b) { case { ... } ... }`.
+    Relation(Relation),
 }
 
 impl Item {
@@ -79,6 +81,7 @@ impl Item {
             Item::Table(t) => t.loc,
             Item::Def(d) => d.loc,
             Item::Rule(r) => r.loc,
+            Item::Relation(r) => r.loc,
         }
     }
 }
@@ -234,6 +237,34 @@ pub enum FixAction {
         /// The list.
         list: Expr,
     },
+}
+
+/// `relation name(a, b) { case { ... } ... }`: a named relation over graph objects.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Relation {
+    /// Doc comment lines.
+    pub docs: Vec<String>,
+    /// The relation's name, called like a `def`.
+    pub name: Name,
+    /// The parameters, one per column.
+    pub params: Vec<Name>,
+    /// The cases, whose union the relation is.
+    pub cases: Vec<Case>,
+    /// The whole item.
+    pub loc: Loc,
+}
+
+/// `case { for ... where ... step at x "text" }`: one way a tuple of a relation holds.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Case {
+    /// `for` bindings; they bind every parameter of the relation.
+    pub bindings: Vec<Binding>,
+    /// The `where` condition.
+    pub condition: Option<Expr>,
+    /// The `step` clause: the evidence the case adds to a path.
+    pub step: Option<Report>,
+    /// The whole case.
+    pub loc: Loc,
 }
 
 /// One metadata line of a rule.

@@ -187,6 +187,61 @@ impl Formatter {
                 ));
             }
             Item::Rule(r) => self.rule(r),
+            Item::Relation(r) => self.relation(r),
+        }
+    }
+
+    fn relation(&mut self, r: &Relation) {
+        self.docs(&r.docs);
+        let params: Vec<&str> = r.params.iter().map(|p| p.text.as_str()).collect();
+        self.out.push_str(&format!(
+            "relation {}({}) {{\n",
+            r.name.text,
+            params.join(", ")
+        ));
+        for c in &r.cases {
+            self.flush(c.loc.0.start as usize, "  ");
+            self.out.push_str("  case {\n");
+            self.clauses(&c.bindings, c.condition.as_ref(), "    ");
+            if let Some(step) = &c.step {
+                self.flush(step.message.loc.0.start as usize, "    ");
+                self.report_line("step", step, "    ");
+            }
+            self.flush(c.loc.0.end as usize, "    ");
+            self.out.push_str("  }\n");
+        }
+        self.flush(r.loc.0.end as usize, "  ");
+        self.out.push_str("}\n");
+    }
+
+    /// The `for` and `where` clauses of a rule or relation case.
+    fn clauses(&mut self, bindings: &[Binding], condition: Option<&Expr>, indent: &str) {
+        let for_pos = bindings.first().map_or(0, |b| b.var.loc.0.start as usize);
+        self.flush(for_pos, indent);
+        let bindings: Vec<String> = bindings
+            .iter()
+            .map(|b| format!("{} in {}", b.var.text, source_text(&b.source)))
+            .collect();
+        self.out
+            .push_str(&format!("{indent}for {}\n", bindings.join(", ")));
+        if let Some(c) = condition {
+            self.flush(c.span().start as usize, indent);
+            self.out
+                .push_str(&format!("{indent}where {}\n", condition_text(c, indent)));
+        }
+    }
+
+    /// A `report` or `step` clause: `at x` on the keyword's line, the message below it.
+    fn report_line(&mut self, keyword: &str, r: &Report, indent: &str) {
+        match &r.at {
+            Some(at) => self.out.push_str(&format!(
+                "{indent}{keyword} at {}\n{indent}  {}\n",
+                expr_text(at),
+                message_text(&r.message)
+            )),
+            None => self
+                .out
+                .push_str(&format!("{indent}{keyword} {}\n", message_text(&r.message))),
         }
     }
 

@@ -104,7 +104,7 @@ fn split_items(text: &str) -> Vec<(usize, usize)> {
             let trimmed = rest.trim_start_matches([' ', '\t']);
             let at = i + (rest.len() - trimmed.len());
             let is_doc = trimmed.starts_with("///") && !trimmed.starts_with("////");
-            let is_kw = ["rule ", "param ", "table ", "def ", "import "]
+            let is_kw = ["rule ", "param ", "table ", "def ", "import ", "relation "]
                 .iter()
                 .any(|k| trimmed.starts_with(k));
             if depth <= 0 && (is_kw || is_doc) && !prev_doc && at > 0 {
@@ -284,6 +284,17 @@ fn item_exprs(item: &Item) -> Vec<&Expr> {
             .chain(r.condition.iter())
             .chain(r.report.at.iter())
             .collect(),
+        Item::Relation(r) => r
+            .cases
+            .iter()
+            .flat_map(|c| {
+                c.bindings
+                    .iter()
+                    .map(|b| &b.source)
+                    .chain(c.condition.iter())
+                    .chain(c.step.iter().filter_map(|s| s.at.as_ref()))
+            })
+            .collect(),
     }
 }
 
@@ -444,6 +455,7 @@ impl Lower {
                 }))
             }
             Rule::rule => self.rule(p, loc).map(Item::Rule),
+            Rule::relation => self.relation(p, loc).map(Item::Relation),
             _ => None,
         }
     }
@@ -567,6 +579,77 @@ impl Lower {
             condition,
             actions,
             loc,
+        })
+    }
+
+    fn relation(&mut self, p: Pair<'_, Rule>, loc: Loc) -> Option<Relation> {
+        let mut docs = Vec::new();
+        let mut names = Vec::new();
+        let mut cases = Vec::new();
+        for c in p.into_inner() {
+            match c.as_rule() {
+                Rule::doc => docs.push(doc_text(c.as_str())),
+                Rule::ident => names.push(self.name(&c)),
+                Rule::relation_case => cases.push(self.case(c)?),
+                _ => {}
+            }
+        }
+        let mut names = names.into_iter();
+        Some(Relation {
+            docs,
+            name: names.next()?,
+            params: names.collect(),
+            cases,
+            loc,
+        })
+    }
+
+    fn case(&mut self, p: Pair<'_, Rule>) -> Option<Case> {
+        let loc = Loc(self.span(&p));
+        let mut bindings = Vec::new();
+        let mut condition = None;
+        let mut step = None;
+        for c in p.into_inner() {
+            match c.as_rule() {
+                Rule::for_clause => bindings = self.bindings(c)?,
+                Rule::where_clause => condition = Some(self.expr(c.into_inner().next()?)?),
+                Rule::step_clause => step = Some(self.report(c)?),
+                _ => {}
+            }
+        }
+        Some(Case {
+            bindings,
+            condition,
+            step,
+            loc,
+        })
+    }
+
+    fn bindings(&mut self, p: Pair<'_, Rule>) -> Option<Vec<Binding>> {
+        let mut out = Vec::new();
+        for b in p.into_inner() {
+            let mut parts = b.into_inner();
+            let var = self.name(&parts.next()?);
+            let source = self.source(parts.next()?)?;
+            out.push(Binding { var, source });
+        }
+        Some(out)
+    }
+
+    /// A `report` or `step` clause: an optional `at` expression and a message.
+    fn report(&mut self, p: Pair<'_, Rule>) -> Option<Report> {
+        let mut at = None;
+        let mut message = None;
+        for r in p.into_inner() {
+            match r.as_rule() {
+                Rule::expr => at = Some(self.expr(r)?),
+                Rule::string => message = Some(self.message(r)?),
+                _ => {}
+            }
+        }
+        Some(Report {
+            at,
+            message: message?,
         })
     }
 
@@ -932,9 +1015,15 @@ fn human(r: Rule) -> &'static str {
         Rule::string | Rule::string_inner => "a string",
         Rule::number => "a number",
         Rule::doc => "a doc comment",
-        Rule::item | Rule::import | Rule::param | Rule::table | Rule::def | Rule::rule => {
-            "an item (`rule`, `def`, `param`, `table`, `import`)"
-        }
+        Rule::item
+        | Rule::import
+        | Rule::param
+        | Rule::table
+        | Rule::def
+        | Rule::rule
+        | Rule::relation => "an item (`rule`, `def`, `param`, `table`, `import`)",
+        Rule::relation_case => "`case`",
+        Rule::step_clause => "`step`",
         Rule::type_expr | Rule::list_type => "a type",
         Rule::meta_title => "`title`",
         Rule::meta_severity => "`severity`",

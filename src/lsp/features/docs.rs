@@ -290,6 +290,11 @@ pub(super) fn def_signature(d: &ast::Def) -> String {
     format!("def {}({})", d.name.text, params.join(", "))
 }
 
+pub(super) fn relation_signature(r: &crate::syntax::ast::Relation) -> String {
+    let params: Vec<&str> = r.params.iter().map(|p| p.text.as_str()).collect();
+    format!("relation {}({})", r.name.text, params.join(", "))
+}
+
 pub(super) fn docs_text(docs: &[String]) -> String {
     docs.iter()
         .map(|l| l.strip_prefix(' ').unwrap_or(l))
@@ -336,6 +341,18 @@ pub(super) fn item_doc(item: &Item) -> String {
             s
         }
         Item::Rule(r) => rule_doc(r),
+        Item::Relation(r) => {
+            let mut s = code(relation_signature(r));
+            s.push_str(&format!(
+                "\n\na relation of {} case{}; call it with every argument for a condition, or with the last one left out for the list of values it reaches",
+                r.cases.len(),
+                if r.cases.len() == 1 { "" } else { "s" }
+            ));
+            if !r.docs.is_empty() {
+                s.push_str(&format!("\n\n{}", docs_text(&r.docs)));
+            }
+            s
+        }
         Item::Import(i) => code(format!(
             "import {}",
             crate::syntax::format::quote(&i.path.value)

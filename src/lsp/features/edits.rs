@@ -84,6 +84,14 @@ pub(super) fn symbols(s: &Snapshot, params: &Value) -> Result<Vec<DocumentSymbol
                 tb.loc.0,
                 tb.name.loc.0,
             ),
+            Item::Relation(r) => symbol(
+                &t,
+                r.name.text.clone(),
+                Some(super::docs::relation_signature(r)),
+                SymbolKind::FUNCTION,
+                r.loc.0,
+                r.name.loc.0,
+            ),
             Item::Import(i) => symbol(
                 &t,
                 i.path.value.clone(),

@@ -69,8 +69,45 @@ pub(super) fn locate(file: &ast::File, off: usize) -> Option<(&Item, Found<'_>)>
                 }
             }
             Item::Rule(r) => in_rule(r, off),
+            Item::Relation(r) => in_relation(r, off),
         };
         return found.map(|f| (item, f));
+    }
+    None
+}
+
+fn in_relation(r: &ast::Relation, off: usize) -> Option<Found<'_>> {
+    if contains(r.name.loc.0, off) {
+        return Some(Found::Decl(&r.name, Decl::Def));
+    }
+    if let Some(p) = r.params.iter().find(|p| contains(p.loc.0, off)) {
+        return Some(Found::Decl(p, Decl::DefParam));
+    }
+    for c in r.cases.iter().filter(|c| contains(c.loc.0, off)) {
+        for b in &c.bindings {
+            if contains(b.var.loc.0, off) {
+                return Some(Found::Decl(&b.var, Decl::Binding));
+            }
+            if let Some(f) = in_expr(&b.source, off) {
+                return Some(f);
+            }
+        }
+        let step_parts = c.step.iter().flat_map(|s| {
+            s.message.parts.iter().filter_map(|p| match p {
+                ast::MessagePart::Expr(e) => Some(e),
+                ast::MessagePart::Text(_) => None,
+            })
+        });
+        let exprs = c
+            .condition
+            .iter()
+            .chain(c.step.iter().filter_map(|s| s.at.as_ref()))
+            .chain(step_parts);
+        for e in exprs {
+            if let Some(f) = in_expr(e, off) {
+                return Some(f);
+            }
+        }
     }
     None
 }
@@ -170,6 +207,25 @@ pub(super) fn walk_item(item: &Item, f: &mut dyn FnMut(&Expr)) {
             }
             for e in r.fix.iter().flat_map(|x| x.exprs()) {
                 walk(e, f);
+            }
+        }
+        Item::Relation(r) => {
+            for c in &r.cases {
+                for b in &c.bindings {
+                    walk(&b.source, f);
+                }
+                for e in c
+                    .condition
+                    .iter()
+                    .chain(c.step.iter().filter_map(|s| s.at.as_ref()))
+                {
+                    walk(e, f);
+                }
+                for p in c.step.iter().flat_map(|s| s.message.parts.iter()) {
+                    if let ast::MessagePart::Expr(e) = p {
+                        walk(e, f);
+                    }
+                }
             }
         }
         Item::Import(_) | Item::Table(_) => {}
@@ -317,6 +373,7 @@ pub(super) fn global_decl<'a>(
                 Item::Def(d) => &d.name,
                 Item::Param(p) => &p.name,
                 Item::Table(t) => &t.name,
+                Item::Relation(r) => &r.name,
                 _ => continue,
             };
             if n.text == name {

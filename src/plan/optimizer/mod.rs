@@ -99,7 +99,7 @@ fn collect_free(e: &Expr, out: &mut BTreeSet<VarId>) {
             inner(a, out);
             inner(b, out);
         }
-        Expr::Call(_, args) | Expr::List(args) => {
+        Expr::Call(_, args) | Expr::List(args) | Expr::Relation { args, .. } => {
             for a in args {
                 inner(a, out);
             }
@@ -187,6 +187,11 @@ pub(crate) fn rewrite_expr(e: Expr, f: &mut dyn FnMut(Expr) -> Expr) -> Expr {
             Expr::Call(b, args.into_iter().map(|a| rewrite_expr(a, f)).collect())
         }
         Expr::List(items) => Expr::List(items.into_iter().map(|a| rewrite_expr(a, f)).collect()),
+        Expr::Relation { rel, name, args } => Expr::Relation {
+            rel,
+            name,
+            args: args.into_iter().map(|a| rewrite_expr(a, f)).collect(),
+        },
         Expr::Quant {
             quant,
             var,

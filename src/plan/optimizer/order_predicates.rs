@@ -22,7 +22,7 @@ impl OptimizerRule for OrderPredicates {
 /// A rough cost class; sub-queries all share the top class so they never swap.
 pub(crate) fn cost(e: &Expr) -> u32 {
     match e {
-        Expr::Quant { .. } | Expr::Probe { .. } => 1000,
+        Expr::Quant { .. } | Expr::Probe { .. } | Expr::Relation { .. } => 1000,
         Expr::Const(_) | Expr::Var(_) | Expr::Param(_) | Expr::Table(_) => 0,
         Expr::Field(b, _) | Expr::Not(b) => 1 + cost(b),
         Expr::Index(a, b)

@@ -1,0 +1,575 @@
+//! Relations: the least fixpoint of each stratum of relations, computed before the rules.
+//!
+//! A stratum (a group of relations that call one another, see `check`) is evaluated in
+//! rounds. Round 1 runs every case over the facts of earlier strata; each later round
+//! derives the tuples that the facts of the round before make true, until a round adds
+//! nothing or the path length limit is reached. Facts are objects tuples; each remembers
+//! the round it was found in (its height: the length of its shortest derivation) and one
+//! derivation (the case's step and the facts its `for` bindings read), from which the
+//! evidence of a path is rebuilt.
+//!
+//! The executor ([`Mode::Indexed`]) evaluates semi-naively: a case whose recursive calls
+//! are all `for` sources reads, in each round, only the facts the previous round found
+//! through one of them (once per such binding); lookups go through a hash index on every
+//! column but the last. The reference evaluator ([`Mode::Reference`]) runs every case over
+//! all facts each round and looks facts up by scanning them. Both keep, for a tuple found
+//! in a round, the derivation with the smallest key (the tuples of the facts it read, then
+//! the step's object and position), so both give the same paths.
+
+use super::interp::{Ctx, Env, Mode};
+use super::value::Val;
+use crate::check::ir::{Case, Expr, MessagePart, Program, Source};
+use crate::diag::Span;
+use crate::graph::ObjId;
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+/// Most rounds a stratum runs: the longest path (in steps of its base cases) it finds.
+pub const MAX_ROUNDS: u32 = crate::limits::MAX_PATH_ROUNDS;
+
+/// One step of a path: what the case's `step` clause said and where it points.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct StepEvidence {
+    /// The object the step is about (the `at` value's object, else the first column's).
+    pub object: Option<ObjId>,
+    /// Where the `at` value is in the input.
+    pub span: Option<Span>,
+    /// The step's text.
+    pub text: String,
+}
+
+/// A fact of a relation and one derivation of it.
+#[derive(Clone, Debug)]
+pub struct Fact {
+    /// The objects, one per column.
+    pub tuple: Box<[ObjId]>,
+    /// The round it was found in (1 for the base cases).
+    pub height: u32,
+    /// The step of the case that derived it.
+    pub step: Option<Arc<StepEvidence>>,
+    /// The facts its derivation read through `for` bindings: (relation, fact index).
+    pub premises: Box<[(usize, u32)]>,
+}
+
+/// The facts of one relation.
+#[derive(Clone, Debug, Default)]
+pub struct Facts {
+    /// Every fact, in the order found (rounds in order).
+    pub facts: Vec<Fact>,
+    by_tuple: HashMap<Box<[ObjId]>, u32>,
+    /// Every column but the last → facts, in order of height then last column.
+    by_prefix: HashMap<Box<[ObjId]>, Vec<u32>>,
+}
+
+/// How a stratum was evaluated, for `kanon explain`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct StratumStats {
+    /// The relations of the stratum.
+    pub relations: Vec<usize>,
+    /// Whether it is recursive.
+    pub recursive: bool,
+    /// Rounds run.
+    pub rounds: u32,
+    /// New facts per round.
+    pub new_facts: Vec<usize>,
+    /// Whether the round limit stopped it while facts were still being found.
+    pub truncated: bool,
+    /// When its first column was restricted to the values the rules ask about: how many.
+    pub seeds: Option<usize>,
+}
+
+/// The computed relations of a program over a graph.
+#[derive(Clone, Debug, Default)]
+pub struct Relations {
+    /// The number of columns of each relation.
+    pub arity: Vec<usize>,
+    /// Facts per relation, indexed like [`Program::relations`].
+    pub rels: Vec<Facts>,
+    /// One entry per stratum, in evaluation order.
+    pub stats: Vec<StratumStats>,
+}
+
+impl Relations {
+    /// The index of a fact, by its tuple.
+    pub fn find(&self, rel: usize, tuple: &[ObjId], mode: Mode) -> Option<u32> {
+        let f = self.rels.get(rel)?;
+        match mode {
+            Mode::Indexed => f.by_tuple.get(tuple).copied(),
+            Mode::Reference => f
+                .facts
+                .iter()
+                .position(|x| &*x.tuple == tuple)
+                .and_then(|i| u32::try_from(i).ok()),
+        }
+    }
+
+    /// The facts whose first columns are `prefix`, by height then last column.
+    pub fn completions(&self, rel: usize, prefix: &[ObjId], mode: Mode) -> Vec<u32> {
+        let Some(f) = self.rels.get(rel) else {
+            return Vec::new();
+        };
+        match mode {
+            Mode::Indexed => f.by_prefix.get(prefix).cloned().unwrap_or_default(),
+            Mode::Reference => {
+                let mut out: Vec<u32> = f
+                    .facts
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, x)| x.tuple.get(..prefix.len()) == Some(prefix))
+                    .filter_map(|(i, _)| u32::try_from(i).ok())
+                    .collect();
+                out.sort_by_key(|&i| order_key(f, i));
+                out
+            }
+        }
+    }
+
+    /// A fact.
+    pub fn fact(&self, rel: usize, id: u32) -> Option<&Fact> {
+        self.rels.get(rel)?.facts.get(id as usize)
+    }
+
+    /// The steps of a fact's derivation, in path order: the steps of the facts it read,
+    /// then its own.
+    pub fn path(&self, rel: usize, id: u32) -> Vec<Arc<StepEvidence>> {
+        let mut out = Vec::new();
+        self.path_into(rel, id, &mut out, 0);
+        out
+    }
+
+    fn path_into(&self, rel: usize, id: u32, out: &mut Vec<Arc<StepEvidence>>, depth: u32) {
+        // heights strictly decrease along premises of one stratum; the bound guards the rest
+        if depth > MAX_ROUNDS * 64 {
+            return;
+        }
+        let Some(f) = self.fact(rel, id) else {
+            return;
+        };
+        for &(r, i) in &f.premises {
+            self.path_into(r, i, out, depth + 1);
+        }
+        if let Some(s) = &f.step {
+            out.push(s.clone());
+        }
+    }
+
+    fn insert(&mut self, rel: usize, fact: Fact) {
+        let Some(f) = self.rels.get_mut(rel) else {
+            return;
+        };
+        let Ok(id) = u32::try_from(f.facts.len()) else {
+            return;
+        };
+        f.by_tuple.insert(fact.tuple.clone(), id);
+        let cut = fact.tuple.len().saturating_sub(1);
+        let prefix: Box<[ObjId]> = fact.tuple.get(..cut).unwrap_or(&[]).into();
+        f.by_prefix.entry(prefix).or_default().push(id);
+        f.facts.push(fact);
+    }
+
+    /// Sorts each prefix list by height then last column (after a round's inserts).
+    fn sort_prefixes(&mut self, rel: usize) {
+        let Some(f) = self.rels.get_mut(rel) else {
+            return;
+        };
+        let keys: Vec<(u32, ObjId)> = (0..f.facts.len())
+            .filter_map(|i| u32::try_from(i).ok())
+            .map(|i| order_key(f, i))
+            .collect();
+        for list in f.by_prefix.values_mut() {
+            list.sort_by_key(|&i| keys.get(i as usize).copied().unwrap_or_default());
+        }
+    }
+}
+
+fn order_key(f: &Facts, i: u32) -> (u32, ObjId) {
+    f.facts.get(i as usize).map_or((u32::MAX, ObjId::MAX), |x| {
+        (x.height, x.tuple.last().copied().unwrap_or_default())
+    })
+}
+
+/// A tuple found by a case, with its derivation.
+struct Derivation {
+    rel: usize,
+    tuple: Box<[ObjId]>,
+    step: Option<StepEvidence>,
+    premises: Vec<(usize, u32)>,
+}
+
+/// Computes every relation of the program, stratum by stratum, in the context's mode.
+pub fn compute(ctx: &mut Ctx<'_>, program: &Program) {
+    let mut rels = Relations {
+        arity: program.relations.iter().map(|r| r.params.len()).collect(),
+        rels: vec![Facts::default(); program.relations.len()],
+        stats: Vec::new(),
+    };
+    // only what the rules read, directly or through other relations
+    let rules: Vec<usize> = (0..program.rules.len()).collect();
+    let needed = crate::plan::fixpoint::needed(program, &rules);
+    // the executor computes a relation only from the values its callers start from; the
+    // reference computes every relation whole
+    let seeds: Vec<Option<HashSet<ObjId>>> = match ctx.mode {
+        Mode::Indexed => crate::plan::fixpoint::restrictions(program)
+            .iter()
+            .map(|r| r.as_ref().map(|list| seed_values(ctx, program, list)))
+            .collect(),
+        Mode::Reference => vec![None; program.relations.len()],
+    };
+    for stratum in &program.strata {
+        if !stratum.iter().any(|r| needed.contains(r)) {
+            continue;
+        }
+        let recursive = stratum
+            .iter()
+            .any(|&r| program.relations.get(r).is_some_and(|x| x.recursive));
+        let mut stats = StratumStats {
+            relations: stratum.clone(),
+            recursive,
+            seeds: stratum
+                .iter()
+                .filter_map(|&r| seeds.get(r).and_then(Option::as_ref))
+                .map(HashSet::len)
+                .reduce(|a, b| a + b),
+            ..StratumStats::default()
+        };
+        // where the facts of the previous round start, per relation
+        let mut delta_start: Vec<u32> = vec![0; program.relations.len()];
+        let mut round = 0u32;
+        loop {
+            round += 1;
+            ctx.relations = Arc::new(std::mem::take(&mut rels));
+            let mut found: Vec<Derivation> = Vec::new();
+            for &r in stratum {
+                let Some(rel) = program.relations.get(r) else {
+                    continue;
+                };
+                for case in &rel.cases {
+                    let calls: Vec<usize> = case
+                        .relation_calls()
+                        .iter()
+                        .map(|(to, _)| *to)
+                        .filter(|to| stratum.contains(to))
+                        .collect();
+                    if round > 1 && calls.is_empty() {
+                        // a base case finds everything it can in round 1
+                        continue;
+                    }
+                    let only = seeds.get(r).and_then(Option::as_ref);
+                    if round == 1 || ctx.mode == Mode::Reference || !case.semi_naive {
+                        run_case(ctx, r, case, None, &delta_start, only, &mut found);
+                    } else {
+                        for (i, b) in case.bindings.iter().enumerate() {
+                            let own = matches!(&b.source, Source::Expr(e)
+                                if matches!(&**e, Expr::Relation { rel: to, .. } if stratum.contains(to)));
+                            if own {
+                                run_case(ctx, r, case, Some(i), &delta_start, only, &mut found);
+                            }
+                        }
+                    }
+                }
+            }
+            rels = Arc::try_unwrap(std::mem::take(&mut ctx.relations))
+                .unwrap_or_else(|shared| (*shared).clone());
+            for &r in stratum {
+                if let Some(f) = rels.rels.get(r) {
+                    if let (Some(slot), Ok(n)) =
+                        (delta_start.get_mut(r), u32::try_from(f.facts.len()))
+                    {
+                        *slot = n;
+                    }
+                }
+            }
+            let added = merge(&mut rels, found, round, ctx.mode);
+            for &r in stratum {
+                rels.sort_prefixes(r);
+            }
+            stats.rounds = round;
+            stats.new_facts.push(added);
+            if added == 0 || !recursive {
+                break;
+            }
+            if round >= MAX_ROUNDS {
+                stats.truncated = true;
+                break;
+            }
+        }
+        rels.stats.push(stats);
+    }
+    ctx.relations = Arc::new(rels);
+}
+
+/// Adds the new tuples of a round, each with its smallest derivation; returns how many.
+fn merge(rels: &mut Relations, found: Vec<Derivation>, round: u32, mode: Mode) -> usize {
+    type Key = (Vec<ObjId>, Option<ObjId>, Option<(u32, u32, u32)>);
+    type Slot = (usize, Box<[ObjId]>);
+    let mut best: HashMap<Slot, (Key, Derivation)> = HashMap::new();
+    for d in found {
+        if rels.find(d.rel, &d.tuple, mode).is_some() {
+            continue;
+        }
+        let mut premise_tuples = Vec::new();
+        for &(r, i) in &d.premises {
+            if let Some(f) = rels.fact(r, i) {
+                premise_tuples.extend_from_slice(&f.tuple);
+            }
+        }
+        let key: Key = (
+            premise_tuples,
+            d.step.as_ref().and_then(|s| s.object),
+            d.step
+                .as_ref()
+                .and_then(|s| s.span)
+                .map(|s| (s.file, s.start, s.end)),
+        );
+        let slot = (d.rel, d.tuple.clone());
+        match best.get(&slot) {
+            Some((k, _)) if *k <= key => {}
+            _ => {
+                best.insert(slot, (key, d));
+            }
+        }
+    }
+    let mut new: Vec<Derivation> = best.into_values().map(|(_, d)| d).collect();
+    new.sort_by(|a, b| (a.rel, &a.tuple).cmp(&(b.rel, &b.tuple)));
+    let n = new.len();
+    for d in new {
+        rels.insert(
+            d.rel,
+            Fact {
+                tuple: d.tuple,
+                height: round,
+                step: d.step.map(Arc::new),
+                premises: d.premises.into_boxed_slice(),
+            },
+        );
+    }
+    n
+}
+
+/// The objects the first binding of the seeds' rules takes where their conditions on it
+/// alone hold.
+fn seed_values(
+    ctx: &Ctx<'_>,
+    program: &Program,
+    seeds: &[crate::plan::fixpoint::Seed],
+) -> HashSet<ObjId> {
+    let mut out = HashSet::new();
+    for s in seeds {
+        let n = program.rules.get(s.rule).map_or(0, |r| r.vars.len());
+        let mut env = Env::new(n);
+        for v in ctx.source_values(&s.source, &mut env) {
+            let Val::Obj(o) = v else {
+                continue;
+            };
+            env.steps = 0;
+            env.set(s.var, v);
+            let ok = s.filters.iter().all(|f| {
+                let x = ctx.eval(f, &mut env);
+                ctx.truthy(&x)
+            });
+            // a value the step limit cut short is kept: it may be asked about
+            if ok || env.exhausted {
+                out.insert(o);
+            }
+            env.exhausted = false;
+        }
+    }
+    out
+}
+
+/// Runs one case; `delta` is the binding that reads only the previous round's facts;
+/// `only` restricts the first binding (the first column) to the values the rules need.
+fn run_case(
+    ctx: &Ctx<'_>,
+    rel: usize,
+    case: &Case,
+    delta: Option<usize>,
+    delta_start: &[u32],
+    only: Option<&HashSet<ObjId>>,
+    out: &mut Vec<Derivation>,
+) {
+    let mut env = Env::new(case.vars.len());
+    let mut premises = Vec::new();
+    // each conjunct of the condition is checked as soon as the bindings it reads are set
+    let mut filters: Vec<Vec<Expr>> = vec![Vec::new(); case.bindings.len().max(1)];
+    if let Some(c) = &case.condition {
+        let mut parts = Vec::new();
+        crate::plan::optimizer::conjuncts(c.clone(), &mut parts);
+        for part in parts {
+            let reads = crate::plan::optimizer::free_vars(&part);
+            let depth = case
+                .bindings
+                .iter()
+                .rposition(|b| reads.contains(&b.var))
+                .unwrap_or(0);
+            if let Some(slot) = filters.get_mut(depth) {
+                slot.push(part);
+            }
+        }
+    }
+    let run = Run {
+        ctx,
+        rel,
+        case,
+        delta,
+        delta_start,
+        filters,
+        only,
+    };
+    run.rows(0, &mut env, &mut premises, out);
+}
+
+struct Run<'a, 'g> {
+    ctx: &'a Ctx<'g>,
+    rel: usize,
+    case: &'a Case,
+    delta: Option<usize>,
+    delta_start: &'a [u32],
+    /// The conjuncts of the condition to check once binding `i` is set.
+    filters: Vec<Vec<Expr>>,
+    /// The values the first binding is restricted to.
+    only: Option<&'a HashSet<ObjId>>,
+}
+
+impl Run<'_, '_> {
+    fn rows(
+        &self,
+        depth: usize,
+        env: &mut Env,
+        premises: &mut Vec<(usize, u32)>,
+        out: &mut Vec<Derivation>,
+    ) {
+        let ctx = self.ctx;
+        let Some(b) = self.case.bindings.get(depth) else {
+            self.emit(env, premises, out);
+            return;
+        };
+        if let Source::Expr(e) = &b.source {
+            if let Expr::Relation { rel, args, .. } = &**e {
+                if ctx.relations.arity.get(*rel) == Some(&(args.len() + 1)) {
+                    let Some(prefix) = objects(ctx, args, env) else {
+                        return;
+                    };
+                    let from = if self.delta == Some(depth) {
+                        self.delta_start.get(*rel).copied().unwrap_or(0)
+                    } else {
+                        0
+                    };
+                    for id in ctx.relations.completions(*rel, &prefix, ctx.mode) {
+                        if id < from {
+                            continue;
+                        }
+                        let Some(last) = ctx
+                            .relations
+                            .fact(*rel, id)
+                            .and_then(|f| f.tuple.last().copied())
+                        else {
+                            continue;
+                        };
+                        if depth == 0 {
+                            env.steps = 0;
+                        }
+                        env.set(b.var, Val::Obj(last));
+                        if !self.holds(depth, env) {
+                            continue;
+                        }
+                        premises.push((*rel, id));
+                        self.rows(depth + 1, env, premises, out);
+                        premises.pop();
+                    }
+                    return;
+                }
+            }
+        }
+        let values = ctx.source_values(&b.source, env);
+        for v in values {
+            if depth == 0 {
+                env.steps = 0;
+            }
+            env.set(b.var, v);
+            if self.holds(depth, env) {
+                self.rows(depth + 1, env, premises, out);
+            }
+        }
+    }
+
+    /// Whether the conjuncts checked at binding `depth` hold (a step-limit hit: no).
+    fn holds(&self, depth: usize, env: &mut Env) -> bool {
+        let ctx = self.ctx;
+        if depth == 0 {
+            if let (Some(only), Some(b)) = (self.only, self.case.bindings.first()) {
+                match env.vars.get(b.var) {
+                    Some(Val::Obj(o)) if only.contains(o) => {}
+                    _ => return false,
+                }
+            }
+        }
+        for f in self.filters.get(depth).map_or(&[][..], Vec::as_slice) {
+            let v = ctx.eval(f, env);
+            if !ctx.truthy(&v) || env.exhausted {
+                env.exhausted = false;
+                return false;
+            }
+        }
+        true
+    }
+
+    fn emit(&self, env: &mut Env, premises: &[(usize, u32)], out: &mut Vec<Derivation>) {
+        let ctx = self.ctx;
+        if self.case.bindings.is_empty() && !self.holds(0, env) {
+            return;
+        }
+        let mut tuple = Vec::with_capacity(self.case.head.len());
+        for &h in &self.case.head {
+            match env.vars.get(h) {
+                Some(Val::Obj(o)) => tuple.push(*o),
+                _ => return,
+            }
+        }
+        let step = self.case.step.as_ref().map(|s| {
+            let at = s.at.as_ref().map(|e| ctx.eval(e, env));
+            let object = at.as_ref().and_then(obj_of).or(tuple.first().copied());
+            let span = s.at.as_ref().and_then(|e| ctx.locate(e, env));
+            let mut text = String::new();
+            for p in &s.message {
+                match p {
+                    MessagePart::Text(t) => text.push_str(t),
+                    MessagePart::Expr(e) => {
+                        let v = ctx.eval(e, env);
+                        text.push_str(&ctx.display(&v));
+                    }
+                }
+            }
+            StepEvidence { object, span, text }
+        });
+        out.push(Derivation {
+            rel: self.rel,
+            tuple: tuple.into_boxed_slice(),
+            step,
+            premises: premises.to_vec(),
+        });
+    }
+}
+
+/// The objects the arguments evaluate to, or `None` when one is not an object.
+pub fn objects(ctx: &Ctx<'_>, args: &[Expr], env: &mut Env) -> Option<Vec<ObjId>> {
+    let mut out = Vec::with_capacity(args.len());
+    for a in args {
+        match ctx.eval(a, env) {
+            Val::Obj(o) => out.push(o),
+            _ => return None,
+        }
+    }
+    Some(out)
+}
+
+fn obj_of(v: &Val) -> Option<ObjId> {
+    match v {
+        Val::Obj(o)
+        | Val::Container(o, _)
+        | Val::Effective(o, _)
+        | Val::Ref(o, _)
+        | Val::Exposure(o, _) => Some(*o),
+        _ => None,
+    }
+}
