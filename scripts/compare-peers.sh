@@ -26,9 +26,11 @@
 #   Checkov checks, such as a file holding only CRDs, are not counted).
 # - "objects" is kanon's `summary.objects`; for Checkov, `summary.resource_count`.
 #
-# Checkov is installed from PyPI into .bench/venv the first time (CHECKOV_VERSION picks
-# a version; the default is the newest). Times come from /usr/bin/time; the machine this
-# runs on may be shared, so compare the CPU time as well as the wall time.
+# Checkov is installed from PyPI into .bench/venv (or CHECKOV_VENV) when that has no
+# `checkov` yet (CHECKOV_VERSION picks a version; the default is the newest). Without the
+# corpus, or when pip fails, the script says so and exits with 1. Times come from
+# /usr/bin/time; the machine this runs on may be shared, so compare the CPU time
+# (user + sys) as well as the wall time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -40,7 +42,7 @@ die() {
 corpus="${CORPUS:-../shared/corpus/real}"
 kanon_runs="${KANON_RUNS:-5}"
 checkov_runs="${CHECKOV_RUNS:-3}"
-venv=.bench/venv
+venv="${CHECKOV_VENV:-.bench/venv}"
 
 [ -d "$corpus" ] || die "corpus \`$corpus\` not found (set CORPUS to a directory of manifest directories)"
 [ -x /usr/bin/time ] || die "\`/usr/bin/time\` (GNU time) is needed for wall time and peak memory"
