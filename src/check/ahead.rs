@@ -195,6 +195,39 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_predicted_ids_are_the_ones_the_checker_gives() {
+        // the entry order is a, b, lib/z, m; the checker loads a's import and its import
+        // first: a, lib/z, m, b (b's import is a comment)
+        let mut fs = RuleFs::new();
+        fs.add_embedded("r", "a.kanon", "import \"lib/z.kanon\"\n");
+        fs.add_embedded("r", "b.kanon", "// import \"m.kanon\"\n");
+        fs.add_embedded("r", "lib/z.kanon", "  import \"../m.kanon\" // m\n");
+        fs.add_embedded("r", "m.kanon", "");
+        let entry = fs.embedded_rules("r");
+        let mut sources = crate::diag::SourceMap::new();
+        sources.add("first.yaml", "");
+        let predicted = ahead(&fs, &entry, sources.len());
+        let compiled = super::super::compile(&fs, &entry, &Default::default(), &mut sources);
+        let order: Vec<(FileId, &str)> = compiled
+            .files
+            .iter()
+            .map(|(id, f)| (*id, f.rel.as_str()))
+            .collect();
+        assert_eq!(
+            order,
+            vec![
+                (1, "a.kanon"),
+                (2, "lib/z.kanon"),
+                (3, "m.kanon"),
+                (4, "b.kanon")
+            ]
+        );
+        for (id, f) in &compiled.files {
+            assert_eq!(predicted[&key(f)].id, *id, "{}", f.rel);
+        }
+    }
+
+    #[test]
     fn patterns_are_unescaped_like_strings() {
         let text = r#"where a matches "^a\\.b$" and b matches  "x\"y\u{41}\q\n" or c matches d
         # matches "open"#;
@@ -212,7 +245,7 @@ mod tests {
 
     #[test]
     fn imports_are_the_import_lines() {
-        let text = "# import \"no.kanon\"\nimport \"a.kanon\"\n  import   \"../b/c.kanon\" # why\nimportant \"x\"\nimport \"e\\\"f\"\nrule X {}\n";
+        let text = "// import \"no.kanon\"\nimport \"a.kanon\"\n  import   \"../b/c.kanon\" // why\nimportant \"x\"\nimport \"e\\\"f\"\nrule X {}\n";
         assert_eq!(
             imports(text).collect::<Vec<_>>(),
             vec!["a.kanon", "../b/c.kanon"]
