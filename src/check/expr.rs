@@ -1291,14 +1291,8 @@ impl<'a> RuleChecker<'a> {
                     );
                     return None;
                 };
-                return match regex::RegexBuilder::new(pat)
-                    .size_limit(crate::limits::Limits::default().max_regex_bytes)
-                    .build()
-                {
-                    Ok(re) => Some((
-                        ir::Expr::Matches(Box::new(a), ir::Pattern(Arc::new(re))),
-                        Ty::Bool,
-                    )),
+                return match super::ahead::regex(pat) {
+                    Ok(re) => Some((ir::Expr::Matches(Box::new(a), ir::Pattern(re)), Ty::Bool)),
                     Err(e) => {
                         let msg = e.to_string();
                         let last = msg

@@ -4,6 +4,7 @@
 //! Every problem is a coded [`Diagnostic`]; checking goes on after an error so a user
 //! sees every problem of a ruleset at once.
 
+mod ahead;
 mod expr;
 mod fix;
 pub mod fs;
@@ -70,9 +71,11 @@ fn compile_inner(
     sources: &mut SourceMap,
     record: bool,
 ) -> Compiled {
+    let ahead = ahead::ahead(fs, entry, sources.len());
     let mut c = Checker {
         fs,
         sources,
+        ahead,
         diags: Vec::new(),
         parsed: Vec::new(),
         seen: BTreeSet::new(),
@@ -88,6 +91,8 @@ fn compile_inner(
 struct Checker<'a> {
     fs: &'a RuleFs,
     sources: &'a mut SourceMap,
+    /// Files read and parsed ahead, in parallel ([`ahead`]).
+    ahead: HashMap<ahead::Key, ahead::Ahead>,
     diags: Vec<Diagnostic>,
     parsed: Vec<(FileId, RuleFile, ast::File)>,
     seen: BTreeSet<(bool, String, String)>,
@@ -119,7 +124,11 @@ impl Checker<'_> {
         {
             return;
         }
-        let text = match self.fs.read(&f) {
+        let (text, parsed) = match self.ahead.remove(&ahead::key(&f)) {
+            Some(a) => (Ok(a.text), Some((a.id, a.parsed))),
+            None => (self.fs.read(&f), None),
+        };
+        let text = match text {
             Ok(t) => t,
             Err(msg) => {
                 let mut d = Diagnostic::error("E0109", msg);
@@ -136,7 +145,11 @@ impl Checker<'_> {
             .file(id)
             .map(|s| s.text.clone())
             .unwrap_or_default();
-        let (ast, mut diags) = crate::syntax::parse(id, &text);
+        // parsed ahead with the id the file got, or parsed now
+        let (ast, mut diags) = match parsed {
+            Some((ahead_id, parsed)) if ahead_id == id => parsed,
+            _ => crate::syntax::parse(id, &text),
+        };
         self.diags.append(&mut diags);
         let imports: Vec<(String, Span)> = ast
             .items

@@ -1,0 +1,254 @@
+//! Parsing a ruleset's files ahead of the checker, in parallel.
+//!
+//! The checker loads files one by one, each file's imports right after it, and gives each
+//! the next [`FileId`] of the [`SourceMap`] as it goes; the parser needs that id, since
+//! every span carries it. Parsing is most of compiling (two thirds of the bundled
+//! ruleset's instructions), so [`ahead`] predicts the order in which the checker will load
+//! the files (their imports found by a look at each line, see [`imports`]), parses every
+//! file with its predicted id in parallel, and the checker takes a file's parse only when
+//! the id it gives the file is the predicted one. A wrong prediction (an import written in
+//! a way the look misses, say) costs a parse again, never a different result.
+//!
+//! Beside the parse, the bundled schema is decoded on another thread, since the checker
+//! needs it next, and the regular expressions of the `matches "..."` in each file's text
+//! are compiled after its parse (a seventh of compiling the bundled ruleset) into a cache
+//! that [`regex`] takes them from. The cache is keyed by the exact pattern and filled by
+//! the one builder the checker uses, so a hit is the regex the checker would have built;
+//! a miss (a pattern the look does not find) builds it then. The checker also takes a
+//! pattern it built once from the cache again: a `def` with a `matches` is checked at
+//! every call.
+
+use super::fs::{RuleFile, RuleFs};
+use crate::diag::{Diagnostic, FileId};
+use crate::syntax::ast;
+use rayon::prelude::*;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, PoisonError};
+
+/// Regular expressions compiled ahead or by the checker, by pattern; emptied when a
+/// compile starts, so it holds about one ruleset's patterns.
+static REGEXES: Mutex<Option<HashMap<String, Arc<regex::Regex>>>> = Mutex::new(None);
+
+/// Compiles a `matches` pattern as the checker does, once per compile: a pattern compiled
+/// ahead, or already for another use (a `def` is checked at every call), is shared.
+pub(super) fn regex(pattern: &str) -> Result<Arc<regex::Regex>, regex::Error> {
+    let ready = REGEXES
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .as_ref()
+        .and_then(|m| m.get(pattern).cloned());
+    if let Some(re) = ready {
+        return Ok(re);
+    }
+    let re = Arc::new(build(pattern)?);
+    keep(pattern.to_string(), Arc::clone(&re));
+    Ok(re)
+}
+
+fn keep(pattern: String, re: Arc<regex::Regex>) {
+    REGEXES
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .get_or_insert_with(HashMap::new)
+        .insert(pattern, re);
+}
+
+fn build(pattern: &str) -> Result<regex::Regex, regex::Error> {
+    regex::RegexBuilder::new(pattern)
+        .size_limit(crate::limits::Limits::default().max_regex_bytes)
+        .build()
+}
+
+/// Compiles the patterns of the `matches "..."` in `text` into the cache.
+fn compile_patterns(text: &str) {
+    for pattern in patterns(text) {
+        if let Ok(re) = build(&pattern) {
+            keep(pattern, Arc::new(re));
+        }
+    }
+}
+
+/// The patterns of `matches "..."` in a rule file's text, unescaped as the language does
+/// (`\"`, `\\`, `\n`, `\t`, `\r`, `\u{hex}`, any other escaped character itself). Only a
+/// prediction: a pattern is taken wherever the text says `matches "`.
+pub(super) fn patterns(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = text;
+    while let Some(at) = rest.find("matches") {
+        rest = &rest[at + "matches".len()..];
+        let Some(lit) = rest.trim_start().strip_prefix('"') else {
+            continue;
+        };
+        let mut value = String::new();
+        let mut chars = lit.chars();
+        let closed = loop {
+            match chars.next() {
+                None => break false,
+                Some('"') => break true,
+                Some('\\') => match chars.next() {
+                    Some('n') => value.push('\n'),
+                    Some('t') => value.push('\t'),
+                    Some('r') => value.push('\r'),
+                    Some('u') => {
+                        let Some((hex, tail)) = chars
+                            .as_str()
+                            .strip_prefix('{')
+                            .and_then(|t| t.split_once('}'))
+                        else {
+                            break false;
+                        };
+                        match u32::from_str_radix(hex, 16).ok().and_then(char::from_u32) {
+                            Some(c) => value.push(c),
+                            None => break false,
+                        }
+                        chars = tail.chars();
+                    }
+                    Some(c) => value.push(c),
+                    None => break false,
+                },
+                Some(c) => value.push(c),
+            }
+        };
+        if closed {
+            out.push(value);
+        }
+        rest = chars.as_str();
+    }
+    out
+}
+
+/// A file as the checker keys it: embedded or not, root, relative path.
+pub(super) type Key = (bool, String, String);
+
+/// A file read and parsed ahead.
+pub(super) struct Ahead {
+    /// The id the file was parsed with.
+    pub id: FileId,
+    /// The text read.
+    pub text: String,
+    /// The parse, with its diagnostics.
+    pub parsed: (ast::File, Vec<Diagnostic>),
+}
+
+/// The key of a file.
+pub(super) fn key(f: &RuleFile) -> Key {
+    (f.embedded, f.root.clone(), f.rel.clone())
+}
+
+/// Reads and parses the files that loading `entry` in order will load, in parallel, each
+/// with the id it is predicted to get (`first` for the first file loaded, and so on);
+/// files that cannot be read are left out (the checker reports them).
+pub(super) fn ahead(fs: &RuleFs, entry: &[RuleFile], first: usize) -> HashMap<Key, Ahead> {
+    let mut order: Vec<(RuleFile, String)> = Vec::new();
+    let mut seen: HashSet<Key> = HashSet::new();
+    for f in entry {
+        visit(fs, f.clone(), &mut seen, &mut order);
+    }
+    *REGEXES.lock().unwrap_or_else(PoisonError::into_inner) = None;
+    let parse_all = || {
+        order
+            .into_par_iter()
+            .enumerate()
+            .filter_map(|(i, (f, text))| {
+                let id = FileId::try_from(first + i).ok()?;
+                let parsed = crate::syntax::parse(id, &text);
+                compile_patterns(&text);
+                Some((key(&f), Ahead { id, text, parsed }))
+            })
+            .collect::<HashMap<_, _>>()
+    };
+    let (_, parsed) = rayon::join(crate::schema::Schema::bundled, parse_all);
+    parsed
+}
+
+/// Adds `f` and then what it imports to `order`, as the checker's `load` does. A file
+/// that cannot be read takes no id in the checker either, so it is left out.
+fn visit(fs: &RuleFs, f: RuleFile, seen: &mut HashSet<Key>, order: &mut Vec<(RuleFile, String)>) {
+    if !seen.insert(key(&f)) {
+        return;
+    }
+    let Ok(text) = fs.read(&f) else { return };
+    let targets: Vec<RuleFile> = imports(&text)
+        .filter_map(|path| fs.resolve(&f, path))
+        .map(|t| fs.original(t))
+        .collect();
+    order.push((f, text));
+    for t in targets {
+        visit(fs, t, seen, order);
+    }
+}
+
+/// The paths of the `import "PATH"` lines of a rule file, in order: lines that start
+/// with `import`, blanks and a string without escapes. Only a prediction (an import in
+/// another form is missed, an `import` line inside a multi-line string is not one).
+pub(super) fn imports(text: &str) -> impl Iterator<Item = &str> {
+    text.lines().filter_map(|line| {
+        let rest = line.trim_start().strip_prefix("import")?;
+        let rest = rest.trim_start().strip_prefix('"')?;
+        let (path, _) = rest.split_once('"')?;
+        (!path.contains('\\')).then_some(path)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_predicted_ids_are_the_ones_the_checker_gives() {
+        // the entry order is a, b, lib/z, m; the checker loads a's import and its import
+        // first: a, lib/z, m, b (b's import is a comment)
+        let mut fs = RuleFs::new();
+        fs.add_embedded("r", "a.kanon", "import \"lib/z.kanon\"\n");
+        fs.add_embedded("r", "b.kanon", "// import \"m.kanon\"\n");
+        fs.add_embedded("r", "lib/z.kanon", "  import \"../m.kanon\" // m\n");
+        fs.add_embedded("r", "m.kanon", "");
+        let entry = fs.embedded_rules("r");
+        let mut sources = crate::diag::SourceMap::new();
+        sources.add("first.yaml", "");
+        let predicted = ahead(&fs, &entry, sources.len());
+        let compiled = super::super::compile(&fs, &entry, &Default::default(), &mut sources);
+        let order: Vec<(FileId, &str)> = compiled
+            .files
+            .iter()
+            .map(|(id, f)| (*id, f.rel.as_str()))
+            .collect();
+        assert_eq!(
+            order,
+            vec![
+                (1, "a.kanon"),
+                (2, "lib/z.kanon"),
+                (3, "m.kanon"),
+                (4, "b.kanon")
+            ]
+        );
+        for (id, f) in &compiled.files {
+            assert_eq!(predicted[&key(f)].id, *id, "{}", f.rel);
+        }
+    }
+
+    #[test]
+    fn patterns_are_unescaped_like_strings() {
+        let text = r#"where a matches "^a\\.b$" and b matches  "x\"y\u{41}\q\n" or c matches d
+        # matches "open"#;
+        assert_eq!(patterns(text), vec![r"^a\.b$", "x\"yAq\n"]);
+    }
+
+    #[test]
+    fn a_regex_from_the_cache_is_the_one_built() {
+        compile_patterns(r#"x matches "^k[0-9]+-cache-test$""#);
+        let re = regex("^k[0-9]+-cache-test$").expect("valid");
+        assert!(re.is_match("k12-cache-test"));
+        assert_eq!(re.as_str(), "^k[0-9]+-cache-test$");
+        assert!(regex("(").is_err());
+    }
+
+    #[test]
+    fn imports_are_the_import_lines() {
+        let text = "// import \"no.kanon\"\nimport \"a.kanon\"\n  import   \"../b/c.kanon\" // why\nimportant \"x\"\nimport \"e\\\"f\"\nrule X {}\n";
+        assert_eq!(
+            imports(text).collect::<Vec<_>>(),
+            vec!["a.kanon", "../b/c.kanon"]
+        );
+    }
+}
