@@ -209,6 +209,22 @@ fn completion_offers_fields_sources_metadata_and_categories() {
         assert!(l.contains(&name.to_string()), "{name} not in {l:?}");
     }
     out += "in an expression: built-in functions, parameters, bindings and keywords\n";
+    // fix keywords after `report`, fix actions inside a fix block
+    let t = base.replace("has no `team` label\"\n", "has no `team` label\"\n  \n");
+    let l = check(&t, "  \n  fix safe", 2);
+    assert!(
+        l.contains(&"fix safe".to_string()) && l.contains(&"fix unsafe".to_string()),
+        "{l:?}"
+    );
+    assert!(!l.contains(&"set".to_string()), "{l:?}");
+    let t = base.replace(
+        "    set w.labels[\"team\"] = unowned_team\n",
+        "    set w.labels[\"team\"] = unowned_team\n    \n",
+    );
+    let l = check(&t, "    \n  }", 4);
+    for k in ["set", "remove", "add"] {
+        assert!(l.contains(&k.to_string()), "{k} not in {l:?}");
+    }
     // parameters and tables after `in` too
     let t = base.replace("where w.labels[\"team\"] == null", "where w.name in ");
     let l = check(&t, "w.name in ", 10);

@@ -68,6 +68,37 @@ pub(super) fn place(text: &str, off: usize) -> (Place, usize) {
     (Place::TopLevel, 0)
 }
 
+/// The actions of a `fix` block, with what they do.
+const FIX_ACTIONS: &[(&str, &str)] = &[
+    (
+        "set",
+        "`set PATH = VALUE`: set a field, creating missing parents",
+    ),
+    (
+        "remove",
+        "`remove PATH`, or `remove x in LIST where COND`: remove a field or list items",
+    ),
+    (
+        "add",
+        "`add VALUE to LIST`: append unless an equal item is there",
+    ),
+];
+
+/// Whether the end of `rule_text` (a rule up to the current line) is inside an open
+/// `fix safe|unsafe ... {` block.
+fn in_fix_block(rule_text: &str) -> bool {
+    let mut open = false;
+    for line in rule_text.lines() {
+        let l = line.trim();
+        if (l.starts_with("fix safe") || l.starts_with("fix unsafe")) && l.ends_with('{') {
+            open = true;
+        } else if l == "}" {
+            open = false;
+        }
+    }
+    open
+}
+
 /// The lines of `text` from the last to the first, with their start offsets.
 pub(super) fn line_starts_rev(text: &str) -> impl Iterator<Item = (usize, &str)> {
     let mut starts: Vec<usize> = vec![0];
@@ -171,6 +202,39 @@ pub(super) fn completion(s: &Snapshot, params: &Value) -> Result<Vec<CompletionI
     globals(&a, &mut out, true);
     if place == Place::Body {
         bindings_before(&t, rule_start, off, &mut out);
+        let in_fix = in_fix_block(t.get(rule_start..line_start).unwrap_or(""));
+        if words.is_empty() && in_fix {
+            for (k, d) in FIX_ACTIONS {
+                out.push(item(
+                    k,
+                    CompletionItemKind::KEYWORD,
+                    None,
+                    Some((*d).to_string()),
+                ));
+            }
+        }
+        if words.first() == Some(&"add") && in_fix {
+            out.push(item("to", CompletionItemKind::KEYWORD, None, None));
+        }
+        if words.is_empty() && !in_fix {
+            for (k, d) in [
+                (
+                    "fix safe",
+                    "a fix that changes nothing else about what the workload can do: `fix safe \"why\" { set ... }`",
+                ),
+                (
+                    "fix unsafe",
+                    "a fix that may break the workload; applied only with `--unsafe-fixes`",
+                ),
+            ] {
+                out.push(item(
+                    k,
+                    CompletionItemKind::KEYWORD,
+                    None,
+                    Some(d.to_string()),
+                ));
+            }
+        }
         for k in ["where", "report at"] {
             out.push(item(k, CompletionItemKind::KEYWORD, None, None));
         }
