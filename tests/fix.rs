@@ -209,20 +209,28 @@ fn crlf_files_keep_their_line_ends() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
-#[test]
-fn standard_input_is_not_fixable_but_diff_shows_the_change() {
+/// Runs kanon with `input` on standard input.
+fn run_stdin(args: &[&str], input: &str) -> (i32, String, String) {
     let mut child = kanon()
-        .args(["scan", "-", "--diff"])
+        .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    std::io::Write::write_all(child.stdin.as_mut().unwrap(), APP.as_bytes()).unwrap();
+    std::io::Write::write_all(child.stdin.as_mut().unwrap(), input.as_bytes()).unwrap();
     drop(child.stdin.take());
     let out = child.wait_with_output().unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn standard_input_is_not_fixable_but_diff_shows_the_change() {
+    let (_, stdout, stderr) = run_stdin(&["scan", "-", "--diff"], APP);
     assert!(
         stdout.starts_with("# `<stdin>` is not a file kanon can rewrite"),
         "{stdout}"
@@ -240,18 +248,9 @@ fn standard_input_is_not_fixable_but_diff_shows_the_change() {
         "{stderr}"
     );
     // --fix writes nothing anywhere
-    let mut child = kanon()
-        .args(["scan", "-", "--fix", "--fail-on", "never"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::io::Write::write_all(child.stdin.as_mut().unwrap(), APP.as_bytes()).unwrap();
-    drop(child.stdin.take());
-    let out = child.wait_with_output().unwrap();
-    assert_eq!(out.status.code(), Some(0));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("fixed 0 findings in 0 files"));
+    let (code, _, stderr) = run_stdin(&["scan", "-", "--fix", "--fail-on", "never"], APP);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("fixed 0 findings in 0 files"), "{stderr}");
 }
 
 /// JSON carries each fix's edits by path and as text; SARIF carries it as a `fix` with

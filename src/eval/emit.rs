@@ -20,7 +20,8 @@ pub fn sanitize(s: &str) -> String {
     out
 }
 
-fn obj_of(v: &Val) -> Option<ObjId> {
+/// The graph object a value belongs to (a container's or a reference's object).
+pub(super) fn obj_of(v: &Val) -> Option<ObjId> {
     match v {
         Val::Obj(o)
         | Val::Container(o, _)

@@ -16,6 +16,7 @@
 //! in a round, the derivation with the smallest key (the tuples of the facts it read, then
 //! the step's object and position), so both give the same paths.
 
+use super::emit::obj_of;
 use super::interp::{Ctx, Env, Mode};
 use super::value::Val;
 use crate::check::ir::{Case, Expr, MessagePart, Program, Source};
@@ -561,15 +562,4 @@ pub fn objects(ctx: &Ctx<'_>, args: &[Expr], env: &mut Env) -> Option<Vec<ObjId>
         }
     }
     Some(out)
-}
-
-fn obj_of(v: &Val) -> Option<ObjId> {
-    match v {
-        Val::Obj(o)
-        | Val::Container(o, _)
-        | Val::Effective(o, _)
-        | Val::Ref(o, _)
-        | Val::Exposure(o, _) => Some(*o),
-        _ => None,
-    }
 }
