@@ -344,16 +344,7 @@ impl<'a> RuleChecker<'a> {
                     .with_help("add a line such as `severity medium`"),
             );
         }
-        let mut bindings = Vec::new();
-        for b in &r.bindings {
-            let (source, ty) = self.source(&b.source)?;
-            let var = self.bind(&b.var, ty, true);
-            bindings.push(ir::Binding { var, source });
-        }
-        let condition = match &r.condition {
-            Some(c) => Some(self.condition(c)?),
-            None => None,
-        };
+        let (bindings, condition) = self.for_where(&r.bindings, r.condition.as_ref())?;
         let report_at = match &r.report.at {
             Some(e) => Some(self.expr(e)?.0),
             None => None,
@@ -1102,23 +1093,34 @@ impl<'a> RuleChecker<'a> {
         ))
     }
 
+    /// Checks `for` bindings (binding each variable in turn) and the `where` condition of a
+    /// rule or a relation's case.
+    fn for_where(
+        &mut self,
+        bindings: &[ast::Binding],
+        condition: Option<&ast::Expr>,
+    ) -> Option<(Vec<ir::Binding>, Option<ir::Expr>)> {
+        let mut out = Vec::new();
+        for b in bindings {
+            let (source, ty) = self.source(&b.source)?;
+            let var = self.bind(&b.var, ty, true);
+            out.push(ir::Binding { var, source });
+        }
+        let condition = match condition {
+            Some(c) => Some(self.condition(c)?),
+            None => None,
+        };
+        Some((out, condition))
+    }
+
     /// Checks one case of a relation; also returns the kinds of each column in this case.
     pub(super) fn case(
         &mut self,
         r: &ast::Relation,
         c: &ast::Case,
     ) -> Option<(ir::Case, Vec<KindSet>)> {
-        let mut bindings = Vec::new();
         self.positive = true;
-        for b in &c.bindings {
-            let (source, ty) = self.source(&b.source)?;
-            let var = self.bind(&b.var, ty, true);
-            bindings.push(ir::Binding { var, source });
-        }
-        let condition = match &c.condition {
-            Some(x) => Some(self.condition(x)?),
-            None => None,
-        };
+        let (bindings, condition) = self.for_where(&c.bindings, c.condition.as_ref())?;
         self.positive = false;
         let mut head = Vec::new();
         let mut columns = Vec::new();
