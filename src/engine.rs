@@ -40,6 +40,8 @@ pub struct ScanOptions {
     /// How Helm charts and Kustomize overlays are rendered (`None`: they are not recognised,
     /// and their files are read as they are).
     pub render: Option<crate::render::Settings>,
+    /// Whether findings carry their rule's fix (for `--fix`, `--diff`, JSON and SARIF).
+    pub fixes: bool,
 }
 
 /// Everything a scan produced.
@@ -175,7 +177,15 @@ pub fn scan_with(opts: &ScanOptions, on_phase: &dyn Fn(Phase)) -> Result<ScanRes
         rules: compiled.program.rules.len(),
         objects: graph.load.stats.objects,
     });
-    let run = || run_program_with(&compiled.program, &graph, &sources, &opts.limits);
+    let run = || {
+        run_program_with(
+            &compiled.program,
+            &graph,
+            &sources,
+            &opts.limits,
+            opts.fixes,
+        )
+    };
     let Evaluated {
         findings,
         diagnostics: run_diagnostics,
@@ -305,7 +315,7 @@ pub fn run_program(
     graph: &Graph,
     sources: &SourceMap,
 ) -> (Vec<Finding>, Vec<Diagnostic>) {
-    let run = run_program_with(program, graph, sources, &Limits::default());
+    let run = run_program_with(program, graph, sources, &Limits::default(), true);
     (run.findings, run.diagnostics)
 }
 
@@ -320,12 +330,13 @@ pub struct Evaluated {
     pub rule_times: Vec<std::time::Duration>,
 }
 
-/// [`run_program`] under the given limits.
+/// [`run_program`] under the given limits; `fixes`: whether findings carry their rule's fix.
 pub fn run_program_with(
     program: &crate::check::ir::Program,
     graph: &Graph,
     sources: &SourceMap,
     limits: &Limits,
+    fixes: bool,
 ) -> Evaluated {
     let mut diagnostics = Vec::new();
     let (plan, plan_errors) = crate::plan::plan(program);
@@ -335,7 +346,7 @@ pub fn run_program_with(
             format!("rule `{rule}` could not be planned: {e}"),
         ));
     }
-    let outcome = exec::execute_with(program, &plan, graph, sources, limits);
+    let outcome = exec::execute_with(program, &plan, graph, sources, limits, fixes);
     for hit in &outcome.limits {
         let on = hit
             .object

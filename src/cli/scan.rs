@@ -238,6 +238,13 @@ pub(super) fn run(args: &ScanArgs, color: Color) -> u8 {
         walk,
         verbose: args.verbose,
         render: Some(args.render.settings(&policy.config.render)),
+        // fixes are worked out only where they are applied or shown
+        fixes: args.fix
+            || args.fix_only
+            || args.diff
+            || targets
+                .iter()
+                .any(|t| matches!(t.format, ScanFormat::Json | ScanFormat::Sarif)),
         policy,
     };
     let progress = super::progress::Progress::start(super::progress::enabled());

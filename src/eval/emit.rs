@@ -204,7 +204,11 @@ pub fn finding(ctx: &Ctx<'_>, rule: &Rule, env: &mut Env, sources: &SourceMap) -
         .docs
         .get(obj.r.doc as usize)
         .and_then(|d| d.helm_source.clone());
-    let autofix = super::fixes::autofix(ctx, rule, env).map(Box::new);
+    let autofix = if ctx.fixes {
+        super::fixes::autofix(ctx, rule, env).map(Box::new)
+    } else {
+        None
+    };
     let text = ctx.rule_text(rule);
     Some(Finding::from(FindingData {
         rule_id: text.id,

@@ -49,21 +49,25 @@ pub fn execute(
         graph,
         sources,
         &crate::limits::Limits::default(),
+        true,
     )
 }
 
-/// Runs a physical plan under the given limits.
+/// Runs a physical plan under the given limits; `fixes`: whether findings carry their
+/// rule's fix.
 pub fn execute_with(
     program: &Program,
     plan: &PhysicalPlan,
     graph: &Graph,
     sources: &SourceMap,
     limits: &crate::limits::Limits,
+    fixes: bool,
 ) -> Outcome {
     let mut ctx = Ctx::new(graph, program, Mode::Indexed)
         .with_sources(sources)
         .with_relations(program);
     ctx.max_steps = limits.max_steps;
+    ctx.fixes = fixes;
     let mut parts: Vec<Part> = Vec::new();
     for group in &plan.groups {
         let ids = ctx.scan(&group.kinds, None);

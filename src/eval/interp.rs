@@ -45,6 +45,9 @@ pub struct Ctx<'g> {
     pub mode: Mode,
     /// Evaluation steps allowed per rule per root object.
     pub max_steps: u64,
+    /// Whether findings carry their rule's fix (`eval::fixes`); a scan whose output shows
+    /// no fix skips the work.
+    pub fixes: bool,
     /// The source texts, for `raw(x)`.
     pub sources: Option<&'g crate::diag::SourceMap>,
     /// Workloads (and all objects) by namespace, built on first use: a sub-query over
@@ -132,6 +135,7 @@ impl<'g> Ctx<'g> {
             tables: program.tables.iter().map(|t| Val::from(&t.rows)).collect(),
             mode,
             max_steps: 1_000_000,
+            fixes: true,
             sources: None,
             by_namespace: std::sync::OnceLock::new(),
             texts: program

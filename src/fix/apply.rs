@@ -7,7 +7,6 @@ use crate::diag::{FileId, SourceMap};
 use crate::eval::Finding;
 use crate::eval::fixes::FixOp;
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 /// Which fixes to apply.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -270,6 +269,10 @@ fn overlaps(a: &[PathStep], b: &[PathStep]) -> bool {
     a[..n] == b[..n]
 }
 
+/// Largest file whose multi-edit fixes are described as text in reports (their edits by
+/// path are always there; `--fix` applies them whatever the size).
+const DESCRIBE_MAX_BYTES: usize = 1 << 20;
+
 /// Fills in the text changes of every finding's fix (as if it were the only one applied),
 /// for the reports that carry them; a fix whose edit fails becomes not fixable. `docs` are
 /// the documents the scan read (a one-edit fix is previewed on them without parsing the
@@ -298,12 +301,19 @@ pub fn describe(
             ));
             return;
         }
-        let parsed = fix.doc.and_then(|d| docs.get(d as usize));
+        // the document as the scan read it: its spans are into this file's text
+        let parsed = fix
+            .doc
+            .and_then(|d| docs.get(d as usize))
+            .filter(|d| d.file == file && d.text.len() == src.text.len());
         let change = match (fix.ops.as_slice(), parsed) {
             // one edit on the document as read: its guard holds by construction
-            ([one], Some(d)) if Arc::ptr_eq(&d.text, &src.text) => {
+            ([one], Some(d)) => {
                 edit::preview(&src.text, d, &one.op).map(|(r, t)| (r.start, r.end, t))
             }
+            // several edits are made one after the other on fresh text, each reading the
+            // file again: too slow to describe every finding of a large file this way
+            _ if src.text.len() > DESCRIBE_MAX_BYTES => return,
             _ => apply_fix_ops(&src.text, doc as usize, &fix.ops).map(|after| {
                 let (s, e, t) = minimal_change(&src.text, &after);
                 (s, e, t.to_string())

@@ -413,40 +413,60 @@ impl Document {
     }
 
     /// The keys and indexes from the root to node `target`, or `None` when it is not
-    /// reachable from the root.
+    /// reachable from the root. Guided by spans (a node's span holds its children's), so
+    /// it visits only the nodes around the path, not the whole document.
     pub fn path_to_node(&self, target: NodeId) -> Option<Vec<crate::render::Step>> {
+        let t = self.span(target)?;
+        let mut path = Vec::new();
+        self.find_path(self.root, target, t, &mut path, 0)
+            .then_some(path)
+    }
+
+    fn find_path(
+        &self,
+        id: NodeId,
+        target: NodeId,
+        t: Span,
+        path: &mut Vec<crate::render::Step>,
+        depth: usize,
+    ) -> bool {
         use crate::render::Step;
-        // depth-first, with an explicit stack: documents may be deep
-        let mut stack: Vec<(NodeId, usize, Option<Step>)> = vec![(self.root, 0, None)];
-        let mut path: Vec<Step> = Vec::new();
-        let mut seen = 0usize;
-        while let Some((id, depth, step)) = stack.pop() {
-            seen += 1;
-            if seen > self.nodes.len() + 1 {
-                return None;
-            }
-            path.truncate(depth.saturating_sub(1));
-            if let Some(s) = step {
-                path.push(s);
-            }
-            if id == target {
-                return Some(path);
-            }
-            match self.value(id) {
-                Some(Value::Map(entries)) => {
-                    for (k, c) in entries.iter().rev() {
-                        stack.push((c, depth + 1, Some(Step::Key(k.to_string()))));
-                    }
-                }
-                Some(Value::Seq(items)) => {
-                    for (i, &c) in items.iter().enumerate().rev() {
-                        stack.push((c, depth + 1, Some(Step::Index(i))));
-                    }
-                }
-                _ => {}
-            }
+        if id == target {
+            return true;
         }
-        None
+        if depth > 4096 {
+            return false;
+        }
+        let holds = |c: NodeId| {
+            self.span(c)
+                .is_some_and(|s| s.start <= t.start && t.end <= s.end)
+        };
+        match self.value(id) {
+            Some(Value::Map(entries)) => {
+                for (k, c) in entries.iter() {
+                    if holds(c) {
+                        path.push(Step::Key(k.to_string()));
+                        if self.find_path(c, target, t, path, depth + 1) {
+                            return true;
+                        }
+                        path.pop();
+                    }
+                }
+            }
+            Some(Value::Seq(items)) => {
+                for (i, &c) in items.iter().enumerate() {
+                    if holds(c) {
+                        path.push(Step::Index(i));
+                        if self.find_path(c, target, t, path, depth + 1) {
+                            return true;
+                        }
+                        path.pop();
+                    }
+                }
+            }
+            _ => {}
+        }
+        false
     }
 
     /// Number of nodes.
@@ -598,6 +618,38 @@ pub struct ObjectRef {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn paths_to_nodes_follow_spans() {
+        use crate::render::Step;
+        let text = "a:\n  b:\n    - x: 1\n      y:\n    - {z: [p, q]}\n  c: ~\n";
+        let mut sources = crate::diag::SourceMap::new();
+        let out = Loader::default().load_text("t.yaml", text.to_string(), &mut sources);
+        let d = &out.docs[0];
+        let a = d.get(d.root, "a").unwrap();
+        let b = d.get(a, "b").unwrap();
+        let Some(Value::Seq(items)) = d.value(b) else {
+            panic!()
+        };
+        let y = d.get(items[0], "y").unwrap();
+        let z = d.get(items[1], "z").unwrap();
+        let Some(Value::Seq(zs)) = d.value(z) else {
+            panic!()
+        };
+        let c = d.get(a, "c").unwrap();
+        let k = |s: &str| Step::Key(s.to_string());
+        assert_eq!(d.path_to_node(d.root), Some(vec![]));
+        assert_eq!(
+            d.path_to_node(y),
+            Some(vec![k("a"), k("b"), Step::Index(0), k("y")])
+        );
+        assert_eq!(
+            d.path_to_node(zs[1]),
+            Some(vec![k("a"), k("b"), Step::Index(1), k("z"), Step::Index(1)])
+        );
+        assert_eq!(d.path_to_node(c), Some(vec![k("a"), k("c")]));
+        assert_eq!(d.path_to_node(NodeId::MAX), None);
+    }
 
     #[test]
     fn nodes_and_entries_are_compact() {
