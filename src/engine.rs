@@ -192,7 +192,7 @@ pub fn scan_with(opts: &ScanOptions, on_phase: &dyn Fn(Phase)) -> Result<ScanRes
         rule_times,
     } = within(pool.as_ref(), run);
     let findings = map_back(findings, &graph.load, &mut sources);
-    let run_errors = run_diagnostics.len();
+    let run_errors = run_diagnostics.iter().filter(|d| d.is_error()).count();
     diagnostics.extend(run_diagnostics);
     let input_errors = graph
         .load
@@ -362,6 +362,27 @@ pub fn run_program_with(
             d = d.at(r.id_span, "this rule");
         }
         diagnostics.push(d);
+    }
+    for &rel in &outcome.truncated {
+        let Some(r) = program.relations.get(rel) else {
+            continue;
+        };
+        diagnostics.push(
+            Diagnostic::warning(
+                "W0503",
+                format!(
+                    "relation `{}` stopped after {} rounds while it was still finding facts",
+                    r.name,
+                    crate::limits::MAX_PATH_ROUNDS
+                ),
+            )
+            .at(r.name_span, "this relation")
+            .with_help(format!(
+                "paths longer than {} steps are not reported; findings of rules that ask `{}` may be missing",
+                crate::limits::MAX_PATH_ROUNDS,
+                r.name
+            )),
+        );
     }
     Evaluated {
         findings: outcome.findings,

@@ -447,3 +447,87 @@ fn explain_shows_the_fixpoint_and_its_rounds_on_an_input() {
         assert!(text.contains(line), "{line}\n{text}");
     }
 }
+
+/// A chain of `n` service accounts in one namespace, each allowed (through a RoleBinding of
+/// `impersonates`) to act as the next; the last is bound to cluster-admin.
+fn chain(n: usize) -> String {
+    let mut y = String::from(
+        "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: {name: impersonates}\nrules: [{apiGroups: [\"\"], resources: [serviceaccounts], verbs: [impersonate], resourceNames: []}]\n",
+    );
+    for i in 0..n {
+        let _ = write!(
+            y,
+            "---\napiVersion: v1\nkind: ServiceAccount\nmetadata: {{name: sa{i}, namespace: ns{i}}}\n"
+        );
+        if i + 1 < n {
+            // a RoleBinding in the next one's namespace: sa{i} acts as every service
+            // account there, which is only sa{i+1}
+            let _ = write!(
+                y,
+                "---\napiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {{name: step{i}, namespace: ns{}}}\nroleRef: {{apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: impersonates}}\nsubjects: [{{kind: ServiceAccount, name: sa{i}, namespace: ns{i}}}]\n",
+                i + 1
+            );
+        }
+    }
+    let _ = write!(
+        y,
+        "---\napiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {{name: admin}}\nroleRef: {{apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: cluster-admin}}\nsubjects: [{{kind: ServiceAccount, name: sa{}, namespace: ns{}}}]\n",
+        n - 1,
+        n - 1
+    );
+    y
+}
+
+#[test]
+fn a_fixpoint_stopped_by_the_round_limit_is_a_located_warning() {
+    let scan_stdin = |yaml: &str| -> (Option<i32>, String, String) {
+        use std::io::Write as _;
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_kanon"))
+            .args(["scan", "-", "--format", "concise", "--select", "K03-016"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(yaml.as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    // 16 steps: the longest path the limit allows, found whole, no warning
+    let (_, out, err) = scan_stdin(&chain(17));
+    assert!(
+        out.contains("`ns0/sa0` can act as `ns16/sa16`"),
+        "{out}\n{err}"
+    );
+    assert!(!err.contains("W0503"), "{err}");
+    // 20 steps: the first service accounts' paths are cut, and the scan says so
+    let (code, out, err) = scan_stdin(&chain(21));
+    // a warning, not an error: the exit code is the findings' (1), not 2
+    assert_eq!(code, Some(1), "{out}\n{err}");
+    assert!(!out.contains("rule error"), "{out}");
+    assert!(!out.contains("`ns0/sa0` can act as"), "{out}");
+    assert!(
+        out.contains("`ns4/sa4` can act as `ns20/sa20`"),
+        "{out}\n{err}"
+    );
+    assert!(
+        err.contains(
+            "warning[W0503]: relation `reaches` stopped after 16 rounds while it was still finding facts"
+        ),
+        "{err}"
+    );
+    assert!(err.contains("paths.kanon"), "{err}");
+    assert!(
+        err.contains("paths longer than 16 steps are not reported"),
+        "{err}"
+    );
+}

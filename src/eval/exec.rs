@@ -30,6 +30,9 @@ pub struct Outcome {
     pub limits: Vec<StepLimitHit>,
     /// Time spent in each rule (indexed like the program's rules), summed over threads.
     pub times: Vec<Duration>,
+    /// Relations (indexes into the program's) whose fixpoint the round limit stopped while
+    /// it was still finding facts: paths longer than the limit are missing.
+    pub truncated: Vec<usize>,
 }
 
 /// What one parallel task found: findings, step-limit hits, and time per rule.
@@ -155,8 +158,17 @@ pub fn execute_with(
     parts.extend(others);
     let mut out = Outcome {
         times: vec![Duration::ZERO; program.rules.len()],
+        truncated: ctx
+            .relations
+            .stats
+            .iter()
+            .filter(|s| s.truncated)
+            .flat_map(|s| s.relations.iter().copied())
+            .collect(),
         ..Outcome::default()
     };
+    out.truncated.sort_unstable();
+    out.truncated.dedup();
     out.findings
         .reserve_exact(parts.iter().map(|(f, _, _)| f.len()).sum());
     for (f, l, t) in parts {

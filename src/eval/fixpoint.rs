@@ -3,7 +3,8 @@
 //! A stratum (a group of relations that call one another, see `check`) is evaluated in
 //! rounds. Round 1 runs every case over the facts of earlier strata; each later round
 //! derives the tuples that the facts of the round before make true, until a round adds
-//! nothing or the path length limit is reached. Facts are objects tuples; each remembers
+//! nothing or the path length limit is reached (then one more round, whose facts are dropped,
+//! tells whether the limit cut longer paths off: the scan warns, `W0503`). Facts are objects tuples; each remembers
 //! the round it was found in (its height: the length of its shortest derivation) and one
 //! derivation (the case's step and the facts its `for` bindings read), from which the
 //! evidence of a path is rebuilt.
@@ -271,6 +272,13 @@ pub fn compute(ctx: &mut Ctx<'_>, program: &Program) {
             }
             rels = Arc::try_unwrap(std::mem::take(&mut ctx.relations))
                 .unwrap_or_else(|shared| (*shared).clone());
+            if round > MAX_ROUNDS {
+                // a probe past the limit: were there longer paths? its facts are dropped
+                stats.truncated = found
+                    .iter()
+                    .any(|d| rels.find(d.rel, &d.tuple, ctx.mode).is_none());
+                break;
+            }
             for &r in stratum {
                 if let Some(f) = rels.rels.get(r) {
                     if let (Some(slot), Ok(n)) =
@@ -287,10 +295,6 @@ pub fn compute(ctx: &mut Ctx<'_>, program: &Program) {
             stats.rounds = round;
             stats.new_facts.push(added);
             if added == 0 || !recursive {
-                break;
-            }
-            if round >= MAX_ROUNDS {
-                stats.truncated = true;
                 break;
             }
         }
