@@ -7,16 +7,12 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+use common::kanon;
+use common::run_stdin;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-
-fn kanon() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_kanon"));
-    c.current_dir(env!("CARGO_MANIFEST_DIR"));
-    c.env("NO_COLOR", "1");
-    c
-}
+use std::process::Command;
 
 fn run(args: &[&str]) -> (i32, String, String) {
     let out = kanon().args(args).output().unwrap();
@@ -210,23 +206,6 @@ fn crlf_files_keep_their_line_ends() {
 }
 
 /// Runs kanon with `input` on standard input.
-fn run_stdin(args: &[&str], input: &str) -> (i32, String, String) {
-    let mut child = kanon()
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::io::Write::write_all(child.stdin.as_mut().unwrap(), input.as_bytes()).unwrap();
-    drop(child.stdin.take());
-    let out = child.wait_with_output().unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
 
 #[test]
 fn standard_input_is_not_fixable_but_diff_shows_the_change() {

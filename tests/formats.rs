@@ -3,20 +3,15 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+use common::kanon;
 use kanon::engine::{ScanOptions, scan};
 use kanon::report::sarif;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 type Key = (String, String, usize, usize);
-
-fn kanon() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_kanon"));
-    c.current_dir(env!("CARGO_MANIFEST_DIR"));
-    c.env("NO_COLOR", "1");
-    c
-}
 
 fn run(args: &[&str]) -> Output {
     kanon().args(args).output().unwrap()

@@ -19,6 +19,7 @@
 //! | `!!binary` | decodes the base64 | keeps the base64 text |
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
 use kanon::diag::SourceMap;
 use kanon::model::{LoadOutput, Loader, NodeId, SkipReason, Value};
 
@@ -338,37 +339,21 @@ fn an_error_in_the_last_document_reads_the_others() {
 
 #[test]
 fn the_scan_summary_says_what_was_skipped() {
-    use std::io::Write as _;
     let input = format!(
         "{POD_A}---\napiVersion: v1\nkind: Pod\nmetadata: {{name: [b}}\n---\n{}",
         POD_A.replace("name: a", "name: c")
     );
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_kanon"))
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env("NO_COLOR", "1")
-        .args([
+    let (code, stdout, stderr) = common::run_stdin(
+        &[
             "scan",
             "-",
             "--no-default-rules",
             "--rules",
             "benches/data/noop.kanon",
-        ])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+        ],
+        &input,
+    );
     insta::assert_snapshot!(format!(
-        "exit {}\n--- stdout\n{}--- stderr\n{}",
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
+        "exit {code}\n--- stdout\n{stdout}--- stderr\n{stderr}"
     ));
 }
