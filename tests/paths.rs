@@ -108,6 +108,12 @@ fn render(r: &Rbac) -> String {
                 );
             }
         }
+        // people too: K03-020 follows paths from users and groups
+        match i % 4 {
+            0 => subj.push_str("  - {kind: User, name: dev}\n"),
+            1 => subj.push_str("  - {kind: Group, name: ops}\n"),
+            _ => {}
+        }
         if subj.is_empty() {
             continue;
         }
@@ -295,7 +301,7 @@ fn generated_cases_have_long_paths() {
     use proptest::strategy::ValueTree;
     use proptest::test_runner::TestRunner;
     let mut runner = TestRunner::deterministic();
-    let (mut long_bundled, mut long_own, mut cyclic) = (0, 0, 0);
+    let (mut long_bundled, mut long_own, mut cyclic, mut people) = (0, 0, 0, 0);
     for _ in 0..80 {
         let r = rbac()
             .new_tree(&mut runner)
@@ -303,6 +309,10 @@ fn generated_cases_have_long_paths() {
             .current();
         let yaml = render(&r);
         let (bundled, _) = both(&yaml, false);
+        people += bundled
+            .iter()
+            .filter(|f| &*f.rule_id == "K03-020" && steps(f).len() >= 2)
+            .count();
         long_bundled += paths_only(bundled)
             .iter()
             .filter(|f| steps(f).len() >= 2)
@@ -331,6 +341,10 @@ fn generated_cases_have_long_paths() {
         "no finding of the test relations with a path of 2 steps"
     );
     assert!(cyclic > 0, "no generated graph with a cycle");
+    assert!(
+        people > 0,
+        "no K03-020 finding (a user or group) with a path of 2 steps"
+    );
 }
 
 const SHORTCUT: &str = r#"

@@ -49,6 +49,8 @@ pub struct Fact {
     pub height: u32,
     /// The step of the case that derived it.
     pub step: Option<Arc<StepEvidence>>,
+    /// The number of steps of its path (its own and its premises').
+    pub len: u32,
     /// The facts its derivation read through `for` bindings: (relation, fact index).
     pub premises: Box<[(usize, u32)]>,
 }
@@ -305,7 +307,8 @@ pub fn compute(ctx: &mut Ctx<'_>, program: &Program) {
 
 /// Adds the new tuples of a round, each with its smallest derivation; returns how many.
 fn merge(rels: &mut Relations, found: Vec<Derivation>, round: u32, mode: Mode) -> usize {
-    type Key = (Vec<ObjId>, Option<ObjId>, Option<(u32, u32, u32)>);
+    // fewest steps first (the shortest path), then the facts read, then the step's place
+    type Key = (u32, Vec<ObjId>, Option<ObjId>, Option<(u32, u32, u32)>);
     type Slot = (usize, Box<[ObjId]>);
     let mut best: HashMap<Slot, (Key, Derivation)> = HashMap::new();
     for d in found {
@@ -313,12 +316,15 @@ fn merge(rels: &mut Relations, found: Vec<Derivation>, round: u32, mode: Mode) -
             continue;
         }
         let mut premise_tuples = Vec::new();
+        let mut len = u32::from(d.step.is_some());
         for &(r, i) in &d.premises {
             if let Some(f) = rels.fact(r, i) {
                 premise_tuples.extend_from_slice(&f.tuple);
+                len = len.saturating_add(f.len);
             }
         }
         let key: Key = (
+            len,
             premise_tuples,
             d.step.as_ref().and_then(|s| s.object),
             d.step
@@ -334,15 +340,16 @@ fn merge(rels: &mut Relations, found: Vec<Derivation>, round: u32, mode: Mode) -
             }
         }
     }
-    let mut new: Vec<Derivation> = best.into_values().map(|(_, d)| d).collect();
-    new.sort_by(|a, b| (a.rel, &a.tuple).cmp(&(b.rel, &b.tuple)));
+    let mut new: Vec<(u32, Derivation)> = best.into_values().map(|(k, d)| (k.0, d)).collect();
+    new.sort_by(|(_, a), (_, b)| (a.rel, &a.tuple).cmp(&(b.rel, &b.tuple)));
     let n = new.len();
-    for d in new {
+    for (len, d) in new {
         rels.insert(
             d.rel,
             Fact {
                 tuple: d.tuple,
                 height: round,
+                len,
                 step: d.step.map(Arc::new),
                 premises: d.premises.into_boxed_slice(),
             },
