@@ -42,6 +42,8 @@ pub struct ScanOptions {
     pub render: Option<crate::render::Settings>,
     /// Whether findings carry their rule's fix (for `--fix`, `--diff`, JSON and SARIF).
     pub fixes: bool,
+    /// Texts read instead of the files of these names (see [`Loader::overlay`]).
+    pub overlay: Option<std::sync::Arc<std::collections::BTreeMap<String, String>>>,
 }
 
 /// Everything a scan produced.
@@ -145,6 +147,7 @@ pub fn scan_with(opts: &ScanOptions, on_phase: &dyn Fn(Phase)) -> Result<ScanRes
     let mut loader = Loader::new(opts.limits);
     loader.walk = opts.walk.clone();
     loader.verbose = opts.verbose;
+    loader.overlay = opts.overlay.clone();
     let renderer = opts.render.clone().map(crate::render::Renderer::new);
     let load = within(pool.as_ref(), || {
         loader.load_paths_rendering(&opts.inputs, renderer.as_ref(), &mut sources)

@@ -381,6 +381,8 @@ fn the_corpus_round_trips() {
         "never",
     ]);
     let before: Value = serde_json::from_str(&before).expect(&err);
+    let (code, diff, diff_err) = run(&["scan", d, "--no-render", "--diff", "--fail-on", "never"]);
+    assert_eq!(code, 1, "{diff_err}");
     let (code, _, err) = run(&["scan", d, "--no-render", "--fix", "--fail-on", "never"]);
     assert_eq!(code, 0, "{err}");
     let fixed: usize = err
@@ -390,6 +392,45 @@ fn the_corpus_round_trips() {
         .and_then(|n| n.parse().ok())
         .unwrap();
     assert!(fixed > 500, "{err}");
+    // --diff ran the same passes in memory: the same summary, and its diff is what --fix wrote
+    let summary = |e: &str, prefix: &str| {
+        e.lines()
+            .find_map(|l| l.strip_prefix(prefix))
+            .map(str::to_string)
+    };
+    assert_eq!(
+        summary(&diff_err, "would fix "),
+        summary(&err, "fixed "),
+        "{diff_err}\n{err}"
+    );
+    let mut changes = Vec::new();
+    let mut stack = vec![corpus.clone()];
+    while let Some(p) = stack.pop() {
+        for e in std::fs::read_dir(&p).unwrap() {
+            let path = e.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+                continue;
+            }
+            let rel = path.strip_prefix(&corpus).unwrap();
+            let was = std::fs::read(&path).unwrap();
+            let now = std::fs::read(dir.join(rel)).unwrap();
+            if was != now {
+                changes.push(kanon::fix::apply::FileChange {
+                    name: dir.join(rel).display().to_string(),
+                    writable: true,
+                    before: String::from_utf8(was).unwrap(),
+                    after: String::from_utf8(now).unwrap(),
+                });
+            }
+        }
+    }
+    changes.sort_by(|a, b| a.name.cmp(&b.name));
+    let wrote: String = changes
+        .iter()
+        .map(kanon::fix::apply::unified_diff)
+        .collect();
+    assert!(diff == wrote, "--diff differs from what --fix wrote");
     let (_, after, err) = run(&[
         "scan",
         d,
@@ -428,8 +469,8 @@ fn the_corpus_round_trips() {
 }
 
 /// Two fixes that remove items of one list are not made in one pass (the first moves the
-/// items the second names): `--diff` shows the first and says the second waits; `--fix`
-/// makes both, one pass after the other.
+/// items the second names): `--fix` makes both, one pass after the other, and `--diff`
+/// shows the same passes, read from memory, as one diff that is exactly what `--fix` writes.
 #[test]
 fn overlapping_fixes_wait_for_the_next_pass() {
     let pod = "apiVersion: v1
@@ -452,13 +493,14 @@ spec:
     let d = dir.to_str().unwrap();
     let (code, out, err) = run(&["scan", d, "--diff", "--unsafe-fixes", "--select", "K01-007"]);
     assert_eq!(code, 1, "{err}");
-    assert_eq!(out.matches("\n-        - ").count(), 1, "{out}");
+    assert_eq!(out.matches("\n-        - ").count(), 2, "{out}");
+    assert!(!err.contains("overlaps"), "{err}");
     assert!(
-        err.contains(
-            "K01-007: it overlaps another fix of the same rule; a later `--fix` pass applies it"
-        ),
+        err.contains("would fix 2 findings in 1 file: K01-007 2"),
         "{err}"
     );
+    // nothing was written
+    assert_eq!(std::fs::read_to_string(dir.join("pod.yaml")).unwrap(), pod);
     let (code, _, err) = run(&["scan", d, "--fix", "--unsafe-fixes", "--select", "K01-007"]);
     assert_eq!(code, 0, "{err}");
     assert!(
@@ -470,5 +512,13 @@ spec:
         fixed.ends_with("        add:\n        - NET_BIND_SERVICE\n"),
         "{fixed}"
     );
+    // the diff is what --fix wrote
+    let wrote = kanon::fix::apply::unified_diff(&kanon::fix::apply::FileChange {
+        name: format!("{d}/pod.yaml"),
+        writable: true,
+        before: pod.to_string(),
+        after: fixed,
+    });
+    assert_eq!(out, wrote);
     std::fs::remove_dir_all(&dir).unwrap();
 }

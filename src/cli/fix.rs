@@ -31,41 +31,7 @@ pub(super) fn run(
         Applicability::Safe
     };
     if args.diff {
-        let applied = apply::apply(&first.findings, &first.sources, which);
-        let mut out = String::new();
-        for f in &applied.files {
-            if !f.writable {
-                out.push_str(&format!(
-                    "# `{}` is not a file kanon can rewrite; the change to its documents:\n",
-                    f.name
-                ));
-            }
-            out.push_str(&apply::unified_diff(f));
-        }
-        {
-            use std::io::Write as _;
-            let _ = std::io::stdout().lock().write_all(out.as_bytes());
-        }
-        emit_diagnostics(&first, color);
-        let fixable = applied
-            .outcomes
-            .iter()
-            .filter(|o| **o == Outcome::Fixed)
-            .count();
-        let mut lines = vec![format!(
-            "would fix {} in {}{}",
-            plural(fixable, "finding"),
-            plural(applied.files.iter().filter(|f| f.writable).count(), "file"),
-            by_rule_suffix(&applied.fixed_by_rule(&first.findings))
-        )];
-        lines.extend(leftovers(&first.findings, &applied, which, false));
-        for l in lines {
-            super::err_line(&l);
-        }
-        if first.has_errors() {
-            return Fixed::Exit(2);
-        }
-        return Fixed::Exit(u8::from(!applied.files.is_empty()));
+        return diff(opts, first, which, color);
     }
     let mut result = first;
     let mut fixed: BTreeMap<String, usize> = BTreeMap::new();
@@ -140,6 +106,105 @@ pub(super) fn run(
         return Fixed::Exit(if result.has_errors() { 2 } else { 0 });
     }
     Fixed::Done(Box::new(result))
+}
+
+/// `--diff`: the passes `--fix` would make, each scanning the edits of the passes before it
+/// from memory (`ScanOptions::overlay`), shown as one diff per file from its text on disk
+/// to its text after the last pass. Nothing is written. Inputs that cannot be rewritten
+/// (standard input, rendered charts and overlays) show the change of the first pass.
+fn diff(opts: &ScanOptions, first: ScanResult, which: Applicability, color: super::Color) -> Fixed {
+    let mut before: BTreeMap<String, String> = BTreeMap::new();
+    let mut after: BTreeMap<String, String> = BTreeMap::new();
+    let mut unwritable: Vec<apply::FileChange> = Vec::new();
+    let mut fixed: BTreeMap<String, usize> = BTreeMap::new();
+    // the scan of the files as they are, once a later pass has scanned the edits
+    let mut original: Option<ScanResult> = None;
+    let mut current = first;
+    for pass in 0..MAX_PASSES {
+        let applied = apply::apply(&current.findings, &current.sources, which);
+        let mut changed = false;
+        for f in applied.files {
+            if !f.writable {
+                if pass == 0 {
+                    unwritable.push(f);
+                }
+                continue;
+            }
+            before
+                .entry(f.name.clone())
+                .or_insert_with(|| f.before.clone());
+            after.insert(f.name, f.after);
+            changed = true;
+        }
+        for (finding, o) in current.findings.iter().zip(&applied.outcomes) {
+            // later passes count only the files they rewrite in memory
+            if *o == Outcome::Fixed && (pass == 0 || after.contains_key(&*finding.location.file)) {
+                *fixed.entry(finding.rule_id.to_string()).or_insert(0) += 1;
+            }
+        }
+        if !changed {
+            break;
+        }
+        let next = ScanOptions {
+            overlay: Some(std::sync::Arc::new(after.clone())),
+            ..opts.clone()
+        };
+        let scanned = match scan(&next) {
+            Ok(r) => r,
+            Err(e) => {
+                super::error_line(&e);
+                return Fixed::Exit(2);
+            }
+        };
+        let previous = std::mem::replace(&mut current, scanned);
+        original.get_or_insert(previous);
+    }
+    let last = current;
+    let first = original.as_ref().unwrap_or(&last);
+    let mut files: Vec<apply::FileChange> = unwritable;
+    for (name, text) in after {
+        let old = before.remove(&name).unwrap_or_default();
+        if old != text {
+            files.push(apply::FileChange {
+                name,
+                writable: true,
+                before: old,
+                after: text,
+            });
+        }
+    }
+    files.sort_by(|a, b| a.name.cmp(&b.name));
+    let mut out = String::new();
+    for f in &files {
+        if !f.writable {
+            out.push_str(&format!(
+                "# `{}` is not a file kanon can rewrite; the change to its documents:\n",
+                f.name
+            ));
+        }
+        out.push_str(&apply::unified_diff(f));
+    }
+    {
+        use std::io::Write as _;
+        let _ = std::io::stdout().lock().write_all(out.as_bytes());
+    }
+    emit_diagnostics(first, color);
+    let fixed_by: BTreeMap<&str, usize> = fixed.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+    let mut lines = vec![format!(
+        "would fix {} in {}{}",
+        plural(fixed.values().sum(), "finding"),
+        plural(files.iter().filter(|f| f.writable).count(), "file"),
+        by_rule_suffix(&fixed_by)
+    )];
+    let left = apply::apply(&last.findings, &last.sources, which);
+    lines.extend(leftovers(&last.findings, &left, which, true));
+    for l in lines {
+        super::err_line(&l);
+    }
+    if first.has_errors() {
+        return Fixed::Exit(2);
+    }
+    Fixed::Exit(u8::from(!files.is_empty()))
 }
 
 fn emit_diagnostics(result: &ScanResult, color: super::Color) {

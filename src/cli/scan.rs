@@ -238,6 +238,7 @@ pub(super) fn run(args: &ScanArgs, color: Color) -> u8 {
         walk,
         verbose: args.verbose,
         render: Some(args.render.settings(&policy.config.render)),
+        overlay: None,
         // fixes are worked out only where they are applied or shown
         fixes: args.fix
             || args.fix_only

@@ -152,6 +152,9 @@ pub struct Loader {
     /// walking a directory (files named explicitly always warn); otherwise they are only
     /// counted.
     pub verbose: bool,
+    /// Texts read instead of the files of these names (as displayed): a `--diff` pass
+    /// reads the edits of the passes before it without writing them.
+    pub overlay: Option<Arc<BTreeMap<String, String>>>,
 }
 
 impl Default for Loader {
@@ -197,6 +200,7 @@ impl Loader {
             split_bytes: SPLIT_BYTES,
             walk: super::WalkOptions::default(),
             verbose: false,
+            overlay: None,
         }
     }
 
@@ -416,6 +420,9 @@ impl Loader {
 
     fn read_file(&self, path: &Path) -> Input {
         let name = path.display().to_string();
+        if let Some(text) = self.overlay.as_ref().and_then(|o| o.get(&name)) {
+            return self.decode(name, text.clone().into_bytes());
+        }
         match std::fs::metadata(path) {
             Ok(m) if m.is_file() && m.len() > self.limits.max_file_bytes => {
                 return Input::failed(
