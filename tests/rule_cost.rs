@@ -3,13 +3,16 @@
 //! bounded by the step limit for the whole input. Per-namespace lookups must use the
 //! namespace-indexed sources (`workloads(n.name)`), not a scan of every workload per
 //! namespace: with the scan, K02-007 hit the limit on a 20,000-object cluster and reported
-//! 32 of its 559 namespaces.
+//! 32 of its 559 namespaces. Its input-wide questions ask about custom kinds
+//! (`exists o in objects where o.kind == "ClusterPolicy" ...`): they must read those kinds
+//! through the kind index (the optimizer's `narrow_kind_scans`), not every object, or a
+//! 100,000-object cluster exhausts the limit before the first namespace.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use kanon::engine::{ScanOptions, scan};
 use kanon::limits::Limits;
 
-/// 100 Namespaces with 5 Pods each, one YAML stream.
+/// 100 Namespaces with 5 Pods and 40 ConfigMaps each, one YAML stream.
 fn many_namespaces() -> String {
     let mut docs = Vec::new();
     for i in 0..100 {
@@ -20,6 +23,12 @@ fn many_namespaces() -> String {
             docs.push(format!(
                 "apiVersion: v1\nkind: Pod\nmetadata:\n  name: app-{j}\n  namespace: team-{i:03}\n\
                  spec:\n  containers:\n    - name: app\n      image: registry.example.com/app:1.{j}\n"
+            ));
+        }
+        for j in 0..40 {
+            docs.push(format!(
+                "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings-{j}\n  namespace: team-{i:03}\n\
+                 data:\n  mode: fast\n"
             ));
         }
     }

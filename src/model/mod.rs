@@ -441,12 +441,22 @@ impl Document {
             self.span(c)
                 .is_some_and(|s| s.start <= t.start && t.end <= s.end)
         };
+        // children are in source order (but for merge keys and aliases): the one that holds
+        // the target is the last that starts at or before it, found by bisection; the
+        // linear scan is the fallback
+        let starts_before = |c: NodeId| self.span(c).is_some_and(|s| s.start <= t.start);
         match self.value(id) {
             Some(Value::Map(entries)) => {
-                for (k, c) in entries.iter() {
-                    if holds(c) {
-                        path.push(Step::Key(k.to_string()));
-                        if self.find_path(c, target, t, path, depth + 1) {
+                let all = entries.entries;
+                let at = all.partition_point(|e| starts_before(e.value));
+                let guess = at.checked_sub(1).and_then(|i| all.get(i).map(|e| (i, e)));
+                // the guess first; when the target is not below it (it cannot be, unless the
+                // order is broken), every entry
+                let order = guess.into_iter().chain(all.iter().enumerate());
+                for (_, e) in order {
+                    if holds(e.value) {
+                        path.push(Step::Key(self.key(e.key).to_string()));
+                        if self.find_path(e.value, target, t, path, depth + 1) {
                             return true;
                         }
                         path.pop();
@@ -454,7 +464,12 @@ impl Document {
                 }
             }
             Some(Value::Seq(items)) => {
-                for (i, &c) in items.iter().enumerate() {
+                let at = items.partition_point(|&c| starts_before(c));
+                let guess = at
+                    .checked_sub(1)
+                    .and_then(|i| items.get(i).map(|&c| (i, c)));
+                let order = guess.into_iter().chain(items.iter().copied().enumerate());
+                for (i, c) in order {
                     if holds(c) {
                         path.push(Step::Index(i));
                         if self.find_path(c, target, t, path, depth + 1) {
@@ -649,6 +664,46 @@ mod tests {
         );
         assert_eq!(d.path_to_node(c), Some(vec![k("a"), k("c")]));
         assert_eq!(d.path_to_node(NodeId::MAX), None);
+    }
+
+    /// Every node of a document with a long list (found by bisection), empty values,
+    /// flow collections and block scalars gets the path the document's own structure gives.
+    #[test]
+    fn every_node_gets_its_path() {
+        use crate::render::Step;
+        let mut text = String::from("kind: List\nitems:\n");
+        for i in 0..300 {
+            text.push_str(&format!(
+                "- name: item-{i}\n  empty:\n  flow: {{a: [1, {{b: ~}}], c: \"\"}}\n  text: |\n    line {i}\n  list:\n  - x\n  -\n  - [y, z]\n"
+            ));
+        }
+        let mut sources = crate::diag::SourceMap::new();
+        let out = Loader::default().load_text("t.yaml", text, &mut sources);
+        let d = &out.docs[0];
+        let mut seen = 0;
+        let mut work = vec![(d.root, Vec::new())];
+        while let Some((id, path)) = work.pop() {
+            assert_eq!(d.path_to_node(id).as_ref(), Some(&path), "node {id}");
+            seen += 1;
+            match d.value(id) {
+                Some(Value::Map(entries)) => {
+                    for (k, c) in entries.iter() {
+                        let mut p = path.clone();
+                        p.push(Step::Key(k.to_string()));
+                        work.push((c, p));
+                    }
+                }
+                Some(Value::Seq(items)) => {
+                    for (i, &c) in items.iter().enumerate() {
+                        let mut p = path.clone();
+                        p.push(Step::Index(i));
+                        work.push((c, p));
+                    }
+                }
+                _ => {}
+            }
+        }
+        assert_eq!(seen, d.len());
     }
 
     #[test]

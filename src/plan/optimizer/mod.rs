@@ -5,6 +5,7 @@
 mod decorrelate_subqueries;
 mod fold_constants;
 mod index_probes;
+mod narrow_kind_scans;
 mod order_predicates;
 mod push_down_predicates;
 
@@ -26,6 +27,7 @@ pub fn rules() -> Vec<Box<dyn OptimizerRule>> {
         Box::new(fold_constants::FoldConstants),
         Box::new(decorrelate_subqueries::DecorrelateSubqueries),
         Box::new(push_down_predicates::PushDownPredicates),
+        Box::new(narrow_kind_scans::NarrowKindScans),
         Box::new(index_probes::IndexProbes),
         Box::new(order_predicates::OrderPredicates),
     ]
