@@ -49,7 +49,7 @@ const ROLES: &[(&str, &str)] = &[
 struct Rbac {
     /// Service accounts: (namespace, name index).
     sas: Vec<(usize, usize)>,
-    /// Bindings: (cluster-wide, namespace, role (ROLES, or cluster-admin past the end),
+    /// Bindings: (cluster-wide, namespace, role (ROLES, then cluster-admin, then edit),
     /// subjects as indexes into `sas`).
     bindings: Vec<(bool, usize, usize, Vec<usize>)>,
     /// Pods: (service account, as an index into `sas`, token mounted, exposed).
@@ -63,7 +63,7 @@ fn rbac() -> impl Strategy<Value = Rbac> {
             (
                 any::<bool>(),
                 0..3usize,
-                0..ROLES.len() + 1,
+                0..ROLES.len() + 2,
                 prop::collection::vec(0..9usize, 1..4),
             ),
             1..10,
@@ -97,7 +97,15 @@ fn render(r: &Rbac) -> String {
         }
     }
     for (i, (cluster, n, role, subjects)) in r.bindings.iter().enumerate() {
-        let role = ROLES.get(*role).map_or("cluster-admin", |(name, _)| name);
+        // past the end: the default ClusterRoles, whose rules are not in the input
+        let role = ROLES
+            .get(*role)
+            .map(|(name, _)| *name)
+            .unwrap_or(if *role == ROLES.len() {
+                "cluster-admin"
+            } else {
+                "edit"
+            });
         let mut subj = String::new();
         for s in subjects {
             if let Some((sn, sname)) = r.sas.get(*s) {
