@@ -522,3 +522,68 @@ spec:
     assert_eq!(out, wrote);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// A stream of many documents is edited a document at a time (each parsed and checked on
+/// its own, so `--fix` stays linear in the file's size); the result is exactly what fixing
+/// each document as a file of its own gives. A directive between documents (a piece that
+/// does not read alone as its document) falls back to editing the whole text, with the
+/// same result.
+#[test]
+fn a_stream_is_fixed_a_document_at_a_time() {
+    let mut docs: Vec<String> = Vec::new();
+    for i in 0..12 {
+        for (j, d) in APP.split("---\n").enumerate() {
+            docs.push(
+                d.replace("name: web ", &format!("name: web-{i}-{j} "))
+                    .replace("name: p,", &format!("name: p-{i}-{j},")),
+            );
+        }
+    }
+    for directive in [false, true] {
+        // the stream: documents joined by markers (with a directive before the last one)
+        let mut stream = String::new();
+        for (k, d) in docs.iter().enumerate() {
+            if k > 0 {
+                if directive && k + 1 == docs.len() {
+                    stream.push_str("...\n%YAML 1.1\n");
+                }
+                stream.push_str("---\n");
+            }
+            stream.push_str(d);
+        }
+        let one: Vec<(String, &str)> = docs
+            .iter()
+            .enumerate()
+            .map(|(k, d)| (format!("doc-{k:03}.yaml"), d.as_str()))
+            .collect();
+        let one_ref: Vec<(&str, &str)> = one.iter().map(|(n, d)| (n.as_str(), *d)).collect();
+        let apart = dir_with(&format!("apart-{directive}"), &one_ref);
+        let together = dir_with(&format!("stream-{directive}"), &[("all.yaml", &stream)]);
+        for d in [&apart, &together] {
+            let (code, _, err) = run(&[
+                "scan",
+                d.to_str().unwrap(),
+                "--fix",
+                "--unsafe-fixes",
+                "--fail-on",
+                "never",
+            ]);
+            assert_eq!(code, 0, "{err}");
+        }
+        let mut expected = String::new();
+        for (k, (name, _)) in one.iter().enumerate() {
+            if k > 0 {
+                if directive && k + 1 == docs.len() {
+                    expected.push_str("...\n%YAML 1.1\n");
+                }
+                expected.push_str("---\n");
+            }
+            expected.push_str(&std::fs::read_to_string(apart.join(name)).unwrap());
+        }
+        let fixed = std::fs::read_to_string(together.join("all.yaml")).unwrap();
+        assert!(fixed != stream, "nothing was fixed");
+        assert!(fixed == expected, "directive {directive}:\n{fixed}");
+        std::fs::remove_dir_all(&apart).unwrap();
+        std::fs::remove_dir_all(&together).unwrap();
+    }
+}

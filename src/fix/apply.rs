@@ -169,6 +169,18 @@ fn apply_file(
     items: &[(u32, usize)],
     outcomes: &[Outcome],
 ) -> FileResult {
+    apply_file_with(findings, sources, file, items, outcomes, true)
+}
+
+/// [`apply_file`]; `by_document`: edit a file of many documents one document at a time.
+fn apply_file_with(
+    findings: &[Finding],
+    sources: &SourceMap,
+    file: FileId,
+    items: &[(u32, usize)],
+    outcomes: &[Outcome],
+    by_document: bool,
+) -> FileResult {
     let mut set: Vec<(usize, Outcome)> = Vec::new();
     let Some(src) = sources.file(file) else {
         return (set, None);
@@ -176,6 +188,18 @@ fn apply_file(
     let name = src.name.to_string();
     let writable = is_on_disk(&name);
     let before = src.text.to_string();
+    // a file of many documents is edited a document at a time (see `edit::split_documents`)
+    let split = if by_document {
+        edit::split_documents(&before)
+    } else {
+        None
+    };
+    let mut parts: Option<Vec<String>> = split.map(|ranges| {
+        ranges
+            .into_iter()
+            .map(|r| before.get(r).unwrap_or_default().to_string())
+            .collect()
+    });
     let mut text = before.clone();
     let already = |i: usize| outcomes.get(i) != Some(&Outcome::NoFix);
     // accepted edits per document: path and op, for the overlap check
@@ -205,9 +229,12 @@ fn apply_file(
             set.push((i, Outcome::Overlaps(other)));
             continue;
         }
-        match apply_fix_ops(&text, doc as usize, &fix.ops) {
-            Ok(next) => {
-                text = next;
+        let edited = match parts.as_mut().and_then(|p| p.get_mut(doc as usize)) {
+            Some(part) => apply_fix_ops(part, 0, &fix.ops).map(|next| *part = next),
+            None => apply_fix_ops(&text, doc as usize, &fix.ops).map(|next| text = next),
+        };
+        match edited {
+            Ok(()) => {
                 for op in &fix.ops {
                     accepted.push((&op.op, &findings[i].rule_id));
                 }
@@ -226,6 +253,14 @@ fn apply_file(
             }
             Err(e) => set.push((i, Outcome::Failed(e.to_string()))),
         }
+    }
+    if let Some(p) = parts {
+        if !edit::parts_join(&p) {
+            // the edited documents do not read back as one text: make the same edits on
+            // the whole text instead, each checked against every document
+            return apply_file_with(findings, sources, file, items, outcomes, false);
+        }
+        text = p.concat();
     }
     let change = (text != before).then_some(FileChange {
         name,

@@ -340,6 +340,52 @@ fn load(text: &str) -> Loaded {
     }
 }
 
+/// The byte ranges of the documents of a multi-document YAML text, cut at its column-0
+/// `---` lines: one range per document, together the whole text, each of which reads on its
+/// own as exactly that document (checked: the same values as in the whole text). Edits of
+/// one document then parse and check that document alone, not the whole file: on a stream
+/// of thousands of documents, the difference between a linear and a quadratic `--fix`.
+/// `None` when the text has one document, does not read cleanly, or a piece does not read
+/// as its document (a directive between documents, say); then the whole text is edited.
+pub fn split_documents(text: &str) -> Option<Vec<std::ops::Range<usize>>> {
+    let ranges = crate::model::split::stream_pieces(text, 1);
+    if ranges.len() < 2 {
+        return None;
+    }
+    let whole = load(text);
+    if whole.malformed > 0 || whole.total != ranges.len() || whole.docs.len() != ranges.len() {
+        return None;
+    }
+    for (k, r) in ranges.iter().enumerate() {
+        let piece = load(text.get(r.clone())?);
+        let (Some(alone), Some(there)) = (piece.docs.first(), find_doc(&whole, k)) else {
+            return None;
+        };
+        if piece.total != 1 || Data::of(alone, alone.root) != Data::of(there, there.root) {
+            return None;
+        }
+    }
+    Some(ranges)
+}
+
+/// Whether `parts`, edited one by one, still read as a whole the way each reads alone: as
+/// many documents as parts, document `k` with the values of part `k`.
+pub fn parts_join(parts: &[String]) -> bool {
+    let whole = load(&parts.concat());
+    if whole.malformed > 0 || whole.total != parts.len() || whole.docs.len() != parts.len() {
+        return false;
+    }
+    parts.iter().enumerate().all(|(k, p)| {
+        let piece = load(p);
+        match (piece.docs.first(), find_doc(&whole, k)) {
+            (Some(alone), Some(there)) => {
+                piece.total == 1 && Data::of(alone, alone.root) == Data::of(there, there.root)
+            }
+            _ => false,
+        }
+    })
+}
+
 fn find_doc(loaded: &Loaded, doc: usize) -> Option<&Document> {
     loaded.docs.iter().find(|d| d.index as usize == doc)
 }
@@ -1597,6 +1643,32 @@ mod tests {
             assert_eq!(apply_ops(&out, 0, ops).unwrap(), out, "not idempotent");
         }
         out
+    }
+
+    #[test]
+    fn a_stream_splits_into_documents_that_read_alone() {
+        let text = "# lead comment\na: 1\n---\nb: [1, 2]\n--- # two\nc: |\n  x\n---\n";
+        let ranges = split_documents(text).unwrap();
+        let parts: Vec<&str> = ranges.iter().map(|r| &text[r.clone()]).collect();
+        assert_eq!(
+            parts,
+            [
+                "# lead comment\na: 1\n",
+                "---\nb: [1, 2]\n",
+                "--- # two\nc: |\n  x\n",
+                "---\n"
+            ]
+        );
+        let owned: Vec<String> = parts.iter().map(|p| p.to_string()).collect();
+        assert!(parts_join(&owned));
+        // an edit that makes a part read as two documents does not join
+        let mut broken = owned.clone();
+        broken[1].push_str("---\nd: 1\n");
+        assert!(!parts_join(&broken));
+        // one document, a directive between documents, a broken document: the whole text
+        assert_eq!(split_documents("a: 1\n"), None);
+        assert_eq!(split_documents("a: 1\n...\n%YAML 1.1\n---\nb: 2\n"), None);
+        assert_eq!(split_documents("a: 1\n---\nb: [\n"), None);
     }
 
     #[test]

@@ -192,7 +192,7 @@ fn piece_of_stream(
 /// line (a document marker: it cannot occur inside a scalar). The first piece is only cut
 /// off once it holds a document (not only comments or directives, which a sequential
 /// read would not count as one).
-fn stream_pieces(text: &str, piece: usize) -> Vec<Range<usize>> {
+pub(crate) fn stream_pieces(text: &str, piece: usize) -> Vec<Range<usize>> {
     let bytes = text.as_bytes();
     let mut pieces = Vec::new();
     let mut start = 0;
