@@ -46,6 +46,31 @@ fn dir_with(name: &str, files: &[(&str, &str)]) -> PathBuf {
     dir
 }
 
+/// `text` with a SARIF replacement applied by line and column, as a code-scanning UI would.
+fn apply_replacement(text: &str, replacement: &Value) -> String {
+    let region = &replacement["deletedRegion"];
+    let lines: Vec<&str> = text.split_inclusive('\n').collect();
+    let offset = |line: &Value, col: &Value| -> usize {
+        let (line, col) = (
+            line.as_u64().expect("a line"),
+            col.as_u64().expect("a column"),
+        );
+        lines[..(line - 1) as usize]
+            .iter()
+            .map(|l| l.len())
+            .sum::<usize>()
+            + (col - 1) as usize
+    };
+    let start = offset(&region["startLine"], &region["startColumn"]);
+    let end = offset(&region["endLine"], &region["endColumn"]);
+    format!(
+        "{}{}{}",
+        &text[..start],
+        replacement["insertedContent"]["text"].as_str().unwrap(),
+        &text[end..]
+    )
+}
+
 const APP: &str = "# the web tier
 apiVersion: apps/v1
 kind: Deployment
@@ -285,30 +310,7 @@ spec:
         .unwrap();
     let change = &result["fixes"][0]["artifactChanges"][0];
     let replacement = &change["replacements"][0];
-    let region = &replacement["deletedRegion"];
-    // apply the replacement by line and column, as a code-scanning UI would
-    let lines: Vec<&str> = one.split_inclusive('\n').collect();
-    let offset = |line: u64, col: u64| -> usize {
-        lines[..(line - 1) as usize]
-            .iter()
-            .map(|l| l.len())
-            .sum::<usize>()
-            + (col - 1) as usize
-    };
-    let start = offset(
-        region["startLine"].as_u64().unwrap(),
-        region["startColumn"].as_u64().unwrap(),
-    );
-    let end = offset(
-        region["endLine"].as_u64().unwrap(),
-        region["endColumn"].as_u64().unwrap(),
-    );
-    let patched = format!(
-        "{}{}{}",
-        &one[..start],
-        replacement["insertedContent"]["text"].as_str().unwrap(),
-        &one[end..]
-    );
+    let patched = apply_replacement(one, replacement);
     assert_eq!(
         patched,
         one.replace("imagePullPolicy: IfNotPresent", "imagePullPolicy: Always")
@@ -586,4 +588,61 @@ fn a_stream_is_fixed_a_document_at_a_time() {
         std::fs::remove_dir_all(&apart).unwrap();
         std::fs::remove_dir_all(&together).unwrap();
     }
+}
+
+/// In a file over 1 MiB a fix of several edits is described on its document's piece (not
+/// by editing the whole text once per finding): SARIF carries the replacement, and applied
+/// as a code-scanning UI would, it gives exactly what `--fix` writes.
+#[test]
+fn a_multi_edit_fix_in_a_large_stream_is_described() {
+    let mut stream = String::new();
+    for i in 0..8000 {
+        stream.push_str(&format!(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: settings-{i}, namespace: shop}}\ndata: {{mode: fast, level: \"{i}\", note: padding padding padding padding}}\n---\n"
+        ));
+    }
+    stream.push_str(
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: sched, namespace: kube-system}\nspec:\n  containers:\n  - name: kube-scheduler\n    image: registry.k8s.io/kube-scheduler:v1.30.2\n    command:\n    - kube-scheduler\n    - --profiling=true\n    - --bind-address=127.0.0.1\n",
+    );
+    assert!(stream.len() > 1 << 20);
+    let dir = dir_with("large-describe", &[("all.yaml", &stream)]);
+    let path = dir.join("all.yaml");
+    let p = path.to_str().unwrap();
+    let (_, out, err) = run(&[
+        "scan",
+        p,
+        "--select",
+        "K09-005",
+        "--format",
+        "sarif",
+        "--fail-on",
+        "never",
+    ]);
+    let sarif: Value = serde_json::from_str(&out).expect(&err);
+    let result = &sarif["runs"][0]["results"][0];
+    assert_eq!(result["ruleId"], "K09-005", "{out}");
+    let replacement = &result["fixes"][0]["artifactChanges"][0]["replacements"][0];
+    assert!(replacement.is_object(), "no described change: {result}");
+    let patched = apply_replacement(&stream, replacement);
+    let (code, _, err) = run(&[
+        "scan",
+        p,
+        "--select",
+        "K09-005",
+        "--fix",
+        "--fail-on",
+        "never",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let fixed = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        fixed.contains("- \"--profiling=false\""),
+        "{}",
+        &fixed[fixed.len() - 300..]
+    );
+    assert!(
+        patched == fixed,
+        "the described change is not what --fix wrote"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
 }

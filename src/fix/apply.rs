@@ -304,8 +304,10 @@ fn overlaps(a: &[PathStep], b: &[PathStep]) -> bool {
     a[..n] == b[..n]
 }
 
-/// Largest file whose multi-edit fixes are described as text in reports (their edits by
-/// path are always there; `--fix` applies them whatever the size).
+/// Largest file whose multi-edit fixes are described by editing the whole text; in a larger
+/// one they are made on their document's piece (`edit::split_documents`), and not
+/// described as text when the file does not cut into pieces (their edits by path are
+/// always there; `--fix` applies them whatever the size).
 const DESCRIBE_MAX_BYTES: usize = 1 << 20;
 
 /// Fills in the text changes of every finding's fix (as if it were the only one applied),
@@ -320,6 +322,28 @@ pub fn describe(
     ambiguous: &(dyn Fn(FileId, u32) -> bool + Sync),
 ) {
     use rayon::prelude::*;
+    // large files with fixes of several edits: their documents' pieces, found once, so that
+    // each fix is made on its document alone (see `edit::split_documents`)
+    let mut large: Vec<FileId> = findings
+        .iter()
+        .filter_map(|f| f.autofix.as_deref())
+        .filter(|x| x.ops.len() > 1)
+        .filter_map(|x| x.target.map(|(file, _)| file))
+        .filter(|&file| {
+            sources
+                .file(file)
+                .is_some_and(|s| s.text.len() > DESCRIBE_MAX_BYTES)
+        })
+        .collect();
+    large.sort_unstable();
+    large.dedup();
+    let pieces: BTreeMap<FileId, Vec<std::ops::Range<usize>>> = large
+        .par_iter()
+        .filter_map(|&file| {
+            let src = sources.file(file)?;
+            Some((file, edit::split_documents(&src.text)?))
+        })
+        .collect();
     findings.par_iter_mut().for_each(|f| {
         let Some(fix) = f.autofix.as_deref_mut() else {
             return;
@@ -346,9 +370,18 @@ pub fn describe(
             ([one], Some(d)) => {
                 edit::preview(&src.text, d, &one.op).map(|(r, t)| (r.start, r.end, t))
             }
-            // several edits are made one after the other on fresh text, each reading the
-            // file again: too slow to describe every finding of a large file this way
-            _ if src.text.len() > DESCRIBE_MAX_BYTES => return,
+            // several edits are made one after the other on fresh text, each reading it
+            // again: on a large file, only its document's piece (too slow otherwise)
+            _ if src.text.len() > DESCRIBE_MAX_BYTES => {
+                let Some(range) = pieces.get(&file).and_then(|p| p.get(doc as usize)) else {
+                    return;
+                };
+                let piece = src.text.get(range.clone()).unwrap_or_default();
+                apply_fix_ops(piece, 0, &fix.ops).map(|after| {
+                    let (s, e, t) = minimal_change(piece, &after);
+                    (range.start + s, range.start + e, t.to_string())
+                })
+            }
             _ => apply_fix_ops(&src.text, doc as usize, &fix.ops).map(|after| {
                 let (s, e, t) = minimal_change(&src.text, &after);
                 (s, e, t.to_string())
