@@ -40,6 +40,10 @@ const ROLES: &[(&str, &str)] = &[
         "{apiGroups: [\"\"], resources: [configmaps], verbs: [get]}",
     ),
     (
+        "binds",
+        "{apiGroups: [rbac.authorization.k8s.io], resources: [rolebindings, clusterrolebindings], verbs: [create]}, {apiGroups: [rbac.authorization.k8s.io], resources: [roles, clusterroles], verbs: [bind]}",
+    ),
+    (
         "nodes-proxy",
         "{apiGroups: [\"\"], resources: [nodes/proxy], verbs: [get]}",
     ),
