@@ -370,3 +370,57 @@ fn cli_exit_codes_and_summary_line() {
     let err = String::from_utf8_lossy(&usage.stderr);
     assert!(err.contains("cannot read `does/not/exist`"), "{err}");
 }
+
+/// Every action of a fix must make an edit on some finding a marker expects: an action no
+/// fixture exercises (here the removal from `args`, which the fixture does not use) could
+/// be broken unseen. A fixture that exercises it makes the rule pass.
+#[test]
+fn a_fix_action_no_fixture_exercises_fails() {
+    const DEBUG: &str = r#"rule T-003 debug-flag {
+  title    "Debug flag"
+  severity low
+
+  for w in workloads, c in w.containers
+  where has_flag(c, "--debug")
+  report at c "container `{c.name}` runs with --debug"
+  fix safe "only the debug output goes away" {
+    remove x in c.command where x == "--debug"
+    remove x in c.args where x == "--debug"
+  }
+}
+"#;
+    let in_command = "apiVersion: v1
+kind: Pod
+metadata:
+  name: a
+spec:
+  containers:
+    - name: app # expect: T-003
+      image: registry.example.com/app:1.0
+      command: [app, --debug]
+";
+    let dir = scratch("fix-actions");
+    write(&dir, "T-003.kanon", DEBUG);
+    write(&dir, "T-003.tests/command.yaml", in_command);
+    let report = run(&[&dir], false);
+    let text = render::text(&report);
+    assert_eq!(report.failed(), 1, "{text}");
+    assert!(
+        text.contains(
+            "action 2 (`remove ... in`) of the fix of `T-003` is never tested: it makes no edit on any finding a marker expects"
+        ),
+        "{text}"
+    );
+    write(
+        &dir,
+        "T-003.tests/args.yaml",
+        &in_command.replace("name: a", "name: b").replace(
+            "command: [app, --debug]",
+            "command: [app]\n      args: [--debug]",
+        ),
+    );
+    let report = run(&[&dir], false);
+    let text = render::text(&report);
+    assert_eq!(report.failed(), 0, "{text}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -575,6 +575,18 @@ pub enum FixAction {
     },
 }
 
+impl FixAction {
+    /// The clause as it starts in the language: `set`, `remove`, `remove ... in` or `add`.
+    pub fn keyword(&self) -> &'static str {
+        match self {
+            FixAction::Set { .. } => "set",
+            FixAction::Remove { .. } => "remove",
+            FixAction::RemoveEach { .. } => "remove ... in",
+            FixAction::Add { .. } => "add",
+        }
+    }
+}
+
 impl Rule {
     /// Whether the rule is in an OWASP Kubernetes Top 10 category. `K01:2025` names an
     /// edition; a bare `K01` means the 2022 edition, the one the bundled ruleset follows

@@ -18,11 +18,18 @@ pub struct FixOp {
     /// For the removal of a list item: the item's text as it was read. The item is removed
     /// only while it is still at its index, so that removing twice removes nothing more.
     pub only_if: Option<String>,
+    /// Which action of the rule's `fix` clause made it (0 for the first), so that `kanon
+    /// test` can tell an action no fixture exercises.
+    pub action: usize,
 }
 
 impl FixOp {
-    fn plain(op: EditOp) -> FixOp {
-        FixOp { op, only_if: None }
+    fn plain(op: EditOp, action: usize) -> FixOp {
+        FixOp {
+            op,
+            only_if: None,
+            action,
+        }
     }
 }
 
@@ -114,14 +121,14 @@ fn ops(ctx: &Ctx<'_>, fix: &ir::Fix, env: &mut Env) -> Result<Ops, String> {
             }
         }
     };
-    for a in &fix.actions {
+    for (action, a) in fix.actions.iter().enumerate() {
         match a {
             ir::FixAction::Set { place, value } => {
                 let v = ctx.eval(value, env);
                 let value = fix_value(ctx, &v)?;
                 let (d, path) = place_path(ctx, place, env)?;
                 same_doc(d)?;
-                out.push(FixOp::plain(EditOp::Set { path, value }));
+                out.push(FixOp::plain(EditOp::Set { path, value }, action));
             }
             ir::FixAction::Remove { place } => {
                 let v = ctx.eval(place, env);
@@ -137,6 +144,7 @@ fn ops(ctx: &Ctx<'_>, fix: &ir::Fix, env: &mut Env) -> Result<Ops, String> {
                 out.push(FixOp {
                     op: EditOp::Remove { path },
                     only_if,
+                    action,
                 });
             }
             ir::FixAction::Add { value, list } => {
@@ -144,7 +152,7 @@ fn ops(ctx: &Ctx<'_>, fix: &ir::Fix, env: &mut Env) -> Result<Ops, String> {
                 let value = fix_value(ctx, &v)?;
                 let (d, path) = place_path(ctx, list, env)?;
                 same_doc(d)?;
-                out.push(FixOp::plain(EditOp::Add { path, value }));
+                out.push(FixOp::plain(EditOp::Add { path, value }, action));
             }
             ir::FixAction::RemoveEach { var, list, cond } => {
                 let Val::Node(d, seq) = ctx.eval(list, env) else {
@@ -183,6 +191,7 @@ fn ops(ctx: &Ctx<'_>, fix: &ir::Fix, env: &mut Env) -> Result<Ops, String> {
                     out.push(FixOp {
                         op: EditOp::Remove { path: p },
                         only_if: items.get(i).and_then(|n| item_text(ctx, d, *n)),
+                        action,
                     });
                 }
             }

@@ -163,6 +163,9 @@ struct Run<'a> {
     bundled: std::cell::OnceCell<Option<crate::check::ir::Program>>,
     /// Rules under test that have a fix, with the number of findings it was checked on.
     fixes_checked: BTreeMap<String, usize>,
+    /// Rules under test that have a fix: the kind of each action of the fix (`set`,
+    /// `remove`, ...), and the actions that made an edit on some fixture.
+    fix_actions: BTreeMap<String, (Vec<&'static str>, BTreeSet<usize>)>,
 }
 
 /// Runs the tests of every rule file under `paths` (files or directories).
@@ -198,6 +201,7 @@ pub fn run(paths: &[PathBuf], opts: &TestOptions) -> Result<Report, String> {
         opts,
         bundled: std::cell::OnceCell::new(),
         fixes_checked: BTreeMap::new(),
+        fix_actions: BTreeMap::new(),
     };
     for f in &files {
         let ids = ids_of.get(&f.display).cloned().unwrap_or_default();
@@ -205,6 +209,7 @@ pub fn run(paths: &[PathBuf], opts: &TestOptions) -> Result<Report, String> {
     }
     // markers in any fixture count, so this waits until every file ran
     let fixes_checked = std::mem::take(&mut run.fixes_checked);
+    let fix_actions = std::mem::take(&mut run.fix_actions);
     for (id, file) in std::mem::take(&mut run.tested) {
         let r = run.report(&id);
         if fixes_checked.get(&id) == Some(&0) && r.expected > 0 {
@@ -214,6 +219,22 @@ pub fn run(paths: &[PathBuf], opts: &TestOptions) -> Result<Report, String> {
                 0,
                 format!("the fix of `{id}` is never tested: no finding a marker expects has it"),
             ));
+        } else if let Some((kinds, seen)) = fix_actions.get(&id).filter(|_| r.expected > 0) {
+            // every action of the fix must make an edit on some fixture, or a broken
+            // action would pass unseen
+            for (i, kind) in kinds.iter().enumerate() {
+                if !seen.contains(&i) {
+                    r.failures.push(Failure::new(
+                        FailureKind::Fix,
+                        &file,
+                        0,
+                        format!(
+                            "action {} (`{kind}`) of the fix of `{id}` is never tested: it makes no edit on any finding a marker expects",
+                            i + 1
+                        ),
+                    ));
+                }
+            }
         }
         if r.expected + r.ok == 0 {
             r.failures.push(Failure::new(
@@ -436,8 +457,18 @@ impl Run<'_> {
             .collect();
         let program = select_rules(&compiled.program, |r| keep.contains(r.id.as_str()));
         for rule in &program.rules {
-            if rule.autofix.is_some() && under_test.contains(&rule.id) {
+            if let Some(fix) = rule
+                .autofix
+                .as_ref()
+                .filter(|_| under_test.contains(&rule.id))
+            {
                 self.fixes_checked.entry(rule.id.clone()).or_insert(0);
+                self.fix_actions.entry(rule.id.clone()).or_insert_with(|| {
+                    (
+                        fix.actions.iter().map(|a| a.keyword()).collect(),
+                        BTreeSet::new(),
+                    )
+                });
             }
         }
         if self.opts.coverage {
@@ -538,6 +569,11 @@ impl Run<'_> {
         let failures = fixes::check(name, text, &fixed, program, bundled.as_ref());
         for f in &fixed {
             *self.fixes_checked.entry(f.rule_id.to_string()).or_insert(0) += 1;
+            if let (Some(fix), Some((_, seen))) =
+                (f.autofix.as_deref(), self.fix_actions.get_mut(&*f.rule_id))
+            {
+                seen.extend(fix.ops.iter().map(|o| o.action));
+            }
         }
         for (rule, failure) in failures {
             self.report(&rule).failures.push(failure);
