@@ -9,7 +9,7 @@
 //! Residual conditions stay as a filter on the probed candidates, and a namespace given
 //! to the scan is kept as a residual `x.namespace == ns` check, so results do not change.
 
-use super::{OptimizerRule, conjoin, conjuncts, free_vars, map_plan_exprs};
+use super::{OptimizerRule, conjoin, conjuncts, free_vars, map_input, map_plan_exprs};
 use crate::check::ir::{Access, Attr, CmpOp, Expr, KindSet, Program, Source, VarId};
 use crate::plan::logical::{Join, JoinSource, LogicalPlan};
 use crate::schema::kinds;
@@ -165,22 +165,6 @@ fn rewrite_joins(plan: LogicalPlan) -> LogicalPlan {
     match plan {
         LogicalPlan::SemiJoin(j) => LogicalPlan::SemiJoin(rewrite_join(j)),
         LogicalPlan::AntiJoin(j) => LogicalPlan::AntiJoin(rewrite_join(j)),
-        LogicalPlan::Emit(mut e) => {
-            e.input = Box::new(rewrite_joins(*e.input));
-            LogicalPlan::Emit(e)
-        }
-        LogicalPlan::Filter(mut f) => {
-            f.input = Box::new(rewrite_joins(*f.input));
-            LogicalPlan::Filter(f)
-        }
-        LogicalPlan::Unnest(mut u) => {
-            u.input = Box::new(rewrite_joins(*u.input));
-            LogicalPlan::Unnest(u)
-        }
-        LogicalPlan::Traverse(mut u) => {
-            u.input = Box::new(rewrite_joins(*u.input));
-            LogicalPlan::Traverse(u)
-        }
-        other => other,
+        other => map_input(other, &mut rewrite_joins),
     }
 }

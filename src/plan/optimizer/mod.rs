@@ -59,6 +59,42 @@ pub fn optimize(plan: LogicalPlan, program: &Program) -> Result<(LogicalPlan, Tr
     Ok((plan, trace))
 }
 
+/// `plan` with `f` applied to its input, for the operators that have one (every operator but
+/// `Scan` and `Unit`, which are returned as they are). Rules that rewrite some operators
+/// use it to walk past the others.
+pub(crate) fn map_input(
+    plan: LogicalPlan,
+    f: &mut dyn FnMut(LogicalPlan) -> LogicalPlan,
+) -> LogicalPlan {
+    match plan {
+        LogicalPlan::Unnest(mut u) => {
+            u.input = Box::new(f(*u.input));
+            LogicalPlan::Unnest(u)
+        }
+        LogicalPlan::Traverse(mut u) => {
+            u.input = Box::new(f(*u.input));
+            LogicalPlan::Traverse(u)
+        }
+        LogicalPlan::Filter(mut x) => {
+            x.input = Box::new(f(*x.input));
+            LogicalPlan::Filter(x)
+        }
+        LogicalPlan::SemiJoin(mut j) => {
+            j.input = Box::new(f(*j.input));
+            LogicalPlan::SemiJoin(j)
+        }
+        LogicalPlan::AntiJoin(mut j) => {
+            j.input = Box::new(f(*j.input));
+            LogicalPlan::AntiJoin(j)
+        }
+        LogicalPlan::Emit(mut e) => {
+            e.input = Box::new(f(*e.input));
+            LogicalPlan::Emit(e)
+        }
+        other @ (LogicalPlan::Scan(_) | LogicalPlan::Unit) => other,
+    }
+}
+
 /// Splits an `and` chain.
 pub(crate) fn conjuncts(e: Expr, out: &mut Vec<Expr>) {
     match e {

@@ -4,7 +4,7 @@
 //! filter stays as it was, so the result is the same; only `all` is left alone, because
 //! it ranges over every object whatever the filter says.
 
-use super::{OptimizerRule, conjuncts, map_plan_exprs};
+use super::{OptimizerRule, conjuncts, map_input, map_plan_exprs};
 use crate::check::ir::{Attr, CmpOp, Const, Expr, KindSet, Program, Quant, Source, VarId};
 use crate::plan::logical::{Join, JoinSource, LogicalPlan};
 use std::sync::Arc;
@@ -32,25 +32,9 @@ fn narrow_plan(plan: LogicalPlan) -> LogicalPlan {
             }
             LogicalPlan::Scan(s)
         }
-        LogicalPlan::Filter(mut x) => {
-            x.input = Box::new(narrow_plan(*x.input));
-            LogicalPlan::Filter(x)
-        }
-        LogicalPlan::Unnest(mut u) => {
-            u.input = Box::new(narrow_plan(*u.input));
-            LogicalPlan::Unnest(u)
-        }
-        LogicalPlan::Traverse(mut u) => {
-            u.input = Box::new(narrow_plan(*u.input));
-            LogicalPlan::Traverse(u)
-        }
         LogicalPlan::SemiJoin(j) => LogicalPlan::SemiJoin(narrow_join(j)),
         LogicalPlan::AntiJoin(j) => LogicalPlan::AntiJoin(narrow_join(j)),
-        LogicalPlan::Emit(mut e) => {
-            e.input = Box::new(narrow_plan(*e.input));
-            LogicalPlan::Emit(e)
-        }
-        other => other,
+        other => map_input(other, &mut narrow_plan),
     }
 }
 

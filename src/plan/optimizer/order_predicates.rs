@@ -2,7 +2,7 @@
 //! first (field comparisons before function calls before sub-queries). Sub-queries keep
 //! their relative order, so evidence chains do not change.
 
-use super::OptimizerRule;
+use super::{OptimizerRule, map_input};
 use crate::check::ir::{Expr, Program};
 use crate::plan::logical::LogicalPlan;
 
@@ -49,31 +49,13 @@ fn order(plan: LogicalPlan) -> LogicalPlan {
             LogicalPlan::Scan(s)
         }
         LogicalPlan::Unnest(mut u) => {
-            u.input = Box::new(order(*u.input));
             sort(&mut u.filters);
-            LogicalPlan::Unnest(u)
+            map_input(LogicalPlan::Unnest(u), &mut order)
         }
         LogicalPlan::Traverse(mut u) => {
-            u.input = Box::new(order(*u.input));
             sort(&mut u.filters);
-            LogicalPlan::Traverse(u)
+            map_input(LogicalPlan::Traverse(u), &mut order)
         }
-        LogicalPlan::Filter(mut f) => {
-            f.input = Box::new(order(*f.input));
-            LogicalPlan::Filter(f)
-        }
-        LogicalPlan::SemiJoin(mut j) => {
-            j.input = Box::new(order(*j.input));
-            LogicalPlan::SemiJoin(j)
-        }
-        LogicalPlan::AntiJoin(mut j) => {
-            j.input = Box::new(order(*j.input));
-            LogicalPlan::AntiJoin(j)
-        }
-        LogicalPlan::Emit(mut e) => {
-            e.input = Box::new(order(*e.input));
-            LogicalPlan::Emit(e)
-        }
-        LogicalPlan::Unit => LogicalPlan::Unit,
+        other => map_input(other, &mut order),
     }
 }
