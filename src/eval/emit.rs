@@ -81,11 +81,7 @@ fn path_steps(ctx: &Ctx<'_>, rule: &Rule, env: &mut Env, sources: &SourceMap) ->
                     continue;
                 };
                 for id in ctx.relations.completions(*rel, &prefix, ctx.mode) {
-                    let Some(last) = ctx
-                        .relations
-                        .fact(*rel, id)
-                        .and_then(|f| f.tuple.last().copied())
-                    else {
+                    let Some(last) = ctx.relations.last(*rel, id) else {
                         continue;
                     };
                     env.set(*var, Val::Obj(last));

@@ -133,6 +133,11 @@ impl Relations {
         self.rels.get(rel)?.facts.get(id as usize)
     }
 
+    /// The object in a fact's last column (what a call that leaves it out yields).
+    pub fn last(&self, rel: usize, id: u32) -> Option<ObjId> {
+        self.fact(rel, id).and_then(|f| f.tuple.last().copied())
+    }
+
     /// The steps of a fact's derivation, in path order: the steps of the facts it read,
     /// then its own.
     pub fn path(&self, rel: usize, id: u32) -> Vec<Arc<StepEvidence>> {
@@ -471,11 +476,7 @@ impl Run<'_, '_> {
                         if id < from {
                             continue;
                         }
-                        let Some(last) = ctx
-                            .relations
-                            .fact(*rel, id)
-                            .and_then(|f| f.tuple.last().copied())
-                        else {
+                        let Some(last) = ctx.relations.last(*rel, id) else {
                             continue;
                         };
                         if depth == 0 {

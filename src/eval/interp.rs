@@ -747,8 +747,7 @@ impl<'g> Ctx<'g> {
                     let ids = self.relations.completions(*rel, &objs, self.mode);
                     Val::List(Arc::new(
                         ids.into_iter()
-                            .filter_map(|i| self.relations.fact(*rel, i))
-                            .filter_map(|f| f.tuple.last().copied())
+                            .filter_map(|i| self.relations.last(*rel, i))
                             .map(Val::Obj)
                             .collect(),
                     ))
