@@ -282,10 +282,12 @@ fn map_back(
             continue;
         };
         let at = place(m, sources);
-        f.rendered = Some(std::mem::replace(&mut f.location, at));
-        f.value_source = value.map(|v| ValueSource {
-            expr: v.expr,
-            location: v.at.map(|m| place(m, sources)),
+        f.rendered = Some(Box::new(std::mem::replace(&mut f.location, at)));
+        f.value_source = value.map(|v| {
+            Box::new(ValueSource {
+                expr: v.expr,
+                location: v.at.map(|m| place(m, sources)),
+            })
         });
         changed = true;
     }

@@ -52,7 +52,7 @@ fn check_case(name: &str, file: &str, bytes: &[u8], code: &str) -> ScanResult {
     assert!(
         r.findings
             .iter()
-            .any(|f| &*f.rule_id == "K01-001" && f.resource.name == "good"),
+            .any(|f| &*f.rule_id == "K01-001" && &*f.resource.name == "good"),
         "{name}: the good file was not scanned"
     );
     let d = r
@@ -161,7 +161,7 @@ fn utf16_bom_and_crlf_are_read() {
         let f = r
             .findings
             .iter()
-            .find(|f| &*f.rule_id == "K01-001" && f.resource.name == name)
+            .find(|f| &*f.rule_id == "K01-001" && &*f.resource.name == name)
             .unwrap_or_else(|| panic!("{name} not scanned: {:#?}", r.diagnostics));
         assert_eq!((f.location.line, f.location.column), (10, 9), "{name}");
     }

@@ -408,7 +408,9 @@ fn the_shortest_path_is_reported_and_ties_are_broken_by_input_order() {
     let f = exec
         .iter()
         .find(|f| {
-            &*f.rule_id == "OWN-001" && f.resource.name == "start" && f.message.contains("`b/goal`")
+            &*f.rule_id == "OWN-001"
+                && &*f.resource.name == "start"
+                && f.message.contains("`b/goal`")
         })
         .expect("start reaches goal");
     // start → (secrets of a) hop1 or hop2 → (impersonate) goal: two steps, not three

@@ -38,7 +38,7 @@ fn sample_manifests_point_at_the_offending_fields() {
         .findings
         .iter()
         .filter(|f| &*f.rule_id == "K07-001")
-        .map(|f| f.resource.name.as_str())
+        .map(|f| f.resource.name.as_ref())
         .collect();
     assert_eq!(k07, ["web"]);
     let plain = text::render_plain(&r.sources, &r.findings).replace(manifest_dir(), "<repo>");

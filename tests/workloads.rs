@@ -24,7 +24,7 @@ fn findings(r: &ScanResult, rules: &[&str]) -> Vec<(String, String, String, usiz
             (
                 f.rule_id.to_string(),
                 f.resource.kind.to_string(),
-                f.resource.name.clone(),
+                f.resource.name.to_string(),
                 f.location.line,
             )
         })

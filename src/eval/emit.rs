@@ -6,6 +6,26 @@ use super::value::Val;
 use crate::check::ir::{Expr, MessagePart, Quant, Rule, Source};
 use crate::diag::SourceMap;
 use crate::graph::ObjId;
+use std::sync::Arc;
+
+/// Whether `s` needs [`sanitize`] to escape anything.
+fn needs_escape(s: &str) -> bool {
+    s.chars().any(|c| c.is_control() && c != '\n' && c != '\t')
+}
+
+/// `s` with control characters escaped, kept as it is (no copy) when it has none.
+fn sanitized(s: String) -> String {
+    if needs_escape(&s) { sanitize(&s) } else { s }
+}
+
+/// A shared name, escaped as [`sanitize`] does; shared again when nothing needed escaping.
+fn sanitized_name(s: &Arc<str>) -> Arc<str> {
+    if needs_escape(s) {
+        sanitize(s).into()
+    } else {
+        s.clone()
+    }
+}
 
 /// Escapes control characters so that input cannot inject terminal sequences.
 pub fn sanitize(s: &str) -> String {
@@ -216,11 +236,11 @@ pub fn finding(ctx: &Ctx<'_>, rule: &Rule, env: &mut Env, sources: &SourceMap) -
             api_version: obj.api_version.clone(),
             kind: obj.kind.clone(),
             namespace: obj.namespace.clone(),
-            name: sanitize(&obj.name),
+            name: sanitized_name(&obj.name),
             helm_source,
         },
         location: Location::of(sources, span),
-        message: sanitize(&message),
+        message: sanitized(message),
         fix: text.fix,
         evidence,
         rendered: None,

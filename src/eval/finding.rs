@@ -68,10 +68,10 @@ pub struct Resource {
     pub kind: Arc<str>,
     /// Namespace.
     pub namespace: Option<Arc<str>>,
-    /// Name.
-    pub name: String,
-    /// The Helm template it came from (`# Source:`), when known.
-    pub helm_source: Option<String>,
+    /// Name (shared with the graph's object unless it had to be escaped).
+    pub name: Arc<str>,
+    /// The Helm template it came from (`# Source:`), when known (shared with the document).
+    pub helm_source: Option<Arc<str>>,
 }
 
 /// A finding: a pointer to its [`FindingData`], whose fields it gives access to.
@@ -127,11 +127,13 @@ pub struct FindingData {
     pub evidence: Vec<Evidence>,
     /// Where the finding is in the rendered output of a Helm chart or Kustomize overlay,
     /// when `location` was mapped back to the template or resource file that wrote it.
+    /// Boxed, as are the other rare parts: most findings have none, and each finding pays
+    /// only a pointer for it.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub rendered: Option<Location>,
+    pub rendered: Option<Box<Location>>,
     /// Where the value came from, when a Helm template wrote it from the chart's values.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub value_source: Option<ValueSource>,
+    pub value_source: Option<Box<ValueSource>>,
     /// The rule's fix for this finding, when the rule has one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub autofix: Option<Box<super::fixes::Autofix>>,

@@ -112,7 +112,7 @@ pub struct Object {
     /// Whether `metadata.namespace` was set in the input.
     pub namespace_explicit: bool,
     /// `metadata.name`, else `metadata.generateName`, else ``.
-    pub name: Box<str>,
+    pub name: Arc<str>,
     /// Whether the object has a `metadata.name` (and not only a `generateName`).
     pub has_name: bool,
     /// `metadata.uid`, when given (exported objects).
@@ -571,7 +571,7 @@ fn read_object(
     let name_node = meta.and_then(|m| doc.get(m, "name"));
     let name = name_node.and_then(|n| nonempty_str(doc, n));
     let has_name = name.is_some();
-    let name: Box<str> = name
+    let name: Arc<str> = name
         .or_else(|| meta.and_then(|m| doc.str_at(m, &["generateName"])))
         .unwrap_or("")
         .into();

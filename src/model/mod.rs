@@ -363,7 +363,7 @@ pub struct Document {
     /// 0-based position of the document in its file.
     pub index: u32,
     /// The `# Source: path` comment that Helm writes above each document, if any.
-    pub helm_source: Option<String>,
+    pub helm_source: Option<Arc<str>>,
 }
 
 impl Document {

@@ -415,8 +415,9 @@ impl<'t> DocBuilder<'t> {
                 .lines()
                 .rev()
                 .filter_map(|l| l.trim().strip_prefix("# Source:"))
-                .map(|s| s.trim().to_string())
+                .map(str::trim)
                 .find(|s| !s.is_empty())
+                .map(Arc::from)
         });
         let mut doc = self.arena.finish(root, text);
         doc.index = self.index;

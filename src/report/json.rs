@@ -158,8 +158,8 @@ impl FindingOut<'_> {
             message: &f.message,
             fix: &f.fix,
             evidence: &f.evidence,
-            rendered: f.rendered.as_ref(),
-            value_source: f.value_source.as_ref(),
+            rendered: f.rendered.as_deref(),
+            value_source: f.value_source.as_deref(),
             autofix: f.autofix.as_deref().map(autofix_json),
         }
     }
@@ -291,7 +291,7 @@ mod tests {
                 api_version: "v1".into(),
                 kind: "Pod".into(),
                 namespace: (i % 2 == 0).then(|| "ns".into()),
-                name: format!("p{i}"),
+                name: format!("p{i}").into(),
                 helm_source: None,
             },
             location: Location::of(sources, Span::new(0, i % 7..i % 7 + 1)),
@@ -308,10 +308,12 @@ mod tests {
             } else {
                 Vec::new()
             },
-            rendered: (i % 4 == 0).then(|| Location::of(sources, Span::new(0, 0..4))),
-            value_source: (i % 8 == 0).then(|| crate::eval::finding::ValueSource {
-                expr: ".Values.x".to_string(),
-                location: Some(Location::of(sources, Span::new(0, 0..4))),
+            rendered: (i % 4 == 0).then(|| Box::new(Location::of(sources, Span::new(0, 0..4)))),
+            value_source: (i % 8 == 0).then(|| {
+                Box::new(crate::eval::finding::ValueSource {
+                    expr: ".Values.x".to_string(),
+                    location: Some(Location::of(sources, Span::new(0, 0..4))),
+                })
             }),
             autofix: None,
         })
