@@ -42,7 +42,7 @@ fn named(g: &Graph, id: ObjId) -> String {
 }
 
 /// The exposures of every object (empty for objects that are not workloads).
-pub(crate) fn build(g: &Graph) -> Vec<Vec<Exposure>> {
+pub(crate) fn build(g: &Graph) -> super::index::PerObject<Exposure> {
     let mut out: Vec<Vec<Exposure>> = vec![Vec::new(); g.objects.len()];
     // the same path twice (one install in several files of the input) is listed once
     let mut add = |service: ObjId, e: &dyn Fn(ObjId) -> Exposure| {
@@ -128,7 +128,7 @@ pub(crate) fn build(g: &Graph) -> Vec<Vec<Exposure>> {
             });
         }
     }
-    out
+    super::index::PerObject::from_lists(out)
 }
 
 /// The Services in the input that an Ingress or route sends traffic to, deduplicated.
@@ -239,7 +239,7 @@ impl Graph {
     /// The paths from outside the cluster to a workload, in the order: Services of type
     /// `LoadBalancer`/`NodePort`, Ingresses, Gateway API routes, Istio VirtualServices.
     pub fn exposures(&self, w: ObjId) -> &[Exposure] {
-        self.exposed.get(w as usize).map_or(&[], Vec::as_slice)
+        self.exposed.get(w)
     }
 }
 

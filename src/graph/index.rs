@@ -59,3 +59,85 @@ impl<const N: usize> FieldIndex<N> {
             .copied()
     }
 }
+
+/// A relation from objects to lists of values, kept as one array of values and one start
+/// offset per object: 4 bytes per object and none per empty list, where a list per object
+/// costs 24 bytes and an allocation for each that is not empty.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct PerObject<T> {
+    starts: Vec<u32>,
+    values: Vec<T>,
+}
+
+impl<T> Default for PerObject<T> {
+    fn default() -> PerObject<T> {
+        PerObject {
+            starts: Vec::new(),
+            values: Vec::new(),
+        }
+    }
+}
+
+impl<T> PerObject<T> {
+    /// The table of `n` objects holding `pairs` (object, value); the values of one object
+    /// keep the order they have in `pairs`. Pairs of objects past `n` are dropped.
+    pub(crate) fn from_pairs(n: usize, mut pairs: Vec<(ObjId, T)>) -> PerObject<T> {
+        pairs.retain(|(o, _)| (*o as usize) < n);
+        // stable: an object's values stay in the order they were found
+        pairs.sort_by_key(|(o, _)| *o);
+        let mut starts = Vec::with_capacity(n + 1);
+        let mut at = 0usize;
+        for obj in 0..n {
+            starts.push(u32::try_from(at).unwrap_or(u32::MAX));
+            while pairs.get(at).is_some_and(|(o, _)| *o as usize == obj) {
+                at += 1;
+            }
+        }
+        starts.push(u32::try_from(at).unwrap_or(u32::MAX));
+        PerObject {
+            starts,
+            values: pairs.into_iter().map(|(_, v)| v).collect(),
+        }
+    }
+
+    /// The table of one list per object, in object order.
+    pub(crate) fn from_lists(lists: Vec<Vec<T>>) -> PerObject<T> {
+        let mut starts = Vec::with_capacity(lists.len() + 1);
+        let mut values = Vec::with_capacity(lists.iter().map(Vec::len).sum());
+        for list in lists {
+            starts.push(u32::try_from(values.len()).unwrap_or(u32::MAX));
+            values.extend(list);
+        }
+        starts.push(u32::try_from(values.len()).unwrap_or(u32::MAX));
+        PerObject { starts, values }
+    }
+
+    /// The values of object `id` (empty for an object without any, or out of range).
+    pub(crate) fn get(&self, id: ObjId) -> &[T] {
+        let i = id as usize;
+        match (self.starts.get(i), self.starts.get(i + 1)) {
+            (Some(&s), Some(&e)) => self.values.get(s as usize..e as usize).unwrap_or(&[]),
+            _ => &[],
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::PerObject;
+
+    #[test]
+    fn per_object_tables_keep_each_objects_order() {
+        let t = PerObject::from_pairs(4, vec![(2, 'a'), (0, 'b'), (2, 'c'), (9, 'x'), (0, 'd')]);
+        assert_eq!(t.get(0), &['b', 'd']);
+        assert_eq!(t.get(1), &[] as &[char]);
+        assert_eq!(t.get(2), &['a', 'c']);
+        assert_eq!(t.get(3), &[] as &[char]);
+        assert_eq!(t.get(4), &[] as &[char]);
+        let l = PerObject::from_lists(vec![vec![1], vec![], vec![2, 3]]);
+        assert_eq!(l.get(0), &[1]);
+        assert_eq!(l.get(1), &[] as &[i32]);
+        assert_eq!(l.get(2), &[2, 3]);
+        assert_eq!(l.get(7), &[] as &[i32]);
+    }
+}

@@ -168,8 +168,8 @@ pub struct Graph {
     pub(crate) wl: workload::Ownership,
     pub(crate) sel: selector::Selection,
     pub(crate) ident: identity::Identity,
-    pub(crate) refs: Vec<Vec<Reference>>,
-    pub(crate) exposed: Vec<Vec<exposure::Exposure>>,
+    pub(crate) refs: index::PerObject<Reference>,
+    pub(crate) exposed: index::PerObject<exposure::Exposure>,
 }
 
 impl Graph {

@@ -236,6 +236,11 @@ impl Policy {
     }
 
     /// Whether the policy may apply to pods of namespace `ns` at all.
+    /// The one namespace the policy is confined to; `None` for a cluster-wide policy.
+    pub(crate) fn scope(&self) -> Option<&Arc<str>> {
+        self.namespace.as_ref()
+    }
+
     pub(crate) fn in_scope(&self, ns: &str) -> bool {
         self.namespace.as_deref().is_none_or(|own| own == ns)
     }

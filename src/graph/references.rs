@@ -5,6 +5,7 @@
 //! A reference whose target is not in the input is kept with `target: None` (dangling), so
 //! "named but missing" is distinguishable from "not referenced".
 
+use super::index::PerObject;
 use super::kinds::group_of;
 use super::{Graph, ObjId, nonempty_str};
 use crate::model::{Document, NodeId};
@@ -269,9 +270,9 @@ impl Collector<'_> {
 }
 
 /// Computes every object's references.
-pub(crate) fn build(g: &Graph) -> Vec<Vec<Reference>> {
+pub(crate) fn build(g: &Graph) -> PerObject<Reference> {
     let ids: Vec<ObjId> = g.ids().collect();
-    ids.par_iter().map(|&id| of_object(g, id)).collect()
+    PerObject::from_lists(ids.par_iter().map(|&id| of_object(g, id)).collect())
 }
 
 /// The references of one object.
@@ -333,7 +334,7 @@ impl Graph {
     /// The references an object makes, in source order. A reference with `target: None`
     /// names an object that is not in the input.
     pub fn references(&self, id: ObjId) -> &[Reference] {
-        self.refs.get(id as usize).map_or(&[], Vec::as_slice)
+        self.refs.get(id)
     }
 }
 

@@ -9,7 +9,9 @@
 //! in every namespace.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
+use super::index::PerObject;
 use super::netpol::{Policy, PolicyKind};
 use super::{Graph, ObjId, scalar_text, string_map};
 use crate::model::{DocId, Document, NodeId, Value};
@@ -316,26 +318,27 @@ impl LabelIndex {
 #[derive(Debug, Default)]
 pub(crate) struct Selection {
     pods: LabelIndex,
-    selected: Vec<Vec<ObjId>>,
-    selected_by: Vec<Vec<ObjId>>,
+    selected: PerObject<ObjId>,
+    selected_by: PerObject<ObjId>,
     /// Every network policy, by object id (sorted).
     policies: Vec<(ObjId, Policy)>,
+    /// The policies (indexes into `policies`) confined to one namespace, by namespace;
+    /// the others are in `cluster_wide`.
+    by_namespace: HashMap<Arc<str>, Vec<usize>>,
+    cluster_wide: Vec<usize>,
     /// Per workload, the policies that isolate its ingress (input order).
-    ingress: Vec<Vec<ObjId>>,
+    ingress: PerObject<ObjId>,
     /// Per workload, the policies that isolate its egress (input order).
-    egress: Vec<Vec<ObjId>>,
+    egress: PerObject<ObjId>,
 }
 
 impl Selection {
     pub(crate) fn build(g: &Graph) -> Selection {
         let n = g.objects.len();
-        let mut sel = Selection {
-            selected: vec![Vec::new(); n],
-            selected_by: vec![Vec::new(); n],
-            ingress: vec![Vec::new(); n],
-            egress: vec![Vec::new(); n],
-            ..Selection::default()
-        };
+        let mut sel = Selection::default();
+        // (object, policy) pairs, in policy order, made into per-object tables at the end
+        let (mut selected, mut selected_by) = (Vec::new(), Vec::new());
+        let (mut ingress, mut egress) = (Vec::new(), Vec::new());
         for &id in g.all_workloads() {
             if let Some(o) = g.object(id) {
                 if let (Some(ns), Some(w)) = (&o.namespace, &o.workload) {
@@ -378,25 +381,29 @@ impl Selection {
                 }
                 _ => continue,
             };
-            for &t in &targets {
-                if let Some(list) = sel.selected_by.get_mut(t as usize) {
-                    list.push(id);
-                }
-            }
+            selected_by.extend(targets.iter().map(|&t| (t, id)));
             for (t, i, e) in isolated {
-                for (on, lists) in [(i, &mut sel.ingress), (e, &mut sel.egress)] {
-                    if let Some(list) = lists.get_mut(t as usize).filter(|_| on) {
-                        list.push(id);
-                    }
+                if i {
+                    ingress.push((t, id));
+                }
+                if e {
+                    egress.push((t, id));
                 }
             }
-            if let Some(slot) = sel.selected.get_mut(id as usize) {
-                *slot = targets;
-            }
+            selected.extend(targets.into_iter().map(|t| (id, t)));
             if let Some(p) = policy {
+                let at = sel.policies.len();
+                match p.scope() {
+                    Some(ns) => sel.by_namespace.entry(ns.clone()).or_default().push(at),
+                    None => sel.cluster_wide.push(at),
+                }
                 sel.policies.push((id, p));
             }
         }
+        sel.selected = PerObject::from_pairs(n, selected);
+        sel.selected_by = PerObject::from_pairs(n, selected_by);
+        sel.ingress = PerObject::from_pairs(n, ingress);
+        sel.egress = PerObject::from_pairs(n, egress);
         sel
     }
 }
@@ -440,10 +447,7 @@ impl Graph {
     /// namespace, or a Cilium or Calico policy selects (see [`super::netpol`]), in input
     /// order (empty for other objects).
     pub fn selected(&self, selector: ObjId) -> &[ObjId] {
-        self.sel
-            .selected
-            .get(selector as usize)
-            .map_or(&[], Vec::as_slice)
+        self.sel.selected.get(selector)
     }
 
     /// Whether `selector` selects the workload `target`.
@@ -460,8 +464,7 @@ impl Graph {
     ) -> impl Iterator<Item = ObjId> + 'a {
         self.sel
             .selected_by
-            .get(target as usize)
-            .map_or(&[][..], Vec::as_slice)
+            .get(target)
             .iter()
             .copied()
             .filter(move |&s| self.object(s).is_some_and(|o| &*o.kind == kind))
@@ -486,12 +489,12 @@ impl Graph {
     /// isolate ingress for it (input order). A workload without one accepts connections
     /// from everywhere.
     pub fn ingress_policies(&self, w: ObjId) -> &[ObjId] {
-        self.sel.ingress.get(w as usize).map_or(&[], Vec::as_slice)
+        self.sel.ingress.get(w)
     }
 
     /// The policies of any kind that isolate a workload's egress (input order).
     pub fn egress_policies(&self, w: ObjId) -> &[ObjId] {
-        self.sel.egress.get(w as usize).map_or(&[], Vec::as_slice)
+        self.sel.egress.get(w)
     }
 
     /// The policies of any kind that are a default deny for a namespace, per direction:
@@ -499,7 +502,16 @@ impl Graph {
     /// nothing themselves. Input order.
     pub fn default_deny_policies(&self, namespace: &str) -> (Vec<ObjId>, Vec<ObjId>) {
         let mut out = (Vec::new(), Vec::new());
-        for (id, p) in &self.sel.policies {
+        // only the policies of the namespace and the cluster-wide ones can be in its scope
+        let own = self
+            .sel
+            .by_namespace
+            .get(namespace)
+            .map_or(&[][..], Vec::as_slice);
+        let mut candidates: Vec<usize> =
+            own.iter().chain(&self.sel.cluster_wide).copied().collect();
+        candidates.sort_unstable();
+        for (id, p) in candidates.iter().filter_map(|&i| self.sel.policies.get(i)) {
             let (i, e) = p.default_deny(self, namespace);
             if i {
                 out.0.push(*id);
