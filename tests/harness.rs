@@ -62,6 +62,20 @@ spec:
     )
 }
 
+/// A folder inside a ruleset is tested with the ruleset's imports and tables: K10's rules
+/// read tables from `../data`, which is outside the folder but inside the ruleset.
+#[test]
+fn a_folder_of_a_ruleset_reaches_the_rest_of_it() {
+    let report = run(&[Path::new("rulesets/owasp-k8s-top10/K10")], false);
+    let text = render::text(&report);
+    assert!(report.is_ok(), "{text}");
+    assert!(report.rules.iter().any(|r| r.id == "K10-004"), "{text}");
+    assert!(
+        report.rules.iter().all(|r| r.id.starts_with("K10-")),
+        "{text}"
+    );
+}
+
 #[test]
 fn bundled_ruleset_passes_its_fixtures() {
     let report = run(&[Path::new("rulesets")], true);

@@ -76,10 +76,13 @@ impl RuleFs {
         let meta = std::fs::metadata(path)
             .map_err(|e| format!("cannot read `{}`: {}", path.display(), lower(&e)))?;
         let (root, files) = if meta.is_dir() {
+            // a folder inside a ruleset (`K10/`) belongs to it too: its files are named from
+            // the ruleset's root, so their imports and tables may reach the rest of it
+            let root = ruleset_root(path).unwrap_or_else(|| path.to_path_buf());
             let mut files = Vec::new();
-            walk(path, path, &mut files, 0);
+            walk(&root, path, &mut files, 0);
             files.sort();
-            (path.to_path_buf(), files)
+            (root, files)
         } else {
             let parent = path
                 .parent()
