@@ -272,7 +272,7 @@ impl Policy {
                 .then(|| find_object(graph, &f))
                 .flatten()
                 .and_then(|id| annotations.get(&id));
-            if let Some(a) = on_object.filter(|a| a.rules.iter().any(|p| glob(p, &f.rule_id))) {
+            if let Some(a) = on_object.filter(|a| a.rules.iter().any(|p| glob(p, &f.rule.id))) {
                 out.exempted.push(Exempted {
                     finding: f,
                     reason: a.reason.clone(),
@@ -286,7 +286,7 @@ impl Policy {
                 let opt = |p: &Option<String>, v: Option<&str>| {
                     p.as_deref().is_none_or(|p| v.is_some_and(|v| glob(p, v)))
                 };
-                e.rules.iter().any(|r| glob(&r.value, &f.rule_id))
+                e.rules.iter().any(|r| glob(&r.value, &f.rule.id))
                     && opt(&e.namespace, f.resource.namespace.as_deref())
                     && opt(&e.kind, Some(&f.resource.kind))
                     && opt(&e.name, Some(&f.resource.name))
@@ -455,7 +455,7 @@ pub fn exempted_text(exempted: &[Exempted]) -> String {
         };
         out.push_str(&format!(
             "  {} {} {} at {}:{}:{}: {}\n    reason: {}\n    exempted by {by}\n",
-            f.rule_id,
+            f.rule.id,
             f.severity,
             crate::report::baseline::resource_text(f),
             f.location.file,

@@ -559,7 +559,7 @@ spec:
 ";
     let (opt, naive) = both(&fs, yaml, false);
     assert_eq!(opt, naive);
-    let ids: Vec<&str> = opt.iter().map(|f| &*f.rule_id).collect();
+    let ids: Vec<&str> = opt.iter().map(|f| &*f.rule.id).collect();
     assert_eq!(ids, ["TAB-001", "TAB-002"], "{opt:#?}");
     assert_eq!(opt[0].message, "web web 3");
 }
@@ -623,7 +623,7 @@ fn generated_graphs_produce_findings() {
     };
     let (opt, naive) = both(&RuleFs::new(), &render(&c), true);
     assert_eq!(opt, naive);
-    let ids: std::collections::BTreeSet<&str> = opt.iter().map(|f| &*f.rule_id).collect();
+    let ids: std::collections::BTreeSet<&str> = opt.iter().map(|f| &*f.rule.id).collect();
     assert!(ids.len() >= 4, "{ids:?}");
     assert!(
         ids.contains("K07-001") && ids.contains("K01-001"),
@@ -744,7 +744,7 @@ fn live_pods_let_k07_004_judge_policies() {
     assert_eq!(opt, naive);
     let k07_004: Vec<&str> = opt
         .iter()
-        .filter(|f| &*f.rule_id == "K07-004")
+        .filter(|f| &*f.rule.id == "K07-004")
         .map(|f| &*f.message)
         .collect();
     assert_eq!(k07_004.len(), 2, "{k07_004:#?}");

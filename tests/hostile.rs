@@ -52,7 +52,7 @@ fn check_case(name: &str, file: &str, bytes: &[u8], code: &str) -> ScanResult {
     assert!(
         r.findings
             .iter()
-            .any(|f| &*f.rule_id == "K01-001" && &*f.resource.name == "good"),
+            .any(|f| &*f.rule.id == "K01-001" && &*f.resource.name == "good"),
         "{name}: the good file was not scanned"
     );
     let d = r
@@ -161,7 +161,7 @@ fn utf16_bom_and_crlf_are_read() {
         let f = r
             .findings
             .iter()
-            .find(|f| &*f.rule_id == "K01-001" && &*f.resource.name == name)
+            .find(|f| &*f.rule.id == "K01-001" && &*f.resource.name == name)
             .unwrap_or_else(|| panic!("{name} not scanned: {:#?}", r.diagnostics));
         assert_eq!((f.location.line, f.location.column), (10, 9), "{name}");
     }
@@ -232,7 +232,7 @@ fn list_with_non_objects_and_objects_missing_metadata() {
     assert!(
         r.findings
             .iter()
-            .any(|f| &*f.rule_id == "K01-001" && f.resource.name.is_empty()),
+            .any(|f| &*f.rule.id == "K01-001" && f.resource.name.is_empty()),
         "{:#?}",
         r.findings
     );
@@ -246,7 +246,7 @@ fn list_with_non_objects_and_objects_missing_metadata() {
     assert!(
         r.findings
             .iter()
-            .any(|f| &*f.rule_id == "K01-010" && f.resource.name.is_empty())
+            .any(|f| &*f.rule.id == "K01-010" && f.resource.name.is_empty())
     );
 }
 
@@ -261,7 +261,7 @@ fn symlink_loop_in_a_scanned_directory() {
     let good: Vec<_> = r
         .findings
         .iter()
-        .filter(|f| &*f.rule_id == "K01-001")
+        .filter(|f| &*f.rule.id == "K01-001")
         .collect();
     assert_eq!(
         good.len(),
@@ -294,7 +294,7 @@ fn many_files(n: usize) {
     let r = scan_dir(&dir.0);
     assert_eq!(r.summary.files, n + 1);
     assert_eq!(r.summary.objects, n + 1);
-    assert!(r.findings.iter().any(|f| &*f.rule_id == "K01-001"));
+    assert!(r.findings.iter().any(|f| &*f.rule.id == "K01-001"));
 }
 
 #[test]
@@ -314,7 +314,7 @@ fn one_gigabyte_document() {
     // over the default 512 MiB file limit: a located error, and the good file still scanned
     let r = scan_dir(&dir.0);
     assert!(r.diagnostics.iter().any(|d| d.code == "E1003"));
-    assert!(r.findings.iter().any(|f| &*f.rule_id == "K01-001"));
+    assert!(r.findings.iter().any(|f| &*f.rule.id == "K01-001"));
 }
 
 #[test]
@@ -352,7 +352,7 @@ fn manifests_cannot_inject_terminal_escapes() {
     let f = r
         .findings
         .iter()
-        .find(|f| &*f.rule_id == "K01-001")
+        .find(|f| &*f.rule.id == "K01-001")
         .unwrap();
     assert!(
         !f.message.contains('\u{1b}') && !f.message.contains('\u{7}'),

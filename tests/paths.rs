@@ -282,7 +282,7 @@ fn normalize(mut f: Vec<Finding>) -> Vec<Finding> {
 
 fn paths_only(f: Vec<Finding>) -> Vec<Finding> {
     f.into_iter()
-        .filter(|x| x.rule_id.starts_with("K03-01") || x.rule_id.starts_with("OWN"))
+        .filter(|x| x.rule.id.starts_with("K03-01") || x.rule.id.starts_with("OWN"))
         .collect()
 }
 
@@ -323,7 +323,7 @@ fn generated_cases_have_long_paths() {
         let (bundled, _) = both(&yaml, false);
         people += bundled
             .iter()
-            .filter(|f| &*f.rule_id == "K03-020" && steps(f).len() >= 2)
+            .filter(|f| &*f.rule.id == "K03-020" && steps(f).len() >= 2)
             .count();
         long_bundled += paths_only(bundled)
             .iter()
@@ -335,7 +335,7 @@ fn generated_cases_have_long_paths() {
         cyclic += own
             .iter()
             .filter(|f| {
-                &*f.rule_id == "OWN-001"
+                &*f.rule.id == "OWN-001"
                     && f.message.contains(&format!(
                         "reaches `{}/{}`",
                         f.resource.namespace.as_deref().unwrap_or(""),
@@ -408,7 +408,7 @@ fn the_shortest_path_is_reported_and_ties_are_broken_by_input_order() {
     let f = exec
         .iter()
         .find(|f| {
-            &*f.rule_id == "OWN-001"
+            &*f.rule.id == "OWN-001"
                 && &*f.resource.name == "start"
                 && f.message.contains("`b/goal`")
         })

@@ -109,7 +109,7 @@ fn kanon_rules_firing(path: &Path) -> BTreeSet<String> {
     result
         .findings
         .iter()
-        .map(|f| f.rule_id.to_string())
+        .map(|f| f.rule.id.to_string())
         .collect()
 }
 

@@ -66,7 +66,7 @@ fn namespace_rules_stay_within_a_small_step_limit() {
     let k02_007 = r
         .findings
         .iter()
-        .filter(|f| &*f.rule_id == "K02-007")
+        .filter(|f| &*f.rule.id == "K02-007")
         .count();
     assert_eq!(k02_007, 100);
 }

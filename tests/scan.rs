@@ -25,7 +25,7 @@ fn sample_manifests_point_at_the_offending_fields() {
     let at: Vec<(String, usize, usize)> = r
         .findings
         .iter()
-        .map(|f| (f.rule_id.to_string(), f.location.line, f.location.column))
+        .map(|f| (f.rule.id.to_string(), f.location.line, f.location.column))
         .collect();
     // privileged: true is on line 31, column 13 of app.yaml
     assert!(at.contains(&("K01-001".into(), 31, 13)), "{at:?}");
@@ -37,7 +37,7 @@ fn sample_manifests_point_at_the_offending_fields() {
     let k07: Vec<&str> = r
         .findings
         .iter()
-        .filter(|f| &*f.rule_id == "K07-001")
+        .filter(|f| &*f.rule.id == "K07-001")
         .map(|f| f.resource.name.as_ref())
         .collect();
     assert_eq!(k07, ["web"]);
@@ -92,7 +92,7 @@ fn corpus_scan_finds_located_findings() {
     let privileged: Vec<_> = r
         .findings
         .iter()
-        .filter(|f| &*f.rule_id == "K01-001")
+        .filter(|f| &*f.rule.id == "K01-001")
         .collect();
     assert!(!privileged.is_empty());
     for f in privileged {

@@ -19,10 +19,10 @@ fn scan_fixture(file: &str) -> ScanResult {
 fn findings(r: &ScanResult, rules: &[&str]) -> Vec<(String, String, String, usize)> {
     r.findings
         .iter()
-        .filter(|f| rules.contains(&&*f.rule_id))
+        .filter(|f| rules.contains(&&*f.rule.id))
         .map(|f| {
             (
-                f.rule_id.to_string(),
+                f.rule.id.to_string(),
                 f.resource.kind.to_string(),
                 f.resource.name.to_string(),
                 f.location.line,
@@ -103,7 +103,7 @@ fn objects_without_a_namespace_beside_objects_with_one_are_warned_once() {
     );
     // and, in `shop`, the Deployment is selected by the policy
     assert!(
-        chosen.findings.iter().all(|f| &*f.rule_id != "K07-001"),
+        chosen.findings.iter().all(|f| &*f.rule.id != "K07-001"),
         "{:#?}",
         chosen.findings
     );

@@ -82,7 +82,7 @@ pub(super) fn run(
     )];
     let mut remain: BTreeMap<&str, usize> = BTreeMap::new();
     for f in &result.findings {
-        *remain.entry(&*f.rule_id).or_insert(0) += 1;
+        *remain.entry(&*f.rule.id).or_insert(0) += 1;
     }
     lines.push(format!(
         "{} {}{}",
@@ -139,7 +139,7 @@ fn diff(opts: &ScanOptions, first: ScanResult, which: Applicability, color: supe
         for (finding, o) in current.findings.iter().zip(&applied.outcomes) {
             // later passes count only the files they rewrite in memory
             if *o == Outcome::Fixed && (pass == 0 || after.contains_key(&*finding.location.file)) {
-                *fixed.entry(finding.rule_id.to_string()).or_insert(0) += 1;
+                *fixed.entry(finding.rule.id.to_string()).or_insert(0) += 1;
             }
         }
         if !changed {
@@ -226,14 +226,14 @@ fn leftovers(
     let mut other: BTreeMap<&str, usize> = BTreeMap::new();
     for (f, o) in findings.iter().zip(&applied.outcomes) {
         match o {
-            Outcome::UnsafeSkipped => *unsafe_.entry(&f.rule_id).or_insert(0) += 1,
+            Outcome::UnsafeSkipped => *unsafe_.entry(&f.rule.id).or_insert(0) += 1,
             Outcome::NotFixable(why) => {
                 *not_fixable
-                    .entry(format!("{} ({why})", f.rule_id))
+                    .entry(format!("{} ({why})", f.rule.id))
                     .or_insert(0) += 1;
             }
-            Outcome::Failed(_) | Outcome::Overlaps(_) => *other.entry(&f.rule_id).or_insert(0) += 1,
-            Outcome::Fixed if after_passes => *other.entry(&f.rule_id).or_insert(0) += 1,
+            Outcome::Failed(_) | Outcome::Overlaps(_) => *other.entry(&f.rule.id).or_insert(0) += 1,
+            Outcome::Fixed if after_passes => *other.entry(&f.rule.id).or_insert(0) += 1,
             Outcome::Fixed => {}
             Outcome::NoFix => {}
         }
@@ -264,7 +264,7 @@ fn leftovers(
     for (f, o) in findings.iter().zip(&applied.outcomes) {
         let why = match o {
             Outcome::Failed(why) => why.clone(),
-            Outcome::Overlaps(other) if other == &*f.rule_id => {
+            Outcome::Overlaps(other) if other == &*f.rule.id => {
                 "it overlaps another fix of the same rule; a later `--fix` pass applies it"
                     .to_string()
             }
@@ -275,7 +275,7 @@ fn leftovers(
         };
         lines.push(format!(
             "  {}:{}: {}: {why}",
-            f.location.file, f.location.line, f.rule_id
+            f.location.file, f.location.line, f.rule.id
         ));
     }
     lines

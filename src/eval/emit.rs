@@ -227,11 +227,8 @@ pub fn finding(ctx: &Ctx<'_>, rule: &Rule, env: &mut Env, sources: &SourceMap) -
     };
     let text = ctx.rule_text(rule);
     Some(Finding::from(FindingData {
-        rule_id: text.id,
-        rule_name: text.name,
-        title: text.title,
+        rule: text,
         severity: rule.severity,
-        owasp: text.owasp,
         resource: Resource {
             api_version: obj.api_version.clone(),
             kind: obj.kind.clone(),
@@ -241,7 +238,6 @@ pub fn finding(ctx: &Ctx<'_>, rule: &Rule, env: &mut Env, sources: &SourceMap) -
         },
         location: Location::of(sources, span),
         message: sanitized(message),
-        fix: text.fix,
         evidence,
         rendered: None,
         value_source: None,

@@ -105,24 +105,17 @@ impl std::ops::DerefMut for Finding {
 /// finding of it.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct FindingData {
-    /// Rule id.
-    pub rule_id: Arc<str>,
-    /// Rule name.
-    pub rule_name: Arc<str>,
-    /// Rule title.
-    pub title: Arc<str>,
+    /// The rule's id, name, title, OWASP categories and fix text, shared by its findings.
+    #[serde(flatten)]
+    pub rule: Arc<crate::eval::interp::RuleText>,
     /// Severity.
     pub severity: Severity,
-    /// OWASP categories.
-    pub owasp: Arc<[String]>,
     /// The object.
     pub resource: Resource,
     /// Where.
     pub location: Location,
     /// The message.
     pub message: String,
-    /// How to fix.
-    pub fix: Arc<str>,
     /// Objects that made the finding (graph rules).
     pub evidence: Vec<Evidence>,
     /// Where the finding is in the rendered output of a Helm chart or Kustomize overlay,
@@ -155,7 +148,7 @@ impl FindingData {
             &self.location.file,
             self.location.line,
             self.location.column,
-            &self.rule_id,
+            &self.rule.id,
             &self.message,
         )
     }

@@ -54,17 +54,19 @@ pub struct Ctx<'g> {
     /// `workloads(ns)` or `objects(ns)` probes it instead of filtering every object.
     by_namespace: std::sync::OnceLock<NamespaceIndex>,
     /// Each rule's texts, shared by all its findings.
-    texts: HashMap<String, RuleText>,
+    texts: HashMap<String, Arc<RuleText>>,
     /// The facts of the program's relations (see [`super::fixpoint`]).
     pub relations: Arc<super::fixpoint::Relations>,
 }
 
-/// The texts of a rule that every finding of it carries.
-#[derive(Clone, Debug)]
+/// The texts of a rule that every finding of it carries (one shared copy per rule).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct RuleText {
     /// Rule id.
+    #[serde(rename = "rule_id")]
     pub id: Arc<str>,
     /// Rule name.
+    #[serde(rename = "rule_name")]
     pub name: Arc<str>,
     /// Title.
     pub title: Arc<str>,
@@ -75,7 +77,8 @@ pub struct RuleText {
 }
 
 impl RuleText {
-    fn of(r: &crate::check::ir::Rule) -> RuleText {
+    /// The texts of a compiled rule.
+    pub fn of(r: &crate::check::ir::Rule) -> RuleText {
         RuleText {
             id: r.id.as_str().into(),
             name: r.name.as_str().into(),
@@ -141,7 +144,7 @@ impl<'g> Ctx<'g> {
             texts: program
                 .rules
                 .iter()
-                .map(|r| (r.id.clone(), RuleText::of(r)))
+                .map(|r| (r.id.clone(), Arc::new(RuleText::of(r))))
                 .collect(),
             relations: Arc::default(),
         }
@@ -156,11 +159,11 @@ impl<'g> Ctx<'g> {
     }
 
     /// The shared texts of a rule.
-    pub fn rule_text(&self, r: &crate::check::ir::Rule) -> RuleText {
+    pub fn rule_text(&self, r: &crate::check::ir::Rule) -> Arc<RuleText> {
         self.texts
             .get(&r.id)
             .cloned()
-            .unwrap_or_else(|| RuleText::of(r))
+            .unwrap_or_else(|| Arc::new(RuleText::of(r)))
     }
 
     /// Gives the interpreter the source texts (for `raw(x)`).

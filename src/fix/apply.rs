@@ -63,7 +63,7 @@ impl Applied {
         let mut m = BTreeMap::new();
         for (f, o) in findings.iter().zip(&self.outcomes) {
             if *o == Outcome::Fixed {
-                *m.entry(&*f.rule_id).or_insert(0) += 1;
+                *m.entry(&*f.rule.id).or_insert(0) += 1;
             }
         }
         m
@@ -236,7 +236,7 @@ fn apply_file_with(
         match edited {
             Ok(()) => {
                 for op in &fix.ops {
-                    accepted.push((&op.op, &findings[i].rule_id));
+                    accepted.push((&op.op, &findings[i].rule.id));
                 }
                 if !already(i) {
                     set.push((

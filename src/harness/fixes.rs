@@ -35,7 +35,7 @@ fn run_text(program: &Program, name: &str, text: &str) -> Result<Vec<Finding>, S
 fn per_rule(findings: &[Finding]) -> BTreeMap<String, usize> {
     let mut m = BTreeMap::new();
     for f in findings {
-        *m.entry(f.rule_id.to_string()).or_insert(0) += 1;
+        *m.entry(f.rule.id.to_string()).or_insert(0) += 1;
     }
     m
 }
@@ -66,13 +66,13 @@ pub(super) fn check(
             let mut x = Failure::new(FailureKind::Fix, name, f.location.line, summary);
             x.found = found;
             x.diagnostics = diff;
-            (f.rule_id.to_string(), x)
+            (f.rule.id.to_string(), x)
         };
         let after = match apply_fix_ops(text, doc as usize, &fix.ops) {
             Ok(a) => a,
             Err(e) => {
                 out.push(fail(
-                    format!("the fix of `{}` cannot be applied", f.rule_id),
+                    format!("the fix of `{}` cannot be applied", f.rule.id),
                     Some(e.to_string()),
                     None,
                 ));
@@ -91,7 +91,7 @@ pub(super) fn check(
             out.push(fail(
                 format!(
                     "the fix of `{}` changes more than the fixed fields",
-                    f.rule_id
+                    f.rule.id
                 ),
                 Some(why),
                 Some(diff.clone()),
@@ -101,7 +101,7 @@ pub(super) fn check(
         match run_text(program, name, &after) {
             Err(e) => {
                 out.push(fail(
-                    format!("the file no longer loads after the fix of `{}`", f.rule_id),
+                    format!("the file no longer loads after the fix of `{}`", f.rule.id),
                     None,
                     Some(format!("{diff}\n{e}")),
                 ));
@@ -109,13 +109,13 @@ pub(super) fn check(
             }
             Ok(again) => {
                 let still = again.iter().any(|g| {
-                    g.rule_id == f.rule_id && g.resource == f.resource && g.message == f.message
+                    g.rule.id == f.rule.id && g.resource == f.resource && g.message == f.message
                 });
                 if still {
                     out.push(fail(
                         format!(
                             "the fix of `{}` does not make its finding go away",
-                            f.rule_id
+                            f.rule.id
                         ),
                         Some(f.message.clone()),
                         Some(diff.clone()),
@@ -130,7 +130,7 @@ pub(super) fn check(
                 let gained: Vec<String> = now
                     .iter()
                     .filter(|(r, n)| {
-                        **r != *f.rule_id && **n > before.get(*r).copied().unwrap_or(0)
+                        **r != *f.rule.id && **n > before.get(*r).copied().unwrap_or(0)
                     })
                     .map(|(r, _)| format!("`{r}`"))
                     .collect();
@@ -138,7 +138,7 @@ pub(super) fn check(
                     out.push(fail(
                         format!(
                             "the fix of `{}` gives {} a new finding",
-                            f.rule_id,
+                            f.rule.id,
                             gained.join(", ")
                         ),
                         None,
@@ -153,7 +153,7 @@ pub(super) fn check(
             Ok(twice) => out.push(fail(
                 format!(
                     "the fix of `{}` changes the file again when applied twice",
-                    f.rule_id
+                    f.rule.id
                 ),
                 None,
                 Some(crate::fix::apply::unified_diff(
@@ -166,7 +166,7 @@ pub(super) fn check(
                 )),
             )),
             Err(e) => out.push(fail(
-                format!("the fix of `{}` fails when applied twice", f.rule_id),
+                format!("the fix of `{}` fails when applied twice", f.rule.id),
                 Some(e.to_string()),
                 None,
             )),

@@ -547,11 +547,11 @@ impl Run<'_> {
             .iter()
             .filter(|f| {
                 &*f.location.file == name
-                    && under_test.iter().any(|t| **t == *f.rule_id)
+                    && under_test.iter().any(|t| **t == *f.rule.id)
                     && f.autofix.as_ref().is_some_and(|a| !a.ops.is_empty())
                     && fx.markers.iter().any(|m| {
                         m.kind == MarkerKind::Expect
-                            && *m.rule == *f.rule_id
+                            && *m.rule == *f.rule.id
                             && m.line == f.location.line
                     })
             })
@@ -568,9 +568,9 @@ impl Run<'_> {
         });
         let failures = fixes::check(name, text, &fixed, program, bundled.as_ref());
         for f in &fixed {
-            *self.fixes_checked.entry(f.rule_id.to_string()).or_insert(0) += 1;
+            *self.fixes_checked.entry(f.rule.id.to_string()).or_insert(0) += 1;
             if let (Some(fix), Some((_, seen))) =
-                (f.autofix.as_deref(), self.fix_actions.get_mut(&*f.rule_id))
+                (f.autofix.as_deref(), self.fix_actions.get_mut(&*f.rule.id))
             {
                 seen.extend(fix.ops.iter().map(|o| o.action));
             }
@@ -612,7 +612,7 @@ impl Run<'_> {
             }
             let hit = mine
                 .iter()
-                .any(|f| *f.rule_id == *m.rule && f.location.line == m.line);
+                .any(|f| *f.rule.id == *m.rule && f.location.line == m.line);
             if hit {
                 continue;
             }
@@ -633,7 +633,7 @@ impl Run<'_> {
             ));
             let elsewhere: Vec<String> = mine
                 .iter()
-                .filter(|x| *x.rule_id == *m.rule)
+                .filter(|x| *x.rule.id == *m.rule)
                 .map(|x| x.location.line.to_string())
                 .collect();
             f.found = Some(if elsewhere.is_empty() {
@@ -652,23 +652,23 @@ impl Run<'_> {
             let expected = fx
                 .markers
                 .iter()
-                .any(|m| m.kind == MarkerKind::Expect && *m.rule == *x.rule_id && m.line == line);
+                .any(|m| m.kind == MarkerKind::Expect && *m.rule == *x.rule.id && m.line == line);
             if expected {
                 continue;
             }
             let ok_marker = fx.markers.iter().find(|m| {
                 m.kind == MarkerKind::Ok
-                    && *m.rule == *x.rule_id
+                    && *m.rule == *x.rule.id
                     && m.line <= line
                     && line <= m.end_line
             });
             let summary = match ok_marker {
                 Some(m) => format!(
                     "unexpected finding of `{}` in a document marked `# ok: {}` (line {})",
-                    x.rule_id, x.rule_id, m.marker_line
+                    x.rule.id, x.rule.id, m.marker_line
                 ),
-                None if under_test.iter().any(|t| **t == *x.rule_id) => {
-                    format!("unexpected finding of `{}`", x.rule_id)
+                None if under_test.iter().any(|t| **t == *x.rule.id) => {
+                    format!("unexpected finding of `{}`", x.rule.id)
                 }
                 None => continue,
             };
@@ -678,12 +678,12 @@ impl Run<'_> {
                 Some(_) => "no finding in this document".to_string(),
                 None => format!(
                     "no finding on line {line} (no `# expect: {}` marker)",
-                    x.rule_id
+                    x.rule.id
                 ),
             });
             f.found = Some(x.message.clone());
             f.snippet = Some(fx.line(line).to_string());
-            self.report(&x.rule_id).failures.push(f);
+            self.report(&x.rule.id).failures.push(f);
         }
     }
 }

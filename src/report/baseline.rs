@@ -107,7 +107,7 @@ pub fn render(findings: &[Finding]) -> String {
         "fingerprints": entries.iter().map(|(fp, _)| fp).collect::<Vec<_>>(),
         "findings": entries.iter().map(|(fp, f)| json!({
             "fingerprint": fp,
-            "rule": f.rule_id,
+            "rule": f.rule.id,
             "severity": f.severity,
             "resource": resource_text(f),
             "location": format!("{}:{}:{}", f.location.file, f.location.line, f.location.column),

@@ -18,7 +18,7 @@ pub fn write(w: &mut dyn Write, findings: &[Finding], base: Option<&Path>) -> io
             l.line,
             l.column,
             f.severity,
-            f.rule_id,
+            f.rule.id,
             one_line(&f.message)
         )?;
     }

@@ -49,7 +49,7 @@ impl Fnv1a128 {
 pub fn fingerprint(f: &Finding) -> String {
     let mut h = Fnv1a128::default();
     h.field(SCHEME);
-    h.field(&f.rule_id);
+    h.field(&f.rule.id);
     h.field(&f.resource.api_version);
     h.field(&f.resource.kind);
     match &f.resource.namespace {

@@ -85,7 +85,7 @@ pub fn write(
     base: Option<&Path>,
 ) -> io::Result<()> {
     for f in findings {
-        let title = format!("{} {}", f.rule_id, f.title);
+        let title = format!("{} {}", f.rule.id, f.rule.title);
         line(
             w,
             command(f.severity),

@@ -48,8 +48,8 @@ pub fn report(findings: &[Finding], base: Option<&Path>) -> Value {
                 fp = h.hex();
             }
             json!({
-                "description": format!("{}: {}", f.rule_id, f.message),
-                "check_name": &*f.rule_id,
+                "description": format!("{}: {}", f.rule.id, f.message),
+                "check_name": &*f.rule.id,
                 "fingerprint": fp,
                 "severity": severity(f.severity),
                 "location": {

@@ -361,7 +361,7 @@ pub fn write(w: &mut dyn Write, r: &Report<'_>) -> io::Result<()> {
         .collect();
     let mut by_cat: BTreeMap<&str, usize> = BTreeMap::new();
     for f in r.findings {
-        for c in f.owasp.iter() {
+        for c in f.rule.owasp.iter() {
             *by_cat.entry(c.as_str()).or_default() += 1;
         }
     }
@@ -387,7 +387,7 @@ pub fn write(w: &mut dyn Write, r: &Report<'_>) -> io::Result<()> {
     if r.findings.is_empty() {
         w.write_all(b"<h2>Findings</h2><p class=\"empty\" id=\"no-findings\">No findings.</p>")?;
     } else {
-        let mut ids: Vec<&str> = r.findings.iter().map(|f| &*f.rule_id).collect();
+        let mut ids: Vec<&str> = r.findings.iter().map(|f| &*f.rule.id).collect();
         ids.sort_unstable();
         ids.dedup();
         let mut t = String::from(
@@ -423,7 +423,7 @@ pub fn write(w: &mut dyn Write, r: &Report<'_>) -> io::Result<()> {
 
     // rules
     let mut tail = String::from("<h2>Rules with findings</h2><div class=\"docs\" id=\"rules\">");
-    let mut seen: Vec<&str> = r.findings.iter().map(|f| &*f.rule_id).collect();
+    let mut seen: Vec<&str> = r.findings.iter().map(|f| &*f.rule.id).collect();
     seen.sort_unstable();
     seen.dedup();
     for id in seen {
@@ -497,13 +497,17 @@ fn write_row(out: &mut String, i: usize, f: &Finding, r: &Report<'_>) {
         .map(|n| format!("{n}/"))
         .unwrap_or_default();
     let object = format!("{} {ns}{}", f.resource.kind, f.resource.name);
-    let text = format!("{} {} {object} {file} {}", f.rule_id, f.title, f.message).to_lowercase();
+    let text = format!(
+        "{} {} {object} {file} {}",
+        f.rule.id, f.rule.title, f.message
+    )
+    .to_lowercase();
     let _ = write!(
         out,
         "<tr class=\"finding\" data-order=\"{i}\" data-rank=\"{}\" data-severity=\"{}\" data-rule=\"{}\" data-object=\"{}\" data-file=\"{}\" data-line=\"{}\" data-message=\"{}\" data-text=\"{}\"><td><span class=\"sev\" style=\"background:{}\">{}</span></td><td><a href=\"#rule-{}\">{}</a></td><td>{}</td><td>{}:{}:{}</td><td>{}</td></tr>",
         rank(f.severity),
         f.severity,
-        escape(&f.rule_id),
+        escape(&f.rule.id),
         escape(&object),
         escape(&file),
         f.location.line,
@@ -511,8 +515,8 @@ fn write_row(out: &mut String, i: usize, f: &Finding, r: &Report<'_>) {
         escape(&text),
         colour(f.severity),
         f.severity,
-        escape(&f.rule_id),
-        escape(&f.rule_id),
+        escape(&f.rule.id),
+        escape(&f.rule.id),
         escape(&object),
         escape(&file),
         f.location.line,
@@ -522,11 +526,11 @@ fn write_row(out: &mut String, i: usize, f: &Finding, r: &Report<'_>) {
     let _ = write!(
         out,
         "<tr class=\"detail\"><td colspan=\"5\"><details><summary>{} — snippet, fix and evidence</summary>",
-        escape(&f.title)
+        escape(&f.rule.title)
     );
     out.push_str(&snippet(f, r.sources));
-    if !f.fix.is_empty() {
-        let _ = write!(out, "<p class=\"fix\">Fix: {}</p>", inline(&f.fix));
+    if !f.rule.fix.is_empty() {
+        let _ = write!(out, "<p class=\"fix\">Fix: {}</p>", inline(&f.rule.fix));
     }
     if let Some(h) = &f.resource.helm_source {
         let _ = write!(out, "<p>From Helm template <code>{}</code></p>", escape(h));

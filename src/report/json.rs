@@ -49,13 +49,13 @@ pub fn report(
 /// One finding as JSON.
 pub fn finding(f: &Finding) -> Value {
     let mut v = json!({
-        "rule": { "id": f.rule_id, "name": f.rule_name, "title": f.title },
+        "rule": { "id": f.rule.id, "name": f.rule.name, "title": f.rule.title },
         "severity": f.severity,
-        "owasp": f.owasp,
+        "owasp": f.rule.owasp,
         "resource": f.resource,
         "location": f.location,
         "message": f.message,
-        "fix": f.fix,
+        "fix": f.rule.fix,
         "evidence": f.evidence,
     });
     if let (Some(r), Some(m)) = (&f.rendered, v.as_object_mut()) {
@@ -147,16 +147,16 @@ impl FindingOut<'_> {
     fn of(f: &Finding) -> FindingOut<'_> {
         FindingOut {
             rule: RuleRef {
-                id: &f.rule_id,
-                name: &f.rule_name,
-                title: &f.title,
+                id: &f.rule.id,
+                name: &f.rule.name,
+                title: &f.rule.title,
             },
             severity: f.severity,
-            owasp: &f.owasp,
+            owasp: &f.rule.owasp,
             resource: &f.resource,
             location: &f.location,
             message: &f.message,
-            fix: &f.fix,
+            fix: &f.rule.fix,
             evidence: &f.evidence,
             rendered: f.rendered.as_deref(),
             value_source: f.value_source.as_deref(),
@@ -282,11 +282,14 @@ mod tests {
 
     fn finding(i: usize, sources: &SourceMap) -> Finding {
         Finding::from(FindingData {
-            rule_id: format!("K0{}-001", i % 3).into(),
-            rule_name: "name".into(),
-            title: "a \"quoted\" title".into(),
+            rule: std::sync::Arc::new(crate::eval::interp::RuleText {
+                id: format!("K0{}-001", i % 3).into(),
+                name: "name".into(),
+                title: "a \"quoted\" title".into(),
+                fix: "fix it".into(),
+                owasp: vec!["K01:2022".to_string()].into(),
+            }),
             severity: Severity::High,
-            owasp: vec!["K01:2022".to_string()].into(),
             resource: Resource {
                 api_version: "v1".into(),
                 kind: "Pod".into(),
@@ -296,7 +299,6 @@ mod tests {
             },
             location: Location::of(sources, Span::new(0, i % 7..i % 7 + 1)),
             message: format!("line one\nline two é {i}"),
-            fix: "fix it".into(),
             evidence: if i % 5 == 0 {
                 vec![Evidence {
                     kind: "ServiceAccount".into(),

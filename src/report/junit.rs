@@ -48,12 +48,12 @@ pub fn report(
         .map(|r| (r.id.as_str(), r.name.as_str(), r.title.as_str()))
         .collect();
     for f in findings {
-        if !ids.iter().any(|(id, _, _)| *id == &*f.rule_id) {
-            ids.push((&f.rule_id, &f.rule_name, &f.title));
+        if !ids.iter().any(|(id, _, _)| *id == &*f.rule.id) {
+            ids.push((&f.rule.id, &f.rule.name, &f.rule.title));
         }
     }
     for (id, name, title) in ids {
-        let mine: Vec<&Finding> = findings.iter().filter(|f| &*f.rule_id == id).collect();
+        let mine: Vec<&Finding> = findings.iter().filter(|f| &*f.rule.id == id).collect();
         let n = mine.len().max(1);
         tests += n;
         failures += mine.len();
@@ -85,10 +85,10 @@ pub fn report(
                 f.resource.kind,
                 f.resource.name,
                 f.severity,
-                f.owasp.join(", ")
+                f.rule.owasp.join(", ")
             );
-            if !f.fix.is_empty() {
-                let _ = writeln!(body, "fix: {}", f.fix);
+            if !f.rule.fix.is_empty() {
+                let _ = writeln!(body, "fix: {}", f.rule.fix);
             }
             let _ = writeln!(
                 suites,

@@ -62,7 +62,7 @@ pub fn report(
             let hash = super::fingerprint::fingerprint(f);
             let n = seen.entry(hash.clone()).or_insert(0);
             *n += 1;
-            result(f, index.get(&*f.rule_id).copied(), &hash, *n, base)
+            result(f, index.get(&*f.rule.id).copied(), &hash, *n, base)
         })
         .collect();
     let notifications: Vec<Value> = diagnostics
@@ -157,7 +157,7 @@ fn result(
     base: Option<&Path>,
 ) -> Value {
     let mut v = Map::new();
-    v.insert("ruleId".into(), json!(f.rule_id));
+    v.insert("ruleId".into(), json!(f.rule.id));
     if let Some(i) = rule_index {
         v.insert("ruleIndex".into(), json!(i));
     }
@@ -219,7 +219,7 @@ fn result(
         "properties".into(),
         json!({
             "severity": f.severity,
-            "owasp": f.owasp,
+            "owasp": f.rule.owasp,
             "resource": {
                 "apiVersion": f.resource.api_version,
                 "kind": f.resource.kind,
@@ -254,7 +254,7 @@ fn sarif_fix(f: &Finding, base: Option<&Path>) -> Option<Value> {
         })
         .collect();
     let loc = physical(&a.changes.first()?.deleted, base);
-    let mut text = format!("{} fix of {}", a.applicability, f.rule_id);
+    let mut text = format!("{} fix of {}", a.applicability, f.rule.id);
     if !a.reason.is_empty() {
         text.push_str(": ");
         text.push_str(&a.reason);

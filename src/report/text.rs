@@ -14,7 +14,7 @@ fn to_codespan(f: &Finding) -> cs::Diagnostic<u32> {
         Severity::Info => cs::Severity::Help,
     };
     let span = f.location.span;
-    let mut labels = vec![cs::Label::primary(span.file, span.range()).with_message(&f.title)];
+    let mut labels = vec![cs::Label::primary(span.file, span.range()).with_message(&f.rule.title)];
     for e in &f.evidence {
         if let Some(l) = &e.location {
             if e.step.is_some() {
@@ -45,7 +45,7 @@ fn to_codespan(f: &Finding) -> cs::Diagnostic<u32> {
         f.resource.kind,
         f.resource.name,
         f.severity,
-        f.owasp.join(", ")
+        f.rule.owasp.join(", ")
     );
     if let Some(h) = &f.resource.helm_source {
         what.push_str(&format!("; from {h}"));
@@ -88,11 +88,11 @@ fn to_codespan(f: &Finding) -> cs::Diagnostic<u32> {
     if let Some(r) = &f.rendered {
         notes.push(format!("rendered at {}:{}", r.file, r.line));
     }
-    if !f.fix.is_empty() {
-        notes.push(format!("help: {}", f.fix));
+    if !f.rule.fix.is_empty() {
+        notes.push(format!("help: {}", f.rule.fix));
     }
     cs::Diagnostic::new(sev)
-        .with_code(&f.rule_id)
+        .with_code(&f.rule.id)
         .with_message(&f.message)
         .with_labels(labels)
         .with_notes(notes)
