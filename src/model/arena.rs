@@ -4,7 +4,7 @@
 //! wait on one pending stack per array and move into the document's arrays, contiguous, when
 //! their collection closes; so a collection costs no allocation of its own.
 
-use super::{Document, Entry, Node, NodeId, StrRef, Tag};
+use super::{Document, Entry, FarKey, KeyPlace, Node, NodeId, StrRef, Tag};
 use crate::diag::{Diagnostic, FileId, Span};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -56,6 +56,8 @@ pub(crate) struct Builder<'t> {
     owned: String,
     pending_items: Vec<NodeId>,
     pending_entries: Vec<Entry>,
+    /// Key spans that do not fit in their node, by node.
+    far: HashMap<NodeId, (u32, u32)>,
 }
 
 fn id_of(len: usize) -> NodeId {
@@ -87,6 +89,7 @@ impl<'t> Builder<'t> {
             owned: String::new(),
             pending_items: Vec::new(),
             pending_entries: Vec::new(),
+            far: HashMap::new(),
         }
     }
 
@@ -113,7 +116,27 @@ impl<'t> Builder<'t> {
     }
 
     pub(crate) fn key_span_of(&self, id: NodeId) -> Option<Span> {
-        self.node(id).and_then(|n| n.key_span(self.file))
+        let (start, end) = self.node(id)?.key(|| self.far.get(&id).copied())?;
+        Some(Span {
+            file: self.file,
+            start,
+            end,
+        })
+    }
+
+    /// Records that node `id` is the value of the mapping entry whose key is at `key`.
+    pub(crate) fn set_key_span(&mut self, id: NodeId, key: Option<Span>) {
+        let Some(n) = self.nodes.get_mut(id as usize) else {
+            return;
+        };
+        match n.set_key(key.map(|k| (k.start, k.end))) {
+            KeyPlace::Far(ks, ke) => {
+                self.far.insert(id, (ks, ke));
+            }
+            KeyPlace::Near => {
+                self.far.remove(&id);
+            }
+        }
     }
 
     /// A string the parser produced: a range of the text when it is one, else a copy.
@@ -226,7 +249,9 @@ impl<'t> Builder<'t> {
     /// Entries of a finished mapping (for merge keys).
     pub(crate) fn entries_of(&self, id: NodeId) -> Vec<Entry> {
         match self.node(id) {
-            Some(n) if n.tag == Tag::Map => self.entries.get(n.children()).unwrap_or(&[]).to_vec(),
+            Some(n) if n.tag() == Tag::Map => {
+                self.entries.get(n.children()).unwrap_or(&[]).to_vec()
+            }
             _ => Vec::new(),
         }
     }
@@ -234,7 +259,7 @@ impl<'t> Builder<'t> {
     /// Items of a finished sequence.
     pub(crate) fn items_of(&self, id: NodeId) -> &[NodeId] {
         match self.node(id) {
-            Some(n) if n.tag == Tag::Seq => self.items.get(n.children()).unwrap_or(&[]),
+            Some(n) if n.tag() == Tag::Seq => self.items.get(n.children()).unwrap_or(&[]),
             _ => &[],
         }
     }
@@ -273,12 +298,12 @@ impl<'t> Builder<'t> {
         let mut root = *self.node(src)?;
         root.start = at.start;
         root.end = at.end;
-        root.set_key_span(None);
+        root.set_key(None);
         let root_id = self.push(root);
         let mut work = vec![(src, root_id)];
         while let Some((s, d)) = work.pop() {
             let Some(&n) = self.node(s) else { continue };
-            match n.tag {
+            match n.tag() {
                 Tag::Seq => {
                     let kids = self.items.get(n.children()).unwrap_or(&[]).to_vec();
                     let mut copies = Vec::with_capacity(kids.len());
@@ -317,15 +342,27 @@ impl<'t> Builder<'t> {
         }
         *budget -= 1;
         let node = *self.node(c)?;
-        Some(self.push(node))
+        let far = self.far.get(&c).copied();
+        let id = self.push(node);
+        if let Some(k) = far {
+            self.far.insert(id, k);
+        }
+        Some(id)
     }
 
     /// The finished document (its text and position are filled in by the caller).
     pub(crate) fn finish(self, root: NodeId, text: &Arc<String>) -> Document {
+        let mut far_keys: Vec<FarKey> = self
+            .far
+            .into_iter()
+            .map(|(id, (s, e))| (id, s, e))
+            .collect();
+        far_keys.sort_unstable();
         Document {
             nodes: trimmed(self.nodes),
             items: trimmed(self.items),
             entries: trimmed(self.entries),
+            far_keys,
             owned: self.owned,
             text: Arc::clone(text),
             root,

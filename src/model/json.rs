@@ -352,9 +352,7 @@ impl<'a> Reader<'a> {
                     Kind::Seq(_) => self.arena.push_item(id),
                     Kind::Map { map, key } => {
                         if let Some((k, kspan)) = key.take() {
-                            if let Some(n) = self.arena.node_mut(id) {
-                                n.set_key_span(Some(kspan));
-                            }
+                            self.arena.set_key_span(id, Some(kspan));
                             if let Some(old) = self.arena.insert(map, k, id) {
                                 let first = self.arena.key_span_of(old);
                                 let name = self.arena.resolve(k);

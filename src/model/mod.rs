@@ -1,7 +1,10 @@
 //! The document model: every value of every input document with its exact span.
 //!
-//! Each document is a compact arena. A node is 24 bytes: its span, the span of its key
-//! (when it is the value of a mapping entry), a type tag and an 8-byte payload. Strings are
+//! Each document is a compact arena. A node is 20 bytes: its span, an 8-byte payload, and
+//! one word for its type tag, its style and (when it is the value of a mapping entry) its
+//! key's span, kept as the distance back to the key and the key's length; the few keys
+//! that do not fit there (longer than 4,095 bytes, or more than 8,191 bytes before their
+//! value) are in a per-document table, so every key span stays exact. Strings are
 //! byte ranges into the source text (shared with the source map) unless they had to be
 //! decoded (escapes, folded lines), in which case they are ranges into one per-document
 //! buffer. Sequence items and mapping entries are ranges into two shared arrays, so a
@@ -170,38 +173,66 @@ pub(crate) enum Tag {
     Map,
 }
 
-/// One value with its location, in 24 bytes.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub(crate) struct Node {
-    /// Bool: 0/1; Int: the bits of the `i64`; Float: the bits of the `f64`; Str: a
-    /// [`StrRef`]; Seq and Map: `first | len << 32` into the items or entries array.
-    pub(crate) data: u64,
-    pub(crate) start: u32,
-    pub(crate) end: u32,
-    /// Where the key of a mapping entry's value starts; [`NO_KEY`] for other nodes.
-    key_start: u32,
-    /// The key's length in bytes (a key longer than 65,535 bytes keeps a span of that
-    /// length: its start, and so every reported line and column, stays exact).
-    key_len: u16,
-    pub(crate) tag: Tag,
-    pub(crate) style: Style,
-}
-
-/// [`Node::key_start`] of a node that is not the value of a mapping entry.
-const NO_KEY: u32 = u32::MAX;
-
-impl Default for Node {
-    fn default() -> Node {
-        Node {
-            data: 0,
-            start: 0,
-            end: 0,
-            key_start: NO_KEY,
-            key_len: 0,
-            tag: Tag::Null,
-            style: Style::Plain,
+impl Tag {
+    fn from_bits(b: u32) -> Tag {
+        match b {
+            1 => Tag::Bool,
+            2 => Tag::Int,
+            3 => Tag::Float,
+            4 => Tag::Str,
+            5 => Tag::Seq,
+            6 => Tag::Map,
+            _ => Tag::Null,
         }
     }
+}
+
+impl Style {
+    fn from_bits(b: u32) -> Style {
+        match b {
+            1 => Style::SingleQuoted,
+            2 => Style::DoubleQuoted,
+            3 => Style::Literal,
+            4 => Style::Folded,
+            _ => Style::Plain,
+        }
+    }
+}
+
+/// One value with its location, in 20 bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Default)]
+pub(crate) struct Node {
+    /// The payload, in two halves (so that the node needs only 4-byte alignment). Bool:
+    /// 0/1; Int: the bits of the `i64`; Float: the bits of the `f64`; Str: a [`StrRef`];
+    /// Seq and Map: `first | len << 32` into the items or entries array.
+    lo: u32,
+    hi: u32,
+    pub(crate) start: u32,
+    pub(crate) end: u32,
+    /// The tag (bits 0-2), the style (bits 3-5) and, for the value of a mapping entry, its
+    /// key's span (bits 6-31, see [`KeyCode`]).
+    meta: u32,
+}
+
+/// The key bits of [`Node::meta`]: 0 for a node that is not a mapping entry's value;
+/// [`KEY_FAR`] for a key the document keeps in its table of far keys (one that is longer
+/// than 4,095 bytes or starts more than 8,191 bytes before its value); else one more than
+/// `distance << 12 | length`, where `distance` is from the key's start to the value's.
+type KeyCode = u32;
+
+const KEY_SHIFT: u32 = 6;
+const KEY_FAR: KeyCode = (1 << 26) - 1;
+const KEY_LEN_BITS: u32 = 12;
+const KEY_MAX_LEN: u32 = (1 << KEY_LEN_BITS) - 1;
+const KEY_MAX_DISTANCE: u32 = (1 << 13) - 1;
+
+/// A key span kept outside its node: the node, the key's start and its end.
+pub(crate) type FarKey = (NodeId, u32, u32);
+
+/// How a key span is kept: in the node, or (for `Far`) in the document's table.
+pub(crate) enum KeyPlace {
+    Near,
+    Far(u32, u32),
 }
 
 impl Node {
@@ -214,62 +245,101 @@ impl Node {
             Value::Str(_) => (Tag::Str, pack(str_ref.off, str_ref.len)),
             Value::Seq(_) | Value::Map(_) => (Tag::Null, 0),
         };
-        Node {
-            data,
+        let mut n = Node {
             start: span.start,
             end: span.end,
-            tag,
-            style,
             ..Node::default()
-        }
+        };
+        n.set_data(data);
+        n.set_tag(tag);
+        n.meta |= (style as u32) << 3;
+        n
+    }
+
+    pub(crate) fn data(&self) -> u64 {
+        pack(self.lo, self.hi)
+    }
+
+    pub(crate) fn set_data(&mut self, data: u64) {
+        (self.lo, self.hi) = unpack(data);
+    }
+
+    pub(crate) fn tag(&self) -> Tag {
+        Tag::from_bits(self.meta & 7)
+    }
+
+    fn set_tag(&mut self, tag: Tag) {
+        self.meta = (self.meta & !7) | tag as u32;
+    }
+
+    pub(crate) fn style(&self) -> Style {
+        Style::from_bits((self.meta >> 3) & 7)
     }
 
     pub(crate) fn str_ref(&self) -> StrRef {
-        let (off, len) = unpack(self.data);
-        StrRef { off, len }
+        StrRef {
+            off: self.lo,
+            len: self.hi,
+        }
     }
 
     pub(crate) fn children(&self) -> std::ops::Range<usize> {
-        let (first, len) = unpack(self.data);
-        first as usize..first as usize + len as usize
+        self.lo as usize..self.lo as usize + self.hi as usize
     }
 
     pub(crate) fn set_children(&mut self, tag: Tag, first: usize, len: usize) {
-        self.tag = tag;
-        self.data = pack(
-            u32::try_from(first).unwrap_or(u32::MAX),
-            u32::try_from(len).unwrap_or(0),
-        );
+        self.set_tag(tag);
+        self.lo = u32::try_from(first).unwrap_or(u32::MAX);
+        self.hi = u32::try_from(len).unwrap_or(0);
     }
 
-    pub(crate) fn set_key_span(&mut self, key: Option<Span>) {
-        match key {
-            Some(k) => {
-                self.key_start = k.start.min(NO_KEY - 1);
-                self.key_len = u16::try_from(k.end.saturating_sub(k.start)).unwrap_or(u16::MAX);
+    fn key_code(&self) -> KeyCode {
+        self.meta >> KEY_SHIFT
+    }
+
+    /// Keeps `key` (the span of the key whose value this node is) in the node when it is
+    /// near enough; otherwise says where it goes.
+    pub(crate) fn set_key(&mut self, key: Option<(u32, u32)>) -> KeyPlace {
+        let code = match key {
+            None => 0,
+            Some((ks, ke)) => {
+                let len = ke.saturating_sub(ks);
+                match self.start.checked_sub(ks) {
+                    Some(d) if d <= KEY_MAX_DISTANCE && len <= KEY_MAX_LEN => {
+                        1 + (d << KEY_LEN_BITS | len)
+                    }
+                    _ => {
+                        self.meta = (self.meta & ((1 << KEY_SHIFT) - 1)) | KEY_FAR << KEY_SHIFT;
+                        return KeyPlace::Far(ks, ke);
+                    }
+                }
             }
-            None => {
-                self.key_start = NO_KEY;
-                self.key_len = 0;
+        };
+        self.meta = (self.meta & ((1 << KEY_SHIFT) - 1)) | code << KEY_SHIFT;
+        KeyPlace::Near
+    }
+
+    /// The key span, as (start, end), when it is kept in the node; `far` finds the others.
+    pub(crate) fn key(&self, far: impl FnOnce() -> Option<(u32, u32)>) -> Option<(u32, u32)> {
+        match self.key_code() {
+            0 => None,
+            KEY_FAR => far(),
+            c => {
+                let c = c - 1;
+                let ks = self.start.saturating_sub(c >> KEY_LEN_BITS);
+                Some((ks, ks.saturating_add(c & KEY_MAX_LEN)))
             }
         }
     }
+}
 
-    /// The span of the key, in `file`.
-    pub(crate) fn key_span(&self, file: FileId) -> Option<Span> {
-        (self.key_start != NO_KEY).then(|| Span {
-            file,
-            start: self.key_start,
-            end: self.key_start.saturating_add(u32::from(self.key_len)),
-        })
-    }
-
-    /// Moves the key's start with `f` (a span shifted into a larger text).
-    pub(crate) fn shift_key(&mut self, f: impl Fn(u32) -> u32) {
-        if self.key_start != NO_KEY {
-            self.key_start = f(self.key_start);
-        }
-    }
+/// The far key of node `id` in a table sorted by node.
+pub(crate) fn far_key(table: &[FarKey], id: NodeId) -> Option<(u32, u32)> {
+    table
+        .binary_search_by_key(&id, |k| k.0)
+        .ok()
+        .and_then(|i| table.get(i))
+        .map(|k| (k.1, k.2))
 }
 
 fn pack(lo: u32, hi: u32) -> u64 {
@@ -351,6 +421,8 @@ pub struct Document {
     pub(crate) nodes: Vec<Node>,
     pub(crate) items: Vec<NodeId>,
     pub(crate) entries: Vec<Entry>,
+    /// The key spans that do not fit in their node, sorted by node.
+    pub(crate) far_keys: Vec<FarKey>,
     /// Strings that are not a verbatim range of the source (escapes, folded lines, keys of
     /// aliases).
     pub(crate) owned: String,
@@ -373,6 +445,40 @@ impl Document {
 
     fn raw(&self, id: NodeId) -> Option<&Node> {
         self.nodes.get(id as usize)
+    }
+
+    fn key_span_of(&self, id: NodeId, n: &Node) -> Option<Span> {
+        n.key(|| far_key(&self.far_keys, id))
+            .map(|(start, end)| Span {
+                file: self.file,
+                start,
+                end,
+            })
+    }
+
+    /// Sets the key span of node `id` (keeping the far-key table sorted).
+    pub(crate) fn set_key_span(&mut self, id: NodeId, key: Option<(u32, u32)>) {
+        let Some(n) = self.nodes.get_mut(id as usize) else {
+            return;
+        };
+        let at = self.far_keys.binary_search_by_key(&id, |k| k.0);
+        match (n.set_key(key), at) {
+            (KeyPlace::Far(ks, ke), Ok(i)) => {
+                if let Some(k) = self.far_keys.get_mut(i) {
+                    *k = (id, ks, ke);
+                }
+            }
+            (KeyPlace::Far(ks, ke), Err(i)) => self.far_keys.insert(i, (id, ks, ke)),
+            (KeyPlace::Near, Ok(i)) => {
+                self.far_keys.remove(i);
+            }
+            (KeyPlace::Near, Err(_)) => {}
+        }
+    }
+
+    /// The key span of node `id` as (start, end).
+    pub(crate) fn key_range(&self, id: NodeId) -> Option<(u32, u32)> {
+        self.raw(id)?.key(|| far_key(&self.far_keys, id))
     }
 
     /// The keys and positions from the root to the node whose value or key is at `span`
@@ -509,17 +615,17 @@ impl Document {
                 start: n.start,
                 end: n.end,
             },
-            key_span: n.key_span(self.file),
-            style: n.style,
+            key_span: self.key_span_of(id, n),
+            style: n.style(),
         })
     }
 
     fn value_of(&self, n: &Node) -> Value<'_> {
-        match n.tag {
+        match n.tag() {
             Tag::Null => Value::Null,
-            Tag::Bool => Value::Bool(n.data != 0),
-            Tag::Int => Value::Int(n.data as i64),
-            Tag::Float => Value::Float(f64::from_bits(n.data)),
+            Tag::Bool => Value::Bool(n.data() != 0),
+            Tag::Int => Value::Int(n.data() as i64),
+            Tag::Float => Value::Float(f64::from_bits(n.data())),
             Tag::Str => Value::Str(self.key(n.str_ref())),
             Tag::Seq => Value::Seq(self.items.get(n.children()).unwrap_or(&[])),
             Tag::Map => Value::Map(Entries {
@@ -545,17 +651,17 @@ impl Document {
 
     /// The span of the key of a mapping entry's value.
     pub fn key_span(&self, id: NodeId) -> Option<Span> {
-        self.raw(id).and_then(|n| n.key_span(self.file))
+        self.raw(id).and_then(|n| self.key_span_of(id, n))
     }
 
     /// Whether the node is a mapping.
     pub fn is_map(&self, id: NodeId) -> bool {
-        self.raw(id).is_some_and(|n| n.tag == Tag::Map)
+        self.raw(id).is_some_and(|n| n.tag() == Tag::Map)
     }
 
     /// Whether the node is null (or does not exist).
     pub fn is_null(&self, id: NodeId) -> bool {
-        self.raw(id).is_none_or(|n| n.tag == Tag::Null)
+        self.raw(id).is_none_or(|n| n.tag() == Tag::Null)
     }
 
     /// The value of `key` in the mapping `id`.
@@ -571,7 +677,7 @@ impl Document {
     /// The string value of a node (`None` if it is not a string).
     pub fn str(&self, id: NodeId) -> Option<&str> {
         self.raw(id)
-            .filter(|n| n.tag == Tag::Str)
+            .filter(|n| n.tag() == Tag::Str)
             .map(|n| self.key(n.str_ref()))
     }
 
@@ -583,7 +689,7 @@ impl Document {
     /// The children of a sequence (empty if not a sequence).
     pub fn seq(&self, id: NodeId) -> &[NodeId] {
         match self.raw(id) {
-            Some(n) if n.tag == Tag::Seq => self.items.get(n.children()).unwrap_or(&[]),
+            Some(n) if n.tag() == Tag::Seq => self.items.get(n.children()).unwrap_or(&[]),
             _ => &[],
         }
     }
@@ -591,7 +697,7 @@ impl Document {
     /// The entries of a mapping (empty if not a mapping).
     pub fn map(&self, id: NodeId) -> Entries<'_> {
         match self.raw(id) {
-            Some(n) if n.tag == Tag::Map => Entries {
+            Some(n) if n.tag() == Tag::Map => Entries {
                 doc: self,
                 entries: self.entries.get(n.children()).unwrap_or(&[]),
             },
@@ -602,8 +708,8 @@ impl Document {
     /// The boolean value of a node.
     pub fn bool(&self, id: NodeId) -> Option<bool> {
         self.raw(id)
-            .filter(|n| n.tag == Tag::Bool)
-            .map(|n| n.data != 0)
+            .filter(|n| n.tag() == Tag::Bool)
+            .map(|n| n.data() != 0)
     }
 
     /// Bytes of strings the document holds itself (decoded, not ranges of the text).
@@ -708,14 +814,42 @@ mod tests {
 
     #[test]
     fn nodes_and_entries_are_compact() {
-        assert_eq!(std::mem::size_of::<Node>(), 24);
-        // a key span longer than 65,535 bytes keeps its exact start
-        let mut n = Node::default();
-        assert_eq!(n.key_span(3), None);
-        n.set_key_span(Some(Span::new(3, 10..100_000)));
-        assert_eq!(n.key_span(3), Some(Span::new(3, 10..65_545)));
-        n.set_key_span(Some(Span::new(3, 7..9)));
-        assert_eq!(n.key_span(3), Some(Span::new(3, 7..9)));
+        assert_eq!(std::mem::size_of::<Node>(), 20);
+        // a near key is kept in the node; a long or distant one in the document's table,
+        // exactly; setting a near key again takes it out of the table
+        let mut d = Document {
+            nodes: vec![
+                Node {
+                    start: 200_000,
+                    ..Node::default()
+                };
+                3
+            ],
+            file: 3,
+            ..Document::default()
+        };
+        assert_eq!(d.key_span(0), None);
+        d.set_key_span(0, Some((199_990, 199_995)));
+        d.set_key_span(1, Some((10, 100_000)));
+        d.set_key_span(2, Some((190_000, 190_004)));
+        assert_eq!(d.key_span(0), Some(Span::new(3, 199_990..199_995)));
+        assert_eq!(d.key_span(1), Some(Span::new(3, 10..100_000)));
+        assert_eq!(d.key_span(2), Some(Span::new(3, 190_000..190_004)));
+        assert_eq!(d.far_keys.len(), 2);
+        d.set_key_span(1, Some((199_000, 199_007)));
+        assert_eq!(d.key_span(1), Some(Span::new(3, 199_000..199_007)));
+        assert_eq!(d.far_keys, vec![(2, 190_000, 190_004)]);
+        d.set_key_span(2, None);
+        assert_eq!(d.key_span(2), None);
+        assert!(d.far_keys.is_empty());
+        // the tag and style share the word with the key
+        let n = Node::scalar(
+            Value::Str(""),
+            StrRef::source(1, 2),
+            Style::Folded,
+            Span::new(0, 5..9),
+        );
+        assert_eq!((n.tag(), n.style()), (Tag::Str, Style::Folded));
         assert_eq!(std::mem::size_of::<Entry>(), 16);
         assert_eq!(prefix("ab"), u32::from_le_bytes(*b"ab\0\0"));
         assert_eq!(prefix("kind"), u32::from_le_bytes(*b"kind"));

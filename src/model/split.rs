@@ -81,7 +81,7 @@ pub(crate) fn parse(
     shift_skeleton(&mut doc, cut, gap, shared);
     let items_node = doc.get(doc.root, "items")?;
     let expected = if json { Tag::Seq } else { Tag::Null };
-    if doc.raw(items_node).map(|n| n.tag) != Some(expected) {
+    if doc.raw(items_node).map(|n| n.tag()) != Some(expected) {
         return None;
     }
     // Items sit two collections deep (the `List` and its `items`); a piece starts at its
@@ -277,6 +277,8 @@ impl Join {
     fn finish(mut self, items_node: NodeId, pieces: usize) -> Option<Parsed> {
         let first = self.doc.items.len();
         self.doc.items.extend_from_slice(&self.items);
+        // the key span is kept relative to the node's start: read it before the start moves
+        let key = self.doc.key_range(items_node);
         let n = self.doc.nodes.get_mut(items_node as usize)?;
         n.set_children(Tag::Seq, first, self.items.len());
         if let Some((start, end)) = self.span {
@@ -285,6 +287,7 @@ impl Join {
         }
         // when `items` is the last key, the `List` itself ends where the items do
         let items_end = n.end;
+        self.doc.set_key_span(items_node, key);
         let root = self.doc.nodes.get_mut(self.doc.root as usize)?;
         root.end = root.end.max(items_end);
         Some(Parsed {
@@ -304,15 +307,29 @@ fn shift_skeleton(doc: &mut Document, cut: u32, gap: u32, shared: &Arc<String>) 
             s.off = s.off.saturating_add(gap);
         }
     };
-    for n in &mut doc.nodes {
+    let mut keys = Vec::new();
+    for i in 0..doc.nodes.len() {
+        let Ok(id) = NodeId::try_from(i) else { break };
+        // the key span is kept relative to the node's start: read it before the start moves
+        let key = doc
+            .key_range(id)
+            .map(|(ks, ke)| (shift(ks), shift(ks).saturating_add(ke.saturating_sub(ks))));
+        let Some(n) = doc.nodes.get_mut(id as usize) else {
+            continue;
+        };
         n.start = shift(n.start);
         n.end = shift(n.end);
-        n.shift_key(shift);
-        if n.tag == Tag::Str {
+        if n.tag() == Tag::Str {
             let mut s = n.str_ref();
             shift_str(&mut s);
-            n.data = super::pack(s.off, s.len);
+            n.set_data(super::pack(s.off, s.len));
         }
+        if key.is_some() {
+            keys.push((id, key));
+        }
+    }
+    for (id, key) in keys {
+        doc.set_key_span(id, key);
     }
     for e in &mut doc.entries {
         shift_str(&mut e.key);
@@ -338,24 +355,31 @@ fn append(doc: &mut Document, piece: Document) -> Option<()> {
     };
     doc.nodes.extend(piece.nodes.iter().map(|n| {
         let mut n = *n;
-        match n.tag {
+        match n.tag() {
             Tag::Seq | Tag::Map => {
                 let r = n.children();
-                let base = if n.tag == Tag::Seq {
+                let base = if n.tag() == Tag::Seq {
                     item_base
                 } else {
                     entry_base
                 };
-                n.set_children(n.tag, r.start + base as usize, r.len());
+                n.set_children(n.tag(), r.start + base as usize, r.len());
             }
             Tag::Str => {
                 let s = owned(n.str_ref());
-                n.data = super::pack(s.off, s.len);
+                n.set_data(super::pack(s.off, s.len));
             }
             _ => {}
         }
         n
     }));
+    // the piece's nodes come after every node of `doc`: its far keys stay sorted
+    doc.far_keys.extend(
+        piece
+            .far_keys
+            .iter()
+            .map(|&(id, s, e)| (id.saturating_add(node_base), s, e)),
+    );
     doc.items
         .extend(piece.items.iter().map(|&i| i.saturating_add(node_base)));
     doc.entries.extend(piece.entries.iter().map(|e| Entry {

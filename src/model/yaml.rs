@@ -228,7 +228,7 @@ impl<'t> DocBuilder<'t> {
                 };
                 if self.expects_key() {
                     let text = match self.arena.node(src) {
-                        Some(n) if n.tag == Tag::Str => n.str_ref(),
+                        Some(n) if n.tag() == Tag::Str => n.str_ref(),
                         _ => {
                             let s = self.arena.span_of(src);
                             self.arena.own(ctx.slice(s))
@@ -355,22 +355,20 @@ impl<'t> DocBuilder<'t> {
                     });
                 }
                 Some(k) => {
-                    let is_mergeable = match self.arena.node(id).map(|n| n.tag) {
+                    let is_mergeable = match self.arena.node(id).map(|n| n.tag()) {
                         Some(Tag::Map) => true,
                         Some(Tag::Seq) => self
                             .arena
                             .items_of(id)
                             .iter()
-                            .all(|&i| self.arena.node(i).is_some_and(|n| n.tag == Tag::Map)),
+                            .all(|&i| self.arena.node(i).is_some_and(|n| n.tag() == Tag::Map)),
                         _ => false,
                     };
                     if k.merge && is_mergeable {
                         merges.push(id);
                         return;
                     }
-                    if let Some(n) = self.arena.node_mut(id) {
-                        n.set_key_span(Some(k.span));
-                    }
+                    self.arena.set_key_span(id, Some(k.span));
                     if let Some(old) = self.arena.insert(map, k.text, id) {
                         let first = self.arena.key_span_of(old);
                         let name = self.arena.resolve(k.text);
@@ -385,7 +383,7 @@ impl<'t> DocBuilder<'t> {
     /// maps win over later ones.
     fn apply_merges(&mut self, map: &mut OpenMap, merges: &[NodeId]) {
         for &m in merges {
-            let sources: Vec<NodeId> = match self.arena.node(m).map(|n| n.tag) {
+            let sources: Vec<NodeId> = match self.arena.node(m).map(|n| n.tag()) {
                 Some(Tag::Map) => vec![m],
                 Some(Tag::Seq) => self.arena.items_of(m).to_vec(),
                 _ => Vec::new(),
