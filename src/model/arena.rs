@@ -202,11 +202,11 @@ impl<'t> Builder<'t> {
         match &map.index {
             Some(ix) => ix.get(key).copied(),
             None => {
-                let (len, pre) = (key.len(), super::prefix(key));
+                let len = key.len();
                 self.pending_entries
                     .get(map.base..)?
                     .iter()
-                    .position(|e| e.may_be(len, pre) && (len <= 4 || self.resolve(e.key) == key))
+                    .position(|e| e.may_be(len) && self.resolve(e.key) == key)
             }
         }
     }
@@ -228,7 +228,7 @@ impl<'t> Builder<'t> {
             }
             None => None,
         };
-        let entry = Entry::new(key, self.resolve(key), value);
+        let entry = Entry::new(key, value);
         self.pending_entries.push(entry);
         let len = self.pending_entries.len() - map.base;
         if let Some(ix) = &mut map.index {

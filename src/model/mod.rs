@@ -125,39 +125,22 @@ impl StrRef {
     }
 }
 
-/// One mapping entry: its key and its value's node.
+/// One mapping entry: its key and its value's node, in 12 bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Entry {
     pub(crate) key: StrRef,
     pub(crate) value: NodeId,
-    /// The key's first four bytes: with its length, this tells most keys apart without
-    /// reading the text (and decides keys of up to four bytes alone).
-    pub(crate) prefix: u32,
 }
 
 impl Entry {
-    pub(crate) fn new(key: StrRef, text: &str, value: NodeId) -> Entry {
-        Entry {
-            key,
-            value,
-            prefix: prefix(text),
-        }
+    pub(crate) fn new(key: StrRef, value: NodeId) -> Entry {
+        Entry { key, value }
     }
 
-    /// Whether the key may be `key` (of length `len` and prefix `pre`): certainly when it
-    /// is four bytes or shorter; otherwise the text decides.
-    fn may_be(&self, len: usize, pre: u32) -> bool {
-        self.key.len() == len && self.prefix == pre
+    /// Whether the key may be one of `len` bytes (the text decides).
+    fn may_be(&self, len: usize) -> bool {
+        self.key.len() == len
     }
-}
-
-/// The first four bytes of a key, little-endian, zero-padded.
-pub(crate) fn prefix(key: &str) -> u32 {
-    let mut b = [0u8; 4];
-    for (d, s) in b.iter_mut().zip(key.bytes()) {
-        *d = s;
-    }
-    u32::from_le_bytes(b)
 }
 
 /// What a node holds; the payload's meaning depends on it.
@@ -386,12 +369,12 @@ impl<'a> Entries<'a> {
 
     /// The value of `key` (the last one, for a duplicate key).
     pub fn get(&self, key: &str) -> Option<NodeId> {
-        // length and prefix first: most keys are told apart without reading the text
-        let (len, pre) = (key.len(), prefix(key));
+        // the length first: most keys are told apart without reading the text
+        let len = key.len();
         self.entries
             .iter()
             .rev()
-            .find(|e| e.may_be(len, pre) && (len <= 4 || self.doc.key(e.key) == key))
+            .find(|e| e.may_be(len) && self.doc.key(e.key) == key)
             .map(|e| e.value)
     }
 }
@@ -850,9 +833,6 @@ mod tests {
             Span::new(0, 5..9),
         );
         assert_eq!((n.tag(), n.style()), (Tag::Str, Style::Folded));
-        assert_eq!(std::mem::size_of::<Entry>(), 16);
-        assert_eq!(prefix("ab"), u32::from_le_bytes(*b"ab\0\0"));
-        assert_eq!(prefix("kind"), u32::from_le_bytes(*b"kind"));
-        assert_eq!(prefix("metadata"), u32::from_le_bytes(*b"meta"));
+        assert_eq!(std::mem::size_of::<Entry>(), 12);
     }
 }

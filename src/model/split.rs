@@ -385,7 +385,6 @@ fn append(doc: &mut Document, piece: Document) -> Option<()> {
     doc.entries.extend(piece.entries.iter().map(|e| Entry {
         key: owned(e.key),
         value: e.value.saturating_add(node_base),
-        prefix: e.prefix,
     }));
     doc.owned.push_str(&piece.owned);
     Some(())
