@@ -61,10 +61,23 @@ pub struct SourceFile {
 }
 
 /// What locating and showing spans of a file needs.
+///
+/// Lines are found through a sparse index: the number of line breaks before the start
+/// of every block of [`BLOCK`] bytes. A lookup starts from the nearest checkpoint and
+/// counts line breaks (with `memchr`) over at most half a block, so the index costs 4
+/// bytes per block instead of 4 bytes per line (for a 108 MB export of 4.6 M lines: 443 KB
+/// instead of 18 MB, and lookups as fast; see docs/performance.md).
 #[derive(Clone, Debug)]
 struct Index {
-    /// Byte offsets of line starts (texts are under 4 GiB: spans are `u32`).
-    line_starts: Vec<u32>,
+    /// `breaks_before[k]`: line breaks in `text[..k * block]`, for every block that starts
+    /// inside the text (and one for the empty text). A count is at most its block's
+    /// offset, so it fits a `u32` for texts up to 4 GiB (spans are `u32`); past that it
+    /// saturates, which keeps the checkpoints sorted and every lookup panic-free.
+    breaks_before: Vec<u32>,
+    /// Bytes per block: [`BLOCK`] (smaller in tests, to cross many blocks cheaply).
+    block: usize,
+    /// Line breaks in the whole text: the file has one more line than this.
+    breaks: usize,
     /// The text with control characters made visible, for snippets shown on a terminal
     /// (same byte length, so spans stay valid); `None` when the text has none.
     display: Option<String>,
@@ -75,10 +88,62 @@ impl Index {
     /// initializer: a rayon worker waiting there could pick up work that needs the same
     /// index).
     fn of(text: &str, parallel: bool) -> Index {
+        Index::with_block(text, parallel, BLOCK)
+    }
+
+    /// Indexes `text` with blocks of `block` bytes: a power of two up to [`PIECE`], so
+    /// blocks never straddle pieces (any other size is rounded up to one).
+    fn with_block(text: &str, parallel: bool, block: usize) -> Index {
+        let block = block.clamp(1, PIECE).next_power_of_two();
+        let (breaks_before, breaks) = block_breaks(text.as_bytes(), parallel, block);
         Index {
-            line_starts: line_starts(text.as_bytes(), parallel),
+            breaks_before,
+            block,
+            breaks,
             display: has_controls(text, parallel).then(|| visible(text)),
         }
+    }
+
+    /// Line breaks in `bytes[..byte]` (`bytes` being the indexed text), counted from the
+    /// nearer of the two checkpoints around `byte`.
+    fn breaks_before(&self, bytes: &[u8], byte: usize) -> usize {
+        if byte >= bytes.len() {
+            return self.breaks;
+        }
+        let k = byte / self.block;
+        let start = k * self.block;
+        let end = (start + self.block).min(bytes.len());
+        let at_start = self.breaks_before.get(k).map_or(0, |&n| n as usize);
+        if byte - start <= (end - start) / 2 {
+            at_start + count_breaks(bytes.get(start..byte).unwrap_or_default())
+        } else {
+            let at_end = self
+                .breaks_before
+                .get(k + 1)
+                .map_or(self.breaks, |&n| n as usize);
+            at_end.saturating_sub(count_breaks(bytes.get(byte..end).unwrap_or_default()))
+        }
+    }
+
+    /// Byte offset of the start of a 0-based line, or `None` past the last line.
+    fn line_start(&self, bytes: &[u8], line: usize) -> Option<usize> {
+        if line == 0 {
+            return Some(0);
+        }
+        if line > self.breaks {
+            return None;
+        }
+        // the line starts after the `line`-th line break, which is in the block before the
+        // first one whose checkpoint counts `line` breaks or more (the last block when
+        // none does); `breaks_before[0]` is 0, so that block exists
+        let first_at_least = self.breaks_before.partition_point(|&n| (n as usize) < line);
+        let k = first_at_least.checked_sub(1)?;
+        let before = self.breaks_before.get(k).map_or(0, |&n| n as usize);
+        let start = k * self.block;
+        let block = bytes.get(start..(start + self.block).min(bytes.len()))?;
+        memchr::memchr_iter(b'\n', block)
+            .nth(line - 1 - before)
+            .map(|i| start + i + 1)
     }
 }
 
@@ -110,25 +175,29 @@ impl SourceFile {
         self.index().display.as_deref().unwrap_or(&self.text)
     }
 
-    /// Byte offset of the start of a 0-based line.
+    /// Byte offset of the start of a 0-based line, or `None` past the last line.
     fn line_start(&self, line: usize) -> Option<usize> {
-        self.index().line_starts.get(line).map(|&s| s as usize)
+        self.index().line_start(self.text.as_bytes(), line)
     }
 
-    /// 0-based line index of a byte offset.
+    /// Number of lines: one more than the number of line breaks (a text ending in a line
+    /// break has an empty last line, as the empty text has one empty line).
+    pub fn line_count(&self) -> usize {
+        self.index().breaks.saturating_add(1)
+    }
+
+    /// 0-based line index of a byte offset (the last line past the end).
     pub fn line_index(&self, byte: usize) -> usize {
-        let byte = u32::try_from(byte).unwrap_or(u32::MAX);
-        match self.index().line_starts.binary_search(&byte) {
-            Ok(line) => line,
-            Err(next) => next.saturating_sub(1),
-        }
+        self.index().breaks_before(self.text.as_bytes(), byte)
     }
 
     /// 1-based line and column (column counted in characters) of a byte offset.
     pub fn line_col(&self, byte: usize) -> (usize, usize) {
         let byte = byte.min(self.text.len());
         let line = self.line_index(byte);
-        let start = self.line_start(line).unwrap_or(0);
+        let bytes = self.text.as_bytes();
+        let start =
+            memchr::memrchr(b'\n', bytes.get(..byte).unwrap_or_default()).map_or(0, |i| i + 1);
         let col = self
             .text
             .get(start..byte)
@@ -161,27 +230,39 @@ fn pieces(len: usize) -> Vec<Range<usize>> {
         .collect()
 }
 
-/// Byte offsets of the starts of lines, found in parallel pieces of a large text when
-/// `parallel`.
-fn line_starts(bytes: &[u8], parallel: bool) -> Vec<u32> {
-    let at = |r: &Range<usize>| -> Vec<u32> {
+/// Bytes per block of the sparse line index (a power of two up to [`PIECE`]); chosen by
+/// measurement, see docs/performance.md.
+const BLOCK: usize = 1 << 10;
+
+/// Line breaks in `bytes`.
+fn count_breaks(bytes: &[u8]) -> usize {
+    memchr::memchr_iter(b'\n', bytes).count()
+}
+
+/// The checkpoints of the sparse line index of `bytes` (line breaks before the start of
+/// every block of `block` bytes, a divisor of [`PIECE`]) and the number of line breaks
+/// of the whole text, counted in parallel pieces of a large text when `parallel`.
+fn block_breaks(bytes: &[u8], parallel: bool, block: usize) -> (Vec<u32>, usize) {
+    let at = |r: &Range<usize>| -> Vec<usize> {
         let piece = bytes.get(r.clone()).unwrap_or_default();
-        memchr::memchr_iter(b'\n', piece)
-            .map(|i| u32::try_from(r.start + i + 1).unwrap_or(u32::MAX))
-            .collect()
+        piece.chunks(block.max(1)).map(count_breaks).collect()
     };
     let pieces = pieces(bytes.len());
-    let parts: Vec<Vec<u32>> = if parallel {
+    let parts: Vec<Vec<usize>> = if parallel {
         pieces.par_iter().map(at).collect()
     } else {
         pieces.iter().map(at).collect()
     };
-    let mut starts = Vec::with_capacity(1 + parts.iter().map(Vec::len).sum::<usize>());
-    starts.push(0);
-    for p in parts {
-        starts.extend(p);
+    let mut before = Vec::with_capacity(bytes.len().div_ceil(block.max(1)).max(1));
+    let mut total = 0usize;
+    for n in parts.into_iter().flatten() {
+        before.push(u32::try_from(total).unwrap_or(u32::MAX));
+        total += n;
     }
-    starts
+    if before.is_empty() {
+        before.push(0);
+    }
+    (before, total)
 }
 
 /// Whether `s` holds a control character other than line breaks and tabs. Works on
@@ -321,7 +402,7 @@ impl<'a> Files<'a> for SourceMap {
         let f = self.file(id).ok_or(FilesError::FileMissing)?;
         let start = f.line_start(line_index).ok_or(FilesError::LineTooLarge {
             given: line_index,
-            max: f.index().line_starts.len().saturating_sub(1),
+            max: f.line_count().saturating_sub(1),
         })?;
         let end = f.line_start(line_index + 1).unwrap_or(f.text.len());
         Ok(start..end)
@@ -507,8 +588,159 @@ mod tests {
         assert_eq!(f.line_text(1), "çd: x");
     }
 
+    /// The dense line index the sparse one replaced: every line start, looked up by
+    /// binary search. The sparse index must answer every query as it does.
+    struct Dense {
+        starts: Vec<usize>,
+    }
+
+    impl Dense {
+        fn of(text: &str) -> Dense {
+            let starts = std::iter::once(0)
+                .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+                .collect();
+            Dense { starts }
+        }
+
+        fn line_index(&self, byte: usize) -> usize {
+            match self.starts.binary_search(&byte) {
+                Ok(line) => line,
+                Err(next) => next - 1,
+            }
+        }
+
+        fn line_col(&self, text: &str, byte: usize) -> (usize, usize) {
+            let byte = byte.min(text.len());
+            let line = self.line_index(byte);
+            let start = self.starts[line];
+            let col = text
+                .get(start..byte)
+                .map_or(byte - start, |s| s.chars().count());
+            (line + 1, col + 1)
+        }
+
+        fn line_range(&self, len: usize, line: usize) -> Result<Range<usize>, String> {
+            let start = self
+                .starts
+                .get(line)
+                .ok_or(format!("line {line} past {}", self.starts.len() - 1))?;
+            Ok(*start..self.starts.get(line + 1).copied().unwrap_or(len))
+        }
+
+        fn line_text<'t>(&self, text: &'t str, line: usize) -> &'t str {
+            let start = self.starts.get(line).copied().unwrap_or(text.len());
+            let end = self.starts.get(line + 1).copied().unwrap_or(text.len());
+            text[start..end].trim_end_matches(['\n', '\r'])
+        }
+    }
+
+    /// A file indexed with blocks of `block` bytes, lazily or ahead in parallel.
+    fn indexed(text: &str, block: usize, parallel: bool) -> SourceMap {
+        let mut map = SourceMap::new();
+        let id = map.add("t", text);
+        let f = map.file(id).unwrap();
+        f.index
+            .set(Index::with_block(&f.text, parallel, block))
+            .unwrap();
+        map
+    }
+
+    /// Asks the file every question the line index answers, at every byte offset (and
+    /// past the end) and for every line (and past the last), and compares with `Dense`.
+    fn agrees_with_dense(text: &str, block: usize, parallel: bool) {
+        let map = indexed(text, block, parallel);
+        let f = map.file(0).unwrap();
+        let dense = Dense::of(text);
+        let len = text.len();
+        assert_eq!(f.line_count(), dense.starts.len());
+        for byte in (0..=len + 2).chain([usize::MAX, u32::MAX as usize]) {
+            assert_eq!(
+                f.line_index(byte),
+                dense.line_index(byte),
+                "line of byte {byte}"
+            );
+            assert_eq!(
+                Files::line_index(&map, 0, byte).unwrap(),
+                dense.line_index(byte)
+            );
+            assert_eq!(f.line_col(byte), dense.line_col(text, byte), "byte {byte}");
+        }
+        for byte in 0..=len.min(u32::MAX as usize) {
+            let span = Span::new(0, byte..len);
+            assert_eq!(map.line_col(span), dense.line_col(text, byte));
+        }
+        for line in 0..dense.starts.len() + 3 {
+            assert_eq!(
+                f.line_start(line),
+                dense.starts.get(line).copied(),
+                "line {line}"
+            );
+            assert_eq!(
+                f.line_text(line),
+                dense.line_text(text, line),
+                "line {line}"
+            );
+            match (map.line_range(0, line), dense.line_range(len, line)) {
+                (Ok(got), Ok(want)) => assert_eq!(got, want, "line {line}"),
+                (Err(FilesError::LineTooLarge { given, max }), Err(_)) => {
+                    assert_eq!((given, max), (line, dense.starts.len() - 1));
+                }
+                (got, want) => panic!("line {line}: {got:?} but {want:?}"),
+            }
+        }
+    }
+
+    /// One line of a random text: its characters (one to four bytes in UTF-8, `\r`
+    /// included) and whether a line break ends it.
+    fn line_strategy() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        let chars = prop::sample::select(vec!['a', 'b', ' ', ':', '\r', '\t', 'ç', '€', '𝄞']);
+        prop_oneof![
+            4 => prop::collection::vec(chars.clone(), 0..12),
+            1 => Just(Vec::new()),
+            1 => prop::collection::vec(chars, 0..400),
+        ]
+        .prop_map(|cs| cs.into_iter().collect())
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(192))]
+
+        /// Random texts (empty lines, `\r\n`, multi-byte characters, lines longer than
+        /// many blocks, with or without a final line break) under blocks of 1 to 64
+        /// bytes: the sparse index answers exactly as the dense one.
+        #[test]
+        fn sparse_index_answers_as_the_dense_one(
+            lines in proptest::collection::vec(line_strategy(), 0..40),
+            final_break in proptest::bool::ANY,
+            crlf in proptest::bool::ANY,
+            shift in 0u32..7,
+        ) {
+            let mut text = lines.join(if crlf { "\r\n" } else { "\n" });
+            if final_break {
+                text.push('\n');
+            }
+            agrees_with_dense(&text, 1 << shift, false);
+            agrees_with_dense(&text, 1 << shift, true);
+        }
+    }
+
+    #[test]
+    fn edge_texts_answer_as_the_dense_one() {
+        for text in ["", "\n", "\n\n\n", "a", "a\n", "\r\n", "a\r\nb", "ç\n\n€"] {
+            for block in [1, 2, 4, 16, BLOCK] {
+                agrees_with_dense(text, block, false);
+            }
+        }
+        let empty = SourceFile::new("e".into(), String::new());
+        assert_eq!(empty.line_count(), 1);
+        assert_eq!(empty.line_col(7), (1, 1));
+        assert_eq!(empty.line_start(1), None);
+    }
+
     /// Texts over one piece are indexed and checked in parallel pieces: line breaks on
-    /// either side of a cut, and a C1 control whose two bytes straddle it, are found.
+    /// either side of a cut, and a C1 control whose two bytes straddle it, are found; a
+    /// line longer than many blocks is found from either end.
     #[test]
     fn large_texts_are_indexed_across_pieces() {
         let mut text = "a".repeat(PIECE - 1);
@@ -516,16 +748,32 @@ mod tests {
         text.push_str(&"b".repeat(PIECE - 2));
         text.push('\n');
         text.push_str(&"c".repeat(PIECE * 2 + 5));
-        let expected: Vec<u32> = std::iter::once(0)
-            .chain(text.match_indices('\n').map(|(i, _)| i as u32 + 1))
-            .collect();
+        text.push('\n');
+        text.push_str(&"d\n".repeat(BLOCK));
+        let dense = Dense::of(&text);
         // indexed on first use (one piece at a time) or ahead (in parallel): the same
         let lazy = SourceFile::new("a".into(), text.clone());
-        assert_eq!(lazy.index().line_starts, expected);
         let ahead = SourceFile::new("a".into(), text.clone());
         ahead.prepare();
-        assert_eq!(ahead.index().line_starts, expected);
+        assert_eq!(lazy.index().breaks_before, ahead.index().breaks_before);
+        assert_eq!(lazy.index().breaks, dense.starts.len() - 1);
+        for f in [&lazy, &ahead] {
+            for byte in (0..text.len() + 2).step_by(BLOCK / 4 - 1).chain([
+                PIECE - 1,
+                PIECE,
+                PIECE + 1,
+                2 * PIECE - 1,
+                2 * PIECE,
+                text.len(),
+            ]) {
+                assert_eq!(f.line_col(byte), dense.line_col(&text, byte), "byte {byte}");
+            }
+            for line in 0..dense.starts.len() + 1 {
+                assert_eq!(f.line_start(line), dense.starts.get(line).copied());
+            }
+        }
         assert_eq!(ahead.line_col(PIECE), (2, 1));
+        assert_eq!(ahead.line_col(2 * PIECE + BLOCK * 3), (3, BLOCK * 3 + 2));
         assert!(ahead.index().display.is_none());
         // `\u{85}` is `0xC2 0x85`: its first byte ends the first piece
         let mut hostile = "a".repeat(PIECE - 1);
