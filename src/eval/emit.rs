@@ -8,9 +8,14 @@ use crate::diag::SourceMap;
 use crate::graph::ObjId;
 use std::sync::Arc;
 
+/// Whether [`sanitize`] escapes `c`: control characters other than line breaks and tabs.
+fn escaped(c: char) -> bool {
+    c.is_control() && c != '\n' && c != '\t'
+}
+
 /// Whether `s` needs [`sanitize`] to escape anything.
 fn needs_escape(s: &str) -> bool {
-    s.chars().any(|c| c.is_control() && c != '\n' && c != '\t')
+    s.chars().any(escaped)
 }
 
 /// `s` with control characters escaped, kept as it is (no copy) when it has none.
@@ -31,7 +36,7 @@ fn sanitized_name(s: &Arc<str>) -> Arc<str> {
 pub fn sanitize(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
-        if c.is_control() && c != '\n' && c != '\t' {
+        if escaped(c) {
             out.push_str(&c.escape_unicode().to_string());
         } else {
             out.push(c);

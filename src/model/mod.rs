@@ -283,23 +283,20 @@ impl Node {
     /// Keeps `key` (the span of the key whose value this node is) in the node when it is
     /// near enough; otherwise says where it goes.
     pub(crate) fn set_key(&mut self, key: Option<(u32, u32)>) -> KeyPlace {
-        let code = match key {
-            None => 0,
+        let (code, place) = match key {
+            None => (0, KeyPlace::Near),
             Some((ks, ke)) => {
                 let len = ke.saturating_sub(ks);
                 match self.start.checked_sub(ks) {
                     Some(d) if d <= KEY_MAX_DISTANCE && len <= KEY_MAX_LEN => {
-                        1 + (d << KEY_LEN_BITS | len)
+                        (1 + (d << KEY_LEN_BITS | len), KeyPlace::Near)
                     }
-                    _ => {
-                        self.meta = (self.meta & ((1 << KEY_SHIFT) - 1)) | KEY_FAR << KEY_SHIFT;
-                        return KeyPlace::Far(ks, ke);
-                    }
+                    _ => (KEY_FAR, KeyPlace::Far(ks, ke)),
                 }
             }
         };
         self.meta = (self.meta & ((1 << KEY_SHIFT) - 1)) | code << KEY_SHIFT;
-        KeyPlace::Near
+        place
     }
 
     /// The key span, as (start, end), when it is kept in the node; `far` finds the others.
