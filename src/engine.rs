@@ -68,6 +68,8 @@ pub struct ScanResult {
     /// Time spent in each rule (indexed like `compiled.program.rules`), summed over
     /// threads.
     pub rule_times: Vec<std::time::Duration>,
+    /// Time spent computing the relations (attack paths) before the rules ran.
+    pub relations_time: std::time::Duration,
 }
 
 impl ScanResult {
@@ -193,6 +195,7 @@ pub fn scan_with(opts: &ScanOptions, on_phase: &dyn Fn(Phase)) -> Result<ScanRes
         findings,
         diagnostics: run_diagnostics,
         rule_times,
+        relations_time,
     } = within(pool.as_ref(), run);
     let findings = map_back(findings, &graph.load, &mut sources);
     let run_errors = run_diagnostics.iter().filter(|d| d.is_error()).count();
@@ -227,6 +230,7 @@ pub fn scan_with(opts: &ScanOptions, on_phase: &dyn Fn(Phase)) -> Result<ScanRes
         diagnostics,
         summary,
         rule_times,
+        relations_time,
     })
 }
 
@@ -333,6 +337,8 @@ pub struct Evaluated {
     pub diagnostics: Vec<Diagnostic>,
     /// Time spent in each rule (indexed like the program's rules), summed over threads.
     pub rule_times: Vec<std::time::Duration>,
+    /// Time spent computing the relations before the rules ran.
+    pub relations_time: std::time::Duration,
 }
 
 /// [`run_program`] under the given limits; `fixes`: whether findings carry their rule's fix.
@@ -393,5 +399,6 @@ pub fn run_program_with(
         findings: outcome.findings,
         diagnostics,
         rule_times: outcome.times,
+        relations_time: outcome.relations_time,
     }
 }

@@ -105,6 +105,7 @@ fn object_attrs(k: &KindSet) -> Vec<Attr> {
     }
     if only_kinds(k, &["RoleBinding", "ClusterRoleBinding"]) {
         v.push(Attr::Role);
+        v.push(Attr::ServiceAccounts);
     }
     if only_kinds(k, &["Role", "ClusterRole"]) {
         v.push(Attr::Rules);
@@ -655,6 +656,7 @@ impl<'a> RuleChecker<'a> {
                 "RoleBinding",
                 "ClusterRoleBinding",
             ])))),
+            Attr::ServiceAccounts => Ty::List(Box::new(Ty::Object(kinds_of(&["ServiceAccount"])))),
             Attr::Role => Ty::Object(kinds_of(&["Role", "ClusterRole"])),
             Attr::Rules => Ty::List(Box::new(named("io.k8s.api.rbac.v1.PolicyRule"))),
             Attr::References => Ty::List(Box::new(Ty::Reference)),

@@ -144,6 +144,8 @@ pub enum Attr {
     /// Role bindings and cluster role bindings whose subjects include the workload's or
     /// service account's identity.
     Bindings,
+    /// On RoleBindings and ClusterRoleBindings: the ServiceAccounts they apply to.
+    ServiceAccounts,
     /// The role or cluster role a binding points at (null when not in the input).
     Role,
     /// The effective rules of a role (aggregated cluster roles resolved).
@@ -178,7 +180,7 @@ pub enum Attr {
 
 impl Attr {
     /// Every attribute.
-    pub const ALL: [Attr; 28] = [
+    pub const ALL: [Attr; 29] = [
         Attr::Name,
         Attr::Namespace,
         Attr::Kind,
@@ -192,6 +194,7 @@ impl Attr {
         Attr::ServiceAccountName,
         Attr::AutomountsToken,
         Attr::Bindings,
+        Attr::ServiceAccounts,
         Attr::Role,
         Attr::Rules,
         Attr::References,
@@ -225,6 +228,7 @@ impl Attr {
             Attr::ServiceAccountName => "serviceAccountName",
             Attr::AutomountsToken => "automountsToken",
             Attr::Bindings => "bindings",
+            Attr::ServiceAccounts => "serviceAccounts",
             Attr::Role => "role",
             Attr::Rules => "rules",
             Attr::References => "references",

@@ -353,7 +353,8 @@ pub(super) fn run(args: &ScanArgs, color: Color) -> u8 {
 }
 
 /// Prints what `--timings` shows: each stage's time, resident memory after each stage
-/// and the peak (where the system tells), the five slowest rules, and the arena sizes.
+/// and the peak (where the system tells), the relations' time, the five slowest rules, and
+/// the arena sizes.
 fn print_timings(marks: &[Mark], result: &crate::engine::ScanResult) {
     let mut times = Vec::new();
     let mut resident = Vec::new();
@@ -384,6 +385,12 @@ fn print_timings(marks: &[Mark], result: &crate::engine::ScanResult) {
         .collect();
     // slowest first; ties by id, so the line is stable
     slowest.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    if !result.compiled.program.relations.is_empty() {
+        super::err_line(&format!(
+            "relations (computed before the rules, within evaluate): {:.1} ms",
+            result.relations_time.as_secs_f64() * 1e3
+        ));
+    }
     if !slowest.is_empty() {
         let top: Vec<String> = slowest
             .iter()

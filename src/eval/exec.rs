@@ -33,6 +33,8 @@ pub struct Outcome {
     /// Relations (indexes into the program's) whose fixpoint the round limit stopped while
     /// it was still finding facts: paths longer than the limit are missing.
     pub truncated: Vec<usize>,
+    /// Time spent computing the relations, before the rules run.
+    pub relations_time: Duration,
 }
 
 /// What one parallel task found: findings, step-limit hits, and time per rule.
@@ -66,9 +68,11 @@ pub fn execute_with(
     limits: &crate::limits::Limits,
     fixes: bool,
 ) -> Outcome {
+    let start = Instant::now();
     let mut ctx = Ctx::new(graph, program, Mode::Indexed)
         .with_sources(sources)
         .with_relations(program);
+    let relations_time = start.elapsed();
     ctx.max_steps = limits.max_steps;
     ctx.fixes = fixes;
     let mut parts: Vec<Part> = Vec::new();
@@ -158,6 +162,7 @@ pub fn execute_with(
     parts.extend(others);
     let mut out = Outcome {
         times: vec![Duration::ZERO; program.rules.len()],
+        relations_time,
         truncated: ctx
             .relations
             .stats

@@ -536,6 +536,7 @@ impl<'g> Ctx<'g> {
                     }
                 }
             }
+            Attr::ServiceAccounts => objs(&g.service_accounts_of_binding(obj)),
             Attr::Role => g
                 .binding_role(obj)
                 .and_then(|r| r.target)

@@ -300,6 +300,52 @@ impl Graph {
             .map_or(&[], Vec::as_slice)
     }
 
+    /// The ServiceAccount objects of the input a binding applies to, sorted by id, without
+    /// repeats: exactly those whose [`Graph::bindings_for_service_account`] lists the binding
+    /// (a `ServiceAccount` subject, the user `system:serviceaccount:<ns>:<name>`, every
+    /// service account of `<ns>` for the group `system:serviceaccounts:<ns>`, and every one
+    /// for `system:serviceaccounts` and `system:authenticated`).
+    pub fn service_accounts_of_binding(&self, b: ObjId) -> Vec<ObjId> {
+        let mut out = Vec::new();
+        let named = |out: &mut Vec<ObjId>, ns: &str, name: &str| {
+            out.extend(
+                self.in_namespace("ServiceAccount", ns)
+                    .iter()
+                    .copied()
+                    .filter(|&sa| self.object(sa).is_some_and(|o| &*o.name == name)),
+            );
+        };
+        for s in self.subjects(b) {
+            match (&*s.kind, &*s.name) {
+                ("ServiceAccount", name) => {
+                    if let Some(ns) = &s.namespace {
+                        named(&mut out, ns, name);
+                    }
+                }
+                ("User", user) => {
+                    if let Some((ns, name)) = user
+                        .strip_prefix("system:serviceaccount:")
+                        .and_then(|r| r.split_once(':'))
+                    {
+                        named(&mut out, ns, name);
+                    }
+                }
+                ("Group", "system:serviceaccounts" | "system:authenticated") => {
+                    out.extend_from_slice(self.by_kind("ServiceAccount"));
+                }
+                ("Group", group) => {
+                    if let Some(ns) = group.strip_prefix("system:serviceaccounts:") {
+                        out.extend_from_slice(self.in_namespace("ServiceAccount", ns));
+                    }
+                }
+                _ => {}
+            }
+        }
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
     /// Every binding that applies to the service account `namespace/name`: subjects of kind
     /// `ServiceAccount` naming it, the user `system:serviceaccount:<ns>:<name>`, and the groups
     /// `system:serviceaccounts`, `system:serviceaccounts:<ns>` and `system:authenticated`.
@@ -514,5 +560,84 @@ rules: [{verbs: [delete]}]
             .collect();
         assert_eq!(verbs, vec!["get", "list", "watch", "create"]);
         assert_eq!(g.effective_rules(3).len(), 1);
+    }
+
+    #[test]
+    fn service_accounts_of_binding_inverts_bindings() {
+        let g = graph(
+            r#"
+apiVersion: v1
+kind: ServiceAccount
+metadata: {name: a, namespace: ns1}
+---
+apiVersion: v1
+kind: ServiceAccount
+metadata: {name: b, namespace: ns1}
+---
+apiVersion: v1
+kind: ServiceAccount
+metadata: {name: a, namespace: ns2}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: direct, namespace: ns1}
+roleRef: {kind: Role, name: r}
+subjects:
+  - {kind: ServiceAccount, name: a}
+  - {kind: ServiceAccount, name: missing, namespace: ns1}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: as-user, namespace: ns1}
+roleRef: {kind: Role, name: r}
+subjects: [{kind: User, name: "system:serviceaccount:ns2:a"}]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: ns-group, namespace: ns2}
+roleRef: {kind: Role, name: r}
+subjects: [{kind: Group, name: "system:serviceaccounts:ns1"}]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: everyone}
+roleRef: {kind: ClusterRole, name: r}
+subjects: [{kind: Group, name: "system:authenticated"}]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: people}
+roleRef: {kind: ClusterRole, name: r}
+subjects: [{kind: User, name: alice}, {kind: Group, name: "system:serviceaccounts:"}]
+"#,
+        );
+        let names = |ids: Vec<ObjId>| -> Vec<String> {
+            ids.iter()
+                .filter_map(|&i| g.object(i))
+                .map(|o| format!("{}/{}", o.namespace.as_deref().unwrap_or(""), o.name))
+                .collect()
+        };
+        assert_eq!(names(g.service_accounts_of_binding(3)), ["ns1/a"]);
+        assert_eq!(names(g.service_accounts_of_binding(4)), ["ns2/a"]);
+        assert_eq!(names(g.service_accounts_of_binding(5)), ["ns1/a", "ns1/b"]);
+        assert_eq!(
+            names(g.service_accounts_of_binding(6)),
+            ["ns1/a", "ns1/b", "ns2/a"]
+        );
+        assert!(g.service_accounts_of_binding(7).is_empty());
+        // a service account lists a binding exactly when the binding lists it
+        for b in 3..8 {
+            for sa in 0..3 {
+                let o = g.object(sa).unwrap();
+                let listed = g
+                    .bindings_for_service_account(o.namespace.as_deref().unwrap_or(""), &o.name)
+                    .contains(&b);
+                assert_eq!(
+                    g.service_accounts_of_binding(b).contains(&sa),
+                    listed,
+                    "binding {b}, service account {sa}"
+                );
+            }
+        }
     }
 }

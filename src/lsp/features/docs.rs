@@ -115,6 +115,10 @@ pub(super) const ATTRIBUTES: &[(&str, &str)] = &[
         "the RoleBindings and ClusterRoleBindings whose subjects include the workload's ServiceAccount (or this ServiceAccount)",
     ),
     (
+        "serviceAccounts",
+        "on RoleBindings and ClusterRoleBindings: the ServiceAccounts they apply to (named as subjects, or through the groups `system:serviceaccounts[:NAMESPACE]` and `system:authenticated`)",
+    ),
+    (
         "services",
         "the Services selecting the workload, or the Services an Ingress or HTTPRoute routes to",
     ),
