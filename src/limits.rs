@@ -20,7 +20,9 @@ pub struct Limits {
     pub max_alias_nodes: usize,
     /// Largest compiled size of one regular expression in a rule, in bytes.
     pub max_regex_bytes: usize,
-    /// Most evaluation steps one rule may take for one root object (`--max-steps`).
+    /// Most evaluation steps one rule may take for one root object (`--max-steps`); for a
+    /// rule without one, for the work before its first binding over several values and for
+    /// each row of that binding.
     pub max_steps: u64,
 }
 

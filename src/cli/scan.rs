@@ -94,8 +94,9 @@ pub struct ScanArgs {
     /// Most nodes one document may expand to through YAML aliases.
     #[arg(long, value_name = "N")]
     pub max_alias_nodes: Option<usize>,
-    /// Most evaluation steps one rule may take for one object; the rule's findings for
-    /// that object are then reported as incomplete.
+    /// Most evaluation steps one rule may take for one object (for a rule that loops over
+    /// namespaces after an input-wide question: for the question, and for each namespace);
+    /// the rule's findings for that object are then reported as incomplete.
     #[arg(long, value_name = "N")]
     pub max_steps: Option<u64>,
     /// Leave out paths under the directories scanned that match this glob (`.gitignore`

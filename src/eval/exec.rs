@@ -193,6 +193,10 @@ pub fn execute_with(
     out
 }
 
+/// The input-wide part of a rule without a root object may take the step limit once more
+/// for every this many objects of the input (about 61 steps an object at the default limit).
+pub const INPUT_WIDE_OBJECTS: u64 = 16_384;
+
 #[allow(clippy::too_many_arguments)]
 fn run_root(
     ctx: &Ctx<'_>,
@@ -210,6 +214,19 @@ fn run_root(
     env.steps = 0;
     env.exhausted = false;
     env.witnesses.clear();
+    // a rule with a root object has one budget per object; one without (a rule that asks
+    // an input-wide question once, then loops over namespaces) has one for the work before
+    // its first binding over several values, and one per row of that binding. The work
+    // before it reads the whole input: its budget grows with the input, by the limit for
+    // every `INPUT_WIDE_OBJECTS` objects
+    env.per_row = root.is_none();
+    env.extra_steps = if root.is_none() {
+        let scale = ctx.graph.objects.len() as u64 / INPUT_WIDE_OBJECTS;
+        ctx.max_steps.saturating_mul(scale)
+    } else {
+        0
+    };
+    env.row_hits.clear();
     if let (Root::Scan { var, filters, .. }, Some(id)) = (&r.root, root) {
         env.set(*var, Val::Obj(id));
         if !passes(ctx, filters, env) {
@@ -217,12 +234,17 @@ fn run_root(
         }
     }
     steps(ctx, rule, &r.steps, env, sources, found);
+    let display = |id: Option<ObjId>| id.and_then(|id| ctx.graph.object(id)).map(|o| o.display());
+    for row in std::mem::take(&mut env.row_hits) {
+        limits.push(StepLimitHit {
+            rule: rule.id.clone(),
+            object: display(row),
+        });
+    }
     if env.exhausted {
         limits.push(StepLimitHit {
             rule: rule.id.clone(),
-            object: root
-                .and_then(|id| ctx.graph.object(id))
-                .map(|o| o.display()),
+            object: display(root),
         });
     }
 }
@@ -293,13 +315,31 @@ fn steps(
                 Some(v) => v,
                 None => ctx.source_values(source, env),
             };
+            // the first binding over several values of a rule without a root object: each
+            // row gets the budget a root object would
+            let fresh = env.per_row && values.len() > 1 && !env.exhausted;
+            if fresh {
+                env.per_row = false;
+            }
             for v in values {
+                let row = match (&v, fresh) {
+                    (Val::Obj(o), true) => Some(*o),
+                    _ => None,
+                };
+                if fresh {
+                    env.steps = 0;
+                    env.extra_steps = 0;
+                }
                 env.set(*var, v);
                 let mark = env.witnesses.len();
                 if passes(ctx, filters, env) {
                     steps(ctx, rule, tail, env, sources, found);
                 }
                 env.witnesses.truncate(mark);
+                if fresh && env.exhausted {
+                    env.row_hits.push(row);
+                    env.exhausted = false;
+                }
             }
             env.witnesses.truncate(outer);
         }

@@ -107,6 +107,14 @@ pub struct Env {
     pub steps: u64,
     /// Whether the step limit was hit.
     pub exhausted: bool,
+    /// Steps allowed beyond `Ctx::max_steps` (the input-wide part of a rule without a root
+    /// object, see `exec::run_root`).
+    pub extra_steps: u64,
+    /// Set for a rule without a root object until its first binding over several values:
+    /// each row of that binding starts with a fresh step budget (see `exec::steps`).
+    pub per_row: bool,
+    /// The rows of that binding that hit the step limit (their object, when they have one).
+    pub row_hits: Vec<Option<ObjId>>,
     /// The last image reference parsed, by its text: rules call `image(c.image)` several
     /// times per container, and again for every row of a table they join it with.
     image_memo: Option<(Box<str>, Arc<ImageRef>)>,
@@ -636,7 +644,7 @@ impl<'g> Ctx<'g> {
     /// Evaluates an expression.
     pub fn eval(&self, e: &Expr, env: &mut Env) -> Val {
         env.steps += 1;
-        if env.steps > self.max_steps {
+        if env.steps > self.max_steps.saturating_add(env.extra_steps) {
             env.exhausted = true;
             return Val::Null;
         }
