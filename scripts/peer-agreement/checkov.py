@@ -1,0 +1,198 @@
+#!/usr/bin/env python3
+"""Agreement of kanon's bundled rules with Checkov's own Kubernetes test fixtures.
+
+    scripts/peer-agreement/checkov.py CHECKOV_CLONE KANON_BINARY > checkov.jsonl
+
+Reads, from a clone of https://github.com/bridgecrewio/checkov (at its HEAD):
+
+- resource checks: `tests/kubernetes/checks/test_<Name>.py` imports the check (its id is in
+  `checkov/kubernetes/checks/resource/k8s/<Check>.py`) and runs it over
+  `example_<Name>/`. When the test lists `passing_resources` and `failing_resources`
+  (`Kind.namespace.name`), those are the cases. Otherwise each object of a kind the check
+  reads is expected to pass in a `*-PASSED.yaml` file and to fail in a `*-FAILED.yaml` file;
+  when the files so named hold more such objects than the test's `summary['passed']` /
+  `summary['failed']` counts (suppressed or unknown results), the labels are not certain
+  and the cases are not comparable.
+- graph checks: `tests/kubernetes/graph/checks/resources/<Name>/expected.yaml` (`pass` and
+  `fail` lists) for the check `checkov/kubernetes/checks/graph_checks/<Name>.yaml`.
+
+kanon scans each example directory as a whole, as Checkov's test does. A case fails in
+kanon when a rule whose `refs` names the check reports the object. Checkov's RBAC graph
+checks judge a binding while kanon reports a permission once, on the role: a binding case
+also fails in kanon when such a rule reports the role it references.
+
+Prints one JSON line per case (see README.md).
+"""
+
+import ast
+import glob
+import os
+import re
+import shutil
+import sys
+
+import yaml
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import _common as c  # noqa: E402
+
+PEER = "checkov"
+
+
+def literal_set(text, var):
+    """The string literals of `var = {...}` (or `[...]`) in a test file, or None."""
+    m = re.search(var + r"\s*=\s*([\[{])", text)
+    if not m:
+        return None
+    close = "}" if m.group(1) == "{" else "]"
+    end = text.index(close, m.end())
+    body = text[m.start(1) : end + 1]
+    try:
+        value = ast.literal_eval(body)
+    except (ValueError, SyntaxError):
+        return None
+    return set(value)
+
+
+def summary_count(text, key):
+    m = re.search(r"summary\[['\"]" + key + r"['\"]\],\s*(\d+)", text)
+    return int(m.group(1)) if m else None
+
+
+def resource_id(obj):
+    meta = obj.get("metadata") or {}
+    return f"{obj['kind']}.{meta.get('namespace') or 'default'}.{meta.get('name')}"
+
+
+def parse_id(rid):
+    kind, ns, name = rid.split(".", 2)
+    return kind, ns, name
+
+
+def kinds_of(catalog_kinds, check):
+    return set(catalog_kinds.get(check) or [])
+
+
+def resource_checks(root, mapping, kanon, catalog_kinds):
+    tests = os.path.join(root, "tests", "kubernetes", "checks")
+    checks_dir = os.path.join(root, "checkov", "kubernetes", "checks", "resource", "k8s")
+    for test in sorted(glob.glob(os.path.join(tests, "test_*.py"))):
+        text = open(test, encoding="utf-8").read()
+        m = re.search(r"checkov\.kubernetes\.checks\.resource\.k8s\.(\w+) import check", text)
+        d = re.search(r"example_[A-Za-z0-9_]+", text)
+        if not m or not d:
+            continue
+        src = open(os.path.join(checks_dir, m.group(1) + ".py"), encoding="utf-8").read()
+        ids = re.findall(r"\bid\s*=\s*['\"](CKV2?_K8S_\d+)['\"]", src)
+        if len(ids) != 1:
+            continue
+        check = ids[0]
+        example = os.path.join(tests, d.group(0))
+        if not os.path.isdir(example):
+            continue
+        case_name = d.group(0)
+        files = sorted(glob.glob(os.path.join(example, "**", "*.y*ml"), recursive=True))
+        objects = {}
+        all_objs = []
+        for f in files:
+            all_objs += c.load_objects(f)
+            for obj in c.load_objects(f):
+                objects.setdefault(resource_id(obj), (obj, os.path.basename(f)))
+        passing = literal_set(text, "passing_resources")
+        failing = literal_set(text, "failing_resources")
+        cases = []  # (resource id, expected, comparable, note)
+        if passing is not None and failing is not None:
+            cases += [(r, "pass", True, "listed in the test") for r in sorted(passing)]
+            cases += [(r, "fail", True, "listed in the test") for r in sorted(failing)]
+        else:
+            kinds = kinds_of(catalog_kinds, check)
+            labelled = {"pass": [], "fail": []}
+            for rid, (obj, fname) in sorted(objects.items()):
+                if (kinds and obj["kind"] not in kinds) or not (obj.get("metadata") or {}).get("name"):
+                    continue
+                if "-PASSED" in fname or "_PASSED" in fname:
+                    labelled["pass"].append((rid, fname))
+                elif "-FAILED" in fname or "_FAILED" in fname:
+                    labelled["fail"].append((rid, fname))
+            want = {"pass": summary_count(text, "passed"), "fail": summary_count(text, "failed")}
+            # A file name labels its objects unless the test counts fewer results of that
+            # outcome than the files so named hold (suppressed or unknown results); objects
+            # of other files (named neither way) may make up the rest of the count.
+            certain = all(want[k] is None or want[k] >= len(labelled[k]) for k in want)
+            for exp in ("pass", "fail"):
+                for rid, fname in labelled[exp]:
+                    note = f"labelled by file name `{fname}`"
+                    if not certain:
+                        note += (
+                            f"; the test counts {want['pass']} passed and {want['fail']} failed, "
+                            f"the file names {len(labelled['pass'])} and {len(labelled['fail'])}"
+                        )
+                    cases.append((rid, exp, certain, note))
+        if not cases:
+            continue
+        findings = c.scan(kanon, [example]) if mapping.rules_for(check) else []
+        rules = set(mapping.rules_for(check))
+        for rid, exp, comparable, note in cases:
+            kind, ns, name = parse_id(rid)
+            hit, extra = c.verdict_rules(findings, rules, all_objs, kind, ns, name)
+            if extra:
+                note += "; " + extra
+            yield c.case(mapping, check, case_name, (kind, ns, name), exp, hit, note, comparable)
+
+
+def graph_checks(root, mapping, kanon):
+    res = os.path.join(root, "tests", "kubernetes", "graph", "checks", "resources")
+    defs = os.path.join(root, "checkov", "kubernetes", "checks", "graph_checks")
+    for name in sorted(os.listdir(res)):
+        definition = os.path.join(defs, name + ".yaml")
+        expected_file = os.path.join(res, name, "expected.yaml")
+        if not os.path.exists(definition) or not os.path.exists(expected_file):
+            continue
+        check = (yaml.safe_load(open(definition, encoding="utf-8")).get("metadata") or {}).get("id")
+        expected = yaml.safe_load(open(expected_file, encoding="utf-8")) or {}
+        directory = os.path.join(res, name)
+        objs = []
+        for f in sorted(glob.glob(os.path.join(directory, "**", "*.y*ml"), recursive=True)):
+            if os.path.basename(f) != "expected.yaml":
+                objs += c.load_objects(f)
+        rules = set(mapping.rules_for(check))
+        findings = c.scan(kanon, [directory]) if rules else []
+        for exp in ("pass", "fail"):
+            for rid in expected.get(exp) or []:
+                parts = rid.split(".")
+                kind, ns, oname = parts[0], parts[1], ".".join(parts[2:])
+                note = "listed in expected.yaml"
+                if len(parts) > 3 and kind == "Pod":
+                    # Checkov names the pod of a workload `Pod.ns.<workload>.<app label>`.
+                    owner = next(
+                        (o for o in objs if (o.get("metadata") or {}).get("name") == parts[2] and o["kind"] != "Pod"),
+                        None,
+                    )
+                    if owner is not None:
+                        kind, oname = owner["kind"], parts[2]
+                        note += f"; Checkov's pod `{rid}` is {kind} `{oname}`"
+                hit, extra = c.verdict_rules(findings, rules, objs, kind, ns, oname)
+                if extra:
+                    note += "; " + extra
+                yield c.case(mapping, check, f"graph/{name}", (kind, ns, oname), exp, hit, note)
+
+
+def main():
+    if len(sys.argv) != 3:
+        c.die("usage: checkov.py CHECKOV_CLONE KANON_BINARY")
+    mirror, kanon = sys.argv[1], os.path.abspath(sys.argv[2])
+    mapping = c.Mapping(kanon, PEER)
+    catalog_kinds = c.catalog_kinds(PEER)
+    root = c.extract(mirror, ["tests/kubernetes", "checkov/kubernetes/checks"])
+    try:
+        for line in resource_checks(root, mapping, kanon, catalog_kinds):
+            c.emit(line)
+        for line in graph_checks(root, mapping, kanon):
+            c.emit(line)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+    c.warn_unused(mapping)
+
+
+if __name__ == "__main__":
+    main()
