@@ -5,6 +5,7 @@ Nothing of the peers is kept here: their fixtures are read from a local clone gi
 command line and extracted to a temporary directory at run time.
 """
 
+import argparse
 import json
 import os
 import subprocess
@@ -17,6 +18,27 @@ REPO = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)),
 CATALOG = os.path.join(REPO, "tests", "data", "peer-checks", "checks.json")
 DECISIONS = os.path.join(REPO, "docs", "rules", "peer-mapping.yaml")
 EXPLAINED = os.path.join(os.path.dirname(os.path.abspath(__file__)), "explained.yaml")
+
+
+# Extra arguments of `kanon scan` and `kanon rules`: `--no-default-rules --rules DIR` when a
+# ruleset directory is given, to measure rules being edited without rebuilding kanon.
+RULE_ARGS = []
+
+
+def arguments(peer, description):
+    """Parses `CLONE KANON [--rules DIR]`; returns (clone, kanon binary)."""
+    ap = argparse.ArgumentParser(description=description)
+    ap.add_argument("clone", help=f"a clone of {peer}'s repository (or a bare mirror)")
+    ap.add_argument("kanon", help="the kanon binary")
+    ap.add_argument(
+        "--rules",
+        metavar="DIR",
+        help="run the rules of DIR (e.g. rulesets/) instead of the bundled ones",
+    )
+    a = ap.parse_args()
+    if a.rules:
+        RULE_ARGS[:] = ["--no-default-rules", "--rules", os.path.abspath(a.rules)]
+    return a.clone, os.path.abspath(a.kanon)
 
 
 def die(msg):
@@ -64,7 +86,7 @@ class Mapping:
             for name in [c["id"], *(c.get("aliases") or [])]:
                 self.canonical[name] = c["id"]
         out = subprocess.run(
-            [kanon, "rules", "--format", "json"], capture_output=True, text=True, check=False
+            [kanon, "rules", "--format", "json", *RULE_ARGS], capture_output=True, text=True, check=False
         )
         if out.returncode != 0:
             die(f"`{kanon} rules --format json` failed: {out.stderr.strip()}")
@@ -84,13 +106,24 @@ class Mapping:
             for name in group["checks"]:
                 if name in self.canonical:
                     self.not_covered[self.canonical[name]] = group["reason"]
+        # Disagreements judged one by one (explained.yaml): `difference` when the stated
+        # difference of the check explains the case, `fixture` when the peer's fixture does
+        # not ask the check's question (an object the API server rejects, a malformed value,
+        # a permission in an API group that has no such resource).
         self.explained = {}
         if os.path.exists(EXPLAINED):
             with open(EXPLAINED, encoding="utf-8") as f:
                 for e in yaml.safe_load(f) or []:
-                    if e["peer"] == peer:
-                        key = (self.canonical.get(e["check"], e["check"]), e["object"])
-                        self.explained[key] = e["why"]
+                    if e["peer"] != peer:
+                        continue
+                    if e["class"] not in ("difference", "fixture"):
+                        die(f"explained.yaml: unknown class `{e['class']}` (difference or fixture)")
+                    key = (self.canonical.get(e["check"], e["check"]), e["case"], e["object"])
+                    if key in self.explained:
+                        die(f"explained.yaml: {key} is given twice")
+                    if e["class"] == "difference" and key[0] not in self.differences:
+                        die(f"explained.yaml: {key} is called a difference, but peer-mapping.yaml states none for `{key[0]}`")
+                    self.explained[key] = (e["class"], e["why"])
         self.used_explanations = set()
 
     def id(self, name):
@@ -101,10 +134,10 @@ class Mapping:
 
 
 def scan(kanon, paths):
-    """Runs the bundled rules over `paths`; returns (rule id, kind, namespace, name) of each
-    finding."""
+    """Runs the bundled rules over `paths`; returns (rule id, kind, namespace, name, file)
+    of each finding, the file as an absolute path."""
     out = subprocess.run(
-        [kanon, "scan", *paths, "--format", "json", "--fail-on", "never", "--no-config", "--no-render"],
+        [kanon, "scan", *paths, "--format", "json", "--fail-on", "never", "--no-config", "--no-render", *RULE_ARGS],
         capture_output=True,
         text=True,
         check=False,
@@ -118,25 +151,29 @@ def scan(kanon, paths):
             f["resource"]["kind"],
             f["resource"].get("namespace"),
             f["resource"]["name"],
+            os.path.abspath(f["location"]["file"]),
         )
         for f in report["findings"]
     ]
 
 
-def reports(findings, rules, kind, namespace, name):
-    """The rules of `rules` that report the object (a null namespace matches any)."""
+def reports(findings, rules, kind, namespace, name, files=None):
+    """The rules of `rules` that report the object (a null namespace matches any), in one of
+    `files` when given (objects of the same name in other files are others)."""
     hit = set()
-    for rule, k, ns, n in findings:
+    for rule, k, ns, n, f in findings:
+        if files and f not in files:
+            continue
         if rule in rules and k == kind and n == name and (ns is None or namespace is None or ns == namespace):
             hit.add(rule)
     return sorted(hit)
 
 
-def verdict_rules(findings, rules, objs, kind, namespace, name):
+def verdict_rules(findings, rules, objs, kind, namespace, name, files=None):
     """The rules of `rules` that report the object, and a note. kanon reports a permission
     once, on the role, where a peer may judge the binding: a binding also fails when a rule
     reports the role it references (a Role in the binding's namespace, or a ClusterRole)."""
-    hit = reports(findings, rules, kind, namespace, name)
+    hit = reports(findings, rules, kind, namespace, name, files)
     if hit or kind not in ("RoleBinding", "ClusterRoleBinding"):
         return hit, None
     binding = next(
@@ -201,11 +238,17 @@ def case(mapping, check, case_name, obj, expected, kanon_rules, note=None, compa
     elif line["kanon"] == expected:
         line["verdict"] = "agree"
     else:
-        key = (check, line["object"])
-        if key in mapping.explained and check in mapping.differences:
-            line["verdict"] = "difference"
-            line["note"] = mapping.explained[key]
+        key = (check, case_name, line["object"])
+        judged = mapping.explained.get(key)
+        if judged:
             mapping.used_explanations.add(key)
+            line["class"] = judged[0]
+            if judged[0] == "difference":
+                line["verdict"] = "difference"
+                line["note"] = f"{judged[1]} (stated difference: {mapping.differences[check]})"
+            else:
+                line["verdict"] = "not-comparable"
+                line["note"] = "peer fixture: " + judged[1]
         else:
             line["verdict"] = "disagree"
             if check in mapping.differences:
@@ -218,5 +261,7 @@ def emit(line):
 
 
 def warn_unused(mapping):
+    """Says which judged cases no longer disagree (fixed, or the fixture changed): such an
+    entry of explained.yaml is stale and should go."""
     for key in sorted(set(mapping.explained) - mapping.used_explanations):
-        print(f"peer-agreement: explained.yaml entry {key} matched no disagreement (stale?)", file=sys.stderr)
+        print(f"peer-agreement: explained.yaml: {key} matched no disagreement (stale?)", file=sys.stderr)

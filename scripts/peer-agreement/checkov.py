@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Agreement of kanon's bundled rules with Checkov's own Kubernetes test fixtures.
 
-    scripts/peer-agreement/checkov.py CHECKOV_CLONE KANON_BINARY > checkov.jsonl
+    scripts/peer-agreement/checkov.py CHECKOV_CLONE KANON_BINARY [--rules DIR] > checkov.jsonl
 
 Reads, from a clone of https://github.com/bridgecrewio/checkov (at its HEAD):
 
@@ -10,9 +10,9 @@ Reads, from a clone of https://github.com/bridgecrewio/checkov (at its HEAD):
   `example_<Name>/`. When the test lists `passing_resources` and `failing_resources`
   (`Kind.namespace.name`), those are the cases. Otherwise each object of a kind the check
   reads is expected to pass in a `*-PASSED.yaml` file and to fail in a `*-FAILED.yaml` file;
-  when the files so named hold more such objects than the test's `summary['passed']` /
-  `summary['failed']` counts (suppressed or unknown results), the labels are not certain
-  and the cases are not comparable.
+  when the files named for one outcome hold more such objects than the test's
+  `summary['passed']` (or `summary['failed']`) counts (suppressed or unknown results), the
+  labels of that outcome are not certain and those cases are not comparable.
 - graph checks: `tests/kubernetes/graph/checks/resources/<Name>/expected.yaml` (`pass` and
   `fail` lists) for the check `checkov/kubernetes/checks/graph_checks/<Name>.yaml`.
 
@@ -33,10 +33,16 @@ import sys
 
 import yaml
 
+sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import _common as c  # noqa: E402
 
 PEER = "checkov"
+
+
+def read(path):
+    with open(path, encoding="utf-8") as f:
+        return f.read()
 
 
 def literal_set(text, var):
@@ -77,12 +83,12 @@ def resource_checks(root, mapping, kanon, catalog_kinds):
     tests = os.path.join(root, "tests", "kubernetes", "checks")
     checks_dir = os.path.join(root, "checkov", "kubernetes", "checks", "resource", "k8s")
     for test in sorted(glob.glob(os.path.join(tests, "test_*.py"))):
-        text = open(test, encoding="utf-8").read()
+        text = read(test)
         m = re.search(r"checkov\.kubernetes\.checks\.resource\.k8s\.(\w+) import check", text)
         d = re.search(r"example_[A-Za-z0-9_]+", text)
         if not m or not d:
             continue
-        src = open(os.path.join(checks_dir, m.group(1) + ".py"), encoding="utf-8").read()
+        src = read(os.path.join(checks_dir, m.group(1) + ".py"))
         ids = re.findall(r"\bid\s*=\s*['\"](CKV2?_K8S_\d+)['\"]", src)
         if len(ids) != 1:
             continue
@@ -91,53 +97,59 @@ def resource_checks(root, mapping, kanon, catalog_kinds):
         if not os.path.isdir(example):
             continue
         case_name = d.group(0)
-        files = sorted(glob.glob(os.path.join(example, "**", "*.y*ml"), recursive=True))
-        objects = {}
-        all_objs = []
+        files = sorted(
+            f for pattern in ("*.y*ml", "*.json") for f in glob.glob(os.path.join(example, "**", pattern), recursive=True)
+        )
+        objects = []  # (resource id, object, file)
+        where = {}  # resource id -> the files that hold such an object
         for f in files:
-            all_objs += c.load_objects(f)
             for obj in c.load_objects(f):
-                objects.setdefault(resource_id(obj), (obj, os.path.basename(f)))
+                objects.append((resource_id(obj), obj, f))
+                where.setdefault(resource_id(obj), set()).add(os.path.abspath(f))
+        all_objs = [o for _, o, _ in objects]
         passing = literal_set(text, "passing_resources")
         failing = literal_set(text, "failing_resources")
-        cases = []  # (resource id, expected, comparable, note)
+        cases = []  # (resource id, files, expected, comparable, note)
         if passing is not None and failing is not None:
-            cases += [(r, "pass", True, "listed in the test") for r in sorted(passing)]
-            cases += [(r, "fail", True, "listed in the test") for r in sorted(failing)]
+            for exp, listed in (("pass", passing), ("fail", failing)):
+                for r in sorted(listed):
+                    note = "listed in the test"
+                    if len(where.get(r, ())) > 1:
+                        note += f"; {len(where[r])} files hold an object of that name, any of them counts"
+                    cases.append((r, where.get(r), exp, True, note))
         else:
             kinds = kinds_of(catalog_kinds, check)
             labelled = {"pass": [], "fail": []}
-            for rid, (obj, fname) in sorted(objects.items()):
+            for rid, obj, path in sorted(objects, key=lambda x: (x[0], x[2])):
+                fname = os.path.basename(path)
                 if (kinds and obj["kind"] not in kinds) or not (obj.get("metadata") or {}).get("name"):
                     continue
                 if "-PASSED" in fname or "_PASSED" in fname:
-                    labelled["pass"].append((rid, fname))
+                    labelled["pass"].append((rid, path))
                 elif "-FAILED" in fname or "_FAILED" in fname:
-                    labelled["fail"].append((rid, fname))
+                    labelled["fail"].append((rid, path))
             want = {"pass": summary_count(text, "passed"), "fail": summary_count(text, "failed")}
             # A file name labels its objects unless the test counts fewer results of that
             # outcome than the files so named hold (suppressed or unknown results); objects
             # of other files (named neither way) may make up the rest of the count.
-            certain = all(want[k] is None or want[k] >= len(labelled[k]) for k in want)
             for exp in ("pass", "fail"):
-                for rid, fname in labelled[exp]:
-                    note = f"labelled by file name `{fname}`"
+                certain = want[exp] is None or want[exp] >= len(labelled[exp])
+                for rid, path in labelled[exp]:
+                    note = f"labelled by file name `{os.path.basename(path)}`"
                     if not certain:
-                        note += (
-                            f"; the test counts {want['pass']} passed and {want['fail']} failed, "
-                            f"the file names {len(labelled['pass'])} and {len(labelled['fail'])}"
-                        )
-                    cases.append((rid, exp, certain, note))
+                        note += f"; the test counts {want[exp]} {exp}ed, files so named hold {len(labelled[exp])}"
+                    cases.append((rid, {os.path.abspath(path)}, exp, certain, note))
         if not cases:
             continue
         findings = c.scan(kanon, [example]) if mapping.rules_for(check) else []
         rules = set(mapping.rules_for(check))
-        for rid, exp, comparable, note in cases:
+        for rid, files_, exp, comparable, note in cases:
             kind, ns, name = parse_id(rid)
-            hit, extra = c.verdict_rules(findings, rules, all_objs, kind, ns, name)
+            hit, extra = c.verdict_rules(findings, rules, all_objs, kind, ns, name, files_)
             if extra:
                 note += "; " + extra
-            yield c.case(mapping, check, case_name, (kind, ns, name), exp, hit, note, comparable)
+            label = case_name + (f"/{os.path.basename(next(iter(files_)))}" if files_ and len(files_) == 1 else "")
+            yield c.case(mapping, check, label, (kind, ns, name), exp, hit, note, comparable)
 
 
 def graph_checks(root, mapping, kanon):
@@ -148,8 +160,8 @@ def graph_checks(root, mapping, kanon):
         expected_file = os.path.join(res, name, "expected.yaml")
         if not os.path.exists(definition) or not os.path.exists(expected_file):
             continue
-        check = (yaml.safe_load(open(definition, encoding="utf-8")).get("metadata") or {}).get("id")
-        expected = yaml.safe_load(open(expected_file, encoding="utf-8")) or {}
+        check = (yaml.safe_load(read(definition)).get("metadata") or {}).get("id")
+        expected = yaml.safe_load(read(expected_file)) or {}
         directory = os.path.join(res, name)
         objs = []
         for f in sorted(glob.glob(os.path.join(directory, "**", "*.y*ml"), recursive=True)):
@@ -178,9 +190,7 @@ def graph_checks(root, mapping, kanon):
 
 
 def main():
-    if len(sys.argv) != 3:
-        c.die("usage: checkov.py CHECKOV_CLONE KANON_BINARY")
-    mirror, kanon = sys.argv[1], os.path.abspath(sys.argv[2])
+    mirror, kanon = c.arguments(PEER, __doc__.splitlines()[0])
     mapping = c.Mapping(kanon, PEER)
     catalog_kinds = c.catalog_kinds(PEER)
     root = c.extract(mirror, ["tests/kubernetes", "checkov/kubernetes/checks"])

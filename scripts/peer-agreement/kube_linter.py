@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Agreement of kanon's bundled rules with kube-linter's own check fixtures.
 
-    scripts/peer-agreement/kube_linter.py KUBE_LINTER_CLONE KANON_BINARY > kube-linter.jsonl
+    scripts/peer-agreement/kube_linter.py KUBE_LINTER_CLONE KANON_BINARY [--rules DIR] > kube-linter.jsonl
 
 Reads, from a clone of https://github.com/stackrox/kube-linter (at its HEAD),
 `e2etests/bats-tests.sh`: each test that runs one built-in check (`--include CHECK`) over one
@@ -27,6 +27,7 @@ import sys
 
 import yaml
 
+sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import _common as c  # noqa: E402
 
@@ -138,14 +139,13 @@ def labels(objs, texts, n, messages):
 
 
 def main():
-    if len(sys.argv) != 3:
-        c.die("usage: kube_linter.py KUBE_LINTER_CLONE KANON_BINARY")
-    mirror, kanon = sys.argv[1], os.path.abspath(sys.argv[2])
+    mirror, kanon = c.arguments(PEER, __doc__.splitlines()[0])
     mapping = c.Mapping(kanon, PEER)
     kinds = c.catalog_kinds(PEER)
     root = c.extract(mirror, ["tests/checks", "e2etests/bats-tests.sh"])
     try:
-        text = open(os.path.join(root, "e2etests", "bats-tests.sh"), encoding="utf-8").read()
+        with open(os.path.join(root, "e2etests", "bats-tests.sh"), encoding="utf-8") as f:
+            text = f.read()
         for name, fixture, check, n, messages in bats_tests(text):
             path = os.path.join(root, fixture)
             if not os.path.isfile(path):
@@ -164,11 +164,8 @@ def main():
                 hit, extra = c.verdict_rules(findings, rules, objs, *key)
                 if extra:
                     note += "; " + extra
-                line = c.case(
-                    mapping, check, os.path.basename(fixture), key, exp or "unknown", hit, note, comparable
-                )
-                line["case"] = f"{os.path.basename(fixture)}#{j + 1}"
-                c.emit(line)
+                case_name = f"{os.path.basename(fixture)}#{j + 1}"
+                c.emit(c.case(mapping, check, case_name, key, exp, hit, note, comparable))
     finally:
         shutil.rmtree(root, ignore_errors=True)
     c.warn_unused(mapping)
