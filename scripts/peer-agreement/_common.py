@@ -8,6 +8,7 @@ command line and extracted to a temporary directory at run time.
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -39,6 +40,23 @@ def arguments(peer, description):
     if a.rules:
         RULE_ARGS[:] = ["--no-default-rules", "--rules", os.path.abspath(a.rules)]
     return a.clone, os.path.abspath(a.kanon)
+
+
+def run(peer, description, paths, cases):
+    """The whole of a peer's script: parses `CLONE KANON [--rules DIR]`, extracts `paths` of
+    the clone, prints the lines `cases(root, mapping, kanon, kinds)` yields (`kinds`: the
+    catalog's kinds per check), removes the extracted files and says which judged cases no
+    longer disagree."""
+    mirror, kanon = arguments(peer, description)
+    mapping = Mapping(kanon, peer)
+    kinds = catalog_kinds(peer)
+    root = extract(mirror, paths)
+    try:
+        for line in cases(root, mapping, kanon, kinds):
+            emit(line)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+    warn_unused(mapping)
 
 
 def die(msg):

@@ -28,7 +28,6 @@ import ast
 import glob
 import os
 import re
-import shutil
 import sys
 
 import yaml
@@ -189,19 +188,13 @@ def graph_checks(root, mapping, kanon):
                 yield c.case(mapping, check, f"graph/{name}", (kind, ns, oname), exp, hit, note)
 
 
+def cases(root, mapping, kanon, kinds):
+    yield from resource_checks(root, mapping, kanon, kinds)
+    yield from graph_checks(root, mapping, kanon)
+
+
 def main():
-    mirror, kanon = c.arguments(PEER, __doc__.splitlines()[0])
-    mapping = c.Mapping(kanon, PEER)
-    catalog_kinds = c.catalog_kinds(PEER)
-    root = c.extract(mirror, ["tests/kubernetes", "checkov/kubernetes/checks"])
-    try:
-        for line in resource_checks(root, mapping, kanon, catalog_kinds):
-            c.emit(line)
-        for line in graph_checks(root, mapping, kanon):
-            c.emit(line)
-    finally:
-        shutil.rmtree(root, ignore_errors=True)
-    c.warn_unused(mapping)
+    c.run(PEER, __doc__.splitlines()[0], ["tests/kubernetes", "checkov/kubernetes/checks"], cases)
 
 
 if __name__ == "__main__":

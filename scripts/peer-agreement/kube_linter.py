@@ -22,7 +22,6 @@ the check reports the object. Prints one JSON line per case (see README.md).
 
 import os
 import re
-import shutil
 import sys
 
 import yaml
@@ -138,37 +137,33 @@ def labels(objs, texts, n, messages):
     return result
 
 
-def main():
-    mirror, kanon = c.arguments(PEER, __doc__.splitlines()[0])
-    mapping = c.Mapping(kanon, PEER)
-    kinds = c.catalog_kinds(PEER)
-    root = c.extract(mirror, ["tests/checks", "e2etests/bats-tests.sh"])
-    try:
-        with open(os.path.join(root, "e2etests", "bats-tests.sh"), encoding="utf-8") as f:
-            text = f.read()
-        for name, fixture, check, n, messages in bats_tests(text):
-            path = os.path.join(root, fixture)
-            if not os.path.isfile(path):
+def cases(root, mapping, kanon, kinds):
+    with open(os.path.join(root, "e2etests", "bats-tests.sh"), encoding="utf-8") as f:
+        text = f.read()
+    for _name, fixture, check, n, messages in bats_tests(text):
+        path = os.path.join(root, fixture)
+        if not os.path.isfile(path):
+            continue
+        objs = c.load_objects(path)
+        texts = [yaml.safe_dump(o) for o in objs]
+        verdicts = labels(objs, texts, n, messages)
+        rules = set(mapping.rules_for(check))
+        findings = c.scan(kanon, [path]) if rules else []
+        for j, obj in enumerate(objs):
+            if kinds.get(check) and obj["kind"] not in kinds[check]:
                 continue
-            objs = c.load_objects(path)
-            texts = [yaml.safe_dump(o) for o in objs]
-            verdicts = labels(objs, texts, n, messages)
-            rules = set(mapping.rules_for(check))
-            findings = c.scan(kanon, [path]) if rules else []
-            for j, obj in enumerate(objs):
-                if kinds.get(check) and obj["kind"] not in kinds[check]:
-                    continue
-                meta = obj.get("metadata") or {}
-                key = (obj["kind"], meta.get("namespace"), meta.get("name"))
-                exp, comparable, note = verdicts[j]
-                hit, extra = c.verdict_rules(findings, rules, objs, *key)
-                if extra:
-                    note += "; " + extra
-                case_name = f"{os.path.basename(fixture)}#{j + 1}"
-                c.emit(c.case(mapping, check, case_name, key, exp, hit, note, comparable))
-    finally:
-        shutil.rmtree(root, ignore_errors=True)
-    c.warn_unused(mapping)
+            meta = obj.get("metadata") or {}
+            key = (obj["kind"], meta.get("namespace"), meta.get("name"))
+            exp, comparable, note = verdicts[j]
+            hit, extra = c.verdict_rules(findings, rules, objs, *key)
+            if extra:
+                note += "; " + extra
+            case_name = f"{os.path.basename(fixture)}#{j + 1}"
+            yield c.case(mapping, check, case_name, key, exp, hit, note, comparable)
+
+
+def main():
+    c.run(PEER, __doc__.splitlines()[0], ["tests/checks", "e2etests/bats-tests.sh"], cases)
 
 
 if __name__ == "__main__":
