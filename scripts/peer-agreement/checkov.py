@@ -9,7 +9,8 @@ Reads, from a clone of https://github.com/bridgecrewio/checkov (at its HEAD):
   `checkov/kubernetes/checks/resource/k8s/<Check>.py`) and runs it over
   `example_<Name>/`. When the test lists `passing_resources` and `failing_resources`
   (`Kind.namespace.name`), those are the cases. Otherwise each object of a kind the check
-  reads is expected to pass in a `*-PASSED.yaml` file and to fail in a `*-FAILED.yaml` file;
+  reads is expected to pass in a file named `PASSED` (`*-PASSED.yaml`, `xPASSED.yaml`,
+  `*-pass.yaml`) and to fail in one named `FAILED`; files named both ways are left out;
   when the files named for one outcome hold more such objects than the test's
   `summary['passed']` (or `summary['failed']`) counts (suppressed or unknown results), the
   labels of that outcome are not certain and those cases are not comparable.
@@ -57,6 +58,19 @@ def literal_set(text, var):
     except (ValueError, SyntaxError):
         return None
     return set(value)
+
+
+def file_label(name):
+    """The outcome a fixture file's name gives its objects: `PASSED` or `FAILED` in capitals,
+    or `pass` or `fail` as a word (`CronJob-pass.yaml`); None for names that say both
+    (`cloudwatch-agent-1PASSED-1FAILED.yaml`) or neither (`scope-UNKNOWN.yaml`)."""
+    stem = os.path.splitext(name)[0]
+    said = set()
+    if "PASSED" in stem or re.search(r"(^|[-_.])pass(ed)?($|[-_.])", stem):
+        said.add("pass")
+    if "FAILED" in stem or re.search(r"(^|[-_.])fail(ed)?($|[-_.])", stem):
+        said.add("fail")
+    return said.pop() if len(said) == 1 else None
 
 
 def summary_count(text, key):
@@ -123,10 +137,9 @@ def resource_checks(root, mapping, kanon, catalog_kinds):
                 fname = os.path.basename(path)
                 if (kinds and obj["kind"] not in kinds) or not (obj.get("metadata") or {}).get("name"):
                     continue
-                if "-PASSED" in fname or "_PASSED" in fname:
-                    labelled["pass"].append((rid, path))
-                elif "-FAILED" in fname or "_FAILED" in fname:
-                    labelled["fail"].append((rid, path))
+                label = file_label(fname)
+                if label:
+                    labelled[label].append((rid, path))
             want = {"pass": summary_count(text, "passed"), "fail": summary_count(text, "failed")}
             # A file name labels its objects unless the test counts fewer results of that
             # outcome than the files so named hold (suppressed or unknown results); objects

@@ -172,6 +172,15 @@ class Checkov(unittest.TestCase):
         self.assertIsNone(checkov.literal_set(self.TEST, "skipped_resources"))
         self.assertEqual((checkov.summary_count(self.TEST, "passed"), checkov.summary_count(self.TEST, "failed")), (2, 1))
 
+    def test_file_labels(self):
+        self.assertEqual(checkov.file_label("privilegedPod-FAILED.yaml"), "fail")
+        self.assertEqual(checkov.file_label("rootContainersPASSED.yaml"), "pass")
+        self.assertEqual(checkov.file_label("CronJob-pass.yaml"), "pass")
+        self.assertEqual(checkov.file_label("tiller-deployment_FAILED_WRONGARG.yaml"), "fail")
+        self.assertIsNone(checkov.file_label("cloudwatch-agent-1PASSED-1FAILED.yaml"))
+        self.assertIsNone(checkov.file_label("scope-UNKNOWN.yaml"))
+        self.assertIsNone(checkov.file_label("bypass-failover.yaml"))
+
     def test_resource_ids(self):
         self.assertEqual(checkov.resource_id({"kind": "Pod", "metadata": {"name": "p"}}), "Pod.default.p")
         self.assertEqual(checkov.parse_id("Deployment.ns.name.with.dots"), ("Deployment", "ns", "name.with.dots"))
