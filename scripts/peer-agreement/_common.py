@@ -212,6 +212,13 @@ def verdict_rules(findings, rules, objs, kind, namespace, name, files=None):
     return hit, (f"kanon reports the {ref.get('kind')} `{ref['name']}` it binds" if hit else None)
 
 
+def object_key(obj):
+    """(kind, namespace, name) of an object as its findings name it (namespace None when
+    the object does not set one)."""
+    meta = obj.get("metadata") or {}
+    return obj["kind"], meta.get("namespace"), meta.get("name")
+
+
 def load_objects(path):
     """The Kubernetes objects of a YAML file, in order (documents that are not objects are
     left out)."""

@@ -150,7 +150,11 @@ def resource_checks(root, mapping, kanon, catalog_kinds):
                     note = f"labelled by file name `{os.path.basename(path)}`"
                     if not certain:
                         note += f"; the test counts {want[exp]} {exp}ed, files so named hold {len(labelled[exp])}"
-                    cases.append((rid, {os.path.abspath(path)}, exp, certain, note))
+                    # kanon's findings name the object, which cannot tell these apart
+                    alone = labelled[exp].count((rid, path)) == 1
+                    if not alone:
+                        note += "; another object of the file has the same kind, namespace and name"
+                    cases.append((rid, {os.path.abspath(path)}, exp, certain and alone, note))
         if not cases:
             continue
         findings = c.scan(kanon, [example]) if mapping.rules_for(check) else []

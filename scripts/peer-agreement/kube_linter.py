@@ -10,8 +10,8 @@ and message of some of them, in the order of the objects in the file.
 
 kube-linter's tests name the reports, not the objects, so the objects that fail are worked
 out: every way of giving each report, in order, an object of the file (the same object may
-take several reports) such that the object has the report's kind and holds every value the
-message quotes (container names, variable names, ports, paths) is listed. An object that
+take several reports) such that the object has the report's kind and holds, as whole
+values, every value the message quotes (container names, variable names, ports) is listed. An object that
 fails in every such way is expected to fail, one that fails in none to pass. Objects that
 fail in some ways only are decided by the fixtures' naming (`dont-fire`, `fire`) when that
 leaves one answer, and are not comparable otherwise.
@@ -23,8 +23,6 @@ the check reports the object. Prints one JSON line per case (see README.md).
 import os
 import re
 import sys
-
-import yaml
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -45,7 +43,9 @@ def bats_tests(text):
         count = re.search(r'\[\[ "\$\{count\}" == "(\d+)" \]\]', body)
         status = re.search(r'\[ "\$status" -eq (\d+) \]', body)
         messages = {}
-        for mm in re.finditer(r'\[\[ "\$\{message(\d+)\}" (==|=~) "((?:[^"\\]|\\.)*)" \]\]', body):
+        # the whole quoted text up to the line's closing `" ]]`: some tests quote inside it
+        # without escaping (`"Role: wildcard "*" in verb specification"`)
+        for mm in re.finditer(r'^\s*\[\[ "\$\{message(\d+)\}" (==|=~) "(.*)" \]\]\s*$', body, re.M):
             text_ = mm.group(3).replace('\\"', '"')
             kind, _, msg = text_.partition(": ")
             messages[int(mm.group(1)) - 1] = (kind, msg, mm.group(2) == "==")
@@ -66,16 +66,28 @@ def quoted_values(message):
     return vals
 
 
-def fits(obj_text, kind, report):
+def scalars(value):
+    """Every scalar of an object, as text (`22`, `app`, `NET_RAW`)."""
+    if isinstance(value, dict):
+        return set().union(*(scalars(v) | {str(k)} for k, v in value.items())) if value else set()
+    if isinstance(value, list):
+        return set().union(*(scalars(v) for v in value)) if value else set()
+    return {str(value)}
+
+
+def fits(obj_scalars, kind, report):
+    """Object (kind and scalars) can be the one `report` is about: the kind is the report's
+    and every value the message quotes is a whole scalar of the object (a container named
+    `app-no-protocol` does not hold `app`)."""
     if report is None:
         return True
     rkind, msg, _exact = report
     if rkind != kind:
         return False
-    return all(v in obj_text for v in quoted_values(msg))
+    return all(v in obj_scalars for v in quoted_values(msg))
 
 
-def ways(objs, texts, n, messages):
+def ways(objs, values, n, messages):
     """Every non-decreasing assignment of the n reports to objects; None when too many."""
     out = []
 
@@ -86,7 +98,7 @@ def ways(objs, texts, n, messages):
             out.append(tuple(chosen))
             return
         for j in range(start, len(objs)):
-            if fits(texts[j], objs[j]["kind"], messages.get(i)):
+            if fits(values[j], objs[j]["kind"], messages.get(i)):
                 chosen.append(j)
                 go(i + 1, j, chosen)
                 chosen.pop()
@@ -103,9 +115,9 @@ def fire(name):
     return bool(re.search(r"(^|-)fire(-|$)", name or "")) and not dont_fire(name)
 
 
-def labels(objs, texts, n, messages):
+def labels(objs, values, n, messages):
     """Per object index: (expected, comparable, note)."""
-    all_ways = ways(objs, texts, n, messages)
+    all_ways = ways(objs, values, n, messages)
     if not all_ways:
         reason = "too many ways to place the reports" if all_ways is None else "no way to place the reports"
         return {j: (None, False, reason) for j in range(len(objs))}
@@ -145,16 +157,19 @@ def cases(root, mapping, kanon, kinds):
         if not os.path.isfile(path):
             continue
         objs = c.load_objects(path)
-        texts = [yaml.safe_dump(o) for o in objs]
-        verdicts = labels(objs, texts, n, messages)
+        verdicts = labels(objs, [scalars(o) for o in objs], n, messages)
+        keys = [c.object_key(o) for o in objs]
         rules = set(mapping.rules_for(check))
         findings = c.scan(kanon, [path]) if rules else []
         for j, obj in enumerate(objs):
             if kinds.get(check) and obj["kind"] not in kinds[check]:
                 continue
-            meta = obj.get("metadata") or {}
-            key = (obj["kind"], meta.get("namespace"), meta.get("name"))
+            key = keys[j]
             exp, comparable, note = verdicts[j]
+            if keys.count(key) > 1:
+                # kanon's findings name the object, which cannot tell these apart
+                comparable = False
+                note += "; another object of the file has the same kind, namespace and name"
             hit, extra = c.verdict_rules(findings, rules, objs, *key)
             if extra:
                 note += "; " + extra

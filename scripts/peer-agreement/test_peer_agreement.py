@@ -126,9 +126,7 @@ class KubeLinter(unittest.TestCase):
         self.assertEqual(messages, {0: ("Deployment", 'container "app" is privileged', True)})
 
     def labels(self, objs, n, messages):
-        import yaml
-
-        return kube_linter.labels(objs, [yaml.safe_dump(o) for o in objs], n, messages)
+        return kube_linter.labels(objs, [kube_linter.scalars(o) for o in objs], n, messages)
 
     def test_placements_decide_by_values(self):
         objs = [deployment("a", "web"), deployment("b", "db"), deployment("c", "db", "DeploymentConfig")]
@@ -148,6 +146,16 @@ class KubeLinter(unittest.TestCase):
         self.assertEqual([got[0][1], got[1][1]], [False, False])
         none = self.labels(objs, 1, {0: ("Service", "", True)})
         self.assertEqual(none[0], (None, False, "no way to place the reports"))
+
+    def test_values_are_whole_scalars(self):
+        objs = [deployment("x", "app-no-protocol"), deployment("y", "app")]
+        got = self.labels(objs, 1, {0: ("Deployment", 'container "app" found', True)})
+        self.assertEqual([got[0][0], got[1][0]], ["pass", "fail"])
+
+    def test_unescaped_quotes_in_a_message(self):
+        bats = '@test "w" {\n  tmp="t.yml"\n  cmd="lint --include w ${tmp}"\n  [[ "${message1}" == "Role: wildcard "*" in verb specification" ]]\n  [[ "${count}" == "1" ]]\n}'
+        (_, _, _, _, messages), = kube_linter.bats_tests(bats)
+        self.assertEqual(messages[0][1], 'wildcard "*" in verb specification')
 
     def test_reports_only_known_values(self):
         self.assertEqual(kube_linter.quoted_values('container "app" has ADD capability: "NET_RAW", port 22 and TCP'), {"app", "NET_RAW", "22"})
