@@ -12,23 +12,8 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
-fn python() -> Result<PathBuf, String> {
-    let candidate = std::env::var_os("KANON_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".ci/venv/bin/python"));
-    let ok = Command::new(&candidate)
-        .args(["-c", "import yaml"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if ok {
-        Ok(candidate)
-    } else {
-        Err(format!(
-            "no Python with PyYAML at `{}` (set KANON_PYTHON)",
-            candidate.display()
-        ))
-    }
-}
+mod common;
+use common::{python_with_pyyaml, skip};
 
 /// PyYAML's reading of each text (its first document), as JSON (`{"error": ...}` when it
 /// fails; dates and other non-JSON scalars as `{"other": repr}`).
@@ -184,15 +169,9 @@ fn to_json(v: &FixValue) -> Json {
 
 #[test]
 fn pyyaml_reads_written_values_back() {
-    let python = match python() {
+    let python = match python_with_pyyaml() {
         Ok(p) => p,
-        Err(why) => {
-            if std::env::var("KANON_REQUIRE_TOOLS").as_deref() == Ok("1") {
-                panic!("{why}; KANON_REQUIRE_TOOLS=1 does not let this test skip");
-            }
-            println!("skipping: {why}");
-            return;
-        }
+        Err(why) => return skip(&why),
     };
     let key = |k: &str| PathStep::Key(k.to_string());
     let mut texts = Vec::new();

@@ -26,39 +26,14 @@ use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
+mod common;
+use common::{python_with_pyyaml, skip};
+
 /// Generated cases that the reference rejects and go-yaml and kanon read (by file name).
 const PYYAML_STRICTER: &[&str] = &["tabs-after-values.yaml"];
 
 fn manifest_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// A Python with PyYAML, or why there is none.
-fn python() -> Result<PathBuf, String> {
-    let candidate = std::env::var_os("KANON_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| manifest_dir().join(".ci/venv/bin/python"));
-    let ok = Command::new(&candidate)
-        .args(["-c", "import yaml"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if ok {
-        Ok(candidate)
-    } else {
-        Err(format!(
-            "no Python with PyYAML at `{}` (run `.ci/run`, or `python3 -m venv .ci/venv && .ci/venv/bin/pip install pyyaml`, or set KANON_PYTHON)",
-            candidate.display()
-        ))
-    }
-}
-
-/// Skips (or, with `KANON_REQUIRE_TOOLS=1`, fails) for a missing tool or input.
-fn skip(why: &str) {
-    if std::env::var("KANON_REQUIRE_TOOLS").as_deref() == Ok("1") {
-        panic!("{why}; KANON_REQUIRE_TOOLS=1 does not let this test skip");
-    }
-    println!("skipping: {why}");
-    eprintln!("skipping: {why}");
 }
 
 /// The reference's documents of each file (or its error), and the reader it used.
@@ -187,7 +162,7 @@ fn corpus_loads_as_the_reference_reads_it() {
         skip("../shared/corpus is absent");
         return;
     }
-    let python = match python() {
+    let python = match python_with_pyyaml() {
         Ok(p) => p,
         Err(why) => return skip(&why),
     };
@@ -354,7 +329,7 @@ const CASES: &[(&str, &str)] = &[
 
 #[test]
 fn generated_tricky_yaml_loads_as_the_reference_reads_it() {
-    let python = match python() {
+    let python = match python_with_pyyaml() {
         Ok(p) => p,
         Err(why) => return skip(&why),
     };

@@ -1,9 +1,40 @@
 //! What the command-line tests share: the `kanon` binary, run from the repository root
-//! without colour, and a run that feeds standard input.
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+//! without colour, a run that feeds standard input, and the Python with PyYAML that the
+//! tests comparing with PyYAML (or running the Python scripts) need.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::io::Write as _;
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
+
+/// A Python with PyYAML, `$KANON_PYTHON` or `.ci/venv/bin/python` (`.ci/run` installs it),
+/// or why there is none.
+pub fn python_with_pyyaml() -> Result<PathBuf, String> {
+    let candidate = std::env::var_os("KANON_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".ci/venv/bin/python"));
+    let ok = Command::new(&candidate)
+        .args(["-c", "import yaml"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if ok {
+        Ok(candidate)
+    } else {
+        Err(format!(
+            "no Python with PyYAML at `{}` (run `.ci/run`, or `python3 -m venv .ci/venv && .ci/venv/bin/pip install pyyaml`, or set KANON_PYTHON)",
+            candidate.display()
+        ))
+    }
+}
+
+/// Skips (or, with `KANON_REQUIRE_TOOLS=1`, fails) for a missing tool or input.
+pub fn skip(why: &str) {
+    if std::env::var("KANON_REQUIRE_TOOLS").as_deref() == Ok("1") {
+        panic!("{why}; KANON_REQUIRE_TOOLS=1 does not let this test skip");
+    }
+    println!("skipping: {why}");
+    eprintln!("skipping: {why}");
+}
 
 /// The `kanon` binary, run from the repository root without colour.
 pub fn kanon() -> Command {
