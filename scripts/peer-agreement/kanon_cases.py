@@ -9,6 +9,7 @@ the calling script has judged, case by case, that the sentence explains it (its
 `explained` table); any other disagreement stays `disagree`.
 """
 
+import argparse
 import json
 import os
 import re
@@ -17,7 +18,8 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-RULESET = ROOT / "rulesets" / "owasp-k8s-top10"
+# KANON_RULES: another copy of the ruleset (an older commit's), for its refs and its rules.
+RULESET = Path(os.environ.get("KANON_RULES", ROOT / "rulesets" / "owasp-k8s-top10")).resolve()
 CATALOG = ROOT / "tests" / "data" / "peer-checks" / "checks.json"
 MAPPING = ROOT / "docs" / "rules" / "peer-mapping.yaml"
 
@@ -63,6 +65,15 @@ def differences(peer):
     return {names[k]: v for k, v in raw.items() if k in names}
 
 
+def arguments(doc, env, default):
+    """The command line of a peer script: `--repo` (default: `$env`, then `default`) and
+    `--no-summary`."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--repo", default=os.environ.get(env, default), help=f"the peer's git repository (or ${env})")
+    parser.add_argument("--no-summary", action="store_true", help="do not print the summary to stderr")
+    return parser.parse_args()
+
+
 def kanon_binary():
     binary = Path(os.environ.get("KANON", ROOT / "target" / "release" / "kanon"))
     if not binary.exists():
@@ -75,7 +86,7 @@ def scan(binary, directory):
     args = [str(binary), "scan", str(directory), "--format", "json", "--fail-on", "never", "--no-render"]
     if os.environ.get("KANON_RULES"):
         # the ruleset as it is on disk, without rebuilding the binary that bundles it
-        args += ["--no-default-rules", "--rules", os.environ["KANON_RULES"]]
+        args += ["--no-default-rules", "--rules", str(RULESET)]
     proc = subprocess.run(
         args,
         capture_output=True,

@@ -18,9 +18,7 @@ test's input directory on its own, with the bundled ruleset. One JSON line per c
 stdout (see kanon_cases.py) and a per-peer summary to stderr.
 """
 
-import argparse
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -149,14 +147,6 @@ EXPLAINED_CASES = {
             "resources-cpu-limit-and-request/workload-mixed-unit Deployment/default/hot",
         ],
     },
-    "C-0054": {
-        "the namespace has a policy that isolates no ingress": [
-            "internal-networking/namespace-ccnp-passed Namespace/test",
-            "internal-networking/namespace-ccnp-specs-passed Namespace/test",
-            "internal-networking/namespace-cnp-passed Namespace/test",
-            "internal-networking/namespace-passed Namespace/test",
-        ],
-    },
     "C-0063": {
         "a binding: Kubescape judges its subjects, kanon the role's rule once": [
             "rule-can-portforward-v1/clusterrole-clusterrolebinding ClusterRoleBinding/read-secrets-global",
@@ -212,17 +202,6 @@ EXPLAINED_CASES = {
             "cluster-admin-role/clusterrole-clusterrolebinding ClusterRole/cluster-admin",
         ],
     },
-    "C-0186": {
-        "a binding: Kubescape judges its subjects, kanon the role's rule once": [
-            "rule-can-list-get-secrets-v1/clusterrole-clusterrolebinding ClusterRoleBinding/read-secrets-global",
-            "rule-can-list-get-secrets-v1/clusterrole-rolebinding RoleBinding/kube-system/pod",
-            "rule-can-list-get-secrets-v1/role-rolebinding RoleBinding/kube-system/pod",
-        ],
-        "the role grants it only through `*` resources or verbs: K03-002's": [
-            "rule-can-list-get-secrets-v1/clusterrole-rolebinding ClusterRole/test",
-            "rule-can-list-get-secrets-v1/role-rolebinding Role/kube-system/test",
-        ],
-    },
     "C-0187": {
         "a binding: Kubescape judges its subjects, kanon the role's rule once": [
             "rule-list-all-cluster-admins-v1/clusterrole-clusterrolebinding ClusterRoleBinding/read-secrets-global",
@@ -240,16 +219,6 @@ EXPLAINED_CASES = {
         "a namespace with no ServiceAccount besides `default`": [
             "namespace-without-service-account/test Namespace/default",
             "namespace-without-service-account/test Namespace/test",
-        ],
-    },
-    "C-0190": {
-        "no RBAC in the input to show the token is not needed": [
-            "automount-service-account/both-mount Pod/test-pd",
-            "automount-service-account/both-mount-default Pod/test-pd",
-            "automount-service-account/cronjob-pod-true-sa-false CronJob/kubescape-test/test-cron",
-            "automount-service-account/deployment-pod-true-sa-false Deployment/kubescape-test/test-deploy",
-            "automount-service-account/deployment-pod-true-sa-true Deployment/kubescape-test/test-deploy",
-            "automount-service-account/pod-mount Pod/test-pd",
         ],
     },
     "C-0191": {
@@ -278,100 +247,12 @@ EXPLAINED_CASES = {
             "pod-security-admission-baseline-applied-2/test2 Namespace/my-namespace",
         ],
     },
-    "C-0194": {
-        "another admission policy engine (a validating webhook on pod creation) in the input": [
-            "pod-security-admission-baseline-applied-1/test Namespace/my-namespace",
-            "pod-security-admission-baseline-applied-1/test2 Namespace/my-namespace",
-            "pod-security-admission-baseline-applied-2/test Namespace/my-namespace",
-            "pod-security-admission-baseline-applied-2/test2 Namespace/my-namespace",
-        ],
-    },
-    "C-0195": {
-        "another admission policy engine (a validating webhook on pod creation) in the input": [
-            "pod-security-admission-baseline-applied-1/test Namespace/my-namespace",
-            "pod-security-admission-baseline-applied-1/test2 Namespace/my-namespace",
-            "pod-security-admission-baseline-applied-2/test Namespace/my-namespace",
-            "pod-security-admission-baseline-applied-2/test2 Namespace/my-namespace",
-        ],
-    },
-    "C-0196": {
-        "another admission policy engine (a validating webhook on pod creation) in the input": [
-            "pod-security-admission-baseline-applied-1/test Namespace/my-namespace",
-            "pod-security-admission-baseline-applied-1/test2 Namespace/my-namespace",
-            "pod-security-admission-baseline-applied-2/test Namespace/my-namespace",
-            "pod-security-admission-baseline-applied-2/test2 Namespace/my-namespace",
-        ],
-    },
     "C-0197": {
         "a baseline level, or another admission policy engine in the input": [
             "pod-security-admission-restricted-applied-1/test Namespace/my-baseline-namespace",
             "pod-security-admission-restricted-applied-1/test2 Namespace/my-namespace",
             "pod-security-admission-restricted-applied-2/test Namespace/my-baseline-namespace",
             "pod-security-admission-restricted-applied-2/test2 Namespace/my-namespace",
-        ],
-    },
-    "C-0198": {
-        "a baseline level, or another admission policy engine in the input": [
-            "pod-security-admission-restricted-applied-1/test Namespace/my-baseline-namespace",
-            "pod-security-admission-restricted-applied-1/test2 Namespace/my-namespace",
-            "pod-security-admission-restricted-applied-2/test Namespace/my-baseline-namespace",
-            "pod-security-admission-restricted-applied-2/test2 Namespace/my-namespace",
-        ],
-    },
-    "C-0199": {
-        "another admission policy engine (a validating webhook on pod creation) in the input": [
-            "pod-security-admission-baseline-applied-1/test Namespace/my-namespace",
-            "pod-security-admission-baseline-applied-1/test2 Namespace/my-namespace",
-            "pod-security-admission-baseline-applied-2/test Namespace/my-namespace",
-            "pod-security-admission-baseline-applied-2/test2 Namespace/my-namespace",
-        ],
-    },
-    "C-0200": {
-        "a baseline level, or another admission policy engine in the input": [
-            "pod-security-admission-restricted-applied-1/test Namespace/my-baseline-namespace",
-            "pod-security-admission-restricted-applied-1/test2 Namespace/my-namespace",
-            "pod-security-admission-restricted-applied-2/test Namespace/my-baseline-namespace",
-            "pod-security-admission-restricted-applied-2/test2 Namespace/my-namespace",
-        ],
-    },
-    "C-0201": {
-        "a baseline level, or another admission policy engine in the input": [
-            "pod-security-admission-restricted-applied-1/test Namespace/my-baseline-namespace",
-            "pod-security-admission-restricted-applied-1/test2 Namespace/my-namespace",
-            "pod-security-admission-restricted-applied-2/test Namespace/my-baseline-namespace",
-            "pod-security-admission-restricted-applied-2/test2 Namespace/my-namespace",
-        ],
-    },
-    "C-0202": {
-        "another admission policy engine (a validating webhook on pod creation) in the input": [
-            "pod-security-admission-baseline-applied-1/test Namespace/my-namespace",
-            "pod-security-admission-baseline-applied-1/test2 Namespace/my-namespace",
-            "pod-security-admission-baseline-applied-2/test Namespace/my-namespace",
-            "pod-security-admission-baseline-applied-2/test2 Namespace/my-namespace",
-        ],
-    },
-    "C-0203": {
-        "another admission policy engine (a validating webhook on pod creation) in the input": [
-            "pod-security-admission-baseline-applied-1/test Namespace/my-namespace",
-            "pod-security-admission-baseline-applied-1/test2 Namespace/my-namespace",
-            "pod-security-admission-baseline-applied-2/test Namespace/my-namespace",
-            "pod-security-admission-baseline-applied-2/test2 Namespace/my-namespace",
-        ],
-    },
-    "C-0204": {
-        "another admission policy engine (a validating webhook on pod creation) in the input": [
-            "pod-security-admission-baseline-applied-1/test Namespace/my-namespace",
-            "pod-security-admission-baseline-applied-1/test2 Namespace/my-namespace",
-            "pod-security-admission-baseline-applied-2/test Namespace/my-namespace",
-            "pod-security-admission-baseline-applied-2/test2 Namespace/my-namespace",
-        ],
-    },
-    "C-0206": {
-        "the namespace has a policy that isolates no ingress": [
-            "internal-networking/namespace-ccnp-passed Namespace/test",
-            "internal-networking/namespace-ccnp-specs-passed Namespace/test",
-            "internal-networking/namespace-cnp-passed Namespace/test",
-            "internal-networking/namespace-passed Namespace/test",
         ],
     },
     "C-0210": {
@@ -383,18 +264,6 @@ EXPLAINED_CASES = {
     "C-0225": {
         "a binding labelled `kubernetes.io/bootstrapping: rbac-defaults`": [
             "ensure-default-service-accounts-has-only-default-roles/passed_rolebinding_one_subject RoleBinding/default/pod",
-        ],
-    },
-    "C-0239": {
-        "a binding labelled `kubernetes.io/bootstrapping: rbac-defaults`": [
-            "ensure-default-service-accounts-has-only-default-roles/passed_rolebinding_one_subject RoleBinding/default/pod",
-        ],
-    },
-    "C-0259": {
-        "a value holding a sensitive word, or a configured value": [
-            "rule-credentials-in-env-var/deployment Deployment/default/test2",
-            "rule-credentials-in-env-var/env-value-lowercase-bearer Pod/lowercase-bearer-pod",
-            "rule-credentials-in-env-var/pod Pod/audit-pod",
         ],
     },
     "C-0260": {
@@ -491,6 +360,26 @@ EXPLAINED_CASES = {
         ],
     },
 }
+# Controls that run the same regolibrary rules, with the same difference sentence.
+SAME_CASES_AS = {
+    "C-0054": "C-0049",
+    "C-0186": "C-0015",
+    "C-0190": "C-0034",
+    "C-0194": "C-0193",
+    "C-0195": "C-0193",
+    "C-0196": "C-0193",
+    "C-0198": "C-0197",
+    "C-0199": "C-0193",
+    "C-0200": "C-0197",
+    "C-0201": "C-0197",
+    "C-0202": "C-0193",
+    "C-0203": "C-0193",
+    "C-0204": "C-0193",
+    "C-0206": "C-0049",
+    "C-0239": "C-0225",
+    "C-0259": "C-0012",
+}
+EXPLAINED_CASES.update({check: EXPLAINED_CASES[other] for check, other in SAME_CASES_AS.items()})
 
 EXPLAINED = {
     (check, *entry.split(" ", 1)): why for check, whys in EXPLAINED_CASES.items() for why, entries in whys.items() for entry in entries
@@ -553,10 +442,7 @@ def matches(failed, obj):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repo", default=os.environ.get("KUBESCAPE_REPO", "/work/.mirror/kubescape+regolibrary/repo"))
-    parser.add_argument("--no-summary", action="store_true", help="do not print the summary to stderr")
-    args = parser.parse_args()
+    args = kc.arguments(__doc__, "KUBESCAPE_REPO", "/work/.mirror/kubescape+regolibrary/repo")
 
     binary = kc.kanon_binary()
     rules = kc.rules_by_check(PEER)

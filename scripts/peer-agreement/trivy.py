@@ -18,9 +18,7 @@ function, taken from a loop, holding a variable) are counted as not comparable; 
 on stderr says how many. A case is one test; its object is the input's kind and name.
 """
 
-import argparse
 import json
-import os
 import re
 import subprocess
 import sys
@@ -247,10 +245,7 @@ def check_id(rego_text):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repo", default=os.environ.get("TRIVY_REPO", "/work/.mirror/aquasecurity+trivy-checks/repo"))
-    parser.add_argument("--no-summary", action="store_true", help="do not print the summary to stderr")
-    args = parser.parse_args()
+    args = kc.arguments(__doc__, "TRIVY_REPO", "/work/.mirror/aquasecurity+trivy-checks/repo")
 
     binary = kc.kanon_binary()
     names = kc.catalog(PEER)
