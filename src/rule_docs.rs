@@ -28,6 +28,7 @@ pub const HAND_WRITTEN: &[&str] = &[
     "polaris-differences.md",
     "corpus-review.md",
     "peer-mapping.md",
+    "peer-agreement-kubescape-trivy.md",
 ];
 
 /// OWASP Kubernetes Top 10 2022 category names.
@@ -376,6 +377,12 @@ fn index(rules: &[&Rule]) -> String {
         s,
         "- [Differences from Polaris](polaris-differences.md): where kanon deliberately disagrees \
          with Polaris' own check fixtures (checked by `cargo test --test polaris_agreement`)."
+    );
+    let _ = writeln!(
+        s,
+        "- [Agreement with Kubescape and Trivy](peer-agreement-kubescape-trivy.md): how often the \
+         bundled rules give the answer of the peers' own test fixtures (measured by \
+         `scripts/peer-agreement/`)."
     );
     let _ = writeln!(
         s,
