@@ -441,6 +441,30 @@ def matches(failed, obj):
     return any(k == kind and n == name and (fns is None or ns is None or fns == ns) for k, fns, n in failed)
 
 
+def read_controls(directory):
+    """Control id -> the names of the rules it runs (`rulesNames`)."""
+    controls = {}
+    for path in sorted(directory.glob("*.json")):
+        try:
+            control = json.loads(path.read_text())
+        except ValueError:
+            continue
+        if isinstance(control, dict) and control.get("controlID"):
+            controls[control["controlID"]] = control.get("rulesNames") or []
+    return controls
+
+
+def test_objects(inputs, kinds):
+    """(kind, namespace, name) of the objects of a test's input whose kind is in `kinds`,
+    each once, in file order."""
+    objects = []
+    for path in sorted(inputs.glob("*")) if inputs.is_dir() else []:
+        for o in load_documents(path):
+            if o.get("kind") in kinds and identity(o) not in objects:
+                objects.append(identity(o))
+    return objects
+
+
 def main():
     args = kc.arguments(__doc__, "KUBESCAPE_REPO", "/work/.mirror/kubescape+regolibrary/repo")
 
@@ -458,15 +482,7 @@ def main():
         subprocess.run(["tar", "-x", "-C", tmp], input=archive.stdout, check=True)
         root = Path(tmp)
 
-        controls = {}
-        for path in sorted((root / "controls").glob("*.json")):
-            try:
-                control = json.loads(path.read_text())
-            except ValueError:
-                continue
-            if isinstance(control, dict) and control.get("controlID"):
-                controls[control["controlID"]] = control.get("rulesNames") or []
-
+        controls = read_controls(root / "controls")
         scans = {}
         lines = []
         for check in checks:
@@ -488,11 +504,7 @@ def main():
                     except (OSError, ValueError):
                         continue
                     failed = failed_objects(expected)
-                    objects = []
-                    for path in sorted(inputs.glob("*")) if inputs.is_dir() else []:
-                        for o in load_documents(path):
-                            if o.get("kind") in kinds and identity(o) not in objects:
-                                objects.append(identity(o))
+                    objects = test_objects(inputs, kinds)
                     notes = []
                     if (test / "data.json").exists():
                         notes.append("the test sets the control's configuration (data.json)")
