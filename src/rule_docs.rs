@@ -29,6 +29,7 @@ pub const HAND_WRITTEN: &[&str] = &[
     "corpus-review.md",
     "peer-mapping.md",
     "peer-agreement.md",
+    "peer-agreement-kubescape-trivy.md",
 ];
 
 /// OWASP Kubernetes Top 10 2022 category names.
@@ -382,7 +383,8 @@ fn index(rules: &[&Rule]) -> String {
         s,
         "- [Agreement with the peers' fixtures](peer-agreement.md): how often the bundled rules \
          give the answer the peers' own test fixtures expect, and each disagreement judged \
-         (measured by `scripts/peer-agreement`)."
+         (measured by `scripts/peer-agreement`): Checkov and kube-linter there, \
+         [Kubescape and Trivy](peer-agreement-kubescape-trivy.md) on a page of their own."
     );
     let _ = writeln!(
         s,

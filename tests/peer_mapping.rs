@@ -829,9 +829,10 @@ fn corrected_refs_stay_corrected() {
     assert!(on("K05-003", "C-0067") && !on("K05-001", "C-0067"));
     // An untagged or `latest` image has no digest either.
     assert!(on("K02-001", "CKV_K8S_43") && on("K02-002", "CKV_K8S_43"));
-    // C-0259 reads literal values of variables with secret names (its rego skips
-    // `valueFrom` references); whole Secrets in `envFrom` are K08-005's and not its question.
-    assert!(on("K08-002", "C-0259") && !on("K08-005", "C-0259"));
+    // C-0259 reads literal values of variables with secret names and skips `valueFrom`
+    // references (K08-004's), but fails a whole Secret imported with `envFrom.secretRef`
+    // (its rego and its own fixtures), which is K08-005's question.
+    assert!(on("K08-002", "C-0259") && on("K08-005", "C-0259") && !on("K08-004", "C-0259"));
     // kube-linter's run-as-non-root also fails the root group.
     assert!(on("K01-003", "run-as-non-root") && on("K01-005", "run-as-non-root"));
     // KSV029 was renamed KSV116 (root primary or supplementary GID).
