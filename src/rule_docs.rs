@@ -27,6 +27,7 @@ pub const REGENERATE: &str = "KANON_REGENERATE=1 cargo test --test rule_docs";
 pub const HAND_WRITTEN: &[&str] = &[
     "polaris-differences.md",
     "corpus-review.md",
+    "fresh-review.md",
     "peer-mapping.md",
     "peer-agreement.md",
     "peer-agreement-kubescape-trivy.md",
@@ -390,6 +391,11 @@ fn index(rules: &[&Rule]) -> String {
         s,
         "- [Corpus review](corpus-review.md): findings on real-world manifests, reviewed rule by \
          rule."
+    );
+    let _ = writeln!(
+        s,
+        "- [Fresh review](fresh-review.md): findings on real projects kanon was not tuned on, \
+         sampled and judged one by one."
     );
     let _ = writeln!(s);
     let _ = writeln!(s, "Contents:");

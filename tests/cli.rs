@@ -423,3 +423,30 @@ fn a_parameter_of_the_wrong_type_is_one_error() {
     // in the rule that uses it
     insta::assert_snapshot!(err);
 }
+
+/// K03-012 names the webhook configurations a rule is limited to, so a controller that may
+/// edit only its own is not read as one that may edit them all.
+#[test]
+fn webhook_write_message_names_the_resource_names() {
+    let input = "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata:\n  name: policy-engine\nrules:\n  - apiGroups: [admissionregistration.k8s.io]\n    resources: [validatingwebhookconfigurations]\n    resourceNames: [engine-webhook]\n    verbs: [get, update]\n  - apiGroups: [admissionregistration.k8s.io]\n    resources: [mutatingwebhookconfigurations]\n    verbs: [patch]\n";
+    let (code, out, err) = run_stdin(
+        &["scan", "-", "--format", "json", "--fail-on", "never"],
+        input,
+    );
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let messages: Vec<&str> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"]["id"] == "K03-012")
+        .map(|f| f["message"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        messages,
+        [
+            "ClusterRole `policy-engine` can change admission webhook configurations (resources [validatingwebhookconfigurations], resourceNames [engine-webhook], verbs [get, update])",
+            "ClusterRole `policy-engine` can change admission webhook configurations (resources [mutatingwebhookconfigurations], resourceNames all, verbs [patch])",
+        ]
+    );
+}
