@@ -1,5 +1,7 @@
-"""Shared by the peer-agreement scripts: the bundled rules' refs, the peer catalog, the
-stated differences, kanon scans and the JSON lines printed for each case.
+"""Shared by the four peer-agreement scripts (checkov.py, kube_linter.py, kubescape.py,
+trivy.py): the command line, the bundled rules' refs, the peer catalog, the stated
+differences and judged cases, kanon scans, matching findings to objects, and the JSON line
+and verdict of each case.
 
 Nothing of the peers is kept here: their fixtures are read from a local clone given on the
 command line and extracted to a temporary directory at run time.
@@ -42,13 +44,14 @@ def arguments(peer, description):
     return a.clone, os.path.abspath(a.kanon)
 
 
-def run(peer, description, paths, cases):
+def run(peer, description, paths, cases, no_namespace="-"):
     """The whole of a peer's script: parses `CLONE KANON [--rules DIR]`, extracts `paths` of
     the clone, prints the lines `cases(root, mapping, kanon, kinds)` yields (`kinds`: the
     catalog's kinds per check), removes the extracted files and says which judged cases no
-    longer disagree."""
+    longer disagree. `no_namespace`: how a case's object shows an unset namespace (see
+    `Mapping.label`)."""
     mirror, kanon = arguments(peer, description)
-    mapping = Mapping(kanon, peer)
+    mapping = Mapping(kanon, peer, no_namespace)
     kinds = catalog_kinds(peer)
     root = extract(mirror, paths)
     try:
@@ -93,8 +96,9 @@ def catalog_kinds(peer):
 class Mapping:
     """Peer check -> the bundled rules that name it in `refs`, by id or alias."""
 
-    def __init__(self, kanon, peer):
+    def __init__(self, kanon, peer, no_namespace="-"):
         self.peer = peer
+        self.no_namespace = no_namespace
         with open(CATALOG, encoding="utf-8") as f:
             catalog = json.load(f)
         self.canonical = {}
@@ -150,10 +154,36 @@ class Mapping:
     def rules_for(self, check):
         return sorted(self.rules.get(self.id(check), ()))
 
+    def label(self, kind, namespace, name):
+        """The object of a case as its line and explained.yaml write it: `Kind/ns/name`; an
+        unset namespace is `-` (Checkov, kube-linter: `Kind/-/name`) or, when
+        `no_namespace` is None, left out (Kubescape, Trivy: `Kind/name`)."""
+        if namespace or self.no_namespace is not None:
+            return f"{kind}/{namespace or self.no_namespace}/{name}"
+        return f"{kind}/{name}"
+
+    def set_aside(self, check, case_name, obj):
+        """Whether explained.yaml judges the case `fixture`; a script may then leave kanon
+        unrun on it (Trivy, for inputs that are no valid object) and `case` sets it aside."""
+        judged = self.explained.get((self.id(check), case_name, self.label(*obj)))
+        return bool(judged) and judged[0] == "fixture"
+
+
+_SCANS = {}
+
 
 def scan(kanon, paths):
-    """Runs the bundled rules over `paths`; returns (rule id, kind, namespace, name, file)
-    of each finding, the file as an absolute path."""
+    """Runs the bundled rules (or those of `--rules DIR`) over `paths` (a path or a list);
+    returns (rule id, kind, namespace, name, file) of each finding, the file as an absolute
+    path. A path list is scanned once per run."""
+    paths = [str(p) for p in ([paths] if isinstance(paths, (str, os.PathLike)) else paths)]
+    key = (str(kanon), tuple(paths), tuple(RULE_ARGS))
+    if key not in _SCANS:
+        _SCANS[key] = _scan(kanon, paths)
+    return _SCANS[key]
+
+
+def _scan(kanon, paths):
     out = subprocess.run(
         [kanon, "scan", *paths, "--format", "json", "--fail-on", "never", "--no-config", "--no-render", *RULE_ARGS],
         capture_output=True,
@@ -163,7 +193,7 @@ def scan(kanon, paths):
     if out.returncode not in (0, 1):
         die(f"`kanon scan {' '.join(paths)}` exited with {out.returncode}: {out.stderr.strip()}")
     report = json.loads(out.stdout)
-    return [
+    return tuple(
         (
             f["rule"]["id"],
             f["resource"]["kind"],
@@ -172,7 +202,7 @@ def scan(kanon, paths):
             os.path.abspath(f["location"]["file"]),
         )
         for f in report["findings"]
-    ]
+    )
 
 
 def reports(findings, rules, kind, namespace, name, files=None):
@@ -214,41 +244,47 @@ def verdict_rules(findings, rules, objs, kind, namespace, name, files=None):
 
 def object_key(obj):
     """(kind, namespace, name) of an object as its findings name it (namespace None when
-    the object does not set one)."""
-    meta = obj.get("metadata") or {}
-    return obj["kind"], meta.get("namespace"), meta.get("name")
+    the object does not set one, name None when it has none)."""
+    meta = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
+    ns, name = meta.get("namespace"), meta.get("name")
+    return obj.get("kind"), ns if isinstance(ns, str) and ns else None, name if isinstance(name, str) else None
 
 
 def load_objects(path):
-    """The Kubernetes objects of a YAML file, in order (documents that are not objects are
-    left out)."""
+    """The Kubernetes objects of a YAML stream or JSON file, in order: the items of lists and
+    of `List` objects are taken one by one; documents that are not objects are left out."""
     try:
-        with open(path, encoding="utf-8") as f:
-            docs = list(yaml.safe_load_all(f))
-    except (yaml.YAMLError, UnicodeDecodeError):
+        with open(path, encoding="utf-8", errors="replace") as f:
+            text = f.read()
+        docs = [json.loads(text)] if str(path).endswith(".json") else list(yaml.safe_load_all(text))
+    except (ValueError, yaml.YAMLError):
         return []
     objs = []
-    for d in docs:
-        if isinstance(d, dict) and d.get("kind") == "List" and isinstance(d.get("items"), list):
-            objs.extend(i for i in d["items"] if isinstance(i, dict))
-        elif isinstance(d, dict) and "kind" in d and isinstance(d.get("metadata"), dict):
+    while docs:
+        d = docs.pop(0)
+        if isinstance(d, list):
+            docs[:0] = d
+        elif isinstance(d, dict) and d.get("kind") == "List" and isinstance(d.get("items"), list):
+            docs[:0] = d["items"]
+        elif isinstance(d, dict) and isinstance(d.get("kind"), str) and isinstance(d.get("metadata"), dict):
             objs.append(d)
     return objs
 
 
 def case(mapping, check, case_name, obj, expected, kanon_rules, note=None, comparable=True):
-    """Builds one case line. `obj` is (kind, namespace, name)."""
+    """Builds one case line and its verdict. `obj` is (kind, namespace, name);
+    `kanon_rules` the rules that report it (`reports`, `verdict_rules`), None when kanon was
+    not run on the case (then it is not comparable, `note` says why)."""
     check = mapping.id(check)
     rules = mapping.rules_for(check)
-    kind, ns, name = obj
     line = {
         "peer": mapping.peer,
         "check": check,
         "case": case_name,
-        "object": f"{kind}/{ns or '-'}/{name}",
+        "object": mapping.label(*obj),
         "expected": expected,
-        "kanon": "fail" if kanon_rules else "pass",
-        "rules": kanon_rules,
+        "kanon": None if kanon_rules is None else "fail" if kanon_rules else "pass",
+        "rules": kanon_rules or [],
         "mapped": rules,
         "verdict": None,
         "note": note,
@@ -258,6 +294,13 @@ def case(mapping, check, case_name, obj, expected, kanon_rules, note=None, compa
         reason = mapping.not_covered.get(check)
         line["note"] = f"no rule names it ({reason})" if reason else "no rule names it"
         line["kanon"] = None
+    elif kanon_rules is None:
+        line["verdict"] = "not-comparable"
+        if mapping.set_aside(check, case_name, obj):
+            key = (check, case_name, line["object"])
+            mapping.used_explanations.add(key)
+            line["class"] = "fixture"
+            line["note"] = "peer fixture: " + mapping.explained[key][1]
     elif not comparable:
         line["verdict"] = "not-comparable"
     elif line["kanon"] == expected:

@@ -1,12 +1,10 @@
 #!/usr/bin/env python3
-"""Agreement of the bundled ruleset with Trivy's own test fixtures (trivy-checks).
+"""Agreement of kanon's bundled rules with Trivy's own test fixtures (trivy-checks).
 
-    scripts/peer-agreement/trivy.py [--repo DIR] [--no-summary] > trivy.jsonl
+    scripts/peer-agreement/trivy.py TRIVY_CHECKS_CLONE KANON_BINARY [--rules DIR] > trivy.jsonl
 
-DIR is a git clone or mirror of https://github.com/aquasecurity/trivy-checks (default
-/work/.mirror/aquasecurity+trivy-checks/repo, or TRIVY_REPO). Its `checks/kubernetes/` is
-extracted to a temporary directory at run time; nothing of it is kept. kanon is
-target/release/kanon (or KANON).
+Reads, from a clone of https://github.com/aquasecurity/trivy-checks (at its HEAD),
+`checks/kubernetes/`.
 
 Each check `checks/kubernetes/NAME.rego` has its tests in `NAME_test.rego`: rules
 `test_...` that evaluate `deny with input as <object>` and expect `count(r) == 0` (pass) or
@@ -14,67 +12,24 @@ Each check `checks/kubernetes/NAME.rego` has its tests in `NAME_test.rego`: rule
 literals that are plain data (objects, arrays, sets, strings, numbers, booleans, null), also
 through a name assigned a literal in the test or the file, and writes each as a JSON
 manifest in a directory of its own for kanon to scan. Inputs it cannot read (built by a
-function, taken from a loop, holding a variable) are counted as not comparable; the summary
-on stderr says how many. A case is one test; its object is the input's kind and name.
+function, taken from a loop, holding a variable) are not comparable, and so are inputs that
+explained.yaml judges no valid object (`class: fixture`): kanon is not run on them. stderr
+says how many inputs were not read. A case is one test; its object is the input's kind and
+name. A case fails in kanon when a rule whose `refs` names the check reports the object.
+Prints one JSON line per case (see README.md).
 """
 
 import json
+import os
 import re
-import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
-import kanon_cases as kc
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import _common as c  # noqa: E402
 
 PEER = "trivy"
-
-# Fixtures that are not valid Kubernetes objects, so that no answer is expected of kanon:
-# (check, case) -> why. Counted as not comparable.
-PEER_FIXTURE = {
-    ("KSV-0122", "test_cluster_role_binding_with_anonymous_user_binding"): "kind `ClusterRolebinding` is no Kubernetes kind",
-    ("KSV-0123", "test_cluster_role_binding_with_system_masters_binding"): "kind `ClusterRolebinding` is no Kubernetes kind",
-    ("KSV-01011", "test_cluster_role_binding_with_system_authenticate_binding"): "kind `ClusterRolebinding` is no Kubernetes kind",
-    ("KSV-0030", "test_pod_context_custom_profile_denied"): "seccomp profile `type: custom` is no profile type; the API server rejects it",
-    ("KSV-0030", "test_container_context_custom_profile_denied"): "seccomp profile `type: custom` is no profile type; the API server rejects it",
-}
-
-# Disagreements judged one by one to be what the check's difference sentence in
-# docs/rules/peer-mapping.yaml describes: (check, case, object) -> why.
-EXPLAINED = {
-    ("KSV-0051", "test_allowing_create_role_binding_and_associate_clusterrole", "Role/default/pod-reader"): "a Role alone, no binding; `resourceNames: ['*']` names no role",
-    ("KSV-0051", "test_allowing_create_role_binding_and_associate_role", "Role/default/pod-reader"): "a Role alone, no binding; `resourceNames: ['*']` names no role",
-    ("KSV-0052", "test_allowing_create_clusterrolebindings_binding_and_associate_clusterrole", "Role/default/pod-reader"): "a Role alone, no binding; `resourceNames: ['*']` names no role",
-    ("KSV-0048", "test_update_malicious_pod_deletecollection", "Role/default/pod-reader"): "deletecollection runs no new code",
-    ("KSV-0044", "test_any_any_role_no_resource", "Role/default/pod-reader"): "wildcard API group and verb on one resource",
-    ("KSV-0044", "test_any_any_role_no_resource_no_verbs", "Role/default/pod-reader"): "wildcard API group and resources with one verb",
-    ("KSV-0045", "test_any_verb_role_no_specific_resource", "Role/default/pod-reader"): "wildcard verb on a resource outside Trivy's list",
-    ("KSV-0045", "test_any_verb_role_no_any_verb", "Role/default/pod-reader"): "wildcard API group and resources, no wildcard verb",
-    ("KSV-0046", "test_resource_resource_role_no_specific_verb", "ClusterRole/default/pod-reader"): "wildcard API group, no `*` resources",
-    ("KSV-0112", "test_resource_resource_role_no_specific_verb", "Role/default/pod-reader"): "wildcard API group, no `*` resources",
-    ("KCV-0020", "test_audit_log_maxage_is_not_set", "Pod/apiserver"): "no `--audit-log-path`",
-    ("KSV-0002", "test_custom_deny", "Pod/hello-apparmor"): "annotation value `custom`",
-    ("KSV-01011", "test_role_binding_with_system_authenticated_group_binding_non_gke", "RoleBinding/default/roleGroup"): "not a GKE cluster",
-    ("KCV-0038", "test_use_rotate_kubelet_server_certificate_is_not_configured", "Pod/controller-manager"): "the gate left out, on by default",
-    ("KSV-0022", "test_capabilities_add_denied", "Pod/hello-add-capabilities"): "adds `NET_BIND_SERVICE`",
-    ("KSV-0119", "test_pod_without_container_net_raw_capability", "Pod/no-net-raw-pod"): "adds NET_ADMIN and SYS_ADMIN, not NET_RAW",
-    ("KSV-0116", "test_failRootGroupId", "Pod/hello-gid"): "GID 0 in `supplementalGroups` and `fsGroup`; the pod has no container to run as group 0",
-    ("KCV-0093", "test_invalid_auth_url_annotation", "Ingress/default/test-ingress-invalid-url"): "a `|` in `auth-url`",
-    ("KCV-0093", "test_invalid_auth_tls_match_cn_annotation", "Ingress/default/test-ingress-invalid-cn"): "a `|` in `auth-tls-match-cn`",
-    ("KCV-0093", "test_invalid_mirror_target_annotation", "Ingress/default/test-ingress-invalid-target"): "a `|` in `mirror-target`",
-    ("KCV-0093", "test_invalid_mirror_host_annotation", "Ingress/default/test-ingress-invalid-host"): "a `|` in `mirror-host`",
-    **{
-        (check, f"test_manage{kind}_verb_{verb}", f"{role}/default/pod-reader"): f"`{verb}` on Secrets is no read access"
-        for check, role in (("KSV-0041", "ClusterRole"), ("KSV-0113", "Role"))
-        for kind, verb in (("", "update"), ("_secret", "update"), ("_secret", "impersonate"), ("_secret", "deletecollection"), ("_secret", "patch"))
-    },
-    **{
-        ("KSV-0114", f"test_manageWebhookConfig_verb_{verb}", "Role/default/pod-reader"): "a Role cannot grant cluster-scoped webhook configurations"
-        for verb in ("create", "update", "patch", "delete", "deletecollection", "impersonate")
-    },
-    ("KSV-0047", "test_privilege_escalation_from_node_proxy_create", "Role/default/pod-reader"): "a Role cannot grant cluster-scoped `nodes/proxy`",
-    ("KSV-0047", "test_privilege_escalation_from_node_proxy_get", "Role/default/pod-reader"): "a Role cannot grant cluster-scoped `nodes/proxy`",
-}
 
 
 class NotLiteral(Exception):
@@ -191,7 +146,7 @@ DENY = re.compile(r"\b(\w+)\s*:=\s*(?:\w+\.)?deny\s+with\s+input\s+as\s+")
 EXPECT = re.compile(r"count\(\s*(\w+)\s*\)\s*(==|=|>|!=|>=)\s*(\d+)")
 
 
-def cases(text):
+def rego_cases(text):
     """Every (test name, input or NotLiteral, expected, notes) of one test file."""
     blocks = top_level_blocks(text)
     package = {}
@@ -244,63 +199,48 @@ def check_id(rego_text):
     return m.group(1).strip("\"'") if m else None
 
 
-def main():
-    args = kc.arguments(__doc__, "TRIVY_REPO", "/work/.mirror/aquasecurity+trivy-checks/repo")
-
-    binary = kc.kanon_binary()
-    names = kc.catalog(PEER)
-    rules = kc.rules_by_check(PEER)
-    diffs = kc.differences(PEER)
-
-    lines = []
+def cases(root, mapping, kanon, _kinds):
+    root = Path(root)
     unread = {}
-    with tempfile.TemporaryDirectory(prefix="kanon-trivy-") as tmp:
-        archive = subprocess.run(
-            ["git", "-C", args.repo, "archive", "HEAD", "checks/kubernetes"], capture_output=True, check=False
-        )
-        if archive.returncode != 0:
-            sys.exit(f"trivy: cannot read `{args.repo}`: {archive.stderr.decode().strip()}")
-        subprocess.run(["tar", "-x", "-C", tmp], input=archive.stdout, check=True)
-        root = Path(tmp) / "checks" / "kubernetes"
-        for test_file in sorted(root.glob("*_test.rego")):
-            check_file = test_file.with_name(test_file.name[: -len("_test.rego")] + ".rego")
-            raw_id = check_id(check_file.read_text()) if check_file.exists() else None
-            check = names.get(raw_id or "")
-            if check is None:
+    for test_file in sorted((root / "checks" / "kubernetes").glob("*_test.rego")):
+        check_file = test_file.with_name(test_file.name[: -len("_test.rego")] + ".rego")
+        raw_id = check_id(check_file.read_text()) if check_file.exists() else None
+        if raw_id not in mapping.canonical:
+            continue
+        check = mapping.id(raw_id)
+        rules = set(mapping.rules_for(check))
+        for case, obj, expected, notes in rego_cases(test_file.read_text()):
+            if expected is None:
+                unread["no count() expectation"] = unread.get("no count() expectation", 0) + 1
                 continue
-            mapped = rules.get(check, [])
-            for case, obj, expected, notes in cases(test_file.read_text()):
-                if expected is None:
-                    unread["no count() expectation"] = unread.get("no count() expectation", 0) + 1
-                    continue
-                if isinstance(obj, NotLiteral) or not isinstance(obj, dict):
-                    why = f"input not read: {obj}" if isinstance(obj, NotLiteral) else "input is not an object"
-                    unread[why.split(":")[0]] = unread.get(why.split(":")[0], 0) + 1
-                    lines.append(kc.verdict(PEER, check, case, ("?", None, "?"), expected, None, mapped, diffs, EXPLAINED, why))
-                    continue
-                meta = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
-                ident = (str(obj.get("kind")), meta.get("namespace") or None, str(meta.get("name")))
-                findings = None
-                note = "; ".join(notes) or None
-                if (check, case) in PEER_FIXTURE:
-                    note = f"peer fixture: {PEER_FIXTURE[(check, case)]}"
-                elif any(n.startswith(REPLACES) for n in notes):
-                    note = f"{note}: its outcome is not about the manifest"
-                elif not obj.get("apiVersion"):
-                    unread["input without apiVersion"] = unread.get("input without apiVersion", 0) + 1
-                    note = "the input has no `apiVersion`: not a manifest kanon reads"
-                elif mapped:
-                    case_dir = Path(tmp) / "cases" / check / case
-                    case_dir.mkdir(parents=True)
-                    (case_dir / "input.json").write_text(json.dumps(obj, indent=2))
-                    try:
-                        findings = kc.scan(binary, case_dir)
-                    except (RuntimeError, ValueError) as err:
-                        note = f"kanon failed: {err}"
-                lines.append(kc.verdict(PEER, check, case, ident, expected, findings, mapped, diffs, EXPLAINED, note))
-    kc.emit(lines, not args.no_summary, EXPLAINED)
-    if unread and not args.no_summary:
-        print("trivy test inputs not read: " + ", ".join(f"{k}: {v}" for k, v in sorted(unread.items())), file=sys.stderr)
+            if isinstance(obj, NotLiteral) or not isinstance(obj, dict):
+                why = f"input not read: {obj}" if isinstance(obj, NotLiteral) else "input is not an object"
+                unread[why.split(":")[0]] = unread.get(why.split(":")[0], 0) + 1
+                yield c.case(mapping, check, case, ("?", None, "?"), expected, None, why)
+                continue
+            meta = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
+            ident = (str(obj.get("kind")), meta.get("namespace") or None, str(meta.get("name")))
+            hit = None
+            note = "; ".join(notes) or None
+            if mapping.set_aside(check, case, ident):
+                pass  # no valid object: `case` gives the reason
+            elif any(n.startswith(REPLACES) for n in notes):
+                note = f"{note}: its outcome is not about the manifest"
+            elif not obj.get("apiVersion"):
+                unread["input without apiVersion"] = unread.get("input without apiVersion", 0) + 1
+                note = "the input has no `apiVersion`: not a manifest kanon reads"
+            elif rules:
+                case_dir = root / "kanon-cases" / check / case
+                case_dir.mkdir(parents=True)
+                (case_dir / "input.json").write_text(json.dumps(obj, indent=2))
+                hit = c.reports(c.scan(kanon, case_dir), rules, *ident)
+            yield c.case(mapping, check, case, ident, expected, hit, note)
+    if unread:
+        print("trivy: test inputs not read: " + ", ".join(f"{k}: {v}" for k, v in sorted(unread.items())), file=sys.stderr)
+
+
+def main():
+    c.run(PEER, __doc__.splitlines()[0], ["checks/kubernetes"], cases, no_namespace=None)
 
 
 if __name__ == "__main__":
