@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Summarizes the JSON lines of the peer-agreement scripts (one or more files, or stdin).
 
-    scripts/peer-agreement/summarize.py checkov.jsonl kube-linter.jsonl [--markdown] [--all]
+    scripts/peer-agreement/summarize.py checkov.jsonl kube-linter.jsonl kubescape.jsonl trivy.jsonl [--markdown] [--all]
 
 Prints, per peer and overall: the cases, the comparable ones (a rule names the check and
 the peer's expected outcome is known), the checks they come from, agreements, deliberate

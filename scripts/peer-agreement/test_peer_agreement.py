@@ -10,7 +10,9 @@ import io
 import json
 import os
 import sys
+import tempfile
 import unittest
+from pathlib import Path
 from contextlib import redirect_stdout
 
 sys.dont_write_bytecode = True
@@ -18,13 +20,16 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import _common as c  # noqa: E402
 import checkov  # noqa: E402
 import kube_linter  # noqa: E402
+import kubescape  # noqa: E402
 import summarize  # noqa: E402
+import trivy  # noqa: E402
 
 
-def fake_mapping(rules=None, differences=None, explained=None):
+def fake_mapping(rules=None, differences=None, explained=None, no_namespace="-"):
     """A Mapping without the catalog and kanon: `rules` check -> rule ids."""
     m = c.Mapping.__new__(c.Mapping)
     m.peer = "peer"
+    m.no_namespace = no_namespace
     m.canonical = {"AL-1": "CHK-1"}
     m.rules = {k: set(v) for k, v in (rules or {}).items()}
     m.differences = differences or {}
@@ -79,6 +84,43 @@ class Case(unittest.TestCase):
         finally:
             sys.stderr = saved
         self.assertIn("'a'", err.getvalue())
+
+    def test_kanon_not_run(self):
+        m = fake_mapping(
+            rules={"CHK-1": ["K01-001"]},
+            explained={("CHK-1", "bad", "Pod/p"): ("fixture", "no valid object")},
+            no_namespace=None,
+        )
+        line = c.case(m, "CHK-1", "x", ("Pod", None, "p"), "fail", None, "input not read")
+        self.assertEqual((line["verdict"], line["kanon"], line["rules"], line["note"]), ("not-comparable", None, [], "input not read"))
+        self.assertNotIn("class", line)
+        # a case judged `fixture` that kanon was not run on is set aside with its reason
+        self.assertTrue(m.set_aside("CHK-1", "bad", ("Pod", None, "p")))
+        self.assertFalse(m.set_aside("CHK-1", "x", ("Pod", None, "p")))
+        bad = c.case(m, "CHK-1", "bad", ("Pod", None, "p"), "fail", None)
+        self.assertEqual((bad["verdict"], bad["kanon"], bad["class"]), ("not-comparable", None, "fixture"))
+        self.assertEqual(bad["note"], "peer fixture: no valid object")
+        self.assertEqual(m.used_explanations, {("CHK-1", "bad", "Pod/p")})
+
+    def test_object_labels(self):
+        dash, bare = fake_mapping(), fake_mapping(no_namespace=None)
+        self.assertEqual((dash.label("Pod", None, "p"), bare.label("Pod", None, "p")), ("Pod/-/p", "Pod/p"))
+        self.assertEqual((dash.label("Pod", "ns", "p"), bare.label("Pod", "ns", "p")), ("Pod/ns/p", "Pod/ns/p"))
+        line = c.case(bare, "CHK-1", "x", ("Pod", None, "p"), "pass", [])
+        self.assertEqual(line["object"], "Pod/p")
+
+    def test_load_objects(self):
+        with tempfile.TemporaryDirectory() as d:
+            yml, js = os.path.join(d, "a.yaml"), os.path.join(d, "b.json")
+            with open(yml, "w", encoding="utf-8") as f:
+                f.write("kind: Pod\nmetadata: {name: a, namespace: ''}\n---\nkind: List\nitems:\n- {kind: Service, metadata: {name: s}}\n---\nnot: an object\n")
+            with open(js, "w", encoding="utf-8") as f:
+                json.dump([{"kind": "Role", "metadata": {"name": "r", "namespace": "ns"}}, {"kind": "Pod"}], f)
+            self.assertEqual([c.object_key(o) for o in c.load_objects(yml)], [("Pod", None, "a"), ("Service", None, "s")])
+            self.assertEqual([c.object_key(o) for o in c.load_objects(js)], [("Role", "ns", "r")])
+            with open(yml, "w", encoding="utf-8") as f:
+                f.write("kind: [unclosed\n")
+            self.assertEqual(c.load_objects(yml), [])
 
     def test_binding_fails_through_its_role(self):
         objs = [
@@ -192,6 +234,81 @@ class Checkov(unittest.TestCase):
     def test_resource_ids(self):
         self.assertEqual(checkov.resource_id({"kind": "Pod", "metadata": {"name": "p"}}), "Pod.default.p")
         self.assertEqual(checkov.parse_id("Deployment.ns.name.with.dots"), ("Deployment", "ns", "name.with.dots"))
+
+
+class Kubescape(unittest.TestCase):
+    """The whole Kubescape path over a regolibrary tree written here, kanon's findings given."""
+
+    def write(self, root, path, value):
+        p = Path(root, path)
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(value if isinstance(value, str) else json.dumps(value))
+
+    def test_cases(self):
+        with tempfile.TemporaryDirectory() as root:
+            self.write(root, "controls/c1.json", {"controlID": "C-1", "rulesNames": ["r1", "r2"]})
+            self.write(root, "rules/r1/rule.metadata.json", {"match": [{"resources": ["Pod", "RoleBinding"]}]})
+            self.write(root, "rules/r2/rule.metadata.json", {"match": [{"resources": ["Deployment", "RoleBinding"]}]})
+            self.write(root, "rules/r1/test/t/expected.json", [{"alertObject": {"k8sApiObjects": [{"kind": "Pod", "metadata": {"name": "bad"}}]}}])
+            pods = "".join(f"---\nkind: Pod\nmetadata: {{name: {n}}}\n" for n in ("bad", "good", "missed"))
+            self.write(root, "rules/r1/test/t/input/pods.yaml", pods + "---\nkind: Deployment\nmetadata: {name: d}\n---\nkind: RoleBinding\nmetadata: {name: rb}\n")
+            m = fake_mapping(
+                rules={"C-1": ["K01-001"]},
+                differences={"C-1": "they differ"},
+                explained={("C-1", "r1/t", "Pod/missed"): ("difference", "because")},
+                no_namespace=None,
+            )
+            m.peer = "kubescape"
+            findings = (("K01-001", "Pod", "default", "bad", "/x"), ("K01-001", "Pod", "default", "missed", "/x"))
+            saved, c.scan = c.scan, lambda kanon, paths: findings
+            try:
+                lines = list(kubescape.cases(root, m, "kanon", {"C-1": None}))
+            finally:
+                c.scan = saved
+        got = {x["object"]: (x["expected"], x["kanon"], x["verdict"]) for x in lines}
+        # r1 does not match Deployment; `missed` fails in kanon where r1's test passes it, as
+        # judged; r2 also judges RoleBindings, so r1's test passing one says nothing of C-1
+        self.assertEqual(
+            got,
+            {
+                "Pod/bad": ("fail", "fail", "agree"),
+                "Pod/good": ("pass", "pass", "agree"),
+                "Pod/missed": ("pass", "fail", "difference"),
+                "RoleBinding/rb": ("pass", None, "not-comparable"),
+            },
+        )
+        self.assertIn("C-1 runs 2 rules", lines[0]["note"])
+
+
+class Trivy(unittest.TestCase):
+    TEST = """package builtin.kubernetes.KSV001_test
+
+pod := {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "spec": {"containers": [{"name": "c"}]}}
+
+test_denied {
+  r := deny with input as pod
+  count(r) == 1
+}
+
+test_allowed {
+  r := deny with input as {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "q", "namespace": "ns"}}
+  count(r) == 0
+}
+
+test_built {
+  r := deny with input as build_pod(1)
+  count(r) > 0
+}
+"""
+
+    def test_rego_cases(self):
+        got = {name: (obj, exp) for name, obj, exp, _notes in trivy.rego_cases(self.TEST)}
+        self.assertEqual(got["test_denied"][0]["metadata"], {"name": "p"})
+        self.assertEqual(got["test_denied"][1], "fail")
+        self.assertEqual((got["test_allowed"][0]["metadata"]["namespace"], got["test_allowed"][1]), ("ns", "pass"))
+        self.assertIsInstance(got["test_built"][0], trivy.NotLiteral)
+        self.assertEqual(got["test_built"][1], "fail")
+        self.assertEqual(trivy.check_id("# METADATA\n# custom:\n#   id: KSV001\n"), "KSV001")
 
 
 class Summarize(unittest.TestCase):
