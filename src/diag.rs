@@ -274,13 +274,15 @@ fn has_controls(s: &str, parallel: bool) -> bool {
         let piece = b.get(r.clone()).unwrap_or_default();
         // a branch-free count first (the compiler vectorizes it); the exact check only
         // when a candidate byte is there at all
-        let candidates = piece
-            .iter()
-            .filter(|&&c| {
-                (c < 0x20 && c != b'\n' && c != b'\t' && c != b'\r') || c == 0x7f || c == 0xc2
-            })
-            .count();
-        candidates > 0
+        let candidates = piece.chunks(64).fold(false, |found, chunk| {
+            found
+                | chunk.iter().fold(false, |any, &c| {
+                    any | ((c < 0x20) & (c != b'\n') & (c != b'\t') & (c != b'\r'))
+                        | (c == 0x7f)
+                        | (c == 0xc2)
+                })
+        });
+        candidates
             && piece.iter().enumerate().any(|(i, &c)| {
                 (c < 0x20 && !matches!(c, b'\n' | b'\t' | b'\r'))
                     || c == 0x7f

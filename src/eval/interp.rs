@@ -641,6 +641,22 @@ impl<'g> Ctx<'g> {
         }
     }
 
+    /// Applies `f` to the value of `e`. A variable is read in place, not copied; its step
+    /// is counted as [`Ctx::eval`] counts it.
+    fn with_value<R>(&self, e: &Expr, env: &mut Env, f: impl FnOnce(&Val) -> R) -> R {
+        static NULL: Val = Val::Null;
+        if let Expr::Var(v) = e {
+            env.steps += 1;
+            if env.steps > self.max_steps.saturating_add(env.extra_steps) {
+                env.exhausted = true;
+                return f(&NULL);
+            }
+            return f(env.vars.get(*v).unwrap_or(&NULL));
+        }
+        let v = self.eval(e, env);
+        f(&v)
+    }
+
     /// Evaluates an expression.
     pub fn eval(&self, e: &Expr, env: &mut Env) -> Val {
         env.steps += 1;
@@ -653,26 +669,28 @@ impl<'g> Ctx<'g> {
             Expr::Var(v) => env.vars.get(*v).cloned().unwrap_or(Val::Null),
             Expr::Param(i) => self.params.get(*i).cloned().unwrap_or(Val::Null),
             Expr::Table(i) => self.tables.get(*i).cloned().unwrap_or(Val::Null),
-            Expr::Field(b, name) => {
-                let b = self.eval(b, env);
-                self.field(&b, name)
-            }
+            Expr::Field(b, name) => self.with_value(b, env, |b| self.field(b, name)),
             Expr::Index(b, i) => {
                 let b = self.eval(b, env);
                 let i = self.eval(i, env);
                 self.index(&b, &i)
             }
             Expr::Attr(b, a) => {
-                let base = self.eval(b, env);
-                let v = self.attr(&base, *a);
+                let (v, base) = self.with_value(b, env, |base| {
+                    let obj = match base {
+                        Val::Obj(o) => Some(*o),
+                        _ => None,
+                    };
+                    (self.attr(base, *a), obj)
+                });
                 // objects reached through an identity relation are part of the evidence
                 // chain (workload → service account → binding → role); `and`, `or` and the
                 // quantifiers drop them again when the branch that read them fails
                 if let (Attr::ServiceAccount | Attr::Role | Attr::Target, Val::Obj(o)) = (a, &v) {
                     env.witnesses.push(*o);
                 }
-                if let (Attr::Bindings, Val::Obj(w)) = (a, &base) {
-                    if let Some(sa) = self.graph.service_account(*w).and_then(|s| s.target) {
+                if let (Attr::Bindings, Some(w)) = (a, base) {
+                    if let Some(sa) = self.graph.service_account(w).and_then(|s| s.target) {
                         env.witnesses.push(sa);
                     }
                 }
