@@ -646,9 +646,7 @@ impl<'g> Ctx<'g> {
     fn with_value<R>(&self, e: &Expr, env: &mut Env, f: impl FnOnce(&Val) -> R) -> R {
         static NULL: Val = Val::Null;
         if let Expr::Var(v) = e {
-            env.steps += 1;
-            if env.steps > self.max_steps.saturating_add(env.extra_steps) {
-                env.exhausted = true;
+            if !self.take_step(env) {
                 return f(&NULL);
             }
             return f(env.vars.get(*v).unwrap_or(&NULL));
@@ -657,11 +655,21 @@ impl<'g> Ctx<'g> {
         f(&v)
     }
 
-    /// Evaluates an expression.
-    pub fn eval(&self, e: &Expr, env: &mut Env) -> Val {
+    /// Counts one evaluation step; false (and the environment marked exhausted) past the
+    /// step limit.
+    #[inline]
+    fn take_step(&self, env: &mut Env) -> bool {
         env.steps += 1;
         if env.steps > self.max_steps.saturating_add(env.extra_steps) {
             env.exhausted = true;
+            return false;
+        }
+        true
+    }
+
+    /// Evaluates an expression.
+    pub fn eval(&self, e: &Expr, env: &mut Env) -> Val {
+        if !self.take_step(env) {
             return Val::Null;
         }
         match e {

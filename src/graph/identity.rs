@@ -120,26 +120,26 @@ impl Identity {
                 list.push(b);
             }
         };
-        match &*s.kind {
-            "ServiceAccount" => {
-                if let Some(ns) = &s.namespace {
-                    push(&mut self.by_sa, ns, &s.name);
-                }
-            }
-            kind => {
-                push(&mut self.by_subject, kind, &s.name);
-                // `system:serviceaccount:<ns>:<name>` is the user name of a service account
-                if kind == "User" {
-                    if let Some((ns, name)) = s
-                        .name
-                        .strip_prefix("system:serviceaccount:")
-                        .and_then(|r| r.split_once(':'))
-                    {
-                        push(&mut self.by_sa, ns, name);
-                    }
-                }
-            }
+        if &*s.kind != "ServiceAccount" {
+            push(&mut self.by_subject, &s.kind, &s.name);
         }
+        if let Some((ns, name)) = named_service_account(s) {
+            push(&mut self.by_sa, ns, name);
+        }
+    }
+}
+
+/// The service account `(namespace, name)` a subject names: a `ServiceAccount` subject with
+/// a namespace, or the user `system:serviceaccount:<ns>:<name>` (a service account's user
+/// name).
+fn named_service_account(s: &Subject) -> Option<(&str, &str)> {
+    match &*s.kind {
+        "ServiceAccount" => s.namespace.as_deref().map(|ns| (ns, &*s.name)),
+        "User" => s
+            .name
+            .strip_prefix("system:serviceaccount:")
+            .and_then(|r| r.split_once(':')),
+        _ => None,
     }
 }
 
@@ -316,20 +316,11 @@ impl Graph {
             );
         };
         for s in self.subjects(b) {
+            if let Some((ns, name)) = named_service_account(s) {
+                named(&mut out, ns, name);
+                continue;
+            }
             match (&*s.kind, &*s.name) {
-                ("ServiceAccount", name) => {
-                    if let Some(ns) = &s.namespace {
-                        named(&mut out, ns, name);
-                    }
-                }
-                ("User", user) => {
-                    if let Some((ns, name)) = user
-                        .strip_prefix("system:serviceaccount:")
-                        .and_then(|r| r.split_once(':'))
-                    {
-                        named(&mut out, ns, name);
-                    }
-                }
                 ("Group", "system:serviceaccounts" | "system:authenticated") => {
                     out.extend_from_slice(self.by_kind("ServiceAccount"));
                 }
