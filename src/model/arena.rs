@@ -133,9 +133,11 @@ impl<'t> Builder<'t> {
             KeyPlace::Far(ks, ke) => {
                 self.far.insert(id, (ks, ke));
             }
-            KeyPlace::Near => {
+            // most keys are near and the table is empty: no hashing then
+            KeyPlace::Near if !self.far.is_empty() => {
                 self.far.remove(&id);
             }
+            KeyPlace::Near => {}
         }
     }
 

@@ -371,7 +371,7 @@ impl<'a> Entries<'a> {
         self.entries
             .iter()
             .rev()
-            .find(|e| e.may_be(len) && self.doc.key(e.key) == key)
+            .find(|e| e.may_be(len) && self.doc.key_bytes(e.key) == Some(key.as_bytes()))
             .map(|e| e.value)
     }
 }
@@ -421,6 +421,17 @@ pub struct Document {
 impl Document {
     fn key(&self, k: StrRef) -> &str {
         k.resolve(&self.text, &self.owned)
+    }
+
+    /// The bytes of a key, without the character-boundary checks of [`Document::key`]:
+    /// comparing them with a `str` tells equal keys exactly.
+    fn key_bytes(&self, k: StrRef) -> Option<&[u8]> {
+        let from = if k.is_owned() {
+            &self.owned
+        } else {
+            &*self.text
+        };
+        from.as_bytes().get(k.range())
     }
 
     fn raw(&self, id: NodeId) -> Option<&Node> {
