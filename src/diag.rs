@@ -205,6 +205,24 @@ impl SourceFile {
         (line + 1, col + 1)
     }
 
+    /// [`SourceFile::line_col`] of `start` and of `end`; the end is counted on from the
+    /// start when both are on one line (the usual case: the line is not searched again).
+    pub fn line_col_pair(&self, start: usize, end: usize) -> ((usize, usize), (usize, usize)) {
+        let from = self.line_col(start);
+        let start = start.min(self.text.len());
+        let end = end.min(self.text.len());
+        let same_line = end >= start
+            && self
+                .text
+                .as_bytes()
+                .get(start..end)
+                .is_some_and(|b| memchr::memchr(b'\n', b).is_none());
+        match self.text.get(start..end) {
+            Some(between) if same_line => (from, (from.0, from.1 + between.chars().count())),
+            _ => (from, self.line_col(end)),
+        }
+    }
+
     /// The text of a 0-based line, without its line break.
     pub fn line_text(&self, line: usize) -> &str {
         let start = self.line_start(line).unwrap_or(self.text.len());
@@ -363,6 +381,13 @@ impl SourceMap {
     pub fn line_col(&self, span: Span) -> (usize, usize) {
         self.file(span.file)
             .map_or((1, 1), |f| f.line_col(span.start as usize))
+    }
+
+    /// 1-based line and column of the start and of the end of a span.
+    pub fn line_col_span(&self, span: Span) -> ((usize, usize), (usize, usize)) {
+        self.file(span.file).map_or(((1, 1), (1, 1)), |f| {
+            f.line_col_pair(span.start as usize, span.end as usize)
+        })
     }
 
     /// Number of files.
@@ -571,6 +596,26 @@ fn levenshtein(a: &str, b: &str) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The pair of positions is the two single ones, for every pair of offsets of a text
+    /// with multi-byte characters, empty lines and CRLF breaks (offsets inside a
+    /// character included).
+    #[test]
+    fn line_col_pair_is_two_line_cols() {
+        let mut map = SourceMap::new();
+        let id = map.add("a.yaml", "ké: \"é\"\r\n\n  b: x\nyé\u{1F600}z");
+        let f = map.file(id).expect("the file");
+        let n = f.text.len() + 2;
+        for start in 0..n {
+            for end in 0..n {
+                assert_eq!(
+                    f.line_col_pair(start, end),
+                    (f.line_col(start), f.line_col(end)),
+                    "{start}..{end}"
+                );
+            }
+        }
+    }
 
     #[test]
     fn suggests_close_names_only() {

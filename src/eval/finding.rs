@@ -26,12 +26,7 @@ pub struct Location {
 impl Location {
     /// Resolves a span through the source map.
     pub fn of(sources: &SourceMap, span: Span) -> Location {
-        let (line, column) = sources.line_col(span);
-        let end = Span {
-            start: span.end,
-            ..span
-        };
-        let (end_line, end_column) = sources.line_col(end);
+        let ((line, column), (end_line, end_column)) = sources.line_col_span(span);
         Location {
             file: sources.name_shared(span.file),
             line,

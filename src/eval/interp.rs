@@ -704,10 +704,23 @@ impl<'g> Ctx<'g> {
                 }
                 v
             }
-            Expr::Call(f, args) => {
-                let vals: Vec<Val> = args.iter().map(|a| self.eval(a, env)).collect();
-                self.call(*f, &vals, env)
-            }
+            Expr::Call(f, args) => match args.as_slice() {
+                // the usual one or two arguments stay on the stack
+                [] => self.call(*f, &[], env),
+                [a] => {
+                    let a = self.eval(a, env);
+                    self.call(*f, std::slice::from_ref(&a), env)
+                }
+                [a, b] => {
+                    let a = self.eval(a, env);
+                    let b = self.eval(b, env);
+                    self.call(*f, &[a, b], env)
+                }
+                _ => {
+                    let vals: Vec<Val> = args.iter().map(|a| self.eval(a, env)).collect();
+                    self.call(*f, &vals, env)
+                }
+            },
             Expr::Not(x) => {
                 // a witness that made the inner expression false (the match found by
                 // `none`, the counterexample found by `all`) is why `not` holds: keep it
