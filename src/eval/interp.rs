@@ -5,7 +5,9 @@
 
 use super::builtins::{self, ImageRef, Version};
 use super::value::{Scalar, Val};
-use crate::check::ir::{Access, Attr, Builtin, CmpOp, Expr, KindSet, Program, Quant, Source};
+use crate::check::ir::{
+    Access, Attr, Builtin, CmpOp, Const, Expr, KindSet, Program, Quant, Source,
+};
 use crate::diag::Span;
 use crate::graph::{Graph, ObjId};
 use crate::model::{DocId, Document, NodeId, Value};
@@ -757,6 +759,19 @@ impl<'g> Ctx<'g> {
             }
             Expr::Cmp(op, a, b) => {
                 let a = self.eval(a, env);
+                // a scalar constant on the right (`c.imagePullPolicy != "Always"`) is
+                // compared where it is, without a value made of it (the step is counted)
+                if let (Expr::Const(c), false) = (&**b, matches!(op, CmpOp::In | CmpOp::NotIn)) {
+                    if !self.take_step(env) {
+                        return Val::Bool(self.compare(*op, &a, &Val::Null));
+                    }
+                    if let Some(r) = const_scalar(c).and_then(|sb| self.compare_scalar(*op, &a, sb))
+                    {
+                        return Val::Bool(r);
+                    }
+                    let b = Val::from(c);
+                    return Val::Bool(self.compare(*op, &a, &b));
+                }
                 let b = self.eval(b, env);
                 Val::Bool(self.compare(*op, &a, &b))
             }
@@ -1076,15 +1091,7 @@ impl<'g> Ctx<'g> {
             CmpOp::Eq => self.equal(a, b),
             CmpOp::Ne => !self.equal(a, b),
             CmpOp::Lt | CmpOp::Le | CmpOp::Gt | CmpOp::Ge => {
-                let Some(ord) = self.order(a, b) else {
-                    return false;
-                };
-                match op {
-                    CmpOp::Lt => ord == Ordering::Less,
-                    CmpOp::Le => ord != Ordering::Greater,
-                    CmpOp::Gt => ord == Ordering::Greater,
-                    _ => ord != Ordering::Less,
-                }
+                self.order(a, b).is_some_and(|ord| holds(op, ord))
             }
             CmpOp::In => self.contains(b, a),
             CmpOp::NotIn => !self.contains(b, a),
@@ -1104,6 +1111,32 @@ impl<'g> Ctx<'g> {
                 _ => false,
             },
         }
+    }
+
+    /// [`Ctx::compare`] of `a` with a scalar constant (`b` never [`Scalar::Other`]); `None`
+    /// where the answer needs the constant as a value (`contains` on a collection).
+    fn compare_scalar(&self, op: CmpOp, a: &Val, b: Scalar<'_>) -> Option<bool> {
+        let sa = self.scalar(a);
+        Some(match op {
+            CmpOp::Eq => equal_scalars(sa, b).unwrap_or(false),
+            CmpOp::Ne => !equal_scalars(sa, b).unwrap_or(false),
+            CmpOp::Lt | CmpOp::Le | CmpOp::Gt | CmpOp::Ge => {
+                let Some(ord) = order_scalars(sa, b) else {
+                    return Some(false);
+                };
+                holds(op, ord)
+            }
+            CmpOp::Contains | CmpOp::StartsWith | CmpOp::EndsWith => match (sa, b) {
+                (Scalar::Str(h), Scalar::Str(n)) => match op {
+                    CmpOp::Contains => h.contains(n),
+                    CmpOp::StartsWith => h.starts_with(n),
+                    _ => h.ends_with(n),
+                },
+                (Scalar::Other, _) if op == CmpOp::Contains => return None,
+                _ => false,
+            },
+            CmpOp::In | CmpOp::NotIn => return None,
+        })
     }
 
     fn contains(&self, haystack: &Val, needle: &Val) -> bool {
@@ -1131,29 +1164,11 @@ impl<'g> Ctx<'g> {
     }
 
     fn equal(&self, a: &Val, b: &Val) -> bool {
-        match (self.scalar(a), self.scalar(b)) {
-            (Scalar::Null, Scalar::Null) => true,
-            (Scalar::Bool(x), Scalar::Bool(y)) => x == y,
-            (Scalar::Num(x), Scalar::Num(y)) => x == y,
-            (Scalar::Str(x), Scalar::Str(y)) => x == y,
-            (Scalar::Version(x), Scalar::Version(y)) => x == y,
-            (Scalar::Version(x), Scalar::Str(y)) | (Scalar::Str(y), Scalar::Version(x)) => {
-                builtins::parse_version(y) == Some(x)
-            }
-            (Scalar::Other, Scalar::Other) => a == b,
-            _ => false,
-        }
+        equal_scalars(self.scalar(a), self.scalar(b)).unwrap_or_else(|| a == b)
     }
 
     fn order(&self, a: &Val, b: &Val) -> Option<Ordering> {
-        match (self.scalar(a), self.scalar(b)) {
-            (Scalar::Num(x), Scalar::Num(y)) => x.partial_cmp(&y),
-            (Scalar::Str(x), Scalar::Str(y)) => Some(x.cmp(y)),
-            (Scalar::Version(x), Scalar::Version(y)) => Some(x.cmp(&y)),
-            (Scalar::Version(x), Scalar::Str(y)) => builtins::parse_version(y).map(|y| x.cmp(&y)),
-            (Scalar::Str(x), Scalar::Version(y)) => builtins::parse_version(x).map(|x| x.cmp(&y)),
-            _ => None,
-        }
+        order_scalars(self.scalar(a), self.scalar(b))
     }
 
     /// The span a value points at: the key and value of a document node, the container,
@@ -1240,6 +1255,55 @@ fn fmt_num(n: f64) -> String {
     } else {
         format!("{n}")
     }
+}
+
+/// Whether an ordering comparison holds for `ord`.
+fn holds(op: CmpOp, ord: Ordering) -> bool {
+    match op {
+        CmpOp::Lt => ord == Ordering::Less,
+        CmpOp::Le => ord != Ordering::Greater,
+        CmpOp::Gt => ord == Ordering::Greater,
+        _ => ord != Ordering::Less,
+    }
+}
+
+/// Equality of two scalars; `None` for two [`Scalar::Other`]s (compared as values).
+fn equal_scalars(a: Scalar<'_>, b: Scalar<'_>) -> Option<bool> {
+    Some(match (a, b) {
+        (Scalar::Null, Scalar::Null) => true,
+        (Scalar::Bool(x), Scalar::Bool(y)) => x == y,
+        (Scalar::Num(x), Scalar::Num(y)) => x == y,
+        (Scalar::Str(x), Scalar::Str(y)) => x == y,
+        (Scalar::Version(x), Scalar::Version(y)) => x == y,
+        (Scalar::Version(x), Scalar::Str(y)) | (Scalar::Str(y), Scalar::Version(x)) => {
+            builtins::parse_version(y) == Some(x)
+        }
+        (Scalar::Other, Scalar::Other) => return None,
+        _ => false,
+    })
+}
+
+fn order_scalars(a: Scalar<'_>, b: Scalar<'_>) -> Option<Ordering> {
+    match (a, b) {
+        (Scalar::Num(x), Scalar::Num(y)) => x.partial_cmp(&y),
+        (Scalar::Str(x), Scalar::Str(y)) => Some(x.cmp(y)),
+        (Scalar::Version(x), Scalar::Version(y)) => Some(x.cmp(&y)),
+        (Scalar::Version(x), Scalar::Str(y)) => builtins::parse_version(y).map(|y| x.cmp(&y)),
+        (Scalar::Str(x), Scalar::Version(y)) => builtins::parse_version(x).map(|x| x.cmp(&y)),
+        _ => None,
+    }
+}
+
+/// The scalar view of a scalar constant (`None` for lists and maps).
+fn const_scalar(c: &Const) -> Option<Scalar<'_>> {
+    Some(match c {
+        Const::Null => Scalar::Null,
+        Const::Bool(b) => Scalar::Bool(*b),
+        Const::Int(i) => Scalar::Num(*i as f64),
+        Const::Float(f) => Scalar::Num(*f),
+        Const::Str(s) => Scalar::Str(s),
+        Const::List(_) | Const::Map(_) => return None,
+    })
 }
 
 fn image_text(i: &builtins::ImageRef) -> String {
