@@ -18,11 +18,6 @@ fn needs_escape(s: &str) -> bool {
     s.chars().any(escaped)
 }
 
-/// `s` with control characters escaped, kept as it is (no copy) when it has none.
-fn sanitized(s: String) -> String {
-    if needs_escape(&s) { sanitize(&s) } else { s }
-}
-
 /// A shared name, escaped as [`sanitize`] does; shared again when nothing needed escaping.
 fn sanitized_name(s: &Arc<str>) -> Arc<str> {
     if needs_escape(s) {
@@ -179,16 +174,23 @@ pub fn finding(ctx: &Ctx<'_>, rule: &Rule, env: &mut Env, sources: &SourceMap) -
         .as_ref()
         .and_then(|e| ctx.locate(e, env))
         .or_else(|| ctx.span_of(&Val::Obj(resource_id)))?;
-    let mut message = String::new();
+    let mut buf = std::mem::take(&mut env.message);
+    buf.clear();
     for part in &rule.message {
         match part {
-            MessagePart::Text(t) => message.push_str(t),
+            MessagePart::Text(t) => buf.push_str(t),
             MessagePart::Expr(e) => {
                 let v = ctx.eval(e, env);
-                message.push_str(&ctx.display(&v));
+                buf.push_str(&ctx.display(&v));
             }
         }
     }
+    let message = if needs_escape(&buf) {
+        sanitize(&buf)
+    } else {
+        buf.as_str().to_owned()
+    };
+    env.message = buf;
     let mut chain: Vec<ObjId> = Vec::new();
     for id in bound
         .iter()
@@ -242,7 +244,7 @@ pub fn finding(ctx: &Ctx<'_>, rule: &Rule, env: &mut Env, sources: &SourceMap) -
             helm_source,
         },
         location: Location::of(sources, span),
-        message: sanitized(message),
+        message,
         evidence,
         rendered: None,
         value_source: None,

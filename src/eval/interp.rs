@@ -120,6 +120,9 @@ pub struct Env {
     /// The last image reference parsed, by its text: rules call `image(c.image)` several
     /// times per container, and again for every row of a table they join it with.
     image_memo: Option<(Box<str>, Arc<ImageRef>)>,
+    /// The buffer a finding's message is written into, so that the message kept is one
+    /// allocation of its exact size.
+    pub(crate) message: String,
 }
 
 impl Env {
