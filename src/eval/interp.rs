@@ -423,10 +423,11 @@ impl<'g> Ctx<'g> {
                     .map(Val::Obj)
                     .collect()
             }
-            Source::Expr(e) => {
-                let v = self.eval(e, env);
-                self.elements(&v)
-            }
+            Source::Expr(e) => match self.eval(e, env) {
+                // a list made for this binding (`w.containers`) is taken over, not copied
+                Val::List(items) => Arc::try_unwrap(items).unwrap_or_else(|a| a.to_vec()),
+                v => self.elements(&v),
+            },
         }
     }
 
@@ -1150,19 +1151,25 @@ impl<'g> Ctx<'g> {
                         return self.text(needle).is_some_and(|k| doc.get(*n, &k).is_some());
                     }
                 }
-                self.elements(haystack)
-                    .iter()
-                    .any(|x| self.equal(x, needle))
+                self.doc(*d).is_some_and(|doc| {
+                    doc.seq(*n)
+                        .iter()
+                        .any(|c| self.equal(&Val::Node(*d, *c), needle))
+                })
             }
             Val::Map(m) => self
                 .text(needle)
                 .is_some_and(|k| m.iter().any(|(key, _)| **key == *k)),
             // no intermediate list: compare each constant in place
-            Val::ConstList(items) => items.iter().any(|c| self.equal(&Val::from(c), needle)),
-            _ => self
-                .elements(haystack)
-                .iter()
-                .any(|x| self.equal(x, needle)),
+            Val::ConstList(items) => {
+                let n = self.scalar(needle);
+                items.iter().any(|c| match const_scalar(c) {
+                    Some(sc) => equal_scalars(sc, n.clone()).unwrap_or(false),
+                    None => self.equal(&Val::from(c), needle),
+                })
+            }
+            Val::List(items) => items.iter().any(|x| self.equal(x, needle)),
+            _ => false,
         }
     }
 
