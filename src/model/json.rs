@@ -83,6 +83,7 @@ impl<'a> Reader<'a> {
         let start = self.pos;
         // Fast path: no escapes.
         loop {
+            self.pos = plain_run(self.bytes, self.pos);
             match self.bytes.get(self.pos) {
                 None => return fail(open, "unterminated string"),
                 Some(b'"') => {
@@ -102,12 +103,7 @@ impl<'a> Reader<'a> {
         out.push_str(self.text.get(start..self.pos).unwrap_or(""));
         loop {
             let run_start = self.pos;
-            while let Some(&c) = self.bytes.get(self.pos) {
-                if c == b'"' || c == b'\\' || c < 0x20 {
-                    break;
-                }
-                self.pos += 1;
-            }
+            self.pos = plain_run(self.bytes, self.pos);
             out.push_str(self.text.get(run_start..self.pos).unwrap_or(""));
             match self.bytes.get(self.pos) {
                 None => return fail(open, "unterminated string"),
@@ -530,5 +526,57 @@ fn read(
         diagnostics: r.diagnostics,
         aliases: 0,
         pieces: 0,
+    }
+}
+
+/// Whether a byte ends a string's plain run: a quote, a backslash or a control character.
+fn ends_run(c: u8) -> bool {
+    c == b'"' || c == b'\\' || c < 0x20
+}
+
+/// The position of the first byte from `pos` on that ends a string's plain run (or the end
+/// of the input), looked at eight bytes at a time.
+fn plain_run(bytes: &[u8], mut pos: usize) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    // marks the bytes of `x` below `n` (n <= 0x80): the lowest mark is exact, and only the
+    // lowest is read
+    let below = |x: u64, n: u64| x.wrapping_sub(ONES * n) & !x & HIGHS;
+    while let Some(chunk) = bytes.get(pos..pos + 8) {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let x = u64::from_le_bytes(word);
+        let hits = below(x ^ (ONES * u64::from(b'"')), 1)
+            | below(x ^ (ONES * u64::from(b'\\')), 1)
+            | below(x, 0x20);
+        if hits != 0 {
+            return pos + (hits.trailing_zeros() / 8) as usize;
+        }
+        pos += 8;
+    }
+    while bytes.get(pos).is_some_and(|&c| !ends_run(c)) {
+        pos += 1;
+    }
+    pos
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The word-at-a-time scan stops where a byte-at-a-time one does, from every
+        /// position, on text full of quotes, backslashes, control and multi-byte characters.
+        #[test]
+        fn plain_run_stops_at_the_first_quote_backslash_or_control(
+            s in "[a\"\\\\\u{0}\u{1f} \u{7f}é\u{1F600}~]{0,40}"
+        ) {
+            let b = s.as_bytes();
+            for pos in 0..=b.len() + 1 {
+                let naive = (pos..b.len()).find(|&i| ends_run(b[i])).unwrap_or(b.len().max(pos));
+                prop_assert_eq!(plain_run(b, pos), naive, "from {}", pos);
+            }
+        }
     }
 }
