@@ -182,6 +182,13 @@ impl<'t> Builder<'t> {
         s.resolve(self.text, &self.owned)
     }
 
+    /// The bytes of a string, without the character-boundary checks of
+    /// [`Builder::resolve`] (for comparing it with a `str`).
+    fn resolve_bytes(&self, s: StrRef) -> Option<&[u8]> {
+        let from = if s.is_owned() { &self.owned } else { self.text };
+        from.as_bytes().get(s.range())
+    }
+
     pub(crate) fn open_seq(&self) -> OpenSeq {
         OpenSeq {
             base: self.pending_items.len(),
@@ -205,10 +212,9 @@ impl<'t> Builder<'t> {
             Some(ix) => ix.get(key).copied(),
             None => {
                 let len = key.len();
-                self.pending_entries
-                    .get(map.base..)?
-                    .iter()
-                    .position(|e| e.may_be(len) && self.resolve(e.key) == key)
+                self.pending_entries.get(map.base..)?.iter().position(|e| {
+                    e.may_be(len) && self.resolve_bytes(e.key) == Some(key.as_bytes())
+                })
             }
         }
     }
