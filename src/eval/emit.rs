@@ -106,10 +106,7 @@ fn path_steps(ctx: &Ctx<'_>, rule: &Rule, env: &mut Env, sources: &SourceMap) ->
                     };
                     env.set(*var, Val::Obj(last));
                     let ok = match cond {
-                        Some(c) => {
-                            let v = ctx.eval(c, env);
-                            ctx.truthy(&v)
-                        }
+                        Some(c) => ctx.test(c, env),
                         None => true,
                     };
                     if ok {

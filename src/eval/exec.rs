@@ -250,10 +250,7 @@ fn run_root(
 }
 
 fn passes(ctx: &Ctx<'_>, filters: &[Expr], env: &mut Env) -> bool {
-    filters.iter().all(|f| {
-        let v = ctx.eval(f, env);
-        ctx.truthy(&v)
-    })
+    filters.iter().all(|f| ctx.test(f, env))
 }
 
 /// The rows a hash lookup yields, in list order; `None` when the probe is not a string
@@ -296,8 +293,7 @@ fn steps(
     match step {
         Step::Filter(e) => {
             let mark = env.witnesses.len();
-            let v = ctx.eval(e, env);
-            if ctx.truthy(&v) {
+            if ctx.test(e, env) {
                 steps(ctx, rule, tail, env, sources, found);
             }
             env.witnesses.truncate(mark);
@@ -345,8 +341,7 @@ fn steps(
         }
         Step::Join { anti, test, .. } => {
             let mark = env.witnesses.len();
-            let v = ctx.eval(test, env);
-            let matched = ctx.truthy(&v);
+            let matched = ctx.test(test, env);
             if *anti {
                 env.witnesses.truncate(mark);
             }

@@ -88,8 +88,7 @@ pub fn autofix(ctx: &Ctx<'_>, rule: &ir::Rule, env: &mut Env) -> Option<Autofix>
         changes: Vec::new(),
     };
     if let Some(c) = &fix.condition {
-        let v = ctx.eval(c, env);
-        if !ctx.truthy(&v) {
+        if !ctx.test(c, env) {
             out.unfixable = Some("the fix does not apply to this finding".to_string());
             return Some(out);
         }
@@ -171,10 +170,7 @@ fn ops(ctx: &Ctx<'_>, fix: &ir::Fix, env: &mut Env) -> Result<Ops, String> {
                         *slot = Val::Node(d, *item);
                     }
                     let keep = match cond {
-                        Some(c) => {
-                            let v = ctx.eval(c, env);
-                            ctx.truthy(&v)
-                        }
+                        Some(c) => ctx.test(c, env),
                         None => true,
                     };
                     if keep {

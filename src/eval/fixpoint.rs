@@ -380,10 +380,7 @@ fn seed_values(
             };
             env.steps = 0;
             env.set(s.var, v);
-            let ok = s.filters.iter().all(|f| {
-                let x = ctx.eval(f, &mut env);
-                ctx.truthy(&x)
-            });
+            let ok = s.filters.iter().all(|f| ctx.test(f, &mut env));
             // a value the step limit cut short is kept: it may be asked about
             if ok || env.exhausted {
                 out.insert(o);
@@ -518,8 +515,7 @@ impl Run<'_, '_> {
             }
         }
         for f in self.filters.get(depth).map_or(&[][..], Vec::as_slice) {
-            let v = ctx.eval(f, env);
-            if !ctx.truthy(&v) || env.exhausted {
+            if !ctx.test(f, env) || env.exhausted {
                 env.exhausted = false;
                 return false;
             }

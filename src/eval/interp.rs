@@ -673,6 +673,66 @@ impl<'g> Ctx<'g> {
         true
     }
 
+    /// Whether a condition holds: [`Ctx::truthy`] of [`Ctx::eval`], with the same steps
+    /// counted, but `and`, `or`, `not` and comparisons answered without making values.
+    pub fn test(&self, e: &Expr, env: &mut Env) -> bool {
+        match e {
+            Expr::Not(x) => self.take_step(env) && self.not(x, env),
+            Expr::And(a, b) => self.take_step(env) && self.and(a, b, env),
+            Expr::Or(a, b) => self.take_step(env) && self.or(a, b, env),
+            Expr::Cmp(op, a, b) => self.take_step(env) && self.cmp(*op, a, b, env),
+            _ => {
+                let v = self.eval(e, env);
+                self.truthy(&v)
+            }
+        }
+    }
+
+    fn not(&self, x: &Expr, env: &mut Env) -> bool {
+        // a witness that made the inner expression false (the match found by `none`, the
+        // counterexample found by `all`) is why `not` holds: keep it
+        !self.test(x, env)
+    }
+
+    fn and(&self, a: &Expr, b: &Expr, env: &mut Env) -> bool {
+        let mark = env.witnesses.len();
+        let ok = self.test(a, env) && self.test(b, env);
+        if !ok {
+            env.witnesses.truncate(mark);
+        }
+        ok
+    }
+
+    fn or(&self, a: &Expr, b: &Expr, env: &mut Env) -> bool {
+        let mark = env.witnesses.len();
+        if self.test(a, env) {
+            return true;
+        }
+        env.witnesses.truncate(mark);
+        let ok = self.test(b, env);
+        if !ok {
+            env.witnesses.truncate(mark);
+        }
+        ok
+    }
+
+    fn cmp(&self, op: CmpOp, a: &Expr, b: &Expr, env: &mut Env) -> bool {
+        let a = self.eval(a, env);
+        // a scalar constant on the right (`c.imagePullPolicy != "Always"`) is compared where
+        // it is, without a value made of it (the step is counted)
+        if let (Expr::Const(c), false) = (b, matches!(op, CmpOp::In | CmpOp::NotIn)) {
+            if !self.take_step(env) {
+                return self.compare(op, &a, &Val::Null);
+            }
+            if let Some(r) = const_scalar(c).and_then(|sb| self.compare_scalar(op, &a, sb)) {
+                return r;
+            }
+            return self.compare(op, &a, &Val::from(c));
+        }
+        let b = self.eval(b, env);
+        self.compare(op, &a, &b)
+    }
+
     /// Evaluates an expression.
     pub fn eval(&self, e: &Expr, env: &mut Env) -> Val {
         if !self.take_step(env) {
@@ -727,58 +787,10 @@ impl<'g> Ctx<'g> {
                     self.call(*f, &vals, env)
                 }
             },
-            Expr::Not(x) => {
-                // a witness that made the inner expression false (the match found by
-                // `none`, the counterexample found by `all`) is why `not` holds: keep it
-                let v = self.eval(x, env);
-                Val::Bool(!self.truthy(&v))
-            }
-            Expr::And(a, b) => {
-                let mark = env.witnesses.len();
-                let ok = {
-                    let va = self.eval(a, env);
-                    self.truthy(&va) && {
-                        let vb = self.eval(b, env);
-                        self.truthy(&vb)
-                    }
-                };
-                if !ok {
-                    env.witnesses.truncate(mark);
-                }
-                Val::Bool(ok)
-            }
-            Expr::Or(a, b) => {
-                let mark = env.witnesses.len();
-                let va = self.eval(a, env);
-                if self.truthy(&va) {
-                    return Val::Bool(true);
-                }
-                env.witnesses.truncate(mark);
-                let vb = self.eval(b, env);
-                let ok = self.truthy(&vb);
-                if !ok {
-                    env.witnesses.truncate(mark);
-                }
-                Val::Bool(ok)
-            }
-            Expr::Cmp(op, a, b) => {
-                let a = self.eval(a, env);
-                // a scalar constant on the right (`c.imagePullPolicy != "Always"`) is
-                // compared where it is, without a value made of it (the step is counted)
-                if let (Expr::Const(c), false) = (&**b, matches!(op, CmpOp::In | CmpOp::NotIn)) {
-                    if !self.take_step(env) {
-                        return Val::Bool(self.compare(*op, &a, &Val::Null));
-                    }
-                    if let Some(r) = const_scalar(c).and_then(|sb| self.compare_scalar(*op, &a, sb))
-                    {
-                        return Val::Bool(r);
-                    }
-                    let b = Val::from(c);
-                    return Val::Bool(self.compare(*op, &a, &b));
-                }
-                let b = self.eval(b, env);
-                Val::Bool(self.compare(*op, &a, &b))
-            }
+            Expr::Not(x) => Val::Bool(self.not(x, env)),
+            Expr::And(a, b) => Val::Bool(self.and(a, b, env)),
+            Expr::Or(a, b) => Val::Bool(self.or(a, b, env)),
+            Expr::Cmp(op, a, b) => Val::Bool(self.cmp(*op, a, b, env)),
             Expr::Coalesce(a, b) => {
                 let a = self.eval(a, env);
                 if self.is_null(&a) {
@@ -899,10 +911,7 @@ impl<'g> Ctx<'g> {
             env.set(var, c);
             let mark = env.witnesses.len();
             let ok = match cond {
-                Some(cond) => {
-                    let v = self.eval(cond, env);
-                    self.truthy(&v)
-                }
+                Some(cond) => self.test(cond, env),
                 None => true,
             };
             match quant {

@@ -40,10 +40,7 @@ fn rows(
     let Some(b) = rule.bindings.get(depth) else {
         let mark = env.witnesses.len();
         let ok = match &rule.condition {
-            Some(c) => {
-                let v = ctx.eval(c, env);
-                ctx.truthy(&v)
-            }
+            Some(c) => ctx.test(c, env),
             None => true,
         };
         if ok {
