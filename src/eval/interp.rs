@@ -509,9 +509,10 @@ impl<'g> Ctx<'g> {
         let meta = |k: &str| self.field(&self.field(base, "metadata"), k);
         let objs = |ids: &[ObjId]| Val::List(Arc::new(ids.iter().map(|i| Val::Obj(*i)).collect()));
         match a {
-            Attr::Name => str_val(&o.name),
-            Attr::Namespace => o.namespace.as_deref().map_or(Val::Null, str_val),
-            Attr::Kind => str_val(&o.kind),
+            // the graph's shared strings, not copies
+            Attr::Name => Val::Str(o.name.clone()),
+            Attr::Namespace => o.namespace.clone().map_or(Val::Null, Val::Str),
+            Attr::Kind => Val::Str(o.kind.clone()),
             Attr::Labels => meta("labels"),
             Attr::Annotations => meta("annotations"),
             Attr::Owners => objs(g.owners(obj)),
