@@ -423,6 +423,27 @@ impl<'g> Ctx<'g> {
                     .map(Val::Obj)
                     .collect()
             }
+            // `for c in w.containers`: the containers listed straight away (the steps of
+            // evaluating `w.containers` counted)
+            Source::Expr(e) if matches!(&**e, Expr::Attr(_, Attr::Containers)) => {
+                let Expr::Attr(b, _) = &**e else {
+                    return Vec::new();
+                };
+                if !self.take_step(env) {
+                    return Vec::new();
+                }
+                self.with_value(b, env, |base| match base {
+                    Val::Obj(o) => {
+                        let n = self
+                            .graph
+                            .object(*o)
+                            .and_then(|x| x.workload.as_ref())
+                            .map_or(0, |w| w.containers.len());
+                        (0..n as u32).map(|i| Val::Container(*o, i)).collect()
+                    }
+                    _ => Vec::new(),
+                })
+            }
             Source::Expr(e) => match self.eval(e, env) {
                 // a list made for this binding (`w.containers`) is taken over, not copied
                 Val::List(items) => Arc::try_unwrap(items).unwrap_or_else(|a| a.to_vec()),
@@ -989,9 +1010,12 @@ impl<'g> Ctx<'g> {
                     .map_or(Val::Null, Val::Version),
             },
             Builtin::Flag | Builtin::Flags | Builtin::HasFlag => {
-                let name = s(1).unwrap_or_default();
+                let name = match self.scalar(arg(1)) {
+                    Scalar::Str(t) => std::borrow::Cow::Borrowed(t),
+                    _ => std::borrow::Cow::Owned(s(1).unwrap_or_default()),
+                };
                 let words = self.command_line(arg(0));
-                let refs: Vec<&str> = words.iter().map(String::as_str).collect();
+                let refs: Vec<&str> = words.iter().map(|w| &**w).collect();
                 let values = builtins::flag_values(&refs, &name);
                 match f {
                     Builtin::Flag => values
@@ -1085,15 +1109,30 @@ impl<'g> Ctx<'g> {
         self.sources.map_or("", |s| s.slice(span))
     }
 
-    /// `command` followed by `args` of a container, as words.
-    fn command_line(&self, c: &Val) -> Vec<String> {
+    /// `command` followed by `args` of a container, as words (the document's strings
+    /// borrowed, other scalars as their text).
+    fn command_line(&self, c: &Val) -> Vec<std::borrow::Cow<'g, str>> {
+        use std::borrow::Cow;
         let mut out = Vec::new();
         for key in ["command", "args"] {
-            let list = self.field(c, key);
-            for item in self.elements(&list) {
-                if let Some(t) = self.text(&item) {
-                    out.push(t);
+            match self.field(c, key) {
+                Val::Node(d, n) => {
+                    let Some(doc) = self.doc(d) else {
+                        continue;
+                    };
+                    for &item in doc.seq(n) {
+                        match doc.value(item) {
+                            Some(Value::Str(t)) => out.push(Cow::Borrowed(t)),
+                            _ => out.extend(self.text(&Val::Node(d, item)).map(Cow::Owned)),
+                        }
+                    }
                 }
+                list => out.extend(
+                    self.elements(&list)
+                        .iter()
+                        .filter_map(|i| self.text(i))
+                        .map(Cow::Owned),
+                ),
             }
         }
         out
