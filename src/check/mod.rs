@@ -71,11 +71,12 @@ fn compile_inner(
     sources: &mut SourceMap,
     record: bool,
 ) -> Compiled {
-    let ahead = ahead::ahead(fs, entry, sources.len());
+    let ahead::Prepared { files, tables } = ahead::ahead(fs, entry, sources.len());
     let mut c = Checker {
         fs,
         sources,
-        ahead,
+        ahead: files,
+        tables_ahead: tables,
         diags: Vec::new(),
         parsed: Vec::new(),
         seen: BTreeSet::new(),
@@ -93,6 +94,8 @@ struct Checker<'a> {
     sources: &'a mut SourceMap,
     /// Files read and parsed ahead, in parallel ([`ahead`]).
     ahead: HashMap<ahead::Key, ahead::Ahead>,
+    /// Table files decoded ahead, in parallel ([`ahead`]).
+    tables_ahead: HashMap<ahead::Key, ahead::TableYaml>,
     diags: Vec<Diagnostic>,
     parsed: Vec<(FileId, RuleFile, ast::File)>,
     seen: BTreeSet<(bool, String, String)>,
@@ -581,24 +584,28 @@ impl Checker<'_> {
                 return None;
             }
         };
-        let value: serde_yaml::Value =
-            match serde_yaml::from_str(text.strip_prefix('\u{feff}').unwrap_or(&text)) {
-                Ok(v) => v,
-                Err(e) => {
-                    let at = e
-                        .location()
-                        .map(|l| format!(" at line {}, column {}", l.line(), l.column()))
-                        .unwrap_or_default();
-                    self.diags.push(
-                        Diagnostic::error(
-                            "E0108",
-                            format!("table `{}` is not valid yaml{at}", target.display),
-                        )
-                        .at(t.path.loc.0, "table declared here"),
-                    );
-                    return None;
-                }
-            };
+        // decoded ahead from the same text, or decoded now
+        let decoded = match self.tables_ahead.remove(&ahead::key(&target)) {
+            Some(decoded) => decoded,
+            None => ahead::decode_table(&text),
+        };
+        let value: serde_yaml::Value = match decoded {
+            Ok(v) => v,
+            Err(e) => {
+                let at = e
+                    .location()
+                    .map(|l| format!(" at line {}, column {}", l.line(), l.column()))
+                    .unwrap_or_default();
+                self.diags.push(
+                    Diagnostic::error(
+                        "E0108",
+                        format!("table `{}` is not valid yaml{at}", target.display),
+                    )
+                    .at(t.path.loc.0, "table declared here"),
+                );
+                return None;
+            }
+        };
         // A table file is a list of rows, or a map with a `rows` list (and metadata such
         // as `source` and `checked`).
         let rows = match &value {
