@@ -16,6 +16,7 @@ use crate::diag::{Diagnostic, FileId, SourceMap, Span};
 use crate::syntax::ast;
 use fs::{RuleFile, RuleFs};
 use ir::{Const, Program, Severity};
+use rayon::prelude::*;
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
@@ -102,6 +103,16 @@ struct Checker<'a> {
     record: bool,
     types: Vec<(Span, ir::Ty)>,
 }
+
+/// A rule of the ruleset, in file order: its id clashes with an earlier rule's (the
+/// diagnostic), or it is checked.
+enum RuleStep<'r> {
+    Clash(Diagnostic),
+    Check(FileId, &'r ast::Rule),
+}
+
+/// A rule checked: the rule when it has no error, its diagnostics, the types recorded.
+type RuleChecked = (Option<ir::Rule>, Vec<Diagnostic>, Vec<(Span, ir::Ty)>);
 
 /// Global names visible to every rule.
 pub(crate) struct Globals {
@@ -276,7 +287,10 @@ impl Checker<'_> {
             }
         }
         self.relations(&parsed, &mut globals, &mut program);
+        // Rule ids in file order first; then every rule is checked on its own (a rule's
+        // check reads the globals only), in parallel, and the results are taken in order.
         let mut ids: HashMap<String, Span> = HashMap::new();
+        let mut steps: Vec<RuleStep<'_>> = Vec::new();
         for (file_id, _, ast) in &parsed {
             for item in &ast.items {
                 let ast::Item::Rule(r) = item else { continue };
@@ -286,27 +300,44 @@ impl Checker<'_> {
                         format!("rule id `{}` is used twice", r.id.text),
                     )
                     .at(r.id.loc.0, "used again here");
-                    self.diags.push(if from_bundled(first, r.id.loc.0) {
+                    steps.push(RuleStep::Clash(if from_bundled(first, r.id.loc.0) {
                         d.with_label(first, "first used in the bundled ruleset")
                             .with_help(bundled_help(&format!("rule `{}`", r.id.text)))
                     } else {
                         d.with_label(first, "first used here")
                             .with_help("every rule needs its own stable id")
-                    });
+                    }));
                     continue;
                 }
                 ids.insert(r.id.text.clone(), r.id.loc.0);
-                let mut rc = expr::RuleChecker::new(&globals, &program, *file_id);
-                if self.record {
-                    rc.types = Some(Vec::new());
+                steps.push(RuleStep::Check(*file_id, r));
+            }
+        }
+        let record = self.record;
+        let checked: Vec<RuleChecked> = steps
+            .into_par_iter()
+            .map(|step| match step {
+                RuleStep::Clash(d) => (None, vec![d], Vec::new()),
+                RuleStep::Check(file_id, r) => {
+                    let mut rc = expr::RuleChecker::new(&globals, &program, file_id);
+                    if record {
+                        rc.types = Some(Vec::new());
+                    }
+                    let checked = rc.rule(r);
+                    let ok = !rc.diags.iter().any(Diagnostic::is_error);
+                    (
+                        checked.filter(|_| ok),
+                        rc.diags,
+                        rc.types.unwrap_or_default(),
+                    )
                 }
-                let checked = rc.rule(r);
-                self.types.append(&mut rc.types.take().unwrap_or_default());
-                let ok = !rc.diags.iter().any(Diagnostic::is_error);
-                self.diags.append(&mut rc.diags);
-                if let (true, Some(rule)) = (ok, checked) {
-                    program.rules.push(rule);
-                }
+            })
+            .collect();
+        for (rule, mut diags, mut types) in checked {
+            self.types.append(&mut types);
+            self.diags.append(&mut diags);
+            if let Some(rule) = rule {
+                program.rules.push(rule);
             }
         }
         Compiled {
