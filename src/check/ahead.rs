@@ -59,9 +59,18 @@ fn build(pattern: &str) -> Result<regex::Regex, regex::Error> {
         .build()
 }
 
-/// Compiles the patterns of the `matches "..."` in `text` into the cache.
+/// Compiles the patterns of the `matches "..."` in `text` into the cache (a pattern that
+/// is there already, from another file, is not built again).
 fn compile_patterns(text: &str) {
     for pattern in patterns(text) {
+        let known = REGEXES
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_ref()
+            .is_some_and(|m| m.contains_key(&pattern));
+        if known {
+            continue;
+        }
         if let Ok(re) = build(&pattern) {
             keep(pattern, Arc::new(re));
         }
