@@ -59,9 +59,18 @@ fn build(pattern: &str) -> Result<regex::Regex, regex::Error> {
         .build()
 }
 
-/// Compiles the patterns of the `matches "..."` in `text` into the cache.
+/// Compiles the patterns of the `matches "..."` in `text` into the cache (a pattern that
+/// is there already, from another file, is not built again).
 fn compile_patterns(text: &str) {
     for pattern in patterns(text) {
+        let known = REGEXES
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_ref()
+            .is_some_and(|m| m.contains_key(&pattern));
+        if known {
+            continue;
+        }
         if let Ok(re) = build(&pattern) {
             keep(pattern, Arc::new(re));
         }
@@ -135,10 +144,31 @@ pub(super) fn key(f: &RuleFile) -> Key {
     (f.embedded, f.root.clone(), f.rel.clone())
 }
 
+/// A table file decoded ahead: the YAML of its text (byte order mark removed), as
+/// [`decode_table`] gives it.
+pub(super) type TableYaml = Result<serde_yaml::Value, serde_yaml::Error>;
+
+/// Decodes a table file's text, as the checker does.
+pub(super) fn decode_table(text: &str) -> TableYaml {
+    serde_yaml::from_str(text.strip_prefix('\u{feff}').unwrap_or(text))
+}
+
+/// What [`ahead`] prepares: the files parsed, by key, and the table files their `table`
+/// items name, decoded, by key. A table file missing here (one that cannot be read, say)
+/// is decoded by the checker.
+pub(super) struct Prepared {
+    /// The files read and parsed.
+    pub files: HashMap<Key, Ahead>,
+    /// The table files decoded.
+    pub tables: HashMap<Key, TableYaml>,
+}
+
 /// Reads and parses the files that loading `entry` in order will load, in parallel, each
 /// with the id it is predicted to get (`first` for the first file loaded, and so on);
-/// files that cannot be read are left out (the checker reports them).
-pub(super) fn ahead(fs: &RuleFs, entry: &[RuleFile], first: usize) -> HashMap<Key, Ahead> {
+/// files that cannot be read are left out (the checker reports them). Beside each parse,
+/// the table files its `table` items name are decoded (the checker would decode them one
+/// after the other).
+pub(super) fn ahead(fs: &RuleFs, entry: &[RuleFile], first: usize) -> Prepared {
     let mut order: Vec<(RuleFile, String)> = Vec::new();
     let mut seen: HashSet<Key> = HashSet::new();
     for f in entry {
@@ -153,12 +183,36 @@ pub(super) fn ahead(fs: &RuleFs, entry: &[RuleFile], first: usize) -> HashMap<Ke
                 let id = FileId::try_from(first + i).ok()?;
                 let parsed = crate::syntax::parse(id, &text);
                 compile_patterns(&text);
-                Some((key(&f), Ahead { id, text, parsed }))
+                let tables = tables(fs, &f, &parsed.0);
+                Some(((key(&f), Ahead { id, text, parsed }), tables))
             })
-            .collect::<HashMap<_, _>>()
+            .collect::<Vec<_>>()
     };
     let (_, parsed) = rayon::join(crate::schema::Schema::bundled, parse_all);
-    parsed
+    let mut prepared = Prepared {
+        files: HashMap::with_capacity(parsed.len()),
+        tables: HashMap::new(),
+    };
+    for (file, tables) in parsed {
+        prepared.files.insert(file.0, file.1);
+        prepared.tables.extend(tables);
+    }
+    prepared
+}
+
+/// The table files the `table` items of `file` name, decoded, by key.
+fn tables(fs: &RuleFs, file: &RuleFile, ast: &ast::File) -> Vec<(Key, TableYaml)> {
+    ast.items
+        .iter()
+        .filter_map(|item| match item {
+            ast::Item::Table(t) => {
+                let target = fs.resolve(file, &t.path.value)?;
+                let text = fs.read(&target).ok()?;
+                Some((key(&target), decode_table(&text)))
+            }
+            _ => None,
+        })
+        .collect()
 }
 
 /// Adds `f` and then what it imports to `order`, as the checker's `load` does. A file
@@ -223,7 +277,7 @@ mod tests {
             ]
         );
         for (id, f) in &compiled.files {
-            assert_eq!(predicted[&key(f)].id, *id, "{}", f.rel);
+            assert_eq!(predicted.files[&key(f)].id, *id, "{}", f.rel);
         }
     }
 

@@ -16,6 +16,7 @@ use crate::diag::{Diagnostic, FileId, SourceMap, Span};
 use crate::syntax::ast;
 use fs::{RuleFile, RuleFs};
 use ir::{Const, Program, Severity};
+use rayon::prelude::*;
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
@@ -71,11 +72,12 @@ fn compile_inner(
     sources: &mut SourceMap,
     record: bool,
 ) -> Compiled {
-    let ahead = ahead::ahead(fs, entry, sources.len());
+    let ahead::Prepared { files, tables } = ahead::ahead(fs, entry, sources.len());
     let mut c = Checker {
         fs,
         sources,
-        ahead,
+        ahead: files,
+        tables_ahead: tables,
         diags: Vec::new(),
         parsed: Vec::new(),
         seen: BTreeSet::new(),
@@ -93,12 +95,24 @@ struct Checker<'a> {
     sources: &'a mut SourceMap,
     /// Files read and parsed ahead, in parallel ([`ahead`]).
     ahead: HashMap<ahead::Key, ahead::Ahead>,
+    /// Table files decoded ahead, in parallel ([`ahead`]).
+    tables_ahead: HashMap<ahead::Key, ahead::TableYaml>,
     diags: Vec<Diagnostic>,
     parsed: Vec<(FileId, RuleFile, ast::File)>,
     seen: BTreeSet<(bool, String, String)>,
     record: bool,
     types: Vec<(Span, ir::Ty)>,
 }
+
+/// A rule of the ruleset, in file order: its id clashes with an earlier rule's (the
+/// diagnostic), or it is checked.
+enum RuleStep<'r> {
+    Clash(Diagnostic),
+    Check(FileId, &'r ast::Rule),
+}
+
+/// A rule checked: the rule when it has no error, its diagnostics, the types recorded.
+type RuleChecked = (Option<ir::Rule>, Vec<Diagnostic>, Vec<(Span, ir::Ty)>);
 
 /// Global names visible to every rule.
 pub(crate) struct Globals {
@@ -273,7 +287,10 @@ impl Checker<'_> {
             }
         }
         self.relations(&parsed, &mut globals, &mut program);
+        // Rule ids in file order first; then every rule is checked on its own (a rule's
+        // check reads the globals only), in parallel, and the results are taken in order.
         let mut ids: HashMap<String, Span> = HashMap::new();
+        let mut steps: Vec<RuleStep<'_>> = Vec::new();
         for (file_id, _, ast) in &parsed {
             for item in &ast.items {
                 let ast::Item::Rule(r) = item else { continue };
@@ -283,27 +300,44 @@ impl Checker<'_> {
                         format!("rule id `{}` is used twice", r.id.text),
                     )
                     .at(r.id.loc.0, "used again here");
-                    self.diags.push(if from_bundled(first, r.id.loc.0) {
+                    steps.push(RuleStep::Clash(if from_bundled(first, r.id.loc.0) {
                         d.with_label(first, "first used in the bundled ruleset")
                             .with_help(bundled_help(&format!("rule `{}`", r.id.text)))
                     } else {
                         d.with_label(first, "first used here")
                             .with_help("every rule needs its own stable id")
-                    });
+                    }));
                     continue;
                 }
                 ids.insert(r.id.text.clone(), r.id.loc.0);
-                let mut rc = expr::RuleChecker::new(&globals, &program, *file_id);
-                if self.record {
-                    rc.types = Some(Vec::new());
+                steps.push(RuleStep::Check(*file_id, r));
+            }
+        }
+        let record = self.record;
+        let checked: Vec<RuleChecked> = steps
+            .into_par_iter()
+            .map(|step| match step {
+                RuleStep::Clash(d) => (None, vec![d], Vec::new()),
+                RuleStep::Check(file_id, r) => {
+                    let mut rc = expr::RuleChecker::new(&globals, &program, file_id);
+                    if record {
+                        rc.types = Some(Vec::new());
+                    }
+                    let checked = rc.rule(r);
+                    let ok = !rc.diags.iter().any(Diagnostic::is_error);
+                    (
+                        checked.filter(|_| ok),
+                        rc.diags,
+                        rc.types.unwrap_or_default(),
+                    )
                 }
-                let checked = rc.rule(r);
-                self.types.append(&mut rc.types.take().unwrap_or_default());
-                let ok = !rc.diags.iter().any(Diagnostic::is_error);
-                self.diags.append(&mut rc.diags);
-                if let (true, Some(rule)) = (ok, checked) {
-                    program.rules.push(rule);
-                }
+            })
+            .collect();
+        for (rule, mut diags, mut types) in checked {
+            self.types.append(&mut types);
+            self.diags.append(&mut diags);
+            if let Some(rule) = rule {
+                program.rules.push(rule);
             }
         }
         Compiled {
@@ -581,24 +615,28 @@ impl Checker<'_> {
                 return None;
             }
         };
-        let value: serde_yaml::Value =
-            match serde_yaml::from_str(text.strip_prefix('\u{feff}').unwrap_or(&text)) {
-                Ok(v) => v,
-                Err(e) => {
-                    let at = e
-                        .location()
-                        .map(|l| format!(" at line {}, column {}", l.line(), l.column()))
-                        .unwrap_or_default();
-                    self.diags.push(
-                        Diagnostic::error(
-                            "E0108",
-                            format!("table `{}` is not valid yaml{at}", target.display),
-                        )
-                        .at(t.path.loc.0, "table declared here"),
-                    );
-                    return None;
-                }
-            };
+        // decoded ahead from the same text, or decoded now
+        let decoded = match self.tables_ahead.remove(&ahead::key(&target)) {
+            Some(decoded) => decoded,
+            None => ahead::decode_table(&text),
+        };
+        let value: serde_yaml::Value = match decoded {
+            Ok(v) => v,
+            Err(e) => {
+                let at = e
+                    .location()
+                    .map(|l| format!(" at line {}, column {}", l.line(), l.column()))
+                    .unwrap_or_default();
+                self.diags.push(
+                    Diagnostic::error(
+                        "E0108",
+                        format!("table `{}` is not valid yaml{at}", target.display),
+                    )
+                    .at(t.path.loc.0, "table declared here"),
+                );
+                return None;
+            }
+        };
         // A table file is a list of rows, or a map with a `rows` list (and metadata such
         // as `source` and `checked`).
         let rows = match &value {

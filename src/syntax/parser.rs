@@ -164,43 +164,69 @@ fn only_comments(chunk: &str) -> bool {
     })
 }
 
+/// The deepest nesting of brackets outside strings, with the offset of the bracket that
+/// first reached it. Works on bytes: every byte it looks for is ASCII, and no byte of a
+/// multi-byte character is.
 fn max_nesting(text: &str) -> (usize, usize) {
+    let bytes = text.as_bytes();
     let mut depth = 0usize;
     let mut max = (0, 0);
-    let mut in_str = false;
-    let mut escaped = false;
-    for (i, c) in text.char_indices() {
-        if in_str {
-            match c {
-                _ if escaped => escaped = false,
-                '\\' => escaped = true,
-                '"' | '\n' => in_str = false,
-                _ => {}
-            }
-            continue;
-        }
-        match c {
-            '"' => in_str = true,
-            '(' | '[' | '{' => {
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        match b {
+            b'"' => i = string_end(bytes, i + 1),
+            b'(' | b'[' | b'{' => {
                 depth += 1;
                 if depth > max.0 {
                     max = (depth, i);
                 }
             }
-            ')' | ']' | '}' => depth = depth.saturating_sub(1),
+            b')' | b']' | b'}' => depth = depth.saturating_sub(1),
             _ => {}
         }
+        i += 1;
     }
     max
+}
+
+/// The offset of the `"` or line break that ends a string whose text starts at `i` (`\`
+/// escapes the byte after it), or the length of `bytes`.
+fn string_end(bytes: &[u8], mut i: usize) -> usize {
+    while let Some(&c) = bytes.get(i) {
+        match c {
+            b'\\' => i += 1,
+            b'"' | b'\n' => return i,
+            _ => {}
+        }
+        i += 1;
+    }
+    i
+}
+
+/// Whether a word is one of the operator words [`operator_count`] counts.
+fn is_operator_word(word: &[u8]) -> bool {
+    matches!(
+        word,
+        b"not"
+            | b"and"
+            | b"or"
+            | b"in"
+            | b"any"
+            | b"all"
+            | b"none"
+            | b"exists"
+            | b"count"
+            | b"matches"
+            | b"contains"
+            | b"starts"
+            | b"ends"
+            | b"selects"
+    )
 }
 
 /// Counts operator tokens outside strings and comments, and returns the count with the
 /// offset where the count first exceeded [`MAX_OPERATORS`] (or 0).
 fn operator_count(text: &str) -> (usize, usize) {
-    const WORDS: &[&str] = &[
-        "not", "and", "or", "in", "any", "all", "none", "exists", "count", "matches", "contains",
-        "starts", "ends", "selects",
-    ];
     let bytes = text.as_bytes();
     let mut count = 0usize;
     let mut over_at = 0usize;
@@ -213,17 +239,7 @@ fn operator_count(text: &str) -> (usize, usize) {
     };
     while let Some(&b) = bytes.get(i) {
         match b {
-            b'"' => {
-                i += 1;
-                while let Some(&c) = bytes.get(i) {
-                    match c {
-                        b'\\' => i += 1,
-                        b'"' | b'\n' => break,
-                        _ => {}
-                    }
-                    i += 1;
-                }
-            }
+            b'"' => i = string_end(bytes, i + 1),
             b'/' if bytes.get(i + 1) == Some(&b'/') => {
                 while bytes.get(i).is_some_and(|c| *c != b'\n') {
                     i += 1;
@@ -242,8 +258,8 @@ fn operator_count(text: &str) -> (usize, usize) {
                 {
                     i += 1;
                 }
-                let word = text.get(start..=i).unwrap_or("");
-                if WORDS.contains(&word) && bytes.get(start.wrapping_sub(1)) != Some(&b'.') {
+                let word = bytes.get(start..=i).unwrap_or(&[]);
+                if is_operator_word(word) && bytes.get(start.wrapping_sub(1)) != Some(&b'.') {
                     bump(&mut count, start);
                 }
             }
