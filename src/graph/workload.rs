@@ -33,7 +33,7 @@
 
 use super::index::PerObject;
 use super::kinds::{builtin_pod_paths, group_of};
-use super::{Graph, ObjId, string_map};
+use super::{Graph, Interner, Label, ObjId, string_map_in};
 use crate::model::{Document, NodeId};
 use rayon::prelude::*;
 use std::collections::VecDeque;
@@ -83,7 +83,7 @@ pub struct Workload {
     /// The pod labels mapping node, when present.
     pub pod_labels: Option<NodeId>,
     /// The pod labels, read from `pod_labels`; label selectors match against these.
-    pub labels: Vec<(Box<str>, Box<str>)>,
+    pub labels: Vec<Label>,
     /// Every container: init containers, then regular, then ephemeral, each in list order.
     pub containers: Vec<Container>,
 }
@@ -174,14 +174,17 @@ pub(crate) fn read_workload(
     doc: &Document,
     node: NodeId,
     kind: &str,
-    labels: &[(Box<str>, Box<str>)],
+    labels: &[Label],
+    strings: &mut Interner,
 ) -> Option<Workload> {
     let (spec, pod_metadata) = find_pod(doc, node, kind)?;
     let pod_labels = pod_metadata.and_then(|m| doc.get(m, "labels"));
     let labels = if kind == "Pod" {
         labels.to_vec()
     } else {
-        pod_labels.map(|l| string_map(doc, l)).unwrap_or_default()
+        pod_labels
+            .map(|l| string_map_in(doc, l, strings))
+            .unwrap_or_default()
     };
     let mut containers = Vec::new();
     for kind in [
