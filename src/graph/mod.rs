@@ -203,27 +203,23 @@ impl Graph {
     fn read_objects(&mut self, cluster_crds: &HashSet<(Box<str>, Box<str>)>) {
         let docs = &self.load.docs;
         let default_namespace = &*self.default_namespace;
-        // an indexed collect writes each object straight into its place (a flattening one
-        // gathers growing per-thread lists and copies them); every reference has its
-        // document, so the second copy is exact
-        let objects: Vec<Option<Object>> = self
+        // every reference has its document; one without would be dropped. An indexed collect
+        // writes each object straight into its place, with no second copy of the objects
+        let refs: Vec<ObjectRef> = self
             .load
             .objects
+            .iter()
+            .filter(|r| (r.doc as usize) < docs.len())
+            .copied()
+            .collect();
+        let none = Document::default();
+        self.objects = refs
             .par_iter()
             .map_init(Interner::default, |strings, r| {
-                let doc = docs.get(r.doc as usize)?;
-                Some(read_object(
-                    doc,
-                    *r,
-                    default_namespace,
-                    cluster_crds,
-                    strings,
-                ))
+                let doc = docs.get(r.doc as usize).unwrap_or(&none);
+                read_object(doc, *r, default_namespace, cluster_crds, strings)
             })
             .collect();
-        let mut all = Vec::with_capacity(objects.iter().filter(|o| o.is_some()).count());
-        all.extend(objects.into_iter().flatten());
-        self.objects = all;
     }
 
     /// Builds the object indexes, each on its own thread where there are several.

@@ -9,7 +9,6 @@ use super::index::PerObject;
 use super::kinds::group_of;
 use super::{Graph, ObjId, nonempty_str};
 use crate::model::{Document, NodeId};
-use rayon::prelude::*;
 use std::sync::Arc;
 
 /// What a reference points at.
@@ -277,8 +276,7 @@ impl<'g> Collector<'g> {
 
 /// Computes every object's references.
 pub(crate) fn build(g: &Graph) -> PerObject<Reference> {
-    let ids: Vec<ObjId> = g.ids().collect();
-    PerObject::from_lists(ids.par_iter().map(|&id| of_object(g, id)).collect())
+    PerObject::par_build(g.objects.len(), |id, out| out.extend(of_object(g, id)))
 }
 
 /// The references of one object.
