@@ -15,6 +15,7 @@
 use super::references::RefKind;
 use super::{Graph, ObjId, nonempty_str};
 use crate::model::{Document, NodeId};
+use std::sync::Arc;
 
 /// One path from outside the cluster to a workload.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -29,8 +30,8 @@ pub struct Exposure {
     /// The Gateway the route is attached to, when in the input.
     pub gateway: Option<ObjId>,
     /// The path in words, e.g. ``Ingress `shop` → Service `web` `` or
-    /// ``LoadBalancer Service `web` ``.
-    pub path: Box<str>,
+    /// ``LoadBalancer Service `web` `` (one string for every workload the path reaches).
+    pub path: Arc<str>,
 }
 
 const GATEWAY_API: &str = "gateway.networking.k8s.io";
@@ -46,11 +47,16 @@ pub(crate) fn build(g: &Graph) -> super::index::PerObject<Exposure> {
     let mut out: Vec<Vec<Exposure>> = vec![Vec::new(); g.objects.len()];
     // the same path twice (one install in several files of the input) is listed once
     let mut add = |service: ObjId, e: &dyn Fn(ObjId) -> Exposure| {
-        for &w in g.selected(service) {
+        let workloads = g.selected(service);
+        if workloads.is_empty() {
+            return;
+        }
+        // made once for every workload the Service selects: they share the path string
+        let x = e(service);
+        for &w in workloads {
             if let Some(list) = out.get_mut(w as usize) {
-                let x = e(service);
                 if list.iter().all(|y| y.path != x.path) {
-                    list.push(x);
+                    list.push(x.clone());
                 }
             }
         }

@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 
+use super::index::PerObject;
 use super::selector::{LabelIndex, LabelSelector, Missing};
 use super::{Graph, ObjId, nonempty_str};
 use crate::model::NodeId;
@@ -51,18 +52,19 @@ pub struct Subject {
     pub node: NodeId,
 }
 
-/// Identity relations.
+/// Identity relations. The per-object ones are tables of the objects that have them
+/// (workloads, bindings, aggregating ClusterRoles), not a slot for every object.
 #[derive(Debug, Default)]
 pub(crate) struct Identity {
-    service_accounts: Vec<Option<ServiceAccountRef>>,
-    automount: Vec<bool>,
-    role_refs: Vec<Option<RoleRef>>,
-    subjects: Vec<Vec<Subject>>,
+    /// Per workload, its service account and whether its token is mounted.
+    service_accounts: PerObject<(ServiceAccountRef, bool)>,
+    role_refs: PerObject<RoleRef>,
+    subjects: PerObject<Subject>,
     /// namespace → name → bindings naming that service account.
     by_sa: HashMap<Box<str>, HashMap<Box<str>, Vec<ObjId>>>,
     /// kind → name → bindings (users and groups).
     by_subject: HashMap<Box<str>, HashMap<Box<str>, Vec<ObjId>>>,
-    aggregates: Vec<Vec<ObjId>>,
+    aggregates: PerObject<ObjId>,
 }
 
 fn is_binding(g: &Graph, id: ObjId) -> bool {
@@ -74,42 +76,32 @@ fn is_binding(g: &Graph, id: ObjId) -> bool {
 impl Identity {
     pub(crate) fn build(g: &Graph) -> Identity {
         let n = g.objects.len();
-        let mut id = Identity {
-            service_accounts: vec![None; n],
-            automount: vec![false; n],
-            role_refs: vec![None; n],
-            subjects: vec![Vec::new(); n],
-            aggregates: vec![Vec::new(); n],
-            ..Identity::default()
-        };
+        let mut id = Identity::default();
+        let mut accounts = Vec::new();
         for &w in g.all_workloads() {
             let Some(sa) = service_account(g, w) else {
                 continue;
             };
             let auto = automount(g, w, sa.target);
-            if let Some(slot) = id.automount.get_mut(w as usize) {
-                *slot = auto;
-            }
-            if let Some(slot) = id.service_accounts.get_mut(w as usize) {
-                *slot = Some(sa);
-            }
+            accounts.push((w, (sa, auto)));
         }
+        id.service_accounts = PerObject::from_pairs(n, accounts);
+        let (mut role_refs, mut all_subjects) = (Vec::new(), Vec::new());
         for b in g.ids() {
             if !is_binding(g, b) {
                 continue;
             }
-            if let Some(slot) = id.role_refs.get_mut(b as usize) {
-                *slot = role_ref(g, b);
+            if let Some(r) = role_ref(g, b) {
+                role_refs.push((b, r));
             }
-            let subjects = subjects(g, b);
-            for s in &subjects {
-                id.index_subject(b, s);
-            }
-            if let Some(slot) = id.subjects.get_mut(b as usize) {
-                *slot = subjects;
+            for s in subjects(g, b) {
+                id.index_subject(b, &s);
+                all_subjects.push((b, s));
             }
         }
-        id.aggregates = aggregation(g);
+        id.role_refs = PerObject::from_pairs(n, role_refs);
+        id.subjects = PerObject::from_pairs(n, all_subjects);
+        id.aggregates = PerObject::from_pairs(n, aggregation(g));
         id
     }
 
@@ -228,8 +220,8 @@ fn subjects(g: &Graph, b: ObjId) -> Vec<Subject> {
 
 /// Direct aggregation edges: an aggregating ClusterRole → the ClusterRoles its
 /// `aggregationRule.clusterRoleSelectors` select (by their labels).
-fn aggregation(g: &Graph) -> Vec<Vec<ObjId>> {
-    let mut out = vec![Vec::new(); g.objects.len()];
+fn aggregation(g: &Graph) -> Vec<(ObjId, ObjId)> {
+    let mut out = Vec::new();
     let roles: Vec<ObjId> = g
         .by_kind("ClusterRole")
         .iter()
@@ -261,9 +253,7 @@ fn aggregation(g: &Graph) -> Vec<Vec<ObjId>> {
             .collect();
         selected.sort_unstable();
         selected.dedup();
-        if let Some(slot) = out.get_mut(r as usize) {
-            *slot = selected;
-        }
+        out.extend(selected.into_iter().map(|x| (r, x)));
     }
     out
 }
@@ -272,7 +262,7 @@ impl Graph {
     /// The service account a workload runs as (`None` for objects that are not workloads or
     /// have no namespace).
     pub fn service_account(&self, w: ObjId) -> Option<&ServiceAccountRef> {
-        self.ident.service_accounts.get(w as usize)?.as_ref()
+        self.ident.service_accounts.get(w).first().map(|(sa, _)| sa)
     }
 
     /// Whether a workload's pods get a service account token mounted: the pod spec's
@@ -280,24 +270,21 @@ impl Graph {
     /// else `true`. `false` for objects that are not workloads.
     pub fn automounts_token(&self, w: ObjId) -> bool {
         self.ident
-            .automount
-            .get(w as usize)
-            .copied()
-            .unwrap_or(false)
+            .service_accounts
+            .get(w)
+            .first()
+            .is_some_and(|(_, auto)| *auto)
     }
 
     /// The role a `RoleBinding` or `ClusterRoleBinding` grants (`None` for other objects or
     /// a binding without `roleRef`).
     pub fn binding_role(&self, b: ObjId) -> Option<&RoleRef> {
-        self.ident.role_refs.get(b as usize)?.as_ref()
+        self.ident.role_refs.get(b).first()
     }
 
     /// The subjects of a binding, in source order (subjects without kind or name skipped).
     pub fn subjects(&self, b: ObjId) -> &[Subject] {
-        self.ident
-            .subjects
-            .get(b as usize)
-            .map_or(&[], Vec::as_slice)
+        self.ident.subjects.get(b)
     }
 
     /// The ServiceAccount objects of the input a binding applies to, sorted by id, without
@@ -369,10 +356,7 @@ impl Graph {
 
     /// The ClusterRoles an aggregating ClusterRole selects directly, sorted by id.
     pub fn aggregates(&self, role: ObjId) -> &[ObjId] {
-        self.ident
-            .aggregates
-            .get(role as usize)
-            .map_or(&[], Vec::as_slice)
+        self.ident.aggregates.get(role)
     }
 
     /// The rule nodes (items of `rules`) that a Role or ClusterRole grants, each with the

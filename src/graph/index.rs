@@ -4,6 +4,7 @@
 
 use super::{ObjId, Object};
 use hashbrown::HashTable;
+use rayon::prelude::*;
 use std::hash::BuildHasher;
 
 /// The fields of a key; `None` stands for a missing namespace.
@@ -60,20 +61,28 @@ impl<const N: usize> FieldIndex<N> {
     }
 }
 
-/// A relation from objects to lists of values, kept as one array of values and one start
+/// A relation from objects to lists of values, kept as arrays of values and one start
 /// offset per object: 4 bytes per object and none per empty list, where a list per object
-/// costs 24 bytes and an allocation for each that is not empty.
+/// costs 24 bytes and an allocation for each that is not empty. The values are in one array,
+/// or (built in parallel) in one array per run of [`RUN`] objects, each kept as built.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct PerObject<T> {
+    /// Where each object's values start, counted over all the runs; `n + 1` entries.
     starts: Vec<u32>,
-    values: Vec<T>,
+    runs: Vec<Vec<T>>,
+    /// How many objects each run holds (all of them when there is one run).
+    run_objects: usize,
 }
+
+/// How many objects a run of a table built in parallel holds.
+const RUN: usize = 1024;
 
 impl<T> Default for PerObject<T> {
     fn default() -> PerObject<T> {
         PerObject {
             starts: Vec::new(),
-            values: Vec::new(),
+            runs: Vec::new(),
+            run_objects: usize::MAX,
         }
     }
 }
@@ -96,7 +105,8 @@ impl<T> PerObject<T> {
         starts.push(u32::try_from(at).unwrap_or(u32::MAX));
         PerObject {
             starts,
-            values: pairs.into_iter().map(|(_, v)| v).collect(),
+            runs: vec![pairs.into_iter().map(|(_, v)| v).collect()],
+            run_objects: usize::MAX,
         }
     }
 
@@ -109,14 +119,68 @@ impl<T> PerObject<T> {
             values.extend(list);
         }
         starts.push(u32::try_from(values.len()).unwrap_or(u32::MAX));
-        PerObject { starts, values }
+        PerObject {
+            starts,
+            runs: vec![values],
+            run_objects: usize::MAX,
+        }
+    }
+
+    /// The table of `n` objects whose values `f` appends, object by object, to the list it
+    /// is given; in parallel, by runs of [`RUN`] objects, each run into one list that the
+    /// table keeps: no list per object, and no copy of the values.
+    pub(crate) fn par_build(n: usize, f: impl Fn(ObjId, &mut Vec<T>) + Sync) -> PerObject<T>
+    where
+        T: Send,
+    {
+        let runs: Vec<(Vec<u32>, Vec<T>)> = (0..n.div_ceil(RUN))
+            .into_par_iter()
+            .map(|r| {
+                let ids = r * RUN..((r + 1) * RUN).min(n);
+                let mut counts = Vec::with_capacity(ids.len());
+                let mut values = Vec::new();
+                for i in ids {
+                    let before = values.len();
+                    if let Ok(id) = ObjId::try_from(i) {
+                        f(id, &mut values);
+                    }
+                    counts.push(u32::try_from(values.len() - before).unwrap_or(u32::MAX));
+                }
+                values.shrink_to_fit();
+                (counts, values)
+            })
+            .collect();
+        let mut starts = Vec::with_capacity(n + 1);
+        let mut kept = Vec::with_capacity(runs.len());
+        let mut at = 0u32;
+        for (counts, run) in runs {
+            for c in counts {
+                starts.push(at);
+                at = at.saturating_add(c);
+            }
+            kept.push(run);
+        }
+        starts.push(at);
+        PerObject {
+            starts,
+            runs: kept,
+            run_objects: RUN,
+        }
     }
 
     /// The values of object `id` (empty for an object without any, or out of range).
     pub(crate) fn get(&self, id: ObjId) -> &[T] {
         let i = id as usize;
-        match (self.starts.get(i), self.starts.get(i + 1)) {
-            (Some(&s), Some(&e)) => self.values.get(s as usize..e as usize).unwrap_or(&[]),
+        let r = i / self.run_objects;
+        let base = self
+            .starts
+            .get(r.saturating_mul(self.run_objects).min(i))
+            .copied()
+            .unwrap_or(0) as usize;
+        match (self.starts.get(i), self.starts.get(i + 1), self.runs.get(r)) {
+            (Some(&s), Some(&e), Some(run)) => run
+                .get((s as usize).saturating_sub(base)..(e as usize).saturating_sub(base))
+                .unwrap_or(&[]),
             _ => &[],
         }
     }
@@ -139,5 +203,17 @@ mod tests {
         assert_eq!(l.get(1), &[] as &[i32]);
         assert_eq!(l.get(2), &[2, 3]);
         assert_eq!(l.get(7), &[] as &[i32]);
+        // built in parallel, in runs: the same lists
+        let n = 3 * super::RUN + 5;
+        let p = PerObject::par_build(n, |id, out| {
+            for k in 0..id % 3 {
+                out.push((id, k));
+            }
+        });
+        for id in 0..n as u32 {
+            let want: Vec<(u32, u32)> = (0..id % 3).map(|k| (id, k)).collect();
+            assert_eq!(p.get(id), want.as_slice());
+        }
+        assert_eq!(p.get(n as u32), &[] as &[(u32, u32)]);
     }
 }

@@ -46,6 +46,10 @@ pub use references::{RefKind, Reference};
 pub use selector::LabelSelector;
 pub use workload::{Container, ContainerKind, Workload};
 
+/// A label (key, value) of an object or a pod template. Objects share the strings: a label
+/// key or value that many objects carry (`app`, `tier`, `team`...) is one allocation.
+pub type Label = (Arc<str>, Arc<str>);
+
 /// Index of an object in [`Graph::objects`].
 pub type ObjId = u32;
 
@@ -118,7 +122,7 @@ pub struct Object {
     /// `metadata.uid`, when given (exported objects).
     pub uid: Option<Box<str>>,
     /// `metadata.labels`, in source order (scalars other than strings are converted to text).
-    pub labels: Vec<(Box<str>, Box<str>)>,
+    pub labels: Vec<Label>,
     /// The node of `metadata.name`, when present.
     pub name_node: Option<NodeId>,
     /// The pod spec and containers, when the object is a workload.
@@ -199,27 +203,23 @@ impl Graph {
     fn read_objects(&mut self, cluster_crds: &HashSet<(Box<str>, Box<str>)>) {
         let docs = &self.load.docs;
         let default_namespace = &*self.default_namespace;
-        // an indexed collect writes each object straight into its place (a flattening one
-        // gathers growing per-thread lists and copies them); every reference has its
-        // document, so the second copy is exact
-        let objects: Vec<Option<Object>> = self
+        // every reference has its document; one without would be dropped. An indexed collect
+        // writes each object straight into its place, with no second copy of the objects
+        let refs: Vec<ObjectRef> = self
             .load
             .objects
+            .iter()
+            .filter(|r| (r.doc as usize) < docs.len())
+            .copied()
+            .collect();
+        let none = Document::default();
+        self.objects = refs
             .par_iter()
             .map_init(Interner::default, |strings, r| {
-                let doc = docs.get(r.doc as usize)?;
-                Some(read_object(
-                    doc,
-                    *r,
-                    default_namespace,
-                    cluster_crds,
-                    strings,
-                ))
+                let doc = docs.get(r.doc as usize).unwrap_or(&none);
+                read_object(doc, *r, default_namespace, cluster_crds, strings)
             })
             .collect();
-        let mut all = Vec::with_capacity(objects.iter().filter(|o| o.is_some()).count());
-        all.extend(objects.into_iter().flatten());
-        self.objects = all;
     }
 
     /// Builds the object indexes, each on its own thread where there are several.
@@ -368,10 +368,27 @@ pub(crate) fn scalar_text(doc: &Document, id: NodeId) -> Option<Box<str>> {
 }
 
 /// A string-to-string map (labels, map selectors) read from a mapping node.
-pub(crate) fn string_map(doc: &Document, id: NodeId) -> Vec<(Box<str>, Box<str>)> {
+pub(crate) fn string_map(doc: &Document, id: NodeId) -> Vec<Label> {
     doc.map(id)
         .iter()
-        .filter_map(|(k, v)| Some((k.into(), scalar_text(doc, v)?)))
+        .filter_map(|(k, v)| Some((k.into(), scalar_text(doc, v)?.into())))
+        .collect()
+}
+
+/// [`string_map`], with strings shared through `strings`.
+fn string_map_in(doc: &Document, id: NodeId, strings: &mut Interner) -> Vec<Label> {
+    doc.map(id)
+        .iter()
+        .filter_map(|(k, v)| {
+            let value = match doc.value(v)? {
+                Value::Str(s) => strings.get(s),
+                Value::Bool(b) => strings.get(&b.to_string()),
+                Value::Int(i) => strings.get(&i.to_string()),
+                Value::Float(f) => strings.get(&f.to_string()),
+                Value::Null | Value::Seq(_) | Value::Map(_) => return None,
+            };
+            Some((strings.get(k), value))
+        })
         .collect()
 }
 
@@ -543,7 +560,7 @@ fn first_of<const N: usize>(
 /// One copy of each string that many objects share (API versions, groups, kinds,
 /// namespaces), per worker.
 #[derive(Default)]
-struct Interner(HashSet<Arc<str>>);
+pub(crate) struct Interner(HashSet<Arc<str>, foldhash::fast::RandomState>);
 
 impl Interner {
     fn get(&mut self, s: &str) -> Arc<str> {
@@ -591,13 +608,13 @@ fn read_object(
     };
     let labels = meta
         .and_then(|m| doc.get(m, "labels"))
-        .map(|l| string_map(doc, l))
+        .map(|l| string_map_in(doc, l, strings))
         .unwrap_or_default();
     let uid = meta
         .and_then(|m| doc.get(m, "uid"))
         .and_then(|n| nonempty_str(doc, n))
         .map(Box::from);
-    let workload = workload::read_workload(doc, node, &kind, &labels);
+    let workload = workload::read_workload(doc, node, &kind, &labels, strings);
     Object {
         r,
         api_version,

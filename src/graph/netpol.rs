@@ -22,7 +22,7 @@ use std::sync::Arc;
 
 use super::calico;
 use super::selector::{LabelSelector, Missing};
-use super::{Graph, ObjId, Object, nonempty_str};
+use super::{Graph, Label, ObjId, Object, nonempty_str};
 use crate::model::{Document, NodeId};
 
 /// The kinds of policy that isolate pods.
@@ -130,8 +130,8 @@ pub struct Policy {
 
 /// The labels a pod is matched on by one kind of policy.
 pub(crate) struct PodLabels<'a> {
-    labels: &'a [(Box<str>, Box<str>)],
-    extra: Vec<(Box<str>, Box<str>)>,
+    labels: &'a [Label],
+    extra: Vec<Label>,
 }
 
 impl PodLabels<'_> {
@@ -143,7 +143,7 @@ impl PodLabels<'_> {
             .map(|(_, v)| &**v)
     }
 
-    fn all(&self) -> Vec<(Box<str>, Box<str>)> {
+    fn all(&self) -> Vec<Label> {
         let mut v = self.labels.to_vec();
         v.retain(|(k, _)| self.extra.iter().all(|(x, _)| x != k));
         v.extend(self.extra.iter().cloned());
@@ -361,7 +361,7 @@ impl Part {
 
 /// The labels every pod of namespace `ns` carries for one kind of policy, whatever its own
 /// labels: the namespace's name and, prefixed, the namespace's labels.
-fn namespace_derived_labels(kind: PolicyKind, g: &Graph, ns: &str) -> Vec<(Box<str>, Box<str>)> {
+fn namespace_derived_labels(kind: PolicyKind, g: &Graph, ns: &str) -> Vec<Label> {
     let (prefix, name_key) = match kind {
         PolicyKind::Kubernetes => return Vec::new(),
         PolicyKind::Cilium | PolicyKind::CiliumClusterwide => {
@@ -371,7 +371,7 @@ fn namespace_derived_labels(kind: PolicyKind, g: &Graph, ns: &str) -> Vec<(Box<s
             (CALICO_NAMESPACE_LABELS, CALICO_NAMESPACE)
         }
     };
-    let mut v: Vec<(Box<str>, Box<str>)> = g
+    let mut v: Vec<Label> = g
         .namespace_labels(ns)
         .into_iter()
         .map(|(k, val)| (format!("{prefix}{k}").into(), val))
@@ -444,7 +444,7 @@ fn cilium_selector(doc: &Document, rule: NodeId) -> PodSelector {
         LabelSelector::Match { labels, exprs } => PodSelector::Labels(LabelSelector::Match {
             labels: labels
                 .into_iter()
-                .map(|(k, v)| (cilium_key(&k), v))
+                .map(|(k, v)| (cilium_key(&k).into(), v))
                 .collect(),
             exprs: exprs
                 .into_iter()

@@ -9,7 +9,7 @@ use super::index::PerObject;
 use super::kinds::group_of;
 use super::{Graph, ObjId, nonempty_str};
 use crate::model::{Document, NodeId};
-use rayon::prelude::*;
+use std::sync::Arc;
 
 /// What a reference points at.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -47,10 +47,11 @@ impl RefKind {
 pub struct Reference {
     /// What it points at.
     pub kind: RefKind,
-    /// The referenced name.
-    pub name: Box<str>,
-    /// The namespace the name is looked up in.
-    pub namespace: Box<str>,
+    /// The referenced name (the target's own name string when the input has the target).
+    pub name: Arc<str>,
+    /// The namespace the name is looked up in (shared with the referring object's when it
+    /// is that one).
+    pub namespace: Arc<str>,
     /// Which field refers: `env.valueFrom.secretKeyRef`, `envFrom`, `volumes.secret`,
     /// `volumes.projected`, `imagePullSecrets`, `ingress backend`, `backendRefs`,
     /// `scaleTargetRef`, `selector`...
@@ -66,11 +67,11 @@ pub struct Reference {
 struct Collector<'g> {
     g: &'g Graph,
     doc: &'g Document,
-    namespace: &'g str,
+    namespace: &'g Arc<str>,
     out: Vec<Reference>,
 }
 
-impl Collector<'_> {
+impl<'g> Collector<'g> {
     /// Adds a reference to the name at `name_path` under `node`.
     fn named(&mut self, kind: RefKind, via: &'static str, node: NodeId, name_path: &[&str]) {
         self.named_in(kind, via, node, name_path, None);
@@ -91,15 +92,18 @@ impl Collector<'_> {
         let Some(name) = nonempty_str(doc, at) else {
             return;
         };
-        let namespace = namespace.unwrap_or(self.namespace);
+        let namespace = match namespace {
+            Some(ns) if ns != &**self.namespace => Arc::from(ns),
+            _ => Arc::clone(self.namespace),
+        };
         let optional = doc.get(node, "optional").and_then(|o| doc.bool(o)) == Some(true);
         let target = kind
             .kind()
-            .and_then(|k| self.g.find("", k, Some(namespace), name));
+            .and_then(|k| self.g.find("", k, Some(&namespace), name));
         self.out.push(Reference {
             kind,
-            name: name.into(),
-            namespace: namespace.into(),
+            name: self.g.name_of(target, name),
+            namespace,
             via,
             at,
             target,
@@ -107,10 +111,11 @@ impl Collector<'_> {
         });
     }
 
-    fn each(&self, node: Option<NodeId>, key: &str) -> Vec<NodeId> {
-        node.and_then(|n| self.doc.get(n, key))
-            .map(|l| self.doc.seq(l).to_vec())
-            .unwrap_or_default()
+    /// The items of the list `key` of `node` (read in place, not copied).
+    fn each(&self, node: Option<NodeId>, key: &str) -> &'g [NodeId] {
+        let doc = self.doc;
+        node.and_then(|n| doc.get(n, key))
+            .map_or(&[], |l| doc.seq(l))
     }
 
     fn workload(&mut self, id: ObjId) {
@@ -140,11 +145,11 @@ impl Collector<'_> {
                 );
             }
         }
-        for s in self.each(spec, "imagePullSecrets") {
+        for &s in self.each(spec, "imagePullSecrets") {
             self.named(RefKind::Secret, "imagePullSecrets", s, &["name"]);
         }
         for c in &w.containers {
-            for e in self.each(Some(c.node), "env") {
+            for &e in self.each(Some(c.node), "env") {
                 if let Some(from) = doc.get(e, "valueFrom") {
                     if let Some(r) = doc.get(from, "secretKeyRef") {
                         self.named(RefKind::Secret, "env.valueFrom.secretKeyRef", r, &["name"]);
@@ -159,7 +164,7 @@ impl Collector<'_> {
                     }
                 }
             }
-            for e in self.each(Some(c.node), "envFrom") {
+            for &e in self.each(Some(c.node), "envFrom") {
                 if let Some(r) = doc.get(e, "secretRef") {
                     self.named(RefKind::Secret, "envFrom", r, &["name"]);
                 }
@@ -168,7 +173,7 @@ impl Collector<'_> {
                 }
             }
         }
-        for v in self.each(spec, "volumes") {
+        for &v in self.each(spec, "volumes") {
             if let Some(s) = doc.get(v, "secret") {
                 self.named(RefKind::Secret, "volumes.secret", s, &["secretName"]);
             }
@@ -184,7 +189,7 @@ impl Collector<'_> {
                 );
             }
             let projected = doc.get(v, "projected");
-            for src in self.each(projected, "sources") {
+            for &src in self.each(projected, "sources") {
                 if let Some(s) = doc.get(src, "secret") {
                     self.named(RefKind::Secret, "volumes.projected", s, &["name"]);
                 }
@@ -211,16 +216,16 @@ impl Collector<'_> {
         if let Some(b) = doc.get(spec, "backend") {
             self.named(RefKind::Service, "ingress backend", b, &["serviceName"]);
         }
-        for rule in self.each(Some(spec), "rules") {
+        for &rule in self.each(Some(spec), "rules") {
             let http = doc.get(rule, "http");
-            for p in self.each(http, "paths") {
+            for &p in self.each(http, "paths") {
                 if let Some(b) = doc.get(p, "backend") {
                     self.named(RefKind::Service, "ingress backend", b, &["service", "name"]);
                     self.named(RefKind::Service, "ingress backend", b, &["serviceName"]);
                 }
             }
         }
-        for t in self.each(Some(spec), "tls") {
+        for &t in self.each(Some(spec), "tls") {
             self.named(RefKind::Secret, "ingress tls", t, &["secretName"]);
         }
     }
@@ -228,8 +233,8 @@ impl Collector<'_> {
     fn route(&mut self, node: NodeId) {
         let doc = self.doc;
         let spec = doc.get(node, "spec");
-        for rule in self.each(spec, "rules") {
-            for b in self.each(Some(rule), "backendRefs") {
+        for &rule in self.each(spec, "rules") {
+            for &b in self.each(Some(rule), "backendRefs") {
                 let group = doc.str_at(b, &["group"]).unwrap_or("");
                 let kind = doc.str_at(b, &["kind"]).unwrap_or("Service");
                 if !group.is_empty() || kind != "Service" {
@@ -259,8 +264,8 @@ impl Collector<'_> {
         };
         self.out.push(Reference {
             kind: RefKind::Workload,
-            name: name.into(),
-            namespace: self.namespace.into(),
+            name: self.g.name_of(target, name),
+            namespace: Arc::clone(self.namespace),
             via: "scaleTargetRef",
             at,
             target,
@@ -271,8 +276,7 @@ impl Collector<'_> {
 
 /// Computes every object's references.
 pub(crate) fn build(g: &Graph) -> PerObject<Reference> {
-    let ids: Vec<ObjId> = g.ids().collect();
-    PerObject::from_lists(ids.par_iter().map(|&id| of_object(g, id)).collect())
+    PerObject::par_build(g.objects.len(), |id, out| out.extend(of_object(g, id)))
 }
 
 /// The references of one object.
@@ -280,7 +284,7 @@ fn of_object(g: &Graph, id: ObjId) -> Vec<Reference> {
     let (Some(o), Some((doc, node))) = (g.object(id), g.doc_node(id)) else {
         return Vec::new();
     };
-    let Some(namespace) = o.namespace.as_deref() else {
+    let Some(namespace) = o.namespace.as_ref() else {
         return Vec::new();
     };
     let mut c = Collector {
@@ -312,11 +316,10 @@ fn of_object(g: &Graph, id: ObjId) -> Vec<Reference> {
         ("", "Service") => {
             if let Some(at) = doc.path(node, &["spec", "selector"]) {
                 for &w in g.selected(id) {
-                    let name = g.object(w).map_or("", |t| &*t.name);
                     c.out.push(Reference {
                         kind: RefKind::Workload,
-                        name: name.into(),
-                        namespace: namespace.into(),
+                        name: g.name_of(Some(w), ""),
+                        namespace: Arc::clone(namespace),
                         via: "selector",
                         at,
                         target: Some(w),
@@ -331,6 +334,15 @@ fn of_object(g: &Graph, id: ObjId) -> Vec<Reference> {
 }
 
 impl Graph {
+    /// The name of `target` when it is an object named `name` (the string it shares), else
+    /// `name`.
+    fn name_of(&self, target: Option<ObjId>, name: &str) -> Arc<str> {
+        match target.and_then(|t| self.object(t)) {
+            Some(o) if name.is_empty() || *o.name == *name => Arc::clone(&o.name),
+            _ => Arc::from(name),
+        }
+    }
+
     /// The references an object makes, in source order. A reference with `target: None`
     /// names an object that is not in the input.
     pub fn references(&self, id: ObjId) -> &[Reference] {

@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use super::index::PerObject;
 use super::netpol::{Policy, PolicyKind};
-use super::{Graph, ObjId, scalar_text, string_map};
+use super::{Graph, Label, ObjId, scalar_text, string_map};
 use crate::model::{DocId, Document, NodeId, Value};
 
 /// The label every namespace carries, set by the API server to the namespace's name.
@@ -44,7 +44,7 @@ pub struct Requirement {
 }
 
 impl Requirement {
-    fn matches(&self, labels: &[(Box<str>, Box<str>)]) -> bool {
+    fn matches(&self, labels: &[Label]) -> bool {
         let value = label(labels, &self.key);
         match self.op {
             Operator::In => value.is_some_and(|v| self.values.iter().any(|x| &**x == v)),
@@ -65,7 +65,7 @@ pub enum LabelSelector {
     /// selects everything in scope.
     Match {
         /// `matchLabels` (or the pairs of a map selector).
-        labels: Vec<(Box<str>, Box<str>)>,
+        labels: Vec<Label>,
         /// `matchExpressions`.
         exprs: Vec<Requirement>,
     },
@@ -150,7 +150,7 @@ impl LabelSelector {
     }
 
     /// Whether an object with these labels is selected.
-    pub fn matches(&self, labels: &[(Box<str>, Box<str>)]) -> bool {
+    pub fn matches(&self, labels: &[Label]) -> bool {
         match self {
             LabelSelector::Nothing => false,
             LabelSelector::Match {
@@ -178,7 +178,7 @@ fn is_null(doc: &Document, n: NodeId) -> bool {
     doc.is_null(n)
 }
 
-fn label<'a>(labels: &'a [(Box<str>, Box<str>)], key: &str) -> Option<&'a str> {
+fn label<'a>(labels: &'a [Label], key: &str) -> Option<&'a str> {
     labels.iter().find(|(k, _)| &**k == key).map(|(_, v)| &**v)
 }
 
@@ -215,14 +215,14 @@ fn requirement(doc: &Document, e: NodeId) -> Option<Requirement> {
 #[derive(Debug, Default)]
 struct KeyPostings {
     all: Vec<ObjId>,
-    values: HashMap<Box<str>, Vec<ObjId>>,
+    values: HashMap<Arc<str>, Vec<ObjId>>,
 }
 
 /// Postings of one scope (a namespace).
 #[derive(Debug, Default)]
 struct ScopePostings {
     all: Vec<ObjId>,
-    keys: HashMap<Box<str>, KeyPostings>,
+    keys: HashMap<Arc<str>, KeyPostings>,
 }
 
 /// An inverted label index: scope → key → value → sorted object ids.
@@ -233,7 +233,7 @@ pub(crate) struct LabelIndex {
 
 impl LabelIndex {
     /// Adds an object; ids must be added in increasing order.
-    pub(crate) fn add(&mut self, scope: &str, id: ObjId, labels: &[(Box<str>, Box<str>)]) {
+    pub(crate) fn add(&mut self, scope: &str, id: ObjId, labels: &[Label]) {
         let s = match self.scopes.get_mut(scope) {
             Some(s) => s,
             None => self.scopes.entry(scope.into()).or_default(),
@@ -257,7 +257,7 @@ impl LabelIndex {
         &self,
         scope: &str,
         sel: &LabelSelector,
-        labels_of: impl Fn(ObjId) -> &'a [(Box<str>, Box<str>)],
+        labels_of: impl Fn(ObjId) -> &'a [Label],
     ) -> Vec<ObjId> {
         let LabelSelector::Match { labels, exprs } = sel else {
             return Vec::new();
@@ -269,20 +269,20 @@ impl LabelIndex {
         for (k, v) in labels {
             let list = s
                 .keys
-                .get(k)
-                .and_then(|kp| kp.values.get(v))
+                .get(&**k)
+                .and_then(|kp| kp.values.get(&**v))
                 .map_or(&[][..], Vec::as_slice);
             lists.push(list.into());
         }
         for r in exprs {
-            let kp = s.keys.get(&r.key);
+            let kp = s.keys.get(&*r.key);
             match r.op {
                 Operator::Exists => lists.push(kp.map_or(&[][..], |kp| kp.all.as_slice()).into()),
                 Operator::In => {
                     let mut union: Vec<ObjId> = r
                         .values
                         .iter()
-                        .filter_map(|v| kp.and_then(|kp| kp.values.get(v)))
+                        .filter_map(|v| kp.and_then(|kp| kp.values.get(&**v)))
                         .flatten()
                         .copied()
                         .collect();
@@ -408,7 +408,7 @@ impl Selection {
     }
 }
 
-fn pod_labels(g: &Graph, id: ObjId) -> &[(Box<str>, Box<str>)] {
+fn pod_labels(g: &Graph, id: ObjId) -> &[Label] {
     g.workload(id).map_or(&[], |w| w.labels.as_slice())
 }
 
@@ -537,8 +537,8 @@ impl Graph {
 
     /// The labels of a namespace: those of its `Namespace` object in the input, plus
     /// `kubernetes.io/metadata.name=<name>`, which every namespace has.
-    pub fn namespace_labels(&self, namespace: &str) -> Vec<(Box<str>, Box<str>)> {
-        let mut labels: Vec<(Box<str>, Box<str>)> = self
+    pub fn namespace_labels(&self, namespace: &str) -> Vec<Label> {
+        let mut labels: Vec<Label> = self
             .namespace_object(namespace)
             .and_then(|id| self.object(id))
             .map(|o| o.labels.clone())

@@ -31,8 +31,9 @@
 //! Ownership follows `metadata.ownerReferences`: by `uid` when the reference has one, else by
 //! kind and name in the owned object's namespace (or cluster-scoped).
 
+use super::index::PerObject;
 use super::kinds::{builtin_pod_paths, group_of};
-use super::{Graph, ObjId, string_map};
+use super::{Graph, Interner, Label, ObjId, string_map_in};
 use crate::model::{Document, NodeId};
 use rayon::prelude::*;
 use std::collections::VecDeque;
@@ -82,7 +83,7 @@ pub struct Workload {
     /// The pod labels mapping node, when present.
     pub pod_labels: Option<NodeId>,
     /// The pod labels, read from `pod_labels`; label selectors match against these.
-    pub labels: Vec<(Box<str>, Box<str>)>,
+    pub labels: Vec<Label>,
     /// Every container: init containers, then regular, then ephemeral, each in list order.
     pub containers: Vec<Container>,
 }
@@ -173,14 +174,17 @@ pub(crate) fn read_workload(
     doc: &Document,
     node: NodeId,
     kind: &str,
-    labels: &[(Box<str>, Box<str>)],
+    labels: &[Label],
+    strings: &mut Interner,
 ) -> Option<Workload> {
     let (spec, pod_metadata) = find_pod(doc, node, kind)?;
     let pod_labels = pod_metadata.and_then(|m| doc.get(m, "labels"));
     let labels = if kind == "Pod" {
         labels.to_vec()
     } else {
-        pod_labels.map(|l| string_map(doc, l)).unwrap_or_default()
+        pod_labels
+            .map(|l| string_map_in(doc, l, strings))
+            .unwrap_or_default()
     };
     let mut containers = Vec::new();
     for kind in [
@@ -206,12 +210,13 @@ pub(crate) fn read_workload(
     })
 }
 
-/// Ownership edges and the workload lists.
+/// Ownership edges and the workload lists. The edges are tables of the objects that have
+/// them: most objects own nothing and many have no owner.
 #[derive(Debug, Default)]
 pub(crate) struct Ownership {
-    owners: Vec<Vec<ObjId>>,
-    controller: Vec<Option<ObjId>>,
-    owned: Vec<Vec<ObjId>>,
+    owners: PerObject<ObjId>,
+    controller: PerObject<ObjId>,
+    owned: PerObject<ObjId>,
     all: Vec<ObjId>,
     top: Vec<ObjId>,
 }
@@ -250,27 +255,44 @@ const MAX_CHAIN: usize = 64;
 
 impl Ownership {
     pub(crate) fn build(g: &Graph) -> Ownership {
-        let ids: Vec<ObjId> = g.ids().collect();
-        // each object's owners (in reference order, once each) and controller, in parallel
-        let links: Vec<(Vec<ObjId>, Option<ObjId>)> =
-            ids.par_iter().map(|&id| owners_of(g, id)).collect();
-        let mut own = Ownership {
-            owned: vec![Vec::new(); links.len()],
-            ..Ownership::default()
-        };
-        for (&id, (owners, _)) in ids.iter().zip(&links) {
-            for &owner in owners {
-                if let Some(list) = own.owned.get_mut(owner as usize) {
-                    // ids ascend, so every list is sorted and holds each id once
-                    list.push(id);
-                }
+        let n = g.objects.len();
+        // each object's owners (in reference order, once each) and controller, in parallel;
+        // an object without owners allocates nothing
+        let links: Vec<(ObjId, Vec<ObjId>, Option<ObjId>)> = (0..n)
+            .into_par_iter()
+            .filter_map(|i| {
+                let id = ObjId::try_from(i).ok()?;
+                let (owners, controller) = owners_of(g, id);
+                (!owners.is_empty() || controller.is_some()).then_some((id, owners, controller))
+            })
+            .collect();
+        let mut owners = Vec::new();
+        let mut owned = Vec::new();
+        let mut controller = Vec::new();
+        for (id, os, c) in links {
+            for &owner in &os {
+                // ids ascend, so every owned list is sorted and holds each id once
+                owned.push((owner, id));
+                owners.push((id, owner));
+            }
+            if let Some(c) = c {
+                controller.push((id, c));
             }
         }
-        (own.owners, own.controller) = links.into_iter().unzip();
-        let workloads: Vec<(ObjId, bool)> = ids
-            .par_iter()
-            .filter(|&&id| g.object(id).is_some_and(|o| o.is_workload()))
-            .map(|&id| (id, !own.controlled_by_workload(g, id)))
+        let mut own = Ownership {
+            owners: PerObject::from_pairs(n, owners),
+            controller: PerObject::from_pairs(n, controller),
+            owned: PerObject::from_pairs(n, owned),
+            ..Ownership::default()
+        };
+        let workloads: Vec<(ObjId, bool)> = (0..n)
+            .into_par_iter()
+            .filter_map(|i| {
+                let id = ObjId::try_from(i).ok()?;
+                g.object(id)
+                    .is_some_and(|o| o.is_workload())
+                    .then(|| (id, !own.controlled_by_workload(g, id)))
+            })
             .collect();
         for (id, top) in workloads {
             own.all.push(id);
@@ -281,10 +303,14 @@ impl Ownership {
         own
     }
 
+    fn controller_of(&self, id: ObjId) -> Option<ObjId> {
+        self.controller.get(id).first().copied()
+    }
+
     /// Whether `id`'s controller is a workload, so `id`'s pods are reported at that owner.
     /// In an ownership cycle, the workload is kept so the cycle is still reported once.
     fn controlled_by_workload(&self, g: &Graph, id: ObjId) -> bool {
-        let Some(c) = self.controller.get(id as usize).copied().flatten() else {
+        let Some(c) = self.controller_of(id) else {
             return false;
         };
         if !g.object(c).is_some_and(|o| o.is_workload()) {
@@ -296,7 +322,7 @@ impl Ownership {
                 // a cycle: keep the smallest id of the cycle as its representative
                 return self.cycle_min(id) != id;
             }
-            match self.controller.get(cur as usize).copied().flatten() {
+            match self.controller_of(cur) {
                 Some(next) => cur = next,
                 None => return true,
             }
@@ -308,7 +334,7 @@ impl Ownership {
         let mut min = start;
         let mut cur = start;
         for _ in 0..MAX_CHAIN {
-            match self.controller.get(cur as usize).copied().flatten() {
+            match self.controller_of(cur) {
                 Some(next) if next != start => {
                     min = min.min(next);
                     cur = next;
@@ -362,17 +388,17 @@ impl Graph {
 
     /// The owners of an object present in the input, in `ownerReferences` order.
     pub fn owners(&self, id: ObjId) -> &[ObjId] {
-        self.wl.owners.get(id as usize).map_or(&[], Vec::as_slice)
+        self.wl.owners.get(id)
     }
 
     /// The controller owner of an object (`controller: true`), when present in the input.
     pub fn controller(&self, id: ObjId) -> Option<ObjId> {
-        self.wl.controller.get(id as usize).copied().flatten()
+        self.wl.controller_of(id)
     }
 
     /// The objects that list this object as an owner, in input order.
     pub fn owned(&self, id: ObjId) -> &[ObjId] {
-        self.wl.owned.get(id as usize).map_or(&[], Vec::as_slice)
+        self.wl.owned.get(id)
     }
 }
 
