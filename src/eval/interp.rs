@@ -328,8 +328,8 @@ impl<'g> Ctx<'g> {
                 };
                 match name {
                     "kind" => Val::Str(Arc::from(r.kind.kind().unwrap_or("Workload"))),
-                    "name" => Val::Str(Arc::from(&*r.name)),
-                    "namespace" => Val::Str(Arc::from(&*r.namespace)),
+                    "name" => Val::Str(r.name.clone()),
+                    "namespace" => Val::Str(r.namespace.clone()),
                     "via" => Val::Str(Arc::from(r.via)),
                     "target" => r.target.map_or(Val::Null, Val::Obj),
                     "missing" => Val::Bool(r.target.is_none() && !r.optional),
@@ -345,7 +345,7 @@ impl<'g> Ctx<'g> {
                     "service" => Val::Obj(e.service),
                     "route" => e.route.map_or(Val::Null, Val::Obj),
                     "gateway" => e.gateway.map_or(Val::Null, Val::Obj),
-                    "path" => Val::Str(Arc::from(&*e.path)),
+                    "path" => Val::Str(e.path.clone()),
                     _ => Val::Null,
                 }
             }
