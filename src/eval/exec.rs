@@ -75,91 +75,30 @@ pub fn execute_with(
     let relations_time = start.elapsed();
     ctx.max_steps = limits.max_steps;
     ctx.fixes = fixes;
-    let mut parts: Vec<Part> = Vec::new();
+    // Every chunk of every scan group and every other rule is one task of a single
+    // parallel pass, so that no group waits for the slowest chunk of the one before it;
+    // the parts are put back in the order a pass per group gave (the groups' chunks in
+    // order, then the other rules).
+    enum Task<'p> {
+        Chunk(&'p crate::plan::physical::ScanGroup, Vec<ObjId>),
+        Other(&'p PhysicalRule),
+    }
+    // the other rules (each one task, some long) go first, so that they do not start last
+    let mut tasks: Vec<Task<'_>> = plan.others.iter().map(Task::Other).collect();
     for group in &plan.groups {
         let ids = ctx.scan(&group.kinds, None);
-        // one pass over the kind feeds every rule of the group
-        let chunk: Vec<Part> = ids
-            .par_chunks(64)
-            .map(|chunk| {
-                let mut found = Vec::new();
-                let mut limits = Vec::new();
-                let mut times = Vec::with_capacity(group.rules.len());
-                for r in &group.rules {
-                    let Some(rule) = program.rules.get(r.rule) else {
-                        continue;
-                    };
-                    let start = Instant::now();
-                    let mut env = Env::new(rule.vars.len());
-                    for id in chunk {
-                        run_root(
-                            &ctx,
-                            program,
-                            r,
-                            Some(*id),
-                            &mut env,
-                            sources,
-                            &mut found,
-                            &mut limits,
-                        );
-                    }
-                    times.push((r.rule, start.elapsed()));
-                }
-                (found, limits, times)
-            })
-            .collect();
-        parts.extend(chunk);
+        tasks.extend(ids.chunks(64).map(|c| Task::Chunk(group, c.to_vec())));
     }
-    let others: Vec<Part> = plan
-        .others
+    let mut parts: Vec<Part> = tasks
         .par_iter()
-        .map(|r| {
-            let mut found = Vec::new();
-            let mut limits = Vec::new();
-            let start = Instant::now();
-            let Some(rule) = program.rules.get(r.rule) else {
-                return (found, limits, Vec::new());
-            };
-            let mut env = Env::new(rule.vars.len());
-            match &r.root {
-                Root::Unit => run_root(
-                    &ctx,
-                    program,
-                    r,
-                    None,
-                    &mut env,
-                    sources,
-                    &mut found,
-                    &mut limits,
-                ),
-                Root::Scan {
-                    kinds, namespace, ..
-                } => {
-                    let ns = namespace.as_ref().and_then(|n| {
-                        let v = ctx.eval(n, &mut env);
-                        ctx.text(&v)
-                    });
-                    if namespace.is_some() && ns.is_none() {
-                        return (found, limits, vec![(r.rule, start.elapsed())]);
-                    }
-                    for id in ctx.scan(kinds, ns.as_deref()) {
-                        run_root(
-                            &ctx,
-                            program,
-                            r,
-                            Some(id),
-                            &mut env,
-                            sources,
-                            &mut found,
-                            &mut limits,
-                        );
-                    }
-                }
-            }
-            (found, limits, vec![(r.rule, start.elapsed())])
+        .with_max_len(1)
+        .map(|task| match task {
+            Task::Chunk(group, chunk) => run_chunk(&ctx, program, group, chunk, sources),
+            Task::Other(r) => run_other(&ctx, program, r, sources),
         })
         .collect();
-    parts.extend(others);
+    let others = plan.others.len().min(parts.len());
+    parts.rotate_left(others);
     let mut out = Outcome {
         times: vec![Duration::ZERO; program.rules.len()],
         relations_time,
@@ -191,6 +130,87 @@ pub fn execute_with(
         .sort_by(|a, b| (&a.rule, &a.object).cmp(&(&b.rule, &b.object)));
     out.limits.dedup();
     out
+}
+
+/// Runs every rule of a scan group on a chunk of its objects.
+fn run_chunk(
+    ctx: &Ctx<'_>,
+    program: &Program,
+    group: &crate::plan::physical::ScanGroup,
+    chunk: &[ObjId],
+    sources: &SourceMap,
+) -> Part {
+    let mut found = Vec::new();
+    let mut limits = Vec::new();
+    let mut times = Vec::with_capacity(group.rules.len());
+    for r in &group.rules {
+        let Some(rule) = program.rules.get(r.rule) else {
+            continue;
+        };
+        let start = Instant::now();
+        let mut env = Env::new(rule.vars.len());
+        for id in chunk {
+            run_root(
+                ctx,
+                program,
+                r,
+                Some(*id),
+                &mut env,
+                sources,
+                &mut found,
+                &mut limits,
+            );
+        }
+        times.push((r.rule, start.elapsed()));
+    }
+    (found, limits, times)
+}
+
+/// Runs a rule whose root is not a shared scan.
+fn run_other(ctx: &Ctx<'_>, program: &Program, r: &PhysicalRule, sources: &SourceMap) -> Part {
+    let mut found = Vec::new();
+    let mut limits = Vec::new();
+    let start = Instant::now();
+    let Some(rule) = program.rules.get(r.rule) else {
+        return (found, limits, Vec::new());
+    };
+    let mut env = Env::new(rule.vars.len());
+    match &r.root {
+        Root::Unit => run_root(
+            ctx,
+            program,
+            r,
+            None,
+            &mut env,
+            sources,
+            &mut found,
+            &mut limits,
+        ),
+        Root::Scan {
+            kinds, namespace, ..
+        } => {
+            let ns = namespace.as_ref().and_then(|n| {
+                let v = ctx.eval(n, &mut env);
+                ctx.text(&v)
+            });
+            if namespace.is_some() && ns.is_none() {
+                return (found, limits, vec![(r.rule, start.elapsed())]);
+            }
+            for id in ctx.scan(kinds, ns.as_deref()) {
+                run_root(
+                    ctx,
+                    program,
+                    r,
+                    Some(id),
+                    &mut env,
+                    sources,
+                    &mut found,
+                    &mut limits,
+                );
+            }
+        }
+    }
+    (found, limits, vec![(r.rule, start.elapsed())])
 }
 
 /// The input-wide part of a rule without a root object may take the step limit once more
