@@ -535,8 +535,9 @@ fn ends_run(c: u8) -> bool {
 }
 
 /// The position of the first byte from `pos` on that ends a string's plain run (or the end
-/// of the input), looked at eight bytes at a time.
-fn plain_run(bytes: &[u8], mut pos: usize) -> usize {
+/// of the input), looked at eight bytes at a time. A JSON writer needs no escapes in a
+/// string whose plain run is all of it.
+pub(crate) fn plain_run(bytes: &[u8], mut pos: usize) -> usize {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGHS: u64 = 0x8080_8080_8080_8080;
     // marks the bytes of `x` below `n` (n <= 0x80): the lowest mark is exact, and only the

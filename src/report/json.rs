@@ -277,12 +277,18 @@ mod pretty {
 
     /// Two spaces per level of nesting.
     fn indent(out: &mut Vec<u8>, level: usize) {
-        out.extend(std::iter::repeat_n(b' ', 2 * level));
+        const SPACES: &[u8; 32] = b"                                ";
+        let mut n = 2 * level;
+        while n > 0 {
+            let k = n.min(SPACES.len());
+            out.extend_from_slice(SPACES.get(..k).unwrap_or_default());
+            n -= k;
+        }
     }
 
     /// A JSON string; escaped by serde_json when it needs escaping.
     fn string(out: &mut Vec<u8>, s: &str) -> Result<()> {
-        if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+        if crate::model::json::plain_run(s.as_bytes(), 0) == s.len() {
             out.push(b'"');
             out.extend_from_slice(s.as_bytes());
             out.push(b'"');
@@ -336,9 +342,11 @@ mod pretty {
             self.empty = false;
             out.push(b'\n');
             indent(out, self.level + 1);
+            // keys are this module's own words, which need no escapes
             if let Some(k) = key {
-                string(out, k)?;
-                out.extend_from_slice(b": ");
+                out.push(b'"');
+                out.extend_from_slice(k.as_bytes());
+                out.extend_from_slice(b"\": ");
             }
             Ok(())
         }
