@@ -358,13 +358,19 @@ impl Graph {
 
 /// The text of a scalar used as a label key or value.
 pub(crate) fn scalar_text(doc: &Document, id: NodeId) -> Option<Box<str>> {
-    match doc.value(id)? {
-        Value::Str(s) => Some(s.into()),
-        Value::Bool(b) => Some(b.to_string().into()),
-        Value::Int(i) => Some(i.to_string().into()),
-        Value::Float(f) => Some(f.to_string().into()),
-        Value::Null | Value::Seq(_) | Value::Map(_) => None,
-    }
+    scalar_str(doc, id).map(Box::from)
+}
+
+/// [`scalar_text`], borrowed from the document where the scalar is a string.
+fn scalar_str(doc: &Document, id: NodeId) -> Option<std::borrow::Cow<'_, str>> {
+    use std::borrow::Cow;
+    Some(match doc.value(id)? {
+        Value::Str(s) => Cow::Borrowed(s),
+        Value::Bool(b) => Cow::Owned(b.to_string()),
+        Value::Int(i) => Cow::Owned(i.to_string()),
+        Value::Float(f) => Cow::Owned(f.to_string()),
+        Value::Null | Value::Seq(_) | Value::Map(_) => return None,
+    })
 }
 
 /// A string-to-string map (labels, map selectors) read from a mapping node.
@@ -380,13 +386,7 @@ fn string_map_in(doc: &Document, id: NodeId, strings: &mut Interner) -> Vec<Labe
     doc.map(id)
         .iter()
         .filter_map(|(k, v)| {
-            let value = match doc.value(v)? {
-                Value::Str(s) => strings.get(s),
-                Value::Bool(b) => strings.get(&b.to_string()),
-                Value::Int(i) => strings.get(&i.to_string()),
-                Value::Float(f) => strings.get(&f.to_string()),
-                Value::Null | Value::Seq(_) | Value::Map(_) => return None,
-            };
+            let value = strings.get(&scalar_str(doc, v)?);
             Some((strings.get(k), value))
         })
         .collect()
