@@ -433,14 +433,7 @@ impl<'g> Ctx<'g> {
                     return Vec::new();
                 }
                 self.with_value(b, env, |base| match base {
-                    Val::Obj(o) => {
-                        let n = self
-                            .graph
-                            .object(*o)
-                            .and_then(|x| x.workload.as_ref())
-                            .map_or(0, |w| w.containers.len());
-                        (0..n as u32).map(|i| Val::Container(*o, i)).collect()
-                    }
+                    Val::Obj(o) => self.containers(*o),
                     _ => Vec::new(),
                 })
             }
@@ -502,6 +495,16 @@ impl<'g> Ctx<'g> {
         }
     }
 
+    /// The containers of a workload (none for other objects).
+    fn containers(&self, obj: ObjId) -> Vec<Val> {
+        let n = self
+            .graph
+            .object(obj)
+            .and_then(|o| o.workload.as_ref())
+            .map_or(0, |w| w.containers.len());
+        (0..n as u32).map(|i| Val::Container(obj, i)).collect()
+    }
+
     fn attr(&self, base: &Val, a: Attr) -> Val {
         let g = self.graph;
         let str_val = |s: &str| Val::Str(Arc::from(s));
@@ -537,12 +540,7 @@ impl<'g> Ctx<'g> {
             Attr::Labels => meta("labels"),
             Attr::Annotations => meta("annotations"),
             Attr::Owners => objs(g.owners(obj)),
-            Attr::Containers => {
-                let n = o.workload.as_ref().map_or(0, |w| w.containers.len());
-                Val::List(Arc::new(
-                    (0..n as u32).map(|i| Val::Container(obj, i)).collect(),
-                ))
-            }
+            Attr::Containers => Val::List(Arc::new(self.containers(obj))),
             Attr::PodSpec => o
                 .workload
                 .as_ref()
