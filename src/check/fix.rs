@@ -29,8 +29,7 @@ impl RuleChecker<'_> {
             reason: f
                 .reason
                 .as_ref()
-                .map(|r| r.value.clone())
-                .unwrap_or_default(),
+                .map_or_else(|| "".into(), |r| r.value.as_str().into()),
             condition,
             actions,
             span: f.loc.0,

@@ -534,8 +534,8 @@ pub struct Rule {
 pub struct Fix {
     /// `safe`: closes the finding without changing what the workload can do otherwise.
     pub safe: bool,
-    /// Why, for people (may be empty).
-    pub reason: String,
+    /// Why, for people (may be empty); shared by the findings the fix is offered for.
+    pub reason: std::sync::Arc<str>,
     /// The findings the fix is offered for (all when absent).
     pub condition: Option<Expr>,
     /// The edits, in order.

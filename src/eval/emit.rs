@@ -219,11 +219,6 @@ pub fn finding(ctx: &Ctx<'_>, rule: &Rule, env: &mut Env, sources: &SourceMap) -
     };
     let mut evidence = evidence;
     evidence.extend(path_steps(ctx, rule, env, sources));
-    let helm_source = g
-        .load
-        .docs
-        .get(obj.r.doc as usize)
-        .and_then(|d| d.helm_source.clone());
     let autofix = if ctx.fixes {
         super::fixes::autofix(ctx, rule, env).map(Box::new)
     } else {
@@ -233,13 +228,17 @@ pub fn finding(ctx: &Ctx<'_>, rule: &Rule, env: &mut Env, sources: &SourceMap) -
     Some(Finding::from(FindingData {
         rule: text,
         severity: rule.severity,
-        resource: Resource {
+        resource: ctx.resource(resource_id, || Resource {
             api_version: obj.api_version.clone(),
             kind: obj.kind.clone(),
             namespace: obj.namespace.clone(),
             name: sanitized_name(&obj.name),
-            helm_source,
-        },
+            helm_source: g
+                .load
+                .docs
+                .get(obj.r.doc as usize)
+                .and_then(|d| d.helm_source.clone()),
+        }),
         location: Location::of(sources, span),
         message,
         evidence,

@@ -105,8 +105,8 @@ pub struct FindingData {
     pub rule: Arc<crate::eval::interp::RuleText>,
     /// Severity.
     pub severity: Severity,
-    /// The object.
-    pub resource: Resource,
+    /// The object, shared by every finding about it.
+    pub resource: Arc<Resource>,
     /// Where.
     pub location: Location,
     /// The message.

@@ -80,7 +80,7 @@ pub fn autofix(ctx: &Ctx<'_>, rule: &ir::Rule, env: &mut Env) -> Option<Autofix>
     let fix = rule.autofix.as_ref()?;
     let mut out = Autofix {
         applicability: if fix.safe { "safe" } else { "unsafe" },
-        reason: Arc::from(fix.reason.as_str()),
+        reason: Arc::clone(&fix.reason),
         target: None,
         doc: None,
         ops: Vec::new(),

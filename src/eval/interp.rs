@@ -59,6 +59,9 @@ pub struct Ctx<'g> {
     texts: HashMap<String, Arc<RuleText>>,
     /// The facts of the program's relations (see [`super::fixpoint`]).
     pub relations: Arc<super::fixpoint::Relations>,
+    /// Each object's [`super::finding::Resource`], made for its first finding and shared by
+    /// the others: a finding then holds a pointer, not five.
+    resources: Box<[std::sync::OnceLock<Arc<super::finding::Resource>>]>,
 }
 
 /// The texts of a rule that every finding of it carries (one shared copy per rule).
@@ -160,6 +163,23 @@ impl<'g> Ctx<'g> {
                 .map(|r| (r.id.clone(), Arc::new(RuleText::of(r))))
                 .collect(),
             relations: Arc::default(),
+            resources: graph
+                .objects
+                .iter()
+                .map(|_| std::sync::OnceLock::new())
+                .collect(),
+        }
+    }
+
+    /// The resource of a finding about object `id`, shared by all findings about it.
+    pub(crate) fn resource(
+        &self,
+        id: crate::graph::ObjId,
+        make: impl FnOnce() -> super::finding::Resource,
+    ) -> Arc<super::finding::Resource> {
+        match self.resources.get(id as usize) {
+            Some(slot) => Arc::clone(slot.get_or_init(|| Arc::new(make()))),
+            None => Arc::new(make()),
         }
     }
 

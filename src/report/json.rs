@@ -204,9 +204,11 @@ impl<'a> Out<'a> {
 
 /// Findings serialized by one task.
 const CHUNK: usize = 512;
-/// Chunks serialized before they are written: enough to keep every core busy, few
-/// enough that the report is not held in memory (about 8 MB at a time).
-const WINDOW: usize = 16;
+/// Chunks serialized per thread before they are written: enough to keep every core busy,
+/// few enough that the report is not held in memory (a chunk is about half a megabyte).
+const WINDOW_PER_THREAD: usize = 2;
+/// Bytes reserved per finding: a finding's pretty JSON is about a kilobyte.
+const FINDING_BYTES: usize = 1280;
 
 /// Writes the report as pretty JSON without building a value tree for the findings,
 /// which for tens of thousands of findings costs more than the scan that found them.
@@ -238,11 +240,12 @@ pub fn write(
     } else {
         // a window of chunks at a time, so the report is never all in memory
         let mut first = true;
-        for window in findings.chunks(CHUNK * WINDOW) {
+        let window = CHUNK * WINDOW_PER_THREAD * rayon::current_num_threads().max(2);
+        for window in findings.chunks(window) {
             let chunks = window
                 .par_chunks(CHUNK)
                 .map(|chunk| -> std::io::Result<Vec<u8>> {
-                    let mut buf = Vec::with_capacity(chunk.len() * 1024);
+                    let mut buf = Vec::with_capacity(chunk.len() * FINDING_BYTES);
                     for f in chunk {
                         buf.extend_from_slice(b",\n    ");
                         pretty::finding(&mut buf, f, 2)?;
@@ -518,13 +521,13 @@ mod tests {
                 owasp: vec!["K01:2022".to_string()].into(),
             }),
             severity: Severity::High,
-            resource: Resource {
+            resource: std::sync::Arc::new(Resource {
                 api_version: "v1".into(),
                 kind: "Pod".into(),
                 namespace: (i % 2 == 0).then(|| "ns".into()),
                 name: format!("p{i}").into(),
                 helm_source: None,
-            },
+            }),
             location: Location::of(sources, Span::new(0, i % 7..i % 7 + 1)),
             message: format!("line one\nline two é {i}"),
             evidence: match i % 5 {
@@ -613,7 +616,12 @@ mod tests {
     fn streamed_report_equals_the_value_report() {
         let mut sources = SourceMap::new();
         sources.add("a.yaml", "kind: Pod\nmetadata:\n  name: p\n");
-        for n in [0, 3, 1300, CHUNK * WINDOW * 2 + 700] {
+        for n in [
+            0,
+            3,
+            1300,
+            CHUNK * WINDOW_PER_THREAD * rayon::current_num_threads().max(2) * 2 + 700,
+        ] {
             let findings: Vec<Finding> = (0..n).map(|i| finding(i, &sources)).collect();
             let summary = Summary::new(&LoadStats::default(), 3, &findings, 0, 0);
             let mut streamed = Vec::new();
