@@ -181,7 +181,7 @@ pub(super) fn ahead(fs: &RuleFs, entry: &[RuleFile], first: usize) -> Prepared {
             .enumerate()
             .filter_map(|(i, (f, text))| {
                 let id = FileId::try_from(first + i).ok()?;
-                let parsed = crate::syntax::parse(id, &text);
+                let parsed = crate::syntax::parse_stored(id, &text);
                 compile_patterns(&text);
                 let tables = tables(fs, &f, &parsed.0);
                 Some(((key(&f), Ahead { id, text, parsed }), tables))

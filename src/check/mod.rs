@@ -162,7 +162,7 @@ impl Checker<'_> {
         // parsed ahead with the id the file got, or parsed now
         let (ast, mut diags) = match parsed {
             Some((ahead_id, parsed)) if ahead_id == id => parsed,
-            _ => crate::syntax::parse(id, &text),
+            _ => crate::syntax::parse_stored(id, &text),
         };
         self.diags.append(&mut diags);
         let imports: Vec<(String, Span)> = ast
