@@ -1,7 +1,8 @@
 //! Embeds the bundled ruleset (rule files and data tables, not test fixtures) in the binary,
 //! and the parse of each bundled rule file, made here with the crate's own parser
 //! (`src/syntax`) and stored in the form of `src/syntax/store.rs`, so that compiling the
-//! bundled ruleset does not parse it again (`syntax::parse_stored`).
+//! bundled ruleset does not parse it again (`syntax::parse_stored`); likewise the bundled
+//! data tables, decoded here with the checker's YAML reader (`src/check/table_store.rs`).
 
 /// What the parser needs of `src/diag.rs`: spans and the diagnostics it builds (only
 /// whether there are any is read here).
@@ -67,6 +68,10 @@ mod diag {
 }
 
 #[allow(dead_code)]
+#[path = "src/check/table_store.rs"]
+mod table_store;
+
+#[allow(dead_code)]
 #[path = "src/syntax"]
 mod syntax {
     pub mod ast;
@@ -109,6 +114,7 @@ fn main() {
         "src/syntax/ast.rs",
         "src/syntax/parser.rs",
         "src/syntax/store.rs",
+        "src/check/table_store.rs",
     ] {
         println!("cargo:rerun-if-changed={f}");
     }
@@ -137,6 +143,53 @@ fn main() {
         println!("cargo:warning=cannot write {}: {e}", out.display());
     }
     store_parses(&files, &out_dir);
+    store_tables(&files, &out_dir);
+}
+
+/// Decodes every bundled table file as the checker does and writes `tables.bin` (the
+/// values, one after the other) and `tables.rs` (each file's text and the byte range of
+/// its value). A file that does not decode, or holds a tagged value, is left out.
+fn store_tables(files: &[PathBuf], out_dir: &Path) {
+    let mut blob = Vec::new();
+    let mut code = String::from(
+        "/// Bundled table files decoded at build time: (text, byte range of its value in `TABLE_VALUES`).\nconst TABLES: &[(&str, usize, usize)] = &[\n",
+    );
+    for f in files {
+        if f.extension().is_some_and(|e| e == "kanon") {
+            continue;
+        }
+        let Ok(text) = std::fs::read_to_string(f) else {
+            continue;
+        };
+        let Ok(value) = serde_yaml::from_str::<serde_yaml::Value>(
+            text.strip_prefix('\u{feff}').unwrap_or(&text),
+        ) else {
+            continue;
+        };
+        let Some(bytes) = table_store::encode(&value) else {
+            continue;
+        };
+        let start = blob.len();
+        blob.extend_from_slice(&bytes);
+        let _ = writeln!(
+            code,
+            "    (include_str!({:?}), {start}, {}),",
+            f.to_string_lossy(),
+            blob.len()
+        );
+    }
+    code.push_str("];\n");
+    let bin = out_dir.join("tables.bin");
+    let _ = writeln!(
+        code,
+        "/// The stored values.\nstatic TABLE_VALUES: &[u8] = include_bytes!({:?});",
+        bin.to_string_lossy()
+    );
+    for (path, data) in [(bin, blob), (out_dir.join("tables.rs"), code.into_bytes())] {
+        if let Err(e) = std::fs::write(&path, data) {
+            println!("cargo:warning=cannot write {}: {e}", path.display());
+        }
+    }
 }
 
 /// Parses every bundled rule file and writes `parsed.bin` (the trees, one after the other)

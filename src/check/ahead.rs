@@ -149,9 +149,23 @@ pub(super) fn key(f: &RuleFile) -> Key {
 /// [`decode_table`] gives it.
 pub(super) type TableYaml = Result<serde_yaml::Value, serde_yaml::Error>;
 
-/// Decodes a table file's text, as the checker does.
+include!(concat!(env!("OUT_DIR"), "/tables.rs"));
+
+/// Decodes a table file's text, as the checker does: a bundled table file's text is
+/// decoded from the form `build.rs` stored (`table_store`), any other read as YAML.
 pub(super) fn decode_table(text: &str) -> TableYaml {
+    if let Some(v) = stored_table(text) {
+        return Ok(v);
+    }
     serde_yaml::from_str(text.strip_prefix('\u{feff}').unwrap_or(text))
+}
+
+/// The value `build.rs` stored for a bundled table file whose text is `text`.
+fn stored_table(text: &str) -> Option<serde_yaml::Value> {
+    let (_, start, end) = TABLES
+        .iter()
+        .find(|(t, _, _)| t.len() == text.len() && *t == text)?;
+    super::table_store::decode(TABLE_VALUES.get(*start..*end)?)
 }
 
 /// What [`ahead`] prepares: the files parsed, by key, and the table files their `table`
@@ -308,6 +322,29 @@ mod tests {
         assert!(re.is_match("k12-cache-test"));
         assert_eq!(re.as_str(), "^k[0-9]+-cache-test$");
         assert!(regex("(").is_err());
+    }
+
+    #[test]
+    fn every_bundled_table_is_stored_as_it_reads() {
+        let mut stored = 0;
+        for (rel, text) in crate::bundled::FILES {
+            if !(rel.ends_with(".yaml") || rel.ends_with(".yml")) {
+                continue;
+            }
+            let read = serde_yaml::from_str::<serde_yaml::Value>(
+                text.strip_prefix('\u{feff}').unwrap_or(text),
+            );
+            let Some(back) = stored_table(text) else {
+                assert!(read.is_err(), "{rel} is not stored");
+                continue;
+            };
+            stored += 1;
+            let read = read.unwrap();
+            assert_eq!(back, read, "{rel}");
+            assert_eq!(format!("{back:?}"), format!("{read:?}"), "{rel}");
+        }
+        assert!(stored >= 8, "{stored} tables stored");
+        assert!(stored_table("a: 1\n").is_none());
     }
 
     #[test]

@@ -8,6 +8,7 @@ mod ahead;
 mod expr;
 mod fix;
 pub mod fs;
+pub mod table_store;
 
 pub use expr::{Member, members};
 pub mod ir;
