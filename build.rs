@@ -1,4 +1,83 @@
-//! Embeds the bundled ruleset (rule files and data tables, not test fixtures) in the binary.
+//! Embeds the bundled ruleset (rule files and data tables, not test fixtures) in the binary,
+//! and the parse of each bundled rule file, made here with the crate's own parser
+//! (`src/syntax`) and stored in the form of `src/syntax/store.rs`, so that compiling the
+//! bundled ruleset does not parse it again (`syntax::parse_stored`); likewise the bundled
+//! data tables, decoded here with the checker's YAML reader (`src/check/table_store.rs`).
+
+/// What the parser needs of `src/diag.rs`: spans and the diagnostics it builds (only
+/// whether there are any is read here).
+#[allow(dead_code)]
+mod diag {
+    use std::ops::Range;
+
+    pub type FileId = u32;
+
+    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+    pub struct Span {
+        pub file: FileId,
+        pub start: u32,
+        pub end: u32,
+    }
+
+    impl Span {
+        pub fn new(file: FileId, range: Range<usize>) -> Span {
+            Span {
+                file,
+                start: u32::try_from(range.start).unwrap_or(u32::MAX),
+                end: u32::try_from(range.end).unwrap_or(u32::MAX),
+            }
+        }
+
+        pub fn to(self, other: Span) -> Span {
+            Span {
+                file: self.file,
+                start: self.start.min(other.start),
+                end: self.end.max(other.end),
+            }
+        }
+    }
+
+    /// Only called on the way to a diagnostic, which is all this build script reads.
+    pub fn suggest<'a>(
+        _name: &str,
+        _candidates: impl IntoIterator<Item = &'a str>,
+    ) -> Option<&'a str> {
+        None
+    }
+
+    #[derive(Debug)]
+    pub struct Diagnostic;
+
+    impl Diagnostic {
+        pub fn error(_code: &'static str, _message: impl Into<String>) -> Diagnostic {
+            Diagnostic
+        }
+
+        pub fn at(self, _span: Span, _label: impl Into<String>) -> Diagnostic {
+            self
+        }
+
+        pub fn with_label(self, _span: Span, _label: impl Into<String>) -> Diagnostic {
+            self
+        }
+
+        pub fn with_help(self, _help: impl Into<String>) -> Diagnostic {
+            self
+        }
+    }
+}
+
+#[allow(dead_code)]
+#[path = "src/check/table_store.rs"]
+mod table_store;
+
+#[allow(dead_code)]
+#[path = "src/syntax"]
+mod syntax {
+    pub mod ast;
+    pub mod parser;
+    pub mod store;
+}
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -30,6 +109,15 @@ fn main() {
     let root =
         PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap_or_default()).join("rulesets");
     println!("cargo:rerun-if-changed=rulesets");
+    for f in [
+        "grammar",
+        "src/syntax/ast.rs",
+        "src/syntax/parser.rs",
+        "src/syntax/store.rs",
+        "src/check/table_store.rs",
+    ] {
+        println!("cargo:rerun-if-changed={f}");
+    }
     let mut files = Vec::new();
     walk(&root, &mut files);
     files.sort();
@@ -49,8 +137,102 @@ fn main() {
         );
     }
     code.push_str("];\n");
-    let out = PathBuf::from(std::env::var("OUT_DIR").unwrap_or_default()).join("bundled.rs");
+    let out_dir = PathBuf::from(std::env::var("OUT_DIR").unwrap_or_default());
+    let out = out_dir.join("bundled.rs");
     if let Err(e) = std::fs::write(&out, code) {
         println!("cargo:warning=cannot write {}: {e}", out.display());
+    }
+    store_parses(&files, &out_dir);
+    store_tables(&files, &out_dir);
+}
+
+/// Decodes every bundled table file as the checker does and writes `tables.bin` (the
+/// values, one after the other) and `tables.rs` (each file's text and the byte range of
+/// its value). A file that does not decode, or holds a tagged value, is left out.
+fn store_tables(files: &[PathBuf], out_dir: &Path) {
+    let mut blob = Vec::new();
+    let mut code = String::from(
+        "/// Bundled table files decoded at build time: (text, byte range of its value in `TABLE_VALUES`).\nconst TABLES: &[(&str, usize, usize)] = &[\n",
+    );
+    for f in files {
+        if f.extension().is_some_and(|e| e == "kanon") {
+            continue;
+        }
+        let Ok(text) = std::fs::read_to_string(f) else {
+            continue;
+        };
+        let Ok(value) = serde_yaml::from_str::<serde_yaml::Value>(
+            text.strip_prefix('\u{feff}').unwrap_or(&text),
+        ) else {
+            continue;
+        };
+        let Some(bytes) = table_store::encode(&value) else {
+            continue;
+        };
+        let start = blob.len();
+        blob.extend_from_slice(&bytes);
+        let _ = writeln!(
+            code,
+            "    (include_str!({:?}), {start}, {}),",
+            f.to_string_lossy(),
+            blob.len()
+        );
+    }
+    code.push_str("];\n");
+    let bin = out_dir.join("tables.bin");
+    let _ = writeln!(
+        code,
+        "/// The stored values.\nstatic TABLE_VALUES: &[u8] = include_bytes!({:?});",
+        bin.to_string_lossy()
+    );
+    for (path, data) in [(bin, blob), (out_dir.join("tables.rs"), code.into_bytes())] {
+        if let Err(e) = std::fs::write(&path, data) {
+            println!("cargo:warning=cannot write {}: {e}", path.display());
+        }
+    }
+}
+
+/// Parses every bundled rule file and writes `parsed.bin` (the trees, one after the other)
+/// and `parsed.rs` (each file's text and the byte range of its tree). A file with a parse
+/// diagnostic is left out: a compile parses it and reports them.
+fn store_parses(files: &[PathBuf], out_dir: &Path) {
+    let mut blob = Vec::new();
+    let mut code = String::from(
+        "/// Bundled rule files parsed at build time: (text, byte range of its tree in `PARSED_TREES`).\nconst PARSED: &[(&str, usize, usize)] = &[\n",
+    );
+    for f in files {
+        if f.extension().is_none_or(|e| e != "kanon") {
+            continue;
+        }
+        let Ok(text) = std::fs::read_to_string(f) else {
+            continue;
+        };
+        let (tree, diags) = syntax::parser::parse(0, &text);
+        if !diags.is_empty() {
+            continue;
+        }
+        let Some(bytes) = syntax::store::encode(&tree, 0) else {
+            continue;
+        };
+        let start = blob.len();
+        blob.extend_from_slice(&bytes);
+        let _ = writeln!(
+            code,
+            "    (include_str!({:?}), {start}, {}),",
+            f.to_string_lossy(),
+            blob.len()
+        );
+    }
+    code.push_str("];\n");
+    let bin = out_dir.join("parsed.bin");
+    let _ = writeln!(
+        code,
+        "/// The stored trees.\nstatic PARSED_TREES: &[u8] = include_bytes!({:?});",
+        bin.to_string_lossy()
+    );
+    for (path, data) in [(bin, blob), (out_dir.join("parsed.rs"), code.into_bytes())] {
+        if let Err(e) = std::fs::write(&path, data) {
+            println!("cargo:warning=cannot write {}: {e}", path.display());
+        }
     }
 }

@@ -2,19 +2,21 @@
 //!
 //! The checker loads files one by one, each file's imports right after it, and gives each
 //! the next [`FileId`] of the [`SourceMap`] as it goes; the parser needs that id, since
-//! every span carries it. Parsing is most of compiling (two thirds of the bundled
-//! ruleset's instructions), so [`ahead`] predicts the order in which the checker will load
-//! the files (their imports found by a look at each line, see [`imports`]), parses every
-//! file with its predicted id in parallel, and the checker takes a file's parse only when
-//! the id it gives the file is the predicted one. A wrong prediction (an import written in
-//! a way the look misses, say) costs a parse again, never a different result.
+//! every span carries it. [`ahead`] predicts the order in which the checker will load the
+//! files (their imports found by a look at each line, see [`imports`]), parses every file
+//! with its predicted id in parallel (a bundled file's tree is decoded from the form
+//! `build.rs` stored, `syntax::parse_stored`), and the checker takes a file's parse only
+//! when the id it gives the file is the predicted one. A wrong prediction (an import
+//! written in a way the look misses, say) costs a parse again, never a different result.
 //!
 //! Beside the parse, the bundled schema is decoded on another thread, since the checker
-//! needs it next, and the regular expressions of the `matches "..."` in each file's text
-//! are compiled after its parse (a seventh of compiling the bundled ruleset) into a cache
-//! that [`regex`] takes them from. The cache is keyed by the exact pattern and filled by
-//! the one builder the checker uses, so a hit is the regex the checker would have built;
-//! a miss (a pattern the look does not find) builds it then. The checker also takes a
+//! needs it next. Then the regular expressions of the `matches "..."` in the files' texts
+//! are built on rayon's pool while the checker loads the files, collects the declarations
+//! and checks the relations on its own thread (building them is a third of what is left
+//! of compiling the bundled ruleset), into a cache that [`regex`] takes them from. The
+//! cache is keyed by the exact pattern and filled by the one builder the checker uses, so
+//! a hit is the regex the checker would have built; a miss (a pattern the look does not
+//! find) builds it then, and a build under way is waited for. The checker also takes a
 //! pattern it built once from the cache again: a `def` with a `matches` is checked at
 //! every call.
 
@@ -23,34 +25,34 @@ use crate::diag::{Diagnostic, FileId};
 use crate::syntax::ast;
 use rayon::prelude::*;
 use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
-/// Regular expressions compiled ahead or by the checker, by pattern; emptied when a
-/// compile starts, so it holds about one ruleset's patterns.
-static REGEXES: Mutex<Option<HashMap<String, Arc<regex::Regex>>>> = Mutex::new(None);
+/// A pattern's regular expression, built once by whichever thread gets to it first (a
+/// build started ahead, or the checker); a second thread waits for it.
+type Slot = Arc<OnceLock<Result<Arc<regex::Regex>, regex::Error>>>;
 
-/// Compiles a `matches` pattern as the checker does, once per compile: a pattern compiled
-/// ahead, or already for another use (a `def` is checked at every call), is shared.
-pub(super) fn regex(pattern: &str) -> Result<Arc<regex::Regex>, regex::Error> {
-    let ready = REGEXES
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .as_ref()
-        .and_then(|m| m.get(pattern).cloned());
-    if let Some(re) = ready {
-        return Ok(re);
+/// Regular expressions built ahead or by the checker, by pattern; emptied when a compile
+/// starts, so it holds about one ruleset's patterns.
+static REGEXES: Mutex<Option<HashMap<String, Slot>>> = Mutex::new(None);
+
+/// The slot of `pattern`, made empty when there is none.
+fn slot(pattern: &str) -> Slot {
+    let mut map = REGEXES.lock().unwrap_or_else(PoisonError::into_inner);
+    let map = map.get_or_insert_with(HashMap::new);
+    if let Some(s) = map.get(pattern) {
+        return Arc::clone(s);
     }
-    let re = Arc::new(build(pattern)?);
-    keep(pattern.to_string(), Arc::clone(&re));
-    Ok(re)
+    let s = Slot::default();
+    map.insert(pattern.to_string(), Arc::clone(&s));
+    s
 }
 
-fn keep(pattern: String, re: Arc<regex::Regex>) {
-    REGEXES
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .get_or_insert_with(HashMap::new)
-        .insert(pattern, re);
+/// Compiles a `matches` pattern as the checker does, once per compile: a pattern built
+/// ahead, or already for another use (a `def` is checked at every call), is shared.
+pub(super) fn regex(pattern: &str) -> Result<Arc<regex::Regex>, regex::Error> {
+    slot(pattern)
+        .get_or_init(|| build(pattern).map(Arc::new))
+        .clone()
 }
 
 fn build(pattern: &str) -> Result<regex::Regex, regex::Error> {
@@ -59,20 +61,19 @@ fn build(pattern: &str) -> Result<regex::Regex, regex::Error> {
         .build()
 }
 
-/// Compiles the patterns of the `matches "..."` in `text` into the cache (a pattern that
-/// is there already, from another file, is not built again).
-fn compile_patterns(text: &str) {
-    for pattern in patterns(text) {
-        let known = REGEXES
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .as_ref()
-            .is_some_and(|m| m.contains_key(&pattern));
-        if known {
-            continue;
-        }
-        if let Ok(re) = build(&pattern) {
-            keep(pattern, Arc::new(re));
+/// Starts building the patterns of the `matches "..."` in `texts` on rayon's pool, one
+/// task per pattern not known yet; the checker takes them with [`regex`] (waiting for a
+/// build under way rather than starting a second one).
+fn build_patterns_beside<'t>(texts: impl Iterator<Item = &'t str>) {
+    let mut wanted: Vec<String> = texts.flat_map(patterns).collect();
+    wanted.sort_unstable();
+    wanted.dedup();
+    for pattern in wanted {
+        let s = slot(&pattern);
+        if s.get().is_none() {
+            rayon::spawn(move || {
+                s.get_or_init(|| build(&pattern).map(Arc::new));
+            });
         }
     }
 }
@@ -83,7 +84,7 @@ fn compile_patterns(text: &str) {
 pub(super) fn patterns(text: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut rest = text;
-    while let Some(at) = rest.find("matches") {
+    while let Some(at) = memchr::memmem::find(rest.as_bytes(), b"matches") {
         rest = &rest[at + "matches".len()..];
         let Some(lit) = rest.trim_start().strip_prefix('"') else {
             continue;
@@ -148,9 +149,23 @@ pub(super) fn key(f: &RuleFile) -> Key {
 /// [`decode_table`] gives it.
 pub(super) type TableYaml = Result<serde_yaml::Value, serde_yaml::Error>;
 
-/// Decodes a table file's text, as the checker does.
+include!(concat!(env!("OUT_DIR"), "/tables.rs"));
+
+/// Decodes a table file's text, as the checker does: a bundled table file's text is
+/// decoded from the form `build.rs` stored (`table_store`), any other read as YAML.
 pub(super) fn decode_table(text: &str) -> TableYaml {
+    if let Some(v) = stored_table(text) {
+        return Ok(v);
+    }
     serde_yaml::from_str(text.strip_prefix('\u{feff}').unwrap_or(text))
+}
+
+/// The value `build.rs` stored for a bundled table file whose text is `text`.
+fn stored_table(text: &str) -> Option<serde_yaml::Value> {
+    let (_, start, end) = TABLES
+        .iter()
+        .find(|(t, _, _)| t.len() == text.len() && *t == text)?;
+    super::table_store::decode(TABLE_VALUES.get(*start..*end)?)
 }
 
 /// What [`ahead`] prepares: the files parsed, by key, and the table files their `table`
@@ -181,14 +196,16 @@ pub(super) fn ahead(fs: &RuleFs, entry: &[RuleFile], first: usize) -> Prepared {
             .enumerate()
             .filter_map(|(i, (f, text))| {
                 let id = FileId::try_from(first + i).ok()?;
-                let parsed = crate::syntax::parse(id, &text);
-                compile_patterns(&text);
+                let parsed = crate::syntax::parse_stored(id, &text);
                 let tables = tables(fs, &f, &parsed.0);
                 Some(((key(&f), Ahead { id, text, parsed }), tables))
             })
             .collect::<Vec<_>>()
     };
     let (_, parsed) = rayon::join(crate::schema::Schema::bundled, parse_all);
+    // the patterns are needed when the rules are checked, after the checker's own work on
+    // one thread (loading the files, declarations, relations): built meanwhile
+    build_patterns_beside(parsed.iter().map(|((_, a), _)| a.text.as_str()));
     let mut prepared = Prepared {
         files: HashMap::with_capacity(parsed.len()),
         tables: HashMap::new(),
@@ -235,9 +252,19 @@ fn visit(fs: &RuleFs, f: RuleFile, seen: &mut HashSet<Key>, order: &mut Vec<(Rul
 /// The paths of the `import "PATH"` lines of a rule file, in order: lines that start
 /// with `import`, blanks and a string without escapes. Only a prediction (an import in
 /// another form is missed, an `import` line inside a multi-line string is not one).
+/// The lines are those of [`str::lines`], found from each `import` in the text.
 pub(super) fn imports(text: &str) -> impl Iterator<Item = &str> {
-    text.lines().filter_map(|line| {
-        let rest = line.trim_start().strip_prefix("import")?;
+    let bytes = text.as_bytes();
+    memchr::memmem::find_iter(bytes, b"import").filter_map(move |at| {
+        let start = memchr::memrchr(b'\n', bytes.get(..at)?).map_or(0, |i| i + 1);
+        // only the line's first word: blanks before it
+        if !text.get(start..at)?.trim_start().is_empty() {
+            return None;
+        }
+        let end = memchr::memchr(b'\n', bytes.get(at..)?).map_or(text.len(), |i| at + i);
+        let line = text.get(at..end)?;
+        let line = line.strip_suffix('\r').unwrap_or(line);
+        let rest = line.strip_prefix("import")?;
         let rest = rest.trim_start().strip_prefix('"')?;
         let (path, _) = rest.split_once('"')?;
         (!path.contains('\\')).then_some(path)
@@ -290,11 +317,34 @@ mod tests {
 
     #[test]
     fn a_regex_from_the_cache_is_the_one_built() {
-        compile_patterns(r#"x matches "^k[0-9]+-cache-test$""#);
+        build_patterns_beside([r#"x matches "^k[0-9]+-cache-test$""#].into_iter());
         let re = regex("^k[0-9]+-cache-test$").expect("valid");
         assert!(re.is_match("k12-cache-test"));
         assert_eq!(re.as_str(), "^k[0-9]+-cache-test$");
         assert!(regex("(").is_err());
+    }
+
+    #[test]
+    fn every_bundled_table_is_stored_as_it_reads() {
+        let mut stored = 0;
+        for (rel, text) in crate::bundled::FILES {
+            if !(rel.ends_with(".yaml") || rel.ends_with(".yml")) {
+                continue;
+            }
+            let read = serde_yaml::from_str::<serde_yaml::Value>(
+                text.strip_prefix('\u{feff}').unwrap_or(text),
+            );
+            let Some(back) = stored_table(text) else {
+                assert!(read.is_err(), "{rel} is not stored");
+                continue;
+            };
+            stored += 1;
+            let read = read.unwrap();
+            assert_eq!(back, read, "{rel}");
+            assert_eq!(format!("{back:?}"), format!("{read:?}"), "{rel}");
+        }
+        assert!(stored >= 8, "{stored} tables stored");
+        assert!(stored_table("a: 1\n").is_none());
     }
 
     #[test]
@@ -304,5 +354,19 @@ mod tests {
             imports(text).collect::<Vec<_>>(),
             vec!["a.kanon", "../b/c.kanon"]
         );
+        // one path per line, however often the line says `import`; CRLF line ends
+        let text =
+            "import \"import.kanon\" // import \"x\"\r\n\u{a0}import \"y\"\r\nimport \"z\r\nimport";
+        let by_lines: Vec<&str> = text
+            .lines()
+            .filter_map(|line| {
+                let rest = line.trim_start().strip_prefix("import")?;
+                let rest = rest.trim_start().strip_prefix('"')?;
+                let (path, _) = rest.split_once('"')?;
+                (!path.contains('\\')).then_some(path)
+            })
+            .collect();
+        assert_eq!(imports(text).collect::<Vec<_>>(), by_lines);
+        assert_eq!(by_lines, vec!["import.kanon", "y"]);
     }
 }

@@ -8,6 +8,7 @@ mod ahead;
 mod expr;
 mod fix;
 pub mod fs;
+pub mod table_store;
 
 pub use expr::{Member, members};
 pub mod ir;
@@ -162,7 +163,7 @@ impl Checker<'_> {
         // parsed ahead with the id the file got, or parsed now
         let (ast, mut diags) = match parsed {
             Some((ahead_id, parsed)) if ahead_id == id => parsed,
-            _ => crate::syntax::parse(id, &text),
+            _ => crate::syntax::parse_stored(id, &text),
         };
         self.diags.append(&mut diags);
         let imports: Vec<(String, Span)> = ast

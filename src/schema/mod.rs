@@ -354,11 +354,45 @@ struct RawDoc {
     kinds: Vec<(String, String, String, u32, u8)>,
 }
 
-#[derive(Deserialize)]
-#[serde(untagged)]
+/// A type: a type code, or its fields' codes by name. Read straight from the JSON (a
+/// string or an object), without the buffered copy of the value an untagged enum makes
+/// (that copy was most of decoding the schema).
 enum RawType {
     Code(String),
     Fields(BTreeMap<String, String>),
+}
+
+impl<'de> Deserialize<'de> for RawType {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<RawType, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = RawType;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a type code or an object of field type codes")
+            }
+
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<RawType, E> {
+                Ok(RawType::Code(v.to_string()))
+            }
+
+            fn visit_string<E: serde::de::Error>(self, v: String) -> Result<RawType, E> {
+                Ok(RawType::Code(v))
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RawType, A::Error> {
+                let mut fields = BTreeMap::new();
+                while let Some((name, code)) = map.next_entry::<String, String>()? {
+                    fields.insert(name, code);
+                }
+                Ok(RawType::Fields(fields))
+            }
+        }
+        d.deserialize_any(Visitor)
+    }
 }
 
 static BUNDLED: OnceLock<Schema> = OnceLock::new();
@@ -616,6 +650,41 @@ mod tests {
         assert!(s.is_ok(), "{:?}", s.err());
         assert!(Schema::bundled().type_count() >= 800);
         assert_eq!(Schema::bundled().k8s_version(), "1.37");
+    }
+
+    #[test]
+    fn types_are_read_as_the_json_has_them() {
+        // each type as a generic JSON reading gives it: a code, or fields sorted by name
+        let doc: serde_json::Value = serde_json::from_str(BUNDLED_JSON).unwrap();
+        let types = doc["types"].as_array().unwrap();
+        let s = Schema::bundled();
+        assert_eq!(s.types.len(), types.len());
+        let n = types.len();
+        for (entry, t) in s.types.iter().zip(types) {
+            assert_eq!(t[0].as_str(), Some(entry.name.as_str()));
+            match (&entry.shape, &t[1]) {
+                (Shape::Alias(ft), serde_json::Value::String(code)) => {
+                    assert_eq!(Some(*ft), FieldType::parse_code(code, n), "{}", entry.name);
+                }
+                (Shape::Struct(fields), serde_json::Value::Object(map)) => {
+                    let mut want: Vec<(&String, &serde_json::Value)> = map.iter().collect();
+                    want.sort_by(|a, b| a.0.cmp(b.0));
+                    assert_eq!(fields.len(), want.len(), "{}", entry.name);
+                    for ((name, ft), (wname, code)) in fields.iter().zip(want) {
+                        assert_eq!(name, wname);
+                        let code = code.as_str().unwrap();
+                        assert_eq!(Some(*ft), FieldType::parse_code(code, n), "{name}");
+                    }
+                }
+                (shape, t) => panic!("{}: {shape:?} from {t}", entry.name),
+            }
+        }
+        let mixed = r#"{"format":1,"k8s":"x","kinds":[],"types":[["A","s"],["B",{"b":"s","a":"i"}],["C",{}]]}"#;
+        let m = Schema::from_json(mixed).unwrap();
+        assert_eq!(m.field_names(TypeId(1)).collect::<Vec<_>>(), ["a", "b"]);
+        assert!(
+            Schema::from_json(r#"{"format":1,"k8s":"x","kinds":[],"types":[["A",3]]}"#).is_err()
+        );
     }
 
     #[test]
