@@ -344,6 +344,18 @@ pub struct Schema {
     by_name: HashMap<String, TypeId>,
     kinds: Vec<KindInfo>,
     preferred_kind: HashMap<String, usize>,
+    /// Every field of every struct type as `(type, position in its fields)`, hashed by type
+    /// and field name: [`Schema::field`] is one hash and one comparison, where a binary
+    /// search of a type's names compared several strings (the shape check asks for every
+    /// key of every object it walks).
+    field_index: hashbrown::HashTable<(u32, u32)>,
+}
+
+/// The hash of a field name of a type, for [`Schema::field_index`] (fixed: the same in
+/// every run).
+fn field_hash(t: u32, name: &str) -> u64 {
+    use std::hash::BuildHasher;
+    foldhash::fast::FixedState::default().hash_one((t, name))
 }
 
 #[derive(Deserialize)]
@@ -362,6 +374,36 @@ enum RawType {
 }
 
 static BUNDLED: OnceLock<Schema> = OnceLock::new();
+
+/// The table of [`Schema::field_index`].
+fn index_fields(types: &[TypeEntry]) -> hashbrown::HashTable<(u32, u32)> {
+    let name_of = |&(ty, i): &(u32, u32)| match types.get(ty as usize).map(|e| &e.shape) {
+        Some(Shape::Struct(f)) => f.get(i as usize).map_or("", |(n, _)| n.as_str()),
+        _ => "",
+    };
+    let count = types
+        .iter()
+        .map(|e| match &e.shape {
+            Shape::Struct(f) => f.len(),
+            Shape::Alias(_) => 0,
+        })
+        .sum();
+    let mut table = hashbrown::HashTable::with_capacity(count);
+    for (ty, e) in types.iter().enumerate() {
+        let (Ok(ty), Shape::Struct(fields)) = (u32::try_from(ty), &e.shape) else {
+            continue;
+        };
+        for (i, (name, _)) in fields.iter().enumerate() {
+            let Ok(i) = u32::try_from(i) else {
+                continue;
+            };
+            table.insert_unique(field_hash(ty, name), (ty, i), |x| {
+                field_hash(x.0, name_of(x))
+            });
+        }
+    }
+    table
+}
 
 impl Schema {
     /// The schema embedded in kanon (Kubernetes 1.37), parsed on first use.
@@ -421,12 +463,14 @@ impl Schema {
                 preferred,
             });
         }
+        let field_index = index_fields(&types);
         Ok(Schema {
             k8s_version: raw.k8s,
             types,
             by_name,
             kinds,
             preferred_kind,
+            field_index,
         })
     }
 
@@ -523,11 +567,11 @@ impl Schema {
     /// The type of field `name` of struct type `t`.
     pub fn field(&self, t: TypeId, name: &str) -> Option<FieldType> {
         let fields = self.fields(t);
-        fields
-            .binary_search_by(|(n, _)| n.as_str().cmp(name))
-            .ok()
-            .and_then(|i| fields.get(i))
-            .map(|(_, ft)| *ft)
+        let named = |i: u32| fields.get(i as usize).filter(|(n, _)| n == name);
+        let &(_, i) = self.field_index.find(field_hash(t.0, name), |&(ty, i)| {
+            ty == t.0 && named(i).is_some()
+        })?;
+        named(i).map(|(_, ft)| *ft)
     }
 
     /// The field names of struct type `t`, sorted (empty for non-struct types).
