@@ -22,6 +22,14 @@ fn hash<const N: usize>(state: &foldhash::fast::RandomState, fields: &Fields<'_,
 }
 
 impl<const N: usize> FieldIndex<N> {
+    /// An empty index with room for `n` objects: growing it would hash every key again.
+    pub(crate) fn with_capacity(n: usize) -> FieldIndex<N> {
+        FieldIndex {
+            table: HashTable::with_capacity(n),
+            state: foldhash::fast::RandomState::default(),
+        }
+    }
+
     /// Records `id` under its fields unless an object with the same fields is there;
     /// returns that earlier object, if any.
     pub(crate) fn insert_first<'o>(
@@ -110,22 +118,6 @@ impl<T> PerObject<T> {
         }
     }
 
-    /// The table of one list per object, in object order.
-    pub(crate) fn from_lists(lists: Vec<Vec<T>>) -> PerObject<T> {
-        let mut starts = Vec::with_capacity(lists.len() + 1);
-        let mut values = Vec::with_capacity(lists.iter().map(Vec::len).sum());
-        for list in lists {
-            starts.push(u32::try_from(values.len()).unwrap_or(u32::MAX));
-            values.extend(list);
-        }
-        starts.push(u32::try_from(values.len()).unwrap_or(u32::MAX));
-        PerObject {
-            starts,
-            runs: vec![values],
-            run_objects: usize::MAX,
-        }
-    }
-
     /// The table of `n` objects whose values `f` appends, object by object, to the list it
     /// is given; in parallel, by runs of [`RUN`] objects, each run into one list that the
     /// table keeps: no list per object, and no copy of the values.
@@ -198,11 +190,6 @@ mod tests {
         assert_eq!(t.get(2), &['a', 'c']);
         assert_eq!(t.get(3), &[] as &[char]);
         assert_eq!(t.get(4), &[] as &[char]);
-        let l = PerObject::from_lists(vec![vec![1], vec![], vec![2, 3]]);
-        assert_eq!(l.get(0), &[1]);
-        assert_eq!(l.get(1), &[] as &[i32]);
-        assert_eq!(l.get(2), &[2, 3]);
-        assert_eq!(l.get(7), &[] as &[i32]);
         // built in parallel, in runs: the same lists
         let n = 3 * super::RUN + 5;
         let p = PerObject::par_build(n, |id, out| {

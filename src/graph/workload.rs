@@ -83,9 +83,9 @@ pub struct Workload {
     /// The pod labels mapping node, when present.
     pub pod_labels: Option<NodeId>,
     /// The pod labels, read from `pod_labels`; label selectors match against these.
-    pub labels: Vec<Label>,
+    pub labels: Box<[Label]>,
     /// Every container: init containers, then regular, then ephemeral, each in list order.
-    pub containers: Vec<Container>,
+    pub containers: Box<[Container]>,
 }
 
 impl Workload {
@@ -176,23 +176,28 @@ pub(crate) fn read_workload(
     kind: &str,
     labels: &[Label],
     strings: &mut Interner,
-) -> Option<Workload> {
+) -> Option<Box<Workload>> {
     let (spec, pod_metadata) = find_pod(doc, node, kind)?;
     let pod_labels = pod_metadata.and_then(|m| doc.get(m, "labels"));
     let labels = if kind == "Pod" {
-        labels.to_vec()
+        labels.into()
     } else {
         pod_labels
             .map(|l| string_map_in(doc, l, strings))
             .unwrap_or_default()
     };
-    let mut containers = Vec::new();
-    for kind in [
+    let lists = [
         ContainerKind::Init,
         ContainerKind::Regular,
         ContainerKind::Ephemeral,
-    ] {
+    ]
+    .map(|kind| {
         let list = doc.get(spec, kind.field()).map_or(&[][..], |l| doc.seq(l));
+        (kind, list)
+    });
+    // at its exact size: most workloads have one or two containers
+    let mut containers = Vec::with_capacity(lists.iter().map(|(_, l)| l.len()).sum());
+    for (kind, list) in lists {
         for (index, &c) in list.iter().enumerate() {
             containers.push(Container {
                 node: c,
@@ -201,13 +206,13 @@ pub(crate) fn read_workload(
             });
         }
     }
-    Some(Workload {
+    Some(Box::new(Workload {
         pod_spec: Some(spec),
         pod_metadata,
         pod_labels,
         labels,
-        containers,
-    })
+        containers: containers.into_boxed_slice(),
+    }))
 }
 
 /// Ownership edges and the workload lists. The edges are tables of the objects that have
@@ -383,7 +388,7 @@ impl Graph {
 
     /// The workload part of an object.
     pub fn workload(&self, id: ObjId) -> Option<&Workload> {
-        self.object(id)?.workload.as_ref()
+        self.object(id)?.workload.as_deref()
     }
 
     /// The owners of an object present in the input, in `ownerReferences` order.
@@ -474,9 +479,9 @@ metadata: {name: cm}
                 .and_then(|n| doc.bool(n)),
             Some(true)
         );
-        assert_eq!(pod.labels, vec![("app".into(), "p".into())]);
+        assert_eq!(pod.labels.to_vec(), vec![("app".into(), "p".into())]);
         assert_eq!(
-            g.workload(1).unwrap().labels,
+            g.workload(1).unwrap().labels.to_vec(),
             vec![("job".into(), "x".into())]
         );
         assert_eq!(g.workload(2).unwrap().containers.len(), 1);
@@ -559,7 +564,7 @@ spec: {template: {spec: {containers: [{port: 80}]}}}
         };
         assert_eq!(name(0), "agent");
         assert_eq!(
-            g.workload(0).unwrap().labels,
+            g.workload(0).unwrap().labels.to_vec(),
             vec![("app".into(), "sb".into())]
         );
         // the head group's template: the first one, breadth first
@@ -567,7 +572,7 @@ spec: {template: {spec: {containers: [{port: 80}]}}}
         assert_eq!(g.workload(1).unwrap().containers.len(), 1);
         assert_eq!(name(2), "js");
         assert_eq!(
-            g.workload(2).unwrap().labels,
+            g.workload(2).unwrap().labels.to_vec(),
             vec![("role".into(), "w".into())]
         );
         assert_eq!(name(3), "busybox");
