@@ -247,6 +247,11 @@ impl<'a> Walk<'a, '_> {
                         if ft.is_free_form() && !matches!(ft, FieldType::StringMap) {
                             continue;
                         }
+                        // most fields are scalars that are scalars: nothing to say, and no
+                        // step to push
+                        if ft.is_scalar() && !self.is_collection(child) {
+                            continue;
+                        }
                         self.path.push(Step::Key(k));
                         self.node(child, ft);
                         self.path.pop();
@@ -280,6 +285,9 @@ impl<'a> Walk<'a, '_> {
                         return;
                     }
                     for (i, &child) in items.iter().enumerate() {
+                        if elem.is_scalar() && !self.is_collection(child) {
+                            continue;
+                        }
                         self.path.push(Step::Index(i));
                         self.node(child, elem);
                         self.path.pop();
@@ -294,6 +302,11 @@ impl<'a> Walk<'a, '_> {
                 }
             }
         }
+    }
+
+    /// Whether a node is a mapping or a list.
+    fn is_collection(&self, id: NodeId) -> bool {
+        matches!(self.doc.value(id), Some(Value::Map(_) | Value::Seq(_)))
     }
 
     fn path_text(&self) -> String {

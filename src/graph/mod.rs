@@ -125,8 +125,9 @@ pub struct Object {
     pub has_name: bool,
     /// The node of `metadata.uid`, when it is a non-empty string (exported objects).
     pub uid: Option<NodeId>,
-    /// `metadata.labels`, in source order (scalars other than strings are converted to text).
-    pub labels: Box<[Label]>,
+    /// `metadata.labels`, in source order (scalars other than strings are converted to text);
+    /// shared with the objects that have the same labels.
+    pub labels: Arc<[Label]>,
     /// The node of `metadata.name`, when present.
     pub name_node: Option<NodeId>,
     /// The pod spec and containers, when the object is a workload (boxed: most objects of
@@ -201,6 +202,7 @@ impl Graph {
         g.sel = sel;
         g.ident = ident;
         g.refs = references::build(&g);
+        // after the references: an Ingress's or a route's backends are read from them
         g.exposed = exposure::build(&g);
         g
     }
@@ -388,17 +390,20 @@ pub(crate) fn string_map(doc: &Document, id: NodeId) -> Vec<Label> {
         .collect()
 }
 
-/// [`string_map`], with strings shared through `strings`, at its exact size.
-fn string_map_in(doc: &Document, id: NodeId, strings: &mut Interner) -> Box<[Label]> {
-    let m = doc.map(id);
-    let mut out = Vec::with_capacity(m.len());
-    for (k, v) in m.iter() {
+/// [`string_map`], with strings shared through `strings`, and the whole list shared with
+/// the objects that have the same labels (a Deployment's pods, its ReplicaSets' templates).
+fn string_map_in(doc: &Document, id: NodeId, strings: &mut Interner) -> Arc<[Label]> {
+    let mut list = std::mem::take(&mut strings.scratch);
+    list.clear();
+    for (k, v) in doc.map(id).iter() {
         if let Some(value) = scalar_str(doc, v) {
             let value = strings.get(&value);
-            out.push((strings.get(k), value));
+            list.push((strings.get(k), value));
         }
     }
-    out.into_boxed_slice()
+    let shared = strings.labels(&list);
+    strings.scratch = list;
+    shared
 }
 
 /// The non-empty string at a node.
@@ -567,19 +572,69 @@ fn first_of<'o, const N: usize>(
 }
 
 /// One copy of each string that many objects share (API versions, groups, kinds,
-/// namespaces), per worker.
+/// namespaces, label keys and values) and of each list of labels, per worker.
 #[derive(Default)]
-pub(crate) struct Interner(HashSet<Arc<str>, foldhash::fast::RandomState>);
+pub(crate) struct Interner {
+    strings: HashSet<Arc<str>, foldhash::fast::RandomState>,
+    /// Label lists, told apart by their strings' addresses (the strings are this
+    /// interner's, so equal strings are the same allocation).
+    labels: hashbrown::HashTable<Arc<[Label]>>,
+    state: foldhash::fast::RandomState,
+    /// The list being read, kept for the next one.
+    scratch: Vec<Label>,
+}
+
+/// The addresses of a label list's strings, which identify it among the lists of one
+/// [`Interner`].
+fn label_addresses(list: &[Label]) -> impl Iterator<Item = (usize, usize)> + '_ {
+    list.iter().map(|(k, v)| {
+        (
+            Arc::as_ptr(k).cast::<u8>() as usize,
+            Arc::as_ptr(v).cast::<u8>() as usize,
+        )
+    })
+}
 
 impl Interner {
     fn get(&mut self, s: &str) -> Arc<str> {
-        if let Some(a) = self.0.get(s) {
+        if let Some(a) = self.strings.get(s) {
             return Arc::clone(a);
         }
         let a: Arc<str> = Arc::from(s);
-        self.0.insert(Arc::clone(&a));
+        self.strings.insert(Arc::clone(&a));
         a
     }
+
+    /// The shared copy of a list of labels whose strings come from [`Interner::get`].
+    fn labels(&mut self, list: &[Label]) -> Arc<[Label]> {
+        let h = address_hash(&self.state, list);
+        let same = |a: &Arc<[Label]>| {
+            a.len() == list.len()
+                && a.iter()
+                    .zip(list)
+                    .all(|((k1, v1), (k2, v2))| Arc::ptr_eq(k1, k2) && Arc::ptr_eq(v1, v2))
+        };
+        if let Some(a) = self.labels.find(h, same) {
+            return Arc::clone(a);
+        }
+        let a: Arc<[Label]> = Arc::from(list);
+        let state = &self.state;
+        self.labels
+            .insert_unique(h, Arc::clone(&a), |x| address_hash(state, x));
+        a
+    }
+}
+
+/// The hash of a label list by its strings' addresses.
+fn address_hash(state: &foldhash::fast::RandomState, list: &[Label]) -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = state.build_hasher();
+    for (k, v) in label_addresses(list) {
+        h.write_usize(k);
+        h.write_usize(v);
+    }
+    h.write_usize(list.len());
+    h.finish()
 }
 
 fn read_object(
@@ -615,10 +670,10 @@ fn read_object(
     } else {
         Some(strings.get(explicit_ns.unwrap_or(default_namespace)))
     };
-    let labels = meta
-        .and_then(|m| doc.get(m, "labels"))
-        .map(|l| string_map_in(doc, l, strings))
-        .unwrap_or_default();
+    let labels = match meta.and_then(|m| doc.get(m, "labels")) {
+        Some(l) => string_map_in(doc, l, strings),
+        None => strings.labels(&[]),
+    };
     let uid = meta
         .and_then(|m| doc.get(m, "uid"))
         .filter(|&n| nonempty_str(doc, n).is_some());

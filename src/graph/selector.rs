@@ -404,10 +404,24 @@ impl Selection {
             }
         }
         sel.pods = pods;
-        sel.selected = PerObject::from_pairs(n, selected);
-        sel.selected_by = PerObject::from_pairs(n, selected_by);
-        sel.ingress = PerObject::from_pairs(n, ingress);
-        sel.egress = PerObject::from_pairs(n, egress);
+        let ((s, s_by), (i, e)) = rayon::join(
+            || {
+                rayon::join(
+                    || PerObject::from_pairs(n, selected),
+                    || PerObject::from_pairs(n, selected_by),
+                )
+            },
+            || {
+                rayon::join(
+                    || PerObject::from_pairs(n, ingress),
+                    || PerObject::from_pairs(n, egress),
+                )
+            },
+        );
+        sel.selected = s;
+        sel.selected_by = s_by;
+        sel.ingress = i;
+        sel.egress = e;
         sel
     }
 }

@@ -37,6 +37,7 @@ use super::{Graph, Interner, Label, ObjId, string_map_in};
 use crate::model::{Document, NodeId};
 use rayon::prelude::*;
 use std::collections::VecDeque;
+use std::sync::Arc;
 
 /// Which list of the pod spec a container is in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -82,8 +83,9 @@ pub struct Workload {
     pub pod_metadata: Option<NodeId>,
     /// The pod labels mapping node, when present.
     pub pod_labels: Option<NodeId>,
-    /// The pod labels, read from `pod_labels`; label selectors match against these.
-    pub labels: Box<[Label]>,
+    /// The pod labels, read from `pod_labels`; label selectors match against these. Shared
+    /// with the objects that have the same labels.
+    pub labels: Arc<[Label]>,
     /// Every container: init containers, then regular, then ephemeral, each in list order.
     pub containers: Box<[Container]>,
 }
@@ -174,17 +176,16 @@ pub(crate) fn read_workload(
     doc: &Document,
     node: NodeId,
     kind: &str,
-    labels: &[Label],
+    labels: &Arc<[Label]>,
     strings: &mut Interner,
 ) -> Option<Box<Workload>> {
     let (spec, pod_metadata) = find_pod(doc, node, kind)?;
     let pod_labels = pod_metadata.and_then(|m| doc.get(m, "labels"));
-    let labels = if kind == "Pod" {
-        labels.into()
-    } else {
-        pod_labels
-            .map(|l| string_map_in(doc, l, strings))
-            .unwrap_or_default()
+    let labels = match pod_labels {
+        // a Pod's own labels: the same list
+        _ if kind == "Pod" => Arc::clone(labels),
+        Some(l) => string_map_in(doc, l, strings),
+        None => strings.labels(&[]),
     };
     let lists = [
         ContainerKind::Init,
@@ -284,10 +285,19 @@ impl Ownership {
                 controller.push((id, c));
             }
         }
+        let (owners, (controller, owned)) = rayon::join(
+            || PerObject::from_pairs(n, owners),
+            || {
+                rayon::join(
+                    || PerObject::from_pairs(n, controller),
+                    || PerObject::from_pairs(n, owned),
+                )
+            },
+        );
         let mut own = Ownership {
-            owners: PerObject::from_pairs(n, owners),
-            controller: PerObject::from_pairs(n, controller),
-            owned: PerObject::from_pairs(n, owned),
+            owners,
+            controller,
+            owned,
             ..Ownership::default()
         };
         let workloads: Vec<(ObjId, bool)> = (0..n)

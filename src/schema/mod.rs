@@ -354,8 +354,12 @@ pub struct Schema {
 /// The hash of a field name of a type, for [`Schema::field_index`] (fixed: the same in
 /// every run).
 fn field_hash(t: u32, name: &str) -> u64 {
-    use std::hash::BuildHasher;
-    foldhash::fast::FixedState::default().hash_one((t, name))
+    use std::hash::{BuildHasher, Hasher};
+    // the bytes and the type, without the separator `Hash for str` adds: one call fewer
+    let mut h = foldhash::fast::FixedState::default().build_hasher();
+    h.write(name.as_bytes());
+    h.write_u32(t);
+    h.finish()
 }
 
 #[derive(Deserialize)]
