@@ -171,7 +171,9 @@ impl<T> PerObject<T> {
                     }
                     counts.push(u32::try_from(values.len() - before).unwrap_or(u32::MAX));
                 }
-                let run: Vec<T> = values.drain(..).collect();
+                // moved out, not taken: the worker's list keeps its room for the next run
+                let mut run = Vec::with_capacity(values.len());
+                run.append(values);
                 (counts, run)
             })
             .collect();
