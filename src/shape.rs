@@ -24,7 +24,6 @@
 //! once, with one binary search per mapping entry, in parallel over objects.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use rayon::prelude::*;
 
@@ -47,49 +46,53 @@ pub fn check(graph: &Graph, schema: &Schema) -> Vec<Diagnostic> {
         .objects
         .par_iter()
         .enumerate()
-        .flat_map_iter(|(i, o)| {
+        // one path buffer per worker, reused from object to object
+        .map_init(Vec::new, |path, (i, o)| {
             // a workload whose controller is in the input (the Pods and ReplicaSets of an
             // exported Deployment) is reported at that owner: its own copy of the pod
             // template is not checked again
             let owned = o.is_workload()
                 && ObjId::try_from(i).is_ok_and(|id| graph.workloads().binary_search(&id).is_err());
-            check_object(graph, schema, &types, o, owned)
+            check_object(graph, schema, &types, o, owned, path)
         })
+        .flat_map_iter(|out| out)
         .collect()
 }
 
 /// The schema types the check starts from, looked up once per input.
-struct Types {
+struct Types<'g> {
     /// The type of each `(apiVersion, kind)` of the input (`None` when the schema does not
-    /// know it).
-    kinds: HashMap<(Arc<str>, Arc<str>), Option<TypeId>>,
+    /// know it), keyed by the objects' own strings.
+    kinds: HashMap<(&'g str, &'g str), Option<TypeId>, foldhash::fast::RandomState>,
     object_meta: Option<TypeId>,
     pod_spec: Option<TypeId>,
 }
 
-impl Types {
-    fn new(graph: &Graph, schema: &Schema) -> Types {
-        let mut kinds = HashMap::new();
+impl<'g> Types<'g> {
+    fn new(graph: &'g Graph, schema: &Schema) -> Types<'g> {
+        let mut kinds = HashMap::default();
         for o in &graph.objects {
-            kinds
-                .entry((Arc::clone(&o.api_version), Arc::clone(&o.kind)))
-                .or_insert_with(|| {
-                    let version = o
-                        .api_version
-                        .rsplit_once('/')
-                        .map_or(&*o.api_version, |(_, v)| v);
-                    // only kinds that run pods are checked whole (the schema's kinds
-                    // table says which); a served version first, else another version of
-                    // the kind (an old `apps/v1beta1` Deployment has much the same structure)
-                    if !kinds::kind_by_name(&o.kind)
-                        .is_some_and(|k| k.is_workload() && k.origin == kinds::Origin::BuiltIn)
-                    {
-                        return None;
-                    }
-                    schema
-                        .kind_at(&o.group, version, &o.kind)
-                        .or_else(|| schema.kind_in(&o.group, &o.kind))
-                });
+            let key = (&*o.api_version, &*o.kind);
+            if kinds.contains_key(&key) {
+                continue;
+            }
+            let version = o
+                .api_version
+                .rsplit_once('/')
+                .map_or(&*o.api_version, |(_, v)| v);
+            // only kinds that run pods are checked whole (the schema's kinds table says
+            // which); a served version first, else another version of the kind (an old
+            // `apps/v1beta1` Deployment has much the same structure)
+            let ty = if kinds::kind_by_name(&o.kind)
+                .is_some_and(|k| k.is_workload() && k.origin == kinds::Origin::BuiltIn)
+            {
+                schema
+                    .kind_at(&o.group, version, &o.kind)
+                    .or_else(|| schema.kind_in(&o.group, &o.kind))
+            } else {
+                None
+            };
+            kinds.insert(key, ty);
         }
         Types {
             kinds,
@@ -100,7 +103,7 @@ impl Types {
 
     fn kind(&self, o: &Object) -> Option<TypeId> {
         self.kinds
-            .get(&(Arc::clone(&o.api_version), Arc::clone(&o.kind)))
+            .get(&(&*o.api_version, &*o.kind))
             .copied()
             .flatten()
     }
@@ -114,29 +117,31 @@ enum Step<'a> {
 }
 
 /// The walk over one object.
-struct Walk<'a> {
+struct Walk<'a, 'p> {
     schema: &'a Schema,
     doc: &'a Document,
     object: &'a Object,
-    path: Vec<Step<'a>>,
+    path: &'p mut Vec<Step<'a>>,
     out: Vec<Diagnostic>,
 }
 
-fn check_object(
-    graph: &Graph,
-    schema: &Schema,
-    types: &Types,
-    o: &Object,
+fn check_object<'a>(
+    graph: &'a Graph,
+    schema: &'a Schema,
+    types: &Types<'_>,
+    o: &'a Object,
     owned: bool,
+    path: &mut Vec<Step<'a>>,
 ) -> Vec<Diagnostic> {
     let Some(doc) = graph.load.docs.get(o.r.doc as usize) else {
         return Vec::new();
     };
+    path.clear();
     let mut w = Walk {
         schema,
         doc,
         object: o,
-        path: Vec::new(),
+        path,
         out: Vec::new(),
     };
     if let Some(t) = types.kind(o).filter(|_| !owned) {
@@ -160,7 +165,7 @@ fn check_object(
                 continue;
             };
             if let Some(path) = path_to(doc, o.r.node, node) {
-                w.path = path;
+                *w.path = path;
                 w.node(node, FieldType::Object(t));
             }
         }
@@ -223,7 +228,7 @@ fn found(v: &Value<'_>) -> &'static str {
     }
 }
 
-impl<'a> Walk<'a> {
+impl<'a> Walk<'a, '_> {
     /// Checks `id` against `ty`, and below it.
     fn node(&mut self, id: NodeId, ty: FieldType) {
         let Some(v) = self.doc.value(id) else {
@@ -240,6 +245,11 @@ impl<'a> Walk<'a> {
                             continue;
                         };
                         if ft.is_free_form() && !matches!(ft, FieldType::StringMap) {
+                            continue;
+                        }
+                        // most fields are scalars that are scalars: nothing to say, and no
+                        // step to push
+                        if ft.is_scalar() && !self.is_collection(child) {
                             continue;
                         }
                         self.path.push(Step::Key(k));
@@ -275,6 +285,9 @@ impl<'a> Walk<'a> {
                         return;
                     }
                     for (i, &child) in items.iter().enumerate() {
+                        if elem.is_scalar() && !self.is_collection(child) {
+                            continue;
+                        }
                         self.path.push(Step::Index(i));
                         self.node(child, elem);
                         self.path.pop();
@@ -291,9 +304,14 @@ impl<'a> Walk<'a> {
         }
     }
 
+    /// Whether a node is a mapping or a list.
+    fn is_collection(&self, id: NodeId) -> bool {
+        matches!(self.doc.value(id), Some(Value::Map(_) | Value::Seq(_)))
+    }
+
     fn path_text(&self) -> String {
         let mut s = String::new();
-        for step in &self.path {
+        for step in self.path.iter() {
             match step {
                 Step::Key(k) => {
                     if !s.is_empty() {

@@ -209,7 +209,7 @@ fn argo_rollout_is_a_workload() {
     assert!(g.workloads().contains(&ro));
     let w = g.workload(ro).unwrap();
     assert_eq!(w.containers.len(), 1);
-    assert_eq!(w.labels, vec![("app".into(), "canary".into())]);
+    assert_eq!(w.labels.to_vec(), vec![("app".into(), "canary".into())]);
 }
 
 #[test]

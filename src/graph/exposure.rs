@@ -44,7 +44,9 @@ fn named(g: &Graph, id: ObjId) -> String {
 
 /// The exposures of every object (empty for objects that are not workloads).
 pub(crate) fn build(g: &Graph) -> super::index::PerObject<Exposure> {
-    let mut out: Vec<Vec<Exposure>> = vec![Vec::new(); g.objects.len()];
+    // the few exposed workloads' lists, by workload (not a list for every object)
+    let mut out: std::collections::HashMap<ObjId, Vec<Exposure>, foldhash::fast::RandomState> =
+        Default::default();
     // the same path twice (one install in several files of the input) is listed once
     let mut add = |service: ObjId, e: &dyn Fn(ObjId) -> Exposure| {
         let workloads = g.selected(service);
@@ -54,7 +56,8 @@ pub(crate) fn build(g: &Graph) -> super::index::PerObject<Exposure> {
         // made once for every workload the Service selects: they share the path string
         let x = e(service);
         for &w in workloads {
-            if let Some(list) = out.get_mut(w as usize) {
+            if (w as usize) < g.objects.len() {
+                let list = out.entry(w).or_default();
                 if list.iter().all(|y| y.path != x.path) {
                     list.push(x.clone());
                 }
@@ -134,7 +137,12 @@ pub(crate) fn build(g: &Graph) -> super::index::PerObject<Exposure> {
             });
         }
     }
-    super::index::PerObject::from_lists(out)
+    let pairs: Vec<(ObjId, Exposure)> = out
+        .into_iter()
+        .flat_map(|(w, list)| list.into_iter().map(move |e| (w, e)))
+        .collect();
+    // sorted by workload, each workload's list in the order it was found
+    super::index::PerObject::from_pairs(g.objects.len(), pairs)
 }
 
 /// The Services in the input that an Ingress or route sends traffic to, deduplicated.

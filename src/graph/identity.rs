@@ -3,6 +3,9 @@
 //! aggregation). Everything is computed once when the graph is built.
 
 use std::collections::HashMap;
+use std::sync::Arc;
+
+use rayon::prelude::*;
 
 use super::index::PerObject;
 use super::selector::{LabelIndex, LabelSelector, Missing};
@@ -15,10 +18,11 @@ pub const RBAC_GROUP: &str = "rbac.authorization.k8s.io";
 /// The service account a workload's pods run as.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ServiceAccountRef {
-    /// `spec.serviceAccountName`, else the deprecated `spec.serviceAccount`, else `default`.
-    pub name: Box<str>,
+    /// `spec.serviceAccountName`, else the deprecated `spec.serviceAccount`, else `default`
+    /// (the account object's own name string when the input has it).
+    pub name: Arc<str>,
     /// The workload's namespace.
-    pub namespace: std::sync::Arc<str>,
+    pub namespace: Arc<str>,
     /// The `ServiceAccount` object, when the input has it.
     pub target: Option<ObjId>,
     /// The node of the name, when the pod spec names one (`None`: the default applies).
@@ -77,14 +81,17 @@ impl Identity {
     pub(crate) fn build(g: &Graph) -> Identity {
         let n = g.objects.len();
         let mut id = Identity::default();
-        let mut accounts = Vec::new();
-        for &w in g.all_workloads() {
-            let Some(sa) = service_account(g, w) else {
-                continue;
-            };
-            let auto = automount(g, w, sa.target);
-            accounts.push((w, (sa, auto)));
-        }
+        // one name for every workload that runs as a `default` account the input lacks
+        let default: Arc<str> = Arc::from("default");
+        let accounts: Vec<(ObjId, (ServiceAccountRef, bool))> = g
+            .all_workloads()
+            .par_iter()
+            .filter_map(|&w| {
+                let sa = service_account(g, w, &default)?;
+                let auto = automount(g, w, sa.target);
+                Some((w, (sa, auto)))
+            })
+            .collect();
         id.service_accounts = PerObject::from_pairs(n, accounts);
         let (mut role_refs, mut all_subjects) = (Vec::new(), Vec::new());
         for b in g.ids() {
@@ -135,7 +142,7 @@ fn named_service_account(s: &Subject) -> Option<(&str, &str)> {
     }
 }
 
-fn service_account(g: &Graph, w: ObjId) -> Option<ServiceAccountRef> {
+fn service_account(g: &Graph, w: ObjId, default: &Arc<str>) -> Option<ServiceAccountRef> {
     let o = g.object(w)?;
     let namespace = o.namespace.clone()?;
     let (doc, _) = g.doc_node(w)?;
@@ -148,9 +155,15 @@ fn service_account(g: &Graph, w: ObjId) -> Option<ServiceAccountRef> {
         Some((name, at)) => (name, Some(at)),
         None => ("default", None),
     };
+    let target = g.find("", "ServiceAccount", Some(&namespace), name);
+    let name = match target.and_then(|t| g.object(t)) {
+        Some(o) if *o.name == *name => Arc::clone(&o.name),
+        _ if name == &**default => Arc::clone(default),
+        _ => Arc::from(name),
+    };
     Some(ServiceAccountRef {
-        name: name.into(),
-        target: g.find("", "ServiceAccount", Some(&namespace), name),
+        name,
+        target,
         namespace,
         at,
     })
@@ -234,7 +247,7 @@ fn aggregation(g: &Graph) -> Vec<(ObjId, ObjId)> {
             index.add("", r, &o.labels);
         }
     }
-    let labels_of = |id: ObjId| g.object(id).map_or(&[][..], |o| o.labels.as_slice());
+    let labels_of = |id: ObjId| g.object(id).map_or(&[][..], |o| &o.labels[..]);
     for &r in &roles {
         let Some((doc, node)) = g.doc_node(r) else {
             continue;

@@ -22,6 +22,14 @@ fn hash<const N: usize>(state: &foldhash::fast::RandomState, fields: &Fields<'_,
 }
 
 impl<const N: usize> FieldIndex<N> {
+    /// An empty index with room for `n` objects: growing it would hash every key again.
+    pub(crate) fn with_capacity(n: usize) -> FieldIndex<N> {
+        FieldIndex {
+            table: HashTable::with_capacity(n),
+            state: foldhash::fast::RandomState::default(),
+        }
+    }
+
     /// Records `id` under its fields unless an object with the same fields is there;
     /// returns that earlier object, if any.
     pub(crate) fn insert_first<'o>(
@@ -92,33 +100,48 @@ impl<T> PerObject<T> {
     /// keep the order they have in `pairs`. Pairs of objects past `n` are dropped.
     pub(crate) fn from_pairs(n: usize, mut pairs: Vec<(ObjId, T)>) -> PerObject<T> {
         pairs.retain(|(o, _)| (*o as usize) < n);
-        // stable: an object's values stay in the order they were found
-        pairs.sort_by_key(|(o, _)| *o);
-        let mut starts = Vec::with_capacity(n + 1);
-        let mut at = 0usize;
-        for obj in 0..n {
-            starts.push(u32::try_from(at).unwrap_or(u32::MAX));
-            while pairs.get(at).is_some_and(|(o, _)| *o as usize == obj) {
-                at += 1;
+        // a counting sort, stable (an object's values stay in the order they were found),
+        // in linear time: how many values each object has, then where each pair goes
+        let mut starts = vec![0u32; n + 1];
+        for (o, _) in &pairs {
+            if let Some(c) = starts.get_mut(*o as usize + 1) {
+                *c = c.saturating_add(1);
             }
         }
-        starts.push(u32::try_from(at).unwrap_or(u32::MAX));
-        PerObject {
-            starts,
-            runs: vec![pairs.into_iter().map(|(_, v)| v).collect()],
-            run_objects: usize::MAX,
+        let mut at = 0u32;
+        for s in &mut starts {
+            at = at.saturating_add(*s);
+            *s = at;
         }
-    }
-
-    /// The table of one list per object, in object order.
-    pub(crate) fn from_lists(lists: Vec<Vec<T>>) -> PerObject<T> {
-        let mut starts = Vec::with_capacity(lists.len() + 1);
-        let mut values = Vec::with_capacity(lists.iter().map(Vec::len).sum());
-        for list in lists {
-            starts.push(u32::try_from(values.len()).unwrap_or(u32::MAX));
-            values.extend(list);
+        if !pairs.is_sorted_by_key(|(o, _)| *o) {
+            let mut next = starts.clone();
+            let mut dest: Vec<u32> = pairs
+                .iter()
+                .map(|(o, _)| match next.get_mut(*o as usize) {
+                    Some(d) => {
+                        *d = d.saturating_add(1);
+                        *d - 1
+                    }
+                    None => 0,
+                })
+                .collect();
+            // the permutation applied in place, one cycle at a time: every swap puts one
+            // pair in its place
+            for i in 0..pairs.len() {
+                while let Some(&j) = dest.get(i) {
+                    let j = j as usize;
+                    if j == i || j >= pairs.len() {
+                        break;
+                    }
+                    pairs.swap(i, j);
+                    dest.swap(i, j);
+                }
+            }
         }
-        starts.push(u32::try_from(values.len()).unwrap_or(u32::MAX));
+        // into a list of its own, at its exact size: collected in place, the values would
+        // keep the pairs' larger allocation (and its room to grow) for the whole run
+        let mut values = Vec::with_capacity(pairs.len());
+        values.extend(pairs.into_iter().map(|(_, v)| v));
         PerObject {
             starts,
             runs: vec![values],
@@ -135,19 +158,23 @@ impl<T> PerObject<T> {
     {
         let runs: Vec<(Vec<u32>, Vec<T>)> = (0..n.div_ceil(RUN))
             .into_par_iter()
-            .map(|r| {
+            // the values of a run are gathered in a list each worker keeps, then moved into
+            // one of their exact size: no list grown (and copied) run after run
+            .map_init(Vec::new, |values, r| {
                 let ids = r * RUN..((r + 1) * RUN).min(n);
                 let mut counts = Vec::with_capacity(ids.len());
-                let mut values = Vec::new();
+                values.clear();
                 for i in ids {
                     let before = values.len();
                     if let Ok(id) = ObjId::try_from(i) {
-                        f(id, &mut values);
+                        f(id, values);
                     }
                     counts.push(u32::try_from(values.len() - before).unwrap_or(u32::MAX));
                 }
-                values.shrink_to_fit();
-                (counts, values)
+                // moved out, not taken: the worker's list keeps its room for the next run
+                let mut run = Vec::with_capacity(values.len());
+                run.append(values);
+                (counts, run)
             })
             .collect();
         let mut starts = Vec::with_capacity(n + 1);
@@ -198,11 +225,6 @@ mod tests {
         assert_eq!(t.get(2), &['a', 'c']);
         assert_eq!(t.get(3), &[] as &[char]);
         assert_eq!(t.get(4), &[] as &[char]);
-        let l = PerObject::from_lists(vec![vec![1], vec![], vec![2, 3]]);
-        assert_eq!(l.get(0), &[1]);
-        assert_eq!(l.get(1), &[] as &[i32]);
-        assert_eq!(l.get(2), &[2, 3]);
-        assert_eq!(l.get(7), &[] as &[i32]);
         // built in parallel, in runs: the same lists
         let n = 3 * super::RUN + 5;
         let p = PerObject::par_build(n, |id, out| {

@@ -46,6 +46,9 @@ pub use references::{RefKind, Reference};
 pub use selector::LabelSelector;
 pub use workload::{Container, ContainerKind, Workload};
 
+/// A hash map with a fast hasher, for the indexes built from the input.
+type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+
 /// A label (key, value) of an object or a pod template. Objects share the strings: a label
 /// key or value that many objects carry (`app`, `tier`, `team`...) is one allocation.
 pub type Label = (Arc<str>, Arc<str>);
@@ -94,8 +97,9 @@ fn kind_name(o: &Object) -> index::Fields<'_, 3> {
     [Some(&o.kind), o.namespace.as_deref(), Some(&o.name)]
 }
 
-fn uid(o: &Object) -> index::Fields<'_, 1> {
-    [o.uid.as_deref()]
+/// The `metadata.uid` of an object, read from its document.
+fn uid_of<'o>(docs: &'o [Document], o: &Object) -> Option<&'o str> {
+    docs.get(o.r.doc as usize)?.str(o.uid?)
 }
 
 /// One Kubernetes object of the input.
@@ -119,14 +123,16 @@ pub struct Object {
     pub name: Arc<str>,
     /// Whether the object has a `metadata.name` (and not only a `generateName`).
     pub has_name: bool,
-    /// `metadata.uid`, when given (exported objects).
-    pub uid: Option<Box<str>>,
-    /// `metadata.labels`, in source order (scalars other than strings are converted to text).
-    pub labels: Vec<Label>,
+    /// The node of `metadata.uid`, when it is a non-empty string (exported objects).
+    pub uid: Option<NodeId>,
+    /// `metadata.labels`, in source order (scalars other than strings are converted to text);
+    /// shared with the objects that have the same labels.
+    pub labels: Arc<[Label]>,
     /// The node of `metadata.name`, when present.
     pub name_node: Option<NodeId>,
-    /// The pod spec and containers, when the object is a workload.
-    pub workload: Option<Workload>,
+    /// The pod spec and containers, when the object is a workload (boxed: most objects of
+    /// an input are not, and pay one word for it).
+    pub workload: Option<Box<Workload>>,
 }
 
 impl Object {
@@ -164,8 +170,8 @@ pub struct Graph {
     /// Warnings found while building (duplicate objects).
     pub diagnostics: Vec<Diagnostic>,
     default_namespace: Box<str>,
-    by_kind: HashMap<Arc<str>, Vec<ObjId>>,
-    by_kind_ns: HashMap<Arc<str>, HashMap<Arc<str>, Vec<ObjId>>>,
+    by_kind: FastMap<Arc<str>, Vec<ObjId>>,
+    by_kind_ns: FastMap<Arc<str>, FastMap<Arc<str>, Vec<ObjId>>>,
     by_kind_name: index::FieldIndex<3>,
     namespaces: Vec<Arc<str>>,
     uids: index::FieldIndex<1>,
@@ -196,6 +202,7 @@ impl Graph {
         g.sel = sel;
         g.ident = ident;
         g.refs = references::build(&g);
+        // after the references: an Ingress's or a route's backends are read from them
         g.exposed = exposure::build(&g);
         g
     }
@@ -235,7 +242,7 @@ impl Graph {
                         || {
                             rayon::join(
                                 || first_of(objects, kind_name, |o| o.has_name),
-                                || first_of(objects, uid, |o| o.uid.is_some()),
+                                || first_of(objects, |o| [uid_of(docs, o)], |o| o.uid.is_some()),
                             )
                         },
                     )
@@ -317,7 +324,9 @@ impl Graph {
 
     /// The object with this `metadata.uid`.
     pub fn by_uid(&self, uid: &str) -> Option<ObjId> {
-        self.uids.get(&self.objects, [Some(uid)], self::uid)
+        let docs = &self.load.docs;
+        self.uids
+            .get(&self.objects, [Some(uid)], |o| [uid_of(docs, o)])
     }
 
     /// The `Namespace` object with this name, when the input has one.
@@ -381,15 +390,20 @@ pub(crate) fn string_map(doc: &Document, id: NodeId) -> Vec<Label> {
         .collect()
 }
 
-/// [`string_map`], with strings shared through `strings`.
-fn string_map_in(doc: &Document, id: NodeId, strings: &mut Interner) -> Vec<Label> {
-    doc.map(id)
-        .iter()
-        .filter_map(|(k, v)| {
-            let value = strings.get(&scalar_str(doc, v)?);
-            Some((strings.get(k), value))
-        })
-        .collect()
+/// [`string_map`], with strings shared through `strings`, and the whole list shared with
+/// the objects that have the same labels (a Deployment's pods, its ReplicaSets' templates).
+fn string_map_in(doc: &Document, id: NodeId, strings: &mut Interner) -> Arc<[Label]> {
+    let mut list = std::mem::take(&mut strings.scratch);
+    list.clear();
+    for (k, v) in doc.map(id).iter() {
+        if let Some(value) = scalar_str(doc, v) {
+            let value = strings.get(&value);
+            list.push((strings.get(k), value));
+        }
+    }
+    let shared = strings.labels(&list);
+    strings.scratch = list;
+    shared
 }
 
 /// The non-empty string at a node.
@@ -409,7 +423,7 @@ fn metadata_span(doc: &Document, o: &Object) -> Option<crate::diag::Span> {
 
 /// Objects by their identity, and the warnings about duplicate and nameless objects.
 fn identities(docs: &[Document], objects: &[Object]) -> (index::FieldIndex<4>, Vec<Diagnostic>) {
-    let mut keys = index::FieldIndex::default();
+    let mut keys = index::FieldIndex::with_capacity(objects.len());
     let mut diagnostics = Vec::new();
     for (i, o) in objects.iter().enumerate() {
         let id = ObjId::try_from(i).unwrap_or(ObjId::MAX);
@@ -502,13 +516,13 @@ fn mixed_namespaces(
 fn kind_indexes(
     objects: &[Object],
 ) -> (
-    HashMap<Arc<str>, Vec<ObjId>>,
-    HashMap<Arc<str>, HashMap<Arc<str>, Vec<ObjId>>>,
+    FastMap<Arc<str>, Vec<ObjId>>,
+    FastMap<Arc<str>, FastMap<Arc<str>, Vec<ObjId>>>,
     Vec<Arc<str>>,
 ) {
-    let mut by_kind: HashMap<Arc<str>, Vec<ObjId>> = HashMap::new();
-    let mut by_kind_ns: HashMap<Arc<str>, HashMap<Arc<str>, Vec<ObjId>>> = HashMap::new();
-    let mut namespaces: IndexMap<Arc<str>, ()> = IndexMap::new();
+    let mut by_kind: FastMap<Arc<str>, Vec<ObjId>> = FastMap::default();
+    let mut by_kind_ns: FastMap<Arc<str>, FastMap<Arc<str>, Vec<ObjId>>> = FastMap::default();
+    let mut namespaces: IndexMap<Arc<str>, (), foldhash::fast::RandomState> = IndexMap::default();
     for (i, o) in objects.iter().enumerate() {
         let id = ObjId::try_from(i).unwrap_or(ObjId::MAX);
         // look up before inserting: `entry` would allocate a key for every object
@@ -543,34 +557,84 @@ fn kind_indexes(
 }
 
 /// The first object with each value of `fields`, among those that `keep`.
-fn first_of<const N: usize>(
-    objects: &[Object],
-    fields: for<'o> fn(&'o Object) -> index::Fields<'o, N>,
+fn first_of<'o, const N: usize>(
+    objects: &'o [Object],
+    fields: impl Fn(&'o Object) -> index::Fields<'o, N>,
     keep: impl Fn(&Object) -> bool,
 ) -> index::FieldIndex<N> {
-    let mut ix = index::FieldIndex::default();
+    let mut ix = index::FieldIndex::with_capacity(objects.iter().filter(|o| keep(o)).count());
     for (i, o) in objects.iter().enumerate() {
         if keep(o) {
-            ix.insert_first(objects, ObjId::try_from(i).unwrap_or(ObjId::MAX), fields);
+            ix.insert_first(objects, ObjId::try_from(i).unwrap_or(ObjId::MAX), &fields);
         }
     }
     ix
 }
 
 /// One copy of each string that many objects share (API versions, groups, kinds,
-/// namespaces), per worker.
+/// namespaces, label keys and values) and of each list of labels, per worker.
 #[derive(Default)]
-pub(crate) struct Interner(HashSet<Arc<str>, foldhash::fast::RandomState>);
+pub(crate) struct Interner {
+    strings: HashSet<Arc<str>, foldhash::fast::RandomState>,
+    /// Label lists, told apart by their strings' addresses (the strings are this
+    /// interner's, so equal strings are the same allocation).
+    labels: hashbrown::HashTable<Arc<[Label]>>,
+    state: foldhash::fast::RandomState,
+    /// The list being read, kept for the next one.
+    scratch: Vec<Label>,
+}
+
+/// The addresses of a label list's strings, which identify it among the lists of one
+/// [`Interner`].
+fn label_addresses(list: &[Label]) -> impl Iterator<Item = (usize, usize)> + '_ {
+    list.iter().map(|(k, v)| {
+        (
+            Arc::as_ptr(k).cast::<u8>() as usize,
+            Arc::as_ptr(v).cast::<u8>() as usize,
+        )
+    })
+}
 
 impl Interner {
     fn get(&mut self, s: &str) -> Arc<str> {
-        if let Some(a) = self.0.get(s) {
+        if let Some(a) = self.strings.get(s) {
             return Arc::clone(a);
         }
         let a: Arc<str> = Arc::from(s);
-        self.0.insert(Arc::clone(&a));
+        self.strings.insert(Arc::clone(&a));
         a
     }
+
+    /// The shared copy of a list of labels whose strings come from [`Interner::get`].
+    fn labels(&mut self, list: &[Label]) -> Arc<[Label]> {
+        let h = address_hash(&self.state, list);
+        let same = |a: &Arc<[Label]>| {
+            a.len() == list.len()
+                && a.iter()
+                    .zip(list)
+                    .all(|((k1, v1), (k2, v2))| Arc::ptr_eq(k1, k2) && Arc::ptr_eq(v1, v2))
+        };
+        if let Some(a) = self.labels.find(h, same) {
+            return Arc::clone(a);
+        }
+        let a: Arc<[Label]> = Arc::from(list);
+        let state = &self.state;
+        self.labels
+            .insert_unique(h, Arc::clone(&a), |x| address_hash(state, x));
+        a
+    }
+}
+
+/// The hash of a label list by its strings' addresses.
+fn address_hash(state: &foldhash::fast::RandomState, list: &[Label]) -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = state.build_hasher();
+    for (k, v) in label_addresses(list) {
+        h.write_usize(k);
+        h.write_usize(v);
+    }
+    h.write_usize(list.len());
+    h.finish()
 }
 
 fn read_object(
@@ -606,14 +670,13 @@ fn read_object(
     } else {
         Some(strings.get(explicit_ns.unwrap_or(default_namespace)))
     };
-    let labels = meta
-        .and_then(|m| doc.get(m, "labels"))
-        .map(|l| string_map_in(doc, l, strings))
-        .unwrap_or_default();
+    let labels = match meta.and_then(|m| doc.get(m, "labels")) {
+        Some(l) => string_map_in(doc, l, strings),
+        None => strings.labels(&[]),
+    };
     let uid = meta
         .and_then(|m| doc.get(m, "uid"))
-        .and_then(|n| nonempty_str(doc, n))
-        .map(Box::from);
+        .filter(|&n| nonempty_str(doc, n).is_some());
     let workload = workload::read_workload(doc, node, &kind, &labels, strings);
     Object {
         r,

@@ -221,7 +221,7 @@ impl Policy {
     /// The labels a pod of workload `w` is matched on by this kind of policy.
     pub(crate) fn pod_labels<'g>(&self, g: &'g Graph, w: ObjId) -> Option<PodLabels<'g>> {
         let o = g.object(w)?;
-        let labels = g.workload(w)?.labels.as_slice();
+        let labels = g.workload(w)?.labels.as_ref();
         let ns = o.namespace.as_deref()?;
         let mut extra = namespace_derived_labels(self.kind, g, ns);
         let sa_key = match self.kind {

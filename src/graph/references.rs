@@ -64,14 +64,15 @@ pub struct Reference {
     pub optional: bool,
 }
 
-struct Collector<'g> {
+struct Collector<'g, 'o> {
     g: &'g Graph,
     doc: &'g Document,
     namespace: &'g Arc<str>,
-    out: Vec<Reference>,
+    /// The list of the run being built: an object's references go straight into it.
+    out: &'o mut Vec<Reference>,
 }
 
-impl<'g> Collector<'g> {
+impl<'g> Collector<'g, '_> {
     /// Adds a reference to the name at `name_path` under `node`.
     fn named(&mut self, kind: RefKind, via: &'static str, node: NodeId, name_path: &[&str]) {
         self.named_in(kind, via, node, name_path, None);
@@ -276,22 +277,22 @@ impl<'g> Collector<'g> {
 
 /// Computes every object's references.
 pub(crate) fn build(g: &Graph) -> PerObject<Reference> {
-    PerObject::par_build(g.objects.len(), |id, out| out.extend(of_object(g, id)))
+    PerObject::par_build(g.objects.len(), |id, out| of_object(g, id, out))
 }
 
-/// The references of one object.
-fn of_object(g: &Graph, id: ObjId) -> Vec<Reference> {
+/// Appends the references of one object to `out`.
+fn of_object(g: &Graph, id: ObjId, out: &mut Vec<Reference>) {
     let (Some(o), Some((doc, node))) = (g.object(id), g.doc_node(id)) else {
-        return Vec::new();
+        return;
     };
     let Some(namespace) = o.namespace.as_ref() else {
-        return Vec::new();
+        return;
     };
     let mut c = Collector {
         g,
         doc,
         namespace,
-        out: Vec::new(),
+        out,
     };
     if o.is_workload() {
         c.workload(id);
@@ -330,7 +331,6 @@ fn of_object(g: &Graph, id: ObjId) -> Vec<Reference> {
         }
         _ => {}
     }
-    c.out
 }
 
 impl Graph {

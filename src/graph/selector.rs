@@ -15,6 +15,7 @@ use super::index::PerObject;
 use super::netpol::{Policy, PolicyKind};
 use super::{Graph, Label, ObjId, scalar_text, string_map};
 use crate::model::{DocId, Document, NodeId, Value};
+use rayon::prelude::*;
 
 /// The label every namespace carries, set by the API server to the namespace's name.
 pub const NAMESPACE_NAME_LABEL: &str = "kubernetes.io/metadata.name";
@@ -211,24 +212,27 @@ fn requirement(doc: &Document, e: NodeId) -> Option<Requirement> {
     valid.then_some(Requirement { key, op, values })
 }
 
+/// A hash map with the fast hasher the graph's indexes use.
+type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+
 /// Postings of one label key in one scope.
 #[derive(Debug, Default)]
 struct KeyPostings {
     all: Vec<ObjId>,
-    values: HashMap<Arc<str>, Vec<ObjId>>,
+    values: FastMap<Arc<str>, Vec<ObjId>>,
 }
 
 /// Postings of one scope (a namespace).
 #[derive(Debug, Default)]
 struct ScopePostings {
     all: Vec<ObjId>,
-    keys: HashMap<Arc<str>, KeyPostings>,
+    keys: FastMap<Arc<str>, KeyPostings>,
 }
 
 /// An inverted label index: scope → key → value → sorted object ids.
 #[derive(Debug, Default)]
 pub(crate) struct LabelIndex {
-    scopes: HashMap<Box<str>, ScopePostings>,
+    scopes: FastMap<Box<str>, ScopePostings>,
 }
 
 impl LabelIndex {
@@ -240,11 +244,18 @@ impl LabelIndex {
         };
         s.all.push(id);
         for (k, v) in labels {
-            let kp = s.keys.entry(k.clone()).or_default();
+            // look up before inserting: `entry` would take a reference count for every label
+            let kp = match s.keys.get_mut(&**k) {
+                Some(kp) => kp,
+                None => s.keys.entry(Arc::clone(k)).or_default(),
+            };
             if kp.all.last() != Some(&id) {
                 kp.all.push(id);
             }
-            let vp = kp.values.entry(v.clone()).or_default();
+            let vp = match kp.values.get_mut(&**v) {
+                Some(vp) => vp,
+                None => kp.values.entry(Arc::clone(v)).or_default(),
+            };
             if vp.last() != Some(&id) {
                 vp.push(id);
             }
@@ -332,55 +343,47 @@ pub(crate) struct Selection {
     egress: PerObject<ObjId>,
 }
 
+/// What one object selects: its policy (if it is one), the workloads it selects (sorted),
+/// and for a policy the directions it isolates each of them in.
+struct Found {
+    id: ObjId,
+    policy: Option<Policy>,
+    targets: Vec<ObjId>,
+    isolated: Vec<(ObjId, bool, bool)>,
+}
+
 impl Selection {
     pub(crate) fn build(g: &Graph) -> Selection {
         let n = g.objects.len();
+        let mut pods = LabelIndex::default();
+        for &id in g.all_workloads() {
+            if let Some(o) = g.object(id) {
+                if let (Some(ns), Some(w)) = (&o.namespace, &o.workload) {
+                    pods.add(ns, id, &w.labels);
+                }
+            }
+        }
+        let mut namespaces: Vec<&str> = pods.scopes.keys().map(|k| &**k).collect();
+        namespaces.sort_unstable();
+        // every object's selection, in parallel (the index is only read), in object order
+        let found: Vec<Found> = (0..n)
+            .into_par_iter()
+            .filter_map(|i| {
+                let id = ObjId::try_from(i).ok()?;
+                select_of(g, id, &pods, &namespaces)
+            })
+            .collect();
         let mut sel = Selection::default();
         // (object, policy) pairs, in policy order, made into per-object tables at the end
         let (mut selected, mut selected_by) = (Vec::new(), Vec::new());
         let (mut ingress, mut egress) = (Vec::new(), Vec::new());
-        for &id in g.all_workloads() {
-            if let Some(o) = g.object(id) {
-                if let (Some(ns), Some(w)) = (&o.namespace, &o.workload) {
-                    sel.pods.add(ns, id, &w.labels);
-                }
-            }
-        }
-        let mut namespaces: Vec<&str> = sel.pods.scopes.keys().map(|k| &**k).collect();
-        namespaces.sort_unstable();
-        for id in g.ids() {
-            let policy = Policy::read(g, id);
-            let mut isolated: Vec<(ObjId, bool, bool)> = Vec::new();
-            let targets = match (&policy, g.selector_of(id)) {
-                (Some(p), _) if p.kind != PolicyKind::Kubernetes => {
-                    // policies selecting by other means than a label selector in one
-                    // namespace are few: each tries the workloads in its scope
-                    let mut targets = Vec::new();
-                    for ns in namespaces.iter().filter(|ns| p.in_scope(ns)) {
-                        for &w in sel.pods.scope(ns) {
-                            if let Some((i, e)) = p.applies_to(g, w) {
-                                targets.push(w);
-                                isolated.push((w, i.isolates, e.isolates));
-                            }
-                        }
-                    }
-                    targets.sort_unstable();
-                    isolated.sort_unstable();
-                    targets
-                }
-                (_, Some(selector)) => {
-                    let Some(ns) = g.object(id).and_then(|o| o.namespace.as_deref()) else {
-                        continue;
-                    };
-                    let targets = sel.pods.select(ns, &selector, |t| pod_labels(g, t));
-                    if let Some(p) = &policy {
-                        let (i, e) = p.isolates();
-                        isolated.extend(targets.iter().map(|&t| (t, i, e)));
-                    }
-                    targets
-                }
-                _ => continue,
-            };
+        for Found {
+            id,
+            policy,
+            targets,
+            isolated,
+        } in found
+        {
             selected_by.extend(targets.iter().map(|&t| (t, id)));
             for (t, i, e) in isolated {
                 if i {
@@ -400,16 +403,72 @@ impl Selection {
                 sel.policies.push((id, p));
             }
         }
-        sel.selected = PerObject::from_pairs(n, selected);
-        sel.selected_by = PerObject::from_pairs(n, selected_by);
-        sel.ingress = PerObject::from_pairs(n, ingress);
-        sel.egress = PerObject::from_pairs(n, egress);
+        sel.pods = pods;
+        let ((s, s_by), (i, e)) = rayon::join(
+            || {
+                rayon::join(
+                    || PerObject::from_pairs(n, selected),
+                    || PerObject::from_pairs(n, selected_by),
+                )
+            },
+            || {
+                rayon::join(
+                    || PerObject::from_pairs(n, ingress),
+                    || PerObject::from_pairs(n, egress),
+                )
+            },
+        );
+        sel.selected = s;
+        sel.selected_by = s_by;
+        sel.ingress = i;
+        sel.egress = e;
         sel
     }
 }
 
+/// The selection of object `id`: `None` for an object that is neither a policy nor has a
+/// pod selector.
+fn select_of(g: &Graph, id: ObjId, pods: &LabelIndex, namespaces: &[&str]) -> Option<Found> {
+    let policy = Policy::read(g, id);
+    let mut isolated: Vec<(ObjId, bool, bool)> = Vec::new();
+    let targets = match (&policy, g.selector_of(id)) {
+        (Some(p), _) if p.kind != PolicyKind::Kubernetes => {
+            // policies selecting by other means than a label selector in one
+            // namespace are few: each tries the workloads in its scope
+            let mut targets = Vec::new();
+            for ns in namespaces.iter().filter(|ns| p.in_scope(ns)) {
+                for &w in pods.scope(ns) {
+                    if let Some((i, e)) = p.applies_to(g, w) {
+                        targets.push(w);
+                        isolated.push((w, i.isolates, e.isolates));
+                    }
+                }
+            }
+            targets.sort_unstable();
+            isolated.sort_unstable();
+            targets
+        }
+        (_, Some(selector)) => {
+            let ns = g.object(id).and_then(|o| o.namespace.as_deref())?;
+            let targets = pods.select(ns, &selector, |t| pod_labels(g, t));
+            if let Some(p) = &policy {
+                let (i, e) = p.isolates();
+                isolated.extend(targets.iter().map(|&t| (t, i, e)));
+            }
+            targets
+        }
+        _ => return None,
+    };
+    Some(Found {
+        id,
+        policy,
+        targets,
+        isolated,
+    })
+}
+
 fn pod_labels(g: &Graph, id: ObjId) -> &[Label] {
-    g.workload(id).map_or(&[], |w| w.labels.as_slice())
+    g.workload(id).map_or(&[], |w| &w.labels[..])
 }
 
 impl Graph {
@@ -419,6 +478,13 @@ impl Graph {
     /// nothing in `policy/v1beta1` but everything in `policy/v1`). `None` for other kinds.
     pub fn selector_of(&self, id: ObjId) -> Option<LabelSelector> {
         let o = self.object(id)?;
+        // most objects are none of these kinds: told from the kind before any lookup
+        if !matches!(
+            &*o.kind,
+            "NetworkPolicy" | "Service" | "PodDisruptionBudget"
+        ) {
+            return None;
+        }
         let (doc, node) = self.doc_node(id)?;
         let spec = doc.get(node, "spec");
         let at = |key: &str| spec.and_then(|s| doc.get(s, key));
@@ -541,7 +607,7 @@ impl Graph {
         let mut labels: Vec<Label> = self
             .namespace_object(namespace)
             .and_then(|id| self.object(id))
-            .map(|o| o.labels.clone())
+            .map(|o| o.labels.to_vec())
             .unwrap_or_default();
         labels.retain(|(k, _)| &**k != NAMESPACE_NAME_LABEL);
         labels.push((NAMESPACE_NAME_LABEL.into(), namespace.into()));

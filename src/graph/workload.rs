@@ -37,6 +37,7 @@ use super::{Graph, Interner, Label, ObjId, string_map_in};
 use crate::model::{Document, NodeId};
 use rayon::prelude::*;
 use std::collections::VecDeque;
+use std::sync::Arc;
 
 /// Which list of the pod spec a container is in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -82,10 +83,11 @@ pub struct Workload {
     pub pod_metadata: Option<NodeId>,
     /// The pod labels mapping node, when present.
     pub pod_labels: Option<NodeId>,
-    /// The pod labels, read from `pod_labels`; label selectors match against these.
-    pub labels: Vec<Label>,
+    /// The pod labels, read from `pod_labels`; label selectors match against these. Shared
+    /// with the objects that have the same labels.
+    pub labels: Arc<[Label]>,
     /// Every container: init containers, then regular, then ephemeral, each in list order.
-    pub containers: Vec<Container>,
+    pub containers: Box<[Container]>,
 }
 
 impl Workload {
@@ -174,25 +176,29 @@ pub(crate) fn read_workload(
     doc: &Document,
     node: NodeId,
     kind: &str,
-    labels: &[Label],
+    labels: &Arc<[Label]>,
     strings: &mut Interner,
-) -> Option<Workload> {
+) -> Option<Box<Workload>> {
     let (spec, pod_metadata) = find_pod(doc, node, kind)?;
     let pod_labels = pod_metadata.and_then(|m| doc.get(m, "labels"));
-    let labels = if kind == "Pod" {
-        labels.to_vec()
-    } else {
-        pod_labels
-            .map(|l| string_map_in(doc, l, strings))
-            .unwrap_or_default()
+    let labels = match pod_labels {
+        // a Pod's own labels: the same list
+        _ if kind == "Pod" => Arc::clone(labels),
+        Some(l) => string_map_in(doc, l, strings),
+        None => strings.labels(&[]),
     };
-    let mut containers = Vec::new();
-    for kind in [
+    let lists = [
         ContainerKind::Init,
         ContainerKind::Regular,
         ContainerKind::Ephemeral,
-    ] {
+    ]
+    .map(|kind| {
         let list = doc.get(spec, kind.field()).map_or(&[][..], |l| doc.seq(l));
+        (kind, list)
+    });
+    // at its exact size: most workloads have one or two containers
+    let mut containers = Vec::with_capacity(lists.iter().map(|(_, l)| l.len()).sum());
+    for (kind, list) in lists {
         for (index, &c) in list.iter().enumerate() {
             containers.push(Container {
                 node: c,
@@ -201,13 +207,13 @@ pub(crate) fn read_workload(
             });
         }
     }
-    Some(Workload {
+    Some(Box::new(Workload {
         pod_spec: Some(spec),
         pod_metadata,
         pod_labels,
         labels,
-        containers,
-    })
+        containers: containers.into_boxed_slice(),
+    }))
 }
 
 /// Ownership edges and the workload lists. The edges are tables of the objects that have
@@ -279,10 +285,19 @@ impl Ownership {
                 controller.push((id, c));
             }
         }
+        let (owners, (controller, owned)) = rayon::join(
+            || PerObject::from_pairs(n, owners),
+            || {
+                rayon::join(
+                    || PerObject::from_pairs(n, controller),
+                    || PerObject::from_pairs(n, owned),
+                )
+            },
+        );
         let mut own = Ownership {
-            owners: PerObject::from_pairs(n, owners),
-            controller: PerObject::from_pairs(n, controller),
-            owned: PerObject::from_pairs(n, owned),
+            owners,
+            controller,
+            owned,
             ..Ownership::default()
         };
         let workloads: Vec<(ObjId, bool)> = (0..n)
@@ -383,7 +398,7 @@ impl Graph {
 
     /// The workload part of an object.
     pub fn workload(&self, id: ObjId) -> Option<&Workload> {
-        self.object(id)?.workload.as_ref()
+        self.object(id)?.workload.as_deref()
     }
 
     /// The owners of an object present in the input, in `ownerReferences` order.
@@ -474,9 +489,9 @@ metadata: {name: cm}
                 .and_then(|n| doc.bool(n)),
             Some(true)
         );
-        assert_eq!(pod.labels, vec![("app".into(), "p".into())]);
+        assert_eq!(pod.labels.to_vec(), vec![("app".into(), "p".into())]);
         assert_eq!(
-            g.workload(1).unwrap().labels,
+            g.workload(1).unwrap().labels.to_vec(),
             vec![("job".into(), "x".into())]
         );
         assert_eq!(g.workload(2).unwrap().containers.len(), 1);
@@ -559,7 +574,7 @@ spec: {template: {spec: {containers: [{port: 80}]}}}
         };
         assert_eq!(name(0), "agent");
         assert_eq!(
-            g.workload(0).unwrap().labels,
+            g.workload(0).unwrap().labels.to_vec(),
             vec![("app".into(), "sb".into())]
         );
         // the head group's template: the first one, breadth first
@@ -567,7 +582,7 @@ spec: {template: {spec: {containers: [{port: 80}]}}}
         assert_eq!(g.workload(1).unwrap().containers.len(), 1);
         assert_eq!(name(2), "js");
         assert_eq!(
-            g.workload(2).unwrap().labels,
+            g.workload(2).unwrap().labels.to_vec(),
             vec![("role".into(), "w".into())]
         );
         assert_eq!(name(3), "busybox");

@@ -344,6 +344,28 @@ pub struct Schema {
     by_name: HashMap<String, TypeId>,
     kinds: Vec<KindInfo>,
     preferred_kind: HashMap<String, usize>,
+    /// Every field of every struct type as `(type, position in its fields)`, hashed by type
+    /// and field name: [`Schema::field`] is one hash and one comparison, where a binary
+    /// search of a type's names compared several strings (the shape check asks for every
+    /// key of every object it walks).
+    field_index: hashbrown::HashTable<(u32, u32)>,
+}
+
+/// The hash of a field name of a type, for [`Schema::field_index`] (fixed: the same in
+/// every run). The length and three bytes tell a type's field names apart well enough for
+/// a hash (the table compares whole names), and need no pass over the name.
+fn field_hash(t: u32, name: &str) -> u64 {
+    let b = name.as_bytes();
+    let n = b.len();
+    let at = |i: usize| u64::from(b.get(i).copied().unwrap_or(0));
+    let key = (u64::from(t) << 32)
+        ^ ((n as u64 & 0xff) << 24)
+        ^ (at(0) << 16)
+        ^ (at(n / 2) << 8)
+        ^ at(n.wrapping_sub(1));
+    // spread over the whole word: the table reads both ends of it
+    let m = u128::from(key) * u128::from(0x9E37_79B9_7F4A_7C15_u64);
+    (m as u64) ^ ((m >> 64) as u64)
 }
 
 #[derive(Deserialize)]
@@ -396,6 +418,36 @@ impl<'de> Deserialize<'de> for RawType {
 }
 
 static BUNDLED: OnceLock<Schema> = OnceLock::new();
+
+/// The table of [`Schema::field_index`].
+fn index_fields(types: &[TypeEntry]) -> hashbrown::HashTable<(u32, u32)> {
+    let name_of = |&(ty, i): &(u32, u32)| match types.get(ty as usize).map(|e| &e.shape) {
+        Some(Shape::Struct(f)) => f.get(i as usize).map_or("", |(n, _)| n.as_str()),
+        _ => "",
+    };
+    let count = types
+        .iter()
+        .map(|e| match &e.shape {
+            Shape::Struct(f) => f.len(),
+            Shape::Alias(_) => 0,
+        })
+        .sum();
+    let mut table = hashbrown::HashTable::with_capacity(count);
+    for (ty, e) in types.iter().enumerate() {
+        let (Ok(ty), Shape::Struct(fields)) = (u32::try_from(ty), &e.shape) else {
+            continue;
+        };
+        for (i, (name, _)) in fields.iter().enumerate() {
+            let Ok(i) = u32::try_from(i) else {
+                continue;
+            };
+            table.insert_unique(field_hash(ty, name), (ty, i), |x| {
+                field_hash(x.0, name_of(x))
+            });
+        }
+    }
+    table
+}
 
 impl Schema {
     /// The schema embedded in kanon (Kubernetes 1.37), parsed on first use.
@@ -455,12 +507,14 @@ impl Schema {
                 preferred,
             });
         }
+        let field_index = index_fields(&types);
         Ok(Schema {
             k8s_version: raw.k8s,
             types,
             by_name,
             kinds,
             preferred_kind,
+            field_index,
         })
     }
 
@@ -557,11 +611,11 @@ impl Schema {
     /// The type of field `name` of struct type `t`.
     pub fn field(&self, t: TypeId, name: &str) -> Option<FieldType> {
         let fields = self.fields(t);
-        fields
-            .binary_search_by(|(n, _)| n.as_str().cmp(name))
-            .ok()
-            .and_then(|i| fields.get(i))
-            .map(|(_, ft)| *ft)
+        let named = |i: u32| fields.get(i as usize).filter(|(n, _)| n == name);
+        let &(_, i) = self.field_index.find(field_hash(t.0, name), |&(ty, i)| {
+            ty == t.0 && named(i).is_some()
+        })?;
+        named(i).map(|(_, ft)| *ft)
     }
 
     /// The field names of struct type `t`, sorted (empty for non-struct types).
