@@ -33,6 +33,10 @@ impl FixOp {
     }
 }
 
+/// Why a fix cannot be made: most reasons are fixed texts, shared rather than copied into
+/// each finding.
+pub type Why = std::borrow::Cow<'static, str>;
+
 /// A rule's fix for one finding.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Autofix {
@@ -52,7 +56,7 @@ pub struct Autofix {
     pub ops: Vec<FixOp>,
     /// Why the fix cannot be made for this finding, when it cannot.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub unfixable: Option<String>,
+    pub unfixable: Option<Why>,
     /// The edits as text: what to replace where in the file (filled by
     /// `fix::apply::describe` when a report carries them).
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -89,7 +93,7 @@ pub fn autofix(ctx: &Ctx<'_>, rule: &ir::Rule, env: &mut Env) -> Option<Autofix>
     };
     if let Some(c) = &fix.condition {
         if !ctx.test(c, env) {
-            out.unfixable = Some("the fix does not apply to this finding".to_string());
+            out.unfixable = Some("the fix does not apply to this finding".into());
             return Some(out);
         }
     }
@@ -100,7 +104,7 @@ pub fn autofix(ctx: &Ctx<'_>, rule: &ir::Rule, env: &mut Env) -> Option<Autofix>
             out.doc = doc;
             out.ops = ops;
         }
-        Ok(_) => out.unfixable = Some("the fix changes nothing here".to_string()),
+        Ok(_) => out.unfixable = Some("the fix changes nothing here".into()),
         Err(why) => out.unfixable = Some(why),
     }
     Some(out)
@@ -108,12 +112,12 @@ pub fn autofix(ctx: &Ctx<'_>, rule: &ir::Rule, env: &mut Env) -> Option<Autofix>
 
 type Ops = (Option<DocId>, Vec<FixOp>);
 
-fn ops(ctx: &Ctx<'_>, fix: &ir::Fix, env: &mut Env) -> Result<Ops, String> {
+fn ops(ctx: &Ctx<'_>, fix: &ir::Fix, env: &mut Env) -> Result<Ops, Why> {
     let mut doc: Option<DocId> = None;
     let mut out = Vec::new();
-    let mut same_doc = |d: DocId| -> Result<(), String> {
+    let mut same_doc = |d: DocId| -> Result<(), Why> {
         match doc {
-            Some(x) if x != d => Err("the fix edits two documents".to_string()),
+            Some(x) if x != d => Err("the fix edits two documents".into()),
             _ => {
                 doc = Some(d);
                 Ok(())
@@ -197,7 +201,7 @@ fn ops(ctx: &Ctx<'_>, fix: &ir::Fix, env: &mut Env) -> Result<Ops, String> {
 }
 
 /// The value a fix writes.
-fn fix_value(ctx: &Ctx<'_>, v: &Val) -> Result<FixValue, String> {
+fn fix_value(ctx: &Ctx<'_>, v: &Val) -> Result<FixValue, Why> {
     Ok(match v {
         Val::Null => FixValue::Null,
         Val::Bool(b) => FixValue::Bool(*b),
@@ -228,16 +232,16 @@ fn fix_value(ctx: &Ctx<'_>, v: &Val) -> Result<FixValue, String> {
                     .map(|c| fix_value(ctx, &Val::Node(*d, *c)))
                     .collect::<Result<_, _>>()?,
             ),
-            _ => return Err("the fix would write a mapping".to_string()),
+            _ => return Err("the fix would write a mapping".into()),
         },
         Val::Version(_) | Val::Image(_) => FixValue::Str(ctx.display(v)),
-        _ => return Err("the fix would write a value that is not data".to_string()),
+        _ => return Err("the fix would write a value that is not data".into()),
     })
 }
 
 /// The document and the path from its root of a place, as far as it exists, with the
 /// missing fields appended.
-fn place_path(ctx: &Ctx<'_>, e: &Expr, env: &mut Env) -> Result<(DocId, Vec<PathStep>), String> {
+fn place_path(ctx: &Ctx<'_>, e: &Expr, env: &mut Env) -> Result<(DocId, Vec<PathStep>), Why> {
     let v = ctx.eval(e, env);
     if let Some((d, n)) = node_of(ctx, &v) {
         return node_path(ctx, d, n);
@@ -255,7 +259,7 @@ fn place_path(ctx: &Ctx<'_>, e: &Expr, env: &mut Env) -> Result<(DocId, Vec<Path
                 Expr::Const(Const::Int(i)) => p.push(PathStep::Index(
                     usize::try_from(*i).map_err(|_| "a negative index")?,
                 )),
-                _ => return Err("an index that is not a literal".to_string()),
+                _ => return Err("an index that is not a literal".into()),
             }
             Ok((d, p))
         }
@@ -272,8 +276,8 @@ fn place_path(ctx: &Ctx<'_>, e: &Expr, env: &mut Env) -> Result<(DocId, Vec<Path
             ));
             Ok((d, p))
         }
-        Expr::Attr(_, a) => Err(format!("`{}` is not in the input", a.as_str())),
-        _ => Err("the place is not in the input".to_string()),
+        Expr::Attr(_, a) => Err(format!("`{}` is not in the input", a.as_str()).into()),
+        _ => Err("the place is not in the input".into()),
     }
 }
 
@@ -299,14 +303,14 @@ fn node_of(ctx: &Ctx<'_>, v: &Val) -> Option<(DocId, NodeId)> {
     }
 }
 
-fn node_path(ctx: &Ctx<'_>, d: DocId, n: NodeId) -> Result<(DocId, Vec<PathStep>), String> {
+fn node_path(ctx: &Ctx<'_>, d: DocId, n: NodeId) -> Result<(DocId, Vec<PathStep>), Why> {
     let doc = ctx.doc(d).ok_or("the document is gone")?;
     let steps = doc
         .path_to_node(n)
         .ok_or("the place is not reachable from the document's root")?;
     let in_items = matches!(steps.first(), Some(crate::render::Step::Key(k)) if k == "items");
     if in_items && is_list_export(ctx, d) {
-        return Err("a `List` export cannot be fixed in place".to_string());
+        return Err("a `List` export cannot be fixed in place".into());
     }
     Ok((
         d,

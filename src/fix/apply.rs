@@ -121,7 +121,7 @@ pub fn apply(findings: &[Finding], sources: &SourceMap, which: Applicability) ->
             continue;
         };
         if let Some(why) = &fix.unfixable {
-            outcomes[i] = Outcome::NotFixable(why.clone());
+            outcomes[i] = Outcome::NotFixable(why.to_string());
             continue;
         }
         if !fix.is_safe() && which == Applicability::Safe {
@@ -355,9 +355,8 @@ pub fn describe(
             return;
         };
         if ambiguous(file, doc) {
-            fix.unfixable = Some(format!(
-                "document {doc} has a duplicate key, so a path is ambiguous"
-            ));
+            fix.unfixable =
+                Some(format!("document {doc} has a duplicate key, so a path is ambiguous").into());
             return;
         }
         // the document as the scan read it: its spans are into this file's text
@@ -399,7 +398,7 @@ pub fn describe(
                     inserted,
                 }];
             }
-            Err(e) => fix.unfixable = Some(e.to_string()),
+            Err(e) => fix.unfixable = Some(e.to_string().into()),
         }
     });
 }

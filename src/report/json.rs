@@ -601,7 +601,7 @@ mod tests {
             } else {
                 Vec::new()
             },
-            unfixable: (i % 2 == 1).then(|| "no place".to_string()),
+            unfixable: (i % 2 == 1).then(|| "no place".into()),
             changes: vec![TextChange {
                 deleted: Location::of(sources, Span::new(0, 1..3)),
                 inserted: "x: {}\n".into(),
