@@ -93,7 +93,9 @@ struct FindingOut<'a> {
     autofix: Option<Value>,
 }
 
-/// A finding's fix: applicability, reason, the edits by path and, when described, as text.
+/// A finding's fix: applicability, reason, the edits by path and, when described, as text
+/// (the report writes it directly, `pretty::autofix`; the test checks the bytes are these).
+#[cfg(test)]
 fn autofix_json(a: &crate::eval::fixes::Autofix) -> Value {
     use crate::fix::edit::{EditOp, PathStep};
     let path = |p: &[PathStep]| -> Value {
@@ -131,6 +133,7 @@ fn autofix_json(a: &crate::eval::fixes::Autofix) -> Value {
     v
 }
 
+#[cfg(test)]
 fn fix_value(v: &crate::fix::edit::FixValue) -> Value {
     use crate::fix::edit::FixValue;
     match v {
@@ -276,6 +279,8 @@ pub fn write(
 /// indenting the result again, cost more than the evaluation that found them.
 mod pretty {
     use super::{Evidence, Finding, Location, Resource, ValueSource};
+    use crate::eval::fixes::{Autofix, FixOp};
+    use crate::fix::edit::{EditOp, FixValue, PathStep};
     use std::io::{Result, Write};
 
     /// Two spaces per level of nesting.
@@ -434,16 +439,112 @@ mod pretty {
         Ok(())
     }
 
-    /// A serde value (the rare parts), pretty-printed by serde_json and indented to `level`.
-    fn value(out: &mut Vec<u8>, v: &impl serde::Serialize, level: usize) -> Result<()> {
-        let text = serde_json::to_vec_pretty(v).map_err(std::io::Error::other)?;
-        // JSON strings hold no raw line breaks: every one starts a line to indent
-        for (i, line) in text.split(|&b| b == b'\n').enumerate() {
-            if i > 0 {
-                out.push(b'\n');
-                indent(out, level);
+    /// A finding's fix as [`super::autofix_json`] gives it to serde_json: its keys in
+    /// alphabetical order (serde_json's maps are sorted), at every depth.
+    fn autofix(out: &mut Vec<u8>, a: &Autofix, level: usize) -> Result<()> {
+        let inner = level + 1;
+        let mut o = Open::object(out, level);
+        o.next(out, Some("applicability"))?;
+        string(out, a.applicability)?;
+        if !a.changes.is_empty() {
+            o.next(out, Some("changes"))?;
+            let mut list = Open::array(out, inner);
+            for c in &a.changes {
+                list.next(out, None)?;
+                let mut change = Open::object(out, inner + 1);
+                change.next(out, Some("deleted"))?;
+                let l = &c.deleted;
+                let mut d = Open::object(out, inner + 2);
+                for (k, n) in [
+                    ("column", l.column),
+                    ("end_column", l.end_column),
+                    ("end_line", l.end_line),
+                ] {
+                    d.next(out, Some(k))?;
+                    write!(out, "{n}")?;
+                }
+                d.next(out, Some("file"))?;
+                string(out, &l.file)?;
+                d.next(out, Some("line"))?;
+                write!(out, "{}", l.line)?;
+                d.close(out);
+                change.next(out, Some("inserted"))?;
+                string(out, &c.inserted)?;
+                change.close(out);
             }
-            out.extend_from_slice(line);
+            list.close(out);
+        }
+        if !a.ops.is_empty() {
+            o.next(out, Some("edits"))?;
+            let mut list = Open::array(out, inner);
+            for op in &a.ops {
+                list.next(out, None)?;
+                edit(out, op, inner + 1)?;
+            }
+            list.close(out);
+        }
+        if !a.reason.is_empty() {
+            o.next(out, Some("reason"))?;
+            string(out, &a.reason)?;
+        }
+        if let Some(why) = &a.unfixable {
+            o.next(out, Some("unfixable"))?;
+            string(out, why)?;
+        }
+        o.close(out);
+        Ok(())
+    }
+
+    /// One edit of a fix: `item` (a removal's guard), `op`, `path`, `value`, in that order.
+    fn edit(out: &mut Vec<u8>, op: &FixOp, level: usize) -> Result<()> {
+        let (name, path, value) = match &op.op {
+            EditOp::Set { path, value } => ("set", path, Some(value)),
+            EditOp::Remove { path } => ("remove", path, None),
+            EditOp::Add { path, value } => ("add", path, Some(value)),
+        };
+        let mut o = Open::object(out, level);
+        if let (EditOp::Remove { .. }, Some(item)) = (&op.op, &op.only_if) {
+            o.next(out, Some("item"))?;
+            string(out, item)?;
+        }
+        o.next(out, Some("op"))?;
+        string(out, name)?;
+        o.next(out, Some("path"))?;
+        let mut steps = Open::array(out, level + 1);
+        for s in path {
+            steps.next(out, None)?;
+            match s {
+                PathStep::Key(k) => string(out, k)?,
+                PathStep::Index(i) => write!(out, "{i}")?,
+            }
+        }
+        steps.close(out);
+        if let Some(v) = value {
+            o.next(out, Some("value"))?;
+            fix_value(out, v, level + 1)?;
+        }
+        o.close(out);
+        Ok(())
+    }
+
+    /// A value a fix writes, as `serde_json::Value` prints it (a float that is not finite
+    /// is `null`).
+    fn fix_value(out: &mut Vec<u8>, v: &FixValue, level: usize) -> Result<()> {
+        match v {
+            FixValue::Null => out.extend_from_slice(b"null"),
+            FixValue::Bool(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
+            FixValue::Int(i) => write!(out, "{i}")?,
+            FixValue::Float(f) => serde_json::to_writer(&mut *out, &serde_json::Value::from(*f))
+                .map_err(std::io::Error::other)?,
+            FixValue::Str(s) => string(out, s)?,
+            FixValue::List(items) => {
+                let mut list = Open::array(out, level);
+                for item in items {
+                    list.next(out, None)?;
+                    fix_value(out, item, level + 1)?;
+                }
+                list.close(out);
+            }
         }
         Ok(())
     }
@@ -497,7 +598,7 @@ mod pretty {
         }
         if let Some(a) = &f.autofix {
             o.next(out, Some("autofix"))?;
-            value(out, &super::autofix_json(a), inner)?;
+            autofix(out, a, inner)?;
         }
         o.close(out);
         Ok(())
@@ -590,9 +691,25 @@ mod tests {
                 vec![
                     op(EditOp::Set {
                         path: path.clone(),
-                        value: FixValue::List(vec![FixValue::Float(0.5), FixValue::Null]),
+                        value: FixValue::List(vec![
+                            FixValue::Float(0.5),
+                            FixValue::Float(2.0),
+                            FixValue::Float(f64::NAN),
+                            FixValue::Null,
+                            FixValue::List(Vec::new()),
+                            FixValue::List(vec![FixValue::Bool(true), FixValue::Int(-3)]),
+                        ]),
                     }),
                     op(EditOp::Remove { path: path.clone() }),
+                    FixOp {
+                        op: EditOp::Remove { path: Vec::new() },
+                        only_if: Some("- \"é\"".into()),
+                        action: 1,
+                    },
+                    op(EditOp::Set {
+                        path: path.clone(),
+                        value: FixValue::Bool(false),
+                    }),
                     op(EditOp::Add {
                         path,
                         value: FixValue::Str("a\nb".into()),
@@ -602,10 +719,12 @@ mod tests {
                 Vec::new()
             },
             unfixable: (i % 2 == 1).then(|| "no place".into()),
-            changes: vec![TextChange {
-                deleted: Location::of(sources, Span::new(0, 1..3)),
-                inserted: "x: {}\n".into(),
-            }],
+            changes: (0..i % 4)
+                .map(|k| TextChange {
+                    deleted: Location::of(sources, Span::new(0, k..k + 2)),
+                    inserted: "x: {}\n".into(),
+                })
+                .collect(),
         }
     }
 
