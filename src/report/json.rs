@@ -359,6 +359,17 @@ mod pretty {
             Ok(())
         }
 
+        /// An entry whose value is a string, when there is one.
+        fn string_if(&mut self, out: &mut Vec<u8>, key: &str, value: Option<&str>) -> Result<()> {
+            match value {
+                Some(v) => {
+                    self.next(out, Some(key))?;
+                    string(out, v)
+                }
+                None => Ok(()),
+            }
+        }
+
         fn close(self, out: &mut Vec<u8>) {
             if !self.empty {
                 out.push(b'\n');
@@ -421,10 +432,7 @@ mod pretty {
         string(out, &e.name)?;
         o.next(out, Some("location"))?;
         opt_location(out, e.location.as_ref(), level + 1)?;
-        if let Some(step) = &e.step {
-            o.next(out, Some("step"))?;
-            string(out, step)?;
-        }
+        o.string_if(out, "step", e.step.as_deref())?;
         o.close(out);
         Ok(())
     }
@@ -483,14 +491,8 @@ mod pretty {
             }
             list.close(out);
         }
-        if !a.reason.is_empty() {
-            o.next(out, Some("reason"))?;
-            string(out, &a.reason)?;
-        }
-        if let Some(why) = &a.unfixable {
-            o.next(out, Some("unfixable"))?;
-            string(out, why)?;
-        }
+        o.string_if(out, "reason", Some(&*a.reason).filter(|r| !r.is_empty()))?;
+        o.string_if(out, "unfixable", a.unfixable.as_deref())?;
         o.close(out);
         Ok(())
     }
@@ -503,9 +505,8 @@ mod pretty {
             EditOp::Add { path, value } => ("add", path, Some(value)),
         };
         let mut o = Open::object(out, level);
-        if let (EditOp::Remove { .. }, Some(item)) = (&op.op, &op.only_if) {
-            o.next(out, Some("item"))?;
-            string(out, item)?;
+        if let EditOp::Remove { .. } = &op.op {
+            o.string_if(out, "item", op.only_if.as_deref())?;
         }
         o.next(out, Some("op"))?;
         string(out, name)?;
