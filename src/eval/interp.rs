@@ -323,20 +323,12 @@ impl<'g> Ctx<'g> {
                 .find(|(k, _)| &**k == name)
                 .map_or(Val::Null, |(_, v)| Val::from(v)),
             Val::Image(i) => match name {
-                "registry" => Val::Str(Arc::from(i.registry.as_str())),
-                "repository" => Val::Str(Arc::from(i.repository.as_str())),
-                "tag" => i
-                    .tag
-                    .as_deref()
-                    .map_or(Val::Null, |t| Val::Str(Arc::from(t))),
-                "digest" => i
-                    .digest
-                    .as_deref()
-                    .map_or(Val::Null, |t| Val::Str(Arc::from(t))),
-                "malformedDigest" => i
-                    .malformed_digest
-                    .as_deref()
-                    .map_or(Val::Null, |t| Val::Str(Arc::from(t))),
+                // the parsed reference's shared strings, not copies
+                "registry" => Val::Str(Arc::clone(&i.registry)),
+                "repository" => Val::Str(Arc::clone(&i.repository)),
+                "tag" => i.tag.clone().map_or(Val::Null, Val::Str),
+                "digest" => i.digest.clone().map_or(Val::Null, Val::Str),
+                "malformedDigest" => i.malformed_digest.clone().map_or(Val::Null, Val::Str),
                 "name" => Val::Str(Arc::from(
                     format!("{}/{}", i.registry, i.repository).as_str(),
                 )),
