@@ -143,12 +143,15 @@ fn run_chunk(
     let mut found = Vec::new();
     let mut limits = Vec::new();
     let mut times = Vec::with_capacity(group.rules.len());
+    // one environment for all the rules: `run_root` resets its state for every object,
+    // and the memo of parsed images serves every rule
+    let mut env = Env::default();
     for r in &group.rules {
         let Some(rule) = program.rules.get(r.rule) else {
             continue;
         };
         let start = Instant::now();
-        let mut env = Env::new(rule.vars.len());
+        env.reset(rule.vars.len());
         for id in chunk {
             run_root(
                 ctx,

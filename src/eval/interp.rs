@@ -35,6 +35,9 @@ const POD_LEVEL_FIELDS: &[&str] = &[
     "windowsOptions",
 ];
 
+/// How many parsed image references an [`Env`] keeps.
+const IMAGE_MEMO: usize = 256;
+
 /// Read-only evaluation context.
 pub struct Ctx<'g> {
     /// The graph.
@@ -120,9 +123,10 @@ pub struct Env {
     pub per_row: bool,
     /// The rows of that binding that hit the step limit (their object, when they have one).
     pub row_hits: Vec<Option<ObjId>>,
-    /// The last image reference parsed, by its text: rules call `image(c.image)` several
-    /// times per container, and again for every row of a table they join it with.
-    image_memo: Option<(Box<str>, Arc<ImageRef>)>,
+    /// The image references parsed, by their text: rules call `image(c.image)` several
+    /// times per container, and again for every row of a table they join it with, and a
+    /// cluster runs few distinct images. Emptied when it holds [`IMAGE_MEMO`] of them.
+    image_memo: HashMap<Box<str>, Arc<ImageRef>>,
     /// The buffer a finding's message is written into, so that the message kept is one
     /// allocation of its exact size.
     pub(crate) message: String,
@@ -135,6 +139,13 @@ impl Env {
             vars: vec![Val::Null; n],
             ..Env::default()
         }
+    }
+
+    /// Makes this environment ready for a rule with `n` variables, keeping its buffers and
+    /// its memo of parsed images.
+    pub fn reset(&mut self, n: usize) {
+        self.vars.clear();
+        self.vars.resize(n, Val::Null);
     }
 
     /// Sets a variable.
@@ -981,15 +992,16 @@ impl<'g> Ctx<'g> {
         }
     }
 
-    /// `image(t)`: the parsed reference, from the memo when `t` was the last one parsed.
+    /// `image(t)`: the parsed reference, from the memo when `t` was parsed before.
     fn image(&self, t: &str, env: &mut Env) -> Val {
-        if let Some((text, parsed)) = &env.image_memo {
-            if **text == *t {
-                return Val::Image(Arc::clone(parsed));
-            }
+        if let Some(parsed) = env.image_memo.get(t) {
+            return Val::Image(Arc::clone(parsed));
         }
         let parsed = Arc::new(builtins::parse_image(t));
-        env.image_memo = Some((t.into(), Arc::clone(&parsed)));
+        if env.image_memo.len() >= IMAGE_MEMO {
+            env.image_memo.clear();
+        }
+        env.image_memo.insert(t.into(), Arc::clone(&parsed));
         Val::Image(parsed)
     }
 
