@@ -4,7 +4,7 @@
 use super::emit::finding;
 use super::finding::{Finding, sort};
 use super::interp::{Ctx, Env, Mode};
-use super::value::{Scalar, Val};
+use super::value::{Scalar, Val, Values};
 use crate::check::ir::{Expr, Program};
 use crate::diag::SourceMap;
 use crate::graph::{Graph, ObjId};
@@ -330,9 +330,9 @@ fn steps(
             // objects reached while computing the source (the service account behind
             // `w.bindings`) belong to every row of this loop, and to no row after it
             let outer = env.witnesses.len();
-            let values: Vec<Val> = match lookup.as_ref().and_then(|l| rows(ctx, l, env)) {
-                Some(v) => v,
-                None => ctx.source_values(source, env),
+            let values: Values = match lookup.as_ref().and_then(|l| rows(ctx, l, env)) {
+                Some(v) => v.into(),
+                None => ctx.source_iter(source, env),
             };
             // the first binding over several values of a rule without a root object: each
             // row gets the budget a root object would

@@ -4,7 +4,7 @@
 //! `null`, and `null` is false in a condition.
 
 use super::builtins::{self, ImageRef, Version};
-use super::value::{Scalar, Val};
+use super::value::{Scalar, Val, Values};
 use crate::check::ir::{
     Access, Attr, Builtin, CmpOp, Const, Expr, KindSet, Program, Quant, Source,
 };
@@ -429,6 +429,11 @@ impl<'g> Ctx<'g> {
     /// namespace its expression names; none when that is not a string), or the elements of
     /// a list-valued expression.
     pub fn source_values(&self, source: &Source, env: &mut Env) -> Vec<Val> {
+        self.source_iter(source, env).collect()
+    }
+
+    /// [`Ctx::source_values`], one at a time (the same steps counted).
+    pub fn source_iter(&self, source: &Source, env: &mut Env) -> Values {
         match source {
             Source::Scan { kinds, namespace } => {
                 let ns = match namespace {
@@ -436,34 +441,31 @@ impl<'g> Ctx<'g> {
                         let v = self.eval(n, env);
                         match self.text(&v) {
                             Some(t) => Some(t),
-                            None => return Vec::new(),
+                            None => return Values::default(),
                         }
                     }
                     None => None,
                 };
-                self.scan(kinds, ns.as_deref())
-                    .into_iter()
-                    .map(Val::Obj)
-                    .collect()
+                Values::Objs(self.scan(kinds, ns.as_deref()).into_iter())
             }
             // `for c in w.containers`: the containers listed straight away (the steps of
             // evaluating `w.containers` counted)
             Source::Expr(e) if matches!(&**e, Expr::Attr(_, Attr::Containers)) => {
                 let Expr::Attr(b, _) = &**e else {
-                    return Vec::new();
+                    return Values::default();
                 };
                 if !self.take_step(env) {
-                    return Vec::new();
+                    return Values::default();
                 }
                 self.with_value(b, env, |base| match base {
-                    Val::Obj(o) => self.containers(*o),
-                    _ => Vec::new(),
+                    Val::Obj(o) => Values::Containers(*o, 0..self.container_count(*o)),
+                    _ => Values::default(),
                 })
             }
             Source::Expr(e) => match self.eval(e, env) {
                 // a list made for this binding (`w.containers`) is taken over, not copied
-                Val::List(items) => Arc::try_unwrap(items).unwrap_or_else(|a| a.to_vec()),
-                v => self.elements(&v),
+                Val::List(items) => Arc::try_unwrap(items).unwrap_or_else(|a| a.to_vec()).into(),
+                v => self.elements(&v).into(),
             },
         }
     }
@@ -518,14 +520,17 @@ impl<'g> Ctx<'g> {
         }
     }
 
-    /// The containers of a workload (none for other objects).
-    fn containers(&self, obj: ObjId) -> Vec<Val> {
-        let n = self
-            .graph
+    /// How many containers a workload has (none for other objects).
+    fn container_count(&self, obj: ObjId) -> u32 {
+        self.graph
             .object(obj)
             .and_then(|o| o.workload.as_ref())
-            .map_or(0, |w| w.containers.len());
-        (0..n as u32).map(|i| Val::Container(obj, i)).collect()
+            .map_or(0, |w| w.containers.len() as u32)
+    }
+
+    /// The containers of a workload (none for other objects).
+    fn containers(&self, obj: ObjId) -> Vec<Val> {
+        Values::Containers(obj, 0..self.container_count(obj)).collect()
     }
 
     fn attr(&self, base: &Val, a: Attr) -> Val {
@@ -884,7 +889,7 @@ impl<'g> Ctx<'g> {
                 source,
                 cond,
             } => {
-                let candidates: Vec<Val> = self.source_values(source, env);
+                let candidates = self.source_iter(source, env);
                 self.quantify(*quant, *var, candidates, cond.as_deref(), env)
             }
             Expr::Probe {
@@ -939,7 +944,7 @@ impl<'g> Ctx<'g> {
         &self,
         quant: Quant,
         var: usize,
-        candidates: Vec<Val>,
+        candidates: impl IntoIterator<Item = Val>,
         cond: Option<&Expr>,
         env: &mut Env,
     ) -> Val {
