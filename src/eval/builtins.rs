@@ -163,11 +163,11 @@ pub fn parse_version(s: &str) -> Option<Version> {
 /// `--x y`, and a bare `--x` (value `true`). Repeated flags give several values; values are
 /// not split here (see [`split_list`]). `name` is given with its dashes (`--x`); a flag
 /// written with one dash where the name has two (or the reverse) also matches.
-pub fn flag_values<'a>(args: &[&'a str], name: &str) -> Vec<&'a str> {
+pub fn flag_values<'a, S: AsRef<str>>(args: &'a [S], name: &str) -> Vec<&'a str> {
     let bare = name.trim_start_matches('-');
     let mut out = Vec::new();
     let mut i = 0;
-    while let Some(a) = args.get(i) {
+    while let Some(a) = args.get(i).map(AsRef::as_ref) {
         let stripped = a.trim_start_matches('-');
         if a.starts_with('-') && !bare.is_empty() {
             if let Some(v) = stripped
@@ -176,7 +176,7 @@ pub fn flag_values<'a>(args: &[&'a str], name: &str) -> Vec<&'a str> {
             {
                 out.push(v);
             } else if stripped == bare {
-                match args.get(i + 1) {
+                match args.get(i + 1).map(AsRef::as_ref) {
                     Some(next) if !next.starts_with('-') => {
                         out.push(next);
                         i += 1;

@@ -11,6 +11,7 @@ use crate::check::ir::{
 use crate::diag::Span;
 use crate::graph::{Graph, ObjId};
 use crate::model::{DocId, Document, NodeId, Value};
+use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -253,18 +254,33 @@ impl<'g> Ctx<'g> {
 
     /// The text of a scalar (numbers and booleans as written in YAML), if it is one.
     pub fn text(&self, v: &Val) -> Option<String> {
+        self.text_cow(v).map(Cow::into_owned)
+    }
+
+    /// [`Ctx::text`], borrowed from the value or its document where it is a string there.
+    pub fn text_cow<'v>(&'v self, v: &'v Val) -> Option<Cow<'v, str>> {
         Some(match self.scalar(v) {
             Scalar::Null => return None,
-            Scalar::Bool(b) => b.to_string(),
-            Scalar::Num(n) => fmt_num(n),
-            Scalar::Str(s) => s.to_string(),
-            Scalar::Version(v) => format!("{}.{}.{}", v.major, v.minor, v.patch),
+            Scalar::Bool(b) => Cow::Borrowed(if b { "true" } else { "false" }),
+            Scalar::Num(n) => Cow::Owned(fmt_num(n)),
+            Scalar::Str(s) => Cow::Borrowed(s),
+            Scalar::Version(v) => Cow::Owned(format!("{}.{}.{}", v.major, v.minor, v.patch)),
             Scalar::Other => match v {
-                Val::Obj(o) => self.graph.object(*o).map(|o| o.name.to_string())?,
-                Val::Image(i) => image_text(i),
+                Val::Obj(o) => Cow::Borrowed(&*self.graph.object(*o)?.name),
+                Val::Image(i) => Cow::Owned(image_text(i)),
                 _ => return None,
             },
         })
+    }
+
+    /// The value of `string(v)`: a string value shared, any other scalar's text.
+    fn string_of(&self, v: &Val) -> Val {
+        match v {
+            Val::Str(s) => Val::Str(Arc::clone(s)),
+            _ => self
+                .text_cow(v)
+                .map_or(Val::Null, |t| Val::Str(Arc::from(t))),
+        }
     }
 
     /// The value rendered for a message.
@@ -404,10 +420,7 @@ impl<'g> Ctx<'g> {
                 .doc(*d)
                 .and_then(|doc| doc.seq(*n).get(i as usize).copied())
                 .map_or(Val::Null, |c| Val::Node(*d, c)),
-            (_, Scalar::Str(k)) => {
-                let k = k.to_string();
-                self.field(base, &k)
-            }
+            (_, Scalar::Str(k)) => self.field(base, k),
             _ => Val::Null,
         }
     }
@@ -1012,8 +1025,8 @@ impl<'g> Ctx<'g> {
 
     fn call(&self, f: Builtin, args: &[Val], env: &mut Env) -> Val {
         let arg = |i: usize| args.get(i).unwrap_or(&Val::Null);
-        let s = |i: usize| self.text(arg(i));
-        let string = |x: String| Val::Str(Arc::from(x.as_str()));
+        let s = |i: usize| self.text_cow(arg(i));
+        let string = |x: &str| Val::Str(Arc::from(x));
         match f {
             Builtin::Effective => match (arg(0), arg(1)) {
                 (Val::Container(o, i), _) => Val::Effective(*o, *i),
@@ -1039,28 +1052,38 @@ impl<'g> Ctx<'g> {
             Builtin::Flag | Builtin::Flags | Builtin::HasFlag => {
                 let name = match self.scalar(arg(1)) {
                     Scalar::Str(t) => std::borrow::Cow::Borrowed(t),
-                    _ => std::borrow::Cow::Owned(s(1).unwrap_or_default()),
+                    _ => s(1).unwrap_or_default(),
                 };
                 let words = self.command_line(arg(0));
-                let refs: Vec<&str> = words.iter().map(|w| &**w).collect();
-                let values = builtins::flag_values(&refs, &name);
+                let values = builtins::flag_values(&words, &name);
                 match f {
-                    Builtin::Flag => values
-                        .last()
-                        .map_or(Val::Null, |v| string((*v).to_string())),
+                    Builtin::Flag => values.last().map_or(Val::Null, |v| string(v)),
                     Builtin::HasFlag => Val::Bool(!values.is_empty()),
                     _ => Val::List(Arc::new(
                         values
                             .iter()
                             .flat_map(|v| builtins::split_list(v))
-                            .map(|v| string(v.to_string()))
+                            .map(string)
                             .collect(),
                     )),
                 }
             }
-            Builtin::Lower => s(0).map_or(Val::Null, |t| string(t.to_lowercase())),
-            Builtin::Upper => s(0).map_or(Val::Null, |t| string(t.to_uppercase())),
-            Builtin::Trim => s(0).map_or(Val::Null, |t| string(t.trim().to_string())),
+            // a text already in the case asked for is not rewritten first
+            Builtin::Lower => s(0).map_or(Val::Null, |t| {
+                if t.bytes().all(|b| b.is_ascii() && !b.is_ascii_uppercase()) {
+                    string(&t)
+                } else {
+                    string(&t.to_lowercase())
+                }
+            }),
+            Builtin::Upper => s(0).map_or(Val::Null, |t| {
+                if t.bytes().all(|b| b.is_ascii() && !b.is_ascii_lowercase()) {
+                    string(&t)
+                } else {
+                    string(&t.to_uppercase())
+                }
+            }),
+            Builtin::Trim => s(0).map_or(Val::Null, |t| string(t.trim())),
             Builtin::Len => match arg(0) {
                 Val::List(items) => Val::Int(items.len() as i64),
                 Val::ConstList(items) => Val::Int(items.len() as i64),
@@ -1080,11 +1103,9 @@ impl<'g> Ctx<'g> {
                 _ => Val::Null,
             },
             Builtin::Split => match (s(0), s(1)) {
-                (Some(t), Some(sep)) if !sep.is_empty() => Val::List(Arc::new(
-                    t.split(sep.as_str())
-                        .map(|p| string(p.to_string()))
-                        .collect(),
-                )),
+                (Some(t), Some(sep)) if !sep.is_empty() => {
+                    Val::List(Arc::new(t.split(&*sep).map(string).collect()))
+                }
                 _ => Val::Null,
             },
             Builtin::Keys | Builtin::Values => {
@@ -1107,19 +1128,17 @@ impl<'g> Ctx<'g> {
                 Val::List(Arc::new(
                     entries
                         .into_iter()
-                        .map(|(k, v)| if f == Builtin::Keys { string(k) } else { v })
+                        .map(|(k, v)| if f == Builtin::Keys { string(&k) } else { v })
                         .collect(),
                 ))
             }
-            Builtin::String => s(0).map_or(Val::Null, string),
+            Builtin::String => self.string_of(arg(0)),
             Builtin::Raw => match arg(0) {
                 Val::Node(d, n) => self
                     .doc(*d)
                     .and_then(|doc| doc.node(*n))
-                    .map_or(Val::Null, |node| {
-                        string(self.source_text(node.span).to_string())
-                    }),
-                other => self.text(other).map_or(Val::Null, string),
+                    .map_or(Val::Null, |node| string(self.source_text(node.span))),
+                other => self.text_cow(other).map_or(Val::Null, |t| string(&t)),
             },
             Builtin::Quoted => match arg(0) {
                 Val::Node(d, n) => Val::Bool(
