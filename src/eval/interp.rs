@@ -37,7 +37,7 @@ const POD_LEVEL_FIELDS: &[&str] = &[
 ];
 
 /// How many parsed image references an [`Env`] keeps.
-const IMAGE_MEMO: usize = 256;
+const IMAGE_MEMO: usize = 32;
 
 /// Read-only evaluation context.
 pub struct Ctx<'g> {
@@ -126,8 +126,12 @@ pub struct Env {
     pub row_hits: Vec<Option<ObjId>>,
     /// The image references parsed, by their text: rules call `image(c.image)` several
     /// times per container, and again for every row of a table they join it with, and a
-    /// cluster runs few distinct images. Emptied when it holds [`IMAGE_MEMO`] of them.
-    image_memo: HashMap<Box<str>, Arc<ImageRef>>,
+    /// cluster runs few distinct images. Searched in order (comparing texts is cheaper
+    /// than hashing them); past [`IMAGE_MEMO`] images, each new one replaces an old one in
+    /// turn.
+    image_memo: Vec<(Box<str>, Arc<ImageRef>)>,
+    /// The entry of `image_memo` the next new image replaces once it is full.
+    image_next: usize,
     /// The buffer a finding's message is written into, so that the message kept is one
     /// allocation of its exact size.
     pub(crate) message: String,
@@ -1012,14 +1016,17 @@ impl<'g> Ctx<'g> {
 
     /// `image(t)`: the parsed reference, from the memo when `t` was parsed before.
     fn image(&self, t: &str, env: &mut Env) -> Val {
-        if let Some(parsed) = env.image_memo.get(t) {
+        if let Some((_, parsed)) = env.image_memo.iter().find(|(k, _)| **k == *t) {
             return Val::Image(Arc::clone(parsed));
         }
         let parsed = Arc::new(builtins::parse_image(t));
-        if env.image_memo.len() >= IMAGE_MEMO {
-            env.image_memo.clear();
+        let entry = (Box::from(t), Arc::clone(&parsed));
+        if env.image_memo.len() < IMAGE_MEMO {
+            env.image_memo.push(entry);
+        } else if let Some(slot) = env.image_memo.get_mut(env.image_next) {
+            *slot = entry;
+            env.image_next = (env.image_next + 1) % IMAGE_MEMO;
         }
-        env.image_memo.insert(t.into(), Arc::clone(&parsed));
         Val::Image(parsed)
     }
 
