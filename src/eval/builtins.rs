@@ -1,20 +1,23 @@
 //! Kubernetes-aware built-ins: image references, resource quantities, versions and
 //! command-line flags. Pure functions over strings, each with its own tests.
 
-/// The parts of a container image reference.
+use std::sync::Arc;
+
+/// The parts of a container image reference, as shared strings: a rule reads them as
+/// values (`image(c.image).tag`) without copying them.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ImageRef {
     /// Registry host, `docker.io` when none is given.
-    pub registry: String,
+    pub registry: Arc<str>,
     /// Repository path, with `library/` for official Docker Hub images.
-    pub repository: String,
+    pub repository: Arc<str>,
     /// Tag, when given.
-    pub tag: Option<String>,
+    pub tag: Option<Arc<str>>,
     /// Digest (`sha256:...`), when given and well formed (see [`is_digest`]).
-    pub digest: Option<String>,
+    pub digest: Option<Arc<str>>,
     /// What follows `@` when it is not a well-formed digest (possibly empty): such an image
     /// is not pinned, and the container runtime refuses to pull it.
-    pub malformed_digest: Option<String>,
+    pub malformed_digest: Option<Arc<str>>,
 }
 
 /// The digest algorithms of the OCI image specification's registry ("Registered
@@ -43,39 +46,40 @@ pub fn parse_image(s: &str) -> ImageRef {
         None => (s, None),
     };
     let (digest, malformed_digest) = match after_at {
-        Some(d) if is_digest(d) => (Some(d.to_string()), None),
-        Some(d) => (None, Some(d.to_string())),
+        Some(d) if is_digest(d) => (Some(Arc::from(d)), None),
+        Some(d) => (None, Some(Arc::from(d))),
         None => (None, None),
     };
     let (registry, path) = match rest.split_once('/') {
         Some((first, after))
             if first.contains('.') || first.contains(':') || first == "localhost" =>
         {
-            (first.to_string(), after)
+            (Some(first), after)
         }
-        _ => ("docker.io".to_string(), rest),
+        _ => (None, rest),
     };
     // a tag is after the last `:` of the last path component
     let last_slash = path.rfind('/').map_or(0, |i| i + 1);
     let (repo, tag) = match path.get(last_slash..).and_then(|p| p.rfind(':')) {
         Some(i) => {
             let at = last_slash + i;
-            (
-                path.get(..at).unwrap_or(path).to_string(),
-                path.get(at + 1..).map(str::to_string),
-            )
+            (path.get(..at).unwrap_or(path), path.get(at + 1..))
         }
-        None => (path.to_string(), None),
+        None => (path, None),
     };
-    let repository = if registry == "docker.io" && !repo.contains('/') {
-        format!("library/{repo}")
-    } else {
-        repo
+    let repository = match registry {
+        None | Some("docker.io") if !repo.contains('/') => {
+            let mut r = String::with_capacity("library/".len() + repo.len());
+            r.push_str("library/");
+            r.push_str(repo);
+            Arc::from(r)
+        }
+        _ => Arc::from(repo),
     };
     ImageRef {
-        registry,
+        registry: registry.map_or_else(|| Arc::from("docker.io"), Arc::from),
         repository,
-        tag: tag.filter(|t| !t.is_empty()),
+        tag: tag.filter(|t| !t.is_empty()).map(Arc::from),
         digest,
         malformed_digest,
     }
@@ -159,11 +163,11 @@ pub fn parse_version(s: &str) -> Option<Version> {
 /// `--x y`, and a bare `--x` (value `true`). Repeated flags give several values; values are
 /// not split here (see [`split_list`]). `name` is given with its dashes (`--x`); a flag
 /// written with one dash where the name has two (or the reverse) also matches.
-pub fn flag_values<'a>(args: &[&'a str], name: &str) -> Vec<&'a str> {
+pub fn flag_values<'a, S: AsRef<str>>(args: &'a [S], name: &str) -> Vec<&'a str> {
     let bare = name.trim_start_matches('-');
     let mut out = Vec::new();
     let mut i = 0;
-    while let Some(a) = args.get(i) {
+    while let Some(a) = args.get(i).map(AsRef::as_ref) {
         let stripped = a.trim_start_matches('-');
         if a.starts_with('-') && !bare.is_empty() {
             if let Some(v) = stripped
@@ -172,7 +176,7 @@ pub fn flag_values<'a>(args: &[&'a str], name: &str) -> Vec<&'a str> {
             {
                 out.push(v);
             } else if stripped == bare {
-                match args.get(i + 1) {
+                match args.get(i + 1).map(AsRef::as_ref) {
                     Some(next) if !next.starts_with('-') => {
                         out.push(next);
                         i += 1;
@@ -199,21 +203,21 @@ mod tests {
     fn images_follow_docker_defaults() {
         let i = parse_image("nginx");
         assert_eq!(
-            (i.registry.as_str(), i.repository.as_str()),
+            (&*i.registry, &*i.repository),
             ("docker.io", "library/nginx")
         );
         assert_eq!(i.tag, None);
         let i = parse_image(&format!("localhost:5000/team/app:1.2@{SHA256}"));
-        assert_eq!(i.registry, "localhost:5000");
-        assert_eq!(i.repository, "team/app");
+        assert_eq!(&*i.registry, "localhost:5000");
+        assert_eq!(&*i.repository, "team/app");
         assert_eq!(i.tag.as_deref(), Some("1.2"));
         assert_eq!(i.digest.as_deref(), Some(SHA256));
         assert_eq!(i.malformed_digest, None);
         let i = parse_image("registry.k8s.io/ingress-nginx/controller:v1.11.5");
-        assert_eq!(i.registry, "registry.k8s.io");
+        assert_eq!(&*i.registry, "registry.k8s.io");
         assert_eq!(i.tag.as_deref(), Some("v1.11.5"));
         assert_eq!(
-            parse_image("bitnami/redis:latest").repository,
+            &*parse_image("bitnami/redis:latest").repository,
             "bitnami/redis"
         );
     }

@@ -4,7 +4,7 @@
 use super::emit::finding;
 use super::finding::{Finding, sort};
 use super::interp::{Ctx, Env, Mode};
-use super::value::{Scalar, Val};
+use super::value::{Scalar, Val, Values};
 use crate::check::ir::{Expr, Program};
 use crate::diag::SourceMap;
 use crate::graph::{Graph, ObjId};
@@ -143,12 +143,15 @@ fn run_chunk(
     let mut found = Vec::new();
     let mut limits = Vec::new();
     let mut times = Vec::with_capacity(group.rules.len());
+    // one environment for all the rules: `run_root` resets its state for every object,
+    // and the memo of parsed images serves every rule
+    let mut env = Env::default();
     for r in &group.rules {
         let Some(rule) = program.rules.get(r.rule) else {
             continue;
         };
         let start = Instant::now();
-        let mut env = Env::new(rule.vars.len());
+        env.reset(rule.vars.len());
         for id in chunk {
             run_root(
                 ctx,
@@ -327,9 +330,9 @@ fn steps(
             // objects reached while computing the source (the service account behind
             // `w.bindings`) belong to every row of this loop, and to no row after it
             let outer = env.witnesses.len();
-            let values: Vec<Val> = match lookup.as_ref().and_then(|l| rows(ctx, l, env)) {
-                Some(v) => v,
-                None => ctx.source_values(source, env),
+            let values: Values = match lookup.as_ref().and_then(|l| rows(ctx, l, env)) {
+                Some(v) => v.into(),
+                None => ctx.source_iter(source, env),
             };
             // the first binding over several values of a rule without a root object: each
             // row gets the budget a root object would

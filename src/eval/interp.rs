@@ -4,13 +4,14 @@
 //! `null`, and `null` is false in a condition.
 
 use super::builtins::{self, ImageRef, Version};
-use super::value::{Scalar, Val};
+use super::value::{Scalar, Val, Values};
 use crate::check::ir::{
     Access, Attr, Builtin, CmpOp, Const, Expr, KindSet, Program, Quant, Source,
 };
 use crate::diag::Span;
 use crate::graph::{Graph, ObjId};
 use crate::model::{DocId, Document, NodeId, Value};
+use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -34,6 +35,9 @@ const POD_LEVEL_FIELDS: &[&str] = &[
     "appArmorProfile",
     "windowsOptions",
 ];
+
+/// How many parsed image references an [`Env`] keeps.
+const IMAGE_MEMO: usize = 32;
 
 /// Read-only evaluation context.
 pub struct Ctx<'g> {
@@ -120,9 +124,14 @@ pub struct Env {
     pub per_row: bool,
     /// The rows of that binding that hit the step limit (their object, when they have one).
     pub row_hits: Vec<Option<ObjId>>,
-    /// The last image reference parsed, by its text: rules call `image(c.image)` several
-    /// times per container, and again for every row of a table they join it with.
-    image_memo: Option<(Box<str>, Arc<ImageRef>)>,
+    /// The image references parsed, by their text: rules call `image(c.image)` several
+    /// times per container, and again for every row of a table they join it with, and a
+    /// cluster runs few distinct images. Searched in order (comparing texts is cheaper
+    /// than hashing them); past [`IMAGE_MEMO`] images, each new one replaces an old one in
+    /// turn.
+    image_memo: Vec<(Box<str>, Arc<ImageRef>)>,
+    /// The entry of `image_memo` the next new image replaces once it is full.
+    image_next: usize,
     /// The buffer a finding's message is written into, so that the message kept is one
     /// allocation of its exact size.
     pub(crate) message: String,
@@ -135,6 +144,13 @@ impl Env {
             vars: vec![Val::Null; n],
             ..Env::default()
         }
+    }
+
+    /// Makes this environment ready for a rule with `n` variables, keeping its buffers and
+    /// its memo of parsed images.
+    pub fn reset(&mut self, n: usize) {
+        self.vars.clear();
+        self.vars.resize(n, Val::Null);
     }
 
     /// Sets a variable.
@@ -242,18 +258,33 @@ impl<'g> Ctx<'g> {
 
     /// The text of a scalar (numbers and booleans as written in YAML), if it is one.
     pub fn text(&self, v: &Val) -> Option<String> {
+        self.text_cow(v).map(Cow::into_owned)
+    }
+
+    /// [`Ctx::text`], borrowed from the value or its document where it is a string there.
+    pub fn text_cow<'v>(&'v self, v: &'v Val) -> Option<Cow<'v, str>> {
         Some(match self.scalar(v) {
             Scalar::Null => return None,
-            Scalar::Bool(b) => b.to_string(),
-            Scalar::Num(n) => fmt_num(n),
-            Scalar::Str(s) => s.to_string(),
-            Scalar::Version(v) => format!("{}.{}.{}", v.major, v.minor, v.patch),
+            Scalar::Bool(b) => Cow::Borrowed(if b { "true" } else { "false" }),
+            Scalar::Num(n) => Cow::Owned(fmt_num(n)),
+            Scalar::Str(s) => Cow::Borrowed(s),
+            Scalar::Version(v) => Cow::Owned(format!("{}.{}.{}", v.major, v.minor, v.patch)),
             Scalar::Other => match v {
-                Val::Obj(o) => self.graph.object(*o).map(|o| o.name.to_string())?,
-                Val::Image(i) => image_text(i),
+                Val::Obj(o) => Cow::Borrowed(&*self.graph.object(*o)?.name),
+                Val::Image(i) => Cow::Owned(image_text(i)),
                 _ => return None,
             },
         })
+    }
+
+    /// The value of `string(v)`: a string value shared, any other scalar's text.
+    fn string_of(&self, v: &Val) -> Val {
+        match v {
+            Val::Str(s) => Val::Str(Arc::clone(s)),
+            _ => self
+                .text_cow(v)
+                .map_or(Val::Null, |t| Val::Str(Arc::from(t))),
+        }
     }
 
     /// The value rendered for a message.
@@ -323,20 +354,12 @@ impl<'g> Ctx<'g> {
                 .find(|(k, _)| &**k == name)
                 .map_or(Val::Null, |(_, v)| Val::from(v)),
             Val::Image(i) => match name {
-                "registry" => Val::Str(Arc::from(i.registry.as_str())),
-                "repository" => Val::Str(Arc::from(i.repository.as_str())),
-                "tag" => i
-                    .tag
-                    .as_deref()
-                    .map_or(Val::Null, |t| Val::Str(Arc::from(t))),
-                "digest" => i
-                    .digest
-                    .as_deref()
-                    .map_or(Val::Null, |t| Val::Str(Arc::from(t))),
-                "malformedDigest" => i
-                    .malformed_digest
-                    .as_deref()
-                    .map_or(Val::Null, |t| Val::Str(Arc::from(t))),
+                // the parsed reference's shared strings, not copies
+                "registry" => Val::Str(Arc::clone(&i.registry)),
+                "repository" => Val::Str(Arc::clone(&i.repository)),
+                "tag" => i.tag.clone().map_or(Val::Null, Val::Str),
+                "digest" => i.digest.clone().map_or(Val::Null, Val::Str),
+                "malformedDigest" => i.malformed_digest.clone().map_or(Val::Null, Val::Str),
                 "name" => Val::Str(Arc::from(
                     format!("{}/{}", i.registry, i.repository).as_str(),
                 )),
@@ -401,10 +424,7 @@ impl<'g> Ctx<'g> {
                 .doc(*d)
                 .and_then(|doc| doc.seq(*n).get(i as usize).copied())
                 .map_or(Val::Null, |c| Val::Node(*d, c)),
-            (_, Scalar::Str(k)) => {
-                let k = k.to_string();
-                self.field(base, &k)
-            }
+            (_, Scalar::Str(k)) => self.field(base, k),
             _ => Val::Null,
         }
     }
@@ -426,6 +446,11 @@ impl<'g> Ctx<'g> {
     /// namespace its expression names; none when that is not a string), or the elements of
     /// a list-valued expression.
     pub fn source_values(&self, source: &Source, env: &mut Env) -> Vec<Val> {
+        self.source_iter(source, env).collect()
+    }
+
+    /// [`Ctx::source_values`], one at a time (the same steps counted).
+    pub fn source_iter(&self, source: &Source, env: &mut Env) -> Values {
         match source {
             Source::Scan { kinds, namespace } => {
                 let ns = match namespace {
@@ -433,34 +458,31 @@ impl<'g> Ctx<'g> {
                         let v = self.eval(n, env);
                         match self.text(&v) {
                             Some(t) => Some(t),
-                            None => return Vec::new(),
+                            None => return Values::default(),
                         }
                     }
                     None => None,
                 };
-                self.scan(kinds, ns.as_deref())
-                    .into_iter()
-                    .map(Val::Obj)
-                    .collect()
+                Values::Objs(self.scan(kinds, ns.as_deref()).into_iter())
             }
             // `for c in w.containers`: the containers listed straight away (the steps of
             // evaluating `w.containers` counted)
             Source::Expr(e) if matches!(&**e, Expr::Attr(_, Attr::Containers)) => {
                 let Expr::Attr(b, _) = &**e else {
-                    return Vec::new();
+                    return Values::default();
                 };
                 if !self.take_step(env) {
-                    return Vec::new();
+                    return Values::default();
                 }
                 self.with_value(b, env, |base| match base {
-                    Val::Obj(o) => self.containers(*o),
-                    _ => Vec::new(),
+                    Val::Obj(o) => Values::Containers(*o, 0..self.container_count(*o)),
+                    _ => Values::default(),
                 })
             }
             Source::Expr(e) => match self.eval(e, env) {
                 // a list made for this binding (`w.containers`) is taken over, not copied
-                Val::List(items) => Arc::try_unwrap(items).unwrap_or_else(|a| a.to_vec()),
-                v => self.elements(&v),
+                Val::List(items) => Arc::try_unwrap(items).unwrap_or_else(|a| a.to_vec()).into(),
+                v => self.elements(&v).into(),
             },
         }
     }
@@ -515,14 +537,17 @@ impl<'g> Ctx<'g> {
         }
     }
 
-    /// The containers of a workload (none for other objects).
-    fn containers(&self, obj: ObjId) -> Vec<Val> {
-        let n = self
-            .graph
+    /// How many containers a workload has (none for other objects).
+    fn container_count(&self, obj: ObjId) -> u32 {
+        self.graph
             .object(obj)
             .and_then(|o| o.workload.as_ref())
-            .map_or(0, |w| w.containers.len());
-        (0..n as u32).map(|i| Val::Container(obj, i)).collect()
+            .map_or(0, |w| w.containers.len() as u32)
+    }
+
+    /// The containers of a workload (none for other objects).
+    fn containers(&self, obj: ObjId) -> Vec<Val> {
+        Values::Containers(obj, 0..self.container_count(obj)).collect()
     }
 
     fn attr(&self, base: &Val, a: Attr) -> Val {
@@ -881,7 +906,7 @@ impl<'g> Ctx<'g> {
                 source,
                 cond,
             } => {
-                let candidates: Vec<Val> = self.source_values(source, env);
+                let candidates = self.source_iter(source, env);
                 self.quantify(*quant, *var, candidates, cond.as_deref(), env)
             }
             Expr::Probe {
@@ -936,7 +961,7 @@ impl<'g> Ctx<'g> {
         &self,
         quant: Quant,
         var: usize,
-        candidates: Vec<Val>,
+        candidates: impl IntoIterator<Item = Val>,
         cond: Option<&Expr>,
         env: &mut Env,
     ) -> Val {
@@ -989,22 +1014,26 @@ impl<'g> Ctx<'g> {
         }
     }
 
-    /// `image(t)`: the parsed reference, from the memo when `t` was the last one parsed.
+    /// `image(t)`: the parsed reference, from the memo when `t` was parsed before.
     fn image(&self, t: &str, env: &mut Env) -> Val {
-        if let Some((text, parsed)) = &env.image_memo {
-            if **text == *t {
-                return Val::Image(Arc::clone(parsed));
-            }
+        if let Some((_, parsed)) = env.image_memo.iter().find(|(k, _)| **k == *t) {
+            return Val::Image(Arc::clone(parsed));
         }
         let parsed = Arc::new(builtins::parse_image(t));
-        env.image_memo = Some((t.into(), Arc::clone(&parsed)));
+        let entry = (Box::from(t), Arc::clone(&parsed));
+        if env.image_memo.len() < IMAGE_MEMO {
+            env.image_memo.push(entry);
+        } else if let Some(slot) = env.image_memo.get_mut(env.image_next) {
+            *slot = entry;
+            env.image_next = (env.image_next + 1) % IMAGE_MEMO;
+        }
         Val::Image(parsed)
     }
 
     fn call(&self, f: Builtin, args: &[Val], env: &mut Env) -> Val {
         let arg = |i: usize| args.get(i).unwrap_or(&Val::Null);
-        let s = |i: usize| self.text(arg(i));
-        let string = |x: String| Val::Str(Arc::from(x.as_str()));
+        let s = |i: usize| self.text_cow(arg(i));
+        let string = |x: &str| Val::Str(Arc::from(x));
         match f {
             Builtin::Effective => match (arg(0), arg(1)) {
                 (Val::Container(o, i), _) => Val::Effective(*o, *i),
@@ -1030,28 +1059,38 @@ impl<'g> Ctx<'g> {
             Builtin::Flag | Builtin::Flags | Builtin::HasFlag => {
                 let name = match self.scalar(arg(1)) {
                     Scalar::Str(t) => std::borrow::Cow::Borrowed(t),
-                    _ => std::borrow::Cow::Owned(s(1).unwrap_or_default()),
+                    _ => s(1).unwrap_or_default(),
                 };
                 let words = self.command_line(arg(0));
-                let refs: Vec<&str> = words.iter().map(|w| &**w).collect();
-                let values = builtins::flag_values(&refs, &name);
+                let values = builtins::flag_values(&words, &name);
                 match f {
-                    Builtin::Flag => values
-                        .last()
-                        .map_or(Val::Null, |v| string((*v).to_string())),
+                    Builtin::Flag => values.last().map_or(Val::Null, |v| string(v)),
                     Builtin::HasFlag => Val::Bool(!values.is_empty()),
                     _ => Val::List(Arc::new(
                         values
                             .iter()
                             .flat_map(|v| builtins::split_list(v))
-                            .map(|v| string(v.to_string()))
+                            .map(string)
                             .collect(),
                     )),
                 }
             }
-            Builtin::Lower => s(0).map_or(Val::Null, |t| string(t.to_lowercase())),
-            Builtin::Upper => s(0).map_or(Val::Null, |t| string(t.to_uppercase())),
-            Builtin::Trim => s(0).map_or(Val::Null, |t| string(t.trim().to_string())),
+            // a text already in the case asked for is not rewritten first
+            Builtin::Lower => s(0).map_or(Val::Null, |t| {
+                if t.bytes().all(|b| b.is_ascii() && !b.is_ascii_uppercase()) {
+                    string(&t)
+                } else {
+                    string(&t.to_lowercase())
+                }
+            }),
+            Builtin::Upper => s(0).map_or(Val::Null, |t| {
+                if t.bytes().all(|b| b.is_ascii() && !b.is_ascii_lowercase()) {
+                    string(&t)
+                } else {
+                    string(&t.to_uppercase())
+                }
+            }),
+            Builtin::Trim => s(0).map_or(Val::Null, |t| string(t.trim())),
             Builtin::Len => match arg(0) {
                 Val::List(items) => Val::Int(items.len() as i64),
                 Val::ConstList(items) => Val::Int(items.len() as i64),
@@ -1071,11 +1110,9 @@ impl<'g> Ctx<'g> {
                 _ => Val::Null,
             },
             Builtin::Split => match (s(0), s(1)) {
-                (Some(t), Some(sep)) if !sep.is_empty() => Val::List(Arc::new(
-                    t.split(sep.as_str())
-                        .map(|p| string(p.to_string()))
-                        .collect(),
-                )),
+                (Some(t), Some(sep)) if !sep.is_empty() => {
+                    Val::List(Arc::new(t.split(&*sep).map(string).collect()))
+                }
                 _ => Val::Null,
             },
             Builtin::Keys | Builtin::Values => {
@@ -1098,19 +1135,17 @@ impl<'g> Ctx<'g> {
                 Val::List(Arc::new(
                     entries
                         .into_iter()
-                        .map(|(k, v)| if f == Builtin::Keys { string(k) } else { v })
+                        .map(|(k, v)| if f == Builtin::Keys { string(&k) } else { v })
                         .collect(),
                 ))
             }
-            Builtin::String => s(0).map_or(Val::Null, string),
+            Builtin::String => self.string_of(arg(0)),
             Builtin::Raw => match arg(0) {
                 Val::Node(d, n) => self
                     .doc(*d)
                     .and_then(|doc| doc.node(*n))
-                    .map_or(Val::Null, |node| {
-                        string(self.source_text(node.span).to_string())
-                    }),
-                other => self.text(other).map_or(Val::Null, string),
+                    .map_or(Val::Null, |node| string(self.source_text(node.span))),
+                other => self.text_cow(other).map_or(Val::Null, |t| string(&t)),
             },
             Builtin::Quoted => match arg(0) {
                 Val::Node(d, n) => Val::Bool(

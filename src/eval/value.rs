@@ -74,3 +74,49 @@ pub enum Scalar<'a> {
     /// Anything else: compared by identity.
     Other,
 }
+
+/// The values a binding or quantifier ranges over, produced one at a time: the containers
+/// of a workload and the objects of a scan are not first copied into a list of values.
+#[derive(Debug)]
+pub enum Values {
+    /// Values already made.
+    Vals(std::vec::IntoIter<Val>),
+    /// Graph objects.
+    Objs(std::vec::IntoIter<ObjId>),
+    /// Containers `range` of a workload.
+    Containers(ObjId, std::ops::Range<u32>),
+}
+
+impl Default for Values {
+    fn default() -> Values {
+        Values::Vals(Vec::new().into_iter())
+    }
+}
+
+impl From<Vec<Val>> for Values {
+    fn from(v: Vec<Val>) -> Values {
+        Values::Vals(v.into_iter())
+    }
+}
+
+impl Iterator for Values {
+    type Item = Val;
+
+    fn next(&mut self) -> Option<Val> {
+        match self {
+            Values::Vals(v) => v.next(),
+            Values::Objs(o) => o.next().map(Val::Obj),
+            Values::Containers(o, r) => r.next().map(|i| Val::Container(*o, i)),
+        }
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        match self {
+            Values::Vals(v) => v.size_hint(),
+            Values::Objs(o) => o.size_hint(),
+            Values::Containers(_, r) => r.size_hint(),
+        }
+    }
+}
+
+impl ExactSizeIterator for Values {}
