@@ -93,6 +93,7 @@ impl<'t> Builder<'t> {
         }
     }
 
+    #[inline]
     pub(crate) fn push(&mut self, node: Node) -> NodeId {
         let id = id_of(self.nodes.len());
         self.nodes.push(node);
@@ -125,6 +126,7 @@ impl<'t> Builder<'t> {
     }
 
     /// Records that node `id` is the value of the mapping entry whose key is at `key`.
+    #[inline]
     pub(crate) fn set_key_span(&mut self, id: NodeId, key: Option<Span>) {
         let Some(n) = self.nodes.get_mut(id as usize) else {
             return;
@@ -207,6 +209,7 @@ impl<'t> Builder<'t> {
     }
 
     /// Position of `key` among the entries of an open mapping.
+    #[inline]
     pub(crate) fn position(&self, map: &OpenMap, key: &str) -> Option<usize> {
         match &map.index {
             Some(ix) => ix.get(key).copied(),
@@ -273,6 +276,7 @@ impl<'t> Builder<'t> {
     }
 
     /// Closes a sequence: its items become a range of the items array.
+    #[inline]
     pub(crate) fn close_seq(&mut self, node: NodeId, seq: OpenSeq) {
         let first = self.items.len();
         let base = seq.base.min(self.pending_items.len());
@@ -284,6 +288,7 @@ impl<'t> Builder<'t> {
     }
 
     /// Closes a mapping: its entries become a range of the entries array.
+    #[inline]
     pub(crate) fn close_map(&mut self, node: NodeId, map: OpenMap) {
         let first = self.entries.len();
         let base = map.base.min(self.pending_entries.len());
