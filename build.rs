@@ -150,68 +150,68 @@ fn main() {
 /// values, one after the other) and `tables.rs` (each file's text and the byte range of
 /// its value). A file that does not decode, or holds a tagged value, is left out.
 fn store_tables(files: &[PathBuf], out_dir: &Path) {
-    let mut blob = Vec::new();
-    let mut code = String::from(
-        "/// Bundled table files decoded at build time: (text, byte range of its value in `TABLE_VALUES`).\nconst TABLES: &[(&str, usize, usize)] = &[\n",
-    );
-    for f in files {
-        if f.extension().is_some_and(|e| e == "kanon") {
-            continue;
-        }
-        let Ok(text) = std::fs::read_to_string(f) else {
-            continue;
-        };
-        let Ok(value) = serde_yaml::from_str::<serde_yaml::Value>(
-            text.strip_prefix('\u{feff}').unwrap_or(&text),
-        ) else {
-            continue;
-        };
-        let Some(bytes) = table_store::encode(&value) else {
-            continue;
-        };
-        let start = blob.len();
-        blob.extend_from_slice(&bytes);
-        let _ = writeln!(
-            code,
-            "    (include_str!({:?}), {start}, {}),",
-            f.to_string_lossy(),
-            blob.len()
-        );
-    }
-    code.push_str("];\n");
-    let bin = out_dir.join("tables.bin");
-    let _ = writeln!(
-        code,
-        "/// The stored values.\nstatic TABLE_VALUES: &[u8] = include_bytes!({:?});",
-        bin.to_string_lossy()
-    );
-    for (path, data) in [(bin, blob), (out_dir.join("tables.rs"), code.into_bytes())] {
-        if let Err(e) = std::fs::write(&path, data) {
-            println!("cargo:warning=cannot write {}: {e}", path.display());
-        }
-    }
+    let tables = files
+        .iter()
+        .filter(|f| f.extension().is_none_or(|e| e != "kanon"));
+    let names = Stored {
+        file: "tables",
+        list: "/// Bundled table files decoded at build time: (text, byte range of its value in `TABLE_VALUES`).\nconst TABLES",
+        blob: "/// The stored values.\nstatic TABLE_VALUES",
+    };
+    store(tables, out_dir, &names, |text| {
+        let value = serde_yaml::from_str::<serde_yaml::Value>(
+            text.strip_prefix('\u{feff}').unwrap_or(text),
+        )
+        .ok()?;
+        table_store::encode(&value)
+    });
 }
 
 /// Parses every bundled rule file and writes `parsed.bin` (the trees, one after the other)
 /// and `parsed.rs` (each file's text and the byte range of its tree). A file with a parse
 /// diagnostic is left out: a compile parses it and reports them.
 fn store_parses(files: &[PathBuf], out_dir: &Path) {
-    let mut blob = Vec::new();
-    let mut code = String::from(
-        "/// Bundled rule files parsed at build time: (text, byte range of its tree in `PARSED_TREES`).\nconst PARSED: &[(&str, usize, usize)] = &[\n",
-    );
-    for f in files {
-        if f.extension().is_none_or(|e| e != "kanon") {
-            continue;
+    let rules = files
+        .iter()
+        .filter(|f| f.extension().is_some_and(|e| e == "kanon"));
+    let names = Stored {
+        file: "parsed",
+        list: "/// Bundled rule files parsed at build time: (text, byte range of its tree in `PARSED_TREES`).\nconst PARSED",
+        blob: "/// The stored trees.\nstatic PARSED_TREES",
+    };
+    store(rules, out_dir, &names, |text| {
+        let (tree, diags) = syntax::parser::parse(0, text);
+        if !diags.is_empty() {
+            return None;
         }
+        syntax::store::encode(&tree, 0)
+    });
+}
+
+/// The names of what [`store`] writes: `FILE.bin`, `FILE.rs`, and in it the documented
+/// list of (text, start, end) and the bytes.
+struct Stored {
+    file: &'static str,
+    list: &'static str,
+    blob: &'static str,
+}
+
+/// Encodes each file that `encode` takes into one blob, `OUT_DIR/FILE.bin`, and writes
+/// `OUT_DIR/FILE.rs`: the list of each stored file's text with the byte range of its
+/// encoding, and the blob included as bytes.
+fn store<'f>(
+    files: impl Iterator<Item = &'f PathBuf>,
+    out_dir: &Path,
+    names: &Stored,
+    encode: impl Fn(&str) -> Option<Vec<u8>>,
+) {
+    let mut blob = Vec::new();
+    let mut code = format!("{}: &[(&str, usize, usize)] = &[\n", names.list);
+    for f in files {
         let Ok(text) = std::fs::read_to_string(f) else {
             continue;
         };
-        let (tree, diags) = syntax::parser::parse(0, &text);
-        if !diags.is_empty() {
-            continue;
-        }
-        let Some(bytes) = syntax::store::encode(&tree, 0) else {
+        let Some(bytes) = encode(&text) else {
             continue;
         };
         let start = blob.len();
@@ -224,13 +224,15 @@ fn store_parses(files: &[PathBuf], out_dir: &Path) {
         );
     }
     code.push_str("];\n");
-    let bin = out_dir.join("parsed.bin");
+    let bin = out_dir.join(format!("{}.bin", names.file));
     let _ = writeln!(
         code,
-        "/// The stored trees.\nstatic PARSED_TREES: &[u8] = include_bytes!({:?});",
+        "{}: &[u8] = include_bytes!({:?});",
+        names.blob,
         bin.to_string_lossy()
     );
-    for (path, data) in [(bin, blob), (out_dir.join("parsed.rs"), code.into_bytes())] {
+    let rs = out_dir.join(format!("{}.rs", names.file));
+    for (path, data) in [(bin, blob), (rs, code.into_bytes())] {
         if let Err(e) = std::fs::write(&path, data) {
             println!("cargo:warning=cannot write {}: {e}", path.display());
         }
