@@ -189,32 +189,9 @@ mod strategies {
         .prop_map(e)
     }
 
-    const OPS: &[BinaryOp] = &[
-        BinaryOp::Or,
-        BinaryOp::And,
-        BinaryOp::Eq,
-        BinaryOp::Ne,
-        BinaryOp::Lt,
-        BinaryOp::Le,
-        BinaryOp::Gt,
-        BinaryOp::Ge,
-        BinaryOp::In,
-        BinaryOp::NotIn,
-        BinaryOp::Matches,
-        BinaryOp::Contains,
-        BinaryOp::StartsWith,
-        BinaryOp::EndsWith,
-        BinaryOp::Selects,
-        BinaryOp::Coalesce,
-    ];
+    const OPS: &[BinaryOp] = &BinaryOp::ALL;
 
-    const QUANTS: &[Quant] = &[
-        Quant::Any,
-        Quant::All,
-        Quant::None,
-        Quant::Exists,
-        Quant::Count,
-    ];
+    const QUANTS: &[Quant] = &Quant::ALL;
 
     /// Every expression form, nested to depth ~4.
     pub fn expr() -> impl Strategy<Value = Expr> {

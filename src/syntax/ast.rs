@@ -374,6 +374,26 @@ pub enum BinaryOp {
 }
 
 impl BinaryOp {
+    /// Every operator, in a fixed order (the order of their tags in stored trees).
+    pub const ALL: [BinaryOp; 16] = [
+        BinaryOp::Or,
+        BinaryOp::And,
+        BinaryOp::Eq,
+        BinaryOp::Ne,
+        BinaryOp::Lt,
+        BinaryOp::Le,
+        BinaryOp::Gt,
+        BinaryOp::Ge,
+        BinaryOp::In,
+        BinaryOp::NotIn,
+        BinaryOp::Matches,
+        BinaryOp::Contains,
+        BinaryOp::StartsWith,
+        BinaryOp::EndsWith,
+        BinaryOp::Selects,
+        BinaryOp::Coalesce,
+    ];
+
     /// The operator as written.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -426,6 +446,15 @@ pub enum Quant {
 }
 
 impl Quant {
+    /// Every quantifier, in a fixed order (the order of their tags in stored trees).
+    pub const ALL: [Quant; 5] = [
+        Quant::Any,
+        Quant::All,
+        Quant::None,
+        Quant::Exists,
+        Quant::Count,
+    ];
+
     /// The word as written.
     pub fn as_str(self) -> &'static str {
         match self {

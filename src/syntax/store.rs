@@ -385,24 +385,7 @@ impl Writer {
 }
 
 /// The binary operators, in the order of their tags.
-const BINARY: [BinaryOp; 16] = [
-    BinaryOp::Or,
-    BinaryOp::And,
-    BinaryOp::Eq,
-    BinaryOp::Ne,
-    BinaryOp::Lt,
-    BinaryOp::Le,
-    BinaryOp::Gt,
-    BinaryOp::Ge,
-    BinaryOp::In,
-    BinaryOp::NotIn,
-    BinaryOp::Matches,
-    BinaryOp::Contains,
-    BinaryOp::StartsWith,
-    BinaryOp::EndsWith,
-    BinaryOp::Selects,
-    BinaryOp::Coalesce,
-];
+const BINARY: [BinaryOp; 16] = BinaryOp::ALL;
 
 fn binary_tag(op: BinaryOp) -> u8 {
     match op {
@@ -426,13 +409,7 @@ fn binary_tag(op: BinaryOp) -> u8 {
 }
 
 /// The quantifiers, in the order of their tags.
-const QUANTS: [Quant; 5] = [
-    Quant::Any,
-    Quant::All,
-    Quant::None,
-    Quant::Exists,
-    Quant::Count,
-];
+const QUANTS: [Quant; 5] = Quant::ALL;
 
 fn quant_tag(q: Quant) -> u8 {
     match q {
