@@ -178,7 +178,7 @@ pub fn finding(ctx: &Ctx<'_>, rule: &Rule, env: &mut Env, sources: &SourceMap) -
             MessagePart::Text(t) => buf.push_str(t),
             MessagePart::Expr(e) => {
                 let v = ctx.eval(e, env);
-                buf.push_str(&ctx.display(&v));
+                ctx.display_into(&v, &mut buf);
             }
         }
     }

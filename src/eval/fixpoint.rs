@@ -545,7 +545,7 @@ impl Run<'_, '_> {
                     MessagePart::Text(t) => text.push_str(t),
                     MessagePart::Expr(e) => {
                         let v = ctx.eval(e, env);
-                        text.push_str(&ctx.display(&v));
+                        ctx.display_into(&v, &mut text);
                     }
                 }
             }

@@ -287,6 +287,14 @@ impl<'g> Ctx<'g> {
         }
     }
 
+    /// [`Ctx::display`] appended to `out`: a string is copied once, into `out`.
+    pub fn display_into(&self, v: &Val, out: &mut String) {
+        match self.text_cow(v) {
+            Some(t) => out.push_str(&t),
+            None => out.push_str(&self.display(v)),
+        }
+    }
+
     /// The value rendered for a message.
     pub fn display(&self, v: &Val) -> String {
         if let Some(t) = self.text(v) {
