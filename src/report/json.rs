@@ -281,17 +281,59 @@ mod pretty {
     use super::{Evidence, Finding, Location, Resource, ValueSource};
     use crate::eval::fixes::{Autofix, FixOp};
     use crate::fix::edit::{EditOp, FixValue, PathStep};
-    use std::io::{Result, Write};
+    use std::io::Result;
+
+    /// A line break and the indentation of the usual depths, written in one copy.
+    const NEWLINE: &[u8; 33] = b"\n                                ";
 
     /// Two spaces per level of nesting.
     fn indent(out: &mut Vec<u8>, level: usize) {
-        const SPACES: &[u8; 32] = b"                                ";
+        let spaces = NEWLINE.get(1..).unwrap_or_default();
         let mut n = 2 * level;
         while n > 0 {
-            let k = n.min(SPACES.len());
-            out.extend_from_slice(SPACES.get(..k).unwrap_or_default());
+            let k = n.min(spaces.len());
+            out.extend_from_slice(spaces.get(..k).unwrap_or_default());
             n -= k;
         }
+    }
+
+    /// A line break, then two spaces per level of nesting.
+    fn newline(out: &mut Vec<u8>, level: usize) {
+        match NEWLINE.get(..1 + 2 * level) {
+            Some(s) => out.extend_from_slice(s),
+            None => {
+                out.push(b'\n');
+                indent(out, level);
+            }
+        }
+    }
+
+    /// An unsigned integer in decimal, as `{n}` formats it, without the formatting
+    /// machinery (a finding has half a dozen).
+    pub(super) fn uint(out: &mut Vec<u8>, n: u64) {
+        let mut digits = [0u8; 20];
+        let mut at = digits.len();
+        let mut n = n;
+        loop {
+            at -= 1;
+            if let Some(d) = digits.get_mut(at) {
+                // `n % 10` is below 10
+                *d = b'0' + (n % 10) as u8;
+            }
+            n /= 10;
+            if n == 0 {
+                break;
+            }
+        }
+        out.extend_from_slice(digits.get(at..).unwrap_or_default());
+    }
+
+    /// A signed integer in decimal, as `{n}` formats it.
+    pub(super) fn int(out: &mut Vec<u8>, n: i64) {
+        if n < 0 {
+            out.push(b'-');
+        }
+        uint(out, n.unsigned_abs());
     }
 
     /// A JSON string; escaped by serde_json when it needs escaping.
@@ -348,8 +390,7 @@ mod pretty {
                 out.push(b',');
             }
             self.empty = false;
-            out.push(b'\n');
-            indent(out, self.level + 1);
+            newline(out, self.level + 1);
             // keys are this module's own words, which need no escapes
             if let Some(k) = key {
                 out.push(b'"');
@@ -372,8 +413,7 @@ mod pretty {
 
         fn close(self, out: &mut Vec<u8>) {
             if !self.empty {
-                out.push(b'\n');
-                indent(out, self.level);
+                newline(out, self.level);
             }
             out.push(self.close);
         }
@@ -390,7 +430,7 @@ mod pretty {
             ("end_column", l.end_column),
         ] {
             o.next(out, Some(k))?;
-            write!(out, "{n}")?;
+            uint(out, n as u64);
         }
         o.close(out);
         Ok(())
@@ -469,12 +509,12 @@ mod pretty {
                     ("end_line", l.end_line),
                 ] {
                     d.next(out, Some(k))?;
-                    write!(out, "{n}")?;
+                    uint(out, n as u64);
                 }
                 d.next(out, Some("file"))?;
                 string(out, &l.file)?;
                 d.next(out, Some("line"))?;
-                write!(out, "{}", l.line)?;
+                uint(out, l.line as u64);
                 d.close(out);
                 change.next(out, Some("inserted"))?;
                 string(out, &c.inserted)?;
@@ -516,7 +556,7 @@ mod pretty {
             steps.next(out, None)?;
             match s {
                 PathStep::Key(k) => string(out, k)?,
-                PathStep::Index(i) => write!(out, "{i}")?,
+                PathStep::Index(i) => uint(out, *i as u64),
             }
         }
         steps.close(out);
@@ -534,7 +574,7 @@ mod pretty {
         match v {
             FixValue::Null => out.extend_from_slice(b"null"),
             FixValue::Bool(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
-            FixValue::Int(i) => write!(out, "{i}")?,
+            FixValue::Int(i) => int(out, *i),
             FixValue::Float(f) => serde_json::to_writer(&mut *out, &serde_json::Value::from(*f))
                 .map_err(std::io::Error::other)?,
             FixValue::Str(s) => string(out, s)?,
@@ -566,7 +606,7 @@ mod pretty {
         }
         r.close(out);
         o.next(out, Some("severity"))?;
-        serde_json::to_writer(&mut *out, &f.severity).map_err(std::io::Error::other)?;
+        string(out, f.severity.as_str())?;
         o.next(out, Some("owasp"))?;
         let mut a = Open::array(out, inner);
         for c in f.rule.owasp.iter() {
@@ -727,6 +767,22 @@ mod tests {
                 })
                 .collect(),
         }
+    }
+
+    /// The integer writer of the streamed report prints what `{n}` prints.
+    #[test]
+    fn integers_are_written_as_formatted() {
+        let mut values: Vec<i64> = vec![0, 1, -1, 9, 10, -10, 99, 100, 4095, i64::MAX, i64::MIN];
+        values.extend((0..60).map(|k| 1i64 << k));
+        values.extend((0..60).map(|k| -(1i64 << k) + 1));
+        for n in values {
+            let mut out = Vec::new();
+            pretty::int(&mut out, n);
+            assert_eq!(String::from_utf8_lossy(&out), n.to_string());
+        }
+        let mut out = Vec::new();
+        pretty::uint(&mut out, u64::MAX);
+        assert_eq!(String::from_utf8_lossy(&out), u64::MAX.to_string());
     }
 
     /// The streamed report is byte for byte one pretty serialization of the whole report,
