@@ -646,3 +646,58 @@ fn a_multi_edit_fix_in_a_large_stream_is_described() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// The items of a `List` export (what `kubectl get -o yaml` writes) are not fixed in place:
+/// their findings carry the fix with the reason it cannot be made, and `--fix` leaves the
+/// file as it was; the same Pod as its own document gets its edits.
+#[test]
+fn list_export_items_are_not_fixed_in_place() {
+    let pod = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\n  namespace: shop\nspec:\n  containers:\n    - name: web\n      image: nginx:1.25\n";
+    let list = format!(
+        "apiVersion: v1\nkind: List\nmetadata: {{}}\nitems:\n{}",
+        pod.lines()
+            .enumerate()
+            .map(|(i, l)| format!("{}{l}\n", if i == 0 { "  - " } else { "    " }))
+            .collect::<String>()
+    );
+    let dir = dir_with("list-export", &[("list.yaml", &list), ("pod.yaml", pod)]);
+    let (_, out, err) = run(&[
+        "scan",
+        dir.to_str().unwrap(),
+        "--format",
+        "json",
+        "--fail-on",
+        "never",
+    ]);
+    let report: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {err}"));
+    let findings = report["findings"].as_array().unwrap();
+    let with_fix = |file: &str| -> Vec<&Value> {
+        findings
+            .iter()
+            .filter(|f| f["location"]["file"].as_str().unwrap().ends_with(file))
+            .filter(|f| f["rule"]["id"] == "K02-005")
+            .map(|f| &f["autofix"])
+            .collect()
+    };
+    let (in_list, alone) = (with_fix("list.yaml"), with_fix("pod.yaml"));
+    assert_eq!(in_list.len(), 1, "{out}");
+    assert_eq!(alone.len(), 1, "{out}");
+    assert_eq!(
+        in_list[0]["unfixable"], "a `List` export cannot be fixed in place",
+        "{out}"
+    );
+    assert!(in_list[0].get("edits").is_none(), "{out}");
+    assert!(alone[0].get("unfixable").is_none(), "{out}");
+    assert_eq!(alone[0]["edits"][0]["op"], "set", "{out}");
+    let (_, _, err) = run(&["scan", dir.to_str().unwrap(), "--fix", "--fail-on", "never"]);
+    assert_eq!(
+        std::fs::read_to_string(dir.join("list.yaml")).unwrap(),
+        list,
+        "{err}"
+    );
+    assert_ne!(
+        std::fs::read_to_string(dir.join("pod.yaml")).unwrap(),
+        pod,
+        "{err}"
+    );
+}

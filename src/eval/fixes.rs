@@ -305,12 +305,17 @@ fn node_of(ctx: &Ctx<'_>, v: &Val) -> Option<(DocId, NodeId)> {
 
 fn node_path(ctx: &Ctx<'_>, d: DocId, n: NodeId) -> Result<(DocId, Vec<PathStep>), Why> {
     let doc = ctx.doc(d).ok_or("the document is gone")?;
+    // the fields of a `List` export's items are refused before their path is looked for
+    // (an export of a cluster has one finding or more for most of its items)
+    if in_list_items(doc, n) && is_list_export(ctx, d) {
+        return Err(LIST_EXPORT.into());
+    }
     let steps = doc
         .path_to_node(n)
         .ok_or("the place is not reachable from the document's root")?;
     let in_items = matches!(steps.first(), Some(crate::render::Step::Key(k)) if k == "items");
     if in_items && is_list_export(ctx, d) {
-        return Err("a `List` export cannot be fixed in place".into());
+        return Err(LIST_EXPORT.into());
     }
     Ok((
         d,
@@ -322,6 +327,20 @@ fn node_path(ctx: &Ctx<'_>, d: DocId, n: NodeId) -> Result<(DocId, Vec<PathStep>
             })
             .collect(),
     ))
+}
+
+const LIST_EXPORT: &str = "a `List` export cannot be fixed in place";
+
+/// Whether node `n` is inside the `items` of its document's root mapping (by its span: an
+/// item's fields are within the span of the list).
+fn in_list_items(doc: &crate::model::Document, n: NodeId) -> bool {
+    let Some(items) = doc.get(doc.root, "items") else {
+        return false;
+    };
+    match (doc.span(items), doc.span(n)) {
+        (Some(list), Some(at)) => n != items && list.start <= at.start && at.end <= list.end,
+        _ => false,
+    }
 }
 
 fn is_list_export(ctx: &Ctx<'_>, d: DocId) -> bool {
