@@ -13,9 +13,11 @@ fn escaped(c: char) -> bool {
     c.is_control() && c != '\n' && c != '\t'
 }
 
-/// Whether `s` needs [`sanitize`] to escape anything.
+/// Whether `s` needs [`sanitize`] to escape anything. Control characters are U+0000 to
+/// U+001F and U+007F to U+009F: in UTF-8 a byte below 0x20, 0x7F, or 0xC2 then 0x80 to
+/// 0x9F; the characters are decoded only when a byte says one may be there.
 fn needs_escape(s: &str) -> bool {
-    s.chars().any(escaped)
+    s.bytes().any(|b| b < 0x20 || b == 0x7f || b == 0xc2) && s.chars().any(escaped)
 }
 
 /// A shared name, escaped as [`sanitize`] does; shared again when nothing needed escaping.
@@ -246,4 +248,23 @@ pub fn finding(ctx: &Ctx<'_>, rule: &Rule, env: &mut Env, sources: &SourceMap) -
         value_source: None,
         autofix,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{escaped, needs_escape};
+
+    /// The byte test of `needs_escape` agrees with decoding every character, alone and
+    /// between ordinary text.
+    #[test]
+    fn needs_escape_agrees_with_every_character() {
+        for c in (0..=0x10_FFFF).filter_map(char::from_u32) {
+            let alone = c.to_string();
+            assert_eq!(needs_escape(&alone), escaped(c), "{:?}", c);
+            if u32::from(c) < 0x800 {
+                let mixed = format!("é {c} ok\n\t");
+                assert_eq!(needs_escape(&mixed), escaped(c), "{:?}", c);
+            }
+        }
+    }
 }
