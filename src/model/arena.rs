@@ -104,6 +104,7 @@ impl<'t> Builder<'t> {
         self.nodes.get(id as usize)
     }
 
+    #[inline]
     pub(crate) fn node_mut(&mut self, id: NodeId) -> Option<&mut Node> {
         self.nodes.get_mut(id as usize)
     }
@@ -186,17 +187,20 @@ impl<'t> Builder<'t> {
 
     /// The bytes of a string, without the character-boundary checks of
     /// [`Builder::resolve`] (for comparing it with a `str`).
+    #[inline]
     fn resolve_bytes(&self, s: StrRef) -> Option<&[u8]> {
         let from = if s.is_owned() { &self.owned } else { self.text };
         from.as_bytes().get(s.range())
     }
 
+    #[inline]
     pub(crate) fn open_seq(&self) -> OpenSeq {
         OpenSeq {
             base: self.pending_items.len(),
         }
     }
 
+    #[inline]
     pub(crate) fn open_map(&self) -> OpenMap {
         OpenMap {
             base: self.pending_entries.len(),
@@ -204,6 +208,7 @@ impl<'t> Builder<'t> {
         }
     }
 
+    #[inline]
     pub(crate) fn push_item(&mut self, id: NodeId) {
         self.pending_items.push(id);
     }
@@ -224,27 +229,54 @@ impl<'t> Builder<'t> {
 
     /// Adds an entry to an open mapping; on a duplicate key the earlier entry is removed
     /// and its value returned.
+    #[inline]
     pub(crate) fn insert(
         &mut self,
         map: &mut OpenMap,
         key: StrRef,
         value: NodeId,
     ) -> Option<NodeId> {
-        let name = self.resolve(key);
-        let previous = match self.position(map, name) {
-            Some(pos) => {
-                map.index = None;
-                let at = map.base + pos;
-                (at < self.pending_entries.len()).then(|| self.pending_entries.remove(at).value)
+        let found = match &map.index {
+            Some(ix) => ix.get(self.resolve(key)).copied(),
+            None => {
+                // the bytes are enough to compare (a key is always a whole string)
+                let name = self.resolve_bytes(key).unwrap_or(b"");
+                let len = name.len();
+                self.pending_entries.get(map.base..).and_then(|open| {
+                    open.iter()
+                        .position(|e| e.may_be(len) && self.resolve_bytes(e.key) == Some(name))
+                })
             }
+        };
+        let previous = match found {
+            Some(pos) => self.remove_entry(map, pos),
             None => None,
         };
-        let entry = Entry::new(key, value);
-        self.pending_entries.push(entry);
+        self.pending_entries.push(Entry::new(key, value));
         let len = self.pending_entries.len() - map.base;
+        if map.index.is_some() || len > MAP_INDEX_THRESHOLD {
+            self.index_entry(map, key, len);
+        }
+        previous
+    }
+
+    /// Removes the entry at `pos` of an open mapping (a duplicate key): its value.
+    #[cold]
+    #[inline(never)]
+    fn remove_entry(&mut self, map: &mut OpenMap, pos: usize) -> Option<NodeId> {
+        map.index = None;
+        let at = map.base + pos;
+        (at < self.pending_entries.len()).then(|| self.pending_entries.remove(at).value)
+    }
+
+    /// Keeps the hash index of a large open mapping up to date with its entry `len - 1`
+    /// (`key`), making it when the mapping first grows past the threshold.
+    #[cold]
+    #[inline(never)]
+    fn index_entry(&mut self, map: &mut OpenMap, key: StrRef, len: usize) {
         if let Some(ix) = &mut map.index {
             ix.insert(key.resolve(self.text, &self.owned).into(), len - 1);
-        } else if len > MAP_INDEX_THRESHOLD {
+        } else {
             let entries = self.pending_entries.get(map.base..).unwrap_or(&[]);
             map.index = Some(
                 entries
@@ -254,7 +286,6 @@ impl<'t> Builder<'t> {
                     .collect(),
             );
         }
-        previous
     }
 
     /// Entries of a finished mapping (for merge keys).
@@ -280,7 +311,9 @@ impl<'t> Builder<'t> {
     pub(crate) fn close_seq(&mut self, node: NodeId, seq: OpenSeq) {
         let first = self.items.len();
         let base = seq.base.min(self.pending_items.len());
-        self.items.extend(self.pending_items.drain(base..));
+        self.items
+            .extend_from_slice(self.pending_items.get(base..).unwrap_or(&[]));
+        self.pending_items.truncate(base);
         let len = self.items.len() - first;
         if let Some(n) = self.nodes.get_mut(node as usize) {
             n.set_children(Tag::Seq, first, len);
@@ -292,7 +325,9 @@ impl<'t> Builder<'t> {
     pub(crate) fn close_map(&mut self, node: NodeId, map: OpenMap) {
         let first = self.entries.len();
         let base = map.base.min(self.pending_entries.len());
-        self.entries.extend(self.pending_entries.drain(base..));
+        self.entries
+            .extend_from_slice(self.pending_entries.get(base..).unwrap_or(&[]));
+        self.pending_entries.truncate(base);
         let len = self.entries.len() - first;
         if let Some(n) = self.nodes.get_mut(node as usize) {
             n.set_children(Tag::Map, first, len);

@@ -12,10 +12,19 @@ use std::sync::Arc;
 
 enum Kind {
     Seq(OpenSeq),
+    /// A mapping and the key of the value being read.
     Map {
         map: OpenMap,
-        key: Option<(StrRef, Span)>,
+        key: Key,
     },
+}
+
+/// A key read: its string and its span's start and end.
+#[derive(Clone, Copy)]
+struct Key {
+    text: StrRef,
+    start: u32,
+    end: u32,
 }
 
 struct Frame {
@@ -33,19 +42,27 @@ struct Reader<'a> {
     scratch: String,
 }
 
-/// A located syntax error.
+/// A located syntax error (boxed: the readers' results stay two words).
 struct Fail {
     at: usize,
     message: String,
     code: &'static str,
 }
 
-fn fail<T>(at: usize, message: impl Into<String>) -> Result<T, Fail> {
-    Err(Fail {
+type Res<T> = Result<T, Box<Fail>>;
+
+#[cold]
+fn fail<T>(at: usize, message: impl Into<String>) -> Res<T> {
+    Err(Box::new(Fail {
         at,
         message: message.into(),
         code: "E1002",
-    })
+    }))
+}
+
+/// A position as a span bound (as [`Span::new`] makes it).
+fn bound(at: usize) -> u32 {
+    u32::try_from(at).unwrap_or(u32::MAX)
 }
 
 impl<'a> Reader<'a> {
@@ -53,17 +70,24 @@ impl<'a> Reader<'a> {
         Span::new(self.file, range)
     }
 
+    #[inline]
     fn push(&mut self, value: Value<'_>, text: StrRef, style: Style, start: usize) -> NodeId {
         let span = self.span(start..self.pos);
         self.arena.push(Node::scalar(value, text, style, span))
     }
 
+    #[inline]
     fn skip_ws(&mut self) {
-        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.bytes.get(self.pos) {
+        // compact JSON has no whitespace between tokens: one test then
+        while let Some(&c) = self.bytes.get(self.pos) {
+            if c > b' ' || !matches!(c, b' ' | b'\t' | b'\n' | b'\r') {
+                return;
+            }
             self.pos += 1;
         }
     }
 
+    #[inline]
     fn peek(&self) -> Option<u8> {
         self.bytes.get(self.pos).copied()
     }
@@ -77,27 +101,24 @@ impl<'a> Reader<'a> {
     }
 
     /// Parses a string starting at the opening quote.
-    fn string(&mut self) -> Result<StrRef, Fail> {
-        let open = self.pos;
-        self.pos += 1;
-        let start = self.pos;
-        // Fast path: no escapes.
-        loop {
-            self.pos = plain_run(self.bytes, self.pos);
-            match self.bytes.get(self.pos) {
-                None => return fail(open, "unterminated string"),
-                Some(b'"') => {
-                    let s = StrRef::source(start, self.pos - start);
-                    self.pos += 1;
-                    return Ok(s);
-                }
-                Some(b'\\') => break,
-                Some(&c) if c < 0x20 => {
-                    return fail(self.pos, "control character in string (escape it)");
-                }
-                Some(_) => self.pos += 1,
-            }
+    #[inline]
+    fn string(&mut self) -> Res<StrRef> {
+        let start = self.pos + 1;
+        let end = plain_run(self.bytes, start);
+        if self.bytes.get(end) == Some(&b'"') {
+            // no escapes: a range of the text
+            self.pos = end + 1;
+            return Ok(StrRef::source(start, end - start));
         }
+        self.pos = end;
+        self.escaped(start - 1, start)
+    }
+
+    /// The rest of a string whose plain run from `start` (after the quote at `open`) ends
+    /// at `pos` with something other than the closing quote.
+    #[cold]
+    #[inline(never)]
+    fn escaped(&mut self, open: usize, start: usize) -> Res<StrRef> {
         let mut out = std::mem::take(&mut self.scratch);
         out.clear();
         out.push_str(self.text.get(start..self.pos).unwrap_or(""));
@@ -163,7 +184,7 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn hex4(&mut self, esc: usize) -> Result<u32, Fail> {
+    fn hex4(&mut self, esc: usize) -> Res<u32> {
         let digits = self
             .text
             .get(self.pos..self.pos + 4)
@@ -177,7 +198,7 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn number(&mut self) -> Result<Value<'static>, Fail> {
+    fn number(&mut self) -> Res<Value<'static>> {
         let start = self.pos;
         let digits = |r: &mut Reader<'_>| {
             let from = r.pos;
@@ -231,7 +252,7 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn literal<'v>(&mut self, word: &str, value: Value<'v>) -> Result<Value<'v>, Fail> {
+    fn literal<'v>(&mut self, word: &str, value: Value<'v>) -> Res<Value<'v>> {
         if self
             .text
             .get(self.pos..)
@@ -248,7 +269,8 @@ impl<'a> Reader<'a> {
     }
 
     /// Parses a key string and the `:` after it, at `self.pos`.
-    fn key(&mut self) -> Result<(StrRef, Span), Fail> {
+    #[inline]
+    fn key(&mut self) -> Res<Key> {
         self.skip_ws();
         if self.peek() != Some(b'"') {
             return fail(
@@ -257,20 +279,55 @@ impl<'a> Reader<'a> {
             );
         }
         let start = self.pos;
-        let k = self.string()?;
-        let span = self.span(start..self.pos);
-        self.skip_ws();
-        if self.peek() != Some(b':') {
-            return fail(
-                self.pos,
-                format!("expected `:` after key, found {}", self.describe(self.pos)),
-            );
+        let text = self.string()?;
+        let end = self.pos;
+        if self.peek() == Some(b':') {
+            self.pos += 1;
+        } else {
+            self.skip_ws();
+            if self.peek() != Some(b':') {
+                return fail(
+                    self.pos,
+                    format!("expected `:` after key, found {}", self.describe(self.pos)),
+                );
+            }
+            self.pos += 1;
         }
-        self.pos += 1;
-        Ok((k, span))
+        Ok(Key {
+            text,
+            start: bound(start),
+            end: bound(end),
+        })
     }
 
-    fn document(&mut self, limits: &Limits) -> Result<Option<NodeId>, Fail> {
+    /// Attaches a finished value to the collection being read.
+    #[inline]
+    fn attach(&mut self, kind: &mut Kind, id: NodeId) {
+        match kind {
+            Kind::Seq(_) => self.arena.push_item(id),
+            Kind::Map { map, key } => {
+                let kspan = Span {
+                    file: self.file,
+                    start: key.start,
+                    end: key.end,
+                };
+                self.arena.set_key_span(id, Some(kspan));
+                if let Some(old) = self.arena.insert(map, key.text, id) {
+                    self.duplicate(key.text, kspan, old);
+                }
+            }
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn duplicate(&mut self, key: StrRef, at: Span, old: NodeId) {
+        let first = self.arena.key_span_of(old);
+        let name = self.arena.resolve(key);
+        self.diagnostics.push(duplicate_key(name, at, first));
+    }
+
+    fn document(&mut self, limits: &Limits) -> Res<Option<NodeId>> {
         let mut stack: Vec<Frame> = Vec::new();
         self.skip_ws();
         if self.pos >= self.bytes.len() {
@@ -280,57 +337,60 @@ impl<'a> Reader<'a> {
             // Parse one value at `pos`.
             self.skip_ws();
             let start = self.pos;
-            let mut done: Option<NodeId> = None;
-            match self.peek() {
+            let mut done = match self.peek() {
+                Some(b'"') => {
+                    let s = self.string()?;
+                    self.push(Value::Str(""), s, Style::DoubleQuoted, start)
+                }
                 Some(open @ (b'{' | b'[')) => {
                     if stack.len() >= limits.max_depth {
-                        return Err(Fail {
+                        return Err(Box::new(Fail {
                             at: start,
                             message: format!(
                                 "nesting is deeper than the limit of {} levels",
                                 limits.max_depth
                             ),
                             code: "E1003",
-                        });
+                        }));
                     }
                     self.pos += 1;
                     let node = self.push(Value::Null, StrRef::default(), Style::Plain, start);
                     self.skip_ws();
-                    let close = if open == b'{' { b'}' } else { b']' };
-                    let kind = if open == b'{' {
-                        Kind::Map {
-                            map: self.arena.open_map(),
-                            key: None,
+                    if open == b'{' {
+                        let map = self.arena.open_map();
+                        if self.peek() == Some(b'}') {
+                            self.pos += 1;
+                            self.arena.close_map(node, map);
+                            self.close(node)
+                        } else {
+                            let key = self.key()?;
+                            stack.push(Frame {
+                                node,
+                                kind: Kind::Map { map, key },
+                            });
+                            continue;
                         }
                     } else {
-                        Kind::Seq(self.arena.open_seq())
-                    };
-                    if self.peek() == Some(close) {
-                        self.pos += 1;
-                        done = Some(self.close(Frame { node, kind }));
-                    } else if let Kind::Map { map, .. } = kind {
-                        let key = self.key()?;
-                        stack.push(Frame {
-                            node,
-                            kind: Kind::Map {
-                                map,
-                                key: Some(key),
-                            },
-                        });
-                    } else {
-                        stack.push(Frame { node, kind });
+                        let seq = self.arena.open_seq();
+                        if self.peek() == Some(b']') {
+                            self.pos += 1;
+                            self.arena.close_seq(node, seq);
+                            self.close(node)
+                        } else {
+                            stack.push(Frame {
+                                node,
+                                kind: Kind::Seq(seq),
+                            });
+                            continue;
+                        }
                     }
                 }
-                Some(b'"') => {
-                    let s = self.string()?;
-                    done = Some(self.push(Value::Str(""), s, Style::DoubleQuoted, start));
-                }
-                Some(b't') => done = Some(self.scalar(start, "true", Value::Bool(true))?),
-                Some(b'f') => done = Some(self.scalar(start, "false", Value::Bool(false))?),
-                Some(b'n') => done = Some(self.scalar(start, "null", Value::Null)?),
+                Some(b't') => self.scalar(start, "true", Value::Bool(true))?,
+                Some(b'f') => self.scalar(start, "false", Value::Bool(false))?,
+                Some(b'n') => self.scalar(start, "null", Value::Null)?,
                 Some(b'-' | b'0'..=b'9') => {
                     let v = self.number()?;
-                    done = Some(self.push(v, StrRef::default(), Style::Plain, start));
+                    self.push(v, StrRef::default(), Style::Plain, start)
                 }
                 _ => {
                     return fail(
@@ -338,44 +398,38 @@ impl<'a> Reader<'a> {
                         format!("expected a value, found {}", self.describe(start)),
                     );
                 }
-            }
+            };
             // Attach finished values to their parents, closing collections as they end.
-            while let Some(id) = done.take() {
+            loop {
                 let Some(frame) = stack.last_mut() else {
-                    return Ok(Some(id));
+                    return Ok(Some(done));
                 };
-                match &mut frame.kind {
-                    Kind::Seq(_) => self.arena.push_item(id),
-                    Kind::Map { map, key } => {
-                        if let Some((k, kspan)) = key.take() {
-                            self.arena.set_key_span(id, Some(kspan));
-                            if let Some(old) = self.arena.insert(map, k, id) {
-                                let first = self.arena.key_span_of(old);
-                                let name = self.arena.resolve(k);
-                                self.diagnostics.push(duplicate_key(name, kspan, first));
-                            }
-                        }
-                    }
-                }
+                self.attach(&mut frame.kind, done);
                 self.skip_ws();
                 let is_map = matches!(frame.kind, Kind::Map { .. });
                 match (self.peek(), is_map) {
                     (Some(b','), false) => {
                         self.pos += 1;
+                        break;
                     }
                     (Some(b','), true) => {
                         self.pos += 1;
                         let k = self.key()?;
                         if let Kind::Map { key, .. } = &mut frame.kind {
-                            *key = Some(k);
+                            *key = k;
                         }
+                        break;
                     }
                     (Some(b']'), false) | (Some(b'}'), true) => {
                         self.pos += 1;
                         let Some(frame) = stack.pop() else {
                             return fail(self.pos, "internal error");
                         };
-                        done = Some(self.close(frame));
+                        match frame.kind {
+                            Kind::Seq(seq) => self.arena.close_seq(frame.node, seq),
+                            Kind::Map { map, .. } => self.arena.close_map(frame.node, map),
+                        }
+                        done = self.close(frame.node);
                     }
                     (_, false) => {
                         return fail(
@@ -394,13 +448,13 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn scalar(&mut self, start: usize, word: &str, value: Value<'_>) -> Result<NodeId, Fail> {
+    fn scalar(&mut self, start: usize, word: &str, value: Value<'_>) -> Res<NodeId> {
         let v = self.literal(word, value)?;
         Ok(self.push(v, StrRef::default(), Style::Plain, start))
     }
 
     /// Reads the values separated by commas from `start` to `end` into a sequence node.
-    fn items(&mut self, start: usize, end: usize, limits: &Limits) -> Result<NodeId, Fail> {
+    fn items(&mut self, start: usize, end: usize, limits: &Limits) -> Res<NodeId> {
         let seq = self.arena.open_seq();
         let mut ids = Vec::new();
         loop {
@@ -427,23 +481,18 @@ impl<'a> Reader<'a> {
         self.pos = end;
         let node = self.push(Value::Null, StrRef::default(), Style::Plain, start);
         self.pos = save;
-        Ok(self.close(Frame {
-            node,
-            kind: Kind::Seq(seq),
-        }))
+        self.arena.close_seq(node, seq);
+        Ok(self.close(node))
     }
 
-    /// Closes a collection that ends at `pos`.
-    fn close(&mut self, frame: Frame) -> NodeId {
-        match frame.kind {
-            Kind::Seq(seq) => self.arena.close_seq(frame.node, seq),
-            Kind::Map { map, .. } => self.arena.close_map(frame.node, map),
-        }
-        let end = u32::try_from(self.pos).unwrap_or(u32::MAX);
-        if let Some(n) = self.arena.node_mut(frame.node) {
+    /// Ends a collection (its children are in place) at `pos`.
+    #[inline]
+    fn close(&mut self, node: NodeId) -> NodeId {
+        let end = bound(self.pos);
+        if let Some(n) = self.arena.node_mut(node) {
             n.end = end;
         }
-        frame.node
+        node
     }
 }
 
@@ -547,9 +596,9 @@ pub(crate) fn plain_run(bytes: &[u8], mut pos: usize) -> usize {
         let mut word = [0u8; 8];
         word.copy_from_slice(chunk);
         let x = u64::from_le_bytes(word);
-        let hits = below(x ^ (ONES * u64::from(b'"')), 1)
-            | below(x ^ (ONES * u64::from(b'\\')), 1)
-            | below(x, 0x20);
+        // `"` (0x22) is the byte that `^ 0x02` takes to 0x20, the one above the control
+        // characters (which it keeps below 0x20): one test finds both
+        let hits = below(x ^ (ONES * 0x02), 0x21) | below(x ^ (ONES * u64::from(b'\\')), 1);
         if hits != 0 {
             return pos + (hits.trailing_zeros() / 8) as usize;
         }
