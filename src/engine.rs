@@ -68,7 +68,8 @@ pub struct ScanResult {
     /// Time spent in each rule (indexed like `compiled.program.rules`), summed over
     /// threads.
     pub rule_times: Vec<std::time::Duration>,
-    /// Time spent computing the relations (attack paths) before the rules ran.
+    /// Time spent computing the relations (attack paths), while the rules that read none
+    /// ran.
     pub relations_time: std::time::Duration,
 }
 

@@ -544,3 +544,84 @@ fn a_fixpoint_stopped_by_the_round_limit_is_a_located_warning() {
         "{err}"
     );
 }
+
+/// `count` chains of `len` service accounts each (every one acting as the next, as in
+/// [`chain`]), the last of each bound to cluster-admin, and a pod running as the first.
+fn chains(count: usize, len: usize) -> String {
+    let mut y = chain(1)
+        .split("---\n")
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    let mut admins = String::new();
+    for c in 0..count {
+        for i in 0..len {
+            let _ = write!(
+                y,
+                "---\napiVersion: v1\nkind: ServiceAccount\nmetadata: {{name: sa{i}, namespace: c{c}n{i}}}\n"
+            );
+            if i + 1 < len {
+                let _ = write!(
+                    y,
+                    "---\napiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {{name: step, namespace: c{c}n{}}}\nroleRef: {{apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: impersonates}}\nsubjects: [{{kind: ServiceAccount, name: sa{i}, namespace: c{c}n{i}}}]\n",
+                    i + 1
+                );
+            }
+        }
+        // a pod that runs as the first, with nothing hardened (findings of other rules)
+        let _ = write!(
+            y,
+            "---\napiVersion: v1\nkind: Pod\nmetadata: {{name: p, namespace: c{c}n0}}\nspec: {{serviceAccountName: sa0, containers: [{{name: c, image: nginx}}]}}\n"
+        );
+        let _ = write!(
+            admins,
+            "{{kind: ServiceAccount, name: sa{}, namespace: c{c}n{}}}, ",
+            len - 1,
+            len - 1
+        );
+    }
+    let _ = write!(
+        y,
+        "---\napiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {{name: admin}}\nroleRef: {{apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: cluster-admin}}\nsubjects: [{}]\n",
+        admins.trim_end_matches(", ")
+    );
+    y
+}
+
+/// Relations over more objects than one task takes (the rows of a case's first binding
+/// are split among the threads, and the rules that read no relation run while the
+/// relations are computed): the findings are the same on 1 and 3 threads and the same as
+/// the reference evaluator's, and every chain's paths are found whole.
+#[test]
+fn relations_over_many_objects_agree_across_thread_counts() {
+    let (count, len) = (150, 4);
+    let yaml = chains(count, len);
+    let run = |threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .expect("a thread pool");
+        pool.install(|| both(&yaml, false))
+    };
+    let (one, reference) = run(1);
+    let (three, _) = run(3);
+    assert_eq!(one, three);
+    assert_eq!(paths_only(one.clone()), paths_only(reference));
+    // each service account but the last of its chain acts as every later one: the first
+    // of a chain as cluster-admin in `len - 1` steps
+    let long = one
+        .iter()
+        .filter(|f| &*f.rule.id == "K03-016" && steps(f).len() == len - 1)
+        .count();
+    assert_eq!(
+        long,
+        count,
+        "{:#?}",
+        one.iter().map(|f| &f.message).take(8).collect::<Vec<_>>()
+    );
+    // and the rules that read no relation ran as well
+    assert!(
+        one.iter().any(|f| !f.rule.id.starts_with("K03")),
+        "no other findings"
+    );
+}

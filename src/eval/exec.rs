@@ -33,7 +33,7 @@ pub struct Outcome {
     /// Relations (indexes into the program's) whose fixpoint the round limit stopped while
     /// it was still finding facts: paths longer than the limit are missing.
     pub truncated: Vec<usize>,
-    /// Time spent computing the relations, before the rules run.
+    /// Time spent computing the relations (the rules that read none run meanwhile).
     pub relations_time: Duration,
 }
 
@@ -68,37 +68,41 @@ pub fn execute_with(
     limits: &crate::limits::Limits,
     fixes: bool,
 ) -> Outcome {
-    let start = Instant::now();
-    let mut ctx = Ctx::new(graph, program, Mode::Indexed)
-        .with_sources(sources)
-        .with_relations(program);
-    let relations_time = start.elapsed();
+    let mut ctx = Ctx::new(graph, program, Mode::Indexed).with_sources(sources);
     ctx.max_steps = limits.max_steps;
     ctx.fixes = fixes;
     // Every chunk of every scan group and every other rule is one task of a single
     // parallel pass, so that no group waits for the slowest chunk of the one before it;
-    // the parts are put back in the order a pass per group gave (the groups' chunks in
-    // order, then the other rules).
-    enum Task<'p> {
-        Chunk(&'p crate::plan::physical::ScanGroup, Vec<ObjId>),
-        Other(&'p PhysicalRule),
-    }
     // the other rules (each one task, some long) go first, so that they do not start last
     let mut tasks: Vec<Task<'_>> = plan.others.iter().map(Task::Other).collect();
     for group in &plan.groups {
         let ids = ctx.scan(&group.kinds, None);
         tasks.extend(ids.chunks(64).map(|c| Task::Chunk(group, c.to_vec())));
     }
-    let mut parts: Vec<Part> = tasks
-        .par_iter()
-        .with_max_len(1)
-        .map(|task| match task {
-            Task::Chunk(group, chunk) => run_chunk(&ctx, program, group, chunk, sources),
-            Task::Other(r) => run_other(&ctx, program, r, sources),
+    // The rules that read no relation run while the relations are computed (in a context
+    // of their own); the rules that read one run after. A rule's findings all come from
+    // one of the two passes, in the order of its tasks, so the stable sort below puts
+    // them in the same order as one pass would
+    let reads: Vec<bool> = (0..program.rules.len())
+        .map(|r| {
+            !program.relations.is_empty()
+                && !crate::plan::fixpoint::needed(program, &[r]).is_empty()
         })
         .collect();
-    let others = plan.others.len().min(parts.len());
-    parts.rotate_left(others);
+    let ((relations, relations_time), mut parts) = rayon::join(
+        || {
+            let start = Instant::now();
+            let rctx = Ctx::new(graph, program, Mode::Indexed)
+                .with_sources(sources)
+                .with_relations(program);
+            (rctx.relations, start.elapsed())
+        },
+        || run_tasks(&ctx, program, sources, &tasks, &reads, false),
+    );
+    ctx.relations = relations;
+    if reads.contains(&true) {
+        parts.extend(run_tasks(&ctx, program, sources, &tasks, &reads, true));
+    }
     let mut out = Outcome {
         times: vec![Duration::ZERO; program.rules.len()],
         relations_time,
@@ -132,13 +136,51 @@ pub fn execute_with(
     out
 }
 
-/// Runs every rule of a scan group on a chunk of its objects.
+/// One task of the parallel pass: a chunk of a scan group's objects, or a rule whose root
+/// is not a shared scan.
+enum Task<'p> {
+    Chunk(&'p crate::plan::physical::ScanGroup, Vec<ObjId>),
+    Other(&'p PhysicalRule),
+}
+
+/// Runs the rules that read relations (`later`) or those that read none of every task, in
+/// parallel; the parts in the order a pass per group gave (the groups' chunks in order,
+/// then the other rules).
+fn run_tasks(
+    ctx: &Ctx<'_>,
+    program: &Program,
+    sources: &SourceMap,
+    tasks: &[Task<'_>],
+    reads: &[bool],
+    later: bool,
+) -> Vec<Part> {
+    let runs = |rule: usize| reads.get(rule).copied().unwrap_or(false) == later;
+    let mut parts: Vec<Part> = tasks
+        .par_iter()
+        .with_max_len(1)
+        .map(|task| match task {
+            Task::Chunk(group, chunk) => run_chunk(ctx, program, group, chunk, sources, &runs),
+            Task::Other(r) if runs(r.rule) => run_other(ctx, program, r, sources),
+            Task::Other(_) => Part::default(),
+        })
+        .collect();
+    let others = tasks
+        .iter()
+        .take_while(|t| matches!(t, Task::Other(_)))
+        .count()
+        .min(parts.len());
+    parts.rotate_left(others);
+    parts
+}
+
+/// Runs the rules of a scan group that `runs` accepts on a chunk of its objects.
 fn run_chunk(
     ctx: &Ctx<'_>,
     program: &Program,
     group: &crate::plan::physical::ScanGroup,
     chunk: &[ObjId],
     sources: &SourceMap,
+    runs: &dyn Fn(usize) -> bool,
 ) -> Part {
     let mut found = Vec::new();
     let mut limits = Vec::new();
@@ -146,7 +188,7 @@ fn run_chunk(
     // one environment for all the rules: `run_root` resets its state for every object,
     // and the memo of parsed images serves every rule
     let mut env = Env::default();
-    for r in &group.rules {
+    for r in group.rules.iter().filter(|r| runs(r.rule)) {
         let Some(rule) = program.rules.get(r.rule) else {
             continue;
         };

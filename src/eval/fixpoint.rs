@@ -1,4 +1,5 @@
-//! Relations: the least fixpoint of each stratum of relations, computed before the rules.
+//! Relations: the least fixpoint of each stratum of relations, computed before the rules
+//! that read them.
 //!
 //! A stratum (a group of relations that call one another, see `check`) is evaluated in
 //! rounds. Round 1 runs every case over the facts of earlier strata; each later round
@@ -23,6 +24,7 @@ use super::value::Val;
 use crate::check::ir::{Case, Expr, MessagePart, Program, Source};
 use crate::diag::Span;
 use crate::graph::ObjId;
+use rayon::prelude::*;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
@@ -373,23 +375,44 @@ fn seed_values(
     let mut out = HashSet::new();
     for s in seeds {
         let n = program.rules.get(s.rule).map_or(0, |r| r.vars.len());
-        let mut env = Env::new(n);
-        for v in ctx.source_values(&s.source, &mut env) {
-            let Val::Obj(o) = v else {
-                continue;
-            };
-            env.steps = 0;
-            env.set(s.var, v);
-            let ok = s.filters.iter().all(|f| ctx.test(f, &mut env));
-            // a value the step limit cut short is kept: it may be asked about
-            if ok || env.exhausted {
-                out.insert(o);
+        let values = ctx.source_values(&s.source, &mut Env::new(n));
+        // chunks on the thread pool, each with its own environment
+        out.extend(in_chunks(&values, |chunk| {
+            let mut env = Env::new(n);
+            let mut kept = Vec::new();
+            for v in chunk {
+                let Val::Obj(o) = v else {
+                    continue;
+                };
+                env.steps = 0;
+                env.exhausted = false;
+                env.set(s.var, v.clone());
+                let ok = s.filters.iter().all(|f| ctx.test(f, &mut env));
+                // a value the step limit cut short is kept: it may be asked about
+                if ok || env.exhausted {
+                    kept.push(*o);
+                }
             }
-            env.exhausted = false;
-        }
+            kept
+        }));
     }
     out
 }
+
+/// `run` on each chunk of [`CHUNK`] items, the chunks run on the thread pool; their
+/// outputs in the order of the chunks (the same whatever the thread count).
+fn in_chunks<T: Sync, O: Send>(items: &[T], run: impl Fn(&[T]) -> Vec<O> + Sync) -> Vec<O> {
+    let parts: Vec<Vec<O>> = items.par_chunks(CHUNK).with_max_len(1).map(&run).collect();
+    let mut out = Vec::with_capacity(parts.iter().map(Vec::len).sum());
+    for p in parts {
+        out.extend(p);
+    }
+    out
+}
+
+/// Rows of a relation's first binding (and seeds) run in one task: more are split into
+/// chunks of this many, run on the thread pool.
+const CHUNK: usize = 256;
 
 /// Runs one case; `delta` is the binding that reads only the previous round's facts;
 /// `only` restricts the first binding (the first column) to the values the rules need.
@@ -469,38 +492,87 @@ impl Run<'_, '_> {
                     } else {
                         0
                     };
-                    for id in ctx.relations.completions(*rel, &prefix, ctx.mode) {
-                        if id < from {
-                            continue;
-                        }
-                        let Some(last) = ctx.relations.last(*rel, id) else {
-                            continue;
-                        };
-                        if depth == 0 {
-                            env.steps = 0;
-                        }
-                        env.set(b.var, Val::Obj(last));
-                        if !self.holds(depth, env) {
-                            continue;
-                        }
-                        premises.push((*rel, id));
-                        self.rows(depth + 1, env, premises, out);
-                        premises.pop();
-                    }
+                    let ids = ctx.relations.completions(*rel, &prefix, ctx.mode);
+                    self.each(
+                        depth,
+                        &ids,
+                        env,
+                        premises,
+                        out,
+                        |&id, env, premises, out| {
+                            if id < from {
+                                return;
+                            }
+                            let Some(last) = ctx.relations.last(*rel, id) else {
+                                return;
+                            };
+                            if depth == 0 {
+                                env.steps = 0;
+                                env.exhausted = false;
+                            }
+                            env.set(b.var, Val::Obj(last));
+                            if !self.holds(depth, env) {
+                                return;
+                            }
+                            premises.push((*rel, id));
+                            self.rows(depth + 1, env, premises, out);
+                            premises.pop();
+                        },
+                    );
                     return;
                 }
             }
         }
         let values = ctx.source_values(&b.source, env);
-        for v in values {
-            if depth == 0 {
-                env.steps = 0;
+        self.each(
+            depth,
+            &values,
+            env,
+            premises,
+            out,
+            |v, env, premises, out| {
+                if depth == 0 {
+                    env.steps = 0;
+                    env.exhausted = false;
+                }
+                env.set(b.var, v.clone());
+                if self.holds(depth, env) {
+                    self.rows(depth + 1, env, premises, out);
+                }
+            },
+        );
+    }
+
+    /// Runs `visit` on each value of binding `depth`. The values of the first binding,
+    /// when there are more than [`CHUNK`], are split into chunks of [`CHUNK`] run on the
+    /// thread pool, each with a fresh environment (a row of the first binding starts from
+    /// nothing); their derivations are put back in order, so `out` is the same whatever
+    /// the thread count.
+    fn each<T: Sync>(
+        &self,
+        depth: usize,
+        items: &[T],
+        env: &mut Env,
+        premises: &mut Vec<(usize, u32)>,
+        out: &mut Vec<Derivation>,
+        visit: impl Fn(&T, &mut Env, &mut Vec<(usize, u32)>, &mut Vec<Derivation>) + Sync,
+    ) {
+        if depth > 0 || items.len() <= CHUNK {
+            for item in items {
+                visit(item, env, premises, out);
             }
-            env.set(b.var, v);
-            if self.holds(depth, env) {
-                self.rows(depth + 1, env, premises, out);
-            }
+            return;
         }
+        let vars = env.vars.len();
+        out.extend(in_chunks(items, |chunk| {
+            let mut env = Env::new(vars);
+            let mut premises = Vec::new();
+            let mut found = Vec::new();
+            for item in chunk {
+                visit(item, &mut env, &mut premises, &mut found);
+            }
+            found
+        }));
     }
 
     /// Whether the conjuncts checked at binding `depth` hold (a step-limit hit: no).
