@@ -477,32 +477,55 @@ fn explain_shows_the_fixpoint_and_its_rounds_on_an_input() {
     }
 }
 
-/// A chain of `n` service accounts in one namespace, each allowed (through a RoleBinding of
-/// `impersonates`) to act as the next; the last is bound to cluster-admin.
+/// A chain of `n` service accounts, each in its own namespace and allowed (through a
+/// RoleBinding of `impersonates`) to act as the next; the last is bound to cluster-admin.
 fn chain(n: usize) -> String {
+    rbac_chains(1, n, false, |_, i| format!("ns{i}"))
+}
+
+/// `count` chains as [`chain`] makes, `len` service accounts each (service account `i`
+/// of chain `c` in namespace `ns(c, i)`), the last of each bound to cluster-admin; with
+/// `pods`, a pod running as the first of each chain, nothing hardened.
+fn rbac_chains(count: usize, len: usize, pods: bool, ns: fn(usize, usize) -> String) -> String {
     let mut y = String::from(
         "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: {name: impersonates}\nrules: [{apiGroups: [\"\"], resources: [serviceaccounts], verbs: [impersonate], resourceNames: []}]\n",
     );
-    for i in 0..n {
-        let _ = write!(
-            y,
-            "---\napiVersion: v1\nkind: ServiceAccount\nmetadata: {{name: sa{i}, namespace: ns{i}}}\n"
-        );
-        if i + 1 < n {
-            // a RoleBinding in the next one's namespace: sa{i} acts as every service
-            // account there, which is only sa{i+1}
+    let mut admins = Vec::new();
+    for c in 0..count {
+        for i in 0..len {
             let _ = write!(
                 y,
-                "---\napiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {{name: step{i}, namespace: ns{}}}\nroleRef: {{apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: impersonates}}\nsubjects: [{{kind: ServiceAccount, name: sa{i}, namespace: ns{i}}}]\n",
-                i + 1
+                "---\napiVersion: v1\nkind: ServiceAccount\nmetadata: {{name: sa{i}, namespace: {}}}\n",
+                ns(c, i)
+            );
+            if i + 1 < len {
+                // a RoleBinding in the next one's namespace: sa{i} acts as every service
+                // account there, which is only sa{i+1}
+                let _ = write!(
+                    y,
+                    "---\napiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {{name: step{i}, namespace: {}}}\nroleRef: {{apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: impersonates}}\nsubjects: [{{kind: ServiceAccount, name: sa{i}, namespace: {}}}]\n",
+                    ns(c, i + 1),
+                    ns(c, i)
+                );
+            }
+        }
+        if pods {
+            let _ = write!(
+                y,
+                "---\napiVersion: v1\nkind: Pod\nmetadata: {{name: p, namespace: {}}}\nspec: {{serviceAccountName: sa0, containers: [{{name: c, image: nginx}}]}}\n",
+                ns(c, 0)
             );
         }
+        admins.push(format!(
+            "{{kind: ServiceAccount, name: sa{}, namespace: {}}}",
+            len - 1,
+            ns(c, len - 1)
+        ));
     }
     let _ = write!(
         y,
-        "---\napiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {{name: admin}}\nroleRef: {{apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: cluster-admin}}\nsubjects: [{{kind: ServiceAccount, name: sa{}, namespace: ns{}}}]\n",
-        n - 1,
-        n - 1
+        "---\napiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {{name: admin}}\nroleRef: {{apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: cluster-admin}}\nsubjects: [{}]\n",
+        admins.join(", ")
     );
     y
 }
@@ -545,49 +568,6 @@ fn a_fixpoint_stopped_by_the_round_limit_is_a_located_warning() {
     );
 }
 
-/// `count` chains of `len` service accounts each (every one acting as the next, as in
-/// [`chain`]), the last of each bound to cluster-admin, and a pod running as the first.
-fn chains(count: usize, len: usize) -> String {
-    let mut y = chain(1)
-        .split("---\n")
-        .next()
-        .unwrap_or_default()
-        .to_string();
-    let mut admins = String::new();
-    for c in 0..count {
-        for i in 0..len {
-            let _ = write!(
-                y,
-                "---\napiVersion: v1\nkind: ServiceAccount\nmetadata: {{name: sa{i}, namespace: c{c}n{i}}}\n"
-            );
-            if i + 1 < len {
-                let _ = write!(
-                    y,
-                    "---\napiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {{name: step, namespace: c{c}n{}}}\nroleRef: {{apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: impersonates}}\nsubjects: [{{kind: ServiceAccount, name: sa{i}, namespace: c{c}n{i}}}]\n",
-                    i + 1
-                );
-            }
-        }
-        // a pod that runs as the first, with nothing hardened (findings of other rules)
-        let _ = write!(
-            y,
-            "---\napiVersion: v1\nkind: Pod\nmetadata: {{name: p, namespace: c{c}n0}}\nspec: {{serviceAccountName: sa0, containers: [{{name: c, image: nginx}}]}}\n"
-        );
-        let _ = write!(
-            admins,
-            "{{kind: ServiceAccount, name: sa{}, namespace: c{c}n{}}}, ",
-            len - 1,
-            len - 1
-        );
-    }
-    let _ = write!(
-        y,
-        "---\napiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {{name: admin}}\nroleRef: {{apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: cluster-admin}}\nsubjects: [{}]\n",
-        admins.trim_end_matches(", ")
-    );
-    y
-}
-
 /// Relations over more objects than one task takes (the rows of a case's first binding
 /// are split among the threads, and the rules that read no relation run while the
 /// relations are computed): the findings are the same on 1 and 3 threads and the same as
@@ -595,7 +575,7 @@ fn chains(count: usize, len: usize) -> String {
 #[test]
 fn relations_over_many_objects_agree_across_thread_counts() {
     let (count, len) = (150, 4);
-    let yaml = chains(count, len);
+    let yaml = rbac_chains(count, len, true, |c, i| format!("c{c}n{i}"));
     let run = |threads: usize| {
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
