@@ -381,3 +381,58 @@ mod generated {
         assert!(agree("m.json", &serde_json::to_string(&l).unwrap()));
     }
 }
+
+/// A file of more than 16 MB is read in 4 MB pieces on the thread pool: its text and its
+/// documents are what a one-thread read gives, whatever its length modulo the piece; a
+/// NUL byte far into it still makes it a binary file.
+#[test]
+fn a_large_file_read_in_pieces_is_the_same_file() {
+    let dir = std::env::temp_dir().join(format!("kanon-bigread-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut text = json_list(75_000);
+    // a character of four bytes, and a length that is no multiple of a piece
+    text = text.replace(
+        "\"resourceVersion\": \"\"",
+        "\"resourceVersion\": \"\u{1F600}\"",
+    );
+    text.push_str("\n \n");
+    assert!(text.len() > 17 << 20, "{}", text.len());
+    let path = dir.join("big.json");
+    std::fs::write(&path, &text).unwrap();
+    let read = |threads: usize, path: &std::path::Path| {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        pool.install(|| {
+            let mut sources = SourceMap::new();
+            let out = Loader::default().load_paths(&[path.display().to_string()], &mut sources);
+            (out, sources)
+        })
+    };
+    let (one, s1) = read(1, &path);
+    let (four, s4) = read(4, &path);
+    assert_eq!(s1.file(0).unwrap().text.as_str(), text);
+    assert_eq!(s4.file(0).unwrap().text.as_str(), text);
+    assert!(one.diagnostics.is_empty(), "{:?}", one.diagnostics);
+    assert!(four.diagnostics.is_empty(), "{:?}", four.diagnostics);
+    assert_eq!(one.objects.len(), 75_000);
+    assert_eq!(four.objects.len(), 75_000);
+    for (d1, d2) in one.docs.iter().zip(&four.docs) {
+        same_tree(d1, d1.root, d2, d2.root, "");
+    }
+    // a NUL byte in the third piece
+    let mut bytes = text.into_bytes();
+    bytes[(9 << 20) + 7] = 0;
+    let nul = dir.join("nul.json");
+    std::fs::write(&nul, &bytes).unwrap();
+    let (out, _) = read(4, &nul);
+    let messages: Vec<String> = out.diagnostics.iter().map(|d| d.message.clone()).collect();
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.contains("looks like a binary file")),
+        "{messages:?}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
