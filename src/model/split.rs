@@ -52,18 +52,11 @@ pub(crate) fn parse(
     }
     let threads = rayon::current_num_threads();
     let piece = (text.len() / (4 * threads)).clamp(1, PIECE_BYTES);
-    // Items sit two collections deep (the `List` and its `items`); a piece starts at its
-    // items' sequence (YAML) or at the items themselves (JSON).
-    let mut piece_limits = *limits;
-    piece_limits.max_depth = limits.max_depth.saturating_sub(if json { 2 } else { 1 });
-    let read_json =
-        |r: &Range<usize>| super::json::parse_items(shared, r.clone(), file, &piece_limits);
-    // the JSON pieces found while the layout is still being looked for are read meanwhile
-    let (layout, early) = if json {
-        json_layout_reading(text, piece, threads, &read_json)?
+    let layout = if json {
+        json_layout(text, piece)?
     } else {
         match yaml_layout(text, piece) {
-            Some(l) => (l, Vec::new()),
+            Some(l) => l,
             None => return parse_stream(shared, file, limits, piece, threads),
         }
     };
@@ -91,9 +84,11 @@ pub(crate) fn parse(
     if doc.raw(items_node).map(|n| n.tag()) != Some(expected) {
         return None;
     }
-    // (JSON has no aliases)
-    let mut yaml_limits = piece_limits;
-    yaml_limits.max_alias_nodes = limits.max_alias_nodes / layout.pieces.len();
+    // Items sit two collections deep (the `List` and its `items`); a piece starts at its
+    // items' sequence (YAML) or at the items themselves (JSON).
+    let mut piece_limits = *limits;
+    piece_limits.max_depth = limits.max_depth.saturating_sub(if json { 2 } else { 1 });
+    piece_limits.max_alias_nodes = limits.max_alias_nodes / layout.pieces.len();
     // a little more than the nodes there will be (measured: one per 18 bytes of JSON, one
     // per 22 of YAML), as the sequential readers reserve: what is not used is never touched
     let nodes = layout.region.len() / if json { 16 } else { 20 };
@@ -107,18 +102,14 @@ pub(crate) fn parse(
         items: Vec::new(),
         span: None,
     };
-    let rest = layout.pieces.get(early.len()..).unwrap_or(&[]);
-    for p in early {
-        join.push(p, json)?;
-    }
     in_batches(
-        rest,
+        &layout.pieces,
         threads,
         |r| {
             if json {
-                read_json(r)
+                super::json::parse_items(shared, r.clone(), file, &piece_limits)
             } else {
-                super::yaml::parse_piece(shared, r.clone(), file, &yaml_limits)
+                super::yaml::parse_piece(shared, r.clone(), file, &piece_limits)
             }
         },
         |p| join.push(p, json),
@@ -548,67 +539,7 @@ impl Scan<'_> {
 }
 
 /// The items of a JSON object's top-level `items` array.
-#[cfg(test)]
 fn json_layout(text: &str, piece: usize) -> Option<Layout> {
-    let mut pieces = Vec::new();
-    let region = json_layout_with(text, piece, |r| pieces.push(r))?;
-    Some(Layout { region, pieces })
-}
-
-/// The most text of pieces read while the layout is still being found: their documents
-/// wait for the skeleton, which needs the whole layout.
-const EARLY_BYTES: usize = 32 << 20;
-
-/// [`json_layout`] on a thread of its own, the pieces it finds read on the pool meanwhile
-/// (`read`, a batch of up to two a thread at a time, until the layout is found or
-/// [`EARLY_BYTES`] of them are read): the layout and the pieces read, in order. The
-/// layout is a pass over the whole text on one core; the pool no longer waits for it.
-fn json_layout_reading(
-    text: &str,
-    piece: usize,
-    threads: usize,
-    read: &(impl Fn(&Range<usize>) -> Parsed + Sync),
-) -> Option<(Layout, Vec<Parsed>)> {
-    use std::sync::atomic::{AtomicBool, Ordering};
-    let (tx, rx) = std::sync::mpsc::channel();
-    let done = AtomicBool::new(false);
-    std::thread::scope(|scope| {
-        let finished = &done;
-        let scanner = scope.spawn(move || {
-            let region = json_layout_with(text, piece, |r| {
-                let _ = tx.send(r);
-            });
-            finished.store(true, Ordering::Release);
-            region
-        });
-        let mut pieces: Vec<Range<usize>> = Vec::new();
-        let mut early: Vec<Parsed> = Vec::new();
-        let mut early_bytes = 0;
-        // the scanner's thread runs outside the pool: waiting for it here cannot hold it up
-        while let Ok(next) = rx.recv() {
-            pieces.push(next);
-            pieces.extend(rx.try_iter().take(2 * threads - 1));
-            if done.load(Ordering::Acquire) || early_bytes >= EARLY_BYTES {
-                break;
-            }
-            let batch = pieces.get(early.len()..).unwrap_or(&[]);
-            early_bytes += batch.iter().map(Range::len).sum::<usize>();
-            let parsed: Vec<Parsed> = batch.par_iter().map(read).collect();
-            early.extend(parsed);
-        }
-        pieces.extend(rx.iter());
-        let region = scanner.join().ok()??;
-        Some((Layout { region, pieces }, early))
-    })
-}
-
-/// Finds the layout of a JSON `List`, handing each piece to `emit` as it is found: the
-/// region (or `None`: not a `List`).
-fn json_layout_with(
-    text: &str,
-    piece: usize,
-    mut emit: impl FnMut(Range<usize>),
-) -> Option<Range<usize>> {
     let mut s = Scan {
         b: text.as_bytes(),
         pos: 0,
@@ -642,6 +573,7 @@ fn json_layout_with(
     }
     let open = s.pos;
     s.pos += 1;
+    let mut pieces = Vec::new();
     s.ws();
     let mut piece_start = s.pos;
     let mut last_end = s.pos;
@@ -650,7 +582,7 @@ fn json_layout_with(
             s.ws();
             let start = s.pos;
             if start - piece_start >= piece {
-                emit(piece_start..last_end);
+                pieces.push(piece_start..last_end);
                 piece_start = start;
             }
             s.value()?;
@@ -662,56 +594,17 @@ fn json_layout_with(
                 _ => return None,
             }
         }
-        emit(piece_start..last_end);
+        pieces.push(piece_start..last_end);
     }
-    Some(open + 1..s.pos)
+    Some(Layout {
+        region: open + 1..s.pos,
+        pieces,
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// The layout found on its own thread is the one a plain pass finds; the pieces read
-    /// meanwhile are the first ones, in order; a text that is not a `List` gives nothing.
-    #[test]
-    fn json_layout_read_meanwhile_is_the_plain_layout() {
-        let items: Vec<String> = (0..4000)
-            .map(|i| {
-                format!(r#"{{"kind": "Pod", "metadata": {{"name": "p{i}\"]"}}, "n": [{i}, {{}}]}}"#)
-            })
-            .collect();
-        let t = format!(
-            r#"{{"apiVersion": "v1", "items": [{}], "kind": "List"}}"#,
-            items.join(", ")
-        );
-        let plain = json_layout(&t, 512).unwrap();
-        assert!(plain.pieces.len() > 100, "{}", plain.pieces.len());
-        // a marker of the piece read: its start
-        let read = |r: &Range<usize>| Parsed {
-            pieces: r.start,
-            ..Parsed::default()
-        };
-        let mut some_early = false;
-        for threads in [2, 3, 2, 4, 2, 2, 3, 2] {
-            let pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(threads)
-                .build()
-                .unwrap();
-            let (layout, early) = pool
-                .install(|| json_layout_reading(&t, 512, threads, &read))
-                .unwrap();
-            assert_eq!(layout.region, plain.region);
-            assert_eq!(layout.pieces, plain.pieces);
-            assert!(early.len() <= layout.pieces.len());
-            for (p, r) in early.iter().zip(&layout.pieces) {
-                assert_eq!(p.pieces, r.start);
-            }
-            some_early |= !early.is_empty();
-        }
-        assert!(some_early, "no piece was read while the layout was found");
-        let broken = t.replacen("}, {", "} {", 1);
-        assert!(json_layout_reading(&broken, 512, 2, &read).is_none());
-    }
 
     #[test]
     fn finds_yaml_items() {
