@@ -26,6 +26,10 @@ use crate::diag::Span;
 use crate::graph::ObjId;
 use rayon::prelude::*;
 use std::collections::{HashMap, HashSet};
+
+/// The hasher of the facts' indexes (foldhash: keys are short lists of object ids, and
+/// nothing is read from these tables in their order).
+type Hasher = foldhash::fast::RandomState;
 use std::sync::Arc;
 
 /// Most rounds a stratum runs: the longest path (in steps of its base cases) it finds.
@@ -62,9 +66,9 @@ pub struct Fact {
 pub struct Facts {
     /// Every fact, in the order found (rounds in order).
     pub facts: Vec<Fact>,
-    by_tuple: HashMap<Box<[ObjId]>, u32>,
+    by_tuple: HashMap<Box<[ObjId]>, u32, Hasher>,
     /// Every column but the last → facts, in order of height then last column.
-    by_prefix: HashMap<Box<[ObjId]>, Vec<u32>>,
+    by_prefix: HashMap<Box<[ObjId]>, Vec<u32>, Hasher>,
 }
 
 /// How a stratum was evaluated, for `kanon explain`.
@@ -314,11 +318,14 @@ pub fn compute(ctx: &mut Ctx<'_>, program: &Program) {
 
 /// Adds the new tuples of a round, each with its smallest derivation; returns how many.
 fn merge(rels: &mut Relations, found: Vec<Derivation>, round: u32, mode: Mode) -> usize {
+    use std::collections::hash_map::Entry;
     // fewest steps first (the shortest path), then the facts read, then the step's place
     type Key = (u32, Vec<ObjId>, Option<ObjId>, Option<(u32, u32, u32)>);
-    type Slot = (usize, Box<[ObjId]>);
-    let mut best: HashMap<Slot, (Key, Derivation)> = HashMap::new();
-    for d in found {
+    type Slot<'a> = (usize, &'a [ObjId]);
+    // the best derivation of each new tuple: its key and where it is in `found` (the
+    // tuples are borrowed, not copied; an entry is a third of a derivation's size)
+    let mut best: HashMap<Slot<'_>, (Key, usize), Hasher> = HashMap::default();
+    for (i, d) in found.iter().enumerate() {
         if rels.find(d.rel, &d.tuple, mode).is_some() {
             continue;
         }
@@ -339,18 +346,30 @@ fn merge(rels: &mut Relations, found: Vec<Derivation>, round: u32, mode: Mode) -
                 .and_then(|s| s.span)
                 .map(|s| (s.file, s.start, s.end)),
         );
-        let slot = (d.rel, d.tuple.clone());
-        match best.get(&slot) {
-            Some((k, _)) if *k <= key => {}
-            _ => {
-                best.insert(slot, (key, d));
+        match best.entry((d.rel, &d.tuple)) {
+            Entry::Occupied(mut o) => {
+                if key < o.get().0 {
+                    o.insert((key, i));
+                }
+            }
+            Entry::Vacant(v) => {
+                v.insert((key, i));
             }
         }
     }
-    let mut new: Vec<(u32, Derivation)> = best.into_values().map(|(k, d)| (k.0, d)).collect();
-    new.sort_by(|(_, a), (_, b)| (a.rel, &a.tuple).cmp(&(b.rel, &b.tuple)));
-    let n = new.len();
-    for (len, d) in new {
+    // the new facts in the order of their relation and tuple (each is there once)
+    let mut new: Vec<(Slot<'_>, u32, usize)> = best
+        .into_iter()
+        .map(|(slot, (key, i))| (slot, key.0, i))
+        .collect();
+    new.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    let order: Vec<(u32, usize)> = new.into_iter().map(|(_, len, i)| (len, i)).collect();
+    let mut found: Vec<Option<Derivation>> = found.into_iter().map(Some).collect();
+    let n = order.len();
+    for (len, i) in order {
+        let Some(d) = found.get_mut(i).and_then(Option::take) else {
+            continue;
+        };
         rels.insert(
             d.rel,
             Fact {
