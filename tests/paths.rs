@@ -477,6 +477,42 @@ fn explain_shows_the_fixpoint_and_its_rounds_on_an_input() {
     }
 }
 
+/// An input that cannot be read is reported as `scan` reports it, and the exit code says
+/// so; the rounds are those of the rest of the input.
+#[test]
+fn explain_reports_the_inputs_it_could_not_read() {
+    let bad = std::env::temp_dir().join(format!("kanon-explain-bad-{}.yaml", std::process::id()));
+    std::fs::write(&bad, "a: [\n").unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_kanon"))
+        .args([
+            "explain",
+            "K03-015",
+            "--input",
+            &bad.display().to_string(),
+            "--input",
+            "rulesets/owasp-k8s-top10/K03/K03-015-exposed-workload-reaches-cluster-admin.test.yaml",
+        ])
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_file(&bad);
+    let (text, err) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert_eq!(out.status.code(), Some(2), "{text}\n{err}");
+    assert!(err.contains("error[E1001]: invalid yaml"), "{err}");
+    assert!(err.contains(&format!("{}:2:1", bad.display())), "{err}");
+    assert!(
+        err.contains("error: 1 input error (see above): the rounds are of the rest of the input"),
+        "{err}"
+    );
+    assert!(
+        text.contains("reaches (17 facts) from 7 start values: 4 rounds"),
+        "{text}"
+    );
+}
+
 /// A chain of `n` service accounts, each in its own namespace and allowed (through a
 /// RoleBinding of `impersonates`) to act as the next; the last is bound to cluster-admin.
 fn chain(n: usize) -> String {

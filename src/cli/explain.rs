@@ -145,8 +145,15 @@ pub(super) fn run(
         let _ = crate::report::diagnostics::emit(&mut err, &sources, &compiled.diagnostics);
         return 2;
     }
+    // what could not be read is said, as `scan` says it: the rounds are of the rest
+    let mut input_errors = 0;
     let graph = (!input.is_empty()).then(|| {
         let load = crate::model::Loader::default().load_paths(input, &mut sources);
+        if !load.diagnostics.is_empty() {
+            let mut err = super::Color::Auto.stderr();
+            let _ = crate::report::diagnostics::emit(&mut err, &sources, &load.diagnostics);
+            input_errors = load.diagnostics.iter().filter(|d| d.is_error()).count();
+        }
         crate::graph::Graph::build(load, &crate::graph::GraphOptions::default())
     });
     match explain_on(
@@ -157,6 +164,13 @@ pub(super) fn run(
     ) {
         Ok(Some(text)) => {
             super::out(&text);
+            if input_errors > 0 {
+                let s = if input_errors == 1 { "" } else { "s" };
+                super::error_line(&format!(
+                    "{input_errors} input error{s} (see above): the rounds are of the rest of the input"
+                ));
+                return 2;
+            }
             0
         }
         Ok(None) => {
