@@ -477,6 +477,10 @@ fn too_large_file_is_skipped() {
     let out = loader.load_paths(&[f], &mut sources);
     assert_eq!(codes(&out), vec!["E1003"]);
     assert!(out.diagnostics[0].message.contains("big.yaml"));
+    assert_eq!(
+        out.diagnostics[0].help.as_deref(),
+        Some("`kanon scan --max-file-size` raises the limit (`2G`, `800M`)")
+    );
     assert_eq!(out.stats.skipped, vec![(SkipReason::LimitExceeded, 1)]);
 }
 

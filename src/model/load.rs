@@ -435,7 +435,8 @@ impl Loader {
                             m.len(),
                             self.limits.max_file_bytes
                         ),
-                    ),
+                    )
+                    .with_help(TOO_LARGE_HELP),
                 );
             }
             Ok(m) if m.is_dir() => {
@@ -472,7 +473,8 @@ impl Loader {
                         "file `{name}` is too large (more than {} bytes)",
                         self.limits.max_file_bytes
                     ),
-                ),
+                )
+                .with_help(TOO_LARGE_HELP),
             );
         }
         match decode_bytes(bytes) {
@@ -542,6 +544,9 @@ enum DecodeError {
     Utf16,
     Utf8 { text: String, at: usize },
 }
+
+/// How to read a file over the size limit.
+const TOO_LARGE_HELP: &str = "`kanon scan --max-file-size` raises the limit (`2G`, `800M`)";
 
 /// Files at least this large are read in pieces on the thread pool.
 const PARALLEL_READ_BYTES: u64 = 16 << 20;
