@@ -479,7 +479,7 @@ fn too_large_file_is_skipped() {
     assert!(out.diagnostics[0].message.contains("big.yaml"));
     assert_eq!(
         out.diagnostics[0].help.as_deref(),
-        Some("`kanon scan --max-file-size` raises the limit (`2G`, `800M`)")
+        Some("`--max-file-size` raises the limit (`2G`, `800M`)")
     );
     assert_eq!(out.stats.skipped, vec![(SkipReason::LimitExceeded, 1)]);
 }

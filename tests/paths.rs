@@ -511,6 +511,35 @@ fn explain_reports_the_inputs_it_could_not_read() {
         text.contains("reaches (17 facts) from 7 start values: 4 rounds"),
         "{text}"
     );
+    // a file over `--max-file-size` is one of them, and the error says how to raise it
+    let fixture =
+        "rulesets/owasp-k8s-top10/K03/K03-015-exposed-workload-reaches-cluster-admin.test.yaml";
+    let with_limit = |size: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_kanon"))
+            .args([
+                "explain",
+                "K03-015",
+                "--max-file-size",
+                size,
+                "--input",
+                fixture,
+            ])
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap()
+    };
+    let small = with_limit("1k");
+    let err = String::from_utf8_lossy(&small.stderr);
+    assert_eq!(small.status.code(), Some(2), "{err}");
+    assert!(err.contains("error[E1003]: file"), "{err}");
+    assert!(err.contains("the limit is 1024"), "{err}");
+    assert!(
+        err.contains("help: `--max-file-size` raises the limit (`2G`, `800M`)"),
+        "{err}"
+    );
+    let large = with_limit("1M");
+    assert_eq!(large.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&large.stdout).contains("reaches (17 facts)"));
 }
 
 /// A chain of `n` service accounts, each in its own namespace and allowed (through a

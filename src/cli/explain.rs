@@ -125,6 +125,7 @@ pub(super) fn run(
     rules: &[PathBuf],
     no_default_rules: bool,
     input: &[String],
+    limits: crate::limits::Limits,
 ) -> u8 {
     let opts = ScanOptions {
         rules: rules.to_vec(),
@@ -148,7 +149,7 @@ pub(super) fn run(
     // what could not be read is said, as `scan` says it: the rounds are of the rest
     let mut input_errors = 0;
     let graph = (!input.is_empty()).then(|| {
-        let load = crate::model::Loader::default().load_paths(input, &mut sources);
+        let load = crate::model::Loader::new(limits).load_paths(input, &mut sources);
         if !load.diagnostics.is_empty() {
             let mut err = super::Color::Auto.stderr();
             let _ = crate::report::diagnostics::emit(&mut err, &sources, &load.diagnostics);

@@ -15,9 +15,14 @@ pub enum GraphFormat {
     Json,
 }
 
-pub(super) fn run(paths: &[String], format: GraphFormat, color: Color) -> u8 {
+pub(super) fn run(
+    paths: &[String],
+    format: GraphFormat,
+    color: Color,
+    limits: crate::limits::Limits,
+) -> u8 {
     let mut sources = SourceMap::new();
-    let load = Loader::default().load_paths(paths, &mut sources);
+    let load = Loader::new(limits).load_paths(paths, &mut sources);
     let graph = Graph::build(load, &GraphOptions::default());
     let mut diags = graph.load.diagnostics.clone();
     diags.extend(graph.diagnostics.iter().cloned());

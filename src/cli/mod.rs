@@ -84,6 +84,9 @@ pub enum Command {
         /// Manifests to compute the rule's relations on: shows the rounds each stratum took.
         #[arg(long = "input", value_name = "PATH")]
         input: Vec<String>,
+        /// Largest input file read (`512M`, `2G`, `64k`); larger files are skipped and reported.
+        #[arg(long, value_name = "SIZE", value_parser = crate::limits::parse_size)]
+        max_file_size: Option<u64>,
     },
     /// Write the resource graph of the inputs (nodes and relation edges).
     Graph {
@@ -93,6 +96,9 @@ pub enum Command {
         /// Output format.
         #[arg(long, value_enum, default_value_t = graph::GraphFormat::Dot)]
         format: graph::GraphFormat,
+        /// Largest input file read (`512M`, `2G`, `64k`); larger files are skipped and reported.
+        #[arg(long, value_name = "SIZE", value_parser = crate::limits::parse_size)]
+        max_file_size: Option<u64>,
     },
     /// Run the fixtures of rule files: `# expect: ID` and `# ok: ID` markers in
     /// `X.test.yaml` / `X.tests/*.yaml` beside each `X.kanon` (exit 1 on a failure).
@@ -174,8 +180,20 @@ pub fn main() -> ExitCode {
             rules,
             no_default_rules,
             input,
-        } => explain::run(rule, *verbose, rules, *no_default_rules, input),
-        Command::Graph { paths, format } => graph::run(paths, *format, cli.color),
+            max_file_size,
+        } => explain::run(
+            rule,
+            *verbose,
+            rules,
+            *no_default_rules,
+            input,
+            input_limits(*max_file_size),
+        ),
+        Command::Graph {
+            paths,
+            format,
+            max_file_size,
+        } => graph::run(paths, *format, cli.color, input_limits(*max_file_size)),
         Command::Test(args) => test::run(args),
         Command::Rules(args) => rules::run(args, cli.color),
         Command::Completions { shell } => completions(*shell),
@@ -234,6 +252,15 @@ fn write_stdout(bytes: &[u8]) -> u8 {
 }
 
 /// Prints a one-line error for a usage or I/O problem.
+/// The default limits, with `--max-file-size` where it is given.
+fn input_limits(max_file_size: Option<u64>) -> crate::limits::Limits {
+    let mut l = crate::limits::Limits::default();
+    if let Some(v) = max_file_size {
+        l.max_file_bytes = v;
+    }
+    l
+}
+
 pub(crate) fn error_line(msg: &str) {
     use std::io::Write as _;
     let _ = writeln!(std::io::stderr().lock(), "error: {msg}");

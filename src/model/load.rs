@@ -546,7 +546,7 @@ enum DecodeError {
 }
 
 /// How to read a file over the size limit.
-const TOO_LARGE_HELP: &str = "`kanon scan --max-file-size` raises the limit (`2G`, `800M`)";
+const TOO_LARGE_HELP: &str = "`--max-file-size` raises the limit (`2G`, `800M`)";
 
 /// Files at least this large are read in pieces on the thread pool.
 const PARALLEL_READ_BYTES: u64 = 16 << 20;
