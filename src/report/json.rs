@@ -489,6 +489,22 @@ mod pretty {
 
     /// A finding's fix as [`super::autofix_json`] gives it to serde_json: its keys in
     /// alphabetical order (serde_json's maps are sorted), at every depth.
+    /// An array at `level` of `items`, each written by `item` a level deeper.
+    fn array<T>(
+        out: &mut Vec<u8>,
+        level: usize,
+        items: impl IntoIterator<Item = T>,
+        mut item: impl FnMut(&mut Vec<u8>, T, usize) -> Result<()>,
+    ) -> Result<()> {
+        let mut list = Open::array(out, level);
+        for x in items {
+            list.next(out, None)?;
+            item(out, x, level + 1)?;
+        }
+        list.close(out);
+        Ok(())
+    }
+
     fn autofix(out: &mut Vec<u8>, a: &Autofix, level: usize) -> Result<()> {
         let inner = level + 1;
         let mut o = Open::object(out, level);
@@ -496,13 +512,11 @@ mod pretty {
         string(out, a.applicability)?;
         if !a.changes.is_empty() {
             o.next(out, Some("changes"))?;
-            let mut list = Open::array(out, inner);
-            for c in &a.changes {
-                list.next(out, None)?;
-                let mut change = Open::object(out, inner + 1);
+            array(out, inner, &a.changes, |out, c, level| {
+                let mut change = Open::object(out, level);
                 change.next(out, Some("deleted"))?;
                 let l = &c.deleted;
-                let mut d = Open::object(out, inner + 2);
+                let mut d = Open::object(out, level + 1);
                 for (k, n) in [
                     ("column", l.column),
                     ("end_column", l.end_column),
@@ -519,17 +533,12 @@ mod pretty {
                 change.next(out, Some("inserted"))?;
                 string(out, &c.inserted)?;
                 change.close(out);
-            }
-            list.close(out);
+                Ok(())
+            })?;
         }
         if !a.ops.is_empty() {
             o.next(out, Some("edits"))?;
-            let mut list = Open::array(out, inner);
-            for op in &a.ops {
-                list.next(out, None)?;
-                edit(out, op, inner + 1)?;
-            }
-            list.close(out);
+            array(out, inner, &a.ops, edit)?;
         }
         o.string_if(out, "reason", Some(&*a.reason).filter(|r| !r.is_empty()))?;
         o.string_if(out, "unfixable", a.unfixable.as_deref())?;
@@ -551,15 +560,13 @@ mod pretty {
         o.next(out, Some("op"))?;
         string(out, name)?;
         o.next(out, Some("path"))?;
-        let mut steps = Open::array(out, level + 1);
-        for s in path {
-            steps.next(out, None)?;
-            match s {
-                PathStep::Key(k) => string(out, k)?,
-                PathStep::Index(i) => uint(out, *i as u64),
+        array(out, level + 1, path, |out, s, _| match s {
+            PathStep::Key(k) => string(out, k),
+            PathStep::Index(i) => {
+                uint(out, *i as u64);
+                Ok(())
             }
-        }
-        steps.close(out);
+        })?;
         if let Some(v) = value {
             o.next(out, Some("value"))?;
             fix_value(out, v, level + 1)?;
@@ -578,14 +585,7 @@ mod pretty {
             FixValue::Float(f) => serde_json::to_writer(&mut *out, &serde_json::Value::from(*f))
                 .map_err(std::io::Error::other)?,
             FixValue::Str(s) => string(out, s)?,
-            FixValue::List(items) => {
-                let mut list = Open::array(out, level);
-                for item in items {
-                    list.next(out, None)?;
-                    fix_value(out, item, level + 1)?;
-                }
-                list.close(out);
-            }
+            FixValue::List(items) => array(out, level, items, fix_value)?,
         }
         Ok(())
     }
@@ -608,12 +608,7 @@ mod pretty {
         o.next(out, Some("severity"))?;
         string(out, f.severity.as_str())?;
         o.next(out, Some("owasp"))?;
-        let mut a = Open::array(out, inner);
-        for c in f.rule.owasp.iter() {
-            a.next(out, None)?;
-            string(out, c)?;
-        }
-        a.close(out);
+        array(out, inner, f.rule.owasp.iter(), |out, c, _| string(out, c))?;
         o.next(out, Some("resource"))?;
         resource(out, &f.resource, inner)?;
         o.next(out, Some("location"))?;
@@ -623,12 +618,7 @@ mod pretty {
         o.next(out, Some("fix"))?;
         string(out, &f.rule.fix)?;
         o.next(out, Some("evidence"))?;
-        let mut a = Open::array(out, inner);
-        for e in &f.evidence {
-            a.next(out, None)?;
-            evidence(out, e, inner + 1)?;
-        }
-        a.close(out);
+        array(out, inner, &f.evidence, evidence)?;
         if let Some(r) = &f.rendered {
             o.next(out, Some("rendered"))?;
             location(out, r, inner)?;
