@@ -356,6 +356,9 @@ impl<'a> Reader<'a> {
                     self.pos += 1;
                     let node = self.push(Value::Null, StrRef::default(), Style::Plain, start);
                     self.skip_ws();
+                    // a branch for each kind, each closing its own kind: one shared path
+                    // (the kind in a value, closed by a match) read the 20k cluster in
+                    // 441-454 M instructions instead of 433 M
                     if open == b'{' {
                         let map = self.arena.open_map();
                         if self.peek() == Some(b'}') {
