@@ -251,9 +251,8 @@ fn write_stdout(bytes: &[u8]) -> u8 {
     0
 }
 
-/// Prints a one-line error for a usage or I/O problem.
 /// The default limits, with `--max-file-size` where it is given.
-fn input_limits(max_file_size: Option<u64>) -> crate::limits::Limits {
+pub(crate) fn input_limits(max_file_size: Option<u64>) -> crate::limits::Limits {
     let mut l = crate::limits::Limits::default();
     if let Some(v) = max_file_size {
         l.max_file_bytes = v;
@@ -261,6 +260,7 @@ fn input_limits(max_file_size: Option<u64>) -> crate::limits::Limits {
     l
 }
 
+/// Prints a one-line error for a usage or I/O problem.
 pub(crate) fn error_line(msg: &str) {
     use std::io::Write as _;
     let _ = writeln!(std::io::stderr().lock(), "error: {msg}");

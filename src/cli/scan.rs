@@ -138,10 +138,7 @@ pub struct ScanArgs {
 impl ScanArgs {
     /// The limits these flags set over the defaults.
     pub fn limits(&self) -> crate::limits::Limits {
-        let mut l = crate::limits::Limits::default();
-        if let Some(v) = self.max_file_size {
-            l.max_file_bytes = v;
-        }
+        let mut l = super::input_limits(self.max_file_size);
         if let Some(v) = self.max_depth {
             l.max_depth = v.max(1);
         }
