@@ -26,11 +26,11 @@ use crate::diag::Span;
 use crate::graph::ObjId;
 use rayon::prelude::*;
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 /// The hasher of the facts' indexes (foldhash: keys are short lists of object ids, and
 /// nothing is read from these tables in their order).
 type Hasher = foldhash::fast::RandomState;
-use std::sync::Arc;
 
 /// Most rounds a stratum runs: the longest path (in steps of its base cases) it finds.
 pub const MAX_ROUNDS: u32 = crate::limits::MAX_PATH_ROUNDS;
@@ -525,10 +525,6 @@ impl Run<'_, '_> {
                             let Some(last) = ctx.relations.last(*rel, id) else {
                                 return;
                             };
-                            if depth == 0 {
-                                env.steps = 0;
-                                env.exhausted = false;
-                            }
                             env.set(b.var, Val::Obj(last));
                             if !self.holds(depth, env) {
                                 return;
@@ -550,10 +546,6 @@ impl Run<'_, '_> {
             premises,
             out,
             |v, env, premises, out| {
-                if depth == 0 {
-                    env.steps = 0;
-                    env.exhausted = false;
-                }
                 env.set(b.var, v.clone());
                 if self.holds(depth, env) {
                     self.rows(depth + 1, env, premises, out);
@@ -562,11 +554,11 @@ impl Run<'_, '_> {
         );
     }
 
-    /// Runs `visit` on each value of binding `depth`. The values of the first binding,
-    /// when there are more than [`CHUNK`], are split into chunks of [`CHUNK`] run on the
-    /// thread pool, each with a fresh environment (a row of the first binding starts from
-    /// nothing); their derivations are put back in order, so `out` is the same whatever
-    /// the thread count.
+    /// Runs `visit` on each value of binding `depth`. A row of the first binding starts
+    /// from nothing (a fresh step budget); its values, when there are more than
+    /// [`CHUNK`], are split into chunks of [`CHUNK`] run on the thread pool, each with a
+    /// fresh environment, and their derivations are put back in order, so `out` is the
+    /// same whatever the thread count.
     fn each<T: Sync>(
         &self,
         depth: usize,
@@ -576,9 +568,16 @@ impl Run<'_, '_> {
         out: &mut Vec<Derivation>,
         visit: impl Fn(&T, &mut Env, &mut Vec<(usize, u32)>, &mut Vec<Derivation>) + Sync,
     ) {
+        let row = |item: &T, env: &mut Env, premises: &mut Vec<(usize, u32)>, out: &mut _| {
+            if depth == 0 {
+                env.steps = 0;
+                env.exhausted = false;
+            }
+            visit(item, env, premises, out);
+        };
         if depth > 0 || items.len() <= CHUNK {
             for item in items {
-                visit(item, env, premises, out);
+                row(item, env, premises, out);
             }
             return;
         }
@@ -588,7 +587,7 @@ impl Run<'_, '_> {
             let mut premises = Vec::new();
             let mut found = Vec::new();
             for item in chunk {
-                visit(item, &mut env, &mut premises, &mut found);
+                row(item, &mut env, &mut premises, &mut found);
             }
             found
         }));
