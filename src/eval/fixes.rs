@@ -313,6 +313,8 @@ fn node_path(ctx: &Ctx<'_>, d: DocId, n: NodeId) -> Result<(DocId, Vec<PathStep>
     let steps = doc
         .path_to_node(n)
         .ok_or("the place is not reachable from the document's root")?;
+    // the `items` list itself, and a node reached through an alias whose anchor is
+    // elsewhere, are told by their path
     let in_items = matches!(steps.first(), Some(crate::render::Step::Key(k)) if k == "items");
     if in_items && is_list_export(ctx, d) {
         return Err(LIST_EXPORT.into());

@@ -291,15 +291,20 @@ impl<'g> Ctx<'g> {
     pub fn display_into(&self, v: &Val, out: &mut String) {
         match self.text_cow(v) {
             Some(t) => out.push_str(&t),
-            None => out.push_str(&self.display(v)),
+            None => out.push_str(&self.display_other(v)),
         }
     }
 
     /// The value rendered for a message.
     pub fn display(&self, v: &Val) -> String {
-        if let Some(t) = self.text(v) {
-            return t;
+        match self.text(v) {
+            Some(t) => t,
+            None => self.display_other(v),
         }
+    }
+
+    /// [`Ctx::display`] of a value that is not a scalar with a text.
+    fn display_other(&self, v: &Val) -> String {
         match v {
             Val::Null => "null".to_string(),
             Val::Container(o, i) => self
