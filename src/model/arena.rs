@@ -218,13 +218,19 @@ impl<'t> Builder<'t> {
     pub(crate) fn position(&self, map: &OpenMap, key: &str) -> Option<usize> {
         match &map.index {
             Some(ix) => ix.get(key).copied(),
-            None => {
-                let len = key.len();
-                self.pending_entries.get(map.base..)?.iter().position(|e| {
-                    e.may_be(len) && self.resolve_bytes(e.key) == Some(key.as_bytes())
-                })
-            }
+            None => self.scan_open(map, key.as_bytes()),
         }
+    }
+
+    /// Position of the key of bytes `name` among the entries of an open mapping, looked
+    /// for one entry at a time (the bytes are enough to compare: a key is a whole string).
+    #[inline]
+    fn scan_open(&self, map: &OpenMap, name: &[u8]) -> Option<usize> {
+        let len = name.len();
+        self.pending_entries
+            .get(map.base..)?
+            .iter()
+            .position(|e| e.may_be(len) && self.resolve_bytes(e.key) == Some(name))
     }
 
     /// Adds an entry to an open mapping; on a duplicate key the earlier entry is removed
@@ -238,15 +244,7 @@ impl<'t> Builder<'t> {
     ) -> Option<NodeId> {
         let found = match &map.index {
             Some(ix) => ix.get(self.resolve(key)).copied(),
-            None => {
-                // the bytes are enough to compare (a key is always a whole string)
-                let name = self.resolve_bytes(key).unwrap_or(b"");
-                let len = name.len();
-                self.pending_entries.get(map.base..).and_then(|open| {
-                    open.iter()
-                        .position(|e| e.may_be(len) && self.resolve_bytes(e.key) == Some(name))
-                })
-            }
+            None => self.scan_open(map, self.resolve_bytes(key).unwrap_or(b"")),
         };
         let previous = match found {
             Some(pos) => self.remove_entry(map, pos),
