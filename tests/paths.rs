@@ -670,3 +670,80 @@ fn relations_over_many_objects_agree_across_thread_counts() {
         "no other findings"
     );
 }
+
+/// A quantifier whose condition reads only its own variable is answered once per object
+/// and environment (`Ctx::test_kept`): the rule that asks it of the same service account for
+/// many pods must report what the same rule gives when its condition also reads the pod
+/// (and so is asked afresh every time), evidence included.
+#[test]
+fn kept_answers_of_a_condition_give_the_same_findings_and_evidence() {
+    const RULES: &str = r#"
+rule KEPT-001 kept {
+  severity low
+  for w in workloads
+  where exists sa in [w.serviceAccount] where any bd in sa.bindings where bd.role.name == "impersonates"
+  report at w "`{w.name}` runs as a service account bound to `impersonates`"
+}
+
+rule KEPT-002 asked {
+  severity low
+  for w in workloads
+  where exists sa in [w.serviceAccount] where w.name == w.name and any bd in sa.bindings where bd.role.name == "impersonates"
+  report at w "`{w.name}` runs as a service account bound to `impersonates`"
+}
+"#;
+    let mut yaml = rbac_chains(3, 3, false, |c, i| format!("c{c}n{i}"));
+    // many pods per service account, more than one chunk of the executor's tasks
+    for c in 0..3 {
+        for p in 0..90 {
+            let _ = write!(
+                yaml,
+                "---\napiVersion: v1\nkind: Pod\nmetadata: {{name: p{p}, namespace: c{c}n0}}\nspec: {{serviceAccountName: sa0, containers: [{{name: c, image: nginx}}]}}\n"
+            );
+        }
+    }
+    let mut sources = SourceMap::new();
+    let mut fs = RuleFs::default();
+    fs.add_embedded("kept", "kept.kanon", RULES);
+    let entry = fs.embedded_rules("kept");
+    let compiled = compile(&fs, &entry, &Overrides::new(), &mut sources);
+    assert!(!compiled.has_errors(), "{:#?}", compiled.diagnostics);
+    let load = Loader::default().load_text("cluster.yaml", yaml, &mut sources);
+    assert!(!load.has_errors(), "{:#?}", load.diagnostics);
+    let graph = Graph::build(load, &GraphOptions::default());
+    let (plan, errors) = kanon::plan::plan(&compiled.program);
+    assert!(errors.is_empty(), "{errors:?}");
+    let found = normalize(execute(&compiled.program, &plan, &graph, &sources).findings);
+    let of = |id: &str| -> Vec<(String, Vec<String>)> {
+        found
+            .iter()
+            .filter(|f| &*f.rule.id == id)
+            .map(|f| {
+                let evidence = f
+                    .evidence
+                    .iter()
+                    .map(|e| {
+                        format!(
+                            "{} {}/{}",
+                            e.kind,
+                            e.namespace.as_deref().unwrap_or(""),
+                            e.name
+                        )
+                    })
+                    .collect();
+                (f.message.clone(), evidence)
+            })
+            .collect()
+    };
+    let (kept, asked) = (of("KEPT-001"), of("KEPT-002"));
+    assert_eq!(kept.len(), 270, "{kept:#?}");
+    assert_eq!(kept, asked);
+    // the evidence holds the service account and the role read inside the condition
+    assert!(
+        kept.iter()
+            .all(|(_, e)| e.iter().any(|x| x.starts_with("ClusterRole "))
+                && e.iter().any(|x| x.starts_with("ServiceAccount "))),
+        "{:#?}",
+        kept.first()
+    );
+}

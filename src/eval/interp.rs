@@ -39,6 +39,10 @@ const POD_LEVEL_FIELDS: &[&str] = &[
 /// How many parsed image references an [`Env`] keeps.
 const IMAGE_MEMO: usize = 32;
 
+/// A kept answer of a quantifier's condition (see [`Env`]): whether it held, and the
+/// objects its evaluation added to the evidence chain.
+type KeptAnswer = (bool, Box<[ObjId]>);
+
 /// Read-only evaluation context.
 pub struct Ctx<'g> {
     /// The graph.
@@ -66,6 +70,10 @@ pub struct Ctx<'g> {
     /// Each object's [`super::finding::Resource`], made for its first finding and shared by
     /// the others: a finding then holds a pointer, not five.
     resources: Box<[std::sync::OnceLock<Arc<super::finding::Resource>>]>,
+    /// Whether a quantifier's condition reads no variable but the quantifier's own, by the
+    /// condition's address and that variable (filled as conditions are met): its answer for
+    /// an object is then the same wherever it is asked, and [`Env`] keeps it.
+    pure_conds: std::sync::RwLock<HashMap<(usize, usize), bool>>,
 }
 
 /// The texts of a rule that every finding of it carries (one shared copy per rule).
@@ -135,6 +143,12 @@ pub struct Env {
     /// The buffer a finding's message is written into, so that the message kept is one
     /// allocation of its exact size.
     pub(crate) message: String,
+    /// Answers of quantifier conditions that read only the quantifier's variable, by the
+    /// condition's address and the object it was asked of: whether it held, and the objects
+    /// its evaluation added to the evidence chain. `exists s in reaches(w) where
+    /// reaches_node(s)` asks the same `s` for many `w`; the graph and the relations do not
+    /// change while an environment lives, so the answer is kept.
+    cond_memo: HashMap<(usize, ObjId), KeptAnswer>,
 }
 
 impl Env {
@@ -173,6 +187,7 @@ impl<'g> Ctx<'g> {
             fixes: true,
             sources: None,
             by_namespace: std::sync::OnceLock::new(),
+            pure_conds: std::sync::RwLock::default(),
             texts: program
                 .rules
                 .iter()
@@ -892,82 +907,109 @@ impl<'g> Ctx<'g> {
             Expr::List(items) => {
                 Val::List(Arc::new(items.iter().map(|i| self.eval(i, env)).collect()))
             }
-            Expr::Relation { rel, args, .. } => {
-                let whole = self.relations.arity.get(*rel) == Some(&args.len());
-                let Some(objs) = super::fixpoint::objects(self, args, env) else {
-                    return if whole {
-                        Val::Bool(false)
-                    } else {
-                        Val::List(Arc::default())
-                    };
-                };
-                if whole {
-                    Val::Bool(self.relations.find(*rel, &objs, self.mode).is_some())
-                } else {
-                    let ids = self.relations.completions(*rel, &objs, self.mode);
-                    Val::List(Arc::new(
-                        ids.into_iter()
-                            .filter_map(|i| self.relations.last(*rel, i))
-                            .map(Val::Obj)
-                            .collect(),
-                    ))
-                }
-            }
+            Expr::Relation { rel, args, .. } => self.relation(*rel, args, env),
             Expr::Quant {
                 quant,
                 var,
                 source,
                 cond,
-            } => {
-                let candidates = self.source_iter(source, env);
-                self.quantify(*quant, *var, candidates, cond.as_deref(), env)
-            }
+            } => self.quant(*quant, *var, source, cond.as_deref(), env),
             Expr::Probe {
                 quant,
                 var,
                 access,
                 cond,
-            } => {
-                let candidates: Vec<Val> = match access {
-                    Access::SelectedBy { kind, target } => match self.eval(target, env) {
-                        Val::Obj(t) => self.graph.selected_by(t, kind).map(Val::Obj).collect(),
-                        _ => Vec::new(),
-                    },
-                    Access::ByName {
-                        kinds,
-                        namespace,
-                        name,
-                    } => {
-                        let ns = namespace.as_ref().map(|n| {
-                            let v = self.eval(n, env);
-                            self.text(&v)
-                        });
-                        let name = {
-                            let v = self.eval(name, env);
-                            self.text(&v)
-                        };
-                        let ks: Vec<&str> = match kinds {
-                            KindSet::Kinds(ks) => ks.iter().map(|k| &**k).collect(),
-                            _ => Vec::new(),
-                        };
-                        match (name, ns) {
-                            (Some(name), Some(Some(ns))) => ks
-                                .iter()
-                                .filter_map(|k| self.graph.find_kind(k, Some(&ns), &name))
-                                .map(Val::Obj)
-                                .collect(),
-                            (Some(name), None) => ks
-                                .iter()
-                                .filter_map(|k| self.graph.find_kind(k, None, &name))
-                                .map(Val::Obj)
-                                .collect(),
-                            _ => Vec::new(),
-                        }
-                    }
-                };
-                self.quantify(*quant, *var, candidates, cond.as_deref(), env)
-            }
+            } => self.probe(*quant, *var, access, cond.as_deref(), env),
         }
+    }
+
+    /// A quantifier over a source (kept out of [`Ctx::eval`], as [`Ctx::relation`] is).
+    #[inline(never)]
+    fn quant(
+        &self,
+        quant: Quant,
+        var: usize,
+        source: &Source,
+        cond: Option<&Expr>,
+        env: &mut Env,
+    ) -> Val {
+        let candidates = self.source_iter(source, env);
+        self.quantify(quant, var, candidates, cond, env)
+    }
+
+    /// A call of a relation (kept out of [`Ctx::eval`], whose stack frame every step of
+    /// every rule pays for).
+    #[inline(never)]
+    fn relation(&self, rel: usize, args: &[Expr], env: &mut Env) -> Val {
+        let whole = self.relations.arity.get(rel) == Some(&args.len());
+        let Some(objs) = super::fixpoint::objects(self, args, env) else {
+            return if whole {
+                Val::Bool(false)
+            } else {
+                Val::List(Arc::default())
+            };
+        };
+        if whole {
+            Val::Bool(self.relations.find(rel, &objs, self.mode).is_some())
+        } else {
+            let ids = self.relations.completions(rel, &objs, self.mode);
+            Val::List(Arc::new(
+                ids.into_iter()
+                    .filter_map(|i| self.relations.last(rel, i))
+                    .map(Val::Obj)
+                    .collect(),
+            ))
+        }
+    }
+
+    /// An indexed sub-query (kept out of [`Ctx::eval`], as [`Ctx::relation`] is).
+    #[inline(never)]
+    fn probe(
+        &self,
+        quant: Quant,
+        var: usize,
+        access: &Access,
+        cond: Option<&Expr>,
+        env: &mut Env,
+    ) -> Val {
+        let candidates: Vec<Val> = match access {
+            Access::SelectedBy { kind, target } => match self.eval(target, env) {
+                Val::Obj(t) => self.graph.selected_by(t, kind).map(Val::Obj).collect(),
+                _ => Vec::new(),
+            },
+            Access::ByName {
+                kinds,
+                namespace,
+                name,
+            } => {
+                let ns = namespace.as_ref().map(|n| {
+                    let v = self.eval(n, env);
+                    self.text(&v)
+                });
+                let name = {
+                    let v = self.eval(name, env);
+                    self.text(&v)
+                };
+                let ks: Vec<&str> = match kinds {
+                    KindSet::Kinds(ks) => ks.iter().map(|k| &**k).collect(),
+                    _ => Vec::new(),
+                };
+                match (name, ns) {
+                    (Some(name), Some(Some(ns))) => ks
+                        .iter()
+                        .filter_map(|k| self.graph.find_kind(k, Some(&ns), &name))
+                        .map(Val::Obj)
+                        .collect(),
+                    (Some(name), None) => ks
+                        .iter()
+                        .filter_map(|k| self.graph.find_kind(k, None, &name))
+                        .map(Val::Obj)
+                        .collect(),
+                    _ => Vec::new(),
+                }
+            }
+        };
+        self.quantify(quant, var, candidates, cond, env)
     }
 
     fn quantify(
@@ -988,9 +1030,10 @@ impl<'g> Ctx<'g> {
             let witness = if let Val::Obj(o) = c { Some(o) } else { None };
             env.set(var, c);
             let mark = env.witnesses.len();
-            let ok = match cond {
-                Some(cond) => self.test(cond, env),
-                None => true,
+            let ok = match (cond, witness) {
+                (Some(cond), Some(o)) if self.reads_only(cond, var) => self.test_kept(cond, o, env),
+                (Some(cond), _) => self.test(cond, env),
+                (None, _) => true,
             };
             match quant {
                 Quant::Any | Quant::Exists if ok => {
@@ -1025,6 +1068,45 @@ impl<'g> Ctx<'g> {
         } else {
             Val::Bool(result)
         }
+    }
+
+    /// Whether `cond` reads no variable but `var`.
+    fn reads_only(&self, cond: &Expr, var: usize) -> bool {
+        let key = (std::ptr::from_ref(cond) as usize, var);
+        if let Some(&pure) = self
+            .pure_conds
+            .read()
+            .ok()
+            .as_ref()
+            .and_then(|m| m.get(&key))
+        {
+            return pure;
+        }
+        let pure = crate::plan::optimizer::free_vars(cond)
+            .iter()
+            .all(|&v| v == var);
+        if let Ok(mut m) = self.pure_conds.write() {
+            m.insert(key, pure);
+        }
+        pure
+    }
+
+    /// [`Ctx::test`] of a condition that reads only its quantifier's variable, bound to
+    /// object `o`: the kept answer (and the evidence its evaluation added) when it was asked
+    /// before in this environment. An answer cut short by the step limit is not kept.
+    fn test_kept(&self, cond: &Expr, o: ObjId, env: &mut Env) -> bool {
+        let key = (std::ptr::from_ref(cond) as usize, o);
+        if let Some((ok, added)) = env.cond_memo.get(&key) {
+            env.witnesses.extend_from_slice(added);
+            return *ok;
+        }
+        let mark = env.witnesses.len();
+        let ok = self.test(cond, env);
+        if !env.exhausted {
+            let added: Box<[ObjId]> = env.witnesses.get(mark..).unwrap_or(&[]).into();
+            env.cond_memo.insert(key, (ok, added));
+        }
+        ok
     }
 
     /// `image(t)`: the parsed reference, from the memo when `t` was parsed before.
