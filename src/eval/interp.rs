@@ -70,10 +70,6 @@ pub struct Ctx<'g> {
     /// Each object's [`super::finding::Resource`], made for its first finding and shared by
     /// the others: a finding then holds a pointer, not five.
     resources: Box<[std::sync::OnceLock<Arc<super::finding::Resource>>]>,
-    /// Whether a quantifier's condition reads no variable but the quantifier's own, by the
-    /// condition's address and that variable (filled as conditions are met): its answer for
-    /// an object is then the same wherever it is asked, and [`Env`] keeps it.
-    pure_conds: std::sync::RwLock<HashMap<(usize, usize), bool>>,
 }
 
 /// The texts of a rule that every finding of it carries (one shared copy per rule).
@@ -149,6 +145,12 @@ pub struct Env {
     /// reaches_node(s)` asks the same `s` for many `w`; the graph and the relations do not
     /// change while an environment lives, so the answer is kept.
     cond_memo: HashMap<(usize, ObjId), KeptAnswer>,
+    /// Whether a quantifier's condition reads no variable but the quantifier's own, by the
+    /// condition's address and that variable (filled as conditions are met). Both tables are
+    /// keyed by address: an environment never outlives the expressions it evaluates (the
+    /// fixpoint's per-case conditions are copies made for one call, and so is its
+    /// environment).
+    pure_conds: HashMap<(usize, usize), bool>,
 }
 
 impl Env {
@@ -187,7 +189,6 @@ impl<'g> Ctx<'g> {
             fixes: true,
             sources: None,
             by_namespace: std::sync::OnceLock::new(),
-            pure_conds: std::sync::RwLock::default(),
             texts: program
                 .rules
                 .iter()
@@ -1031,7 +1032,7 @@ impl<'g> Ctx<'g> {
             env.set(var, c);
             let mark = env.witnesses.len();
             let ok = match (cond, witness) {
-                (Some(cond), Some(o)) if self.reads_only(cond, var) => self.test_kept(cond, o, env),
+                (Some(cond), Some(o)) if reads_only(cond, var, env) => self.test_kept(cond, o, env),
                 (Some(cond), _) => self.test(cond, env),
                 (None, _) => true,
             };
@@ -1068,27 +1069,6 @@ impl<'g> Ctx<'g> {
         } else {
             Val::Bool(result)
         }
-    }
-
-    /// Whether `cond` reads no variable but `var`.
-    fn reads_only(&self, cond: &Expr, var: usize) -> bool {
-        let key = (std::ptr::from_ref(cond) as usize, var);
-        if let Some(&pure) = self
-            .pure_conds
-            .read()
-            .ok()
-            .as_ref()
-            .and_then(|m| m.get(&key))
-        {
-            return pure;
-        }
-        let pure = crate::plan::optimizer::free_vars(cond)
-            .iter()
-            .all(|&v| v == var);
-        if let Ok(mut m) = self.pure_conds.write() {
-            m.insert(key, pure);
-        }
-        pure
     }
 
     /// [`Ctx::test`] of a condition that reads only its quantifier's variable, bound to
@@ -1454,6 +1434,17 @@ impl<'g> Ctx<'g> {
             _ => None,
         }
     }
+}
+
+/// Whether `cond` reads no variable but `var` (kept in `env` by the condition's address).
+fn reads_only(cond: &Expr, var: usize, env: &mut Env) -> bool {
+    *env.pure_conds
+        .entry((std::ptr::from_ref(cond) as usize, var))
+        .or_insert_with(|| {
+            crate::plan::optimizer::free_vars(cond)
+                .iter()
+                .all(|&v| v == var)
+        })
 }
 
 fn fmt_num(n: f64) -> String {
