@@ -671,10 +671,11 @@ fn relations_over_many_objects_agree_across_thread_counts() {
     );
 }
 
-/// A quantifier whose condition reads only its own variable is answered once per object
-/// and environment (`Ctx::test_kept`): the rule that asks it of the same service account for
-/// many pods must report what the same rule gives when its condition also reads the pod
-/// (and so is asked afresh every time), evidence included.
+/// A quantifier's condition whose variables are all bound to objects is answered once per
+/// objects and environment (`Ctx::test_kept`): the rule that asks it of the same service
+/// account for many pods must report what the same rule gives when its condition also
+/// reads the pod (so each pod asks it afresh: no answer is kept across pods), evidence included; and a
+/// condition that reads the pod too is kept by both objects.
 #[test]
 fn kept_answers_of_a_condition_give_the_same_findings_and_evidence() {
     const RULES: &str = r#"
@@ -690,6 +691,13 @@ rule KEPT-002 asked {
   for w in workloads
   where exists sa in [w.serviceAccount] where w.name == w.name and any bd in sa.bindings where bd.role.name == "impersonates"
   report at w "`{w.name}` runs as a service account bound to `impersonates`"
+}
+
+rule KEPT-003 two-objects {
+  severity low
+  for w in workloads
+  where exists sa in [w.serviceAccount] where sa.namespace == w.namespace and w.name == "p1"
+  report at w "`{w.name}` is p1"
 }
 "#;
     let mut yaml = rbac_chains(3, 3, false, |c, i| format!("c{c}n{i}"));
@@ -738,6 +746,10 @@ rule KEPT-002 asked {
     let (kept, asked) = (of("KEPT-001"), of("KEPT-002"));
     assert_eq!(kept.len(), 270, "{kept:#?}");
     assert_eq!(kept, asked);
+    // a condition that also reads the pod is kept by both objects: the service account's
+    // answer for `p0` is not the one for `p1`
+    let p1 = of("KEPT-003");
+    assert_eq!(p1.len(), 3, "{p1:#?}");
     // the evidence holds the service account and the role read inside the condition
     assert!(
         kept.iter()

@@ -43,6 +43,13 @@ const IMAGE_MEMO: usize = 32;
 /// objects its evaluation added to the evidence chain.
 type KeptAnswer = (bool, Box<[ObjId]>);
 
+/// The most variables of a condition whose answer is kept (its quantifier's and others).
+const KEPT_VARS: usize = 3;
+
+/// A condition's address and the objects its variables are bound to (unused places
+/// `ObjId::MAX`).
+type KeptKey = (usize, [ObjId; KEPT_VARS]);
+
 /// Read-only evaluation context.
 pub struct Ctx<'g> {
     /// The graph.
@@ -139,18 +146,19 @@ pub struct Env {
     /// The buffer a finding's message is written into, so that the message kept is one
     /// allocation of its exact size.
     pub(crate) message: String,
-    /// Answers of quantifier conditions that read only the quantifier's variable, by the
-    /// condition's address and the object it was asked of: whether it held, and the objects
-    /// its evaluation added to the evidence chain. `exists s in reaches(w) where
-    /// reaches_node(s)` asks the same `s` for many `w`; the graph and the relations do not
-    /// change while an environment lives, so the answer is kept.
-    cond_memo: HashMap<(usize, ObjId), KeptAnswer>,
-    /// Whether a quantifier's condition reads no variable but the quantifier's own, by the
-    /// condition's address and that variable (filled as conditions are met). Both tables are
-    /// keyed by address: an environment never outlives the expressions it evaluates (the
-    /// fixpoint's per-case conditions are copies made for one call, and so is its
-    /// environment).
-    pure_conds: HashMap<(usize, usize), bool>,
+    /// Answers of quantifier conditions whose variables are all bound to objects, by the
+    /// condition's address and those objects: whether it held, and the objects its
+    /// evaluation added to the evidence chain. `exists s in reaches(w) where
+    /// reaches_node(s)` asks the same `s` for many `w`, and `all bb in b.bindings where
+    /// can_copy_binding(a, bb)` the same `(a, bb)` for many `b`; the graph and the relations
+    /// do not change while an environment lives, so the answer is kept.
+    cond_memo: HashMap<KeptKey, KeptAnswer, foldhash::fast::RandomState>,
+    /// The variables a quantifier's condition reads besides the quantifier's own, by the
+    /// condition's address and that variable (filled as conditions are met); `None` when
+    /// they are more than [`KEPT_VARS`] - 1. Both tables are keyed by address: an
+    /// environment never outlives the expressions it evaluates (the fixpoint's per-case
+    /// conditions are copies made for one call, and so is its environment).
+    cond_vars: HashMap<(usize, usize), Option<Box<[usize]>>, foldhash::fast::RandomState>,
 }
 
 impl Env {
@@ -1032,8 +1040,11 @@ impl<'g> Ctx<'g> {
             env.set(var, c);
             let mark = env.witnesses.len();
             let ok = match (cond, witness) {
-                (Some(cond), Some(o)) if reads_only(cond, var, env) => self.test_kept(cond, o, env),
-                (Some(cond), _) => self.test(cond, env),
+                (Some(cond), Some(o)) => match kept_key(cond, var, o, env) {
+                    Some(key) => self.test_kept(cond, key, env),
+                    None => self.test(cond, env),
+                },
+                (Some(cond), None) => self.test(cond, env),
                 (None, _) => true,
             };
             match quant {
@@ -1071,11 +1082,11 @@ impl<'g> Ctx<'g> {
         }
     }
 
-    /// [`Ctx::test`] of a condition that reads only its quantifier's variable, bound to
-    /// object `o`: the kept answer (and the evidence its evaluation added) when it was asked
-    /// before in this environment. An answer cut short by the step limit is not kept.
-    fn test_kept(&self, cond: &Expr, o: ObjId, env: &mut Env) -> bool {
-        let key = (std::ptr::from_ref(cond) as usize, o);
+    /// [`Ctx::test`] of a quantifier's condition whose variables are all bound to objects
+    /// (`key`, see [`kept_key`]): the kept answer (and the evidence its evaluation added)
+    /// when it was asked before in this environment. An answer cut short by the step limit
+    /// is not kept.
+    fn test_kept(&self, cond: &Expr, key: KeptKey, env: &mut Env) -> bool {
         if let Some((ok, added)) = env.cond_memo.get(&key) {
             env.witnesses.extend_from_slice(added);
             return *ok;
@@ -1436,15 +1447,25 @@ impl<'g> Ctx<'g> {
     }
 }
 
-/// Whether `cond` reads no variable but `var` (kept in `env` by the condition's address).
-fn reads_only(cond: &Expr, var: usize, env: &mut Env) -> bool {
-    *env.pure_conds
-        .entry((std::ptr::from_ref(cond) as usize, var))
-        .or_insert_with(|| {
-            crate::plan::optimizer::free_vars(cond)
-                .iter()
-                .all(|&v| v == var)
-        })
+/// The key of a quantifier's condition asked with its variable `var` bound to object `o`:
+/// `None` when the condition reads more than [`KEPT_VARS`] variables or one not bound to an
+/// object (its answer is then not kept).
+fn kept_key(cond: &Expr, var: usize, o: ObjId, env: &mut Env) -> Option<KeptKey> {
+    let at = std::ptr::from_ref(cond) as usize;
+    let others = env.cond_vars.entry((at, var)).or_insert_with(|| {
+        let vars = crate::plan::optimizer::free_vars(cond);
+        let others: Box<[usize]> = vars.into_iter().filter(|&v| v != var).collect();
+        (others.len() < KEPT_VARS).then_some(others)
+    });
+    let mut key = [ObjId::MAX; KEPT_VARS];
+    key[0] = o;
+    for (slot, v) in key.iter_mut().skip(1).zip(others.as_deref()?) {
+        match env.vars.get(*v) {
+            Some(Val::Obj(x)) => *slot = *x,
+            _ => return None,
+        }
+    }
+    Some((at, key))
 }
 
 fn fmt_num(n: f64) -> String {
