@@ -625,6 +625,11 @@ impl Run<'_, '_> {
                 _ => return,
             }
         }
+        // a tuple found in an earlier round keeps that (shorter) derivation: `merge` would
+        // drop this one, so its step is not even written
+        if ctx.relations.find(self.rel, &tuple, ctx.mode).is_some() {
+            return;
+        }
         let step = self.case.step.as_ref().map(|s| {
             let at = s.at.as_ref().map(|e| ctx.eval(e, env));
             let object = at.as_ref().and_then(obj_of).or(tuple.first().copied());
