@@ -3,7 +3,7 @@
 use super::finding::{Evidence, Finding, FindingData, Location, Resource};
 use super::interp::{Ctx, Env};
 use super::value::Val;
-use crate::check::ir::{Expr, MessagePart, Quant, Rule, Source};
+use crate::check::ir::{Expr, Quant, Rule, Source};
 use crate::diag::SourceMap;
 use crate::graph::ObjId;
 use std::sync::Arc;
@@ -175,15 +175,7 @@ pub fn finding(ctx: &Ctx<'_>, rule: &Rule, env: &mut Env, sources: &SourceMap) -
         .or_else(|| ctx.span_of(&Val::Obj(resource_id)))?;
     let mut buf = std::mem::take(&mut env.message);
     buf.clear();
-    for part in &rule.message {
-        match part {
-            MessagePart::Text(t) => buf.push_str(t),
-            MessagePart::Expr(e) => {
-                let v = ctx.eval(e, env);
-                ctx.display_into(&v, &mut buf);
-            }
-        }
-    }
+    ctx.write_message(&rule.message, env, &mut buf);
     let message = if needs_escape(&buf) {
         sanitize(&buf)
     } else {

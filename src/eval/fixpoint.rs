@@ -21,7 +21,7 @@
 use super::emit::obj_of;
 use super::interp::{Ctx, Env, Mode};
 use super::value::Val;
-use crate::check::ir::{Case, Expr, MessagePart, Program, Source};
+use crate::check::ir::{Case, Expr, Program, Source};
 use crate::diag::Span;
 use crate::graph::ObjId;
 use rayon::prelude::*;
@@ -209,6 +209,22 @@ struct Derivation {
     tuple: Box<[ObjId]>,
     step: Option<StepEvidence>,
     premises: Vec<(usize, u32)>,
+    /// What `merge` chooses the derivation of a tuple by (the smallest wins).
+    key: Key,
+}
+
+/// The order of a tuple's derivations: fewest steps first (the shortest path), then the
+/// facts read, then the step's place.
+type Key = (u32, Vec<ObjId>, Option<ObjId>, Option<(u32, u32, u32)>);
+
+/// The derivations a run of cases found, in order, and the smallest key of each tuple
+/// among them: a later derivation of a tuple whose key is not smaller can never be the one
+/// `merge` keeps (it keeps the smallest key, and the first of equal ones), so it is not
+/// made.
+#[derive(Default)]
+struct Found {
+    list: Vec<Derivation>,
+    best: HashMap<(usize, Box<[ObjId]>), Key, Hasher>,
 }
 
 /// Computes every relation of the program, stratum by stratum, in the context's mode.
@@ -253,7 +269,7 @@ pub fn compute(ctx: &mut Ctx<'_>, program: &Program) {
         loop {
             round += 1;
             ctx.relations = Arc::new(std::mem::take(&mut rels));
-            let mut found: Vec<Derivation> = Vec::new();
+            let mut found = Found::default();
             for &r in stratum {
                 let Some(rel) = program.relations.get(r) else {
                     continue;
@@ -288,6 +304,7 @@ pub fn compute(ctx: &mut Ctx<'_>, program: &Program) {
             if round > MAX_ROUNDS {
                 // a probe past the limit: were there longer paths? its facts are dropped
                 stats.truncated = found
+                    .list
                     .iter()
                     .any(|d| rels.find(d.rel, &d.tuple, ctx.mode).is_none());
                 break;
@@ -301,7 +318,7 @@ pub fn compute(ctx: &mut Ctx<'_>, program: &Program) {
                     }
                 }
             }
-            let added = merge(&mut rels, found, round, ctx.mode);
+            let added = merge(&mut rels, found.list, round, ctx.mode);
             for &r in stratum {
                 rels.sort_prefixes(r);
             }
@@ -319,8 +336,6 @@ pub fn compute(ctx: &mut Ctx<'_>, program: &Program) {
 /// Adds the new tuples of a round, each with its smallest derivation; returns how many.
 fn merge(rels: &mut Relations, found: Vec<Derivation>, round: u32, mode: Mode) -> usize {
     use std::collections::hash_map::Entry;
-    // fewest steps first (the shortest path), then the facts read, then the step's place
-    type Key = (u32, Vec<ObjId>, Option<ObjId>, Option<(u32, u32, u32)>);
     type Slot<'a> = (usize, &'a [ObjId]);
     // the best derivation of each new tuple: its key and where it is in `found` (the
     // tuples are borrowed, not copied; an entry is a third of a derivation's size)
@@ -329,23 +344,7 @@ fn merge(rels: &mut Relations, found: Vec<Derivation>, round: u32, mode: Mode) -
         if rels.find(d.rel, &d.tuple, mode).is_some() {
             continue;
         }
-        let mut premise_tuples = Vec::new();
-        let mut len = u32::from(d.step.is_some());
-        for &(r, i) in &d.premises {
-            if let Some(f) = rels.fact(r, i) {
-                premise_tuples.extend_from_slice(&f.tuple);
-                len = len.saturating_add(f.len);
-            }
-        }
-        let key: Key = (
-            len,
-            premise_tuples,
-            d.step.as_ref().and_then(|s| s.object),
-            d.step
-                .as_ref()
-                .and_then(|s| s.span)
-                .map(|s| (s.file, s.start, s.end)),
-        );
+        let key = d.key.clone();
         match best.entry((d.rel, &d.tuple)) {
             Entry::Occupied(mut o) => {
                 if key < o.get().0 {
@@ -442,7 +441,7 @@ fn run_case(
     delta: Option<usize>,
     delta_start: &[u32],
     only: Option<&HashSet<ObjId>>,
-    out: &mut Vec<Derivation>,
+    out: &mut Found,
 ) {
     let mut env = Env::new(case.vars.len());
     let mut premises = Vec::new();
@@ -488,13 +487,7 @@ struct Run<'a, 'g> {
 }
 
 impl Run<'_, '_> {
-    fn rows(
-        &self,
-        depth: usize,
-        env: &mut Env,
-        premises: &mut Vec<(usize, u32)>,
-        out: &mut Vec<Derivation>,
-    ) {
+    fn rows(&self, depth: usize, env: &mut Env, premises: &mut Vec<(usize, u32)>, out: &mut Found) {
         let ctx = self.ctx;
         let Some(b) = self.case.bindings.get(depth) else {
             self.emit(env, premises, out);
@@ -565,8 +558,8 @@ impl Run<'_, '_> {
         items: &[T],
         env: &mut Env,
         premises: &mut Vec<(usize, u32)>,
-        out: &mut Vec<Derivation>,
-        visit: impl Fn(&T, &mut Env, &mut Vec<(usize, u32)>, &mut Vec<Derivation>) + Sync,
+        out: &mut Found,
+        visit: impl Fn(&T, &mut Env, &mut Vec<(usize, u32)>, &mut Found) + Sync,
     ) {
         let row = |item: &T, env: &mut Env, premises: &mut Vec<(usize, u32)>, out: &mut _| {
             if depth == 0 {
@@ -582,14 +575,14 @@ impl Run<'_, '_> {
             return;
         }
         let vars = env.vars.len();
-        out.extend(in_chunks(items, |chunk| {
+        out.list.extend(in_chunks(items, |chunk| {
             let mut env = Env::new(vars);
             let mut premises = Vec::new();
-            let mut found = Vec::new();
+            let mut found = Found::default();
             for item in chunk {
                 row(item, &mut env, &mut premises, &mut found);
             }
-            found
+            found.list
         }));
     }
 
@@ -613,7 +606,7 @@ impl Run<'_, '_> {
         true
     }
 
-    fn emit(&self, env: &mut Env, premises: &[(usize, u32)], out: &mut Vec<Derivation>) {
+    fn emit(&self, env: &mut Env, premises: &[(usize, u32)], out: &mut Found) {
         let ctx = self.ctx;
         if self.case.bindings.is_empty() && !self.holds(0, env) {
             return;
@@ -630,27 +623,53 @@ impl Run<'_, '_> {
         if ctx.relations.find(self.rel, &tuple, ctx.mode).is_some() {
             return;
         }
-        let step = self.case.step.as_ref().map(|s| {
+        // the step's place, then the key `merge` chooses by, before the step's text
+        let place = self.case.step.as_ref().map(|s| {
             let at = s.at.as_ref().map(|e| ctx.eval(e, env));
             let object = at.as_ref().and_then(obj_of).or(tuple.first().copied());
             let span = s.at.as_ref().and_then(|e| ctx.locate(e, env));
-            let mut text = String::new();
-            for p in &s.message {
-                match p {
-                    MessagePart::Text(t) => text.push_str(t),
-                    MessagePart::Expr(e) => {
-                        let v = ctx.eval(e, env);
-                        ctx.display_into(&v, &mut text);
-                    }
-                }
-            }
-            StepEvidence { object, span, text }
+            (object, span)
         });
-        out.push(Derivation {
+        let mut premise_tuples = Vec::new();
+        let mut len = u32::from(place.is_some());
+        for &(r, i) in premises {
+            if let Some(f) = ctx.relations.fact(r, i) {
+                premise_tuples.extend_from_slice(&f.tuple);
+                len = len.saturating_add(f.len);
+            }
+        }
+        let key: Key = (
+            len,
+            premise_tuples,
+            place.and_then(|(o, _)| o),
+            place.and_then(|(_, s)| s).map(|s| (s.file, s.start, s.end)),
+        );
+        let tuple: Box<[ObjId]> = tuple.into_boxed_slice();
+        match out.best.entry((self.rel, tuple.clone())) {
+            std::collections::hash_map::Entry::Occupied(o) if *o.get() <= key => return,
+            std::collections::hash_map::Entry::Occupied(mut o) => {
+                o.insert(key.clone());
+            }
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(key.clone());
+            }
+        }
+        let step = self
+            .case
+            .step
+            .as_ref()
+            .zip(place)
+            .map(|(s, (object, span))| {
+                let mut text = String::new();
+                ctx.write_message(&s.message, env, &mut text);
+                StepEvidence { object, span, text }
+            });
+        out.list.push(Derivation {
             rel: self.rel,
-            tuple: tuple.into_boxed_slice(),
+            tuple,
             step,
             premises: premises.to_vec(),
+            key,
         });
     }
 }

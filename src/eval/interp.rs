@@ -932,6 +932,26 @@ impl<'g> Ctx<'g> {
         }
     }
 
+    /// Appends a message's text to `out`: its literal parts, and the display of each
+    /// expression's value.
+    pub(crate) fn write_message(
+        &self,
+        parts: &[crate::check::ir::MessagePart],
+        env: &mut Env,
+        out: &mut String,
+    ) {
+        use crate::check::ir::MessagePart;
+        for part in parts {
+            match part {
+                MessagePart::Text(t) => out.push_str(t),
+                MessagePart::Expr(e) => {
+                    let v = self.eval(e, env);
+                    self.display_into(&v, out);
+                }
+            }
+        }
+    }
+
     /// A quantifier over a source (kept out of [`Ctx::eval`], as [`Ctx::relation`] is).
     #[inline(never)]
     fn quant(
