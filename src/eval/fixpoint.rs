@@ -239,7 +239,7 @@ pub fn compute(ctx: &mut Ctx<'_>, program: &Program) {
     let needed = crate::plan::fixpoint::needed(program, &rules);
     // the executor computes a relation only from the values its callers start from; the
     // reference computes every relation whole
-    let seeds: Vec<Option<HashSet<ObjId>>> = match ctx.mode {
+    let seeds: Vec<Option<HashSet<ObjId, Hasher>>> = match ctx.mode {
         Mode::Indexed => crate::plan::fixpoint::restrictions(program)
             .iter()
             .map(|r| r.as_ref().map(|list| seed_values(ctx, program, list)))
@@ -389,8 +389,8 @@ fn seed_values(
     ctx: &Ctx<'_>,
     program: &Program,
     seeds: &[crate::plan::fixpoint::Seed],
-) -> HashSet<ObjId> {
-    let mut out = HashSet::new();
+) -> HashSet<ObjId, Hasher> {
+    let mut out = HashSet::default();
     for s in seeds {
         let n = program.rules.get(s.rule).map_or(0, |r| r.vars.len());
         let values = ctx.source_values(&s.source, &mut Env::new(n));
@@ -440,7 +440,7 @@ fn run_case(
     case: &Case,
     delta: Option<usize>,
     delta_start: &[u32],
-    only: Option<&HashSet<ObjId>>,
+    only: Option<&HashSet<ObjId, Hasher>>,
     out: &mut Found,
 ) {
     let mut env = Env::new(case.vars.len());
@@ -483,7 +483,7 @@ struct Run<'a, 'g> {
     /// The conjuncts of the condition to check once binding `i` is set.
     filters: Vec<Vec<Expr>>,
     /// The values the first binding is restricted to.
-    only: Option<&'a HashSet<ObjId>>,
+    only: Option<&'a HashSet<ObjId, Hasher>>,
 }
 
 impl Run<'_, '_> {

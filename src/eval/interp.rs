@@ -112,8 +112,8 @@ impl RuleText {
 /// Objects by namespace, for the scans that the graph does not index itself.
 #[derive(Debug, Default)]
 struct NamespaceIndex {
-    workloads: std::collections::HashMap<Box<str>, Vec<ObjId>>,
-    all: std::collections::HashMap<Box<str>, Vec<ObjId>>,
+    workloads: HashMap<Box<str>, Vec<ObjId>, foldhash::fast::RandomState>,
+    all: HashMap<Box<str>, Vec<ObjId>, foldhash::fast::RandomState>,
 }
 
 /// Per-row mutable state.

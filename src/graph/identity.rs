@@ -58,6 +58,11 @@ pub struct Subject {
 
 /// Identity relations. The per-object ones are tables of the objects that have them
 /// (workloads, bindings, aggregating ClusterRoles), not a slot for every object.
+/// Bindings by two names (looked up, never iterated: foldhash, as the relations' indexes,
+/// since attack-path relations ask for a service account's bindings for every row).
+type NameTable = HashMap<Box<str>, HashMap<Box<str>, Vec<ObjId>, Fast>, Fast>;
+type Fast = foldhash::fast::RandomState;
+
 #[derive(Debug, Default)]
 pub(crate) struct Identity {
     /// Per workload, its service account and whether its token is mounted.
@@ -65,9 +70,9 @@ pub(crate) struct Identity {
     role_refs: PerObject<RoleRef>,
     subjects: PerObject<Subject>,
     /// namespace → name → bindings naming that service account.
-    by_sa: HashMap<Box<str>, HashMap<Box<str>, Vec<ObjId>>>,
+    by_sa: NameTable,
     /// kind → name → bindings (users and groups).
-    by_subject: HashMap<Box<str>, HashMap<Box<str>, Vec<ObjId>>>,
+    by_subject: NameTable,
     aggregates: PerObject<ObjId>,
 }
 
@@ -113,7 +118,7 @@ impl Identity {
     }
 
     fn index_subject(&mut self, b: ObjId, s: &Subject) {
-        let push = |m: &mut HashMap<Box<str>, HashMap<Box<str>, Vec<ObjId>>>, a: &str, n: &str| {
+        let push = |m: &mut NameTable, a: &str, n: &str| {
             let list = m.entry(a.into()).or_default().entry(n.into()).or_default();
             if list.last() != Some(&b) {
                 list.push(b);
