@@ -339,12 +339,12 @@ fn merge(rels: &mut Relations, found: Vec<Derivation>, round: u32, mode: Mode) -
     type Slot<'a> = (usize, &'a [ObjId]);
     // the best derivation of each new tuple: its key and where it is in `found` (the
     // tuples are borrowed, not copied; an entry is a third of a derivation's size)
-    let mut best: HashMap<Slot<'_>, (Key, usize), Hasher> = HashMap::default();
+    let mut best: HashMap<Slot<'_>, (&Key, usize), Hasher> = HashMap::default();
     for (i, d) in found.iter().enumerate() {
         if rels.find(d.rel, &d.tuple, mode).is_some() {
             continue;
         }
-        let key = d.key.clone();
+        let key = &d.key;
         match best.entry((d.rel, &d.tuple)) {
             Entry::Occupied(mut o) => {
                 if key < o.get().0 {
