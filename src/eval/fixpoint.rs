@@ -21,16 +21,13 @@
 use super::emit::obj_of;
 use super::interp::{Ctx, Env, Mode};
 use super::value::Val;
+use crate::FastHash;
 use crate::check::ir::{Case, Expr, Program, Source};
 use crate::diag::Span;
 use crate::graph::ObjId;
 use rayon::prelude::*;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
-
-/// The hasher of the facts' indexes (foldhash: keys are short lists of object ids, and
-/// nothing is read from these tables in their order).
-type Hasher = foldhash::fast::RandomState;
 
 /// Most rounds a stratum runs: the longest path (in steps of its base cases) it finds.
 pub const MAX_ROUNDS: u32 = crate::limits::MAX_PATH_ROUNDS;
@@ -66,9 +63,9 @@ pub struct Fact {
 pub struct Facts {
     /// Every fact, in the order found (rounds in order).
     pub facts: Vec<Fact>,
-    by_tuple: HashMap<Box<[ObjId]>, u32, Hasher>,
+    by_tuple: HashMap<Box<[ObjId]>, u32, FastHash>,
     /// Every column but the last → facts, in order of height then last column.
-    by_prefix: HashMap<Box<[ObjId]>, Vec<u32>, Hasher>,
+    by_prefix: HashMap<Box<[ObjId]>, Vec<u32>, FastHash>,
 }
 
 /// How a stratum was evaluated, for `kanon explain`.
@@ -224,7 +221,7 @@ type Key = (u32, Vec<ObjId>, Option<ObjId>, Option<(u32, u32, u32)>);
 #[derive(Default)]
 struct Found {
     list: Vec<Derivation>,
-    best: HashMap<(usize, Box<[ObjId]>), Key, Hasher>,
+    best: HashMap<(usize, Box<[ObjId]>), Key, FastHash>,
 }
 
 /// Computes every relation of the program, stratum by stratum, in the context's mode.
@@ -239,7 +236,7 @@ pub fn compute(ctx: &mut Ctx<'_>, program: &Program) {
     let needed = crate::plan::fixpoint::needed(program, &rules);
     // the executor computes a relation only from the values its callers start from; the
     // reference computes every relation whole
-    let seeds: Vec<Option<HashSet<ObjId, Hasher>>> = match ctx.mode {
+    let seeds: Vec<Option<HashSet<ObjId, FastHash>>> = match ctx.mode {
         Mode::Indexed => crate::plan::fixpoint::restrictions(program)
             .iter()
             .map(|r| r.as_ref().map(|list| seed_values(ctx, program, list)))
@@ -339,7 +336,7 @@ fn merge(rels: &mut Relations, found: Vec<Derivation>, round: u32, mode: Mode) -
     type Slot<'a> = (usize, &'a [ObjId]);
     // the best derivation of each new tuple: its key and where it is in `found` (the
     // tuples are borrowed, not copied; an entry is a third of a derivation's size)
-    let mut best: HashMap<Slot<'_>, (&Key, usize), Hasher> = HashMap::default();
+    let mut best: HashMap<Slot<'_>, (&Key, usize), FastHash> = HashMap::default();
     for (i, d) in found.iter().enumerate() {
         if rels.find(d.rel, &d.tuple, mode).is_some() {
             continue;
@@ -389,7 +386,7 @@ fn seed_values(
     ctx: &Ctx<'_>,
     program: &Program,
     seeds: &[crate::plan::fixpoint::Seed],
-) -> HashSet<ObjId, Hasher> {
+) -> HashSet<ObjId, FastHash> {
     let mut out = HashSet::default();
     for s in seeds {
         let n = program.rules.get(s.rule).map_or(0, |r| r.vars.len());
@@ -440,7 +437,7 @@ fn run_case(
     case: &Case,
     delta: Option<usize>,
     delta_start: &[u32],
-    only: Option<&HashSet<ObjId, Hasher>>,
+    only: Option<&HashSet<ObjId, FastHash>>,
     out: &mut Found,
 ) {
     let mut env = Env::new(case.vars.len());
@@ -483,7 +480,7 @@ struct Run<'a, 'g> {
     /// The conjuncts of the condition to check once binding `i` is set.
     filters: Vec<Vec<Expr>>,
     /// The values the first binding is restricted to.
-    only: Option<&'a HashSet<ObjId, Hasher>>,
+    only: Option<&'a HashSet<ObjId, FastHash>>,
 }
 
 impl Run<'_, '_> {

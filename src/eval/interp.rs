@@ -5,6 +5,7 @@
 
 use super::builtins::{self, ImageRef, Version};
 use super::value::{Scalar, Val, Values};
+use crate::FastHash;
 use crate::check::ir::{
     Access, Attr, Builtin, CmpOp, Const, Expr, KindSet, Program, Quant, Source,
 };
@@ -42,9 +43,6 @@ const IMAGE_MEMO: usize = 32;
 /// A kept answer of a quantifier's condition (see [`Env`]): whether it held, and the
 /// objects its evaluation added to the evidence chain.
 type KeptAnswer = (bool, Box<[ObjId]>);
-
-/// The hasher of the tables looked up per row (never iterated).
-type Fast = foldhash::fast::RandomState;
 
 /// The most variables of a condition whose answer is kept (its quantifier's and others).
 const KEPT_VARS: usize = 3;
@@ -115,8 +113,8 @@ impl RuleText {
 /// Objects by namespace, for the scans that the graph does not index itself.
 #[derive(Debug, Default)]
 struct NamespaceIndex {
-    workloads: HashMap<Box<str>, Vec<ObjId>, Fast>,
-    all: HashMap<Box<str>, Vec<ObjId>, Fast>,
+    workloads: HashMap<Box<str>, Vec<ObjId>, FastHash>,
+    all: HashMap<Box<str>, Vec<ObjId>, FastHash>,
 }
 
 /// Per-row mutable state.
@@ -155,13 +153,13 @@ pub struct Env {
     /// reaches_node(s)` asks the same `s` for many `w`, and `all bb in b.bindings where
     /// can_copy_binding(a, bb)` the same `(a, bb)` for many `b`; the graph and the relations
     /// do not change while an environment lives, so the answer is kept.
-    cond_memo: HashMap<KeptKey, KeptAnswer, Fast>,
+    cond_memo: HashMap<KeptKey, KeptAnswer, FastHash>,
     /// The variables a quantifier's condition reads besides the quantifier's own, by the
     /// condition's address and that variable (filled as conditions are met); `None` when
     /// they are more than [`KEPT_VARS`] - 1. Both tables are keyed by address: an
     /// environment never outlives the expressions it evaluates (the fixpoint's per-case
     /// conditions are copies made for one call, and so is its environment).
-    cond_vars: HashMap<(usize, usize), Option<Box<[usize]>>, Fast>,
+    cond_vars: HashMap<(usize, usize), Option<Box<[usize]>>, FastHash>,
 }
 
 impl Env {

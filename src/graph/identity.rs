@@ -10,6 +10,7 @@ use rayon::prelude::*;
 use super::index::PerObject;
 use super::selector::{LabelIndex, LabelSelector, Missing};
 use super::{Graph, ObjId, nonempty_str};
+use crate::FastHash;
 use crate::model::NodeId;
 
 /// The RBAC API group.
@@ -56,13 +57,12 @@ pub struct Subject {
     pub node: NodeId,
 }
 
+/// Bindings by two names (attack-path relations ask for a service account's bindings for
+/// every row).
+type NameTable = HashMap<Box<str>, HashMap<Box<str>, Vec<ObjId>, FastHash>, FastHash>;
+
 /// Identity relations. The per-object ones are tables of the objects that have them
 /// (workloads, bindings, aggregating ClusterRoles), not a slot for every object.
-/// Bindings by two names (looked up, never iterated: foldhash, as the relations' indexes,
-/// since attack-path relations ask for a service account's bindings for every row).
-type NameTable = HashMap<Box<str>, HashMap<Box<str>, Vec<ObjId>, Fast>, Fast>;
-type Fast = foldhash::fast::RandomState;
-
 #[derive(Debug, Default)]
 pub(crate) struct Identity {
     /// Per workload, its service account and whether its token is mounted.
