@@ -435,6 +435,11 @@ pub enum Expr {
         /// The residual filter.
         cond: Option<Box<Expr>>,
     },
+    /// A sub-expression the executor evaluates once and then keeps until a variable it
+    /// reads is bound again (introduced by the physical plan, never by the checker): the
+    /// value sits in slot `.0` of the rule's memo. Everything else sees through it to the
+    /// expression it wraps.
+    Memo(usize, Box<Expr>),
     /// A quantifier or sub-query.
     Quant {
         /// Which.
@@ -730,51 +735,72 @@ pub enum Ty {
 impl Expr {
     /// Every relation call in the expression, with its arguments, outer ones first.
     pub fn relation_calls<'e>(&'e self, out: &mut Vec<(usize, &'e [Expr])>) {
-        fn go<'e>(x: &'e Expr, out: &mut Vec<(usize, &'e [Expr])>) {
-            x.relation_calls(out);
+        if let Expr::Relation { rel, args, .. } = self {
+            out.push((*rel, args));
         }
-        match self {
-            Expr::Relation { rel, args, .. } => {
-                out.push((*rel, args));
-                args.iter().for_each(|a| go(a, out));
-            }
+        self.for_each_child(&mut |c| c.relation_calls(out));
+    }
+
+    /// Calls `f` on each direct sub-expression, in evaluation order: operands, arguments,
+    /// a quantifier's source then its condition, a probe's access path then its condition.
+    pub fn for_each_child<'e>(&'e self, f: &mut dyn FnMut(&'e Expr)) {
+        each_child!(self, f, iter, as_deref);
+    }
+
+    /// [`Expr::for_each_child`], each sub-expression borrowed to be changed.
+    pub fn for_each_child_mut(&mut self, f: &mut dyn FnMut(&mut Expr)) {
+        each_child!(self, f, iter_mut, as_deref_mut);
+    }
+}
+
+/// The body of [`Expr::for_each_child`] and [`Expr::for_each_child_mut`]: the same walk,
+/// through shared or through mutable borrows (`iter` and `as_deref`, or their `_mut`s).
+macro_rules! each_child {
+    ($e:expr, $f:expr, $iter:ident, $deref:ident) => {
+        match $e {
             Expr::Const(_) | Expr::Var(_) | Expr::Param(_) | Expr::Table(_) => {}
-            Expr::Field(b, _) | Expr::Attr(b, _) | Expr::Not(b) | Expr::Matches(b, _) => go(b, out),
+            Expr::Field(b, _)
+            | Expr::Attr(b, _)
+            | Expr::Not(b)
+            | Expr::Matches(b, _)
+            | Expr::Memo(_, b) => $f(b),
             Expr::Index(a, b)
             | Expr::And(a, b)
             | Expr::Or(a, b)
             | Expr::Cmp(_, a, b)
             | Expr::Coalesce(a, b)
             | Expr::Selects(a, b) => {
-                go(a, out);
-                go(b, out);
+                $f(a);
+                $f(b);
             }
-            Expr::Call(_, args) | Expr::List(args) => args.iter().for_each(|a| go(a, out)),
+            Expr::Call(_, args) | Expr::List(args) | Expr::Relation { args, .. } => {
+                args.$iter().for_each(|a| $f(a));
+            }
             Expr::Quant { source, cond, .. } => {
-                source.relation_calls(out);
-                if let Some(c) = cond {
-                    go(c, out);
+                match source {
+                    Source::Scan { namespace, .. } => {
+                        namespace.$deref().into_iter().for_each(|n| $f(n))
+                    }
+                    Source::Expr(e) => $f(e),
                 }
+                cond.$deref().into_iter().for_each(|c| $f(c));
             }
             Expr::Probe { access, cond, .. } => {
                 match access {
-                    Access::SelectedBy { target, .. } => go(target, out),
+                    Access::SelectedBy { target, .. } => $f(target),
                     Access::ByName {
                         namespace, name, ..
                     } => {
-                        if let Some(n) = namespace {
-                            go(n, out);
-                        }
-                        go(name, out);
+                        namespace.$deref().into_iter().for_each(|n| $f(n));
+                        $f(name);
                     }
                 }
-                if let Some(c) = cond {
-                    go(c, out);
-                }
+                cond.$deref().into_iter().for_each(|c| $f(c));
             }
         }
-    }
+    };
 }
+use each_child;
 
 impl Source {
     /// Every relation call in the source.

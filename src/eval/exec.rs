@@ -292,6 +292,9 @@ fn run_root(
         0
     };
     env.row_hits.clear();
+    // kept sub-expressions live for one root object at most
+    env.memo.clear();
+    env.memo.resize(r.memo_slots, None);
     if let (Root::Scan { var, filters, .. }, Some(id)) = (&r.root, root) {
         env.set(*var, Val::Obj(id));
         if !passes(ctx, filters, env) {
@@ -368,6 +371,7 @@ fn steps(
             source,
             filters,
             lookup,
+            resets,
         } => {
             // objects reached while computing the source (the service account behind
             // `w.bindings`) belong to every row of this loop, and to no row after it
@@ -392,6 +396,11 @@ fn steps(
                     env.extra_steps = 0;
                 }
                 env.set(*var, v);
+                for &s in resets {
+                    if let Some(m) = env.memo.get_mut(s) {
+                        *m = None;
+                    }
+                }
                 let mark = env.witnesses.len();
                 if passes(ctx, filters, env) {
                     steps(ctx, rule, tail, env, sources, found);

@@ -160,6 +160,9 @@ pub struct Env {
     /// environment never outlives the expressions it evaluates (the fixpoint's per-case
     /// conditions are copies made for one call, and so is its environment).
     cond_vars: HashMap<(usize, usize), Option<Box<[usize]>>, FastHash>,
+    /// The values of the rule's kept sub-expressions ([`Expr::Memo`]) for the current row,
+    /// by slot (`None`: not evaluated since a variable it reads was last bound).
+    pub(crate) memo: Vec<Option<Val>>,
 }
 
 impl Env {
@@ -918,6 +921,7 @@ impl<'g> Ctx<'g> {
                 Val::List(Arc::new(items.iter().map(|i| self.eval(i, env)).collect()))
             }
             Expr::Relation { rel, args, .. } => self.relation(*rel, args, env),
+            Expr::Memo(slot, x) => self.memo(*slot, x, env),
             Expr::Quant {
                 quant,
                 var,
@@ -931,6 +935,21 @@ impl<'g> Ctx<'g> {
                 cond,
             } => self.probe(*quant, *var, access, cond.as_deref(), env),
         }
+    }
+
+    /// The value of kept sub-expression `slot` (`x`): from the memo when it is there, else
+    /// evaluated and kept. A value cut short by the step limit is not kept.
+    fn memo(&self, slot: usize, x: &Expr, env: &mut Env) -> Val {
+        if let Some(Some(v)) = env.memo.get(slot) {
+            return v.clone();
+        }
+        let v = self.eval(x, env);
+        if !env.exhausted {
+            if let Some(s) = env.memo.get_mut(slot) {
+                *s = Some(v.clone());
+            }
+        }
+        v
     }
 
     /// Appends a message's text to `out`: its literal parts, and the display of each
@@ -1452,7 +1471,9 @@ impl<'g> Ctx<'g> {
             return Some(s);
         }
         match e {
-            Expr::Field(b, _) | Expr::Index(b, _) | Expr::Attr(b, _) => self.locate(b, env),
+            Expr::Field(b, _) | Expr::Index(b, _) | Expr::Attr(b, _) | Expr::Memo(_, b) => {
+                self.locate(b, env)
+            }
             Expr::Call(_, args) => match args.first() {
                 // `effective(c, w).x` missing: the container's securityContext, else the container
                 Some(first) => {

@@ -68,6 +68,18 @@ pub fn expr_text(e: &Expr, vars: &[String]) -> String {
     let sub = |x: &Expr| {
         let t = expr_text(x, vars);
         match x {
+            Expr::Memo(_, m)
+                if matches!(
+                    **m,
+                    Expr::And(..)
+                        | Expr::Or(..)
+                        | Expr::Cmp(..)
+                        | Expr::Quant { .. }
+                        | Expr::Probe { .. }
+                ) =>
+            {
+                format!("({t})")
+            }
             Expr::And(..)
             | Expr::Or(..)
             | Expr::Cmp(..)
@@ -77,6 +89,8 @@ pub fn expr_text(e: &Expr, vars: &[String]) -> String {
         }
     };
     match e {
+        // a kept sub-expression reads as the expression (the plan lists what it keeps)
+        Expr::Memo(_, x) => expr_text(x, vars),
         Expr::Const(c) => const_text(c),
         Expr::Var(v) => var(vars, *v),
         Expr::Param(i) => format!("param#{i}"),

@@ -3,6 +3,7 @@
 pub mod display;
 pub mod fixpoint;
 pub mod logical;
+mod memo;
 pub mod optimizer;
 pub mod physical;
 

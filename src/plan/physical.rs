@@ -112,6 +112,9 @@ pub enum Step {
         filters: Vec<Expr>,
         /// A hash lookup that yields only the rows that can pass the filters.
         lookup: Option<Lookup>,
+        /// The slots of the rule's kept sub-expressions that read `var`, emptied each
+        /// time it is bound (see `plan::memo`).
+        resets: Vec<usize>,
     },
     /// Keeps rows passing a predicate.
     Filter(Expr),
@@ -139,6 +142,8 @@ pub struct PhysicalRule {
     pub root: Root,
     /// The steps after the root.
     pub steps: Vec<Step>,
+    /// How many sub-expressions the steps keep ([`Expr::Memo`] slots).
+    pub memo_slots: usize,
 }
 
 /// Rules sharing one scan of a kind set.
@@ -190,6 +195,7 @@ pub fn lower(plan: &LogicalPlan) -> Option<PhysicalRule> {
                     source: u.source.clone(),
                     filters: u.filters.clone(),
                     lookup: Lookup::of(u.var, &u.source, &u.filters),
+                    resets: Vec::new(),
                 });
                 node = &u.input;
             }
@@ -225,11 +231,14 @@ pub fn lower(plan: &LogicalPlan) -> Option<PhysicalRule> {
         }
     };
     steps.reverse();
-    Some(PhysicalRule {
+    let mut rule = PhysicalRule {
         rule: emit.rule,
         root,
         steps,
-    })
+        memo_slots: 0,
+    };
+    super::memo::memoize(&mut rule);
+    Some(rule)
 }
 
 /// Groups rules by their root scan so each kind is read once.
@@ -298,6 +307,7 @@ pub fn render(r: &PhysicalRule, vars: &[String]) -> String {
                 source,
                 filters,
                 lookup,
+                ..
             } => {
                 let how = lookup
                     .as_ref()
@@ -341,6 +351,9 @@ pub fn render(r: &PhysicalRule, vars: &[String]) -> String {
             }
         };
         let _ = writeln!(out, "{}: {line}", i + 2);
+    }
+    for (slot, e) in super::memo::kept(r).into_iter().enumerate() {
+        let _ = writeln!(out, "kept #{slot}: {}", expr_text(e, vars));
     }
     out
 }

@@ -121,49 +121,33 @@ pub(crate) fn free_vars(e: &Expr) -> BTreeSet<VarId> {
 }
 
 fn collect_free(e: &Expr, out: &mut BTreeSet<VarId>) {
-    let inner = |x: &Expr, out: &mut BTreeSet<VarId>| collect_free(x, out);
     match e {
         Expr::Var(v) => {
             out.insert(*v);
-        }
-        Expr::Const(_) | Expr::Param(_) | Expr::Table(_) => {}
-        Expr::Field(b, _) | Expr::Attr(b, _) | Expr::Not(b) | Expr::Matches(b, _) => inner(b, out),
-        Expr::Index(a, b)
-        | Expr::And(a, b)
-        | Expr::Or(a, b)
-        | Expr::Cmp(_, a, b)
-        | Expr::Coalesce(a, b)
-        | Expr::Selects(a, b) => {
-            inner(a, out);
-            inner(b, out);
-        }
-        Expr::Call(_, args) | Expr::List(args) | Expr::Relation { args, .. } => {
-            for a in args {
-                inner(a, out);
-            }
         }
         Expr::Quant {
             var, source, cond, ..
         } => {
             source_free(source, out);
-            if let Some(c) = cond {
-                let mut sub = BTreeSet::new();
-                collect_free(c, &mut sub);
-                sub.remove(var);
-                out.extend(sub);
-            }
+            bound_free(*var, cond.as_deref(), out);
         }
         Expr::Probe {
             var, access, cond, ..
         } => {
             access_free(access, out);
-            if let Some(c) = cond {
-                let mut sub = BTreeSet::new();
-                collect_free(c, &mut sub);
-                sub.remove(var);
-                out.extend(sub);
-            }
+            bound_free(*var, cond.as_deref(), out);
         }
+        _ => e.for_each_child(&mut |c| collect_free(c, out)),
+    }
+}
+
+/// The free variables of a condition that binds `var`.
+fn bound_free(var: VarId, cond: Option<&Expr>, out: &mut BTreeSet<VarId>) {
+    if let Some(c) = cond {
+        let mut sub = BTreeSet::new();
+        collect_free(c, &mut sub);
+        sub.remove(&var);
+        out.extend(sub);
     }
 }
 
@@ -213,6 +197,7 @@ pub(crate) fn rewrite_expr(e: Expr, f: &mut dyn FnMut(Expr) -> Expr) -> Expr {
     let e = match e {
         Expr::Field(b, n) => Expr::Field(r(b, f), n),
         Expr::Attr(b, a) => Expr::Attr(r(b, f), a),
+        Expr::Memo(slot, b) => Expr::Memo(slot, r(b, f)),
         Expr::Not(b) => Expr::Not(r(b, f)),
         Expr::Matches(b, p) => Expr::Matches(r(b, f), p),
         Expr::Index(a, b) => Expr::Index(r(a, f), r(b, f)),

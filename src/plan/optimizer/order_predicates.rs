@@ -25,6 +25,7 @@ pub(crate) fn cost(e: &Expr) -> u32 {
         Expr::Quant { .. } | Expr::Probe { .. } | Expr::Relation { .. } => 1000,
         Expr::Const(_) | Expr::Var(_) | Expr::Param(_) | Expr::Table(_) => 0,
         Expr::Field(b, _) | Expr::Not(b) => 1 + cost(b),
+        Expr::Memo(_, b) => cost(b),
         Expr::Index(a, b)
         | Expr::Cmp(_, a, b)
         | Expr::Coalesce(a, b)
