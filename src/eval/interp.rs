@@ -824,6 +824,14 @@ impl<'g> Ctx<'g> {
 
     fn cmp(&self, op: CmpOp, a: &Expr, b: &Expr, env: &mut Env) -> bool {
         let a = self.eval(a, env);
+        // a constant list on the right (`c.imagePullPolicy in ["Always", "IfNotPresent"]`)
+        // is read where it is: no shared list is counted in and out for each row
+        if let (Expr::Const(Const::List(items)), CmpOp::In | CmpOp::NotIn) = (b, op) {
+            if !self.take_step(env) {
+                return self.compare(op, &a, &Val::Null);
+            }
+            return self.contains_const(items, &a) == (op == CmpOp::In);
+        }
         // a scalar constant on the right (`c.imagePullPolicy != "Always"`) is compared where
         // it is, without a value made of it (the step is counted)
         if let (Expr::Const(c), false) = (b, matches!(op, CmpOp::In | CmpOp::NotIn)) {
@@ -1388,17 +1396,20 @@ impl<'g> Ctx<'g> {
             Val::Map(m) => self
                 .text(needle)
                 .is_some_and(|k| m.iter().any(|(key, _)| **key == *k)),
-            // no intermediate list: compare each constant in place
-            Val::ConstList(items) => {
-                let n = self.scalar(needle);
-                items.iter().any(|c| match const_scalar(c) {
-                    Some(sc) => equal_scalars(sc, n.clone()).unwrap_or(false),
-                    None => self.equal(&Val::from(c), needle),
-                })
-            }
+            Val::ConstList(items) => self.contains_const(items, needle),
             Val::List(items) => items.iter().any(|x| self.equal(x, needle)),
             _ => false,
         }
+    }
+
+    /// Whether a list of constants holds `needle`: each constant compared in place, with
+    /// no intermediate list.
+    fn contains_const(&self, items: &[Const], needle: &Val) -> bool {
+        let n = self.scalar(needle);
+        items.iter().any(|c| match const_scalar(c) {
+            Some(sc) => equal_scalars(sc, n.clone()).unwrap_or(false),
+            None => self.equal(&Val::from(c), needle),
+        })
     }
 
     fn equal(&self, a: &Val, b: &Val) -> bool {
