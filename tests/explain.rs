@@ -112,3 +112,31 @@ fn label_index_probe_for_every_policy_kind() {
         "{out}"
     );
 }
+
+/// Sub-expressions the plan keeps: one read twice, one invariant inside a quantifier's
+/// loop; never one that reads the quantifier's variable.
+const KEPT_RULES: &str = r#"
+rule M-001 kept {
+  severity low
+  for w in workloads, c in w.containers
+  where (c.securityContext.runAsUser ?? 0) < 1000 and (c.securityContext.runAsUser ?? 0) != 7
+    and any e in c.env where e.name == (w.metadata.annotations["env"] ?? "")
+  report at c "{c.name}"
+}
+"#;
+
+#[test]
+fn kept_subexpressions_are_listed() {
+    let program = compiled(KEPT_RULES);
+    let out = explain(&program, "M-001", true).unwrap().unwrap();
+    assert!(
+        out.contains("kept #0: c.securityContext.runAsUser ?? 0\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains("kept #1: w.metadata.annotations[\"env\"] ?? \"\"\n"),
+        "{out}"
+    );
+    assert!(!out.contains("kept #2"), "{out}");
+    insta::assert_snapshot!(out);
+}
