@@ -14,21 +14,13 @@
 //! slots of the expressions that read its variable.
 
 use super::physical::{PhysicalRule, Root, Step};
-use crate::check::ir::{Access, Attr, Const, Expr, Source, VarId};
+use crate::check::ir::{Attr, Const, Expr, VarId};
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 
 /// The smallest expression kept, in nodes: a variable or one field of it is read about as
 /// fast as a kept value is.
 const MIN_NODES: usize = 3;
-
-/// What the first pass keeps of a sub-expression that may be kept.
-struct Info {
-    /// Its shape's hash (equal expressions have equal hashes).
-    hash: u64,
-    /// The variables it reads, sorted.
-    vars: Vec<VarId>,
-}
 
 /// What the first pass learns of a sub-expression while it walks it.
 struct Shape {
@@ -62,6 +54,10 @@ impl Shape {
 /// One place a sub-expression that may be kept occurs.
 struct Occurrence<'e> {
     expr: &'e Expr,
+    /// Its shape's hash (equal expressions have equal hashes).
+    hash: u64,
+    /// The variables it reads, sorted.
+    vars: Vec<VarId>,
     /// 2 inside a loop whose variable it does not read (it is evaluated again there with
     /// the same values), else 1.
     weight: u32,
@@ -80,59 +76,50 @@ pub(crate) fn memoize(rule: &mut PhysicalRule) {
         }
     }
     // first pass: every pure sub-expression over the row's variables, by shape
-    let mut found: Vec<Occurrence<'_>> = Vec::new();
-    let mut infos: HashMap<usize, Info> = HashMap::new();
     let mut v = Visitor {
         row_vars: &row_vars,
-        found: &mut found,
-        infos: &mut infos,
+        found: Vec::new(),
         loops: Vec::new(),
     };
     if let Root::Scan { filters, .. } = &rule.root {
-        filters.iter().for_each(|f| {
-            v.visit(f);
-        });
+        filters.iter().for_each(|f| v.note(f));
     }
     for s in &rule.steps {
         match s {
             Step::Bind { var, filters, .. } => {
                 v.loops.push(*var);
-                filters.iter().for_each(|f| {
-                    v.visit(f);
-                });
+                filters.iter().for_each(|f| v.note(f));
             }
-            Step::Filter(e) => {
-                v.visit(e);
-            }
-            Step::Join { test, .. } => {
-                v.visit(test);
-            }
+            Step::Filter(e) => v.note(e),
+            Step::Join { test, .. } => v.note(test),
         }
     }
     // equal shapes (checked with `==`, the hash only groups them) add up their weights
     let mut classes: Vec<(&Expr, u32)> = Vec::new();
     let mut by_hash: HashMap<u64, Vec<usize>> = HashMap::new();
-    let mut class_of: HashMap<usize, usize> = HashMap::new();
-    for o in &found {
-        let Some(info) = infos.get(&addr(o.expr)) else {
-            continue;
-        };
-        let bucket = by_hash.entry(info.hash).or_default();
-        let class = match bucket.iter().copied().find(|&c| classes[c].0 == o.expr) {
-            Some(c) => c,
-            None => {
-                classes.push((o.expr, 0));
-                bucket.push(classes.len() - 1);
-                classes.len() - 1
-            }
-        };
-        classes[class].1 += o.weight;
-        class_of.insert(addr(o.expr), class);
+    let mut class_of: Vec<usize> = Vec::with_capacity(v.found.len());
+    for o in &v.found {
+        let bucket = by_hash.entry(o.hash).or_default();
+        let same = bucket
+            .iter()
+            .copied()
+            .find(|&c| classes.get(c).is_some_and(|(x, _)| *x == o.expr));
+        let class = same.unwrap_or_else(|| {
+            classes.push((o.expr, 0));
+            bucket.push(classes.len() - 1);
+            classes.len() - 1
+        });
+        if let Some((_, weight)) = classes.get_mut(class) {
+            *weight += o.weight;
+        }
+        class_of.push(class);
     }
-    let kept: HashMap<usize, (usize, Vec<VarId>)> = class_of
+    let kept: HashMap<usize, (usize, Vec<VarId>)> = v
+        .found
         .iter()
-        .filter(|(_, c)| classes[**c].1 >= 2)
-        .filter_map(|(a, c)| Some((*a, (*c, infos.get(a)?.vars.clone()))))
+        .zip(class_of)
+        .filter(|(_, c)| classes.get(*c).is_some_and(|(_, w)| *w >= 2))
+        .map(|(o, c)| (addr(o.expr), (c, o.vars.clone())))
         .collect();
     if kept.is_empty() {
         return;
@@ -154,8 +141,11 @@ pub(crate) fn memoize(rule: &mut PhysicalRule) {
     rule.memo_slots = slot_vars.len();
     for s in &mut rule.steps {
         if let Step::Bind { var, resets, .. } = s {
-            *resets = (0..slot_vars.len())
-                .filter(|&i| slot_vars[i].contains(var))
+            *resets = slot_vars
+                .iter()
+                .enumerate()
+                .filter(|(_, vars)| vars.contains(var))
+                .map(|(slot, _)| slot)
                 .collect();
         }
     }
@@ -184,20 +174,25 @@ fn rewrite(
     e.for_each_child_mut(&mut |x| rewrite(x, kept, slots, slot_vars));
 }
 
-/// The first pass over one expression.
+/// The first pass over a rule's expressions.
 struct Visitor<'a, 'e> {
     row_vars: &'a [VarId],
-    found: &'a mut Vec<Occurrence<'e>>,
-    infos: &'a mut HashMap<usize, Info>,
+    found: Vec<Occurrence<'e>>,
     /// The variables of the loops around the current place.
     loops: Vec<VarId>,
 }
 
 impl<'e> Visitor<'_, 'e> {
-    /// Learns `e` and its sub-expressions; notes `e` when it may be kept. Returns its shape
-    /// hash, its number of nodes, whether it is pure, and the variables it reads.
+    /// Notes the sub-expressions of `e` that may be kept.
+    fn note(&mut self, e: &'e Expr) {
+        self.visit(e);
+    }
+
+    /// Learns `e` and its sub-expressions (its shape: hash, nodes, purity, variables read);
+    /// notes `e` when it may be kept.
     fn visit(&mut self, e: &'e Expr) -> Shape {
         let mut s = Shape::new(e);
+        // what tells `e` from another expression of its kind, besides its operands
         match e {
             Expr::Const(c) => const_hash(c, &mut s.hash),
             Expr::Var(v) => {
@@ -205,82 +200,45 @@ impl<'e> Visitor<'_, 'e> {
                 s.vars.push(*v);
             }
             Expr::Param(i) | Expr::Table(i) => i.hash(&mut s.hash),
-            Expr::Field(b, name) => {
-                name.hash(&mut s.hash);
-                s.add(self.visit(b));
-            }
-            Expr::Attr(b, a) => {
+            Expr::Field(_, name) => name.hash(&mut s.hash),
+            // the objects these reach join the finding's evidence
+            Expr::Attr(_, a) => {
                 a.hash(&mut s.hash);
-                // the objects these reach join the finding's evidence
                 s.pure = !matches!(
                     a,
                     Attr::ServiceAccount | Attr::Role | Attr::Target | Attr::Bindings
                 );
-                s.add(self.visit(b));
             }
-            Expr::Not(b) => s.add(self.visit(b)),
-            Expr::Matches(b, p) => {
-                p.0.as_str().hash(&mut s.hash);
-                s.add(self.visit(b));
-            }
-            Expr::Index(a, b)
-            | Expr::And(a, b)
-            | Expr::Or(a, b)
-            | Expr::Coalesce(a, b)
-            | Expr::Selects(a, b) => {
-                s.add(self.visit(a));
-                s.add(self.visit(b));
-            }
-            Expr::Cmp(op, a, b) => {
-                op.hash(&mut s.hash);
-                s.add(self.visit(a));
-                s.add(self.visit(b));
-            }
-            Expr::Call(f, args) => {
-                f.hash(&mut s.hash);
-                args.iter().for_each(|a| s.add(self.visit(a)));
-            }
-            Expr::List(items) => items.iter().for_each(|a| s.add(self.visit(a))),
-            Expr::Relation { args, .. } => {
+            Expr::Matches(_, p) => p.0.as_str().hash(&mut s.hash),
+            Expr::Cmp(op, ..) => op.hash(&mut s.hash),
+            Expr::Call(f, _) => f.hash(&mut s.hash),
+            Expr::Relation { .. } | Expr::Memo(..) | Expr::Quant { .. } | Expr::Probe { .. } => {
                 s.pure = false;
-                args.iter().for_each(|a| s.add(self.visit(a)));
             }
-            Expr::Memo(_, x) => {
-                s.pure = false;
-                s.add(self.visit(x));
-            }
-            Expr::Quant {
-                var, source, cond, ..
-            } => {
-                s.pure = false;
-                match source {
-                    Source::Expr(x) => s.add(self.visit(x)),
-                    Source::Scan { namespace, .. } => {
-                        if let Some(n) = namespace {
-                            s.add(self.visit(n));
-                        }
-                    }
-                }
-                self.in_loop(*var, cond.as_deref());
-            }
-            Expr::Probe {
-                var, access, cond, ..
-            } => {
-                s.pure = false;
-                match access {
-                    Access::SelectedBy { target, .. } => s.add(self.visit(target)),
-                    Access::ByName {
-                        namespace, name, ..
-                    } => {
-                        if let Some(n) = namespace {
-                            s.add(self.visit(n));
-                        }
-                        s.add(self.visit(name));
-                    }
-                }
-                self.in_loop(*var, cond.as_deref());
-            }
+            Expr::Not(_)
+            | Expr::Index(..)
+            | Expr::And(..)
+            | Expr::Or(..)
+            | Expr::Coalesce(..)
+            | Expr::Selects(..)
+            | Expr::List(_) => {}
         }
+        // a quantifier's condition is inside the loop over its variable (what it reads of
+        // that variable is no row variable, so never kept)
+        let looped = match e {
+            Expr::Quant { var, cond, .. } | Expr::Probe { var, cond, .. } => {
+                cond.as_deref().map(|c| (*var, addr(c)))
+            }
+            _ => None,
+        };
+        e.for_each_child(&mut |c| match looped {
+            Some((var, at)) if addr(c) == at => {
+                self.loops.push(var);
+                self.visit(c);
+                self.loops.pop();
+            }
+            _ => s.add(self.visit(c)),
+        });
         s.vars.sort_unstable();
         s.vars.dedup();
         let over_row = !s.vars.is_empty() && s.vars.iter().all(|v| self.row_vars.contains(v));
@@ -291,27 +249,12 @@ impl<'e> Visitor<'_, 'e> {
             let looped = self.loops.len() > deepest.map_or(0, |d| d + 1);
             self.found.push(Occurrence {
                 expr: e,
+                hash: s.hash.finish(),
+                vars: s.vars.clone(),
                 weight: if looped { 2 } else { 1 },
             });
-            self.infos.insert(
-                addr(e),
-                Info {
-                    hash: s.hash.finish(),
-                    vars: s.vars.clone(),
-                },
-            );
         }
         s
-    }
-
-    /// Visits a quantifier's condition, inside the loop over its variable (what the
-    /// condition reads of it is no row variable, so never kept).
-    fn in_loop(&mut self, var: VarId, cond: Option<&'e Expr>) {
-        if let Some(c) = cond {
-            self.loops.push(var);
-            self.visit(c);
-            self.loops.pop();
-        }
     }
 }
 
