@@ -67,19 +67,12 @@ pub fn access_text(a: &Access, vars: &[String]) -> String {
 pub fn expr_text(e: &Expr, vars: &[String]) -> String {
     let sub = |x: &Expr| {
         let t = expr_text(x, vars);
+        // a kept sub-expression is bracketed as the expression it keeps
+        let x = match x {
+            Expr::Memo(_, m) => &**m,
+            other => other,
+        };
         match x {
-            Expr::Memo(_, m)
-                if matches!(
-                    **m,
-                    Expr::And(..)
-                        | Expr::Or(..)
-                        | Expr::Cmp(..)
-                        | Expr::Quant { .. }
-                        | Expr::Probe { .. }
-                ) =>
-            {
-                format!("({t})")
-            }
             Expr::And(..)
             | Expr::Or(..)
             | Expr::Cmp(..)
