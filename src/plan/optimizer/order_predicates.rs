@@ -1,9 +1,16 @@
-//! `order_predicates`: within each operator's filter list, evaluates cheap predicates
-//! first (field comparisons before function calls before sub-queries). Sub-queries keep
-//! their relative order, so evidence chains do not change.
+//! `order_predicates`: within each operator's filter list, evaluates first the predicates
+//! that reject the most rows for the least work. Each predicate gets a rough cost (how
+//! many expression nodes it evaluates, with a list assumed to hold a few elements) and a
+//! rough chance of being true (`x == "text"` seldom is, `x != "text"` mostly is); the list
+//! is sorted by cost / chance of being false, the order that minimises the expected work
+//! of a conjunction of independent predicates.
+//!
+//! Only predicates that can add objects to the evidence chain (quantifiers, sub-queries,
+//! identity attributes) have an order that shows in the output; they keep their relative
+//! order, and every other predicate moves freely around them.
 
 use super::{OptimizerRule, map_input};
-use crate::check::ir::{Expr, Program};
+use crate::check::ir::{Attr, Builtin, CmpOp, Const, Expr, Program, Quant, Source};
 use crate::plan::logical::LogicalPlan;
 
 /// See the module docs.
@@ -19,28 +26,185 @@ impl OptimizerRule for OrderPredicates {
     }
 }
 
-/// A rough cost class; sub-queries all share the top class so they never swap.
-pub(crate) fn cost(e: &Expr) -> u32 {
-    match e {
-        Expr::Quant { .. } | Expr::Probe { .. } | Expr::Relation { .. } => 1000,
-        Expr::Const(_) | Expr::Var(_) | Expr::Param(_) | Expr::Table(_) => 0,
-        Expr::Field(b, _) | Expr::Not(b) => 1 + cost(b),
-        Expr::Memo(_, b) => cost(b),
-        Expr::Index(a, b)
-        | Expr::Cmp(_, a, b)
-        | Expr::Coalesce(a, b)
-        | Expr::And(a, b)
-        | Expr::Or(a, b) => (1 + cost(a) + cost(b)).min(1000),
-        Expr::Attr(b, _) => 4 + cost(b),
-        Expr::Selects(a, b) => 5 + cost(a) + cost(b),
-        Expr::Matches(b, _) => 10 + cost(b),
-        Expr::Call(_, args) => (8 + args.iter().map(cost).sum::<u32>()).min(1000),
-        Expr::List(items) => items.iter().map(cost).sum::<u32>().min(1000),
+/// The cost given to a sub-query over objects or a relation: above any predicate over the
+/// row's own values.
+const SUB_QUERY: f64 = 1000.0;
+
+/// How many elements a list in a document is assumed to hold.
+const LIST_LEN: i32 = 3;
+
+/// A predicate's estimated cost and chance of being true.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Estimate {
+    cost: f64,
+    chance: f64,
+}
+
+impl Estimate {
+    fn new(cost: f64, chance: f64) -> Estimate {
+        Estimate { cost, chance }
+    }
+
+    /// Cost per row rejected: the sort key of a conjunction's members.
+    fn rank(self) -> f64 {
+        self.cost / (1.0 - self.chance).max(0.01)
     }
 }
 
-fn sort(filters: &mut [Expr]) {
-    filters.sort_by_key(|e| cost(e).min(1000));
+fn is_null(e: &Expr) -> bool {
+    matches!(e, Expr::Const(Const::Null))
+}
+
+fn is_value(e: &Expr) -> bool {
+    matches!(e, Expr::Const(c) if !matches!(c, Const::Null))
+}
+
+/// The chance that a comparison holds.
+fn cmp_chance(op: CmpOp, a: &Expr, b: &Expr) -> f64 {
+    let against_value = is_value(a) || is_value(b);
+    let against_null = is_null(a) || is_null(b);
+    match op {
+        CmpOp::Eq if against_value => 0.05,
+        CmpOp::Ne if against_value => 0.95,
+        CmpOp::Eq | CmpOp::Ne if against_null => 0.5,
+        CmpOp::Contains | CmpOp::StartsWith | CmpOp::EndsWith => 0.1,
+        CmpOp::In => 0.2,
+        CmpOp::NotIn => 0.8,
+        _ => 0.5,
+    }
+}
+
+/// The cost of a built-in function's own work: reading a command line's flags, parsing an
+/// image reference or a version, or a few steps for the others.
+fn call_cost(f: Builtin) -> f64 {
+    match f {
+        Builtin::Flag | Builtin::Flags | Builtin::HasFlag => 20.0,
+        Builtin::Image | Builtin::Version | Builtin::Quantity | Builtin::Split => 12.0,
+        _ => 8.0,
+    }
+}
+
+fn estimate(e: &Expr) -> Estimate {
+    match e {
+        Expr::Quant {
+            source: Source::Scan { .. },
+            ..
+        }
+        | Expr::Probe { .. }
+        | Expr::Relation { .. } => Estimate::new(SUB_QUERY, 0.5),
+        Expr::Quant {
+            quant,
+            source: Source::Expr(src),
+            cond,
+            ..
+        } => {
+            let each = cond.as_deref().map_or(Estimate::new(0.0, 1.0), estimate);
+            let n = f64::from(LIST_LEN);
+            let some = 1.0 - (1.0 - each.chance).powi(LIST_LEN);
+            let chance = match quant {
+                Quant::Any | Quant::Exists => some,
+                Quant::All => each.chance.powi(LIST_LEN),
+                Quant::None => 1.0 - some,
+                Quant::Count => 0.5,
+            };
+            Estimate::new(2.0 + estimate(src).cost + n * (1.0 + each.cost), chance)
+        }
+        Expr::Const(Const::Bool(b)) => Estimate::new(0.0, if *b { 1.0 } else { 0.0 }),
+        Expr::Const(_) | Expr::Var(_) | Expr::Param(_) | Expr::Table(_) => Estimate::new(0.0, 0.5),
+        Expr::Field(b, _) => Estimate::new(1.0 + estimate(b).cost, 0.5),
+        Expr::Memo(_, b) => estimate(b),
+        Expr::Not(b) => {
+            let x = estimate(b);
+            Estimate::new(1.0 + x.cost, 1.0 - x.chance)
+        }
+        Expr::And(a, b) => {
+            let (a, b) = (estimate(a), estimate(b));
+            Estimate::new(1.0 + a.cost + a.chance * b.cost, a.chance * b.chance)
+        }
+        Expr::Or(a, b) => {
+            let (a, b) = (estimate(a), estimate(b));
+            Estimate::new(
+                1.0 + a.cost + (1.0 - a.chance) * b.cost,
+                a.chance + b.chance - a.chance * b.chance,
+            )
+        }
+        Expr::Cmp(op, a, b) => Estimate::new(
+            1.0 + estimate(a).cost + estimate(b).cost,
+            cmp_chance(*op, a, b),
+        ),
+        Expr::Index(a, b) | Expr::Coalesce(a, b) => {
+            Estimate::new(1.0 + estimate(a).cost + estimate(b).cost, 0.5)
+        }
+        Expr::Attr(b, _) => Estimate::new(4.0 + estimate(b).cost, 0.5),
+        Expr::Selects(a, b) => Estimate::new(5.0 + estimate(a).cost + estimate(b).cost, 0.5),
+        Expr::Matches(b, _) => Estimate::new(10.0 + estimate(b).cost, 0.2),
+        Expr::Call(f, args) => Estimate::new(
+            call_cost(*f) + args.iter().map(|a| estimate(a).cost).sum::<f64>(),
+            0.5,
+        ),
+        Expr::List(items) => Estimate::new(items.iter().map(|a| estimate(a).cost).sum(), 0.5),
+    }
+}
+
+/// Whether evaluating `e` can add objects to the evidence chain: a quantifier (its witness),
+/// a sub-query, a relation, or an identity attribute.
+fn may_add_evidence(e: &Expr) -> bool {
+    let mut found = matches!(
+        e,
+        Expr::Quant { .. }
+            | Expr::Probe { .. }
+            | Expr::Relation { .. }
+            | Expr::Attr(
+                _,
+                Attr::ServiceAccount | Attr::Role | Attr::Target | Attr::Bindings
+            )
+    );
+    if !found {
+        e.for_each_child(&mut |c: &Expr| found = found || may_add_evidence(c));
+    }
+    found
+}
+
+fn sort(filters: &mut Vec<Expr>) {
+    if filters.len() < 2 {
+        return;
+    }
+    // the predicates that move freely, by rank; the evidence-adding ones, a chain in
+    // written order, cut into runs that each go as one (a run costs its first member's
+    // cost plus, when that holds, the rest's): a run whose rank is above the next one's is
+    // joined with it, so the runs' ranks rise along the chain and a merge by rank keeps the
+    // chain's order
+    let mut free: Vec<(f64, Expr)> = Vec::new();
+    let mut runs: Vec<(Estimate, Vec<Expr>)> = Vec::new();
+    for e in std::mem::take(filters) {
+        let est = estimate(&e);
+        if !may_add_evidence(&e) {
+            free.push((est.rank(), e));
+            continue;
+        }
+        runs.push((est, vec![e]));
+        while runs.len() >= 2 {
+            let n = runs.len();
+            let (a, b) = (runs[n - 2].0, runs[n - 1].0);
+            if a.rank() <= b.rank() {
+                break;
+            }
+            let Some((_, tail)) = runs.pop() else { break };
+            if let Some(last) = runs.last_mut() {
+                last.0 = Estimate::new(a.cost + a.chance * b.cost, a.chance * b.chance);
+                last.1.extend(tail);
+            }
+        }
+    }
+    free.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let mut free = free.into_iter().peekable();
+    for (est, run) in runs {
+        while let Some((_, e)) = free.next_if(|(r, _)| *r <= est.rank()) {
+            filters.push(e);
+        }
+        filters.extend(run);
+    }
+    filters.extend(free.map(|(_, e)| e));
 }
 
 fn order(plan: LogicalPlan) -> LogicalPlan {
@@ -58,5 +222,125 @@ fn order(plan: LogicalPlan) -> LogicalPlan {
             map_input(LogicalPlan::Traverse(u), &mut order)
         }
         other => map_input(other, &mut order),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::ir::KindSet;
+    use std::sync::Arc;
+
+    fn var(v: usize) -> Expr {
+        Expr::Var(v)
+    }
+
+    fn field(b: Expr, name: &str) -> Expr {
+        Expr::Field(Box::new(b), Arc::from(name))
+    }
+
+    fn text(s: &str) -> Expr {
+        Expr::Const(Const::Str(Arc::from(s)))
+    }
+
+    fn cmp(op: CmpOp, a: Expr, b: Expr) -> Expr {
+        Expr::Cmp(op, Box::new(a), Box::new(b))
+    }
+
+    fn or(a: Expr, b: Expr) -> Expr {
+        Expr::Or(Box::new(a), Box::new(b))
+    }
+
+    fn any(var: usize, list: Expr, cond: Expr) -> Expr {
+        Expr::Quant {
+            quant: Quant::Any,
+            var,
+            source: Source::Expr(Box::new(list)),
+            cond: Some(Box::new(cond)),
+        }
+    }
+
+    fn exists(var: usize, kind: &str, cond: Expr) -> Expr {
+        Expr::Quant {
+            quant: Quant::Exists,
+            var,
+            source: Source::Scan {
+                kinds: KindSet::Kinds(vec![Arc::from(kind)]),
+                namespace: None,
+            },
+            cond: Some(Box::new(cond)),
+        }
+    }
+
+    /// `c.name == "kube-apiserver" or any x in c.command where x == "kube-apiserver"`.
+    fn runs_api_server() -> Expr {
+        or(
+            cmp(CmpOp::Eq, field(var(1), "name"), text("kube-apiserver")),
+            any(
+                2,
+                field(var(1), "command"),
+                cmp(CmpOp::Eq, var(2), text("kube-apiserver")),
+            ),
+        )
+    }
+
+    /// `"AlwaysAdmit" in flags(c, "--enable-admission-plugins")`.
+    fn plugin_enabled() -> Expr {
+        cmp(
+            CmpOp::In,
+            text("AlwaysAdmit"),
+            Expr::Call(
+                Builtin::Flags,
+                vec![var(1), text("--enable-admission-plugins")],
+            ),
+        )
+    }
+
+    #[test]
+    fn a_rare_cheap_test_goes_before_reading_flags() {
+        // the component test rejects nearly every container; reading the flags is dearer
+        let mut filters = vec![plugin_enabled(), runs_api_server()];
+        sort(&mut filters);
+        assert_eq!(filters, vec![runs_api_server(), plugin_enabled()]);
+        sort(&mut filters);
+        assert_eq!(filters, vec![runs_api_server(), plugin_enabled()]);
+    }
+
+    #[test]
+    fn a_test_that_seldom_fails_goes_last() {
+        let ne = cmp(CmpOp::Ne, field(var(0), "kind"), text("Pod"));
+        let eq = cmp(CmpOp::Eq, field(var(0), "kind"), text("Job"));
+        let mut filters = vec![ne.clone(), eq.clone()];
+        sort(&mut filters);
+        assert_eq!(filters, vec![eq, ne]);
+    }
+
+    #[test]
+    fn evidence_adding_predicates_keep_their_written_order() {
+        // a sub-query (costly), then a quantifier over a list (cheaper): both can add
+        // evidence, so the sub-query stays first; the plain comparisons move around them
+        let sub = exists(3, "Service", cmp(CmpOp::Eq, field(var(3), "kind"), text("x")));
+        let quant = runs_api_server();
+        let cheap = cmp(CmpOp::Eq, field(var(0), "kind"), text("Job"));
+        let dear = plugin_enabled();
+        let mut filters = vec![dear.clone(), sub.clone(), quant.clone(), cheap.clone()];
+        sort(&mut filters);
+        // the two go together, after the flags: the sub-query is dear, and the quantifier
+        // may not go before it
+        assert_eq!(filters, vec![cheap.clone(), dear.clone(), sub.clone(), quant.clone()]);
+        // written the other way round, the cheap quantifier leads and the sub-query
+        // follows it, last
+        let mut filters = vec![dear.clone(), quant.clone(), sub.clone(), cheap.clone()];
+        sort(&mut filters);
+        assert_eq!(filters, vec![cheap, quant, dear, sub]);
+        assert!(may_add_evidence(&filters[1]) && may_add_evidence(&filters[3]));
+        assert!(!may_add_evidence(&filters[0]) && !may_add_evidence(&filters[2]));
+    }
+
+    #[test]
+    fn identity_attributes_add_evidence() {
+        let sa = Expr::Attr(Box::new(var(0)), Attr::ServiceAccount);
+        assert!(may_add_evidence(&cmp(CmpOp::Eq, sa, Expr::Const(Const::Null))));
+        assert!(!may_add_evidence(&plugin_enabled()));
     }
 }
