@@ -3,13 +3,15 @@
 //! many expression nodes it evaluates, with a list assumed to hold a few elements) and a
 //! rough chance of being true (`x == "text"` seldom is, `x != "text"` mostly is); the list
 //! is sorted by cost / chance of being false, the order that minimises the expected work
-//! of a conjunction of independent predicates.
+//! of a conjunction of independent predicates. Chains of `and` inside an expression (a
+//! quantifier's condition) are ordered the same way, and chains of `or` by cost / chance
+//! of being true.
 //!
 //! Only predicates that can add objects to the evidence chain (quantifiers, sub-queries,
 //! identity attributes) have an order that shows in the output; they keep their relative
 //! order, and every other predicate moves freely around them.
 
-use super::{OptimizerRule, map_input};
+use super::{OptimizerRule, map_input, map_plan_exprs};
 use crate::check::ir::{Attr, Builtin, CmpOp, Const, Expr, Program, Quant, Source};
 use crate::plan::logical::LogicalPlan;
 
@@ -22,7 +24,7 @@ impl OptimizerRule for OrderPredicates {
     }
 
     fn rewrite(&self, plan: LogicalPlan, _: &Program) -> LogicalPlan {
-        order(plan)
+        order(map_plan_exprs(plan, &mut order_chains))
     }
 }
 
@@ -207,6 +209,55 @@ fn sort(filters: &mut Vec<Expr>) {
     filters.extend(free.map(|(_, e)| e));
 }
 
+/// The members of a chain of `and` (or of `or`), in written order.
+fn flatten(e: Expr, and: bool, out: &mut Vec<Expr>) {
+    match e {
+        Expr::And(a, b) if and => {
+            flatten(*a, and, out);
+            flatten(*b, and, out);
+        }
+        Expr::Or(a, b) if !and => {
+            flatten(*a, and, out);
+            flatten(*b, and, out);
+        }
+        other => out.push(other),
+    }
+}
+
+/// A chain of `and` or `or` within an expression (the children already ordered) in the
+/// order [`sort`] gives: a conjunction by cost per `false`, a disjunction by cost per
+/// `true`. A disjunction keeps the evidence of the first member that holds, so one with a
+/// member that can add evidence keeps its written order.
+fn order_chains(e: Expr) -> Expr {
+    let and = match e {
+        Expr::And(..) => true,
+        Expr::Or(..) => false,
+        other => return other,
+    };
+    let mut members = Vec::new();
+    flatten(e, and, &mut members);
+    if and {
+        sort(&mut members);
+    } else if !members.iter().any(may_add_evidence) {
+        // `a or b` is `not (not a and not b)`: by cost per `true`
+        let rank = |e: &Expr| {
+            let x = estimate(e);
+            x.cost / x.chance.max(0.01)
+        };
+        members.sort_by(|a, b| rank(a).total_cmp(&rank(b)));
+    }
+    let mut members = members.into_iter();
+    let first = members.next().unwrap_or(Expr::Const(Const::Bool(and)));
+    members.fold(first, |acc, m| {
+        let (acc, m) = (Box::new(acc), Box::new(m));
+        if and {
+            Expr::And(acc, m)
+        } else {
+            Expr::Or(acc, m)
+        }
+    })
+}
+
 fn order(plan: LogicalPlan) -> LogicalPlan {
     match plan {
         LogicalPlan::Scan(mut s) => {
@@ -229,6 +280,7 @@ fn order(plan: LogicalPlan) -> LogicalPlan {
 mod tests {
     use super::*;
     use crate::check::ir::KindSet;
+    use crate::plan::optimizer::rewrite_expr;
     use std::sync::Arc;
 
     fn var(v: usize) -> Expr {
@@ -319,7 +371,11 @@ mod tests {
     fn evidence_adding_predicates_keep_their_written_order() {
         // a sub-query (costly), then a quantifier over a list (cheaper): both can add
         // evidence, so the sub-query stays first; the plain comparisons move around them
-        let sub = exists(3, "Service", cmp(CmpOp::Eq, field(var(3), "kind"), text("x")));
+        let sub = exists(
+            3,
+            "Service",
+            cmp(CmpOp::Eq, field(var(3), "kind"), text("x")),
+        );
         let quant = runs_api_server();
         let cheap = cmp(CmpOp::Eq, field(var(0), "kind"), text("Job"));
         let dear = plugin_enabled();
@@ -327,7 +383,10 @@ mod tests {
         sort(&mut filters);
         // the two go together, after the flags: the sub-query is dear, and the quantifier
         // may not go before it
-        assert_eq!(filters, vec![cheap.clone(), dear.clone(), sub.clone(), quant.clone()]);
+        assert_eq!(
+            filters,
+            vec![cheap.clone(), dear.clone(), sub.clone(), quant.clone()]
+        );
         // written the other way round, the cheap quantifier leads and the sub-query
         // follows it, last
         let mut filters = vec![dear.clone(), quant.clone(), sub.clone(), cheap.clone()];
@@ -340,7 +399,50 @@ mod tests {
     #[test]
     fn identity_attributes_add_evidence() {
         let sa = Expr::Attr(Box::new(var(0)), Attr::ServiceAccount);
-        assert!(may_add_evidence(&cmp(CmpOp::Eq, sa, Expr::Const(Const::Null))));
+        assert!(may_add_evidence(&cmp(
+            CmpOp::Eq,
+            sa,
+            Expr::Const(Const::Null)
+        )));
         assert!(!may_add_evidence(&plugin_enabled()));
+    }
+
+    fn and(a: Expr, b: Expr) -> Expr {
+        Expr::And(Box::new(a), Box::new(b))
+    }
+
+    #[test]
+    fn chains_inside_an_expression_are_ordered() {
+        // `any c in w.containers where <flags> and <component>`: the component test first
+        let name_is = cmp(CmpOp::Eq, field(var(1), "name"), text("kube-apiserver"));
+        let written = any(
+            1,
+            field(var(0), "containers"),
+            and(plugin_enabled(), name_is.clone()),
+        );
+        let ordered = any(
+            1,
+            field(var(0), "containers"),
+            and(name_is.clone(), plugin_enabled()),
+        );
+        assert_eq!(rewrite_expr(written, &mut order_chains), ordered);
+        // a disjunction by cost per `true`: the rare test does not go first
+        let ne = cmp(CmpOp::Ne, field(var(1), "image"), text("x"));
+        assert_eq!(
+            rewrite_expr(or(name_is.clone(), ne.clone()), &mut order_chains),
+            or(ne.clone(), name_is.clone())
+        );
+        // one that can add evidence keeps its written order
+        let sub = exists(
+            3,
+            "Service",
+            cmp(CmpOp::Eq, field(var(3), "kind"), text("x")),
+        );
+        // (the chain is only rebuilt from the left)
+        let kept = or(name_is.clone(), or(sub.clone(), ne.clone()));
+        assert_eq!(
+            rewrite_expr(kept, &mut order_chains),
+            or(or(name_is, sub), ne)
+        );
     }
 }
