@@ -213,21 +213,26 @@ pub(crate) fn stream_pieces(text: &str, piece: usize) -> Vec<Range<usize>> {
 }
 
 /// Parses `pieces` in parallel, a few per thread at a time, and hands each result to
-/// `take` in order as its batch ends, so only one batch of results exists at once. Stops
-/// at the first `None` from `take`.
+/// `take` in order. While one batch's results are handed over (a copy on one core), the
+/// next batch is parsed (on the other cores, and on that one when it is done), so at most
+/// two batches of results exist at once. Stops at the first `None` from `take`.
 fn in_batches(
     pieces: &[Range<usize>],
     threads: usize,
     parse: impl Fn(&Range<usize>) -> Parsed + Sync,
-    mut take: impl FnMut(Parsed) -> Option<()>,
+    mut take: impl FnMut(Parsed) -> Option<()> + Send,
 ) -> Option<()> {
+    let mut ready: Vec<Parsed> = Vec::new();
     for batch in pieces.chunks(2 * threads) {
-        let parsed: Vec<Parsed> = batch.par_iter().map(&parse).collect();
-        for p in parsed {
-            take(p)?;
-        }
+        let done = std::mem::take(&mut ready);
+        let (parsed, taken) = rayon::join(
+            || batch.par_iter().map(&parse).collect::<Vec<Parsed>>(),
+            || done.into_iter().try_for_each(&mut take),
+        );
+        taken?;
+        ready = parsed;
     }
-    Some(())
+    ready.into_iter().try_for_each(take)
 }
 
 /// Whether a parse gave exactly one document, without errors or alias expansion.
