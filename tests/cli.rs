@@ -187,6 +187,19 @@ fn timings_show_stage_times_and_memory() {
         assert!(line.contains(&format!("{stage} ")), "{stage} in {line}");
     }
     assert!(err.contains("memory: documents "), "{err}");
+    // the findings' count and the heap they hold
+    let memory = err
+        .lines()
+        .find(|l| l.starts_with("memory: documents "))
+        .unwrap_or_default();
+    let (count, mb) = memory
+        .rsplit_once("findings ")
+        .and_then(|(_, f)| f.strip_suffix(" MB)"))
+        .and_then(|f| f.split_once(" ("))
+        .unwrap_or_else(|| panic!("no findings in {memory}"));
+    // 15 findings hold a few kilobytes, shown as 0.0 MB
+    assert!(count.parse::<usize>().is_ok_and(|n| n > 0), "{memory}");
+    assert!(mb.parse::<f64>().is_ok_and(|m| m >= 0.0), "{memory}");
     // the privileged container is found by some rule, so at least one rule took time
     let slowest = err
         .lines()

@@ -403,12 +403,13 @@ fn print_timings(marks: &[Mark], result: &crate::engine::ScanResult) {
     let docs = &result.graph.load.docs;
     let mb = |b: usize| b as f64 / 1_048_576.0;
     super::err_line(&format!(
-        "memory: documents {:.1} MB ({} nodes, {:.1} MB of decoded strings; {} parallel pieces), findings {}",
+        "memory: documents {:.1} MB ({} nodes, {:.1} MB of decoded strings; {} parallel pieces), findings {} ({:.1} MB)",
         mb(docs.iter().map(|d| d.heap_bytes()).sum()),
         docs.iter().map(|d| d.len()).sum::<usize>(),
         mb(docs.iter().map(|d| d.owned_bytes()).sum()),
         result.graph.load.pieces,
         result.findings.len(),
+        mb(result.findings.iter().map(|f| f.heap_bytes()).sum()),
     ));
 }
 

@@ -137,6 +137,20 @@ pub struct ValueSource {
 }
 
 impl FindingData {
+    /// Bytes of the heap the finding holds itself: its box, its message and its evidence
+    /// (for measurements; the texts it shares with its rule and object are left out).
+    pub fn heap_bytes(&self) -> usize {
+        let evidence: usize = self
+            .evidence
+            .iter()
+            .map(|e| e.name.capacity() + e.step.as_ref().map_or(0, String::capacity))
+            .sum();
+        std::mem::size_of::<FindingData>()
+            + self.message.capacity()
+            + self.evidence.capacity() * std::mem::size_of::<Evidence>()
+            + evidence
+    }
+
     /// The sort key that makes output deterministic.
     pub fn sort_key(&self) -> (&str, usize, usize, &str, &str) {
         (
