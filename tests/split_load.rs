@@ -246,6 +246,25 @@ fn json_list_in_pieces_equals_sequential_read() {
     assert!(agree("mini.json", &mini));
 }
 
+/// An items array of more than 4 MB is scanned for its items on several cores, in chunks
+/// cut at line breaks: the same documents, and the same fallbacks.
+#[test]
+fn json_list_scanned_in_parallel_equals_sequential_read() {
+    let t = json_list(20_000);
+    assert!(t.len() > 4 << 20, "{}", t.len());
+    assert!(agree("big-list.json", &t));
+    // a syntax error far into it, and a raw line break inside a string (not JSON): the
+    // sequential reader reports each
+    let at = t.len() * 3 / 4;
+    let pos = t[at..].find("\"spec\"").unwrap() + at;
+    let mut broken = t.clone();
+    broken.insert_str(pos, "\"x\": tru, ");
+    assert!(!agree("big-broken.json", &broken));
+    let raw = t.replacen("\"p-19000\"", "\"p-\n19000\"", 1);
+    assert_ne!(raw, t);
+    assert!(!agree("big-raw.json", &raw));
+}
+
 #[test]
 fn json_pieces_fall_back_on_errors() {
     let mut broken = json_list(40);

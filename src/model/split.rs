@@ -53,7 +53,7 @@ pub(crate) fn parse(
     let threads = rayon::current_num_threads();
     let piece = (text.len() / (4 * threads)).clamp(1, PIECE_BYTES);
     let layout = if json {
-        json_layout(text, piece)?
+        json_layout(text, piece, 2 * threads)?
     } else {
         match yaml_layout(text, piece) {
             Some(l) => l,
@@ -543,8 +543,23 @@ impl Scan<'_> {
     }
 }
 
-/// The items of a JSON object's top-level `items` array.
-fn json_layout(text: &str, piece: usize) -> Option<Layout> {
+/// The items of a JSON object's top-level `items` array: found by [`json_layout_in`] on
+/// `chunks` cores when the array is large enough to pay for it (and the text allows it),
+/// else by one pass.
+fn json_layout(text: &str, piece: usize, chunks: usize) -> Option<Layout> {
+    let open = json_items_open(text)?;
+    let parallel = chunks >= 2 && text.len() - open >= PARALLEL_LAYOUT_BYTES;
+    match parallel.then(|| json_layout_in(text, open, piece, chunks)) {
+        Some(Some(l)) => Some(l),
+        _ => json_layout_from(text, open, piece),
+    }
+}
+
+/// The size of an items array above which [`json_layout`] scans it in parallel.
+const PARALLEL_LAYOUT_BYTES: usize = 4 << 20;
+
+/// The offset of the `[` of a JSON object's top-level `items` array.
+fn json_items_open(text: &str) -> Option<usize> {
     let mut s = Scan {
         b: text.as_bytes(),
         pos: 0,
@@ -576,8 +591,15 @@ fn json_layout(text: &str, piece: usize) -> Option<Layout> {
             _ => return None,
         }
     }
-    let open = s.pos;
-    s.pos += 1;
+    Some(s.pos)
+}
+
+/// [`json_layout`] in one pass from the items' `[` at `open`.
+fn json_layout_from(text: &str, open: usize, piece: usize) -> Option<Layout> {
+    let mut s = Scan {
+        b: text.as_bytes(),
+        pos: open + 1,
+    };
     let mut pieces = Vec::new();
     s.ws();
     let mut piece_start = s.pos;
@@ -605,6 +627,127 @@ fn json_layout(text: &str, piece: usize) -> Option<Layout> {
         region: open + 1..s.pos,
         pieces,
     })
+}
+
+/// What one chunk of an items array holds, scanned from a line start (outside any string,
+/// as JSON has no raw line break inside a string) at depth 0 relative to its start.
+#[derive(Debug, Default)]
+struct ChunkScan {
+    /// The depth at its end.
+    net: isize,
+    /// Each closing bracket that takes the depth to its lowest so far (or to that low
+    /// again): the offset after it and the depth it leaves. With the depth the chunk starts
+    /// at, those that leave depth 0 end an item, and the first to leave -1 closes the array.
+    lows: Vec<(usize, isize)>,
+}
+
+/// Scans `b` (a chunk that starts at `at` in the text); `None` when a string is still
+/// open at its end or holds a raw control character (so the chunk did not start outside
+/// a string, or the text is not JSON: the one-pass scan decides).
+fn scan_chunk(b: &[u8], at: usize) -> Option<ChunkScan> {
+    let mut out = ChunkScan::default();
+    let mut depth = 0isize;
+    let mut low = 0isize;
+    let mut i = 0;
+    while let Some(&c) = b.get(i) {
+        match c {
+            b'"' => {
+                i += 1;
+                loop {
+                    match *b.get(i)? {
+                        b'"' => break,
+                        b'\\' => i += 2,
+                        0..0x20 => return None,
+                        _ => i += 1,
+                    }
+                }
+            }
+            b'{' | b'[' => depth += 1,
+            b'}' | b']' => {
+                depth -= 1;
+                if depth <= low {
+                    low = depth;
+                    out.lows.push((at + i + 1, depth));
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    out.net = depth;
+    Some(out)
+}
+
+/// [`json_layout`] on `chunks` cores: the array after `open` is cut at line starts, each
+/// chunk is scanned on its own ([`scan_chunk`]), and the depths at the chunks' starts,
+/// added up in order, tell which closing brackets end an item. The pieces are cut as the
+/// one pass cuts them, at the item starts after those ends. `None` when the text has too
+/// few line breaks or does not scan as expected.
+fn json_layout_in(text: &str, open: usize, piece: usize, chunks: usize) -> Option<Layout> {
+    let b = text.as_bytes();
+    let start = open + 1;
+    let step = (b.len() - start) / chunks;
+    let mut bounds = vec![start];
+    for k in 1..chunks {
+        let from = start + k * step;
+        let nl = from + memchr::memchr(b'\n', b.get(from..)?)? + 1;
+        if nl > *bounds.last()? && nl < b.len() {
+            bounds.push(nl);
+        }
+    }
+    bounds.push(b.len());
+    let scans: Vec<Option<ChunkScan>> = bounds
+        .par_windows(2)
+        .map(|w| match w {
+            [from, to] => scan_chunk(b.get(*from..*to)?, *from),
+            _ => None,
+        })
+        .collect();
+    let skip_ws = |mut i: usize| {
+        while matches!(b.get(i), Some(b' ' | b'\t' | b'\n' | b'\r')) {
+            i += 1;
+        }
+        i
+    };
+    let first = skip_ws(start);
+    let mut pieces = Vec::new();
+    let mut piece_start = first;
+    let mut depth = 0isize;
+    for scan in scans {
+        let scan = scan?;
+        for (end, low) in scan.lows {
+            match depth + low {
+                0 => {
+                    let comma = skip_ws(end);
+                    if b.get(comma) != Some(&b',') {
+                        continue;
+                    }
+                    let next = skip_ws(comma + 1);
+                    if next - piece_start >= piece {
+                        pieces.push(piece_start..end);
+                        piece_start = next;
+                    }
+                }
+                -1 => {
+                    // the array's `]`: the last item ends at the last byte before it that
+                    // is not white space
+                    let close = end - 1;
+                    let inner = text.get(start..close)?;
+                    let last_end = start + inner.trim_end_matches([' ', '\t', '\n', '\r']).len();
+                    if first < close {
+                        pieces.push(piece_start..last_end);
+                    }
+                    return Some(Layout {
+                        region: start..close,
+                        pieces,
+                    });
+                }
+                _ => {}
+            }
+        }
+        depth += scan.net;
+    }
+    None
 }
 
 #[cfg(test)]
@@ -643,14 +786,78 @@ mod tests {
         assert_eq!(got, ["# c\n%YAML 1.2\n\n---\na: 1\n", "---\n"]);
     }
 
+    /// A `List` of `n` items on lines of their own, with brackets, quotes and line breaks
+    /// inside strings, nested collections, and a scalar item now and then.
+    fn json_list(n: usize) -> String {
+        let mut t = String::from("{\n  \"apiVersion\": \"v1\",\n  \"items\": [\n");
+        for i in 0..n {
+            if i > 0 {
+                t.push_str(",\n");
+            }
+            if i % 7 == 3 {
+                t.push_str(&format!("    {i}"));
+            } else {
+                t.push_str(&format!(
+                    "    {{\"name\": \"o{i}\", \"s\": \"]}}\\\"[{{\\n\", \"l\": [[{i}], {{\"a\": []}}],\n      \"m\": {{\"k\": \"}}\"}}}}"
+                ));
+            }
+        }
+        t.push_str("\n  ],\n  \"kind\": \"List\",\n  \"metadata\": {\"x\": [\"]\"]}\n}\n");
+        t
+    }
+
+    #[test]
+    fn json_items_found_in_parallel_as_in_one_pass() {
+        for n in [0, 1, 2, 5, 40] {
+            let t = json_list(n);
+            let open = json_items_open(&t).unwrap();
+            let one = json_layout_from(&t, open, 1).unwrap();
+            for piece in [1, 50, 300, 10_000] {
+                let serial = json_layout_from(&t, open, piece).unwrap();
+                for chunks in 2..9 {
+                    let par = json_layout_in(&t, open, piece, chunks).unwrap();
+                    assert_eq!(par.region, serial.region, "{n} items, {chunks} chunks");
+                    // the pieces cover the items; each starts at an item the one pass
+                    // starts one at (the parallel scan cuts after collections only)
+                    assert_eq!(
+                        par.pieces.first().map(|p| p.start),
+                        serial.pieces.first().map(|p| p.start)
+                    );
+                    assert_eq!(
+                        par.pieces.last().map(|p| p.end),
+                        serial.pieces.last().map(|p| p.end)
+                    );
+                    for p in &par.pieces {
+                        assert!(one.pieces.iter().any(|q| q.start == p.start), "{p:?}");
+                        assert!(one.pieces.iter().any(|q| q.end == p.end), "{p:?}");
+                    }
+                    if piece == 1 && n == 40 {
+                        // every item after an object starts a piece
+                        assert!(par.pieces.len() > n / 2, "{}", par.pieces.len());
+                    }
+                }
+            }
+        }
+        // a raw line break inside a string: the chunks cannot be scanned on their own
+        let t = "{\"items\": [\"a\nb\", {}]}";
+        let open = json_items_open(t).unwrap();
+        assert!(json_layout_in(t, open, 1, 4).is_none());
+        assert!(json_layout_from(t, open, 1).is_some());
+        // no line break to cut at: one pass
+        let t = json_list(30).replace('\n', " ");
+        let open = json_items_open(&t).unwrap();
+        assert!(json_layout_in(&t, open, 1, 4).is_none());
+        assert!(json_layout(&t, 1, 4).is_some_and(|l| l.pieces.len() > 1));
+    }
+
     #[test]
     fn finds_json_items() {
         let t = r#"{"apiVersion": "v1", "x": {"items": [1]}, "items": [ {"a": "]\"["}, [2], 3 ], "kind": "List"}"#;
-        let l = json_layout(t, 1).unwrap();
+        let l = json_layout(t, 1, 1).unwrap();
         assert_eq!(&t[l.region.clone()], r#" {"a": "]\"["}, [2], 3 "#);
         let got: Vec<&str> = l.pieces.iter().map(|r| &t[r.clone()]).collect();
         assert_eq!(got, [r#"{"a": "]\"["}"#, "[2]", "3"]);
-        assert!(json_layout("[1, 2]", 1).is_none());
-        assert!(json_layout(r#"{"items": 3}"#, 1).is_none());
+        assert!(json_layout("[1, 2]", 1, 1).is_none());
+        assert!(json_layout(r#"{"items": 3}"#, 1, 1).is_none());
     }
 }
