@@ -686,7 +686,7 @@ fn scan_chunk(b: &[u8], at: usize) -> Option<ChunkScan> {
 fn json_layout_in(text: &str, open: usize, piece: usize, chunks: usize) -> Option<Layout> {
     let b = text.as_bytes();
     let start = open + 1;
-    let step = (b.len() - start) / chunks;
+    let step = b.len().checked_sub(start)?.checked_div(chunks)?;
     let mut bounds = vec![start];
     for k in 1..chunks {
         let from = start + k * step;
@@ -723,7 +723,7 @@ fn json_layout_in(text: &str, open: usize, piece: usize, chunks: usize) -> Optio
                         continue;
                     }
                     let next = skip_ws(comma + 1);
-                    if next - piece_start >= piece {
+                    if next.saturating_sub(piece_start) >= piece {
                         pieces.push(piece_start..end);
                         piece_start = next;
                     }
@@ -731,7 +731,7 @@ fn json_layout_in(text: &str, open: usize, piece: usize, chunks: usize) -> Optio
                 -1 => {
                     // the array's `]`: the last item ends at the last byte before it that
                     // is not white space
-                    let close = end - 1;
+                    let close = end.checked_sub(1)?;
                     let inner = text.get(start..close)?;
                     let last_end = start + inner.trim_end_matches([' ', '\t', '\n', '\r']).len();
                     if first < close {

@@ -185,9 +185,8 @@ fn sort(filters: &mut Vec<Expr>) {
             continue;
         }
         runs.push((est, vec![e]));
-        while runs.len() >= 2 {
-            let n = runs.len();
-            let (a, b) = (runs[n - 2].0, runs[n - 1].0);
+        while let [.., (a, _), (b, _)] = runs.as_slice() {
+            let (a, b) = (*a, *b);
             if a.rank() <= b.rank() {
                 break;
             }
