@@ -613,7 +613,8 @@ fn decode_bytes(bytes: Vec<u8>) -> Result<String, DecodeError> {
         [0xFE, 0xFF, rest @ ..] => return utf16(false, rest),
         _ => {}
     }
-    if bytes.contains(&0) {
+    // `memchr` reads a vector of bytes at a time (`contains` takes 13-17 ms for 89 MB)
+    if memchr::memchr(0, &bytes).is_some() {
         return Err(DecodeError::Binary);
     }
     let bytes = match bytes.strip_prefix(&[0xEF, 0xBB, 0xBF]) {
