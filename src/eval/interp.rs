@@ -491,7 +491,7 @@ impl<'g> Ctx<'g> {
     }
 
     /// [`Ctx::source_values`], one at a time (the same steps counted).
-    pub fn source_iter(&self, source: &Source, env: &mut Env) -> Values {
+    pub fn source_iter(&self, source: &Source, env: &mut Env) -> Values<'g> {
         match source {
             Source::Scan { kinds, namespace } => {
                 let ns = match namespace {
@@ -523,6 +523,11 @@ impl<'g> Ctx<'g> {
             Source::Expr(e) => match self.eval(e, env) {
                 // a list made for this binding (`w.containers`) is taken over, not copied
                 Val::List(items) => Arc::try_unwrap(items).unwrap_or_else(|a| a.to_vec()).into(),
+                // a document's sequence is read where it is
+                Val::Node(d, n) => match self.doc(d) {
+                    Some(doc) => Values::Items(d, doc.seq(n).iter()),
+                    None => Values::default(),
+                },
                 v => self.elements(&v).into(),
             },
         }

@@ -76,30 +76,33 @@ pub enum Scalar<'a> {
 }
 
 /// The values a binding or quantifier ranges over, produced one at a time: the containers
-/// of a workload and the objects of a scan are not first copied into a list of values.
+/// of a workload, the objects of a scan and the items of a document's sequence are not
+/// first copied into a list of values.
 #[derive(Debug)]
-pub enum Values {
+pub enum Values<'g> {
     /// Values already made.
     Vals(std::vec::IntoIter<Val>),
     /// Graph objects.
     Objs(std::vec::IntoIter<ObjId>),
     /// Containers `range` of a workload.
     Containers(ObjId, std::ops::Range<u32>),
+    /// The items of a sequence of document `DocId`.
+    Items(DocId, std::slice::Iter<'g, NodeId>),
 }
 
-impl Default for Values {
-    fn default() -> Values {
+impl Default for Values<'_> {
+    fn default() -> Self {
         Values::Vals(Vec::new().into_iter())
     }
 }
 
-impl From<Vec<Val>> for Values {
-    fn from(v: Vec<Val>) -> Values {
+impl From<Vec<Val>> for Values<'_> {
+    fn from(v: Vec<Val>) -> Self {
         Values::Vals(v.into_iter())
     }
 }
 
-impl Iterator for Values {
+impl Iterator for Values<'_> {
     type Item = Val;
 
     fn next(&mut self) -> Option<Val> {
@@ -107,6 +110,7 @@ impl Iterator for Values {
             Values::Vals(v) => v.next(),
             Values::Objs(o) => o.next().map(Val::Obj),
             Values::Containers(o, r) => r.next().map(|i| Val::Container(*o, i)),
+            Values::Items(d, items) => items.next().map(|n| Val::Node(*d, *n)),
         }
     }
 
@@ -115,8 +119,9 @@ impl Iterator for Values {
             Values::Vals(v) => v.size_hint(),
             Values::Objs(o) => o.size_hint(),
             Values::Containers(_, r) => r.size_hint(),
+            Values::Items(_, items) => items.size_hint(),
         }
     }
 }
 
-impl ExactSizeIterator for Values {}
+impl ExactSizeIterator for Values<'_> {}
