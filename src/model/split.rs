@@ -3,11 +3,14 @@
 //! `kubectl get -o yaml` and `-o json` write a whole cluster as one document: a `List` whose
 //! `items` hold every object. Read by one parser, that document would keep one core busy
 //! while the other waits. This module finds the boundaries of the items without parsing
-//! them (column-0 `- ` lines in YAML; a structural scan of strings and brackets in JSON), cuts
-//! the items into pieces of a few megabytes, parses the pieces in parallel, parses the rest of
-//! the document (its "skeleton": `apiVersion`, `kind`, `metadata`, with `items` empty) and
-//! joins the arenas into the one [`Document`] a sequential read gives: the same values, spans,
-//! key spans, styles and warnings (`tests/split_load.rs` checks this on every shape).
+//! them (column-0 `- ` lines in YAML; a structural scan of strings and brackets in JSON, on
+//! several cores for a large array), cuts the items into pieces of a few megabytes, parses
+//! the pieces in parallel, parses the rest of the document (its "skeleton": `apiVersion`,
+//! `kind`, `metadata`, with `items` empty) and joins the arenas into the one [`Document`] a
+//! sequential read gives: the same values, spans, key spans, styles and warnings
+//! (`tests/split_load.rs` checks this on every shape). A piece that does not parse whole
+//! (a cut that was not between two items) makes the read sequential, so where the pieces
+//! are cut decides only how fast the read is, never what it gives.
 //!
 //! A YAML stream of many documents (`helm template` output) is cut at column-0 `---` lines
 //! instead; its pieces' documents are concatenated and renumbered.
