@@ -551,7 +551,7 @@ impl Scan<'_> {
 /// else by one pass.
 fn json_layout(text: &str, piece: usize, chunks: usize) -> Option<Layout> {
     let open = json_items_open(text)?;
-    let parallel = chunks >= 2 && text.len() - open >= PARALLEL_LAYOUT_BYTES;
+    let parallel = chunks >= 2 && text.len().saturating_sub(open) >= PARALLEL_LAYOUT_BYTES;
     match parallel.then(|| json_layout_in(text, open, piece, chunks)) {
         Some(Some(l)) => Some(l),
         _ => json_layout_from(text, open, piece),
