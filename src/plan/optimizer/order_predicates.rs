@@ -238,12 +238,16 @@ fn order_chains(e: Expr) -> Expr {
     if and {
         sort(&mut members);
     } else if !members.iter().any(may_add_evidence) {
-        // `a or b` is `not (not a and not b)`: by cost per `true`
-        let rank = |e: &Expr| {
-            let x = estimate(e);
-            x.cost / x.chance.max(0.01)
-        };
-        members.sort_by(|a, b| rank(a).total_cmp(&rank(b)));
+        // `a or b` is `not (not a and not b)`: by cost per `true`, each estimated once
+        let mut ranked: Vec<(f64, Expr)> = std::mem::take(&mut members)
+            .into_iter()
+            .map(|e| {
+                let x = estimate(&e);
+                (x.cost / x.chance.max(0.01), e)
+            })
+            .collect();
+        ranked.sort_by(|a, b| a.0.total_cmp(&b.0));
+        members.extend(ranked.into_iter().map(|(_, e)| e));
     }
     let mut members = members.into_iter();
     let first = members.next().unwrap_or(Expr::Const(Const::Bool(and)));
