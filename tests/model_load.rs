@@ -557,3 +557,67 @@ data:
     let decoded = "tab\there".len() + "it's".len() + "two lines\n".len();
     assert_eq!(doc.owned_bytes(), decoded);
 }
+
+/// Every form of key is found by its string and keeps its exact span: plain, quoted, with
+/// escapes, non-string, explicit, an alias, longer than 4,095 bytes, far from its value.
+#[test]
+fn keys_are_found_whatever_their_form() {
+    let long = "k".repeat(4100);
+    let comments = "# a comment that puts the value far from its key\n".repeat(200);
+    let text = format!(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: &n odd\ndata:\n  plain: a\n  \"double\": b\n  'single': c\n  \"esc\\x61ped\": d\n  'it''s': e\n  1: f\n  0x1F: f2\n  ? complex\n  : h\n  *n : alias\n  ? {long}\n  : i\n  far:\n{comments}    j\n  \"\": empty\n"
+    );
+    let (out, sources) = load("keys.yaml", &text);
+    assert!(out.diagnostics.is_empty(), "{:?}", out.diagnostics);
+    let doc = &out.docs[0];
+    let data = doc.get(doc.root, "data").unwrap();
+    let keys: Vec<&str> = doc.map(data).iter().map(|(k, _)| k).collect();
+    let expected = [
+        ("plain", "a", "plain"),
+        ("double", "b", "\"double\""),
+        ("single", "c", "'single'"),
+        ("escaped", "d", "\"esc\\x61ped\""),
+        ("it's", "e", "'it''s'"),
+        ("1", "f", "1"),
+        ("0x1F", "f2", "0x1F"),
+        ("complex", "h", "complex"),
+        ("odd", "alias", "*n"),
+        (long.as_str(), "i", long.as_str()),
+        ("far", "j", "far"),
+        ("", "empty", "\"\""),
+    ];
+    assert_eq!(keys, expected.iter().map(|e| e.0).collect::<Vec<_>>());
+    for (key, value, written) in expected {
+        let v = doc.get(data, key);
+        assert_eq!(v.and_then(|v| doc.str(v)), Some(value), "{key:.20}");
+        let span = doc.key_span(v.unwrap()).unwrap();
+        assert_eq!(sources.slice(span), written, "{key:.20}");
+    }
+    // a key is found by its string, never by how it is written
+    for written in [
+        "\"double\"",
+        "'single'",
+        "esc\\x61ped",
+        "it''s",
+        "*n",
+        "\"\"",
+    ] {
+        assert_eq!(doc.get(data, written), None, "{written}");
+    }
+    let json = "{\"apiVersion\": \"v1\", \"kind\": \"ConfigMap\", \"data\": {\"a\\u0062c\": \"1\", \"\\\"q\\\"\": \"2\", \"plain\": \"3\"}}";
+    let (out, sources) = load("keys.json", json);
+    assert!(out.diagnostics.is_empty(), "{:?}", out.diagnostics);
+    let doc = &out.docs[0];
+    let data = doc.get(doc.root, "data").unwrap();
+    for (key, value, written) in [
+        ("abc", "1", "\"a\\u0062c\""),
+        ("\"q\"", "2", "\"\\\"q\\\"\""),
+        ("plain", "3", "\"plain\""),
+    ] {
+        let v = doc.get(data, key).unwrap();
+        assert_eq!(doc.str(v), Some(value));
+        assert_eq!(sources.slice(doc.key_span(v).unwrap()), written);
+    }
+    assert_eq!(doc.get(data, "a\\u0062c"), None);
+    assert_eq!(doc.get(data, "\"plain\""), None);
+}

@@ -872,21 +872,20 @@ impl<'a> Editor<'a> {
             .any(|l| l.split_whitespace().any(|t| t.starts_with('&')))
     }
 
-    /// The indentation step and sequence indentation the document uses.
+    /// The indentation step and sequence indentation the document uses (the latter from
+    /// its first block sequence under a key, in source order).
     fn detect_indent(&self) -> (Option<usize>, Option<usize>) {
         let mut step: Option<usize> = None;
-        let mut seq: Option<usize> = None;
+        // the key's offset and the sequence's indentation
+        let mut first_seq: Option<(usize, usize)> = None;
         for id in self.doc.ids() {
             let Some((ks, _)) = self.key_span(id) else {
                 continue;
             };
-            if self.is_flow(id) || !self.starts_line(ks) {
-                // a key on a dash line: its column says little about the step
-                if !self.is_flow(id) && seq.is_none() {
-                    // still fine for sequences
-                } else {
-                    continue;
-                }
+            // a key on a dash line says little about the step (the mapping case asks for
+            // a key that starts its line), but is fine for sequences
+            if self.is_flow(id) {
+                continue;
             }
             match self.doc.value(id) {
                 Some(Value::Map(es)) => {
@@ -902,14 +901,14 @@ impl<'a> Editor<'a> {
                 }
                 Some(Value::Seq(items)) if !items.is_empty() => {
                     let s = self.first_dash(id);
-                    if seq.is_none() && self.byte(s) == Some(b'-') {
-                        seq = Some(self.col(s).saturating_sub(self.col(ks)));
+                    if first_seq.is_none_or(|(at, _)| ks < at) && self.byte(s) == Some(b'-') {
+                        first_seq = Some((ks, self.col(s).saturating_sub(self.col(ks))));
                     }
                 }
                 _ => {}
             }
         }
-        (step, seq)
+        (step, first_seq.map(|s| s.1))
     }
 
     /// Follows `path`; refuses aliases and anchors on the way and merged entries.

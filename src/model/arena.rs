@@ -1,10 +1,11 @@
-//! Building a [`Document`] arena: nodes, the shared item and entry arrays, and the strings.
+//! Building a [`Document`] arena: nodes, the shared item and entry arrays, and the strings;
+//! then laying it out as a [`Document`] keeps it (mapping values consecutive, keys in them).
 //!
 //! Both readers push finished values bottom-up. Children of collections that are still open
 //! wait on one pending stack per array and move into the document's arrays, contiguous, when
 //! their collection closes; so a collection costs no allocation of its own.
 
-use super::{Document, Entry, FarKey, KeyPlace, Node, NodeId, StrRef, Tag};
+use super::{Document, FarKey, KeyPlace, Node, NodeId, StrRef, Tag, id_of, key_text_is, quoted};
 use crate::diag::{Diagnostic, FileId, Span};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -60,8 +61,22 @@ pub(crate) struct Builder<'t> {
     far: HashMap<NodeId, (u32, u32)>,
 }
 
-fn id_of(len: usize) -> NodeId {
-    NodeId::try_from(len).unwrap_or(NodeId::MAX)
+/// One entry of a mapping under construction: its key and its value's node.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Entry {
+    pub(crate) key: StrRef,
+    pub(crate) value: NodeId,
+}
+
+impl Entry {
+    fn new(key: StrRef, value: NodeId) -> Entry {
+        Entry { key, value }
+    }
+
+    /// Whether the key may be one of `len` bytes (the text decides).
+    fn may_be(&self, len: usize) -> bool {
+        self.key.len() == len
+    }
 }
 
 impl<'t> Builder<'t> {
@@ -132,7 +147,9 @@ impl<'t> Builder<'t> {
         let Some(n) = self.nodes.get_mut(id as usize) else {
             return;
         };
-        match n.set_key(key.map(|k| (k.start, k.end))) {
+        let span = key.map(|k| (k.start, k.end));
+        let q = span.is_some_and(|s| quoted(self.text.as_bytes(), s));
+        match n.set_key(span, q) {
             KeyPlace::Far(ks, ke) => {
                 self.far.insert(id, (ks, ke));
             }
@@ -344,7 +361,7 @@ impl<'t> Builder<'t> {
         let mut root = *self.node(src)?;
         root.start = at.start;
         root.end = at.end;
-        root.set_key(None);
+        root.set_key(None, false);
         let root_id = self.push(root);
         let mut work = vec![(src, root_id)];
         while let Some((s, d)) = work.pop() {
@@ -397,26 +414,110 @@ impl<'t> Builder<'t> {
     }
 
     /// The finished document (its text and position are filled in by the caller).
+    ///
+    /// The nodes are laid out again from the root, depth first, with the values of each
+    /// mapping consecutive: a mapping is then a range of nodes, and each value holds its
+    /// key (as its span, or in the far-key table when the span is far or its text is not
+    /// the key), so no array of entries is kept. Nodes the root does not reach (a value a
+    /// duplicate key replaced, a complex key) are left out. A mapping reached twice (a
+    /// value of a merge key) keeps one range of values, which both refer to.
     pub(crate) fn finish(self, root: NodeId, text: &Arc<String>) -> Document {
-        let mut far_keys: Vec<FarKey> = self
-            .far
-            .into_iter()
-            .map(|(id, (s, e))| (id, s, e))
-            .collect();
-        far_keys.sort_unstable();
+        let mut out = Laid {
+            nodes: Vec::with_capacity(self.nodes.len()),
+            items: Vec::with_capacity(self.items.len()),
+            far: Vec::new(),
+        };
+        // where the children of each collection went, once laid out
+        let mut placed = vec![u32::MAX; self.nodes.len()];
+        let new_root = self.place(&mut out, root, None);
+        let mut work = vec![(root, new_root)];
+        let mut kids = Vec::new();
+        while let Some((old, new)) = work.pop() {
+            let Some(n) = self.node(old) else { continue };
+            let (tag, range) = (n.tag(), n.children());
+            if !matches!(tag, Tag::Seq | Tag::Map) {
+                continue;
+            }
+            let first = match placed.get(old as usize) {
+                Some(&p) if p != u32::MAX => p as usize,
+                _ => {
+                    kids.clear();
+                    let first_node = out.nodes.len();
+                    if tag == Tag::Seq {
+                        for &c in self.items.get(range.clone()).unwrap_or(&[]) {
+                            kids.push((c, self.place(&mut out, c, None)));
+                        }
+                    } else {
+                        for e in self.entries.get(range.clone()).unwrap_or(&[]) {
+                            kids.push((e.value, self.place(&mut out, e.value, Some(e.key))));
+                        }
+                    }
+                    work.extend(kids.iter().rev());
+                    let first = if tag == Tag::Seq {
+                        let first = out.items.len();
+                        out.items.extend(kids.iter().map(|k| k.1));
+                        first
+                    } else {
+                        first_node
+                    };
+                    if let Some(p) = placed.get_mut(old as usize) {
+                        *p = u32::try_from(first).unwrap_or(u32::MAX);
+                    }
+                    first
+                }
+            };
+            if let Some(n) = out.nodes.get_mut(new as usize) {
+                n.set_children(tag, first, range.len());
+            }
+        }
         Document {
-            nodes: trimmed(self.nodes),
-            items: trimmed(self.items),
-            entries: trimmed(self.entries),
-            far_keys,
+            nodes: trimmed(out.nodes),
+            items: trimmed(out.items),
+            far_keys: out.far,
             owned: self.owned,
             text: Arc::clone(text),
-            root,
+            root: new_root,
             file: self.file,
             index: 0,
             helm_source: None,
         }
     }
+
+    /// Appends a copy of node `old` to the laid-out nodes, with `key` as its key when it
+    /// is the value of a mapping entry: its id there.
+    fn place(&self, out: &mut Laid, old: NodeId, key: Option<StrRef>) -> NodeId {
+        let id = id_of(out.nodes.len());
+        let mut node = self.node(old).copied().unwrap_or_default();
+        // most keys were kept in the node as a range of the text that is the key's string
+        if let (Some((ts, te)), Some(k)) = (node.near_key_text(), key)
+            && k.is_source_range(ts as usize..te as usize)
+        {
+            out.nodes.push(node);
+            return id;
+        }
+        let span = node.key(|| self.far.get(&old).copied());
+        let text = self.text.as_bytes();
+        let q = span.is_some_and(|s| quoted(text, s));
+        let near_text = key_text_is(text, span, q, key.and_then(|k| self.resolve_bytes(k)));
+        if !matches!(node.set_key(span, q), KeyPlace::Near) || !near_text {
+            node.set_far_key();
+            out.far.push(FarKey {
+                id,
+                span,
+                key: key.unwrap_or_default(),
+            });
+        }
+        out.nodes.push(node);
+        id
+    }
+}
+
+/// The arrays of a document being laid out by [`Builder::finish`]. Nodes are appended in
+/// order, so the far keys are sorted by node as they are pushed.
+struct Laid {
+    nodes: Vec<Node>,
+    items: Vec<NodeId>,
+    far: Vec<FarKey>,
 }
 
 /// An array with its unused reserve given back: a small one (one of the many documents of

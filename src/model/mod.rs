@@ -2,13 +2,18 @@
 //!
 //! Each document is a compact arena. A node is 20 bytes: its span, an 8-byte payload, and
 //! one word for its type tag, its style and (when it is the value of a mapping entry) its
-//! key's span, kept as the distance back to the key and the key's length; the few keys
-//! that do not fit there (longer than 4,095 bytes, or more than 8,191 bytes before their
-//! value) are in a per-document table, so every key span stays exact. Strings are
-//! byte ranges into the source text (shared with the source map) unless they had to be
-//! decoded (escapes, folded lines), in which case they are ranges into one per-document
-//! buffer. Sequence items and mapping entries are ranges into two shared arrays, so a
-//! document costs a handful of allocations however many values it has.
+//! key, kept as the key's length, whether it is quoted, and the distance back from the
+//! value to the key's text. The values of a mapping are consecutive nodes, so a mapping is
+//! a range of nodes and costs no array of entries: a lookup compares the lengths in the
+//! values' own words, then reads the text. The few keys a node cannot hold (longer than
+//! 4,095 bytes, more than 8,190 bytes before their value, or whose string is not the text
+//! of their span: escapes, converted non-string keys, aliases as keys) are in a
+//! per-document table, so every key and key span stays exact. Strings are byte ranges
+//! into the source text (shared with the source map) unless they had to be decoded
+//! (escapes, folded lines), in which case they are ranges into one per-document buffer.
+//! Sequence items are ranges of one shared array of node ids, so a document costs a
+//! handful of allocations however many values it has. The readers build an arena in the
+//! order they read; `arena::Builder::finish` lays it out again in this form.
 //!
 //! Objects (the Kubernetes resources found in the documents, including the items of `List`
 //! exports) are [`ObjectRef`]s into those arenas. Loading is in [`load`]; YAML and JSON
@@ -32,6 +37,11 @@ pub use walk::WalkOptions;
 
 /// Index of a node in its [`Document`] arena.
 pub type NodeId = u32;
+
+/// The id of the node at position `len` of an arena.
+pub(crate) fn id_of(len: usize) -> NodeId {
+    NodeId::try_from(len).unwrap_or(NodeId::MAX)
+}
 
 /// Index of a document in [`LoadOutput::docs`].
 pub type DocId = u32;
@@ -110,6 +120,12 @@ impl StrRef {
         (self.len & !OWNED) as usize
     }
 
+    /// Whether this is the range `range` of the source text.
+    #[inline]
+    pub(crate) fn is_source_range(self, range: std::ops::Range<usize>) -> bool {
+        !self.is_owned() && self.range() == range
+    }
+
     fn is_owned(self) -> bool {
         self.len & OWNED != 0
     }
@@ -125,21 +141,17 @@ impl StrRef {
     }
 }
 
-/// One mapping entry: its key and its value's node, in 12 bytes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct Entry {
-    pub(crate) key: StrRef,
-    pub(crate) value: NodeId,
-}
-
-impl Entry {
-    pub(crate) fn new(key: StrRef, value: NodeId) -> Entry {
-        Entry { key, value }
-    }
-
-    /// Whether the key may be one of `len` bytes (the text decides).
-    fn may_be(&self, len: usize) -> bool {
-        self.key.len() == len
+/// Whether a key of text `key` may be kept in its node as span `span` (`quoted` or not) of
+/// `text`: when the text of the span is the key (no escapes, no conversion). A node without
+/// a key span and without a key may; one with a key but no span may not.
+fn key_text_is(text: &[u8], span: Option<(u32, u32)>, quoted: bool, key: Option<&[u8]>) -> bool {
+    match (span, key) {
+        (Some((s, e)), Some(k)) => {
+            let q = u32::from(quoted);
+            text.get(s.saturating_add(q) as usize..e.saturating_sub(q) as usize) == Some(k)
+        }
+        (_, None) => true,
+        (None, Some(_)) => false,
     }
 }
 
@@ -187,7 +199,8 @@ impl Style {
 pub(crate) struct Node {
     /// The payload, in two halves (so that the node needs only 4-byte alignment). Bool:
     /// 0/1; Int: the bits of the `i64`; Float: the bits of the `f64`; Str: a [`StrRef`];
-    /// Seq and Map: `first | len << 32` into the items or entries array.
+    /// Seq: `first | len << 32` into the items array; Map: the same over the nodes (its
+    /// values).
     lo: u32,
     hi: u32,
     pub(crate) start: u32,
@@ -198,19 +211,42 @@ pub(crate) struct Node {
 }
 
 /// The key bits of [`Node::meta`]: 0 for a node that is not a mapping entry's value;
-/// [`KEY_FAR`] for a key the document keeps in its table of far keys (one that is longer
-/// than 4,095 bytes or starts more than 8,191 bytes before its value); else one more than
-/// `distance << 12 | length`, where `distance` is from the key's start to the value's.
+/// [`KEY_FAR`] for a key the document keeps in its table of far keys; else
+/// `length | quoted << 12 | distance << 13`: the length of the key's text (its span without
+/// the quotes, when `quoted`) and the distance from the text's start to the value's start.
+/// The length is the low bits, so that a lookup tells most keys apart by one comparison.
 type KeyCode = u32;
 
 const KEY_SHIFT: u32 = 6;
 const KEY_FAR: KeyCode = (1 << 26) - 1;
-const KEY_LEN_BITS: u32 = 12;
-const KEY_MAX_LEN: u32 = (1 << KEY_LEN_BITS) - 1;
-const KEY_MAX_DISTANCE: u32 = (1 << 13) - 1;
+const KEY_MAX_LEN: u32 = (1 << 12) - 1;
+const KEY_QUOTED: u32 = 1 << 12;
+const KEY_DISTANCE_SHIFT: u32 = 13;
+/// The largest distance kept in the node (all ones is [`KEY_FAR`]).
+const KEY_MAX_DISTANCE: u32 = (1 << 13) - 2;
 
-/// A key span kept outside its node: the node, the key's start and its end.
-pub(crate) type FarKey = (NodeId, u32, u32);
+/// Whether the key span `span` of `text` is quoted: its text is then what is between the
+/// quotes (a plain YAML scalar cannot start with a quote).
+#[inline]
+fn quoted(text: &[u8], (start, end): (u32, u32)) -> bool {
+    let first = text.get(start as usize);
+    end >= start.saturating_add(2)
+        && matches!(first, Some(b'"' | b'\''))
+        && text.get(end as usize - 1) == first
+}
+
+/// A key kept in the document's table rather than in its node: one whose span is longer
+/// than 4,095 bytes or starts more than 8,190 bytes before its value, or whose text is not
+/// the text of its span (a key with escapes, a converted non-string key, an alias as key).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub(crate) struct FarKey {
+    /// The node whose key it is.
+    pub(crate) id: NodeId,
+    /// The key's span, when it has one.
+    pub(crate) span: Option<(u32, u32)>,
+    /// The key itself.
+    pub(crate) key: StrRef,
+}
 
 /// How a key span is kept: in the node, or (for `Far`) in the document's table.
 pub(crate) enum KeyPlace {
@@ -280,16 +316,27 @@ impl Node {
         self.meta >> KEY_SHIFT
     }
 
-    /// Keeps `key` (the span of the key whose value this node is) in the node when it is
-    /// near enough; otherwise says where it goes.
-    pub(crate) fn set_key(&mut self, key: Option<(u32, u32)>) -> KeyPlace {
+    /// Keeps `key` (the span of the key whose value this node is; `quoted` when it has
+    /// quotes around its text) in the node when it is near enough; otherwise says where it
+    /// goes.
+    pub(crate) fn set_key(&mut self, key: Option<(u32, u32)>, quoted: bool) -> KeyPlace {
         let (code, place) = match key {
             None => (0, KeyPlace::Near),
             Some((ks, ke)) => {
-                let len = ke.saturating_sub(ks);
-                match self.start.checked_sub(ks) {
-                    Some(d) if d <= KEY_MAX_DISTANCE && len <= KEY_MAX_LEN => {
-                        (1 + (d << KEY_LEN_BITS | len), KeyPlace::Near)
+                let q = u32::from(quoted && ke.saturating_sub(ks) >= 2);
+                let (ts, te) = (ks.saturating_add(q), ke.saturating_sub(q));
+                let len = te.saturating_sub(ts);
+                match self.start.checked_sub(ts) {
+                    Some(d)
+                        if d <= KEY_MAX_DISTANCE
+                            && len <= KEY_MAX_LEN
+                            && (d | len | q) != 0
+                            && ks <= ke =>
+                    {
+                        (
+                            len | (q * KEY_QUOTED) | (d << KEY_DISTANCE_SHIFT),
+                            KeyPlace::Near,
+                        )
                     }
                     _ => (KEY_FAR, KeyPlace::Far(ks, ke)),
                 }
@@ -299,27 +346,52 @@ impl Node {
         place
     }
 
+    /// Marks the key as kept in the document's table.
+    pub(crate) fn set_far_key(&mut self) {
+        self.meta = (self.meta & ((1 << KEY_SHIFT) - 1)) | KEY_FAR << KEY_SHIFT;
+    }
+
+    /// Whether the key is kept in the document's table.
+    fn has_far_key(&self) -> bool {
+        self.key_code() == KEY_FAR
+    }
+
     /// The key span, as (start, end), when it is kept in the node; `far` finds the others.
+    #[inline]
     pub(crate) fn key(&self, far: impl FnOnce() -> Option<(u32, u32)>) -> Option<(u32, u32)> {
         match self.key_code() {
             0 => None,
             KEY_FAR => far(),
             c => {
-                let c = c - 1;
-                let ks = self.start.saturating_sub(c >> KEY_LEN_BITS);
-                Some((ks, ks.saturating_add(c & KEY_MAX_LEN)))
+                let (ts, te) = Node::key_text_of(self.start, c);
+                let q = u32::from(c & KEY_QUOTED != 0);
+                Some((ts.saturating_sub(q), te.saturating_add(q)))
             }
+        }
+    }
+
+    /// The range of the key's text for near key code `c` of a node starting at `start`.
+    #[inline]
+    fn key_text_of(start: u32, c: KeyCode) -> (u32, u32) {
+        let ts = start.saturating_sub(c >> KEY_DISTANCE_SHIFT);
+        (ts, ts.saturating_add(c & KEY_MAX_LEN))
+    }
+
+    /// The range of the key's text, when the node keeps it.
+    pub(crate) fn near_key_text(&self) -> Option<(u32, u32)> {
+        match self.key_code() {
+            0 | KEY_FAR => None,
+            c => Some(Node::key_text_of(self.start, c)),
         }
     }
 }
 
 /// The far key of node `id` in a table sorted by node.
-pub(crate) fn far_key(table: &[FarKey], id: NodeId) -> Option<(u32, u32)> {
+pub(crate) fn far_key(table: &[FarKey], id: NodeId) -> Option<&FarKey> {
     table
-        .binary_search_by_key(&id, |k| k.0)
+        .binary_search_by_key(&id, |k| k.id)
         .ok()
         .and_then(|i| table.get(i))
-        .map(|k| (k.1, k.2))
 }
 
 fn pack(lo: u32, hi: u32) -> u64 {
@@ -330,49 +402,111 @@ fn unpack(x: u64) -> (u32, u32) {
     ((x & 0xffff_ffff) as u32, (x >> 32) as u32)
 }
 
-/// The entries of a mapping node, in source order.
+/// The entries of a mapping node, in source order: a run of consecutive nodes (the
+/// values), each holding its key.
 #[derive(Clone, Copy, Debug)]
 pub struct Entries<'a> {
     doc: &'a Document,
-    entries: &'a [Entry],
+    first: NodeId,
+    len: u32,
 }
 
 impl<'a> Entries<'a> {
     /// No entries.
     fn empty(doc: &'a Document) -> Entries<'a> {
-        Entries { doc, entries: &[] }
+        Entries {
+            doc,
+            first: 0,
+            len: 0,
+        }
     }
 
     /// Number of entries.
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.len as usize
     }
 
     /// Whether there are none.
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.len == 0
+    }
+
+    /// The values' node ids, in source order.
+    fn ids(&self) -> std::ops::Range<NodeId> {
+        self.first..self.first.saturating_add(self.len)
+    }
+
+    /// The values' nodes, in source order.
+    fn nodes(&self) -> &'a [Node] {
+        let first = self.first as usize;
+        self.doc
+            .nodes
+            .get(first..first + self.len as usize)
+            .unwrap_or(&[])
     }
 
     /// `(key, value)` pairs in source order.
     pub fn iter(&self) -> impl DoubleEndedIterator<Item = (&'a str, NodeId)> + ExactSizeIterator {
         let doc = self.doc;
-        self.entries.iter().map(move |e| (doc.key(e.key), e.value))
+        self.ids().map(move |id| (doc.key_of(id), id))
     }
 
     /// The first entry.
     pub fn first(&self) -> Option<(&'a str, NodeId)> {
-        self.entries.first().map(|e| (self.doc.key(e.key), e.value))
+        self.iter().next()
     }
 
     /// The value of `key` (the last one, for a duplicate key).
+    #[inline]
     pub fn get(&self, key: &str) -> Option<NodeId> {
-        // the length first: most keys are told apart without reading the text
+        // a near key by its length first (the low bits of its code, where a far key has
+        // all ones), then its text. Without far keys and for a key of at least one byte,
+        // a node whose code has the length is one with a near key: its meta word is
+        // compared in place.
         let len = key.len();
-        self.entries
-            .iter()
-            .rev()
-            .find(|e| e.may_be(len) && self.doc.key_bytes(e.key) == Some(key.as_bytes()))
-            .map(|e| e.value)
+        let want = u32::try_from(len)
+            .ok()
+            .filter(|&w| w > 0 && w < KEY_MAX_LEN && self.doc.far_keys.is_empty());
+        let Some(want) = want else {
+            return self.get_any(key);
+        };
+        let (name, text) = (key.as_bytes(), self.doc.text.as_bytes());
+        let (mask, bits) = (KEY_MAX_LEN << KEY_SHIFT, want << KEY_SHIFT);
+        let nodes = self.nodes();
+        let found = nodes.iter().rev().find(|n| {
+            n.meta & mask == bits && {
+                let code = n.key_code();
+                let ts = n.start.wrapping_sub(code >> KEY_DISTANCE_SHIFT) as usize;
+                text.get(ts..ts + len) == Some(name)
+            }
+        })?;
+        // the position of the node found, from the addresses
+        let at = (std::ptr::from_ref(found) as usize).wrapping_sub(nodes.as_ptr() as usize)
+            / std::mem::size_of::<Node>();
+        Some(self.first.saturating_add(u32::try_from(at).ok()?))
+    }
+
+    /// [`Entries::get`] for any key, in a document with far keys.
+    #[cold]
+    #[inline(never)]
+    fn get_any(&self, key: &str) -> Option<NodeId> {
+        let (name, text) = (key.as_bytes(), self.doc.text.as_bytes());
+        let nodes = self.nodes();
+        for (i, n) in nodes.iter().enumerate().rev() {
+            let id = self.first.saturating_add(i as u32);
+            let found = match n.key_code() {
+                KEY_FAR => self.doc.far_key_bytes(id) == Some(name),
+                0 => false,
+                code => {
+                    let (ts, te) = Node::key_text_of(n.start, code);
+                    text.get(ts as usize..te as usize) == Some(name)
+                }
+            };
+            if found {
+                return Some(id);
+            }
+        }
+        None
     }
 }
 
@@ -398,10 +532,11 @@ pub struct NodeView<'a> {
 /// One YAML or JSON document (one `---` section, or one JSON file).
 #[derive(Clone, Debug, Default)]
 pub struct Document {
+    /// The nodes; the values of a mapping are consecutive.
     pub(crate) nodes: Vec<Node>,
+    /// The items of the sequences, each a range.
     pub(crate) items: Vec<NodeId>,
-    pub(crate) entries: Vec<Entry>,
-    /// The key spans that do not fit in their node, sorted by node.
+    /// The keys that do not fit in their node, sorted by node.
     pub(crate) far_keys: Vec<FarKey>,
     /// Strings that are not a verbatim range of the source (escapes, folded lines, keys of
     /// aliases).
@@ -423,9 +558,9 @@ impl Document {
         k.resolve(&self.text, &self.owned)
     }
 
-    /// The bytes of a key, without the character-boundary checks of [`Document::key`]:
-    /// comparing them with a `str` tells equal keys exactly.
-    fn key_bytes(&self, k: StrRef) -> Option<&[u8]> {
+    /// The bytes of a string, without the character-boundary checks of [`Document::key`]:
+    /// comparing them with a `str` tells equal strings exactly.
+    fn str_bytes(&self, k: StrRef) -> Option<&[u8]> {
         let from = if k.is_owned() {
             &self.owned
         } else {
@@ -434,12 +569,33 @@ impl Document {
         from.as_bytes().get(k.range())
     }
 
+    /// The bytes of the key of node `id` as its entry in the far-key table has it.
+    fn far_key_bytes(&self, id: NodeId) -> Option<&[u8]> {
+        self.str_bytes(far_key(&self.far_keys, id)?.key)
+    }
+
+    /// The key of the mapping entry whose value is node `id` (empty for a node that is not
+    /// one).
+    fn key_of(&self, id: NodeId) -> &str {
+        self.key_ref(id).map_or("", |k| self.key(k))
+    }
+
+    /// The key of the mapping entry whose value is node `id`, as a string of the document.
+    pub(crate) fn key_ref(&self, id: NodeId) -> Option<StrRef> {
+        let n = self.raw(id)?;
+        if n.has_far_key() {
+            return far_key(&self.far_keys, id).map(|k| k.key);
+        }
+        let (ts, te) = n.near_key_text()?;
+        Some(StrRef::source(ts as usize, (te - ts) as usize))
+    }
+
     fn raw(&self, id: NodeId) -> Option<&Node> {
         self.nodes.get(id as usize)
     }
 
     fn key_span_of(&self, id: NodeId, n: &Node) -> Option<Span> {
-        n.key(|| far_key(&self.far_keys, id))
+        n.key(|| far_key(&self.far_keys, id).and_then(|k| k.span))
             .map(|(start, end)| Span {
                 file: self.file,
                 start,
@@ -447,29 +603,43 @@ impl Document {
             })
     }
 
-    /// Sets the key span of node `id` (keeping the far-key table sorted).
-    pub(crate) fn set_key_span(&mut self, id: NodeId, key: Option<(u32, u32)>) {
+    /// Sets the key of node `id`: its span and its text (keeping the far-key table sorted).
+    /// The node keeps the span itself when the span is near and its text is the key.
+    pub(crate) fn set_key(&mut self, id: NodeId, span: Option<(u32, u32)>, key: Option<StrRef>) {
+        let text = self.text.as_bytes();
+        let q = span.is_some_and(|s| quoted(text, s));
+        let near_text = key_text_is(text, span, q, key.and_then(|k| self.str_bytes(k)));
         let Some(n) = self.nodes.get_mut(id as usize) else {
             return;
         };
-        let at = self.far_keys.binary_search_by_key(&id, |k| k.0);
-        match (n.set_key(key), at) {
-            (KeyPlace::Far(ks, ke), Ok(i)) => {
-                if let Some(k) = self.far_keys.get_mut(i) {
-                    *k = (id, ks, ke);
-                }
-            }
-            (KeyPlace::Far(ks, ke), Err(i)) => self.far_keys.insert(i, (id, ks, ke)),
-            (KeyPlace::Near, Ok(i)) => {
+        let near = matches!(n.set_key(span, q), KeyPlace::Near) && near_text;
+        let at = self.far_keys.binary_search_by_key(&id, |k| k.id);
+        if near {
+            if let Ok(i) = at {
                 self.far_keys.remove(i);
             }
-            (KeyPlace::Near, Err(_)) => {}
+            return;
+        }
+        n.set_far_key();
+        let far = FarKey {
+            id,
+            span,
+            key: key.unwrap_or_default(),
+        };
+        match at {
+            Ok(i) => {
+                if let Some(k) = self.far_keys.get_mut(i) {
+                    *k = far;
+                }
+            }
+            Err(i) => self.far_keys.insert(i, far),
         }
     }
 
     /// The key span of node `id` as (start, end).
     pub(crate) fn key_range(&self, id: NodeId) -> Option<(u32, u32)> {
-        self.raw(id)?.key(|| far_key(&self.far_keys, id))
+        let n = self.raw(id)?;
+        self.key_span_of(id, n).map(|s| (s.start, s.end))
     }
 
     /// The keys and positions from the root to the node whose value or key is at `span`
@@ -544,16 +714,16 @@ impl Document {
         let starts_before = |c: NodeId| self.span(c).is_some_and(|s| s.start <= t.start);
         match self.value(id) {
             Some(Value::Map(entries)) => {
-                let all = entries.entries;
-                let at = all.partition_point(|e| starts_before(e.value));
-                let guess = at.checked_sub(1).and_then(|i| all.get(i).map(|e| (i, e)));
+                let all: Vec<NodeId> = entries.ids().collect();
+                let at = all.partition_point(|&c| starts_before(c));
+                let guess = at.checked_sub(1).and_then(|i| all.get(i).copied());
                 // the guess first; when the target is not below it (it cannot be, unless the
                 // order is broken), every entry
-                let order = guess.into_iter().chain(all.iter().enumerate());
-                for (_, e) in order {
-                    if holds(e.value) {
-                        path.push(Step::Key(self.key(e.key).to_string()));
-                        if self.find_path(e.value, target, t, path, depth + 1) {
+                let order = guess.into_iter().chain(all.iter().copied());
+                for c in order {
+                    if holds(c) {
+                        path.push(Step::Key(self.key_of(c).to_string()));
+                        if self.find_path(c, target, t, path, depth + 1) {
                             return true;
                         }
                         path.pop();
@@ -593,7 +763,7 @@ impl Document {
 
     /// Every node id, in creation order.
     pub fn ids(&self) -> impl Iterator<Item = NodeId> {
-        (0..self.nodes.len()).map(|i| NodeId::try_from(i).unwrap_or(NodeId::MAX))
+        (0..self.nodes.len()).map(id_of)
     }
 
     /// The node with this id.
@@ -619,10 +789,17 @@ impl Document {
             Tag::Float => Value::Float(f64::from_bits(n.data())),
             Tag::Str => Value::Str(self.key(n.str_ref())),
             Tag::Seq => Value::Seq(self.items.get(n.children()).unwrap_or(&[])),
-            Tag::Map => Value::Map(Entries {
-                doc: self,
-                entries: self.entries.get(n.children()).unwrap_or(&[]),
-            }),
+            Tag::Map => Value::Map(self.entries_of(n)),
+        }
+    }
+
+    /// The entries of mapping node `n`.
+    fn entries_of(&self, n: &Node) -> Entries<'_> {
+        let r = n.children();
+        Entries {
+            doc: self,
+            first: id_of(r.start),
+            len: u32::try_from(r.len()).unwrap_or(0),
         }
     }
 
@@ -656,6 +833,7 @@ impl Document {
     }
 
     /// The value of `key` in the mapping `id`.
+    #[inline]
     pub fn get(&self, id: NodeId, key: &str) -> Option<NodeId> {
         self.map(id).get(key)
     }
@@ -688,10 +866,7 @@ impl Document {
     /// The entries of a mapping (empty if not a mapping).
     pub fn map(&self, id: NodeId) -> Entries<'_> {
         match self.raw(id) {
-            Some(n) if n.tag() == Tag::Map => Entries {
-                doc: self,
-                entries: self.entries.get(n.children()).unwrap_or(&[]),
-            },
+            Some(n) if n.tag() == Tag::Map => self.entries_of(n),
             _ => Entries::empty(self),
         }
     }
@@ -713,7 +888,7 @@ impl Document {
     pub fn heap_bytes(&self) -> usize {
         self.nodes.len() * std::mem::size_of::<Node>()
             + self.items.len() * std::mem::size_of::<NodeId>()
-            + self.entries.len() * std::mem::size_of::<Entry>()
+            + self.far_keys.len() * std::mem::size_of::<FarKey>()
             + self.owned.len()
     }
 }
@@ -806,33 +981,63 @@ mod tests {
     #[test]
     fn nodes_and_entries_are_compact() {
         assert_eq!(std::mem::size_of::<Node>(), 20);
-        // a near key is kept in the node; a long or distant one in the document's table,
-        // exactly; setting a near key again takes it out of the table
+        // a near key whose span's text is the key is kept in the node; a long or distant
+        // one, or one whose text differs (an escape), in the document's table, exactly;
+        // setting a near key again takes it out of the table
+        let mut text = "x".repeat(200_010);
+        text.replace_range(199_990..199_995, "\"ab\":");
+        text.replace_range(190_000..190_004, "abcd");
+        text.replace_range(195_000..195_005, "\"a\\u\"");
         let mut d = Document {
             nodes: vec![
                 Node {
                     start: 200_000,
                     ..Node::default()
                 };
-                3
+                4
             ],
             file: 3,
+            text: Arc::new(text),
+            owned: "au".to_string(),
             ..Document::default()
         };
         assert_eq!(d.key_span(0), None);
-        d.set_key_span(0, Some((199_990, 199_995)));
-        d.set_key_span(1, Some((10, 100_000)));
-        d.set_key_span(2, Some((190_000, 190_004)));
-        assert_eq!(d.key_span(0), Some(Span::new(3, 199_990..199_995)));
+        let src = |a: usize, b: usize| Some(StrRef::source(a, b - a));
+        d.set_key(0, Some((199_990, 199_994)), src(199_991, 199_993));
+        d.set_key(1, Some((10, 100_000)), src(10, 100_000));
+        d.set_key(2, Some((190_000, 190_004)), src(190_000, 190_004));
+        d.set_key(3, Some((195_000, 195_005)), Some(StrRef::owned(0, 2)));
+        assert_eq!(d.key_span(0), Some(Span::new(3, 199_990..199_994)));
         assert_eq!(d.key_span(1), Some(Span::new(3, 10..100_000)));
         assert_eq!(d.key_span(2), Some(Span::new(3, 190_000..190_004)));
-        assert_eq!(d.far_keys.len(), 2);
-        d.set_key_span(1, Some((199_000, 199_007)));
+        assert_eq!(d.key_span(3), Some(Span::new(3, 195_000..195_005)));
+        assert_eq!(d.key_of(0), "ab");
+        assert_eq!(d.key_of(1).len(), 99_990);
+        assert_eq!(d.key_of(2), "abcd");
+        assert_eq!(d.key_of(3), "au");
+        let far = |d: &Document| d.far_keys.iter().map(|k| k.id).collect::<Vec<_>>();
+        assert_eq!(far(&d), vec![1, 2, 3]);
+        d.set_key(1, Some((199_000, 199_007)), src(199_000, 199_007));
         assert_eq!(d.key_span(1), Some(Span::new(3, 199_000..199_007)));
-        assert_eq!(d.far_keys, vec![(2, 190_000, 190_004)]);
-        d.set_key_span(2, None);
-        assert_eq!(d.key_span(2), None);
-        assert!(d.far_keys.is_empty());
+        assert_eq!(far(&d), vec![2, 3]);
+        d.set_key(2, None, None);
+        assert_eq!((d.key_span(2), d.key_ref(2)), (None, None));
+        assert_eq!(far(&d), vec![3]);
+        // the four nodes as the values of one mapping: looked up by key, near or far
+        let map = Node {
+            lo: 0,
+            hi: 4,
+            meta: Tag::Map as u32,
+            ..Node::default()
+        };
+        d.nodes.push(map);
+        let entries = d.map(4);
+        assert_eq!(entries.get("ab"), Some(0));
+        assert_eq!(entries.get("\"ab\""), None);
+        assert_eq!(entries.get("au"), Some(3));
+        assert_eq!(entries.get("a\\u"), None);
+        assert_eq!(entries.get(&"x".repeat(7)), Some(1));
+        assert_eq!(entries.get("abcd"), None);
         // the tag and style share the word with the key
         let n = Node::scalar(
             Value::Str(""),
@@ -841,6 +1046,5 @@ mod tests {
             Span::new(0, 5..9),
         );
         assert_eq!((n.tag(), n.style()), (Tag::Str, Style::Folded));
-        assert_eq!(std::mem::size_of::<Entry>(), 12);
     }
 }

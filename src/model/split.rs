@@ -20,7 +20,7 @@
 //! diagnostics are always those of the sequential reader.
 
 use super::load::Parsed;
-use super::{Document, Entry, Limits, NodeId, StrRef, Tag};
+use super::{Document, FarKey, Limits, NodeId, StrRef, Tag, id_of};
 use crate::diag::{Diagnostic, FileId};
 use rayon::prelude::*;
 use std::ops::Range;
@@ -96,7 +96,6 @@ pub(crate) fn parse(
     // per 22 of YAML), as the sequential readers reserve: what is not used is never touched
     let nodes = layout.region.len() / if json { 16 } else { 20 };
     doc.nodes.reserve(nodes);
-    doc.entries.reserve(nodes);
     doc.items.reserve(nodes / 8);
     // only one batch of piece arenas exists next to the joined one
     let mut join = Join {
@@ -286,7 +285,7 @@ impl Join {
         let first = self.doc.items.len();
         self.doc.items.extend_from_slice(&self.items);
         // the key span is kept relative to the node's start: read it before the start moves
-        let key = self.doc.key_range(items_node);
+        let (span, key) = (self.doc.key_range(items_node), self.doc.key_ref(items_node));
         let n = self.doc.nodes.get_mut(items_node as usize)?;
         n.set_children(Tag::Seq, first, self.items.len());
         if let Some((start, end)) = self.span {
@@ -295,7 +294,7 @@ impl Join {
         }
         // when `items` is the last key, the `List` itself ends where the items do
         let items_end = n.end;
-        self.doc.set_key_span(items_node, key);
+        self.doc.set_key(items_node, span, key);
         let root = self.doc.nodes.get_mut(self.doc.root as usize)?;
         root.end = root.end.max(items_end);
         Some(Parsed {
@@ -317,11 +316,15 @@ fn shift_skeleton(doc: &mut Document, cut: u32, gap: u32, shared: &Arc<String>) 
     };
     let mut keys = Vec::new();
     for i in 0..doc.nodes.len() {
-        let Ok(id) = NodeId::try_from(i) else { break };
+        let id = id_of(i);
         // the key span is kept relative to the node's start: read it before the start moves
-        let key = doc
+        let span = doc
             .key_range(id)
             .map(|(ks, ke)| (shift(ks), shift(ks).saturating_add(ke.saturating_sub(ks))));
+        let key = doc.key_ref(id).map(|mut k| {
+            shift_str(&mut k);
+            k
+        });
         let Some(n) = doc.nodes.get_mut(id as usize) else {
             continue;
         };
@@ -332,24 +335,21 @@ fn shift_skeleton(doc: &mut Document, cut: u32, gap: u32, shared: &Arc<String>) 
             shift_str(&mut s);
             n.set_data(super::pack(s.off, s.len));
         }
-        if key.is_some() {
-            keys.push((id, key));
+        if span.is_some() || key.is_some() {
+            keys.push((id, span, key));
         }
     }
-    for (id, key) in keys {
-        doc.set_key_span(id, key);
-    }
-    for e in &mut doc.entries {
-        shift_str(&mut e.key);
-    }
+    // a key is told near or far against the text its span is in: the whole text
     doc.text = Arc::clone(shared);
+    for (id, span, key) in keys {
+        doc.set_key(id, span, key);
+    }
 }
 
-/// Appends a piece's arena to `doc`, renumbering nodes, items, entries and owned strings.
+/// Appends a piece's arena to `doc`, renumbering nodes, items, far keys and owned strings.
 fn append(doc: &mut Document, piece: Document) -> Option<()> {
     let node_base = u32::try_from(doc.nodes.len()).ok()?;
     let item_base = u32::try_from(doc.items.len()).ok()?;
-    let entry_base = u32::try_from(doc.entries.len()).ok()?;
     let owned_base = u32::try_from(doc.owned.len()).ok()?;
     let owned = |s: StrRef| {
         if s.is_owned() {
@@ -369,7 +369,7 @@ fn append(doc: &mut Document, piece: Document) -> Option<()> {
                 let base = if n.tag() == Tag::Seq {
                     item_base
                 } else {
-                    entry_base
+                    node_base
                 };
                 n.set_children(n.tag(), r.start + base as usize, r.len());
             }
@@ -382,18 +382,13 @@ fn append(doc: &mut Document, piece: Document) -> Option<()> {
         n
     }));
     // the piece's nodes come after every node of `doc`: its far keys stay sorted
-    doc.far_keys.extend(
-        piece
-            .far_keys
-            .iter()
-            .map(|&(id, s, e)| (id.saturating_add(node_base), s, e)),
-    );
+    doc.far_keys.extend(piece.far_keys.iter().map(|k| FarKey {
+        id: k.id.saturating_add(node_base),
+        key: owned(k.key),
+        ..*k
+    }));
     doc.items
         .extend(piece.items.iter().map(|&i| i.saturating_add(node_base)));
-    doc.entries.extend(piece.entries.iter().map(|e| Entry {
-        key: owned(e.key),
-        value: e.value.saturating_add(node_base),
-    }));
     doc.owned.push_str(&piece.owned);
     Some(())
 }
