@@ -761,7 +761,8 @@ impl Document {
         self.nodes.is_empty()
     }
 
-    /// Every node id, in creation order.
+    /// Every node id, in the order of the arena (where a mapping's values, and a
+    /// sequence's items, are consecutive).
     pub fn ids(&self) -> impl Iterator<Item = NodeId> {
         (0..self.nodes.len()).map(id_of)
     }
