@@ -59,6 +59,8 @@ pub(crate) struct Builder<'t> {
     pending_entries: Vec<Entry>,
     /// Key spans that do not fit in their node, by node.
     far: HashMap<NodeId, (u32, u32)>,
+    /// Whether a node is the child of two collections (a value a merge key brought in).
+    shared: bool,
 }
 
 /// One entry of a mapping under construction: its key and its value's node.
@@ -105,7 +107,14 @@ impl<'t> Builder<'t> {
             pending_items: Vec::new(),
             pending_entries: Vec::new(),
             far: HashMap::new(),
+            shared: false,
         }
+    }
+
+    /// Records that a node now has two parents (the laying out keeps one copy of its
+    /// children then).
+    pub(crate) fn mark_shared(&mut self) {
+        self.shared = true;
     }
 
     #[inline]
@@ -427,8 +436,13 @@ impl<'t> Builder<'t> {
             items: Vec::with_capacity(self.items.len()),
             far: Vec::new(),
         };
-        // where the children of each collection went, once laid out
-        let mut placed = vec![u32::MAX; self.nodes.len()];
+        // where the children of each collection went, once laid out: needed only when a
+        // collection can be reached twice
+        let mut placed = if self.shared {
+            vec![u32::MAX; self.nodes.len()]
+        } else {
+            Vec::new()
+        };
         let new_root = self.place(&mut out, root, None);
         let mut work = vec![(root, new_root)];
         let mut kids = Vec::new();
