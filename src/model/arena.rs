@@ -61,6 +61,9 @@ pub(crate) struct Builder<'t> {
     far: HashMap<NodeId, (u32, u32)>,
     /// Whether a node is the child of two collections (a value a merge key brought in).
     shared: bool,
+    /// In direct mode (see [`Builder::direct`]), the document as laid out so far; `nodes`
+    /// then holds the nodes whose parent is still open, and ids are places there.
+    laid: Option<Laid>,
 }
 
 /// One entry of a mapping under construction: its key and its value's node.
@@ -108,7 +111,24 @@ impl<'t> Builder<'t> {
             pending_entries: Vec::new(),
             far: HashMap::new(),
             shared: false,
+            laid: None,
         }
+    }
+
+    /// An arena that lays the document out as it is read: when a collection closes, its
+    /// children move from the nodes waiting for their parent into the finished arrays,
+    /// consecutive, with their keys (as [`Builder::finish`] would lay them out, in another
+    /// order), so no second pass copies the document. For readers without anchors or merge
+    /// keys (JSON): an id is valid until its parent closes.
+    pub(crate) fn direct(text: &'t str, file: FileId, nodes: usize) -> Builder<'t> {
+        let mut b = Builder::new(text, 0, text, file, 64);
+        b.laid = Some(Laid {
+            nodes: Vec::with_capacity(nodes),
+            items: Vec::with_capacity(nodes / 8),
+            far: Vec::new(),
+        });
+        b.entries = Vec::new();
+        b
     }
 
     /// Records that a node now has two parents (the laying out keeps one copy of its
@@ -333,6 +353,10 @@ impl<'t> Builder<'t> {
     /// Closes a sequence: its items become a range of the items array.
     #[inline]
     pub(crate) fn close_seq(&mut self, node: NodeId, seq: OpenSeq) {
+        if self.laid.is_some() {
+            self.settle_children(node, seq.base, Tag::Seq);
+            return;
+        }
         let first = self.items.len();
         let base = seq.base.min(self.pending_items.len());
         self.items
@@ -347,6 +371,10 @@ impl<'t> Builder<'t> {
     /// Closes a mapping: its entries become a range of the entries array.
     #[inline]
     pub(crate) fn close_map(&mut self, node: NodeId, map: OpenMap) {
+        if self.laid.is_some() {
+            self.settle_children(node, map.base, Tag::Map);
+            return;
+        }
         let first = self.entries.len();
         let base = map.base.min(self.pending_entries.len());
         self.entries
@@ -422,6 +450,38 @@ impl<'t> Builder<'t> {
         Some(id)
     }
 
+    /// Direct mode: moves the children of collection `node` (the items or entries from
+    /// `base` of the pending arrays) into the laid-out arrays, and with them every node
+    /// above `node` (a value a duplicate key replaced is dropped).
+    fn settle_children(&mut self, node: NodeId, base: usize, tag: Tag) {
+        let Some(mut laid) = self.laid.take() else {
+            return;
+        };
+        let first_node = laid.nodes.len();
+        let first = if tag == Tag::Seq {
+            let kids = self.pending_items.get(base..).unwrap_or(&[]);
+            for &c in kids {
+                self.place(&mut laid, c, None);
+            }
+            let first = laid.items.len();
+            laid.items.extend((first_node..laid.nodes.len()).map(id_of));
+            self.pending_items.truncate(base);
+            first
+        } else {
+            for e in self.pending_entries.get(base..).unwrap_or(&[]) {
+                self.place(&mut laid, e.value, Some(e.key));
+            }
+            self.pending_entries.truncate(base);
+            first_node
+        };
+        let len = laid.nodes.len() - first_node;
+        self.laid = Some(laid);
+        self.nodes.truncate(node as usize + 1);
+        if let Some(n) = self.nodes.get_mut(node as usize) {
+            n.set_children(tag, first, len);
+        }
+    }
+
     /// The finished document (its text and position are filled in by the caller).
     ///
     /// The nodes are laid out again from the root, depth first, with the values of each
@@ -430,7 +490,21 @@ impl<'t> Builder<'t> {
     /// the key), so no array of entries is kept. Nodes the root does not reach (a value a
     /// duplicate key replaced, a complex key) are left out. A mapping reached twice (a
     /// value of a merge key) keeps one range of values, which both refer to.
-    pub(crate) fn finish(self, root: NodeId, text: &Arc<String>) -> Document {
+    pub(crate) fn finish(mut self, root: NodeId, text: &Arc<String>) -> Document {
+        if let Some(mut laid) = self.laid.take() {
+            let root = self.place(&mut laid, root, None);
+            return Document {
+                nodes: trimmed(laid.nodes),
+                items: trimmed(laid.items),
+                far_keys: laid.far,
+                owned: self.owned,
+                text: Arc::clone(text),
+                root,
+                file: self.file,
+                index: 0,
+                helm_source: None,
+            };
+        }
         let mut out = Laid {
             nodes: Vec::with_capacity(self.nodes.len()),
             items: Vec::with_capacity(self.items.len()),
@@ -509,6 +583,8 @@ impl<'t> Builder<'t> {
             out.nodes.push(node);
             return id;
         }
+        // (a direct arena reuses ids, but a node reads the table only for a key span set
+        // on it, which replaced what an earlier node with its id left there)
         let span = node.key(|| self.far.get(&old).copied());
         let text = self.text.as_bytes();
         let q = span.is_some_and(|s| quoted(text, s));

@@ -458,11 +458,11 @@ impl<'a> Reader<'a> {
 
     /// Reads the values separated by commas from `start` to `end` into a sequence node.
     fn items(&mut self, start: usize, end: usize, limits: &Limits) -> Res<NodeId> {
+        let node = self.push(Value::Null, StrRef::default(), Style::Plain, start);
         let seq = self.arena.open_seq();
-        let mut ids = Vec::new();
         loop {
             match self.document(limits)? {
-                Some(id) => ids.push(id),
+                Some(id) => self.arena.push_item(id),
                 None => return fail(self.pos, "expected a value"),
             }
             if self.pos > end {
@@ -477,13 +477,6 @@ impl<'a> Reader<'a> {
             }
             self.pos += 1;
         }
-        for id in ids {
-            self.arena.push_item(id);
-        }
-        let save = self.pos;
-        self.pos = end;
-        let node = self.push(Value::Null, StrRef::default(), Style::Plain, start);
-        self.pos = save;
         self.arena.close_seq(node, seq);
         Ok(self.close(node))
     }
@@ -531,7 +524,7 @@ fn read(
         file,
         // about one node per 16 bytes of JSON: reserving it up front saves the copies of a
         // doubling arena (and the fresh pages they touch) on large exports
-        arena: Builder::new(text, 0, text, file, range.len() / 16 + 16),
+        arena: Builder::direct(text, file, range.len() / 16 + 16),
         diagnostics: Vec::new(),
         scratch: String::new(),
     };
