@@ -620,4 +620,41 @@ fn keys_are_found_whatever_their_form() {
     }
     assert_eq!(doc.get(data, "a\\u0062c"), None);
     assert_eq!(doc.get(data, "\"plain\""), None);
+    // JSON keys far from their value and longer than a node holds, a duplicate key, empty
+    // collections, nested: read as the reader lays them out
+    let far = format!(
+        "{{\"apiVersion\": \"v1\", \"kind\": \"ConfigMap\", \"data\": {{\"far\"{}: {{\"x\": []}}, \"{long}\": {{}}, \"d\": 1, \"d\": [2, {{\"e\": \"3\"}}]}}}}",
+        " ".repeat(9000)
+    );
+    let (out, sources) = load("far.json", &far);
+    assert_eq!(codes(&out), vec!["W1001"]);
+    let doc = &out.docs[0];
+    let data = doc.get(doc.root, "data").unwrap();
+    let keys: Vec<&str> = doc.map(data).iter().map(|(k, _)| k).collect();
+    assert_eq!(keys, vec!["far", long.as_str(), "d"]);
+    let f = doc.get(data, "far").unwrap();
+    assert_eq!(sources.slice(doc.key_span(f).unwrap()), "\"far\"");
+    assert!(doc.get(f, "x").is_some());
+    let l = doc.get(data, &long).unwrap();
+    assert_eq!(
+        sources.slice(doc.key_span(l).unwrap()).len(),
+        long.len() + 2
+    );
+    let d = doc.get(data, "d").unwrap();
+    let Some(Value::Seq(items)) = doc.value(d) else {
+        panic!("{:?}", doc.value(d))
+    };
+    assert_eq!(doc.str_at(items[1], &["e"]), Some("3"));
+    // every node is reached from the root once: nothing the duplicate replaced is kept
+    let mut seen = 0;
+    let mut work = vec![doc.root];
+    while let Some(n) = work.pop() {
+        seen += 1;
+        match doc.value(n) {
+            Some(Value::Map(m)) => work.extend(m.iter().map(|(_, c)| c)),
+            Some(Value::Seq(s)) => work.extend(s.iter().copied()),
+            _ => {}
+        }
+    }
+    assert_eq!(seen, doc.len());
 }
