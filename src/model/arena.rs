@@ -5,7 +5,7 @@
 //! wait on one pending stack per array and move into the document's arrays, contiguous, when
 //! their collection closes; so a collection costs no allocation of its own.
 
-use super::{Document, FarKey, KeyPlace, Node, NodeId, StrRef, Tag, id_of, key_text_is, quoted};
+use super::{Document, FarKey, KeyPlace, Node, NodeId, StrRef, Tag, id_of, keep_key, quoted};
 use crate::diag::{Diagnostic, FileId, Span};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -586,16 +586,9 @@ impl<'t> Builder<'t> {
         // (a direct arena reuses ids, but a node reads the table only for a key span set
         // on it, which replaced what an earlier node with its id left there)
         let span = node.key(|| self.far.get(&old).copied());
-        let text = self.text.as_bytes();
-        let q = span.is_some_and(|s| quoted(text, s));
-        let near_text = key_text_is(text, span, q, key.and_then(|k| self.resolve_bytes(k)));
-        if !matches!(node.set_key(span, q), KeyPlace::Near) || !near_text {
-            node.set_far_key();
-            out.far.push(FarKey {
-                id,
-                span,
-                key: key.unwrap_or_default(),
-            });
+        let bytes = key.and_then(|k| self.resolve_bytes(k));
+        if let Some(far) = keep_key(self.text.as_bytes(), &mut node, id, span, key, bytes) {
+            out.far.push(far);
         }
         out.nodes.push(node);
         id

@@ -141,18 +141,36 @@ impl StrRef {
     }
 }
 
-/// Whether a key of text `key` may be kept in its node as span `span` (`quoted` or not) of
-/// `text`: when the text of the span is the key (no escapes, no conversion). A node without
-/// a key span and without a key may; one with a key but no span may not.
-fn key_text_is(text: &[u8], span: Option<(u32, u32)>, quoted: bool, key: Option<&[u8]>) -> bool {
-    match (span, key) {
+/// Keeps the key of node `id` (span `span` of `text`; string `key`, whose bytes are
+/// `bytes`) in the node when it can: the span is near, and its text (without the quotes of
+/// a quoted key) is the key. Otherwise marks the node and gives the entry for the document's
+/// far-key table. A node without a key span and without a key keeps none.
+pub(crate) fn keep_key(
+    text: &[u8],
+    node: &mut Node,
+    id: NodeId,
+    span: Option<(u32, u32)>,
+    key: Option<StrRef>,
+    bytes: Option<&[u8]>,
+) -> Option<FarKey> {
+    let q = span.is_some_and(|s| quoted(text, s));
+    let is_text = match (span, bytes) {
         (Some((s, e)), Some(k)) => {
-            let q = u32::from(quoted);
+            let q = u32::from(q);
             text.get(s.saturating_add(q) as usize..e.saturating_sub(q) as usize) == Some(k)
         }
-        (_, None) => true,
+        (_, None) => key.is_none(),
         (None, Some(_)) => false,
+    };
+    if matches!(node.set_key(span, q), KeyPlace::Near) && is_text {
+        return None;
     }
+    node.set_far_key();
+    Some(FarKey {
+        id,
+        span,
+        key: key.unwrap_or_default(),
+    })
 }
 
 /// What a node holds; the payload's meaning depends on it.
@@ -606,33 +624,26 @@ impl Document {
     /// Sets the key of node `id`: its span and its text (keeping the far-key table sorted).
     /// The node keeps the span itself when the span is near and its text is the key.
     pub(crate) fn set_key(&mut self, id: NodeId, span: Option<(u32, u32)>, key: Option<StrRef>) {
-        let text = self.text.as_bytes();
-        let q = span.is_some_and(|s| quoted(text, s));
-        let near_text = key_text_is(text, span, q, key.and_then(|k| self.str_bytes(k)));
-        let Some(n) = self.nodes.get_mut(id as usize) else {
+        let bytes = key.and_then(|k| self.str_bytes(k));
+        let Some(n) = self.nodes.get(id as usize) else {
             return;
         };
-        let near = matches!(n.set_key(span, q), KeyPlace::Near) && near_text;
-        let at = self.far_keys.binary_search_by_key(&id, |k| k.id);
-        if near {
-            if let Ok(i) = at {
+        let mut n = *n;
+        let far = keep_key(self.text.as_bytes(), &mut n, id, span, key, bytes);
+        if let Some(slot) = self.nodes.get_mut(id as usize) {
+            *slot = n;
+        }
+        match (self.far_keys.binary_search_by_key(&id, |k| k.id), far) {
+            (Ok(i), None) => {
                 self.far_keys.remove(i);
             }
-            return;
-        }
-        n.set_far_key();
-        let far = FarKey {
-            id,
-            span,
-            key: key.unwrap_or_default(),
-        };
-        match at {
-            Ok(i) => {
+            (Ok(i), Some(far)) => {
                 if let Some(k) = self.far_keys.get_mut(i) {
                     *k = far;
                 }
             }
-            Err(i) => self.far_keys.insert(i, far),
+            (Err(i), Some(far)) => self.far_keys.insert(i, far),
+            (Err(_), None) => {}
         }
     }
 
