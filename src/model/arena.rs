@@ -59,8 +59,6 @@ pub(crate) struct Builder<'t> {
     pending_entries: Vec<Entry>,
     /// Key spans that do not fit in their node, by node.
     far: HashMap<NodeId, (u32, u32)>,
-    /// Whether a node is the child of two collections (a value a merge key brought in).
-    shared: bool,
     /// In direct mode (see [`Builder::direct`]), the document as laid out so far; `nodes`
     /// then holds the nodes whose parent is still open, and ids are places there.
     laid: Option<Laid>,
@@ -110,7 +108,6 @@ impl<'t> Builder<'t> {
             pending_items: Vec::new(),
             pending_entries: Vec::new(),
             far: HashMap::new(),
-            shared: false,
             laid: None,
         }
     }
@@ -129,12 +126,6 @@ impl<'t> Builder<'t> {
         });
         b.entries = Vec::new();
         b
-    }
-
-    /// Records that a node now has two parents (the laying out keeps one copy of its
-    /// children then).
-    pub(crate) fn mark_shared(&mut self) {
-        self.shared = true;
     }
 
     #[inline]
@@ -488,8 +479,9 @@ impl<'t> Builder<'t> {
     /// mapping consecutive: a mapping is then a range of nodes, and each value holds its
     /// key (as its span, or in the far-key table when the span is far or its text is not
     /// the key), so no array of entries is kept. Nodes the root does not reach (a value a
-    /// duplicate key replaced, a complex key) are left out. A mapping reached twice (a
-    /// value of a merge key) keeps one range of values, which both refer to.
+    /// duplicate key replaced, a complex key, the source of a merge key) are left out.
+    /// Every node has one parent: an alias is a copy, and a merge key's values are the
+    /// children of a copy or of a mapping written in place, which nothing else holds.
     pub(crate) fn finish(mut self, root: NodeId, text: &Arc<String>) -> Document {
         if let Some(mut laid) = self.laid.take() {
             let root = self.place(&mut laid, root, None);
@@ -510,13 +502,6 @@ impl<'t> Builder<'t> {
             items: Vec::with_capacity(self.items.len()),
             far: Vec::new(),
         };
-        // where the children of each collection went, once laid out: needed only when a
-        // collection can be reached twice
-        let mut placed = if self.shared {
-            vec![u32::MAX; self.nodes.len()]
-        } else {
-            Vec::new()
-        };
         let new_root = self.place(&mut out, root, None);
         let mut work = vec![(root, new_root)];
         let mut kids = Vec::new();
@@ -526,33 +511,24 @@ impl<'t> Builder<'t> {
             if !matches!(tag, Tag::Seq | Tag::Map) {
                 continue;
             }
-            let first = match placed.get(old as usize) {
-                Some(&p) if p != u32::MAX => p as usize,
-                _ => {
-                    kids.clear();
-                    let first_node = out.nodes.len();
-                    if tag == Tag::Seq {
-                        for &c in self.items.get(range.clone()).unwrap_or(&[]) {
-                            kids.push((c, self.place(&mut out, c, None)));
-                        }
-                    } else {
-                        for e in self.entries.get(range.clone()).unwrap_or(&[]) {
-                            kids.push((e.value, self.place(&mut out, e.value, Some(e.key))));
-                        }
-                    }
-                    work.extend(kids.iter().rev());
-                    let first = if tag == Tag::Seq {
-                        let first = out.items.len();
-                        out.items.extend(kids.iter().map(|k| k.1));
-                        first
-                    } else {
-                        first_node
-                    };
-                    if let Some(p) = placed.get_mut(old as usize) {
-                        *p = u32::try_from(first).unwrap_or(u32::MAX);
-                    }
-                    first
+            kids.clear();
+            let first_node = out.nodes.len();
+            if tag == Tag::Seq {
+                for &c in self.items.get(range.clone()).unwrap_or(&[]) {
+                    kids.push((c, self.place(&mut out, c, None)));
                 }
+            } else {
+                for e in self.entries.get(range.clone()).unwrap_or(&[]) {
+                    kids.push((e.value, self.place(&mut out, e.value, Some(e.key))));
+                }
+            }
+            work.extend(kids.iter().rev());
+            let first = if tag == Tag::Seq {
+                let first = out.items.len();
+                out.items.extend(kids.iter().map(|k| k.1));
+                first
+            } else {
+                first_node
             };
             if let Some(n) = out.nodes.get_mut(new as usize) {
                 n.set_children(tag, first, range.len());

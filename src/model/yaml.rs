@@ -395,7 +395,6 @@ impl<'t> DocBuilder<'t> {
                         .position(map, self.arena.resolve(e.key))
                         .is_none()
                     {
-                        self.arena.mark_shared();
                         self.arena.insert(map, e.key, e.value);
                     }
                 }
