@@ -440,6 +440,19 @@ pub enum Expr {
     /// value sits in slot `.0` of the rule's memo. Everything else sees through it to the
     /// expression it wraps.
     Memo(usize, Box<Expr>),
+    /// A filter that several rules of one scan group test with the same values
+    /// (introduced by the physical plan, never by the checker): its answer for the value
+    /// of its one variable is kept while the group runs over a chunk of objects, under
+    /// shared id `id`, and given to the other rules (see `plan::share`). Everything else
+    /// sees through it to the expression it wraps.
+    Shared {
+        /// The id of the filter's class of equal filters.
+        id: u32,
+        /// The one variable the filter reads.
+        var: VarId,
+        /// The filter.
+        expr: Box<Expr>,
+    },
     /// A quantifier or sub-query.
     Quant {
         /// Which.
@@ -763,7 +776,8 @@ macro_rules! each_child {
             | Expr::Attr(b, _)
             | Expr::Not(b)
             | Expr::Matches(b, _)
-            | Expr::Memo(_, b) => $f(b),
+            | Expr::Memo(_, b)
+            | Expr::Shared { expr: b, .. } => $f(b),
             Expr::Index(a, b)
             | Expr::And(a, b)
             | Expr::Or(a, b)

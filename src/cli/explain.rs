@@ -93,9 +93,18 @@ pub fn explain_on(
         }
     }
     if verbose {
-        let _ = writeln!(out, "\nphysical plan:");
-        out.push_str(&physical::render(&p.physical, &r.vars));
+        // the pipeline as the whole program runs it: with the filters it shares with the
+        // other rules of its scan group
         let (whole, _) = plan::plan(program);
+        let run = whole
+            .groups
+            .iter()
+            .flat_map(|g| &g.rules)
+            .chain(&whole.others)
+            .find(|x| x.rule == index)
+            .unwrap_or(&p.physical);
+        let _ = writeln!(out, "\nphysical plan:");
+        out.push_str(&physical::render(run, &r.vars));
         if let Some(g) = whole
             .groups
             .iter()
@@ -114,9 +123,55 @@ pub fn explain_on(
                 if ids.len() == 1 { "" } else { "s" },
                 ids.join(", ")
             );
+            shared_filters(&mut out, program, g, index, &r.vars);
         }
     }
     Ok(Some(out))
+}
+
+/// Lists the filters rule `index` shares with other rules of its scan group, and those rules:
+/// each is answered once per value for all of them.
+fn shared_filters(
+    out: &mut String,
+    program: &crate::check::ir::Program,
+    g: &physical::ScanGroup,
+    index: usize,
+    vars: &[String],
+) {
+    fn ids_of(r: &physical::PhysicalRule) -> Vec<(u32, &crate::check::ir::Expr)> {
+        let mut ids = Vec::new();
+        physical::for_each_filter(r, &mut |f| {
+            if let crate::check::ir::Expr::Shared { id, .. } = f {
+                ids.push((*id, f));
+            }
+        });
+        ids
+    }
+    let Some(me) = g.rules.iter().find(|x| x.rule == index) else {
+        return;
+    };
+    let mine = ids_of(me);
+    if mine.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "filters answered once per value for the rules of the scan that test them:"
+    );
+    for (id, f) in mine {
+        let others: Vec<&str> = g
+            .rules
+            .iter()
+            .filter(|x| x.rule != index && ids_of(x).iter().any(|(i, _)| *i == id))
+            .filter_map(|x| program.rules.get(x.rule).map(|r| r.id.as_str()))
+            .collect();
+        let _ = writeln!(
+            out,
+            "  {} (with {})",
+            crate::plan::display::expr_text(f, vars),
+            others.join(", ")
+        );
+    }
 }
 
 pub(super) fn run(

@@ -51,6 +51,29 @@ const KEPT_VARS: usize = 3;
 /// `ObjId::MAX`).
 type KeptKey = (usize, [ObjId; KEPT_VARS]);
 
+/// The key of a shared filter's answer (see [`Env`]): the filter's id, and the value of its
+/// one variable as a tag and two numbers (an object, a container of one, a document node).
+type SharedKey = (u32, u8, u32, u32);
+
+/// A kept answer of a shared filter: whether it held, the steps its evaluation took, and
+/// the objects it added to the evidence chain.
+type SharedAnswer = (bool, u64, Box<[ObjId]>);
+
+/// The key of a value that stands for itself (an object, a container of a workload, a
+/// node of a document...): the tag and the two numbers of [`SharedKey`]; `None` for other
+/// values, whose shared filters are evaluated each time.
+fn identity(v: &Val) -> Option<(u8, u32, u32)> {
+    Some(match v {
+        Val::Obj(o) => (0, *o, 0),
+        Val::Container(o, i) => (1, *o, *i),
+        Val::Node(d, n) => (2, *d, *n),
+        Val::Effective(o, i) => (3, *o, *i),
+        Val::Ref(o, i) => (4, *o, *i),
+        Val::Exposure(o, i) => (5, *o, *i),
+        _ => return None,
+    })
+}
+
 /// Read-only evaluation context.
 pub struct Ctx<'g> {
     /// The graph.
@@ -163,6 +186,9 @@ pub struct Env {
     /// The values of the rule's kept sub-expressions ([`Expr::Memo`]) for the current row,
     /// by slot (`None`: not evaluated since a variable it reads was last bound).
     pub(crate) memo: Vec<Option<Val>>,
+    /// The answers of the filters the rules of a scan group share ([`Expr::Shared`]), by
+    /// filter and value, for the chunk of objects the environment runs the group over.
+    shared: HashMap<SharedKey, SharedAnswer, FastHash>,
 }
 
 impl Env {
@@ -792,11 +818,39 @@ impl<'g> Ctx<'g> {
             Expr::And(a, b) => self.take_step(env) && self.and(a, b, env),
             Expr::Or(a, b) => self.take_step(env) && self.or(a, b, env),
             Expr::Cmp(op, a, b) => self.take_step(env) && self.cmp(*op, a, b, env),
+            Expr::Shared { id, var, expr } => self.shared(*id, *var, expr, env),
             _ => {
                 let v = self.eval(e, env);
                 self.truthy(&v)
             }
         }
+    }
+
+    /// [`Ctx::test`] of a filter the rules of a scan group share: the answer kept for the
+    /// value of its variable when another rule asked it before, with the steps and the
+    /// evidence its evaluation took; else evaluated and kept. An answer cut short by the
+    /// step limit is not kept, and one whose steps would pass the limit is evaluated again
+    /// (to stop where the limit stops it).
+    fn shared(&self, id: u32, var: usize, x: &Expr, env: &mut Env) -> bool {
+        let Some((tag, a, b)) = env.vars.get(var).and_then(identity) else {
+            return self.test(x, env);
+        };
+        let key = (id, tag, a, b);
+        if let Some((ok, steps, added)) = env.shared.get(&key) {
+            let limit = self.max_steps.saturating_add(env.extra_steps);
+            if env.steps.saturating_add(*steps) <= limit {
+                env.steps += *steps;
+                env.witnesses.extend_from_slice(added);
+                return *ok;
+            }
+        }
+        let (before, mark) = (env.steps, env.witnesses.len());
+        let ok = self.test(x, env);
+        if !env.exhausted {
+            let added: Box<[ObjId]> = env.witnesses.get(mark..).unwrap_or(&[]).into();
+            env.shared.insert(key, (ok, env.steps - before, added));
+        }
+        ok
     }
 
     fn not(&self, x: &Expr, env: &mut Env) -> bool {
@@ -935,6 +989,8 @@ impl<'g> Ctx<'g> {
             }
             Expr::Relation { rel, args, .. } => self.relation(*rel, args, env),
             Expr::Memo(slot, x) => self.memo(*slot, x, env),
+            // the executor tests shared filters (`Ctx::test`); a value of one is its own
+            Expr::Shared { expr, .. } => self.eval(expr, env),
             Expr::Quant {
                 quant,
                 var,
@@ -1487,9 +1543,11 @@ impl<'g> Ctx<'g> {
             return Some(s);
         }
         match e {
-            Expr::Field(b, _) | Expr::Index(b, _) | Expr::Attr(b, _) | Expr::Memo(_, b) => {
-                self.locate(b, env)
-            }
+            Expr::Field(b, _)
+            | Expr::Index(b, _)
+            | Expr::Attr(b, _)
+            | Expr::Memo(_, b)
+            | Expr::Shared { expr: b, .. } => self.locate(b, env),
             Expr::Call(_, args) => match args.first() {
                 // `effective(c, w).x` missing: the container's securityContext, else the container
                 Some(first) => {

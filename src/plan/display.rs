@@ -69,7 +69,7 @@ pub fn expr_text(e: &Expr, vars: &[String]) -> String {
         let t = expr_text(x, vars);
         // a kept sub-expression is bracketed as the expression it keeps
         let x = match x {
-            Expr::Memo(_, m) => &**m,
+            Expr::Memo(_, m) | Expr::Shared { expr: m, .. } => &**m,
             other => other,
         };
         match x {
@@ -83,7 +83,7 @@ pub fn expr_text(e: &Expr, vars: &[String]) -> String {
     };
     match e {
         // a kept sub-expression reads as the expression (the plan lists what it keeps)
-        Expr::Memo(_, x) => expr_text(x, vars),
+        Expr::Memo(_, x) | Expr::Shared { expr: x, .. } => expr_text(x, vars),
         Expr::Const(c) => const_text(c),
         Expr::Var(v) => var(vars, *v),
         Expr::Param(i) => format!("param#{i}"),

@@ -171,6 +171,9 @@ fn rewrite(
         *e = Expr::Memo(slot, Box::new(inner));
         return;
     }
+    if let Expr::Shared { .. } = e {
+        return;
+    }
     e.for_each_child_mut(&mut |x| rewrite(x, kept, slots, slot_vars));
 }
 
@@ -192,6 +195,12 @@ impl<'e> Visitor<'_, 'e> {
     /// notes `e` when it may be kept.
     fn visit(&mut self, e: &'e Expr) -> Shape {
         let mut s = Shape::new(e);
+        // a shared filter's answer is kept by the scan group (`plan::share`); nothing in it
+        // is kept by the rule
+        if let Expr::Shared { .. } = e {
+            s.pure = false;
+            return s;
+        }
         // what tells `e` from another expression of its kind, besides its operands
         match e {
             Expr::Const(c) => const_hash(c, &mut s.hash),
@@ -212,7 +221,11 @@ impl<'e> Visitor<'_, 'e> {
             Expr::Matches(_, p) => p.0.as_str().hash(&mut s.hash),
             Expr::Cmp(op, ..) => op.hash(&mut s.hash),
             Expr::Call(f, _) => f.hash(&mut s.hash),
-            Expr::Relation { .. } | Expr::Memo(..) | Expr::Quant { .. } | Expr::Probe { .. } => {
+            Expr::Relation { .. }
+            | Expr::Memo(..)
+            | Expr::Shared { .. }
+            | Expr::Quant { .. }
+            | Expr::Probe { .. } => {
                 s.pure = false;
             }
             Expr::Not(_)
@@ -258,7 +271,7 @@ impl<'e> Visitor<'_, 'e> {
     }
 }
 
-fn const_hash(c: &Const, h: &mut impl Hasher) {
+pub(super) fn const_hash(c: &Const, h: &mut impl Hasher) {
     match c {
         Const::Null => h.write_u8(0),
         Const::Bool(b) => h.write_u8(1 + u8::from(*b)),

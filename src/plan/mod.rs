@@ -6,6 +6,7 @@ pub mod logical;
 mod memo;
 pub mod optimizer;
 pub mod physical;
+mod share;
 
 use crate::check::ir::Program;
 use logical::LogicalPlan;
@@ -29,6 +30,13 @@ pub struct RulePlan {
 
 /// Plans one rule.
 pub fn plan_rule(program: &Program, index: usize) -> Result<RulePlan, String> {
+    let mut p = plan_unkept(program, index)?;
+    memo::memoize(&mut p.physical);
+    Ok(p)
+}
+
+/// Plans one rule, without marking the sub-expressions its pipeline keeps.
+fn plan_unkept(program: &Program, index: usize) -> Result<RulePlan, String> {
     let rule = program
         .rules
         .get(index)
@@ -46,16 +54,25 @@ pub fn plan_rule(program: &Program, index: usize) -> Result<RulePlan, String> {
     })
 }
 
-/// Plans every rule and groups scans. Rules that fail to plan are returned as errors
-/// (with the rule id) and left out.
+/// Plans every rule and groups scans; the filters the rules of a group share are marked
+/// before each rule's kept sub-expressions are. Rules that fail to plan are returned as
+/// errors (with the rule id) and left out.
 pub fn plan(program: &Program) -> (PhysicalPlan, Vec<(String, String)>) {
     let mut rules = Vec::new();
     let mut errors = Vec::new();
     for (i, r) in program.rules.iter().enumerate() {
-        match plan_rule(program, i) {
+        match plan_unkept(program, i) {
             Ok(p) => rules.push(p.physical),
             Err(e) => errors.push((r.id.clone(), e)),
         }
     }
-    (physical::group(rules), errors)
+    let mut plan = physical::group(rules);
+    share::share(&mut plan);
+    for r in plan.groups.iter_mut().flat_map(|g| &mut g.rules) {
+        memo::memoize(r);
+    }
+    for r in &mut plan.others {
+        memo::memoize(r);
+    }
+    (plan, errors)
 }

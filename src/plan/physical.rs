@@ -231,14 +231,28 @@ pub fn lower(plan: &LogicalPlan) -> Option<PhysicalRule> {
         }
     };
     steps.reverse();
-    let mut rule = PhysicalRule {
+    let rule = PhysicalRule {
         rule: emit.rule,
         root,
         steps,
         memo_slots: 0,
     };
-    super::memo::memoize(&mut rule);
     Some(rule)
+}
+
+/// Calls `f` on each filter of a rule's pipeline: the scan's, each binding's, and each
+/// filter step (a join's test is not a filter).
+pub fn for_each_filter<'r>(rule: &'r PhysicalRule, f: &mut dyn FnMut(&'r Expr)) {
+    if let Root::Scan { filters, .. } = &rule.root {
+        filters.iter().for_each(&mut *f);
+    }
+    for s in &rule.steps {
+        match s {
+            Step::Bind { filters, .. } => filters.iter().for_each(&mut *f),
+            Step::Filter(e) => f(e),
+            Step::Join { .. } => {}
+        }
+    }
 }
 
 /// Groups rules by their root scan so each kind is read once.

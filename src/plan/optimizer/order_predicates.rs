@@ -114,7 +114,7 @@ fn estimate(e: &Expr) -> Estimate {
         Expr::Const(Const::Bool(b)) => Estimate::new(0.0, if *b { 1.0 } else { 0.0 }),
         Expr::Const(_) | Expr::Var(_) | Expr::Param(_) | Expr::Table(_) => Estimate::new(0.0, 0.5),
         Expr::Field(b, _) => Estimate::new(1.0 + estimate(b).cost, 0.5),
-        Expr::Memo(_, b) => estimate(b),
+        Expr::Memo(_, b) | Expr::Shared { expr: b, .. } => estimate(b),
         Expr::Not(b) => {
             let x = estimate(b);
             Estimate::new(1.0 + x.cost, 1.0 - x.chance)
