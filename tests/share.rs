@@ -1,5 +1,5 @@
-//! Shared filters (`plan::share`): a filter that several rules of one scan group test on the
-//! same values is answered once per value for all of them. Every rule must find what it
+//! Shared conditions (`plan::share`): a condition that the rules of one scan group test
+//! several times on the same values is answered once per value for all of them. Every rule must find what it
 //! finds alone (planned without any other rule), and what the reference evaluator finds:
 //! the same findings, the same evidence (a shared filter that reaches a service account adds
 //! it to every rule's chain), and, under a small step limit, the same objects stopped by it.
@@ -59,6 +59,13 @@ rule SHARE-006 privileged-two {
   where any x in w.containers where x.securityContext.privileged == true and x.image != "img0"
   report at w "`{w.name}` has a privileged container too"
 }
+
+rule SHARE-007 privileged-first {
+  severity low
+  for w in workloads
+  where any c in w.containers where c.name == "c0" and c.securityContext.privileged == true
+  report at w "`{w.name}` has a privileged first container"
+}
 "#;
 
 /// Deployments with one to four containers, some with a service account.
@@ -101,15 +108,17 @@ fn program(sources: &mut SourceMap) -> Program {
     compiled.program
 }
 
-/// The shared ids of a plan's filters.
+/// The shared ids of a plan's conditions.
 fn shared_ids(plan: &PhysicalPlan) -> Vec<u32> {
+    fn walk(e: &Expr, ids: &mut Vec<u32>) {
+        match e {
+            Expr::Shared { id, .. } => ids.push(*id),
+            _ => e.for_each_child(&mut |c| walk(c, ids)),
+        }
+    }
     let mut ids = Vec::new();
     for r in plan.groups.iter().flat_map(|g| &g.rules) {
-        physical::for_each_filter(r, &mut |f| {
-            if let Expr::Shared { id, .. } = f {
-                ids.push(*id);
-            }
-        });
+        physical::for_each_filter(r, &mut |f| walk(f, &mut ids));
     }
     ids
 }
@@ -143,13 +152,15 @@ fn shared_filters_give_each_rule_its_own_answers() {
     let (plan, errors) = kanon::plan::plan(&program);
     assert!(errors.is_empty(), "{errors:?}");
 
-    // three filters are shared, each by two rules: the user's, the service account's and
-    // the quantifier's (equal up to the name of its variable)
+    // four conditions are shared: the user's filter, the service account's and the
+    // quantifier's (equal up to the name of its variable), each by two rules, and inside
+    // the third rule's quantifier the condition on a container the other two test inside
+    // theirs (shared there as part of the whole quantifier)
     let mut ids = shared_ids(&plan);
     ids.sort_unstable();
     let mut classes = ids.clone();
     classes.dedup();
-    assert_eq!((classes.len(), ids.len()), (3, 6), "{plan:#?}");
+    assert_eq!((classes.len(), ids.len()), (4, 7), "{plan:#?}");
 
     // each rule alone: a plan of its own, where nothing is shared
     let alone: Vec<PhysicalPlan> = (0..program.rules.len())
@@ -178,7 +189,7 @@ fn shared_filters_give_each_rule_its_own_answers() {
             "objects stopped at a limit of {max_steps} steps"
         );
         // some objects stopped, others not: the limit falls inside a shared answer's steps
-        stopped_some |= !shared_limits.is_empty() && shared_limits.len() < 6 * 90;
+        stopped_some |= !shared_limits.is_empty() && shared_limits.len() < 7 * 90;
         if max_steps == 1_000_000 {
             assert!(shared_limits.is_empty());
             let mut naive = reference::evaluate(&program, &graph, &sources);
@@ -210,6 +221,8 @@ fn shared_filters_give_each_rule_its_own_answers() {
             assert_eq!(count("SHARE-001"), low(&|_, c| c == 0));
             assert_eq!(count("SHARE-002"), low(&|d, c| (d + c) % 3 == 1));
             assert!(count("SHARE-005") > 0 && count("SHARE-005") == count("SHARE-006"));
+            let first = (0..90usize).filter(|d| d % 7 == 0).count();
+            assert_eq!(count("SHARE-007"), first);
         }
     }
     assert!(stopped_some, "no limit stopped some objects and not others");

@@ -440,17 +440,17 @@ pub enum Expr {
     /// value sits in slot `.0` of the rule's memo. Everything else sees through it to the
     /// expression it wraps.
     Memo(usize, Box<Expr>),
-    /// A filter that several rules of one scan group test with the same values
+    /// A condition the rules of one scan group test more than once with the same values
     /// (introduced by the physical plan, never by the checker): its answer for the value
     /// of its one variable is kept while the group runs over a chunk of objects, under
-    /// shared id `id`, and given to the other rules (see `plan::share`). Everything else
+    /// shared id `id`, and given to every later test (see `plan::share`). Everything else
     /// sees through it to the expression it wraps.
     Shared {
-        /// The id of the filter's class of equal filters.
+        /// The id of the condition's class of equal conditions.
         id: u32,
-        /// The one variable the filter reads.
+        /// The one variable the condition reads.
         var: VarId,
-        /// The filter.
+        /// The condition.
         expr: Box<Expr>,
     },
     /// A quantifier or sub-query.

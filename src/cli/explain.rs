@@ -129,8 +129,8 @@ pub fn explain_on(
     Ok(Some(out))
 }
 
-/// Lists the filters rule `index` shares with other rules of its scan group, and those rules:
-/// each is answered once per value for all of them.
+/// Lists the conditions rule `index` shares with other rules of its scan group (or tests
+/// more than once), and those rules: each is answered once per value for all of them.
 fn shared_filters(
     out: &mut String,
     program: &crate::check::ir::Program,
@@ -138,25 +138,29 @@ fn shared_filters(
     index: usize,
     vars: &[String],
 ) {
-    fn ids_of(r: &physical::PhysicalRule) -> Vec<(u32, &crate::check::ir::Expr)> {
+    use crate::check::ir::Expr;
+    fn shared<'r>(e: &'r Expr, out: &mut Vec<(u32, &'r Expr)>) {
+        match e {
+            Expr::Shared { id, .. } => out.push((*id, e)),
+            _ => e.for_each_child(&mut |c| shared(c, out)),
+        }
+    }
+    fn ids_of(r: &physical::PhysicalRule) -> Vec<(u32, &Expr)> {
         let mut ids = Vec::new();
-        physical::for_each_filter(r, &mut |f| {
-            if let crate::check::ir::Expr::Shared { id, .. } = f {
-                ids.push((*id, f));
-            }
-        });
+        physical::for_each_filter(r, &mut |f| shared(f, &mut ids));
         ids
     }
     let Some(me) = g.rules.iter().find(|x| x.rule == index) else {
         return;
     };
-    let mine = ids_of(me);
+    let mut mine = ids_of(me);
+    mine.dedup_by_key(|(id, _)| *id);
     if mine.is_empty() {
         return;
     }
     let _ = writeln!(
         out,
-        "filters answered once per value for the rules of the scan that test them:"
+        "conditions answered once per value for the rules of the scan that test them:"
     );
     for (id, f) in mine {
         let others: Vec<&str> = g
@@ -165,11 +169,15 @@ fn shared_filters(
             .filter(|x| x.rule != index && ids_of(x).iter().any(|(i, _)| *i == id))
             .filter_map(|x| program.rules.get(x.rule).map(|r| r.id.as_str()))
             .collect();
+        let with = if others.is_empty() {
+            "tested more than once by this rule".to_string()
+        } else {
+            format!("with {}", others.join(", "))
+        };
         let _ = writeln!(
             out,
-            "  {} (with {})",
-            crate::plan::display::expr_text(f, vars),
-            others.join(", ")
+            "  {} ({with})",
+            crate::plan::display::expr_text(f, vars)
         );
     }
 }

@@ -1,27 +1,30 @@
-//! Filters shared by the rules of a scan group: a filter that two or more rules of one
-//! group test on the same values is answered once per value while the group runs over a
-//! chunk of its objects ([`Expr::Shared`]).
+//! Conditions shared by the rules of a scan group: a condition that the rules of one group
+//! test two or more times on the same values is answered once per value while the group
+//! runs over a chunk of its objects ([`Expr::Shared`]).
 //!
 //! Rules are written with shared definitions, and the checker inlines them: fifteen rules
 //! over `w in workloads, c in w.containers` first ask `kube_apiserver_flags(c)`, and almost
-//! every container fails it; a dozen rules over the roles first ask `custom_role(ro)`. A
-//! filter is shared when it reads exactly one variable (the scan's or a binding's; a
-//! quantifier's own variables are inside it), reads no relation, and is the same filter,
-//! up to the names of its variables, in at least two rules of the group. Its answer is kept
-//! by the value of that variable, with the steps its evaluation took and the evidence it
-//! added; a rule that finds the answer kept counts the same steps and adds the same
-//! evidence, so it sees what evaluating the filter would have given it.
+//! every container fails it; a dozen rules over the roles first ask `custom_role(ro)`; seven
+//! rules over every object ask `kubelet(c)` of each container inside a quantifier. A
+//! condition (a filter, an operand of `and`, `or` or `not`, or a quantifier's condition:
+//! what the executor tests) is shared when it reads exactly one variable (the scan's, a
+//! binding's or a quantifier's; the variables of quantifiers inside it are its own), reads
+//! no relation, and occurs, up to the names of its variables, at least twice in the rules of
+//! the group. The outermost such condition is shared, not the ones inside it. Its answer is
+//! kept by the value of that variable, with the steps its evaluation took and the evidence
+//! it added; a rule that finds the answer kept counts the same steps and adds the same
+//! evidence, so it sees what evaluating the condition would have given it.
 
 use super::physical::{PhysicalPlan, Root, ScanGroup, Step};
 use crate::check::ir::{Access, Expr, Source, VarId};
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 
-/// The smallest filter shared, in nodes: a field or two of a variable are read about as fast
-/// as a kept answer is found.
+/// The smallest condition shared, in nodes: a field or two of a variable are read about as
+/// fast as a kept answer is found.
 const MIN_NODES: usize = 5;
 
-/// Marks the filters the rules of each scan group share. Ids are unique in the plan.
+/// Marks the conditions the rules of each scan group share. Ids are unique in the plan.
 pub(crate) fn share(plan: &mut PhysicalPlan) {
     let mut next = 0u32;
     for g in &mut plan.groups {
@@ -29,76 +32,104 @@ pub(crate) fn share(plan: &mut PhysicalPlan) {
     }
 }
 
-/// A class of equal filters: its canonical form, hash, the rules it occurs in, and its id
+/// A class of equal conditions: its canonical form, how many times it occurs, and its id
 /// once it is known to be shared.
 struct Class {
     canon: Expr,
-    hash: u64,
-    rules: Vec<usize>,
+    count: usize,
     id: Option<u32>,
 }
 
 fn share_group(g: &mut ScanGroup, next: &mut u32) {
-    // first pass: the class of every filter that may be shared, in the order of the walk
-    let mut classes: Vec<Class> = Vec::new();
-    let mut by_hash: HashMap<u64, Vec<usize>> = HashMap::new();
-    let mut class_of: Vec<Option<usize>> = Vec::new();
-    for (ri, rule) in g.rules.iter_mut().enumerate() {
-        for_each_filter(&mut rule.root, &mut rule.steps, &mut |f| {
-            let class = candidate(f).map(|(canon, _)| {
-                let hash = shape_hash(&canon);
-                let bucket = by_hash.entry(hash).or_default();
-                let found = bucket
-                    .iter()
-                    .copied()
-                    .find(|&c| classes.get(c).is_some_and(|k| k.canon == canon));
-                let c = found.unwrap_or_else(|| {
-                    classes.push(Class {
-                        canon,
-                        hash,
-                        rules: Vec::new(),
-                        id: None,
-                    });
-                    bucket.push(classes.len() - 1);
-                    classes.len() - 1
-                });
-                if let Some(k) = classes.get_mut(c) {
-                    if !k.rules.contains(&ri) {
-                        k.rules.push(ri);
-                    }
-                }
-                c
-            });
-            class_of.push(class);
-        });
+    // first pass: the class of every condition that may be shared, by its address
+    let mut st = Classes::default();
+    for rule in &mut g.rules {
+        for_each_filter(&mut rule.root, &mut rule.steps, &mut |f| st.note(f, true));
     }
-    for k in &mut classes {
-        if k.rules.len() >= 2 {
+    for k in &mut st.classes {
+        if k.count >= 2 {
             k.id = Some(*next);
             *next += 1;
         }
-        debug_assert!(k.hash == shape_hash(&k.canon));
     }
-    // second pass, in the same order: the shared filters are wrapped
-    let mut at = 0usize;
+    // second pass: the outermost shared conditions are wrapped
     for rule in &mut g.rules {
-        for_each_filter(&mut rule.root, &mut rule.steps, &mut |f| {
-            let class = class_of.get(at).copied().flatten();
-            at += 1;
-            let Some(id) = class.and_then(|c| classes.get(c)).and_then(|k| k.id) else {
-                return;
-            };
-            let Some((_, var)) = candidate(f) else {
-                return;
-            };
-            let inner = std::mem::replace(f, Expr::Var(var));
-            *f = Expr::Shared {
+        for_each_filter(&mut rule.root, &mut rule.steps, &mut |f| st.wrap(f));
+    }
+}
+
+/// The classes of equal conditions of a scan group, and where each occurs.
+#[derive(Default)]
+struct Classes {
+    classes: Vec<Class>,
+    by_hash: HashMap<u64, Vec<usize>>,
+    /// The class and the variable of each condition that may be shared, by its address.
+    at: HashMap<usize, (usize, VarId)>,
+}
+
+impl Classes {
+    /// Notes `e` (when `tested`: a filter, an operand of `and`, `or` or `not`, or a
+    /// quantifier's condition, which the executor tests) and the conditions inside it.
+    fn note(&mut self, e: &Expr, tested: bool) {
+        if tested {
+            if let Some((canon, var)) = candidate(e) {
+                let c = self.class(canon);
+                self.at.insert(addr(e), (c, var));
+            }
+        }
+        let cond = match e {
+            Expr::Quant { cond, .. } | Expr::Probe { cond, .. } => cond.as_deref().map(addr),
+            _ => None,
+        };
+        let logical = matches!(e, Expr::And(..) | Expr::Or(..) | Expr::Not(_));
+        e.for_each_child(&mut |c| self.note(c, logical || cond == Some(addr(c))));
+    }
+
+    /// The class of a canonical condition, counted once more.
+    fn class(&mut self, canon: Expr) -> usize {
+        let hash = shape_hash(&canon);
+        let bucket = self.by_hash.entry(hash).or_default();
+        let classes = &mut self.classes;
+        let found = bucket
+            .iter()
+            .copied()
+            .find(|&c| classes.get(c).is_some_and(|k| k.canon == canon));
+        let c = found.unwrap_or_else(|| {
+            classes.push(Class {
+                canon,
+                count: 0,
+                id: None,
+            });
+            bucket.push(classes.len() - 1);
+            classes.len() - 1
+        });
+        if let Some(k) = classes.get_mut(c) {
+            k.count += 1;
+        }
+        c
+    }
+
+    /// Wraps the outermost shared conditions of `e`.
+    fn wrap(&self, e: &mut Expr) {
+        let shared = self
+            .at
+            .get(&addr(e))
+            .and_then(|&(c, var)| Some((self.classes.get(c)?.id?, var)));
+        if let Some((id, var)) = shared {
+            let inner = std::mem::replace(e, Expr::Var(var));
+            *e = Expr::Shared {
                 id,
                 var,
                 expr: Box::new(inner),
             };
-        });
+            return;
+        }
+        e.for_each_child_mut(&mut |c| self.wrap(c));
     }
+}
+
+fn addr(e: &Expr) -> usize {
+    std::ptr::from_ref(e) as usize
 }
 
 /// Calls `f` on each filter of a rule: the scan's, each binding's, and each filter step.
@@ -115,7 +146,7 @@ fn for_each_filter(root: &mut Root, steps: &mut [Step], f: &mut dyn FnMut(&mut E
     }
 }
 
-/// A filter that may be shared: its canonical form (variables renamed in the order they
+/// A condition that may be shared: its canonical form (variables renamed in the order they
 /// first occur) and the one variable it reads.
 fn candidate(f: &Expr) -> Option<(Expr, VarId)> {
     if nodes(f) < MIN_NODES || !shareable(f) {
