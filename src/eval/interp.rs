@@ -51,17 +51,18 @@ const KEPT_VARS: usize = 3;
 /// `ObjId::MAX`).
 type KeptKey = (usize, [ObjId; KEPT_VARS]);
 
-/// The key of a shared filter's answer (see [`Env`]): the filter's id, and the value of its
-/// one variable as a tag and two numbers (an object, a container of one, a document node).
+/// The key of a shared condition's answer (see [`Env`]): the condition's id, and the value
+/// of its one variable as a tag and two numbers (an object, a container of one, a document
+/// node).
 type SharedKey = (u32, u8, u32, u32);
 
-/// A kept answer of a shared filter: whether it held, the steps its evaluation took, and
+/// A kept answer of a shared condition: whether it held, the steps its evaluation took, and
 /// the objects it added to the evidence chain.
 type SharedAnswer = (bool, u64, Box<[ObjId]>);
 
 /// The key of a value that stands for itself (an object, a container of a workload, a
 /// node of a document...): the tag and the two numbers of [`SharedKey`]; `None` for other
-/// values, whose shared filters are evaluated each time.
+/// values, whose shared conditions are evaluated each time.
 fn identity(v: &Val) -> Option<(u8, u32, u32)> {
     Some(match v {
         Val::Obj(o) => (0, *o, 0),
@@ -186,8 +187,8 @@ pub struct Env {
     /// The values of the rule's kept sub-expressions ([`Expr::Memo`]) for the current row,
     /// by slot (`None`: not evaluated since a variable it reads was last bound).
     pub(crate) memo: Vec<Option<Val>>,
-    /// The answers of the filters the rules of a scan group share ([`Expr::Shared`]), by
-    /// filter and value, for the chunk of objects the environment runs the group over.
+    /// The answers of the conditions the rules of a scan group share ([`Expr::Shared`]), by
+    /// condition and value, for the chunk of objects the environment runs the group over.
     shared: HashMap<SharedKey, SharedAnswer, FastHash>,
 }
 
@@ -826,8 +827,8 @@ impl<'g> Ctx<'g> {
         }
     }
 
-    /// [`Ctx::test`] of a filter the rules of a scan group share: the answer kept for the
-    /// value of its variable when another rule asked it before, with the steps and the
+    /// [`Ctx::test`] of a condition the rules of a scan group share: the answer kept for the
+    /// value of its variable when it was asked before (by this rule or another), with the steps and the
     /// evidence its evaluation took; else evaluated and kept. An answer cut short by the
     /// step limit is not kept, and one whose steps would pass the limit is evaluated again
     /// (to stop where the limit stops it).
@@ -989,7 +990,7 @@ impl<'g> Ctx<'g> {
             }
             Expr::Relation { rel, args, .. } => self.relation(*rel, args, env),
             Expr::Memo(slot, x) => self.memo(*slot, x, env),
-            // the executor tests shared filters (`Ctx::test`); a value of one is its own
+            // the executor tests shared conditions (`Ctx::test`); a value of one is its own
             Expr::Shared { expr, .. } => self.eval(expr, env),
             Expr::Quant {
                 quant,

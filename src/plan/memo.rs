@@ -195,8 +195,8 @@ impl<'e> Visitor<'_, 'e> {
     /// notes `e` when it may be kept.
     fn visit(&mut self, e: &'e Expr) -> Shape {
         let mut s = Shape::new(e);
-        // a shared filter's answer is kept by the scan group (`plan::share`); nothing in it
-        // is kept by the rule
+        // a shared condition's answer is kept by the scan group (`plan::share`); nothing in
+        // it is kept by the rule
         if let Expr::Shared { .. } = e {
             s.pure = false;
             return s;

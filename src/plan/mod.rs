@@ -54,7 +54,7 @@ fn plan_unkept(program: &Program, index: usize) -> Result<RulePlan, String> {
     })
 }
 
-/// Plans every rule and groups scans; the filters the rules of a group share are marked
+/// Plans every rule and groups scans; the conditions the rules of a group share are marked
 /// before each rule's kept sub-expressions are. Rules that fail to plan are returned as
 /// errors (with the rule id) and left out.
 pub fn plan(program: &Program) -> (PhysicalPlan, Vec<(String, String)>) {
