@@ -2,7 +2,7 @@
 //! test two or more times on the same values is answered once per value while the group
 //! runs over a chunk of its objects ([`Expr::Shared`]).
 //!
-//! Rules are written with shared definitions, and the checker inlines them: fifteen rules
+//! Rules are written with shared definitions, and the checker inlines them: fourteen rules
 //! over `w in workloads, c in w.containers` first ask `kube_apiserver_flags(c)`, and almost
 //! every container fails it; a dozen rules over the roles first ask `custom_role(ro)`; seven
 //! rules over every object ask `kubelet(c)` of each container inside a quantifier. A
