@@ -4,7 +4,7 @@
 //!
 //! Rules are written with shared definitions, and the checker inlines them: fourteen rules
 //! over `w in workloads, c in w.containers` first ask `kube_apiserver_flags(c)`, and almost
-//! every container fails it; a dozen rules over the roles first ask `custom_role(ro)`; seven
+//! every container fails it; sixteen rules over the roles first ask `custom_role(ro)`; six
 //! rules over every object ask `kubelet(c)` of each container inside a quantifier. A
 //! condition (a filter, an operand of `and`, `or` or `not`, or a quantifier's condition:
 //! what the executor tests) is shared when it reads exactly one variable (the scan's, a
