@@ -13,7 +13,10 @@
 //! the group. The outermost such condition is shared, not the ones inside it. Its answer is
 //! kept by the value of that variable, with the steps its evaluation took and the evidence
 //! it added; a rule that finds the answer kept counts the same steps and adds the same
-//! evidence, so it sees what evaluating the condition would have given it.
+//! evidence, so it sees what evaluating the condition would have given it. (Where the
+//! condition holds a quantifier over objects whose own condition's answers are kept without
+//! steps, `Ctx::test_kept`, the steps counted are those of the evaluation that was kept; a
+//! difference that shows only at the step limit.)
 
 use super::physical::{PhysicalPlan, Root, ScanGroup, Step};
 use crate::check::ir::{Access, Expr, Source, VarId};
