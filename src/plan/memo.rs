@@ -14,7 +14,7 @@
 //! slots of the expressions that read its variable.
 
 use super::physical::{PhysicalRule, Root, Step};
-use crate::check::ir::{Attr, Const, Expr, VarId};
+use crate::check::ir::{Access, Attr, Const, Expr, Source, VarId};
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 
@@ -201,26 +201,16 @@ impl<'e> Visitor<'_, 'e> {
             s.pure = false;
             return s;
         }
-        // what tells `e` from another expression of its kind, besides its operands
+        node_hash(e, &mut s.hash);
         match e {
-            Expr::Const(c) => const_hash(c, &mut s.hash),
-            Expr::Var(v) => {
-                v.hash(&mut s.hash);
-                s.vars.push(*v);
-            }
-            Expr::Param(i) | Expr::Table(i) => i.hash(&mut s.hash),
-            Expr::Field(_, name) => name.hash(&mut s.hash),
+            Expr::Var(v) => s.vars.push(*v),
             // the objects these reach join the finding's evidence
             Expr::Attr(_, a) => {
-                a.hash(&mut s.hash);
                 s.pure = !matches!(
                     a,
                     Attr::ServiceAccount | Attr::Role | Attr::Target | Attr::Bindings
                 );
             }
-            Expr::Matches(_, p) => p.0.as_str().hash(&mut s.hash),
-            Expr::Cmp(op, ..) => op.hash(&mut s.hash),
-            Expr::Call(f, _) => f.hash(&mut s.hash),
             Expr::Relation { .. }
             | Expr::Memo(..)
             | Expr::Shared { .. }
@@ -228,13 +218,7 @@ impl<'e> Visitor<'_, 'e> {
             | Expr::Probe { .. } => {
                 s.pure = false;
             }
-            Expr::Not(_)
-            | Expr::Index(..)
-            | Expr::And(..)
-            | Expr::Or(..)
-            | Expr::Coalesce(..)
-            | Expr::Selects(..)
-            | Expr::List(_) => {}
+            _ => {}
         }
         // a quantifier's condition is inside the loop over its variable (what it reads of
         // that variable is no row variable, so never kept)
@@ -271,7 +255,51 @@ impl<'e> Visitor<'_, 'e> {
     }
 }
 
-pub(super) fn const_hash(c: &Const, h: &mut impl Hasher) {
+/// Hashes what tells `e` from another expression of its kind, besides its operands (its
+/// constant, variable, field name, operator...); the caller hashes the kind and the
+/// operands.
+pub(super) fn node_hash(e: &Expr, h: &mut impl Hasher) {
+    match e {
+        Expr::Const(c) => const_hash(c, h),
+        Expr::Var(v) => v.hash(h),
+        Expr::Param(i) | Expr::Table(i) => i.hash(h),
+        Expr::Field(_, name) => name.hash(h),
+        Expr::Attr(_, a) => a.hash(h),
+        Expr::Matches(_, p) => p.0.as_str().hash(h),
+        Expr::Cmp(op, ..) => op.hash(h),
+        Expr::Call(f, _) => f.hash(h),
+        Expr::Quant {
+            quant, var, source, ..
+        } => {
+            quant.hash(h);
+            var.hash(h);
+            if let Source::Scan { kinds, .. } = source {
+                kinds.hash(h);
+            }
+        }
+        Expr::Probe {
+            quant, var, access, ..
+        } => {
+            quant.hash(h);
+            var.hash(h);
+            if let Access::SelectedBy { kind, .. } = access {
+                kind.hash(h);
+            }
+        }
+        Expr::Relation { rel, .. } => rel.hash(h),
+        Expr::Memo(slot, _) => slot.hash(h),
+        Expr::Shared { id, var, .. } => (id, var).hash(h),
+        Expr::Not(_)
+        | Expr::Index(..)
+        | Expr::And(..)
+        | Expr::Or(..)
+        | Expr::Coalesce(..)
+        | Expr::Selects(..)
+        | Expr::List(_) => {}
+    }
+}
+
+fn const_hash(c: &Const, h: &mut impl Hasher) {
     match c {
         Const::Null => h.write_u8(0),
         Const::Bool(b) => h.write_u8(1 + u8::from(*b)),

@@ -255,6 +255,20 @@ pub fn for_each_filter<'r>(rule: &'r PhysicalRule, f: &mut dyn FnMut(&'r Expr)) 
     }
 }
 
+/// [`for_each_filter`], each filter borrowed to be changed.
+pub fn for_each_filter_mut(rule: &mut PhysicalRule, f: &mut dyn FnMut(&mut Expr)) {
+    if let Root::Scan { filters, .. } = &mut rule.root {
+        filters.iter_mut().for_each(&mut *f);
+    }
+    for s in &mut rule.steps {
+        match s {
+            Step::Bind { filters, .. } => filters.iter_mut().for_each(&mut *f),
+            Step::Filter(e) => f(e),
+            Step::Join { .. } => {}
+        }
+    }
+}
+
 /// Groups rules by their root scan so each kind is read once.
 pub fn group(rules: Vec<PhysicalRule>) -> PhysicalPlan {
     let mut plan = PhysicalPlan::default();

@@ -18,8 +18,8 @@
 //! steps, `Ctx::test_kept`, the steps counted are those of the evaluation that was kept; a
 //! difference that shows only at the step limit.)
 
-use super::physical::{PhysicalPlan, Root, ScanGroup, Step};
-use crate::check::ir::{Access, Expr, Source, VarId};
+use super::physical::{PhysicalPlan, ScanGroup, for_each_filter_mut};
+use crate::check::ir::{Expr, VarId};
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 
@@ -47,7 +47,7 @@ fn share_group(g: &mut ScanGroup, next: &mut u32) {
     // first pass: the class of every condition that may be shared, by its address
     let mut st = Classes::default();
     for rule in &mut g.rules {
-        for_each_filter(&mut rule.root, &mut rule.steps, &mut |f| st.note(f, true));
+        for_each_filter_mut(rule, &mut |f| st.note(f, true));
     }
     for k in &mut st.classes {
         if k.count >= 2 {
@@ -57,7 +57,7 @@ fn share_group(g: &mut ScanGroup, next: &mut u32) {
     }
     // second pass: the outermost shared conditions are wrapped
     for rule in &mut g.rules {
-        for_each_filter(&mut rule.root, &mut rule.steps, &mut |f| st.wrap(f));
+        for_each_filter_mut(rule, &mut |f| st.wrap(f));
     }
 }
 
@@ -135,20 +135,6 @@ fn addr(e: &Expr) -> usize {
     std::ptr::from_ref(e) as usize
 }
 
-/// Calls `f` on each filter of a rule: the scan's, each binding's, and each filter step.
-fn for_each_filter(root: &mut Root, steps: &mut [Step], f: &mut dyn FnMut(&mut Expr)) {
-    if let Root::Scan { filters, .. } = root {
-        filters.iter_mut().for_each(&mut *f);
-    }
-    for s in steps {
-        match s {
-            Step::Bind { filters, .. } => filters.iter_mut().for_each(&mut *f),
-            Step::Filter(e) => f(e),
-            Step::Join { .. } => {}
-        }
-    }
-}
-
 /// A condition that may be shared: its canonical form (variables renamed in the order they
 /// first occur) and the one variable it reads.
 fn candidate(f: &Expr) -> Option<(Expr, VarId)> {
@@ -212,35 +198,7 @@ fn shape_hash(e: &Expr) -> u64 {
 
 fn hash_into(e: &Expr, h: &mut std::collections::hash_map::DefaultHasher) {
     std::mem::discriminant(e).hash(h);
-    match e {
-        Expr::Const(c) => super::memo::const_hash(c, h),
-        Expr::Var(v) => v.hash(h),
-        Expr::Param(i) | Expr::Table(i) => i.hash(h),
-        Expr::Field(_, name) => name.hash(h),
-        Expr::Attr(_, a) => a.hash(h),
-        Expr::Matches(_, p) => p.0.as_str().hash(h),
-        Expr::Cmp(op, ..) => op.hash(h),
-        Expr::Call(f, _) => f.hash(h),
-        Expr::Quant {
-            quant, var, source, ..
-        } => {
-            quant.hash(h);
-            var.hash(h);
-            if let Source::Scan { kinds, .. } = source {
-                format!("{kinds:?}").hash(h);
-            }
-        }
-        Expr::Probe {
-            quant, var, access, ..
-        } => {
-            quant.hash(h);
-            var.hash(h);
-            if let Access::SelectedBy { kind, .. } = access {
-                kind.hash(h);
-            }
-        }
-        _ => {}
-    }
+    super::memo::node_hash(e, h);
     e.for_each_child(&mut |c| hash_into(c, h));
 }
 
