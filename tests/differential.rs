@@ -456,7 +456,13 @@ fn normalize(mut f: Vec<Finding>) -> Vec<Finding> {
     f
 }
 
-fn both(rules: &RuleFs, yaml: &str, bundled: bool) -> (Vec<Finding>, Vec<Finding>) {
+/// The program of `rules` (with the bundled ruleset, or the embedded `gen` rules), the
+/// graph of `yaml`, and their sources.
+fn prepared(
+    rules: &RuleFs,
+    yaml: &str,
+    bundled: bool,
+) -> (kanon::check::ir::Program, Graph, SourceMap) {
     let mut sources = SourceMap::new();
     let mut fs = rules.clone();
     let entry = if bundled {
@@ -469,10 +475,15 @@ fn both(rules: &RuleFs, yaml: &str, bundled: bool) -> (Vec<Finding>, Vec<Finding
     let load = Loader::default().load_text("cluster.yaml", yaml.to_string(), &mut sources);
     assert!(!load.has_errors(), "{yaml}\n{:#?}", load.diagnostics);
     let graph = Graph::build(load, &GraphOptions::default());
-    let (plan, errors) = kanon::plan::plan(&compiled.program);
+    (compiled.program, graph, sources)
+}
+
+fn both(rules: &RuleFs, yaml: &str, bundled: bool) -> (Vec<Finding>, Vec<Finding>) {
+    let (program, graph, sources) = prepared(rules, yaml, bundled);
+    let (plan, errors) = kanon::plan::plan(&program);
     assert!(errors.is_empty(), "{errors:?}");
-    let optimized = execute(&compiled.program, &plan, &graph, &sources).findings;
-    let naive = reference::evaluate(&compiled.program, &graph, &sources);
+    let optimized = execute(&program, &plan, &graph, &sources).findings;
+    let naive = reference::evaluate(&program, &graph, &sources);
     (normalize(optimized), normalize(naive))
 }
 
@@ -754,4 +765,134 @@ fn live_pods_let_k07_004_judge_policies() {
             .all(|m| m.contains("selects none of the 1 Pods running in namespace `shop`")),
         "{k07_004:#?}"
     );
+}
+
+/// Three rules over `w in workloads, c in w.containers`, each a conjunction or disjunction
+/// of one to three atoms drawn from the same four (from `pool`), so that they share
+/// conditions.
+fn sharing_rules(pool: &'static [usize]) -> impl Strategy<Value = String> {
+    let rule = (
+        prop::collection::vec((0..4usize, any::<bool>()), 1..4),
+        any::<bool>(),
+    );
+    (
+        prop::collection::vec(0..pool.len(), 4),
+        prop::collection::vec(rule, 3),
+    )
+        .prop_map(move |(picks, rules)| {
+            let mut out = String::new();
+            for (n, (atoms, or)) in rules.iter().enumerate() {
+                let cond: Vec<String> = atoms
+                    .iter()
+                    .map(|(a, neg)| {
+                        let i = picks.get(*a).and_then(|&p| pool.get(p)).copied().unwrap_or(0);
+                        let atom = ATOMS.get(i).copied().unwrap_or("true");
+                        if *neg { format!("not ({atom})") } else { format!("({atom})") }
+                    })
+                    .collect();
+                let _ = write!(
+                    out,
+                    "rule SHR-00{n} shared-{n} {{\n  severity low\n  for w in workloads, c in w.containers\n  where {}\n  report at c.name \"{{w.name}} {{c.name}}\"\n}}\n\n",
+                    cond.join(if *or { " or " } else { " and " })
+                );
+            }
+            out
+        })
+}
+
+/// Every atom index, for [`sharing_rules`].
+const ALL_ATOMS: &[usize] = &[
+    0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25,
+];
+
+/// What one run gives: its findings, and the rules and objects the step limit stopped.
+type Run = (Vec<Finding>, Vec<kanon::eval::exec::StepLimitHit>);
+
+/// The findings and the objects stopped by the step limit of a program's rules run
+/// together (sharing conditions) and each planned alone.
+fn together_and_alone(rules: &str, yaml: &str, max_steps: u64) -> (Run, Run) {
+    use kanon::plan::physical;
+    let mut fs = RuleFs::new();
+    fs.add_embedded("gen", "gen.kanon", rules);
+    let (program, graph, sources) = prepared(&fs, yaml, false);
+    let program = &program;
+    let limits = kanon::limits::Limits {
+        max_steps,
+        ..kanon::limits::Limits::default()
+    };
+    let run = |plan: &physical::PhysicalPlan| {
+        let out = kanon::eval::exec::execute_with(program, plan, &graph, &sources, &limits, true);
+        (normalize(out.findings), out.limits)
+    };
+    let (plan, errors) = kanon::plan::plan(program);
+    assert!(errors.is_empty(), "{errors:?}");
+    let together = run(&plan);
+    let mut alone = (Vec::new(), Vec::new());
+    for i in 0..program.rules.len() {
+        // every rule planned above (no errors), so each plans alone: a rule left out
+        // here would be missing from `alone` and fail the comparison
+        let Ok(p) = kanon::plan::plan_rule(program, i) else {
+            continue;
+        };
+        let (f, l) = run(&physical::group(vec![p.physical]));
+        alone.0.extend(f);
+        alone.1.extend(l);
+    }
+    kanon::eval::finding::sort(&mut alone.0);
+    alone
+        .1
+        .sort_by(|a, b| (&a.rule, &a.object).cmp(&(&b.rule, &b.object)));
+    (together, alone)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+
+    /// Rules that share conditions (`plan::share`) find together what the reference
+    /// evaluator finds, and what each finds alone.
+    #[test]
+    fn rules_sharing_conditions_agree(c in cluster(), rules in sharing_rules(ALL_ATOMS)) {
+        let yaml = render(&c);
+        let mut fs = RuleFs::new();
+        fs.add_embedded("gen", "gen.kanon", &rules);
+        let (opt, naive) = both(&fs, &yaml, false);
+        prop_assert_eq!(&opt, &naive, "{}\n{}", rules, yaml);
+        let (together, alone) = together_and_alone(&rules, &yaml, 1_000_000);
+        prop_assert_eq!(together, alone, "{}\n{}", rules, yaml);
+    }
+
+    /// Under small step limits, rules that share conditions find, for every object the
+    /// limit stops in neither run, what each finds alone. (Where the limit falls can differ:
+    /// inside a shared condition the rule's kept sub-expressions are not used, so the
+    /// steps counted for it are those of its evaluation without them.)
+    #[test]
+    fn rules_sharing_conditions_agree_under_step_limits(
+        c in cluster(),
+        rules in sharing_rules(ALL_ATOMS),
+        max_steps in 6u64..60,
+    ) {
+        let yaml = render(&c);
+        let ((together, stopped), (alone, stopped_alone)) =
+            together_and_alone(&rules, &yaml, max_steps);
+        let stopped: Vec<(String, String)> = stopped
+            .iter()
+            .chain(&stopped_alone)
+            .map(|h| (h.rule.clone(), h.object.clone().unwrap_or_default()))
+            .collect();
+        let kept = |f: &Vec<Finding>| -> Vec<Finding> {
+            f.iter()
+                .filter(|x| {
+                    let object = format!(
+                        "{} {}/{}",
+                        x.resource.kind,
+                        x.resource.namespace.as_deref().unwrap_or_default(),
+                        x.resource.name
+                    );
+                    !stopped.iter().any(|(r, o)| **r == *x.rule.id && *o == object)
+                })
+                .cloned()
+                .collect()
+        };
+        prop_assert_eq!(kept(&together), kept(&alone), "{} steps\n{}\n{}", max_steps, rules, yaml);
+    }
 }

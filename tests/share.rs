@@ -1,8 +1,11 @@
 //! Shared conditions (`plan::share`): a condition that the rules of one scan group test
-//! several times on the same values is answered once per value for all of them. Every rule must find what it
-//! finds alone (planned without any other rule), and what the reference evaluator finds:
-//! the same findings, the same evidence (a shared filter that reaches a service account adds
-//! it to every rule's chain), and, under a small step limit, the same objects stopped by it.
+//! several times on the same values is answered once per value for all of them. Every rule
+//! must find what it finds alone (planned without any other rule), and what the reference
+//! evaluator finds: the same findings, the same evidence (a shared filter that reaches a
+//! service account adds it to every rule's chain), and, under small step limits, the same
+//! objects stopped (these rules keep no sub-expression inside a shared condition, where the
+//! limit could otherwise fall a few steps apart; `tests/differential.rs` checks the general
+//! case).
 
 use kanon::check::fs::RuleFs;
 use kanon::check::ir::{Expr, Program};

@@ -13,10 +13,11 @@
 //! the group. The outermost such condition is shared, not the ones inside it. Its answer is
 //! kept by the value of that variable, with the steps its evaluation took and the evidence
 //! it added; a rule that finds the answer kept counts the same steps and adds the same
-//! evidence, so it sees what evaluating the condition would have given it. (Where the
-//! condition holds a quantifier over objects whose own condition's answers are kept without
-//! steps, `Ctx::test_kept`, the steps counted are those of the evaluation that was kept; a
-//! difference that shows only at the step limit.)
+//! evidence, so it sees what evaluating the condition would have given it. Only where the
+//! step limit falls can differ from the rule planned alone: inside a shared condition the
+//! rule's own kept sub-expressions (`plan::memo`) are not used, and a quantifier over
+//! objects in it may have had answers kept without steps (`Ctx::test_kept`) by the rule that
+//! evaluated it.
 
 use super::physical::{PhysicalPlan, ScanGroup, for_each_filter_mut};
 use crate::check::ir::{Expr, VarId};
