@@ -151,7 +151,8 @@ pub(crate) fn memoize(rule: &mut PhysicalRule) {
     }
 }
 
-fn addr(e: &Expr) -> usize {
+/// An expression's address: what identifies one occurrence of it while a plan is walked.
+pub(super) fn addr(e: &Expr) -> usize {
     std::ptr::from_ref(e) as usize
 }
 

@@ -19,6 +19,7 @@
 //! objects in it may have had answers kept without steps (`Ctx::test_kept`) by the rule that
 //! evaluated it.
 
+use super::memo::addr;
 use super::physical::{PhysicalPlan, ScanGroup, for_each_filter_mut};
 use crate::check::ir::{Expr, VarId};
 use std::collections::HashMap;
@@ -130,10 +131,6 @@ impl Classes {
         }
         e.for_each_child_mut(&mut |c| self.wrap(c));
     }
-}
-
-fn addr(e: &Expr) -> usize {
-    std::ptr::from_ref(e) as usize
 }
 
 /// A condition that may be shared: its canonical form (variables renamed in the order they
