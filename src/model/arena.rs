@@ -5,7 +5,9 @@
 //! wait on one pending stack per array and move into the document's arrays, contiguous, when
 //! their collection closes; so a collection costs no allocation of its own.
 
-use super::{Document, FarKey, KeyPlace, Node, NodeId, StrRef, Tag, id_of, keep_key, quoted};
+use super::{
+    Document, FarKey, KeyPlace, Node, NodeId, StrRef, Tag, id_of, keep_key, quoted, same_bytes,
+};
 use crate::diag::{Diagnostic, FileId, Span};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -264,10 +266,12 @@ impl<'t> Builder<'t> {
     #[inline]
     fn scan_open(&self, map: &OpenMap, name: &[u8]) -> Option<usize> {
         let len = name.len();
-        self.pending_entries
-            .get(map.base..)?
-            .iter()
-            .position(|e| e.may_be(len) && self.resolve_bytes(e.key) == Some(name))
+        self.pending_entries.get(map.base..)?.iter().position(|e| {
+            e.may_be(len)
+                && self
+                    .resolve_bytes(e.key)
+                    .is_some_and(|k| same_bytes(k, name))
+        })
     }
 
     /// Adds an entry to an open mapping; on a duplicate key the earlier entry is removed
