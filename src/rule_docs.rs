@@ -322,7 +322,7 @@ fn example_finding(
         }
         let hit = findings
             .iter()
-            .find(|f| f.location.line == marker.line)
+            .find(|f| f.location.line as usize == marker.line)
             .or_else(|| findings.first())?;
         let diff = hit.autofix.as_deref().and_then(|a| {
             let (_, doc) = a.target?;

@@ -572,7 +572,7 @@ spec:
     assert_eq!(opt, naive);
     let ids: Vec<&str> = opt.iter().map(|f| &*f.rule.id).collect();
     assert_eq!(ids, ["TAB-001", "TAB-002"], "{opt:#?}");
-    assert_eq!(opt[0].message, "web web 3");
+    assert_eq!(&*opt[0].message, "web web 3");
 }
 
 proptest! {

@@ -271,11 +271,13 @@ fn both(yaml: &str, own: bool) -> (Vec<Finding>, Vec<Finding>) {
 /// the same order.
 fn normalize(mut f: Vec<Finding>) -> Vec<Finding> {
     for x in &mut f {
-        let (mut objects, steps): (Vec<_>, Vec<_>) =
-            x.evidence.drain(..).partition(|e| e.step.is_none());
+        let (mut objects, steps): (Vec<_>, Vec<_>) = std::mem::take(&mut x.evidence)
+            .into_vec()
+            .into_iter()
+            .partition(|e| e.step.is_none());
         objects.sort();
         objects.extend(steps);
-        x.evidence = objects;
+        x.evidence = objects.into();
     }
     f
 }
@@ -739,7 +741,7 @@ rule KEPT-003 two-objects {
                         )
                     })
                     .collect();
-                (f.message.clone(), evidence)
+                (f.message.to_string(), evidence)
             })
             .collect()
     };

@@ -22,7 +22,7 @@ fn sample_manifests_point_at_the_offending_fields() {
     let dir = format!("{}/examples/manifests", manifest_dir());
     let r = scan(&opts(&[&dir], Some(1))).unwrap();
     assert!(!r.has_errors(), "{:#?}", r.diagnostics);
-    let at: Vec<(String, usize, usize)> = r
+    let at: Vec<(String, u32, u32)> = r
         .findings
         .iter()
         .map(|f| (f.rule.id.to_string(), f.location.line, f.location.column))
@@ -85,8 +85,11 @@ fn corpus_scan_finds_located_findings() {
     // every finding's line and column point into its file, at the text the rule names
     for f in &r.findings {
         let src = r.sources.file(f.location.span.file).unwrap();
-        let line = src.line_text(f.location.line - 1);
-        assert!(f.location.column <= line.chars().count() + 1, "{f:?}");
+        let line = src.line_text(f.location.line as usize - 1);
+        assert!(
+            f.location.column as usize <= line.chars().count() + 1,
+            "{f:?}"
+        );
     }
     // a sampled finding: the privileged container of the calico node DaemonSet
     let privileged: Vec<_> = r
@@ -98,7 +101,7 @@ fn corpus_scan_finds_located_findings() {
     for f in privileged {
         let src = r.sources.file(f.location.span.file).unwrap();
         assert_eq!(
-            src.line_text(f.location.line - 1).trim(),
+            src.line_text(f.location.line as usize - 1).trim(),
             "privileged: true",
             "{f:?}"
         );
@@ -144,7 +147,7 @@ rule ORG-001 other-tag {
     .unwrap();
     std::fs::remove_dir_all(&dir).unwrap();
     assert!(!r.has_errors(), "{:#?}", r.diagnostics);
-    let messages: Vec<&str> = r.findings.iter().map(|f| f.message.as_str()).collect();
+    let messages: Vec<&str> = r.findings.iter().map(|f| &*f.message).collect();
     assert_eq!(
         messages,
         [

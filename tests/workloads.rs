@@ -16,7 +16,7 @@ fn scan_fixture(file: &str) -> ScanResult {
 }
 
 /// `(rule, kind, name, line)` of every finding of these rules, in report order.
-fn findings(r: &ScanResult, rules: &[&str]) -> Vec<(String, String, String, usize)> {
+fn findings(r: &ScanResult, rules: &[&str]) -> Vec<(String, String, String, u32)> {
     r.findings
         .iter()
         .filter(|f| rules.contains(&&*f.rule.id))

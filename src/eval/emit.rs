@@ -135,7 +135,7 @@ fn path_steps(ctx: &Ctx<'_>, rule: &Rule, env: &mut Env, sources: &SourceMap) ->
             out.push(Evidence {
                 kind: o.kind.clone(),
                 namespace: o.namespace.clone(),
-                name: sanitize(&o.name),
+                name: sanitize(&o.name).into(),
                 location: s
                     .span
                     .or_else(|| s.object.and_then(|id| ctx.span_of(&Val::Obj(id))))
@@ -200,7 +200,7 @@ pub fn finding(ctx: &Ctx<'_>, rule: &Rule, env: &mut Env, sources: &SourceMap) -
                 Some(Evidence {
                     kind: o.kind.clone(),
                     namespace: o.namespace.clone(),
-                    name: o.name.to_string(),
+                    name: o.name.clone(),
                     location: ctx
                         .span_of(&Val::Obj(*id))
                         .map(|s| Location::of(sources, s)),
@@ -234,8 +234,8 @@ pub fn finding(ctx: &Ctx<'_>, rule: &Rule, env: &mut Env, sources: &SourceMap) -
                 .and_then(|d| d.helm_source.clone()),
         }),
         location: Location::of(sources, span),
-        message,
-        evidence,
+        message: message.into(),
+        evidence: evidence.into(),
         rendered: None,
         value_source: None,
         autofix,

@@ -63,7 +63,7 @@ pub(super) fn check(
             continue;
         }
         let fail = |summary: String, found: Option<String>, diff: Option<String>| {
-            let mut x = Failure::new(FailureKind::Fix, name, f.location.line, summary);
+            let mut x = Failure::new(FailureKind::Fix, name, f.location.line as usize, summary);
             x.found = found;
             x.diagnostics = diff;
             (f.rule.id.to_string(), x)
@@ -117,7 +117,7 @@ pub(super) fn check(
                             "the fix of `{}` does not make its finding go away",
                             f.rule.id
                         ),
-                        Some(f.message.clone()),
+                        Some(f.message.to_string()),
                         Some(diff.clone()),
                     ));
                     continue;

@@ -552,7 +552,7 @@ impl Run<'_> {
                     && fx.markers.iter().any(|m| {
                         m.kind == MarkerKind::Expect
                             && *m.rule == *f.rule.id
-                            && m.line == f.location.line
+                            && m.line == f.location.line as usize
                     })
             })
             .collect();
@@ -612,7 +612,7 @@ impl Run<'_> {
             }
             let hit = mine
                 .iter()
-                .any(|f| *f.rule.id == *m.rule && f.location.line == m.line);
+                .any(|f| *f.rule.id == *m.rule && f.location.line as usize == m.line);
             if hit {
                 continue;
             }
@@ -648,7 +648,7 @@ impl Run<'_> {
             self.report(&m.rule).failures.push(f);
         }
         for x in mine {
-            let line = x.location.line;
+            let line = x.location.line as usize;
             let expected = fx
                 .markers
                 .iter()
@@ -673,7 +673,7 @@ impl Run<'_> {
                 None => continue,
             };
             let mut f = Failure::new(FailureKind::Unexpected, name, line, summary);
-            f.column = x.location.column;
+            f.column = x.location.column as usize;
             f.expected = Some(match ok_marker {
                 Some(_) => "no finding in this document".to_string(),
                 None => format!(
@@ -681,7 +681,7 @@ impl Run<'_> {
                     x.rule.id
                 ),
             });
-            f.found = Some(x.message.clone());
+            f.found = Some(x.message.to_string());
             f.snippet = Some(fx.line(line).to_string());
             self.report(&x.rule.id).failures.push(f);
         }

@@ -230,7 +230,10 @@ fn snippet(f: &Finding, sources: &SourceMap) -> String {
     let Some(file) = sources.file(f.location.span.file) else {
         return String::new();
     };
-    let (first, last) = (f.location.line, f.location.end_line.max(f.location.line));
+    let (first, last) = (
+        f.location.line as usize,
+        f.location.end_line.max(f.location.line) as usize,
+    );
     let from = first.saturating_sub(CONTEXT).max(1);
     let to = (last + CONTEXT).min(from + MAX_SNIPPET - 1);
     let mut out = String::from("<pre class=\"snippet\">");

@@ -661,7 +661,7 @@ mod tests {
                 helm_source: None,
             }),
             location: Location::of(sources, Span::new(0, i % 7..i % 7 + 1)),
-            message: format!("line one\nline two é {i}"),
+            message: format!("line one\nline two é {i}").into(),
             evidence: match i % 5 {
                 0 => vec![Evidence {
                     kind: "ServiceAccount".into(),
@@ -687,7 +687,8 @@ mod tests {
                     },
                 ],
                 _ => Vec::new(),
-            },
+            }
+            .into(),
             rendered: (i % 4 == 0).then(|| Box::new(Location::of(sources, Span::new(0, 0..4)))),
             value_source: (i % 8 == 0).then(|| {
                 Box::new(crate::eval::finding::ValueSource {
