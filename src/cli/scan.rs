@@ -310,7 +310,19 @@ pub(super) fn run(args: &ScanArgs, color: Color) -> u8 {
     if !super::scan_policy::write_baseline(&args.policy, &result) {
         return 2;
     }
-    match super::outputs::write_all(&targets, &result, color, args.policy.show_exempted) {
+    // the text report renders on threads too: as many as the scan had
+    let write = || super::outputs::write_all(&targets, &result, color, args.policy.show_exempted);
+    let pool = args.threads.and_then(|n| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(n.max(1))
+            .build()
+            .ok()
+    });
+    let written = match &pool {
+        Some(p) => p.install(write),
+        None => write(),
+    };
+    match written {
         super::outputs::Written::All => {}
         super::outputs::Written::Failed(e) => {
             super::error_line(&e);

@@ -637,13 +637,13 @@ mod pretty {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::diag::Span;
     use crate::eval::finding::{FindingData, Location};
     use crate::model::LoadStats;
 
-    fn finding(i: usize, sources: &SourceMap) -> Finding {
+    pub(crate) fn finding(i: usize, sources: &SourceMap) -> Finding {
         Finding::from(FindingData {
             rule: std::sync::Arc::new(crate::eval::interp::RuleText {
                 id: format!("K0{}-001", i % 3).into(),
