@@ -172,15 +172,14 @@ pub fn render(
         }
         ScanFormat::Sarif => {
             let base = std::env::current_dir().ok();
-            let v = sarif::report(
+            sarif::write(
+                w,
                 rules,
                 &result.findings,
                 &result.diagnostics,
                 &result.sources,
                 base.as_deref(),
-            );
-            serde_json::to_writer_pretty(&mut *w, &v)?;
-            w.write_all(b"\n")
+            )
         }
         ScanFormat::Concise => {
             let base = std::env::current_dir().ok();
