@@ -29,48 +29,77 @@ pub fn severity(s: Severity) -> &'static str {
 
 /// The issues of a report, in the findings' order.
 pub fn report(findings: &[Finding], base: Option<&Path>) -> Value {
-    let mut seen: HashMap<String, u64> = HashMap::new();
-    let issues: Vec<Value> = findings
-        .iter()
-        .map(|f| {
-            let path = display_path(&f.location.file, base);
-            let mut h = Fnv1a128::default();
-            h.field("kanon-gitlab-v1");
-            h.field(&fingerprint(f));
-            h.field(&path);
-            let mut fp = h.hex();
-            let n = seen.entry(fp.clone()).or_insert(0);
-            *n += 1;
-            if *n > 1 {
-                let mut h = Fnv1a128::default();
-                h.field(&fp);
-                h.field(&n.to_string());
-                fp = h.hex();
-            }
-            json!({
-                "description": format!("{}: {}", f.rule.id, f.message),
-                "check_name": &*f.rule.id,
-                "fingerprint": fp,
-                "severity": severity(f.severity),
-                "location": {
-                    "path": path,
-                    "lines": { "begin": f.location.line, "end": f.location.end_line },
-                },
-            })
-        })
-        .collect();
-    Value::Array(issues)
+    let mut seen = HashMap::new();
+    Value::Array(findings.iter().map(|f| issue(f, &mut seen, base)).collect())
 }
 
-/// Writes the report, pretty-printed, with a final newline.
+/// One finding's issue; `seen` counts the fingerprints of the findings before it, so that
+/// a repeated one is told apart by its occurrence.
+fn issue(f: &Finding, seen: &mut HashMap<String, u64>, base: Option<&Path>) -> Value {
+    let path = display_path(&f.location.file, base);
+    let mut h = Fnv1a128::default();
+    h.field("kanon-gitlab-v1");
+    h.field(&fingerprint(f));
+    h.field(&path);
+    let mut fp = h.hex();
+    let n = seen.entry(fp.clone()).or_insert(0);
+    *n += 1;
+    if *n > 1 {
+        let mut h = Fnv1a128::default();
+        h.field(&fp);
+        h.field(&n.to_string());
+        fp = h.hex();
+    }
+    json!({
+        "description": format!("{}: {}", f.rule.id, f.message),
+        "check_name": &*f.rule.id,
+        "fingerprint": fp,
+        "severity": severity(f.severity),
+        "location": {
+            "path": path,
+            "lines": { "begin": f.location.line, "end": f.location.end_line },
+        },
+    })
+}
+
+/// Writes the report, pretty-printed, with a final newline: the pretty JSON of [`report`],
+/// streamed an issue at a time rather than built whole.
 pub fn write(w: &mut dyn Write, findings: &[Finding], base: Option<&Path>) -> io::Result<()> {
-    serde_json::to_writer_pretty(&mut *w, &report(findings, base))?;
-    w.write_all(b"\n")
+    if findings.is_empty() {
+        return w.write_all(b"[]\n");
+    }
+    let mut seen = HashMap::new();
+    let mut buf = Vec::new();
+    for (i, f) in findings.iter().enumerate() {
+        buf.clear();
+        buf.push(if i == 0 { b'[' } else { b',' });
+        super::pretty_at(&mut buf, &issue(f, &mut seen, base), b"\n  ")?;
+        w.write_all(&buf)?;
+    }
+    w.write_all(b"\n]\n")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_streamed_report_is_the_pretty_value() {
+        let mut sources = crate::diag::SourceMap::new();
+        sources.add("a.yaml", "kind: Pod\nmetadata:\n  name: p\n");
+        for n in [0, 1, 40] {
+            let mut findings: Vec<Finding> = (0..n)
+                .map(|i| crate::report::json::tests::finding(i, &sources))
+                .collect();
+            // repeated findings: their fingerprints are told apart by occurrence
+            findings.extend(findings.iter().step_by(7).cloned().collect::<Vec<_>>());
+            let mut expected = serde_json::to_vec_pretty(&report(&findings, None)).unwrap();
+            expected.push(b'\n');
+            let mut out = Vec::new();
+            write(&mut out, &findings, None).unwrap();
+            assert!(out == expected, "{n} findings");
+        }
+    }
 
     #[test]
     fn severities_use_gitlab_names() {

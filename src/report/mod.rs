@@ -33,6 +33,22 @@ pub fn display_path(file: &str, base: Option<&Path>) -> String {
     shown
 }
 
+/// Appends the pretty JSON of `v` with `line` (a line break and an indentation) before each
+/// of its lines: the value as a pretty printer writes it at that depth of a larger value,
+/// since JSON strings hold no raw line breaks. Reports stream their items with it.
+pub(crate) fn pretty_at(
+    out: &mut Vec<u8>,
+    v: &serde_json::Value,
+    line: &[u8],
+) -> std::io::Result<()> {
+    let text = serde_json::to_vec_pretty(v).map_err(std::io::Error::other)?;
+    for l in text.split(|b| *b == b'\n') {
+        out.extend_from_slice(line);
+        out.extend_from_slice(l);
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -171,11 +171,7 @@ pub fn write(
                     let mut buf = Vec::new();
                     for (f, (hash, n)) in fs.iter().zip(keys) {
                         let v = result(f, numbering.rule_index(f), hash, *n, base);
-                        let text = serde_json::to_vec_pretty(&v).map_err(std::io::Error::other)?;
-                        for line in text.split(|b| *b == b'\n') {
-                            buf.extend_from_slice(RESULT_LINE);
-                            buf.extend_from_slice(line);
-                        }
+                        super::pretty_at(&mut buf, &v, RESULT_LINE)?;
                         buf.push(b',');
                     }
                     Ok(buf)
