@@ -218,14 +218,12 @@ pub fn render(
                 },
             )
         }
-        ScanFormat::Junit => w.write_all(
-            junit::report(
-                rules,
-                &result.findings,
-                &result.diagnostics,
-                &result.sources,
-            )
-            .as_bytes(),
+        ScanFormat::Junit => junit::write(
+            w,
+            rules,
+            &result.findings,
+            &result.diagnostics,
+            &result.sources,
         ),
     }
 }

@@ -38,25 +38,55 @@ pub fn report(
     diagnostics: &[Diagnostic],
     sources: &SourceMap,
 ) -> String {
+    let mut out = Vec::new();
+    let _ = write(&mut out, rules, findings, diagnostics, sources);
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Writes the report of [`report`], a test case at a time: the totals the root element
+/// carries are counted first, so that the document is never held whole.
+pub fn write(
+    w: &mut dyn std::io::Write,
+    rules: &[Rule],
+    findings: &[Finding],
+    diagnostics: &[Diagnostic],
+    sources: &SourceMap,
+) -> std::io::Result<()> {
     let errors: Vec<&Diagnostic> = diagnostics.iter().filter(|d| d.is_error()).collect();
-    let mut suites = String::new();
-    let mut tests = 0usize;
-    let mut failures = 0usize;
-    // rules in the order they ran, then any rule a finding names that is not in the list
+    // rules in the order they ran, then any rule a finding names that is not in the list;
+    // each with its findings, in their order
     let mut ids: Vec<(&str, &str, &str)> = rules
         .iter()
         .map(|r| (r.id.as_str(), r.name.as_str(), r.title.as_str()))
         .collect();
+    let mut place: std::collections::HashMap<&str, usize> = ids
+        .iter()
+        .enumerate()
+        .rev()
+        .map(|(i, (id, _, _))| (*id, i))
+        .collect();
+    let mut groups: Vec<Vec<&Finding>> = vec![Vec::new(); ids.len()];
     for f in findings {
-        if !ids.iter().any(|(id, _, _)| *id == &*f.rule.id) {
+        let i = *place.entry(&f.rule.id).or_insert_with(|| {
             ids.push((&f.rule.id, &f.rule.name, &f.rule.title));
+            groups.push(Vec::new());
+            ids.len() - 1
+        });
+        if let Some(g) = groups.get_mut(i) {
+            g.push(f);
         }
     }
-    for (id, name, title) in ids {
-        let mine: Vec<&Finding> = findings.iter().filter(|f| &*f.rule.id == id).collect();
+    let tests: usize = groups.iter().map(|g| g.len().max(1)).sum::<usize>() + errors.len();
+    write!(
+        w,
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"kanon\" tests=\"{tests}\" failures=\"{}\" errors=\"{}\">\n",
+        findings.len(),
+        errors.len()
+    )?;
+    let mut suites = String::new();
+    for ((id, name, title), mine) in ids.into_iter().zip(&groups) {
+        suites.clear();
         let n = mine.len().max(1);
-        tests += n;
-        failures += mine.len();
         let _ = writeln!(
             suites,
             "  <testsuite name=\"{}\" tests=\"{n}\" failures=\"{}\" errors=\"0\" skipped=\"0\">",
@@ -111,11 +141,14 @@ pub fn report(
                 escape(&body)
             );
             let _ = writeln!(suites, "    </testcase>");
+            w.write_all(suites.as_bytes())?;
+            suites.clear();
         }
         let _ = writeln!(suites, "  </testsuite>");
+        w.write_all(suites.as_bytes())?;
     }
     if !errors.is_empty() {
-        tests += errors.len();
+        suites.clear();
         let _ = writeln!(
             suites,
             "  <testsuite name=\"kanon\" tests=\"{}\" failures=\"0\" errors=\"{}\" skipped=\"0\">",
@@ -152,16 +185,52 @@ pub fn report(
             let _ = writeln!(suites, "    </testcase>");
         }
         let _ = writeln!(suites, "  </testsuite>");
+        w.write_all(suites.as_bytes())?;
     }
-    format!(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"kanon\" tests=\"{tests}\" failures=\"{failures}\" errors=\"{}\">\n{suites}</testsuites>\n",
-        errors.len()
-    )
+    w.write_all(b"</testsuites>\n")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn suites_group_the_findings_of_each_rule_in_order() {
+        let mut sources = SourceMap::new();
+        sources.add("a.yaml", "kind: Pod\nmetadata:\n  name: p\n");
+        let findings: Vec<Finding> = (0..7)
+            .map(|i| crate::report::json::tests::finding(i, &sources))
+            .collect();
+        let errors = [crate::diag::Diagnostic::error("E1001", "invalid yaml")];
+        let xml = report(&[], &findings, &errors, &sources);
+        // the rules in the order the findings name them; 7 findings and one error
+        assert!(xml.starts_with(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"kanon\" tests=\"8\" failures=\"7\" errors=\"1\">\n  <testsuite name=\"K00-001 name\" tests=\"3\" failures=\"3\""
+        ), "{xml}");
+        let suites: Vec<&str> = xml
+            .lines()
+            .filter_map(|l| l.trim_start().strip_prefix("<testsuite name=\""))
+            .map(|l| l.split('"').next().unwrap_or_default())
+            .collect();
+        assert_eq!(
+            suites,
+            ["K00-001 name", "K01-001 name", "K02-001 name", "kanon"]
+        );
+        // each suite's cases are its own findings, in their order
+        let cases: Vec<&str> = xml
+            .lines()
+            .filter(|l| l.contains("<testcase name=\"Pod"))
+            .map(|l| l.split("classname=\"").nth(1).unwrap_or_default())
+            .map(|l| l.split('"').next().unwrap_or_default())
+            .collect();
+        assert_eq!(
+            cases,
+            [
+                "K00-001", "K00-001", "K00-001", "K01-001", "K01-001", "K02-001", "K02-001"
+            ]
+        );
+        assert!(xml.ends_with("  </testsuite>\n</testsuites>\n"));
+    }
 
     #[test]
     fn escapes_markup_and_control_characters() {
