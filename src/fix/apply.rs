@@ -434,8 +434,15 @@ pub fn minimal_change<'a>(before: &str, after: &'a str) -> (usize, usize, &'a st
 }
 
 /// A unified diff of one file, with `a/` and `b/` names as git writes them.
+///
+/// Patience diff: anchored on the lines each side has once (names, uids, images), it runs
+/// Myers only between anchors. Myers over a whole 20,000-object stream with 23,582 fixes
+/// took 8 of the 18 s of `--diff --unsafe-fixes`; the hunks were the same on the corpus,
+/// `examples/` and the 2k and 20k streams.
 pub fn unified_diff(change: &FileChange) -> String {
-    let diff = similar::TextDiff::from_lines(&change.before, &change.after);
+    let diff = similar::TextDiff::configure()
+        .algorithm(similar::Algorithm::Patience)
+        .diff_lines(&change.before, &change.after);
     let name = change.name.trim_start_matches("./").trim_start_matches('/');
     let mut out = diff
         .unified_diff()
@@ -452,6 +459,77 @@ pub fn unified_diff(change: &FileChange) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Applies a unified diff's hunks to `before` (the test's own reader of the format).
+    fn patch(before: &str, diff: &str) -> String {
+        let old: Vec<&str> = before.split_inclusive('\n').collect();
+        let mut out = String::new();
+        let mut at = 0; // lines of `old` consumed
+        let mut lines = diff.split_inclusive('\n').skip(2).peekable();
+        while let Some(h) = lines.next() {
+            // `@@ -start[,len] +start[,len] @@`: the old range starts at line `start`
+            // (1-based; one line before the range when it is empty)
+            let range = h.trim_start_matches("@@ -").split(' ').next().unwrap();
+            let mut parts = range.split(',');
+            let start: usize = parts.next().unwrap().parse().unwrap();
+            let len: usize = parts.next().map_or(1, |l| l.parse().unwrap());
+            let first = if len == 0 { start } else { start - 1 };
+            out.extend(old[at..first].iter().copied());
+            at = first;
+            while let Some(l) = lines.next_if(|l| !l.starts_with("@@")) {
+                let (tag, text) = l.split_at(1);
+                let next_is_hint = lines.peek().is_some_and(|n| n.starts_with('\\'));
+                let text = if next_is_hint {
+                    text.trim_end_matches('\n')
+                } else {
+                    text
+                };
+                match tag {
+                    " " => {
+                        out.push_str(text);
+                        at += 1;
+                    }
+                    "-" => at += 1,
+                    "+" => out.push_str(text),
+                    _ => {} // `\ No newline at end of file`
+                }
+            }
+        }
+        out.extend(old[at..].iter().copied());
+        out
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn a_unified_diff_turns_before_into_after(
+            before in proptest::collection::vec(0u8..6, 0..60),
+            edits in proptest::collection::vec((0usize..60, 0u8..3, 0u8..6), 0..12),
+            newline_at_end in proptest::bool::ANY,
+        ) {
+            // few distinct lines, so that lines repeat and the diff has choices to make
+            let line = |n: u8| format!("  key{n}: value\n");
+            let mut after: Vec<String> = before.iter().map(|n| line(*n)).collect();
+            for (at, op, n) in edits {
+                let at = at.min(after.len());
+                match op {
+                    0 => after.insert(at, line(n)),
+                    1 if at < after.len() => { after.remove(at); }
+                    _ if at < after.len() => after[at] = line(n),
+                    _ => {}
+                }
+            }
+            let mut before: String = before.iter().map(|n| line(*n)).collect();
+            let mut after: String = after.concat();
+            if !newline_at_end {
+                before.pop();
+                after.pop();
+            }
+            let change = FileChange { name: "a.yaml".into(), writable: true, before, after };
+            let diff = unified_diff(&change);
+            proptest::prop_assert_eq!(diff.is_empty(), change.before == change.after);
+            proptest::prop_assert_eq!(patch(&change.before, &diff), change.after, "{}", diff);
+        }
+    }
 
     #[test]
     fn minimal_changes() {
