@@ -115,47 +115,53 @@ pub fn to_dot(g: &Graph) -> String {
 /// `id`, `apiVersion`, `kind`, `namespace` (null when cluster-scoped), `name`, `file` (the
 /// source map file id) and `doc` (the document's position in its file).
 pub fn to_json(g: &Graph) -> Value {
-    let nodes: Vec<Value> = g
-        .ids()
-        .filter_map(|id| {
-            let o = g.object(id)?;
-            let doc = g.doc(id)?;
-            Some(json!({
-                "id": id,
-                "apiVersion": &*o.api_version,
-                "kind": &*o.kind,
-                "namespace": o.namespace.as_deref(),
-                "name": &*o.name,
-                "file": doc.file,
-                "doc": doc.index,
-            }))
-        })
-        .collect();
-    let edges: Vec<Value> = edges(g)
-        .into_iter()
-        .map(|e| match e.via {
-            Some(via) => json!({"from": e.from, "to": e.to, "relation": e.relation, "via": via}),
-            None => json!({"from": e.from, "to": e.to, "relation": e.relation}),
-        })
-        .collect();
-    let dangling: Vec<Value> = g
-        .ids()
-        .flat_map(|id| {
-            g.references(id)
-                .iter()
-                .filter(|r| r.target.is_none())
-                .map(move |r| {
-                    json!({
-                        "from": id,
-                        "kind": format!("{:?}", r.kind),
-                        "namespace": &*r.namespace,
-                        "name": &*r.name,
-                        "via": r.via,
-                    })
-                })
-        })
-        .collect();
+    let nodes: Vec<Value> = json_nodes(g).collect();
+    let edges: Vec<Value> = json_edges(g).collect();
+    let dangling: Vec<Value> = json_dangling(g).collect();
     json!({"nodes": nodes, "edges": edges, "dangling": dangling})
+}
+
+/// The `nodes` of [`to_json`], one at a time.
+pub fn json_nodes(g: &Graph) -> impl Iterator<Item = Value> + '_ {
+    g.ids().filter_map(|id| {
+        let o = g.object(id)?;
+        let doc = g.doc(id)?;
+        Some(json!({
+            "id": id,
+            "apiVersion": &*o.api_version,
+            "kind": &*o.kind,
+            "namespace": o.namespace.as_deref(),
+            "name": &*o.name,
+            "file": doc.file,
+            "doc": doc.index,
+        }))
+    })
+}
+
+/// The `edges` of [`to_json`], one at a time.
+pub fn json_edges(g: &Graph) -> impl Iterator<Item = Value> {
+    edges(g).into_iter().map(|e| match e.via {
+        Some(via) => json!({"from": e.from, "to": e.to, "relation": e.relation, "via": via}),
+        None => json!({"from": e.from, "to": e.to, "relation": e.relation}),
+    })
+}
+
+/// The `dangling` references of [`to_json`], one at a time.
+pub fn json_dangling(g: &Graph) -> impl Iterator<Item = Value> + '_ {
+    g.ids().flat_map(|id| {
+        g.references(id)
+            .iter()
+            .filter(|r| r.target.is_none())
+            .map(move |r| {
+                json!({
+                    "from": id,
+                    "kind": format!("{:?}", r.kind),
+                    "namespace": &*r.namespace,
+                    "name": &*r.name,
+                    "via": r.via,
+                })
+            })
+    })
 }
 
 #[cfg(test)]
