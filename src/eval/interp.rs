@@ -903,6 +903,19 @@ impl<'g> Ctx<'g> {
             }
             return self.compare(op, &a, &Val::from(c));
         }
+        // a list written in the rule (`x in [c.name, w.name]`): its items evaluated and
+        // compared one by one, with the steps of the list's evaluation, and no list made
+        if let (Expr::List(items), CmpOp::In | CmpOp::NotIn) = (b, op) {
+            if !self.take_step(env) {
+                return self.compare(op, &a, &Val::Null);
+            }
+            let mut found = false;
+            for item in items.iter() {
+                let v = self.eval(item, env);
+                found = found || self.equal(&v, &a);
+            }
+            return found == (op == CmpOp::In);
+        }
         let b = self.eval(b, env);
         self.compare(op, &a, &b)
     }
