@@ -5,7 +5,6 @@ use crate::check::ir::Severity;
 use crate::diag::{Diagnostic, SourceMap};
 use crate::eval::Finding;
 use crate::eval::finding::{Evidence, Location, Resource, ValueSource};
-use rayon::prelude::*;
 use serde::Serialize;
 use serde_json::{Value, json};
 
@@ -228,48 +227,27 @@ pub fn write(
     let out = Out::new(Vec::new(), summary, diagnostics, sources, exempted);
     let skeleton = serde_json::to_vec_pretty(&out).map_err(std::io::Error::other)?;
     // The findings are serialized in parallel, each as pretty JSON indented to its place
-    // in the array (JSON strings hold no raw line breaks, so indenting after each one is
-    // safe), and spliced where the skeleton has an empty array: the same bytes as one
-    // pretty serialization of the whole report.
-    let marker = b"\n  \"findings\": []";
-    let at = skeleton
-        .windows(marker.len())
-        .position(|x| x == marker)
-        .ok_or_else(|| std::io::Error::other("report skeleton without findings"))?;
-    let split = at + marker.len() - 2;
-    w.write_all(skeleton.get(..split).unwrap_or_default())?;
-    if findings.is_empty() {
-        w.write_all(b"[]")?;
-    } else {
-        // a window of chunks at a time, so the report is never all in memory
-        let mut first = true;
-        let window = CHUNK * WINDOW_PER_THREAD * rayon::current_num_threads().max(2);
-        for window in findings.chunks(window) {
-            let chunks = window
-                .par_chunks(CHUNK)
-                .map(|chunk| -> std::io::Result<Vec<u8>> {
-                    let mut buf = Vec::with_capacity(chunk.len() * FINDING_BYTES);
-                    for f in chunk {
-                        buf.extend_from_slice(b",\n    ");
-                        pretty::finding(&mut buf, f, 2)?;
-                    }
-                    Ok(buf)
-                })
-                .collect::<std::io::Result<Vec<Vec<u8>>>>()?;
-            for c in &chunks {
-                // the first separator opens the array instead
-                if first {
-                    w.write_all(b"[")?;
-                    w.write_all(c.get(1..).unwrap_or_default())?;
-                    first = false;
-                } else {
-                    w.write_all(c)?;
-                }
+    // in the array, and spliced where the skeleton has an empty array: the same bytes as
+    // one pretty serialization of the whole report.
+    let splice = super::Splice {
+        skeleton: &skeleton,
+        marker: b"\n  \"findings\": []",
+        close: b"\n  ",
+        chunk: CHUNK,
+        window_per_thread: CHUNK * WINDOW_PER_THREAD,
+    };
+    splice.write(
+        w,
+        findings,
+        |_| (),
+        |buf, _, f, ()| {
+            if buf.is_empty() {
+                buf.reserve(CHUNK * FINDING_BYTES);
             }
-        }
-        w.write_all(b"\n  ]")?;
-    }
-    w.write_all(skeleton.get(split + 2..).unwrap_or_default())?;
+            buf.extend_from_slice(b",\n    ");
+            pretty::finding(buf, f, 2)
+        },
+    )?;
     w.write_all(b"\n")
 }
 

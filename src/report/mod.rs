@@ -49,6 +49,82 @@ pub(crate) fn pretty_at(
     Ok(())
 }
 
+/// An array of a pretty JSON document, written where the document without it has the
+/// empty array `marker` (a line break, the key's indentation, the key, `: []`; it must occur
+/// once): the items rendered a window at a time on every thread, a chunk to a buffer, and
+/// written in order, so that the document is never held whole. `prepare` runs on each
+/// window first, in order (what must be counted in the items' order); `render` writes one
+/// item, with its index in the window, preceded by a comma and its line break. `close` is
+/// the line break and indentation before the array's `]`.
+pub(crate) struct Splice<'a> {
+    pub(crate) skeleton: &'a [u8],
+    pub(crate) marker: &'a [u8],
+    pub(crate) close: &'a [u8],
+    /// Items rendered by one task.
+    pub(crate) chunk: usize,
+    /// Items rendered before any is written, per thread.
+    pub(crate) window_per_thread: usize,
+}
+
+impl Splice<'_> {
+    pub(crate) fn write<T: Sync, P: Sync>(
+        &self,
+        w: &mut dyn std::io::Write,
+        items: &[T],
+        mut prepare: impl FnMut(&[T]) -> P,
+        render: impl Fn(&mut Vec<u8>, usize, &T, &P) -> std::io::Result<()> + Sync,
+    ) -> std::io::Result<()> {
+        use rayon::prelude::*;
+        let mut at = self
+            .skeleton
+            .windows(self.marker.len())
+            .enumerate()
+            .filter(|(_, x)| *x == self.marker)
+            .map(|(i, _)| i + self.marker.len() - 2);
+        let (Some(split), None) = (at.next(), at.next()) else {
+            return Err(std::io::Error::other(
+                "report without one place for its items",
+            ));
+        };
+        let (head, tail) = self.skeleton.split_at(split);
+        w.write_all(head)?;
+        if items.is_empty() {
+            w.write_all(b"[]")?;
+        } else {
+            let chunk = self.chunk.max(1);
+            let window = (self.window_per_thread * rayon::current_num_threads().max(2)).max(1);
+            let mut first = true;
+            for window in items.chunks(window) {
+                let prepared = prepare(window);
+                let chunks = window
+                    .par_chunks(chunk)
+                    .enumerate()
+                    .map(|(c, items)| -> std::io::Result<Vec<u8>> {
+                        let mut buf = Vec::new();
+                        for (i, item) in items.iter().enumerate() {
+                            render(&mut buf, c * chunk + i, item, &prepared)?;
+                        }
+                        Ok(buf)
+                    })
+                    .collect::<std::io::Result<Vec<Vec<u8>>>>()?;
+                for c in &chunks {
+                    // the first item's comma opens the array instead
+                    if first {
+                        w.write_all(b"[")?;
+                        w.write_all(c.get(1..).unwrap_or_default())?;
+                        first = false;
+                    } else {
+                        w.write_all(c)?;
+                    }
+                }
+            }
+            w.write_all(self.close)?;
+            w.write_all(b"]")?;
+        }
+        w.write_all(tail.get(2..).unwrap_or_default())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -50,12 +50,13 @@ pub fn report(
     sources: &SourceMap,
     base: Option<&Path>,
 ) -> Value {
-    let mut numbering = Numbering::new(rules);
+    let index = rule_positions(rules);
+    let mut seen = Occurrences::default();
     let results: Vec<Value> = findings
         .iter()
         .map(|f| {
-            let (hash, n) = numbering.next(f);
-            result(f, numbering.rule_index(f), &hash, n, base)
+            let (hash, n) = seen.next(f);
+            result(f, index.get(&*f.rule.id).copied(), &hash, n, base)
         })
         .collect();
     let notifications: Vec<Value> = diagnostics
@@ -85,34 +86,24 @@ pub fn report(
     })
 }
 
-/// The numbers of a log's results, in the findings' order: the rule's position in the
-/// log's rules, and how many times the finding's fingerprint has occurred.
-struct Numbering<'r> {
-    index: HashMap<&'r str, usize>,
-    seen: HashMap<String, usize>,
+/// Each rule's position in the log's rules, by id.
+fn rule_positions(rules: &[Rule]) -> HashMap<&str, usize> {
+    rules
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (r.id.as_str(), i))
+        .collect()
 }
 
-impl<'r> Numbering<'r> {
-    fn new(rules: &'r [Rule]) -> Numbering<'r> {
-        Numbering {
-            index: rules
-                .iter()
-                .enumerate()
-                .map(|(i, r)| (r.id.as_str(), i))
-                .collect(),
-            seen: HashMap::new(),
-        }
-    }
+/// The occurrences of the results' fingerprints, counted in the findings' order.
+#[derive(Default)]
+struct Occurrences(HashMap<String, usize>);
 
-    /// The position of the finding's rule.
-    fn rule_index(&self, f: &Finding) -> Option<usize> {
-        self.index.get(&*f.rule.id).copied()
-    }
-
+impl Occurrences {
     /// The finding's fingerprint, and its occurrences so far counting this one.
     fn next(&mut self, f: &Finding) -> (String, usize) {
         let hash = super::fingerprint::fingerprint(f);
-        let n = self.seen.entry(hash.clone()).or_insert(0);
+        let n = self.0.entry(hash.clone()).or_insert(0);
         *n += 1;
         (hash, *n)
     }
@@ -123,10 +114,6 @@ const CHUNK: usize = 256;
 /// Results serialized before any is written, per thread: the log is streamed, so that it is
 /// never held whole (its value tree took 3.3 GB at 100k objects).
 const WINDOW_PER_THREAD: usize = 8 * CHUNK;
-/// Where the results go in the pretty log: the run's empty `results` array.
-const RESULTS: &[u8] = b"\n      \"results\": []";
-/// The line break and indentation of a result in the pretty log.
-const RESULT_LINE: &[u8] = b"\n        ";
 
 /// Writes the SARIF log of [`report`] as pretty JSON, followed by a line break: the same
 /// bytes, with the results serialized on every thread a window at a time and spliced into
@@ -140,58 +127,29 @@ pub fn write(
     sources: &SourceMap,
     base: Option<&Path>,
 ) -> std::io::Result<()> {
-    use rayon::prelude::*;
     let skeleton = serde_json::to_vec_pretty(&report(rules, &[], diagnostics, sources, base))
         .map_err(std::io::Error::other)?;
-    let mut at = skeleton
-        .windows(RESULTS.len())
-        .enumerate()
-        .filter(|(_, x)| *x == RESULTS)
-        .map(|(i, _)| i + RESULTS.len() - 2);
-    let (Some(split), None) = (at.next(), at.next()) else {
-        return Err(std::io::Error::other(
-            "sarif log without one place for its results",
-        ));
+    let splice = super::Splice {
+        skeleton: &skeleton,
+        marker: b"\n      \"results\": []",
+        close: b"\n      ",
+        chunk: CHUNK,
+        window_per_thread: WINDOW_PER_THREAD,
     };
-    let (head, tail) = skeleton.split_at(split);
-    w.write_all(head)?;
-    if findings.is_empty() {
-        w.write_all(b"[]")?;
-    } else {
-        let mut numbering = Numbering::new(rules);
-        let mut first = true;
-        let window = WINDOW_PER_THREAD * rayon::current_num_threads().max(2);
-        for window in findings.chunks(window) {
-            // the fingerprints and their occurrence numbers, in the findings' order
-            let keys: Vec<(String, usize)> = window.iter().map(|f| numbering.next(f)).collect();
-            let chunks = window
-                .par_chunks(CHUNK)
-                .zip(keys.par_chunks(CHUNK))
-                .map(|(fs, keys)| -> std::io::Result<Vec<u8>> {
-                    let mut buf = Vec::new();
-                    for (f, (hash, n)) in fs.iter().zip(keys) {
-                        let v = result(f, numbering.rule_index(f), hash, *n, base);
-                        super::pretty_at(&mut buf, &v, RESULT_LINE)?;
-                        buf.push(b',');
-                    }
-                    Ok(buf)
-                })
-                .collect::<std::io::Result<Vec<Vec<u8>>>>()?;
-            for c in &chunks {
-                // the array opens before the first result; a comma follows each result but
-                // the last, which the closing bracket follows instead
-                if first {
-                    w.write_all(b"[")?;
-                    first = false;
-                } else {
-                    w.write_all(b",")?;
-                }
-                w.write_all(c.get(..c.len().saturating_sub(1)).unwrap_or_default())?;
-            }
-        }
-        w.write_all(b"\n      ]")?;
-    }
-    w.write_all(tail.get(2..).unwrap_or_default())?;
+    let index = rule_positions(rules);
+    let mut seen = Occurrences::default();
+    splice.write(
+        w,
+        findings,
+        // the fingerprints and their occurrence numbers, in the findings' order
+        |window| -> Vec<(String, usize)> { window.iter().map(|f| seen.next(f)).collect() },
+        |buf, i, f, keys| {
+            let (hash, n) = keys.get(i).map_or(("", 0), |(h, n)| (h.as_str(), *n));
+            buf.push(b',');
+            let v = result(f, index.get(&*f.rule.id).copied(), hash, n, base);
+            super::pretty_at(buf, &v, b"\n        ")
+        },
+    )?;
     w.write_all(b"\n")
 }
 
