@@ -51,24 +51,10 @@ fn write_json(w: &mut dyn std::io::Write, graph: &Graph) -> std::io::Result<()> 
         ("edges", Box::new(export::json_edges(graph))),
         ("nodes", Box::new(export::json_nodes(graph))),
     ];
-    let mut buf = Vec::new();
     for (i, (key, items)) in arrays.into_iter().enumerate() {
-        buf.clear();
-        buf.extend_from_slice(if i == 0 { b"{\n  \"" } else { b",\n  \"" });
-        buf.extend_from_slice(key.as_bytes());
-        buf.extend_from_slice(b"\": ");
-        let mut empty = true;
-        for item in items {
-            buf.push(if empty { b'[' } else { b',' });
-            empty = false;
-            crate::report::pretty_at(&mut buf, &item, b"\n    ")?;
-            if buf.len() > 1 << 16 {
-                w.write_all(&buf)?;
-                buf.clear();
-            }
-        }
-        buf.extend_from_slice(if empty { b"[]" } else { b"\n  ]" });
-        w.write_all(&buf)?;
+        let open = if i == 0 { "{\n  " } else { ",\n  " };
+        write!(w, "{open}\"{key}\": ")?;
+        crate::report::pretty_array(w, items, b"\n    ", b"\n  ")?;
     }
     w.write_all(b"\n}\n")?;
     w.flush()

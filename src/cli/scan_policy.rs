@@ -145,10 +145,16 @@ pub(super) fn write_baseline(args: &PolicyArgs, result: &ScanResult) -> bool {
     let Some(path) = &args.write_baseline else {
         return true;
     };
-    let mut all = result.findings.clone();
-    all.extend(result.baselined.iter().cloned());
-    crate::eval::finding::sort(&mut all);
-    match std::fs::write(path, baseline::render(&all)) {
+    // the findings shown and those the baseline in use hid, in report order
+    let mut all: Vec<&crate::eval::Finding> =
+        result.findings.iter().chain(&result.baselined).collect();
+    all.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    let written = std::fs::File::create(path).and_then(|f| {
+        let mut w = std::io::BufWriter::new(f);
+        baseline::write(&mut w, &all)?;
+        std::io::Write::flush(&mut w)
+    });
+    match written {
         Ok(()) => {
             eprintln!(
                 "wrote {} finding{} to baseline `{}`",

@@ -93,30 +93,59 @@ impl Baseline {
     }
 }
 
-/// The text of a baseline file recording these findings.
-pub fn render(findings: &[Finding]) -> String {
+/// Writes the baseline file recording these findings (pretty JSON and a line break): the
+/// findings sorted by fingerprint, written one at a time rather than built as one value
+/// (at 100k objects that value took 550 MB).
+pub fn write(w: &mut dyn std::io::Write, findings: &[&Finding]) -> std::io::Result<()> {
+    let entries = by_fingerprint(findings);
+    // the document without its two arrays, in serde_json's order of keys: `findings`,
+    // `fingerprints`, `tool`, `version`
+    let skeleton = serde_json::to_vec_pretty(&json!({
+        "version": VERSION,
+        "tool": { "name": "kanon", "version": env!("CARGO_PKG_VERSION") },
+        "fingerprints": [],
+        "findings": [],
+    }))
+    .map_err(std::io::Error::other)?;
+    let rest = skeleton
+        .strip_prefix(b"{\n  \"findings\": [],\n  \"fingerprints\": []")
+        .ok_or_else(|| std::io::Error::other("baseline without its arrays"))?;
+    w.write_all(b"{\n  \"findings\": ")?;
+    let findings = entries.iter().map(|(fp, f)| entry(fp, f));
+    super::pretty_array(w, findings, b"\n    ", b"\n  ")?;
+    w.write_all(b",\n  \"fingerprints\": ")?;
+    super::pretty_array(
+        w,
+        entries.iter().map(|(fp, _)| json!(fp)),
+        b"\n    ",
+        b"\n  ",
+    )?;
+    w.write_all(rest)?;
+    w.write_all(b"\n")
+}
+
+/// The findings with their fingerprints, in the file's order: by fingerprint, then as
+/// reported.
+fn by_fingerprint<'f>(findings: &[&'f Finding]) -> Vec<(String, &'f Finding)> {
     let mut entries: Vec<(String, &Finding)> =
-        findings.iter().map(|f| (fingerprint(f), f)).collect();
+        findings.iter().map(|f| (fingerprint(f), *f)).collect();
     entries.sort_by(|a, b| {
         a.0.cmp(&b.0)
             .then_with(|| a.1.sort_key().cmp(&b.1.sort_key()))
     });
-    let v = json!({
-        "version": VERSION,
-        "tool": { "name": "kanon", "version": env!("CARGO_PKG_VERSION") },
-        "fingerprints": entries.iter().map(|(fp, _)| fp).collect::<Vec<_>>(),
-        "findings": entries.iter().map(|(fp, f)| json!({
-            "fingerprint": fp,
-            "rule": f.rule.id,
-            "severity": f.severity,
-            "resource": resource_text(f),
-            "location": format!("{}:{}:{}", f.location.file, f.location.line, f.location.column),
-            "message": f.message,
-        })).collect::<Vec<_>>(),
-    });
-    let mut s = serde_json::to_string_pretty(&v).unwrap_or_default();
-    s.push('\n');
-    s
+    entries
+}
+
+/// A finding as the file lists it for people reviewing it.
+fn entry(fp: &str, f: &Finding) -> serde_json::Value {
+    json!({
+        "fingerprint": fp,
+        "rule": f.rule.id,
+        "severity": f.severity,
+        "resource": resource_text(f),
+        "location": format!("{}:{}:{}", f.location.file, f.location.line, f.location.column),
+        "message": f.message,
+    })
 }
 
 /// `Kind namespace/name` or `Kind name`.
@@ -124,5 +153,42 @@ pub fn resource_text(f: &Finding) -> String {
     match &f.resource.namespace {
         Some(ns) => format!("{} {ns}/{}", f.resource.kind, f.resource.name),
         None => format!("{} {}", f.resource.kind, f.resource.name),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The baseline file as one pretty value, as it was written before it was streamed.
+    fn as_value(findings: &[&Finding]) -> String {
+        let entries = by_fingerprint(findings);
+        let v = json!({
+            "version": VERSION,
+            "tool": { "name": "kanon", "version": env!("CARGO_PKG_VERSION") },
+            "fingerprints": entries.iter().map(|(fp, _)| fp).collect::<Vec<_>>(),
+            "findings": entries.iter().map(|(fp, f)| entry(fp, f)).collect::<Vec<_>>(),
+        });
+        serde_json::to_string_pretty(&v).unwrap() + "\n"
+    }
+
+    #[test]
+    fn the_streamed_file_is_the_pretty_value_and_reads_back() {
+        let mut sources = crate::diag::SourceMap::new();
+        sources.add("a.yaml", "kind: Pod\nmetadata:\n  name: p\n");
+        for n in [0, 1, 300] {
+            let mut findings: Vec<Finding> = (0..n)
+                .map(|i| crate::report::json::tests::finding(i, &sources))
+                .collect();
+            findings.extend(findings.iter().step_by(7).cloned().collect::<Vec<_>>());
+            let all: Vec<&Finding> = findings.iter().collect();
+            let mut out = Vec::new();
+            write(&mut out, &all).unwrap();
+            let text = String::from_utf8(out).unwrap();
+            assert_eq!(text, as_value(&all), "{n} findings");
+            // every finding is in the baseline read back
+            let read = Baseline::parse(&text).unwrap();
+            assert_eq!(read, Baseline::of(&findings));
+        }
     }
 }

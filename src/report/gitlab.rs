@@ -65,18 +65,10 @@ fn issue(f: &Finding, seen: &mut HashMap<String, u64>, base: Option<&Path>) -> V
 /// Writes the report, pretty-printed, with a final newline: the pretty JSON of [`report`],
 /// streamed an issue at a time rather than built whole.
 pub fn write(w: &mut dyn Write, findings: &[Finding], base: Option<&Path>) -> io::Result<()> {
-    if findings.is_empty() {
-        return w.write_all(b"[]\n");
-    }
     let mut seen = HashMap::new();
-    let mut buf = Vec::new();
-    for (i, f) in findings.iter().enumerate() {
-        buf.clear();
-        buf.push(if i == 0 { b'[' } else { b',' });
-        super::pretty_at(&mut buf, &issue(f, &mut seen, base), b"\n  ")?;
-        w.write_all(&buf)?;
-    }
-    w.write_all(b"\n]\n")
+    let issues = findings.iter().map(|f| issue(f, &mut seen, base));
+    super::pretty_array(w, issues, b"\n  ", b"\n")?;
+    w.write_all(b"\n")
 }
 
 #[cfg(test)]

@@ -49,6 +49,35 @@ pub(crate) fn pretty_at(
     Ok(())
 }
 
+/// Writes the items of a pretty JSON array an item at a time: `[`, each item on its own
+/// lines after `line` (its line break and indentation), then `close` and `]`; `[]` when
+/// there are none. What is written is flushed to `w` every 64 KB.
+pub(crate) fn pretty_array(
+    w: &mut dyn std::io::Write,
+    items: impl Iterator<Item = serde_json::Value>,
+    line: &[u8],
+    close: &[u8],
+) -> std::io::Result<()> {
+    let mut buf = Vec::new();
+    let mut empty = true;
+    for item in items {
+        buf.push(if empty { b'[' } else { b',' });
+        empty = false;
+        pretty_at(&mut buf, &item, line)?;
+        if buf.len() > 1 << 16 {
+            w.write_all(&buf)?;
+            buf.clear();
+        }
+    }
+    if empty {
+        buf.push(b'[');
+    } else {
+        buf.extend_from_slice(close);
+    }
+    buf.push(b']');
+    w.write_all(&buf)
+}
+
 /// An array of a pretty JSON document, written where the document without it has the
 /// empty array `marker` (a line break, the key's indentation, the key, `: []`; it must occur
 /// once): the items rendered a window at a time on every thread, a chunk to a buffer, and
