@@ -59,10 +59,10 @@ pub fn write(
         .iter()
         .map(|r| (r.id.as_str(), r.name.as_str(), r.title.as_str()))
         .collect();
+    // (a rule id is used once: the checker refuses a second)
     let mut place: std::collections::HashMap<&str, usize> = ids
         .iter()
         .enumerate()
-        .rev()
         .map(|(i, (id, _, _))| (*id, i))
         .collect();
     let mut groups: Vec<Vec<&Finding>> = vec![Vec::new(); ids.len()];
