@@ -157,16 +157,18 @@ fn flatten_and<'e>(e: &'e Expr, out: &mut Vec<&'e Expr>) {
     }
 }
 
+/// The objects the rule's bindings hold in the row, in the bindings' order.
+fn bound_objects<'a>(rule: &'a Rule, env: &'a Env) -> impl Iterator<Item = ObjId> + 'a {
+    rule.bindings
+        .iter()
+        .filter_map(move |b| env.vars.get(b.var).and_then(obj_of))
+}
+
 /// Builds the finding for a row whose condition held. `None` when the row has no object
 /// to report on (a rule over constants only).
 pub fn finding(ctx: &Ctx<'_>, rule: &Rule, env: &mut Env, sources: &SourceMap) -> Option<Finding> {
     let g = ctx.graph;
-    let bound: Vec<Val> = rule
-        .bindings
-        .iter()
-        .filter_map(|b| env.vars.get(b.var).cloned())
-        .collect();
-    let resource_id = bound.iter().find_map(obj_of)?;
+    let resource_id = bound_objects(rule, env).next()?;
     let obj = g.object(resource_id)?;
     let span = rule
         .report_at
@@ -183,11 +185,8 @@ pub fn finding(ctx: &Ctx<'_>, rule: &Rule, env: &mut Env, sources: &SourceMap) -
     };
     env.message = buf;
     let mut chain: Vec<ObjId> = Vec::new();
-    for id in bound
-        .iter()
-        .filter_map(obj_of)
-        .chain(env.witnesses.iter().copied())
-    {
+    // (read again: evaluating the place and the message binds only variables of their own)
+    for id in bound_objects(rule, env).chain(env.witnesses.iter().copied()) {
         if !chain.contains(&id) {
             chain.push(id);
         }

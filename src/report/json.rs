@@ -315,6 +315,7 @@ mod pretty {
     }
 
     /// A JSON string; escaped by serde_json when it needs escaping.
+    #[inline]
     fn string(out: &mut Vec<u8>, s: &str) -> Result<()> {
         if crate::model::json::plain_run(s.as_bytes(), 0) == s.len() {
             out.push(b'"');
@@ -363,6 +364,7 @@ mod pretty {
         }
 
         /// Starts the next element (of an array) or entry (of an object, with its key).
+        #[inline]
         fn next(&mut self, out: &mut Vec<u8>, key: Option<&str>) -> Result<()> {
             if !self.empty {
                 out.push(b',');
