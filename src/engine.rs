@@ -111,8 +111,22 @@ pub enum Phase {
     },
 }
 
+/// The pool of `threads` workers (`None`: rayon's global pool, all cores).
+pub(crate) fn thread_pool(threads: Option<usize>) -> Result<Option<rayon::ThreadPool>, String> {
+    match threads {
+        Some(n) => match rayon::ThreadPoolBuilder::new()
+            .num_threads(n.max(1))
+            .build()
+        {
+            Ok(pool) => Ok(Some(pool)),
+            Err(e) => Err(format!("cannot start {n} threads: {e}")),
+        },
+        None => Ok(None),
+    }
+}
+
 /// Runs `f` on `pool`, or on rayon's global pool.
-fn within<R: Send>(pool: Option<&rayon::ThreadPool>, f: impl FnOnce() -> R + Send) -> R {
+pub(crate) fn within<R: Send>(pool: Option<&rayon::ThreadPool>, f: impl FnOnce() -> R + Send) -> R {
     match pool {
         Some(p) => p.install(f),
         None => f(),
@@ -136,16 +150,7 @@ pub fn scan_with(opts: &ScanOptions, on_phase: &dyn Fn(Phase)) -> Result<ScanRes
         .apply_rules(&mut compiled.program, &mut rule_diagnostics, config_file);
     compiled.diagnostics = rule_diagnostics;
     // Every stage after compiling runs on the requested number of threads.
-    let pool = match opts.threads {
-        Some(n) => match rayon::ThreadPoolBuilder::new()
-            .num_threads(n.max(1))
-            .build()
-        {
-            Ok(pool) => Some(pool),
-            Err(e) => return Err(format!("cannot start {n} threads: {e}")),
-        },
-        None => None,
-    };
+    let pool = thread_pool(opts.threads)?;
     on_phase(Phase::Loading);
     let mut loader = Loader::new(opts.limits);
     loader.walk = opts.walk.clone();

@@ -312,16 +312,9 @@ pub(super) fn run(args: &ScanArgs, color: Color) -> u8 {
     }
     // the text report renders on threads too: as many as the scan had
     let write = || super::outputs::write_all(&targets, &result, color, args.policy.show_exempted);
-    let pool = args.threads.and_then(|n| {
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(n.max(1))
-            .build()
-            .ok()
-    });
-    let written = match &pool {
-        Some(p) => p.install(write),
-        None => write(),
-    };
+    // (the scan started the same pool, so building it again cannot fail in a new way)
+    let pool = crate::engine::thread_pool(args.threads).ok().flatten();
+    let written = crate::engine::within(pool.as_ref(), write);
     match written {
         super::outputs::Written::All => {}
         super::outputs::Written::Failed(e) => {
