@@ -81,6 +81,10 @@ struct Index {
     /// The text with control characters made visible, for snippets shown on a terminal
     /// (same byte length, so spans stay valid); `None` when the text has none.
     display: Option<String>,
+    /// Whether the text is all ASCII: a column is then a difference of byte offsets, and
+    /// a finding's location costs no count of the characters before it on its line (the
+    /// whole line, in an export that writes one object a line).
+    ascii: bool,
 }
 
 impl Index {
@@ -101,6 +105,7 @@ impl Index {
             block,
             breaks,
             display: has_controls(text, parallel).then(|| visible(text)),
+            ascii: is_ascii(text, parallel),
         }
     }
 
@@ -198,11 +203,18 @@ impl SourceFile {
         let bytes = self.text.as_bytes();
         let start =
             memchr::memrchr(b'\n', bytes.get(..byte).unwrap_or_default()).map_or(0, |i| i + 1);
-        let col = self
-            .text
-            .get(start..byte)
-            .map_or(byte - start, |s| s.chars().count());
-        (line + 1, col + 1)
+        (line + 1, self.chars_between(start, byte) + 1)
+    }
+
+    /// Number of characters in `text[start..end]` (its bytes when it is not a range of
+    /// whole characters).
+    fn chars_between(&self, start: usize, end: usize) -> usize {
+        if self.index().ascii {
+            return end.saturating_sub(start);
+        }
+        self.text
+            .get(start..end)
+            .map_or(end.saturating_sub(start), |s| s.chars().count())
     }
 
     /// [`SourceFile::line_col`] of `start` and of `end`; the end is counted on from the
@@ -218,7 +230,7 @@ impl SourceFile {
                 .get(start..end)
                 .is_some_and(|b| memchr::memchr(b'\n', b).is_none());
         match self.text.get(start..end) {
-            Some(between) if same_line => (from, (from.0, from.1 + between.chars().count())),
+            Some(_) if same_line => (from, (from.0, from.1 + self.chars_between(start, end))),
             _ => (from, self.line_col(end)),
         }
     }
@@ -281,6 +293,18 @@ fn block_breaks(bytes: &[u8], parallel: bool, block: usize) -> (Vec<u32>, usize)
         before.push(0);
     }
     (before, total)
+}
+
+/// Whether `s` is all ASCII, checked in pieces (in parallel when `parallel`).
+fn is_ascii(s: &str, parallel: bool) -> bool {
+    let b = s.as_bytes();
+    let ascii = |r: &Range<usize>| b.get(r.clone()).unwrap_or_default().is_ascii();
+    let pieces = pieces(b.len());
+    if parallel {
+        pieces.par_iter().all(ascii)
+    } else {
+        pieces.iter().all(ascii)
+    }
 }
 
 /// Whether `s` holds a control character other than line breaks and tabs. Works on
@@ -613,6 +637,27 @@ mod tests {
                     (f.line_col(start), f.line_col(end)),
                     "{start}..{end}"
                 );
+            }
+        }
+    }
+
+    /// Every offset's line and column is what counting gives (line breaks before it, and
+    /// characters since the last one), in an ASCII text (whose columns are byte
+    /// differences) as in one with multi-byte characters, pair or single.
+    #[test]
+    fn columns_count_characters_in_ascii_and_other_texts() {
+        for (text, ascii) in [
+            ("ab: c\n  - d\r\n\nlong line here\nx", true),
+            ("ab: é\n  - d\r\n\n𝄞 line here\nx", false),
+        ] {
+            let f = SourceFile::new("a".into(), text.into());
+            assert_eq!(f.index().ascii, ascii, "{text:?}");
+            for (at, _) in text.char_indices().chain([(text.len(), ' ')]) {
+                let before = &text[..at];
+                let line = before.matches('\n').count() + 1;
+                let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+                assert_eq!(f.line_col(at), (line, col), "{text:?} at {at}");
+                assert_eq!(f.line_col_pair(0, at).1, (line, col), "{text:?} to {at}");
             }
         }
     }

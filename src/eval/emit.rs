@@ -147,6 +147,31 @@ fn path_steps(ctx: &Ctx<'_>, rule: &Rule, env: &mut Env, sources: &SourceMap) ->
     out
 }
 
+/// Whether a finding of `rule` can have the steps of a path as evidence: a binding over a
+/// relation call, or a top-level conjunct that calls one or quantifies over one (what
+/// [`path_steps`] reads). The others skip it.
+pub(super) fn reads_paths(rule: &Rule) -> bool {
+    let is_relation = |e: &Expr| matches!(e, Expr::Relation { .. });
+    let binds = rule
+        .bindings
+        .iter()
+        .any(|b| matches!(&b.source, Source::Expr(e) if is_relation(e)));
+    let mut conjuncts = Vec::new();
+    if let Some(c) = &rule.condition {
+        flatten_and(c, &mut conjuncts);
+    }
+    binds
+        || conjuncts.iter().any(|c| match c {
+            Expr::Relation { .. } => true,
+            Expr::Quant {
+                quant: Quant::Exists | Quant::Any,
+                source: Source::Expr(src),
+                ..
+            } => is_relation(src),
+            _ => false,
+        })
+}
+
 fn flatten_and<'e>(e: &'e Expr, out: &mut Vec<&'e Expr>) {
     match e {
         Expr::And(a, b) => {
@@ -211,13 +236,15 @@ pub fn finding(ctx: &Ctx<'_>, rule: &Rule, env: &mut Env, sources: &SourceMap) -
         Vec::new()
     };
     let mut evidence = evidence;
-    evidence.extend(path_steps(ctx, rule, env, sources));
+    let (text, paths) = ctx.rule_text(rule);
+    if paths {
+        evidence.extend(path_steps(ctx, rule, env, sources));
+    }
     let autofix = if ctx.fixes {
         super::fixes::autofix(ctx, rule, env).map(Box::new)
     } else {
         None
     };
-    let text = ctx.rule_text(rule);
     Some(Finding::from(FindingData {
         rule: text,
         severity: rule.severity,

@@ -95,8 +95,9 @@ pub struct Ctx<'g> {
     /// Workloads (and all objects) by namespace, built on first use: a sub-query over
     /// `workloads(ns)` or `objects(ns)` probes it instead of filtering every object.
     by_namespace: std::sync::OnceLock<NamespaceIndex>,
-    /// Each rule's texts, shared by all its findings.
-    texts: HashMap<String, Arc<RuleText>>,
+    /// Each rule's texts, shared by all its findings, and whether its findings can have
+    /// the steps of a path as evidence (see [`super::emit`]).
+    texts: HashMap<String, (Arc<RuleText>, bool), FastHash>,
     /// The facts of the program's relations (see [`super::fixpoint`]).
     pub relations: Arc<super::fixpoint::Relations>,
     /// Each object's [`super::finding::Resource`], made for its first finding and shared by
@@ -231,7 +232,10 @@ impl<'g> Ctx<'g> {
             texts: program
                 .rules
                 .iter()
-                .map(|r| (r.id.clone(), Arc::new(RuleText::of(r))))
+                .map(|r| {
+                    let paths = super::emit::reads_paths(r);
+                    (r.id.clone(), (Arc::new(RuleText::of(r)), paths))
+                })
                 .collect(),
             relations: Arc::default(),
             resources: graph
@@ -262,12 +266,13 @@ impl<'g> Ctx<'g> {
         self
     }
 
-    /// The shared texts of a rule.
-    pub fn rule_text(&self, r: &crate::check::ir::Rule) -> Arc<RuleText> {
+    /// The shared texts of a rule, and whether its findings can have the steps of a path
+    /// as evidence.
+    pub fn rule_text(&self, r: &crate::check::ir::Rule) -> (Arc<RuleText>, bool) {
         self.texts
             .get(&r.id)
             .cloned()
-            .unwrap_or_else(|| Arc::new(RuleText::of(r)))
+            .unwrap_or_else(|| (Arc::new(RuleText::of(r)), super::emit::reads_paths(r)))
     }
 
     /// Gives the interpreter the source texts (for `raw(x)`).
@@ -932,6 +937,11 @@ impl<'g> Ctx<'g> {
             Expr::Table(i) => self.tables.get(*i).cloned().unwrap_or(Val::Null),
             Expr::Field(b, name) => self.with_value(b, env, |b| self.field(b, name)),
             Expr::Index(b, i) => {
+                if let Expr::List(items) = &**b {
+                    if let Some(v) = self.pick(items, i, env) {
+                        return v;
+                    }
+                }
                 let b = self.eval(b, env);
                 let i = self.eval(i, env);
                 self.index(&b, &i)
@@ -1018,6 +1028,30 @@ impl<'g> Ctx<'g> {
                 cond,
             } => self.probe(*quant, *var, access, cond.as_deref(), env),
         }
+    }
+
+    /// `[a, b, c][i]` with only the item `i` selects evaluated, when every item and `i` take
+    /// a fixed number of steps (constants, variables and fields of them) and all of them
+    /// fit in the step limit: the others' steps are counted without evaluating them, so
+    /// the value, the steps and the limit are those of making the list. `None` otherwise
+    /// (the list is made).
+    fn pick(&self, items: &[Expr], i: &Expr, env: &mut Env) -> Option<Val> {
+        let own = fixed_steps(i)?;
+        let all = items.iter().map(fixed_steps).sum::<Option<u64>>()?;
+        // the list's own step, its items', and the index's
+        let total = 1 + all + own;
+        if env.steps.saturating_add(total) > self.max_steps.saturating_add(env.extra_steps) {
+            return None;
+        }
+        let idx = self.eval(i, env);
+        // as `Ctx::index` reads a list: a number (cast as it casts it), nothing else
+        let item = match self.scalar(&idx) {
+            Scalar::Num(n) => items.get(n as usize),
+            _ => None,
+        };
+        let picked = item.and_then(fixed_steps).unwrap_or(0);
+        env.steps += total - own - picked;
+        Some(item.map_or(Val::Null, |e| self.eval(e, env)))
     }
 
     /// The value of kept sub-expression `slot` (`x`): from the memo when it is there, else
@@ -1580,6 +1614,16 @@ impl<'g> Ctx<'g> {
 /// The key of a quantifier's condition asked with its variable `var` bound to object `o`:
 /// `None` when the condition reads more than [`KEPT_VARS`] variables or one not bound to an
 /// object (its answer is then not kept).
+/// The steps [`Ctx::eval`] takes on `e` whatever the data, when that is fixed: constants,
+/// variables, parameters, tables and fields of them (no side effects but the steps).
+fn fixed_steps(e: &Expr) -> Option<u64> {
+    match e {
+        Expr::Const(_) | Expr::Var(_) | Expr::Param(_) | Expr::Table(_) => Some(1),
+        Expr::Field(b, _) => fixed_steps(b).map(|n| n + 1),
+        _ => None,
+    }
+}
+
 fn kept_key(cond: &Expr, var: usize, o: ObjId, env: &mut Env) -> Option<KeptKey> {
     let at = std::ptr::from_ref(cond) as usize;
     let others = env.cond_vars.entry((at, var)).or_insert_with(|| {
@@ -1672,5 +1716,75 @@ impl Version {
     /// Whether this version is at least `major.minor`.
     pub fn at_least(&self, major: u32, minor: u32) -> bool {
         (self.major, self.minor) >= (major, minor)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Ctx, Env, Mode, Val};
+    use crate::check::ir::{Const, Expr, Program};
+    use crate::diag::SourceMap;
+    use crate::graph::{Graph, GraphOptions};
+    use crate::model::Loader;
+
+    /// `[a, b, c][i]` read by `Ctx::pick` (only item `i` evaluated, the others' steps
+    /// counted) gives what making the list and indexing it gives: the value, the steps and
+    /// whether the limit stopped it, for every index (in range, past the end, negative, a
+    /// string, null) and every step limit from 0 to past the whole expression.
+    #[test]
+    fn a_picked_item_is_the_item_of_the_list_with_the_same_steps() {
+        let yaml = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  labels: {a: x}\nspec:\n  containers:\n  - name: c\n    image: i\n";
+        let mut sources = SourceMap::default();
+        let load = Loader::default().load_text("p.yaml", yaml.to_owned(), &mut sources);
+        let graph = Graph::build(load, &GraphOptions::default());
+        let field = |b: Expr, n: &str| Expr::Field(Box::new(b), n.into());
+        let var = || Expr::Var(0);
+        let items = || {
+            vec![
+                field(field(var(), "metadata"), "name"),
+                Expr::Const(Const::Int(7)),
+                field(field(field(var(), "metadata"), "labels"), "a"),
+                field(field(var(), "spec"), "missing"),
+            ]
+        };
+        let indexes = [
+            Expr::Const(Const::Int(0)),
+            Expr::Const(Const::Int(2)),
+            Expr::Const(Const::Int(3)),
+            Expr::Const(Const::Int(9)),
+            Expr::Const(Const::Int(-1)),
+            Expr::Const(Const::Float(1.5)),
+            Expr::Const(Const::Str("a".into())),
+            Expr::Const(Const::Null),
+            field(field(field(var(), "metadata"), "labels"), "a"),
+        ];
+        let mut ctx = Ctx::new(&graph, &Program::default(), Mode::Indexed);
+        let mut seen = 0;
+        for i in indexes {
+            let picked = Expr::Index(Box::new(Expr::List(items())), Box::new(i.clone()));
+            for limit in 0..24 {
+                ctx.max_steps = limit;
+                let run = |e: &dyn Fn(&Ctx<'_>, &mut Env) -> Val| {
+                    let mut env = Env::new(1);
+                    env.set(0, Val::Obj(0));
+                    let v = e(&ctx, &mut env);
+                    (v, env.steps, env.exhausted)
+                };
+                let fast = run(&|c, env| c.eval(&picked, env));
+                // what `eval` of the index does without `pick`: the list made, then indexed
+                let slow = run(&|c, env| {
+                    if !c.take_step(env) {
+                        return Val::Null;
+                    }
+                    let list = c.eval(&Expr::List(items()), env);
+                    let at = c.eval(&i, env);
+                    c.index(&list, &at)
+                });
+                assert_eq!(fast, slow, "index {i:?}, limit {limit}");
+                seen += usize::from(!fast.2 && !matches!(fast.0, Val::Null));
+            }
+        }
+        // the values are really read (not all null or cut short)
+        assert!(seen > 20, "{seen}");
     }
 }
