@@ -273,6 +273,36 @@ fn json_list_scanned_in_parallel_equals_sequential_read() {
     assert!(!agree("big-raw.json", &raw));
 }
 
+/// The items of a JSON `List` are cut where its layout says they start (a comma, the first
+/// item's leading white space, its opening bracket): kubectl's indented layout reads in
+/// pieces; where that pattern also occurs inside the items (nested objects written at the
+/// items' indentation), the guessed cuts do not parse and the structural scan cuts them
+/// instead. The same documents either way.
+#[test]
+fn json_items_cut_by_their_layout_and_where_it_misleads() {
+    use serde_json::json;
+    let items: Vec<serde_json::Value> = (0..400)
+        .map(|i| {
+            json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": format!("p-{i}")},
+                "spec": {"containers": [{"name": "c", "image": "x", "ports": [{"p": i}]}]}})
+        })
+        .collect();
+    let pretty =
+        serde_json::to_string_pretty(&json!({"apiVersion": "v1", "items": items, "kind": "List"}))
+            .unwrap();
+    assert!(agree("pretty.json", &pretty));
+    assert!(load("pretty.json", &pretty, true).0.pieces > 1);
+    let nested: Vec<String> = (0..400)
+        .map(|i| format!("{{\"kind\": \"Pod\", \"metadata\": {{\"name\": \"p{i}\"}}, \"l\": [\n{{\"x\": {i}}},\n{{\"y\": 2}}]}}"))
+        .collect();
+    let misleading = format!(
+        "{{\"kind\": \"List\", \"items\": [\n{}\n]}}\n",
+        nested.join(",\n")
+    );
+    assert!(agree("misleading.json", &misleading));
+    assert!(load("misleading.json", &misleading, true).0.pieces > 1);
+}
+
 #[test]
 fn json_pieces_fall_back_on_errors() {
     let mut broken = json_list(40);

@@ -55,14 +55,37 @@ pub(crate) fn parse(
     }
     let threads = rayon::current_num_threads();
     let piece = (text.len() / (4 * threads)).clamp(1, PIECE_BYTES);
-    let layout = if json {
-        json_layout(text, piece, 2 * threads)?
-    } else {
-        match yaml_layout(text, piece) {
-            Some(l) => l,
-            None => return parse_stream(shared, file, limits, piece, threads),
+    if json {
+        // the items cut where the export's layout says they start; where that guess was
+        // wrong a piece does not parse whole, and the structural scan cuts them instead
+        let guess = json_items_open(text)
+            .and_then(|open| json_layout_guess(text, open, piece))
+            .and_then(|l| read_layout(shared, file, limits, true, l, threads));
+        if guess.is_some() {
+            return guess;
         }
+        let layout = json_layout(text, piece, 2 * threads)?;
+        return read_layout(shared, file, limits, true, layout, threads);
+    }
+    let layout = match yaml_layout(text, piece) {
+        Some(l) => l,
+        None => return parse_stream(shared, file, limits, piece, threads),
     };
+    read_layout(shared, file, limits, false, layout, threads)
+}
+
+/// Reads a `List` whose items region is cut as `layout` says: the skeleton, then the
+/// pieces in parallel, joined. `None` when a piece or the skeleton does not read whole
+/// and clean.
+fn read_layout(
+    shared: &Arc<String>,
+    file: FileId,
+    limits: &Limits,
+    json: bool,
+    layout: Layout,
+    threads: usize,
+) -> Option<Parsed> {
+    let text = shared.as_str();
     if layout.pieces.len() < 2 {
         return None;
     }
@@ -541,6 +564,62 @@ impl Scan<'_> {
     }
 }
 
+/// The items of a JSON `List` cut without scanning them, from the layout exports have:
+/// every item starts after a comma and the same white space as the first item after the
+/// `[` (a line break and the items' indentation, as `kubectl get -o json` writes them, or
+/// a line break alone, one item a line), then the same opening bracket. A line break never
+/// occurs inside a JSON string and deeper values are indented further, so the pattern
+/// finds item starts only; should it find another place, the piece before it does not
+/// parse whole, and [`parse`] falls back to the structural scan. The last piece's items
+/// are read structurally, to the array's `]`. `None` when the first item is not a
+/// collection on a line of its own, or fewer than two pieces come out.
+fn json_layout_guess(text: &str, open: usize, piece: usize) -> Option<Layout> {
+    let b = text.as_bytes();
+    let start = open + 1;
+    let mut s = Scan { b, pos: start };
+    s.ws();
+    let first = s.pos;
+    let lead = b.get(start..first)?;
+    let head = *b.get(first)?;
+    if !lead.contains(&b'\n') || !matches!(head, b'{' | b'[') {
+        return None;
+    }
+    let mut pattern = Vec::with_capacity(lead.len() + 2);
+    pattern.push(b',');
+    pattern.extend_from_slice(lead);
+    pattern.push(head);
+    let finder = memchr::memmem::Finder::new(&pattern);
+    let mut pieces = Vec::new();
+    let mut piece_start = first;
+    while let Some(at) = b
+        .get(piece_start + piece..)
+        .and_then(|rest| finder.find(rest))
+    {
+        let comma = piece_start + piece + at;
+        pieces.push(piece_start..comma);
+        piece_start = comma + pattern.len() - 1;
+    }
+    if pieces.is_empty() {
+        return None;
+    }
+    s.pos = piece_start;
+    let last_end = loop {
+        s.value()?;
+        let end = s.pos;
+        s.ws();
+        match s.peek()? {
+            b',' => s.pos += 1,
+            b']' => break end,
+            _ => return None,
+        }
+    };
+    pieces.push(piece_start..last_end);
+    Some(Layout {
+        region: start..s.pos,
+        pieces,
+    })
+}
+
 /// The items of a JSON object's top-level `items` array: found by [`json_layout_in`] on
 /// `chunks` cores when the array is large enough to pay for it (and the text allows it),
 /// else by one pass.
@@ -640,8 +719,8 @@ struct ChunkScan {
 }
 
 /// Scans `b` (a chunk that starts at `at` in the text); `None` when a string is still
-/// open at its end or holds a raw control character (so the chunk did not start outside
-/// a string, or the text is not JSON: the one-pass scan decides).
+/// open at its end or holds a raw line break (so the chunk did not start outside a
+/// string, or the text is not JSON: the one-pass scan decides).
 fn scan_chunk(b: &[u8], at: usize) -> Option<ChunkScan> {
     let mut out = ChunkScan::default();
     let mut depth = 0isize;
@@ -650,13 +729,18 @@ fn scan_chunk(b: &[u8], at: usize) -> Option<ChunkScan> {
     while let Some(&c) = b.get(i) {
         match c {
             b'"' => {
+                // to the string's closing quote, a run at a time: only a quote, a
+                // backslash (which escapes the next byte) or a line break stops the search
                 i += 1;
                 loop {
-                    match *b.get(i)? {
-                        b'"' => break,
-                        b'\\' => i += 2,
-                        0..0x20 => return None,
-                        _ => i += 1,
+                    let at = i + memchr::memchr3(b'"', b'\\', b'\n', b.get(i..)?)?;
+                    match b.get(at)? {
+                        b'"' => {
+                            i = at;
+                            break;
+                        }
+                        b'\\' => i = at + 2,
+                        _ => return None,
                     }
                 }
             }
@@ -846,6 +930,58 @@ mod tests {
         let open = json_items_open(&t).unwrap();
         assert!(json_layout_in(&t, open, 1, 4).is_none());
         assert!(json_layout(&t, 1, 4).is_some_and(|l| l.pieces.len() > 1));
+    }
+
+    /// The guessed cuts are item starts where the layout is regular, and not where nested
+    /// objects start lines at the items' indentation (which `parse` then reads by the
+    /// structural scan, as `tests/split_load.rs` checks).
+    #[test]
+    fn json_items_guessed_from_the_layout() {
+        let starts = |t: &str| {
+            let open = json_items_open(t).unwrap();
+            let one = json_layout_from(t, open, 1).unwrap();
+            (
+                open,
+                one.region,
+                one.pieces.iter().map(|p| p.start).collect::<Vec<_>>(),
+            )
+        };
+        for n in [2, 5, 40] {
+            let t = json_list(n);
+            let (open, region, items) = starts(&t);
+            for piece in [1, 50, 300] {
+                // pieces of 300 bytes and more: too few items to cut
+                let Some(g) = json_layout_guess(&t, open, piece) else {
+                    assert!(piece > 1, "{n} items");
+                    continue;
+                };
+                assert_eq!(g.region, region, "{n} items, pieces of {piece}");
+                assert!(g.pieces.len() > 1);
+                for p in &g.pieces {
+                    assert!(items.contains(&p.start), "{p:?}");
+                }
+                assert_eq!(
+                    g.pieces.last().map(|p| p.end),
+                    json_layout_from(&t, open, piece)
+                        .unwrap()
+                        .pieces
+                        .last()
+                        .map(|p| p.end)
+                );
+            }
+        }
+        let t = "{\"items\": [\n{\"a\": [\n{\"x\": 1},\n{\"y\": 2}]},\n{\"b\": 1}\n]}";
+        let (open, _, items) = starts(t);
+        let g = json_layout_guess(t, open, 1).unwrap();
+        assert!(
+            g.pieces.iter().any(|p| !items.contains(&p.start)),
+            "{:?}",
+            g.pieces
+        );
+        // on one line, or items that are not collections: no guess
+        assert!(json_layout_guess("{\"items\": [{}, {}]}", 10, 1).is_none());
+        let t = "{\"items\": [\n1,\n2]}";
+        assert!(json_layout_guess(t, json_items_open(t).unwrap(), 1).is_none());
     }
 
     #[test]
