@@ -209,14 +209,16 @@ pub fn finding(ctx: &Ctx<'_>, rule: &Rule, env: &mut Env, sources: &SourceMap) -
         buf.as_str().to_owned()
     };
     env.message = buf;
-    let mut chain: Vec<ObjId> = Vec::new();
     // (read again: evaluating the place and the message binds only variables of their own)
-    for id in bound_objects(rule, env).chain(env.witnesses.iter().copied()) {
-        if !chain.contains(&id) {
-            chain.push(id);
+    let objects = || bound_objects(rule, env).chain(env.witnesses.iter().copied());
+    // most findings are about their resource alone: no list of objects made for them
+    let evidence = if objects().any(|id| id != resource_id) {
+        let mut chain: Vec<ObjId> = Vec::new();
+        for id in objects() {
+            if !chain.contains(&id) {
+                chain.push(id);
+            }
         }
-    }
-    let evidence = if chain.len() > 1 {
         chain
             .iter()
             .filter_map(|id| {
