@@ -888,6 +888,9 @@ impl<'g> Ctx<'g> {
     }
 
     fn cmp(&self, op: CmpOp, a: &Expr, b: &Expr, env: &mut Env) -> bool {
+        if let Some(r) = self.identity_cmp(op, a, b, env) {
+            return r;
+        }
         let a = self.eval(a, env);
         // a constant list on the right (`c.imagePullPolicy in ["Always", "IfNotPresent"]`)
         // is read where it is: no shared list is counted in and out for each row
@@ -923,6 +926,40 @@ impl<'g> Ctx<'g> {
         }
         let b = self.eval(b, env);
         self.compare(op, &a, &b)
+    }
+
+    /// `o.kind`, `o.name` or `o.namespace` of a variable compared with a scalar constant
+    /// (`o.kind == "Namespace"`), read in the graph object where it is: no shared string
+    /// counted in and out. The three steps that evaluating the two sides takes are counted;
+    /// `None` (evaluate them) for any other comparison, or when those steps would reach
+    /// the limit.
+    #[inline]
+    fn identity_cmp(&self, op: CmpOp, a: &Expr, b: &Expr, env: &mut Env) -> Option<bool> {
+        let (Expr::Attr(base, at), Expr::Const(c)) = (a, b) else {
+            return None;
+        };
+        let (Expr::Var(v), Attr::Kind | Attr::Name | Attr::Namespace) = (&**base, at) else {
+            return None;
+        };
+        if matches!(op, CmpOp::In | CmpOp::NotIn)
+            || env.steps.saturating_add(3) > self.max_steps.saturating_add(env.extra_steps)
+        {
+            return None;
+        }
+        let sb = const_scalar(c)?;
+        // as `Ctx::attr` reads them: of a graph object only
+        let o = match env.vars.get(*v) {
+            Some(Val::Obj(o)) => self.graph.object(*o),
+            _ => None,
+        };
+        let text = o.and_then(|o| match at {
+            Attr::Kind => Some(&*o.kind),
+            Attr::Name => Some(&*o.name),
+            _ => o.namespace.as_deref(),
+        });
+        let holds = compare_scalars(op, text.map_or(Scalar::Null, Scalar::Str), sb)?;
+        env.steps += 3;
+        Some(holds)
     }
 
     /// Evaluates an expression.
@@ -1465,27 +1502,7 @@ impl<'g> Ctx<'g> {
     /// [`Ctx::compare`] of `a` with a scalar constant (`b` never [`Scalar::Other`]); `None`
     /// where the answer needs the constant as a value (`contains` on a collection).
     fn compare_scalar(&self, op: CmpOp, a: &Val, b: Scalar<'_>) -> Option<bool> {
-        let sa = self.scalar(a);
-        Some(match op {
-            CmpOp::Eq => equal_scalars(sa, b).unwrap_or(false),
-            CmpOp::Ne => !equal_scalars(sa, b).unwrap_or(false),
-            CmpOp::Lt | CmpOp::Le | CmpOp::Gt | CmpOp::Ge => {
-                let Some(ord) = order_scalars(sa, b) else {
-                    return Some(false);
-                };
-                holds(op, ord)
-            }
-            CmpOp::Contains | CmpOp::StartsWith | CmpOp::EndsWith => match (sa, b) {
-                (Scalar::Str(h), Scalar::Str(n)) => match op {
-                    CmpOp::Contains => h.contains(n),
-                    CmpOp::StartsWith => h.starts_with(n),
-                    _ => h.ends_with(n),
-                },
-                (Scalar::Other, _) if op == CmpOp::Contains => return None,
-                _ => false,
-            },
-            CmpOp::In | CmpOp::NotIn => return None,
-        })
+        compare_scalars(op, self.scalar(a), b)
     }
 
     fn contains(&self, haystack: &Val, needle: &Val) -> bool {
@@ -1650,6 +1667,31 @@ fn fmt_num(n: f64) -> String {
     }
 }
 
+/// `a op b` of two scalars; `None` for the operators that need more than scalars (`in`,
+/// `contains` on a collection).
+fn compare_scalars(op: CmpOp, sa: Scalar<'_>, b: Scalar<'_>) -> Option<bool> {
+    Some(match op {
+        CmpOp::Eq => equal_scalars(sa, b).unwrap_or(false),
+        CmpOp::Ne => !equal_scalars(sa, b).unwrap_or(false),
+        CmpOp::Lt | CmpOp::Le | CmpOp::Gt | CmpOp::Ge => {
+            let Some(ord) = order_scalars(sa, b) else {
+                return Some(false);
+            };
+            holds(op, ord)
+        }
+        CmpOp::Contains | CmpOp::StartsWith | CmpOp::EndsWith => match (sa, b) {
+            (Scalar::Str(h), Scalar::Str(n)) => match op {
+                CmpOp::Contains => h.contains(n),
+                CmpOp::StartsWith => h.starts_with(n),
+                _ => h.ends_with(n),
+            },
+            (Scalar::Other, _) if op == CmpOp::Contains => return None,
+            _ => false,
+        },
+        CmpOp::In | CmpOp::NotIn => return None,
+    })
+}
+
 /// Whether an ordering comparison holds for `ord`.
 fn holds(op: CmpOp, ord: Ordering) -> bool {
     match op {
@@ -1786,5 +1828,72 @@ mod tests {
         }
         // the values are really read (not all null or cut short)
         assert!(seen > 20, "{seen}");
+    }
+
+    /// `o.kind`, `o.name` and `o.namespace` compared with a constant in place give what
+    /// evaluating both sides gives: the answer, the steps and whether the limit stopped
+    /// it, for objects with and without a namespace, a value that is not an object, every
+    /// operator and every step limit around the comparison's three steps.
+    #[test]
+    fn identity_compared_in_place_as_when_evaluated() {
+        use crate::check::ir::{Attr, CmpOp};
+        let yaml = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  namespace: ns\n---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: ns\n";
+        let mut sources = SourceMap::default();
+        let load = Loader::default().load_text("p.yaml", yaml.to_owned(), &mut sources);
+        let graph = Graph::build(load, &GraphOptions::default());
+        let mut ctx = Ctx::new(&graph, &Program::default(), Mode::Indexed);
+        let ops = [
+            CmpOp::Eq,
+            CmpOp::Ne,
+            CmpOp::Lt,
+            CmpOp::Ge,
+            CmpOp::StartsWith,
+            CmpOp::Contains,
+            CmpOp::EndsWith,
+        ];
+        let consts = [
+            Const::Str("Pod".into()),
+            Const::Str("ns".into()),
+            Const::Str("p".into()),
+            Const::Str("".into()),
+            Const::Null,
+            Const::Int(3),
+        ];
+        let (mut fast, mut answered) = (0, 0);
+        for value in [Val::Obj(0), Val::Obj(1), Val::Obj(7), Val::Int(1)] {
+            for at in [Attr::Kind, Attr::Name, Attr::Namespace] {
+                let a = Expr::Attr(Box::new(Expr::Var(0)), at);
+                for c in &consts {
+                    let b = Expr::Const(c.clone());
+                    for op in ops {
+                        for limit in 0..6 {
+                            ctx.max_steps = limit;
+                            let mut env = Env::new(1);
+                            env.set(0, value.clone());
+                            let quick = ctx.identity_cmp(op, &a, &b, &mut env);
+                            fast += usize::from(quick.is_some());
+                            let quick = quick.map(|r| (r, env.steps, env.exhausted));
+                            // the evaluated way, as `cmp` takes it without the shortcut
+                            let mut slow_env = Env::new(1);
+                            slow_env.set(0, value.clone());
+                            let va = ctx.eval(&a, &mut slow_env);
+                            let slow = if ctx.take_step(&mut slow_env) {
+                                let sb = super::const_scalar(c).unwrap();
+                                ctx.compare_scalar(op, &va, sb).unwrap()
+                            } else {
+                                ctx.compare(op, &va, &Val::Null)
+                            };
+                            answered += usize::from(slow);
+                            let slow = (slow, slow_env.steps, slow_env.exhausted);
+                            if let Some(q) = quick {
+                                assert_eq!(q, slow, "{value:?} {at:?} {op:?} {c:?} at {limit}");
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        // the shortcut is taken where the limit allows it, and answers both ways
+        assert!(fast > 1000 && answered > 100, "{fast} {answered}");
     }
 }
