@@ -1769,16 +1769,22 @@ mod tests {
     use crate::graph::{Graph, GraphOptions};
     use crate::model::Loader;
 
+    /// The graph of one YAML text.
+    fn graph_of(yaml: &str) -> Graph {
+        let mut sources = SourceMap::default();
+        let load = Loader::default().load_text("p.yaml", yaml.to_owned(), &mut sources);
+        Graph::build(load, &GraphOptions::default())
+    }
+
     /// `[a, b, c][i]` read by `Ctx::pick` (only item `i` evaluated, the others' steps
     /// counted) gives what making the list and indexing it gives: the value, the steps and
     /// whether the limit stopped it, for every index (in range, past the end, negative, a
     /// string, null) and every step limit from 0 to past the whole expression.
     #[test]
     fn a_picked_item_is_the_item_of_the_list_with_the_same_steps() {
-        let yaml = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  labels: {a: x}\nspec:\n  containers:\n  - name: c\n    image: i\n";
-        let mut sources = SourceMap::default();
-        let load = Loader::default().load_text("p.yaml", yaml.to_owned(), &mut sources);
-        let graph = Graph::build(load, &GraphOptions::default());
+        let graph = graph_of(
+            "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  labels: {a: x}\nspec:\n  containers:\n  - name: c\n    image: i\n",
+        );
         let field = |b: Expr, n: &str| Expr::Field(Box::new(b), n.into());
         let var = || Expr::Var(0);
         let items = || {
@@ -1837,10 +1843,9 @@ mod tests {
     #[test]
     fn identity_compared_in_place_as_when_evaluated() {
         use crate::check::ir::{Attr, CmpOp};
-        let yaml = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  namespace: ns\n---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: ns\n";
-        let mut sources = SourceMap::default();
-        let load = Loader::default().load_text("p.yaml", yaml.to_owned(), &mut sources);
-        let graph = Graph::build(load, &GraphOptions::default());
+        let graph = graph_of(
+            "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  namespace: ns\n---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: ns\n",
+        );
         let mut ctx = Ctx::new(&graph, &Program::default(), Mode::Indexed);
         let ops = [
             CmpOp::Eq,
