@@ -7,6 +7,7 @@ use crate::eval::Finding;
 use crate::eval::finding::{Evidence, Location, Resource, ValueSource};
 use serde::Serialize;
 use serde_json::{Value, json};
+use std::sync::Arc;
 
 /// The schema version; bumped on any incompatible change.
 pub const VERSION: u32 = 1;
@@ -236,19 +237,48 @@ pub fn write(
         chunk: CHUNK,
         window_per_thread: CHUNK * WINDOW_PER_THREAD,
     };
-    splice.write(
-        w,
-        findings,
-        |_| (),
-        |buf, _, f, ()| {
-            if buf.is_empty() {
-                buf.reserve(CHUNK * FINDING_BYTES);
-            }
-            buf.extend_from_slice(b",\n    ");
-            pretty::finding(buf, f, 2)
-        },
-    )?;
+    splice.write(w, findings, RuleHeads::of, |buf, _, f, heads| {
+        if buf.is_empty() {
+            buf.reserve(CHUNK * FINDING_BYTES);
+        }
+        buf.extend_from_slice(b",\n    ");
+        pretty::finding_from(buf, f, 2, heads.get(f))
+    })?;
     w.write_all(b"\n")
+}
+
+/// The start of a finding that its rule decides (`rule`, `severity`, `owasp`), written once
+/// for each rule and severity of a window of findings and copied into each finding of them.
+#[derive(Default)]
+struct RuleHeads {
+    /// By the address of the rule's shared texts, and the severity.
+    index: std::collections::HashMap<(usize, Severity), usize, crate::FastHash>,
+    heads: Vec<Vec<u8>>,
+}
+
+impl RuleHeads {
+    /// The heads of the findings of a window, at the findings' depth in the report.
+    fn of(findings: &[Finding]) -> RuleHeads {
+        let mut h = RuleHeads::default();
+        for f in findings {
+            let key = (Arc::as_ptr(&f.rule) as usize, f.severity);
+            if !h.index.contains_key(&key) {
+                let mut head = Vec::new();
+                if pretty::head(&mut head, f, 2).is_ok() {
+                    h.index.insert(key, h.heads.len());
+                    h.heads.push(head);
+                }
+            }
+        }
+        h
+    }
+
+    fn get(&self, f: &Finding) -> Option<&[u8]> {
+        let at = self
+            .index
+            .get(&(Arc::as_ptr(&f.rule) as usize, f.severity))?;
+        self.heads.get(*at).map(Vec::as_slice)
+    }
 }
 
 /// The pretty JSON of one finding written directly, byte for byte what serde_json's
@@ -570,8 +600,9 @@ mod pretty {
         Ok(())
     }
 
-    /// One finding, as an object at `level`.
-    pub(super) fn finding(out: &mut Vec<u8>, f: &Finding, level: usize) -> Result<()> {
+    /// The start of a finding at `level` that its rule and severity decide: the object
+    /// opened, `rule`, `severity` and `owasp` written; the object, to go on with.
+    fn rule_head(out: &mut Vec<u8>, f: &Finding, level: usize) -> Result<Open> {
         let inner = level + 1;
         let mut o = Open::object(out, level);
         o.next(out, Some("rule"))?;
@@ -589,6 +620,34 @@ mod pretty {
         string(out, f.severity.as_str())?;
         o.next(out, Some("owasp"))?;
         array(out, inner, f.rule.owasp.iter(), |out, c, _| string(out, c))?;
+        Ok(o)
+    }
+
+    /// [`rule_head`] alone, for a finding written later with it.
+    pub(super) fn head(out: &mut Vec<u8>, f: &Finding, level: usize) -> Result<()> {
+        rule_head(out, f, level).map(|_| ())
+    }
+
+    /// One finding, as an object at `level`; its start copied from `head` when given (what
+    /// [`rule_head`] writes for its rule and severity at `level`).
+    pub(super) fn finding_from(
+        out: &mut Vec<u8>,
+        f: &Finding,
+        level: usize,
+        head: Option<&[u8]>,
+    ) -> Result<()> {
+        let inner = level + 1;
+        let mut o = match head {
+            Some(h) => {
+                out.extend_from_slice(h);
+                Open {
+                    level,
+                    empty: false,
+                    close: b'}',
+                }
+            }
+            None => rule_head(out, f, level)?,
+        };
         o.next(out, Some("resource"))?;
         resource(out, &f.resource, inner)?;
         o.next(out, Some("location"))?;
@@ -769,7 +828,22 @@ pub(crate) mod tests {
             1300,
             CHUNK * WINDOW_PER_THREAD * rayon::current_num_threads().max(2) * 2 + 700,
         ] {
-            let findings: Vec<Finding> = (0..n).map(|i| finding(i, &sources)).collect();
+            // the findings of a rule share its texts, as a scan's do, and some of them have
+            // another severity (a configuration's override): each rule and severity has its
+            // own start
+            let texts: Vec<Finding> = (0..3).map(|i| finding(i, &sources)).collect();
+            let findings: Vec<Finding> = (0..n)
+                .map(|i| {
+                    let mut f = finding(i, &sources);
+                    if let Some(t) = texts.get(i % 3) {
+                        f.rule = Arc::clone(&t.rule);
+                    }
+                    if i % 5 == 2 {
+                        f.severity = Severity::Low;
+                    }
+                    f
+                })
+                .collect();
             let summary = Summary::new(&LoadStats::default(), 3, &findings, 0, 0);
             let mut streamed = Vec::new();
             write(&mut streamed, &findings, &summary, &[], &sources, None).unwrap();
