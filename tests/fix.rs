@@ -701,3 +701,58 @@ fn list_export_items_are_not_fixed_in_place() {
         "{err}"
     );
 }
+
+/// A fix that cannot be made (every finding in a `List` export) is one value shared by the
+/// findings of a rule that give the same reason, instead of a copy each; a fix with edits
+/// is each finding's own. Either way each finding carries what its rule gives it.
+#[test]
+fn fixes_that_cannot_be_made_are_shared() {
+    let pod = |i: usize| {
+        format!(
+            "apiVersion: v1\nkind: Pod\nmetadata:\n  name: web{i}\n  namespace: shop\nspec:\n  containers:\n    - name: web\n      image: nginx:1.25\n"
+        )
+    };
+    let items: String = (0..6)
+        .flat_map(|i| {
+            pod(i)
+                .lines()
+                .enumerate()
+                .map(|(k, l)| format!("{}{l}\n", if k == 0 { "  - " } else { "    " }))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let list = format!("apiVersion: v1\nkind: List\nmetadata: {{}}\nitems:\n{items}");
+    let stream: Vec<String> = (0..6).map(pod).collect();
+    let dir = dir_with(
+        "shared-fixes",
+        &[("list.yaml", &list), ("pods.yaml", &stream.join("---\n"))],
+    );
+    let r = kanon::engine::scan(&kanon::engine::ScanOptions {
+        inputs: vec![dir.to_string_lossy().into_owned()],
+        bundled: true,
+        fixes: true,
+        ..Default::default()
+    })
+    .unwrap();
+    let fixes = |file: &str, rule: &str| -> Vec<&std::sync::Arc<kanon::eval::fixes::Autofix>> {
+        r.findings
+            .iter()
+            .filter(|f| f.location.file.ends_with(file) && &*f.rule.id == rule)
+            .filter_map(|f| f.autofix.as_ref())
+            .collect()
+    };
+    let (in_list, alone) = (fixes("list.yaml", "K02-005"), fixes("pods.yaml", "K02-005"));
+    assert_eq!((in_list.len(), alone.len()), (6, 6));
+    for f in &in_list {
+        assert_eq!(
+            f.unfixable.as_deref(),
+            Some("a `List` export cannot be fixed in place")
+        );
+        assert!(std::sync::Arc::ptr_eq(f, in_list[0]));
+    }
+    for (i, f) in alone.iter().enumerate() {
+        assert!(f.unfixable.is_none() && !f.ops.is_empty(), "{f:?}");
+        assert!(alone[..i].iter().all(|g| !std::sync::Arc::ptr_eq(f, g)));
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

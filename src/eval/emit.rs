@@ -1,6 +1,7 @@
 //! Turning a matched row into a [`Finding`]: resource, location, message and evidence.
 
 use super::finding::{Evidence, Finding, FindingData, Location, Resource};
+use super::fixes::Autofix;
 use super::interp::{Ctx, Env};
 use super::value::Val;
 use crate::check::ir::{Expr, Quant, Rule, Source};
@@ -189,6 +190,33 @@ fn bound_objects<'a>(rule: &'a Rule, env: &'a Env) -> impl Iterator<Item = ObjId
         .filter_map(move |b| env.vars.get(b.var).and_then(obj_of))
 }
 
+/// A finding's fix, shared with the earlier findings of its rule in this environment when
+/// it is a fix that cannot be made for the same reason (nothing else in it varies).
+fn shared_fix(rule: &Rule, fix: Autofix, env: &mut Env) -> Arc<Autofix> {
+    let alone = fix.ops.is_empty()
+        && fix.changes.is_empty()
+        && fix.target.is_none()
+        && fix.doc.is_none()
+        && fix.unfixable.is_some();
+    if !alone {
+        return Arc::new(fix);
+    }
+    let key = std::ptr::from_ref(rule) as usize;
+    if let Some((_, a)) = env.unfixable.iter().find(|(k, a)| *k == key && **a == fix) {
+        return Arc::clone(a);
+    }
+    let a = Arc::new(fix);
+    // a few reasons per rule, and the rules of one task: a short list
+    if env.unfixable.len() >= UNFIXABLE_KEPT {
+        env.unfixable.clear();
+    }
+    env.unfixable.push((key, Arc::clone(&a)));
+    a
+}
+
+/// How many unfixable fixes an environment keeps for sharing.
+const UNFIXABLE_KEPT: usize = 64;
+
 /// Builds the finding for a row whose condition held. `None` when the row has no object
 /// to report on (a rule over constants only).
 pub fn finding(ctx: &Ctx<'_>, rule: &Rule, env: &mut Env, sources: &SourceMap) -> Option<Finding> {
@@ -243,7 +271,7 @@ pub fn finding(ctx: &Ctx<'_>, rule: &Rule, env: &mut Env, sources: &SourceMap) -
         evidence.extend(path_steps(ctx, rule, env, sources));
     }
     let autofix = if ctx.fixes {
-        super::fixes::autofix(ctx, rule, env).map(Box::new)
+        super::fixes::autofix(ctx, rule, env).map(|a| shared_fix(rule, a, env))
     } else {
         None
     };

@@ -126,7 +126,7 @@ pub struct FindingData {
     pub value_source: Option<Box<ValueSource>>,
     /// The rule's fix for this finding, when the rule has one.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub autofix: Option<Box<super::fixes::Autofix>>,
+    pub autofix: Option<std::sync::Arc<super::fixes::Autofix>>,
 }
 
 /// The values entry a template took a value from.

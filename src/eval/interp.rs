@@ -172,6 +172,10 @@ pub struct Env {
     /// The buffer a finding's message is written into, so that the message kept is one
     /// allocation of its exact size.
     pub(crate) message: String,
+    /// The fixes that could not be made, shared by the findings of a rule that give the
+    /// same reason (most fixes of a cluster export: its items cannot be fixed in place), by
+    /// the rule's address (see [`super::emit`]).
+    pub(crate) unfixable: Vec<(usize, Arc<super::fixes::Autofix>)>,
     /// Answers of quantifier conditions whose variables are all bound to objects, by the
     /// condition's address and those objects: whether it held, and the objects its
     /// evaluation added to the evidence chain. `exists s in reaches(w) where

@@ -345,12 +345,14 @@ pub fn describe(
         })
         .collect();
     findings.par_iter_mut().for_each(|f| {
-        let Some(fix) = f.autofix.as_deref_mut() else {
+        let Some(fix) = f.autofix.as_mut() else {
             return;
         };
         let Some((file, doc)) = fix.target.filter(|_| !fix.ops.is_empty()) else {
             return;
         };
+        // a fix with edits is its finding's own (only fixes that cannot be made are shared)
+        let fix = std::sync::Arc::make_mut(fix);
         let Some(src) = sources.file(file) else {
             return;
         };

@@ -3,8 +3,10 @@
 //! `kubectl get -o yaml` and `-o json` write a whole cluster as one document: a `List` whose
 //! `items` hold every object. Read by one parser, that document would keep one core busy
 //! while the other waits. This module finds the boundaries of the items without parsing
-//! them (column-0 `- ` lines in YAML; a structural scan of strings and brackets in JSON, on
-//! several cores for a large array), cuts the items into pieces of a few megabytes, parses
+//! them (column-0 `- ` lines in YAML; in JSON, the layout of the export — a comma, the
+//! first item's leading white space with its line break, an opening bracket — checked by
+//! the pieces' parse, else a structural scan of strings and brackets, on several cores for
+//! a large array), cuts the items into pieces of a few megabytes, parses
 //! the pieces in parallel, parses the rest of the document (its "skeleton": `apiVersion`,
 //! `kind`, `metadata`, with `items` empty) and joins the arenas into the one [`Document`] a
 //! sequential read gives: the same values, spans, key spans, styles and warnings

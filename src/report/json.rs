@@ -735,7 +735,7 @@ pub(crate) mod tests {
                     location: Some(Location::of(sources, Span::new(0, 0..4))),
                 })
             }),
-            autofix: (i % 3 == 0).then(|| Box::new(autofix(i, sources))),
+            autofix: (i % 3 == 0).then(|| Arc::new(autofix(i, sources))),
         })
     }
 
