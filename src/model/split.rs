@@ -572,9 +572,10 @@ impl Scan<'_> {
 /// a line break alone, one item a line), then the same opening bracket. A line break never
 /// occurs inside a JSON string and deeper values are indented further, so the pattern
 /// finds item starts only; should it find another place, the piece before it does not
-/// parse whole, and [`parse`] falls back to the structural scan. The last piece's items
-/// are read structurally, to the array's `]`. `None` when the first item is not a
-/// collection on a line of its own, or fewer than two pieces come out.
+/// parse whole, and [`parse`] falls back to the structural scan (a text with an error in
+/// its items is so cut and read twice before the sequential reader reports the error).
+/// The last piece's items are read structurally, to the array's `]`. `None` when the first
+/// item is not a collection on a line of its own, or fewer than two pieces come out.
 fn json_layout_guess(text: &str, open: usize, piece: usize) -> Option<Layout> {
     let b = text.as_bytes();
     let start = open + 1;
@@ -604,20 +605,12 @@ fn json_layout_guess(text: &str, open: usize, piece: usize) -> Option<Layout> {
     if pieces.is_empty() {
         return None;
     }
-    s.pos = piece_start;
-    let last_end = loop {
-        s.value()?;
-        let end = s.pos;
-        s.ws();
-        match s.peek()? {
-            b',' => s.pos += 1,
-            b']' => break end,
-            _ => return None,
-        }
-    };
-    pieces.push(piece_start..last_end);
+    // the last piece's items read by the one-pass scan, from its first item (the scan
+    // starts after the byte before it) to the array's `]`, as one piece
+    let last = json_layout_from(text, piece_start.checked_sub(1)?, usize::MAX)?;
+    pieces.extend(last.pieces);
     Some(Layout {
-        region: start..s.pos,
+        region: start..last.region.end,
         pieces,
     })
 }
