@@ -820,6 +820,12 @@ impl<'g> Ctx<'g> {
         true
     }
 
+    /// Whether `steps` more steps stay within the step limit.
+    #[inline]
+    fn within_limit(&self, env: &Env, steps: u64) -> bool {
+        env.steps.saturating_add(steps) <= self.max_steps.saturating_add(env.extra_steps)
+    }
+
     /// Whether a condition holds: [`Ctx::truthy`] of [`Ctx::eval`], with the same steps
     /// counted, but `and`, `or`, `not` and comparisons answered without making values.
     pub fn test(&self, e: &Expr, env: &mut Env) -> bool {
@@ -847,8 +853,7 @@ impl<'g> Ctx<'g> {
         };
         let key = (id, tag, a, b);
         if let Some((ok, steps, added)) = env.shared.get(&key) {
-            let limit = self.max_steps.saturating_add(env.extra_steps);
-            if env.steps.saturating_add(*steps) <= limit {
+            if self.within_limit(env, *steps) {
                 env.steps += *steps;
                 env.witnesses.extend_from_slice(added);
                 return *ok;
@@ -945,9 +950,7 @@ impl<'g> Ctx<'g> {
         let (Expr::Var(v), Attr::Kind | Attr::Name | Attr::Namespace) = (&**base, at) else {
             return None;
         };
-        if matches!(op, CmpOp::In | CmpOp::NotIn)
-            || env.steps.saturating_add(3) > self.max_steps.saturating_add(env.extra_steps)
-        {
+        if matches!(op, CmpOp::In | CmpOp::NotIn) || !self.within_limit(env, 3) {
             return None;
         }
         let sb = const_scalar(c)?;
@@ -1071,7 +1074,7 @@ impl<'g> Ctx<'g> {
         }
     }
 
-    /// `[a, b, c][i]` with only the item `i` selects evaluated, when every item and `i` take
+    /// `[a, b, c][i]` with only the item that `i` selects evaluated, when every item and `i` take
     /// a fixed number of steps (constants, variables and fields of them) and all of them
     /// fit in the step limit: the others' steps are counted without evaluating them, so
     /// the value, the steps and the limit are those of making the list. `None` otherwise
@@ -1081,7 +1084,7 @@ impl<'g> Ctx<'g> {
         let all = items.iter().map(fixed_steps).sum::<Option<u64>>()?;
         // the list's own step, its items', and the index's
         let total = 1 + all + own;
-        if env.steps.saturating_add(total) > self.max_steps.saturating_add(env.extra_steps) {
+        if !self.within_limit(env, total) {
             return None;
         }
         let idx = self.eval(i, env);
@@ -1632,9 +1635,6 @@ impl<'g> Ctx<'g> {
     }
 }
 
-/// The key of a quantifier's condition asked with its variable `var` bound to object `o`:
-/// `None` when the condition reads more than [`KEPT_VARS`] variables or one not bound to an
-/// object (its answer is then not kept).
 /// The steps [`Ctx::eval`] takes on `e` whatever the data, when that is fixed: constants,
 /// variables, parameters, tables and fields of them (no side effects but the steps).
 fn fixed_steps(e: &Expr) -> Option<u64> {
@@ -1645,6 +1645,9 @@ fn fixed_steps(e: &Expr) -> Option<u64> {
     }
 }
 
+/// The key of a quantifier's condition asked with its variable `var` bound to object `o`:
+/// `None` when the condition reads more than [`KEPT_VARS`] variables or one not bound to an
+/// object (its answer is then not kept).
 fn kept_key(cond: &Expr, var: usize, o: ObjId, env: &mut Env) -> Option<KeptKey> {
     let at = std::ptr::from_ref(cond) as usize;
     let others = env.cond_vars.entry((at, var)).or_insert_with(|| {
