@@ -298,12 +298,23 @@ fn block_breaks(bytes: &[u8], parallel: bool, block: usize) -> (Vec<u32>, usize)
 /// Whether `s` is all ASCII, checked in pieces (in parallel when `parallel`).
 fn is_ascii(s: &str, parallel: bool) -> bool {
     let b = s.as_bytes();
-    let ascii = |r: &Range<usize>| b.get(r.clone()).unwrap_or_default().is_ascii();
-    let pieces = pieces(b.len());
+    !any_piece(b.len(), parallel, |r| {
+        !b.get(r.clone()).unwrap_or_default().is_ascii()
+    })
+}
+
+/// Whether `found` holds for any of the pieces of a text of `len` bytes, asked in parallel
+/// when `parallel`.
+fn any_piece(
+    len: usize,
+    parallel: bool,
+    found: impl Fn(&Range<usize>) -> bool + Sync + Send,
+) -> bool {
+    let pieces = pieces(len);
     if parallel {
-        pieces.par_iter().all(ascii)
+        pieces.par_iter().any(found)
     } else {
-        pieces.iter().all(ascii)
+        pieces.iter().any(found)
     }
 }
 
@@ -335,12 +346,7 @@ fn has_controls(s: &str, parallel: bool) -> bool {
                             .is_some_and(|n| (0x80..=0x9f).contains(n)))
             })
     };
-    let pieces = pieces(b.len());
-    if parallel {
-        pieces.par_iter().any(found)
-    } else {
-        pieces.iter().any(found)
-    }
+    any_piece(b.len(), parallel, found)
 }
 
 /// Replaces control characters (other than line breaks and tabs) by as many `?` as

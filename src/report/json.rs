@@ -248,25 +248,24 @@ pub fn write(
 }
 
 /// The start of a finding that its rule decides (`rule`, `severity`, `owasp`), written once
-/// for each rule and severity of a window of findings and copied into each finding of them.
+/// for each rule and severity of a window of findings and copied into each finding of them;
+/// by the address of the rule's shared texts, and the severity.
 #[derive(Default)]
-struct RuleHeads {
-    /// By the address of the rule's shared texts, and the severity.
-    index: std::collections::HashMap<(usize, Severity), usize, crate::FastHash>,
-    heads: Vec<Vec<u8>>,
-}
+struct RuleHeads(std::collections::HashMap<(usize, Severity), Vec<u8>, crate::FastHash>);
 
 impl RuleHeads {
+    fn key(f: &Finding) -> (usize, Severity) {
+        (Arc::as_ptr(&f.rule) as usize, f.severity)
+    }
+
     /// The heads of the findings of a window, at the findings' depth in the report.
     fn of(findings: &[Finding]) -> RuleHeads {
         let mut h = RuleHeads::default();
         for f in findings {
-            let key = (Arc::as_ptr(&f.rule) as usize, f.severity);
-            if !h.index.contains_key(&key) {
+            if let std::collections::hash_map::Entry::Vacant(e) = h.0.entry(RuleHeads::key(f)) {
                 let mut head = Vec::new();
                 if pretty::head(&mut head, f, 2).is_ok() {
-                    h.index.insert(key, h.heads.len());
-                    h.heads.push(head);
+                    e.insert(head);
                 }
             }
         }
@@ -274,10 +273,7 @@ impl RuleHeads {
     }
 
     fn get(&self, f: &Finding) -> Option<&[u8]> {
-        let at = self
-            .index
-            .get(&(Arc::as_ptr(&f.rule) as usize, f.severity))?;
-        self.heads.get(*at).map(Vec::as_slice)
+        self.0.get(&RuleHeads::key(f)).map(Vec::as_slice)
     }
 }
 
