@@ -177,10 +177,8 @@ mod tests {
         let mut sources = crate::diag::SourceMap::new();
         sources.add("a.yaml", "kind: Pod\nmetadata:\n  name: p\n");
         for n in [0, 1, 300] {
-            let mut findings: Vec<Finding> = (0..n)
-                .map(|i| crate::report::json::tests::finding(i, &sources))
-                .collect();
-            findings.extend(findings.iter().step_by(7).cloned().collect::<Vec<_>>());
+            // repeated findings: their fingerprints are told apart by occurrence
+            let findings = crate::report::json::tests::with_repeats(n, &sources);
             let all: Vec<&Finding> = findings.iter().collect();
             let mut out = Vec::new();
             write(&mut out, &all).unwrap();

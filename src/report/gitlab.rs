@@ -80,11 +80,8 @@ mod tests {
         let mut sources = crate::diag::SourceMap::new();
         sources.add("a.yaml", "kind: Pod\nmetadata:\n  name: p\n");
         for n in [0, 1, 40] {
-            let mut findings: Vec<Finding> = (0..n)
-                .map(|i| crate::report::json::tests::finding(i, &sources))
-                .collect();
             // repeated findings: their fingerprints are told apart by occurrence
-            findings.extend(findings.iter().step_by(7).cloned().collect::<Vec<_>>());
+            let findings = crate::report::json::tests::with_repeats(n, &sources);
             let mut expected = serde_json::to_vec_pretty(&report(&findings, None)).unwrap();
             expected.push(b'\n');
             let mut out = Vec::new();

@@ -678,6 +678,14 @@ pub(crate) mod tests {
     use crate::eval::finding::{FindingData, Location};
     use crate::model::LoadStats;
 
+    /// `n` findings of [`finding`], then every seventh of them again: repeats, whose
+    /// fingerprints the reports tell apart by occurrence.
+    pub(crate) fn with_repeats(n: usize, sources: &SourceMap) -> Vec<Finding> {
+        let mut findings: Vec<Finding> = (0..n).map(|i| finding(i, sources)).collect();
+        findings.extend(findings.iter().step_by(7).cloned().collect::<Vec<_>>());
+        findings
+    }
+
     pub(crate) fn finding(i: usize, sources: &SourceMap) -> Finding {
         Finding::from(FindingData {
             rule: std::sync::Arc::new(crate::eval::interp::RuleText {

@@ -459,11 +459,8 @@ mod tests {
         sources.add("a.yaml", "kind: Pod\nmetadata:\n  name: p\n");
         let diagnostics = [Diagnostic::warning("W1001", "duplicate key `a` in mapping")];
         for n in [0, 1, 3, CHUNK + 1, WINDOW_PER_THREAD * 6 + 5] {
-            let mut findings: Vec<Finding> = (0..n)
-                .map(|i| crate::report::json::tests::finding(i, &sources))
-                .collect();
-            // repeated findings: their fingerprints are numbered by occurrence
-            findings.extend(findings.iter().step_by(7).cloned().collect::<Vec<_>>());
+            // repeated findings: their fingerprints are told apart by occurrence
+            let findings = crate::report::json::tests::with_repeats(n, &sources);
             let whole = report(&[], &findings, &diagnostics, &sources, None);
             let mut expected = serde_json::to_vec_pretty(&whole).unwrap();
             expected.push(b'\n');
