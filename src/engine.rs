@@ -8,6 +8,7 @@ use crate::eval::exec;
 use crate::graph::{Graph, GraphOptions};
 use crate::limits::Limits;
 use crate::model::Loader;
+use crate::plan::physical::PhysicalPlan;
 use crate::policy::{Exempted, Policy};
 use crate::report::summary::Summary;
 use crate::schema::Schema;
@@ -157,8 +158,13 @@ pub fn scan_with(opts: &ScanOptions, on_phase: &dyn Fn(Phase)) -> Result<ScanRes
     loader.verbose = opts.verbose;
     loader.overlay = opts.overlay.clone();
     let renderer = opts.render.clone().map(crate::render::Renderer::new);
-    let load = within(pool.as_ref(), || {
-        loader.load_paths_rendering(&opts.inputs, renderer.as_ref(), &mut sources)
+    // the rules are planned while the inputs load: planning reads the program alone, and
+    // loading leaves a core idle part of the time
+    let (load, planned) = within(pool.as_ref(), || {
+        rayon::join(
+            || loader.load_paths_rendering(&opts.inputs, renderer.as_ref(), &mut sources),
+            || crate::plan::plan(&compiled.program),
+        )
     });
     let graph_opts = GraphOptions {
         default_namespace: opts
@@ -189,8 +195,9 @@ pub fn scan_with(opts: &ScanOptions, on_phase: &dyn Fn(Phase)) -> Result<ScanRes
         objects: graph.load.stats.objects,
     });
     let run = || {
-        run_program_with(
+        run_plan_with(
             &compiled.program,
+            planned,
             &graph,
             &sources,
             &opts.limits,
@@ -212,9 +219,10 @@ pub fn scan_with(opts: &ScanOptions, on_phase: &dyn Fn(Phase)) -> Result<ScanRes
         .iter()
         .filter(|d| d.is_error())
         .count();
-    let applied = opts
-        .policy
-        .apply_findings(findings, &graph, &sources, config_file, &rule_ids);
+    let applied = within(pool.as_ref(), || {
+        opts.policy
+            .apply_findings(findings, &graph, &sources, config_file, &rule_ids)
+    });
     diagnostics.extend(applied.diagnostics);
     let rule_errors = compiled.diagnostics.iter().filter(|d| d.is_error()).count() + run_errors;
     let mut summary = Summary::new(
@@ -355,8 +363,20 @@ pub fn run_program_with(
     limits: &Limits,
     fixes: bool,
 ) -> Evaluated {
+    let planned = crate::plan::plan(program);
+    run_plan_with(program, planned, graph, sources, limits, fixes)
+}
+
+/// [`run_program_with`] with the program already planned ([`crate::plan::plan`]).
+pub fn run_plan_with(
+    program: &crate::check::ir::Program,
+    (plan, plan_errors): (PhysicalPlan, Vec<(String, String)>),
+    graph: &Graph,
+    sources: &SourceMap,
+    limits: &Limits,
+    fixes: bool,
+) -> Evaluated {
     let mut diagnostics = Vec::new();
-    let (plan, plan_errors) = crate::plan::plan(program);
     for (rule, e) in &plan_errors {
         diagnostics.push(Diagnostic::error(
             "E0501",

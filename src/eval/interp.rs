@@ -216,7 +216,12 @@ impl Env {
     /// Sets a variable.
     pub fn set(&mut self, var: usize, v: Val) {
         if let Some(slot) = self.vars.get_mut(var) {
-            *slot = v;
+            let old = std::mem::replace(slot, v);
+            // most values a variable holds own nothing (an object, a container, a node):
+            // no call to drop them
+            if old.owns_nothing() {
+                std::mem::forget(old);
+            }
         }
     }
 }

@@ -44,6 +44,28 @@ pub enum Val {
     Effective(ObjId, u32),
 }
 
+impl Val {
+    /// Whether the value owns no shared allocation (dropping it does nothing).
+    #[inline]
+    pub fn owns_nothing(&self) -> bool {
+        // every variant named, so that a new one is sorted here
+        match self {
+            Val::Null
+            | Val::Bool(_)
+            | Val::Int(_)
+            | Val::Float(_)
+            | Val::Node(..)
+            | Val::Obj(_)
+            | Val::Container(..)
+            | Val::Version(_)
+            | Val::Ref(..)
+            | Val::Exposure(..)
+            | Val::Effective(..) => true,
+            Val::Str(_) | Val::List(_) | Val::ConstList(_) | Val::Map(_) | Val::Image(_) => false,
+        }
+    }
+}
+
 impl From<&Const> for Val {
     fn from(c: &Const) -> Val {
         match c {

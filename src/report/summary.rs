@@ -55,6 +55,13 @@ impl Summary {
         rule_errors: usize,
     ) -> Summary {
         let skipped: usize = stats.skipped.iter().map(|(_, n)| n).sum();
+        // one pass over the findings (each read where it is kept), counted by severity
+        let mut by_severity = [0usize; Severity::ALL.len()];
+        for f in findings {
+            if let Some(i) = Severity::ALL.iter().position(|s| *s == f.severity) {
+                by_severity[i] += 1;
+            }
+        }
         Summary {
             files: stats.files,
             documents: stats.documents,
@@ -68,8 +75,9 @@ impl Summary {
             rules,
             findings: Severity::ALL
                 .iter()
+                .zip(by_severity)
                 .rev()
-                .map(|s| (*s, findings.iter().filter(|f| f.severity == *s).count()))
+                .map(|(s, n)| (*s, n))
                 .collect(),
             input_errors,
             rule_errors,
