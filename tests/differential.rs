@@ -500,8 +500,8 @@ proptest! {
 
 }
 
-/// Rules binding the rows of a table through a hash lookup (and one whose probe is not a
-/// string, so every row is tested).
+/// Rules binding the rows of a table through a hash lookup or a comparison of their keys
+/// (and one whose probe is not a string, so every row is tested).
 const TABLE_RULES: &str = r#"
 table apps from "apps.yaml"
 
@@ -525,6 +525,27 @@ rule TAB-003 number-probe {
   where r.app == w.spec.replicas
   report at w "{w.name}"
 }
+
+rule TAB-004 suffix-row {
+  severity low
+  for w in workloads, c in w.containers, r in apps
+  where c.image ends with r.app and r.level < 3
+  report at c.name "{c.image} ends with {r.app} ({r.ns})"
+}
+
+rule TAB-005 prefix-row {
+  severity low
+  for w in workloads, r in apps
+  where r.ns starts with w.namespace and r.level > 1
+  report at w "{r.ns} starts with {w.namespace}"
+}
+
+rule TAB-006 contains-row {
+  severity low
+  for w in workloads, r in apps
+  where w.name contains r.app
+  report at w "{w.name} contains {r.app} ({r.ns})"
+}
 "#;
 
 const APPS_TABLE: &str = "rows:
@@ -543,7 +564,7 @@ fn table_rules() -> RuleFs {
 }
 
 #[test]
-fn table_bindings_use_hash_lookups() {
+fn table_bindings_use_lookups() {
     let fs = table_rules();
     let mut sources = SourceMap::new();
     let entry = fs.embedded_rules("gen");
@@ -556,6 +577,9 @@ fn table_bindings_use_hash_lookups() {
     };
     assert!(explained("TAB-001").contains("using hash lookup r.app == w.podLabels[\"app\"]"));
     assert!(explained("TAB-002").contains("using hash lookup r.ns == w.namespace"));
+    assert!(explained("TAB-004").contains("using key comparison c.image ends with r.app"));
+    assert!(explained("TAB-005").contains("using key comparison r.ns starts with w.namespace"));
+    assert!(explained("TAB-006").contains("using key comparison w.name contains r.app"));
     // the lookups find rows, and agree with the reference evaluator
     let yaml = "apiVersion: apps/v1
 kind: Deployment
@@ -566,13 +590,23 @@ spec:
   template:
     metadata: {labels: {app: web}}
     spec:
-      containers: [{name: c, image: nginx}]
+      containers: [{name: c, image: example.com/web}]
 ";
     let (opt, naive) = both(&fs, yaml, false);
     assert_eq!(opt, naive);
-    let ids: Vec<&str> = opt.iter().map(|f| &*f.rule.id).collect();
-    assert_eq!(ids, ["TAB-001", "TAB-002"], "{opt:#?}");
-    assert_eq!(&*opt[0].message, "web web 3");
+    let found: Vec<(&str, &str)> = opt.iter().map(|f| (&*f.rule.id, &*f.message)).collect();
+    assert_eq!(
+        found,
+        [
+            ("TAB-001", "web web 3"),
+            ("TAB-005", "pay starts with pay"),
+            ("TAB-006", "web contains web (pay)"),
+            ("TAB-006", "web contains web (shop)"),
+            ("TAB-002", "c pay"),
+            ("TAB-004", "example.com/web ends with web (shop)"),
+        ],
+        "{opt:#?}"
+    );
 }
 
 proptest! {

@@ -8,7 +8,7 @@ use super::value::{Scalar, Val, Values};
 use crate::check::ir::{Expr, Program};
 use crate::diag::SourceMap;
 use crate::graph::{Graph, ObjId};
-use crate::plan::physical::{Lookup, PhysicalPlan, PhysicalRule, Root, Step};
+use crate::plan::physical::{Lookup, LookupHow, PhysicalPlan, PhysicalRule, Root, Step};
 use rayon::prelude::*;
 use std::time::{Duration, Instant};
 
@@ -321,24 +321,30 @@ fn passes(ctx: &Ctx<'_>, filters: &[Expr], env: &mut Env) -> bool {
     filters.iter().all(|f| ctx.test(f, env))
 }
 
-/// The rows a hash lookup yields, in list order; `None` when the probe is not a string
-/// (then every row is tested).
+/// The rows a lookup yields, in list order; `None` when the probe is not a string (then
+/// every row is tested).
 fn rows(ctx: &Ctx<'_>, l: &Lookup, env: &mut Env) -> Option<Vec<Val>> {
     let v = ctx.eval(&l.probe, env);
     let Scalar::Str(s) = ctx.scalar(&v) else {
         return None;
     };
-    Some(
-        l.rows
+    let item = |i: usize| l.items.get(i).map(Val::from);
+    Some(match &l.how {
+        LookupHow::Hash(rows) => rows
             .get(s)
-            .map(|ix| {
-                ix.iter()
-                    .filter_map(|&i| l.items.get(i))
-                    .map(Val::from)
-                    .collect()
-            })
+            .map(|ix| ix.iter().filter_map(|&i| item(i)).collect())
             .unwrap_or_default(),
-    )
+        LookupHow::Compare {
+            op,
+            probe_left,
+            keys,
+        } => keys
+            .iter()
+            .enumerate()
+            .filter(|(_, k)| Lookup::compare_holds(*op, *probe_left, s, k))
+            .filter_map(|(i, _)| item(i))
+            .collect(),
+    })
 }
 
 fn steps(

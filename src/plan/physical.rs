@@ -41,23 +41,44 @@ pub enum Root {
     },
 }
 
-/// The elements of a constant list (a data table's rows) reached through a hash index on
-/// one key, instead of testing every element: built when a filter of the binding is
-/// `var.key == e` with `e` free of `var`, and every element is a map with a string at `key`.
+/// The elements of a constant list (a data table's rows) that can pass a binding's
+/// filters, found without testing each with the interpreter: built when a filter of the
+/// binding is `var.key == e`, `e` free of `var` (a hash index on the key), or else
+/// `e starts with var.key`, `e ends with var.key`, `e contains var.key` or the same with the
+/// sides swapped (each row's key compared with `e` in place), and every element is a map
+/// with a string at `key`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Lookup {
-    /// The key the rows are indexed by.
+    /// The key the rows are found by.
     pub key: Arc<str>,
     /// The value looked up (it does not use the bound variable).
     pub probe: Expr,
     /// The list.
     pub items: Arc<Vec<Const>>,
-    /// Positions of the elements by their string at `key`, ascending.
-    pub rows: Arc<HashMap<Arc<str>, Vec<usize>>>,
+    /// How the rows are found.
+    pub how: LookupHow,
+}
+
+/// How a [`Lookup`] finds its rows.
+#[derive(Clone, Debug, PartialEq)]
+pub enum LookupHow {
+    /// Positions of the elements by their string at the key, ascending.
+    Hash(Arc<HashMap<Arc<str>, Vec<usize>>>),
+    /// Each element's string at the key compared with the probe: `probe op key` when
+    /// `probe_left`, else `key op probe` (`op` is `starts with`, `ends with` or `contains`).
+    Compare {
+        /// The operator.
+        op: CmpOp,
+        /// Whether the probe is the left operand.
+        probe_left: bool,
+        /// Each element's string at the key, in list order.
+        keys: Arc<Vec<Arc<str>>>,
+    },
 }
 
 impl Lookup {
-    /// The lookup a binding can use, if any.
+    /// The lookup a binding can use, if any: a hash lookup when a filter allows one, else a
+    /// comparison of the keys.
     fn of(var: VarId, source: &Source, filters: &[Expr]) -> Option<Lookup> {
         let Source::Expr(e) = source else {
             return None;
@@ -65,37 +86,84 @@ impl Lookup {
         let Expr::Const(Const::List(items)) = &**e else {
             return None;
         };
-        let (key, probe) = filters.iter().find_map(|f| {
-            let Expr::Cmp(CmpOp::Eq, a, b) = f else {
-                return None;
-            };
-            let keyed = |x: &Expr| match x {
-                Expr::Field(inner, k) if **inner == Expr::Var(var) => Some(k.clone()),
-                _ => None,
-            };
-            let free = |x: &Expr| !super::optimizer::free_vars(x).contains(&var);
-            match (keyed(a), keyed(b)) {
-                (Some(k), _) if free(b) => Some((k, (**b).clone())),
-                (_, Some(k)) if free(a) => Some((k, (**a).clone())),
-                _ => None,
-            }
-        })?;
-        let mut rows: HashMap<Arc<str>, Vec<usize>> = HashMap::new();
-        for (i, item) in items.iter().enumerate() {
+        let keyed = |x: &Expr| match x {
+            Expr::Field(inner, k) if **inner == Expr::Var(var) => Some(k.clone()),
+            _ => None,
+        };
+        let free = |x: &Expr| !super::optimizer::free_vars(x).contains(&var);
+        // (operator, key, probe, whether the probe is the left operand) of each filter that
+        // compares a key of the row with a value free of it
+        let candidates: Vec<(CmpOp, Arc<str>, &Expr, bool)> = filters
+            .iter()
+            .filter_map(|f| {
+                let Expr::Cmp(
+                    op @ (CmpOp::Eq | CmpOp::StartsWith | CmpOp::EndsWith | CmpOp::Contains),
+                    a,
+                    b,
+                ) = f
+                else {
+                    return None;
+                };
+                match (keyed(a), keyed(b)) {
+                    (Some(k), _) if free(b) => Some((*op, k, &**b, false)),
+                    (_, Some(k)) if free(a) => Some((*op, k, &**a, true)),
+                    _ => None,
+                }
+            })
+            .collect();
+        let (op, key, probe, probe_left) = candidates
+            .iter()
+            .find(|c| c.0 == CmpOp::Eq)
+            .or_else(|| candidates.first())
+            .cloned()?;
+        let mut keys: Vec<Arc<str>> = Vec::with_capacity(items.len());
+        for item in items.iter() {
             let Const::Map(entries) = item else {
                 return None;
             };
             match entries.iter().find(|(k, _)| *k == key).map(|(_, v)| v) {
-                Some(Const::Str(s)) => rows.entry(s.clone()).or_default().push(i),
+                Some(Const::Str(s)) => keys.push(s.clone()),
                 _ => return None,
             }
         }
+        let how = if op == CmpOp::Eq {
+            let mut rows: HashMap<Arc<str>, Vec<usize>> = HashMap::new();
+            for (i, k) in keys.into_iter().enumerate() {
+                rows.entry(k).or_default().push(i);
+            }
+            LookupHow::Hash(Arc::new(rows))
+        } else {
+            LookupHow::Compare {
+                op,
+                probe_left,
+                keys: Arc::new(keys),
+            }
+        };
         Some(Lookup {
             key,
-            probe,
+            probe: probe.clone(),
             items: items.clone(),
-            rows: Arc::new(rows),
+            how,
         })
+    }
+
+    /// Whether the row whose key is `key` can pass the filter the lookup was made from,
+    /// the probe's value being the string `probe` (a [`LookupHow::Compare`] lookup; a
+    /// hash lookup finds its rows by the key itself).
+    pub fn compare_holds(op: CmpOp, probe_left: bool, probe: &str, key: &str) -> bool {
+        let (h, n) = if probe_left {
+            (probe, key)
+        } else {
+            (key, probe)
+        };
+        match op {
+            CmpOp::StartsWith => h.starts_with(n),
+            CmpOp::EndsWith => h.ends_with(n),
+            CmpOp::Contains => h.contains(n),
+            CmpOp::Eq => h == n,
+            // never made for another operator: every row is tested
+            _ => true,
+        }
     }
 }
 
@@ -340,12 +408,21 @@ pub fn render(r: &PhysicalRule, vars: &[String]) -> String {
                 let how = lookup
                     .as_ref()
                     .map(|l| {
-                        format!(
-                            " using hash lookup {}.{} == {}",
-                            v(*var),
-                            l.key,
-                            expr_text(&l.probe, vars)
-                        )
+                        let (key, probe) =
+                            (format!("{}.{}", v(*var), l.key), expr_text(&l.probe, vars));
+                        match &l.how {
+                            LookupHow::Hash(_) => format!(" using hash lookup {key} == {probe}"),
+                            LookupHow::Compare {
+                                op,
+                                probe_left: true,
+                                ..
+                            } => {
+                                format!(" using key comparison {probe} {} {key}", op.as_str())
+                            }
+                            LookupHow::Compare { op, .. } => {
+                                format!(" using key comparison {key} {} {probe}", op.as_str())
+                            }
+                        }
                     })
                     .unwrap_or_default();
                 format!(
