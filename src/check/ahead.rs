@@ -49,7 +49,7 @@ fn slot(pattern: &str) -> Slot {
 
 /// Compiles a `matches` pattern as the checker does, once per compile: a pattern built
 /// ahead, or already for another use (a `def` is checked at every call), is shared.
-pub(super) fn regex(pattern: &str) -> Result<Arc<regex::Regex>, regex::Error> {
+pub(crate) fn regex(pattern: &str) -> Result<Arc<regex::Regex>, regex::Error> {
     slot(pattern)
         .get_or_init(|| build(pattern).map(Arc::new))
         .clone()

@@ -10,6 +10,7 @@ mod fix;
 pub mod fs;
 pub mod table_store;
 
+pub(crate) use ahead::regex;
 pub use expr::{Member, members};
 pub mod ir;
 

@@ -5,6 +5,7 @@
 mod decorrelate_subqueries;
 mod fold_constants;
 mod index_probes;
+mod merge_patterns;
 mod narrow_kind_scans;
 mod order_predicates;
 mod push_down_predicates;
@@ -25,6 +26,7 @@ pub trait OptimizerRule {
 pub fn rules() -> Vec<Box<dyn OptimizerRule>> {
     vec![
         Box::new(fold_constants::FoldConstants),
+        Box::new(merge_patterns::MergePatterns),
         Box::new(decorrelate_subqueries::DecorrelateSubqueries),
         Box::new(push_down_predicates::PushDownPredicates),
         Box::new(narrow_kind_scans::NarrowKindScans),
