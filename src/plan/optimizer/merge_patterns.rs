@@ -4,10 +4,11 @@
 //! Rules that look for secrets or shells ask several patterns of one value in a row
 //! (K08-001 tests each environment value against seven). A match of the alternation is a
 //! match of one of its patterns: each pattern keeps its own group, and the flags a pattern
-//! sets (`(?i)`) end with that group. Only patterns next to each other in a chain of `or`
-//! are merged, and only when `x` adds nothing to a finding's evidence (no sub-query,
-//! relation or object reached through an identity), so the answer and the evidence are
-//! those of the chain. A merged pattern the regular expression engine would not build
+//! sets (`(?i)`) end with that group. Patterns are merged only when `x` adds nothing to a
+//! finding's evidence (no sub-query, relation or object reached through an identity), and
+//! only with a neighbour in the chain of `or` unless no operand of the chain adds evidence
+//! (then its order changes nothing but the steps, and the patterns of one value join
+//! wherever they are), so the answer and the evidence are those of the chain. A merged pattern the regular expression engine would not build
 //! within the size limit leaves the chain as it is.
 
 use super::{OptimizerRule, map_plan_exprs};
@@ -41,18 +42,30 @@ fn merge(e: Expr, parts: &mut Parts) -> Expr {
     };
     let mut disjuncts = Vec::new();
     flatten(e, &mut disjuncts);
+    // in a chain where no operand adds evidence, the order of its operands changes
+    // nothing but the steps: a pattern joins the first one of its value wherever it is;
+    // otherwise only a neighbour's
+    let anywhere = disjuncts.iter().all(plain);
     let mut out: Vec<Expr> = Vec::with_capacity(disjuncts.len());
     for d in disjuncts {
-        let merged = match (out.last_mut(), &d) {
-            (Some(Expr::Matches(x, p)), Expr::Matches(y, q)) if x == y && plain(x) => {
-                match alternation(p, q, parts) {
-                    Some(both) => {
-                        *p = both;
-                        true
-                    }
-                    None => false,
+        let Expr::Matches(y, q) = &d else {
+            out.push(d);
+            continue;
+        };
+        let same = |e: &Expr| matches!(e, Expr::Matches(x, _) if x == y);
+        let target = if anywhere {
+            out.iter_mut().find(|e| same(e))
+        } else {
+            out.last_mut().filter(|e| same(e))
+        };
+        let merged = match target {
+            Some(Expr::Matches(x, p)) if plain(x) => match alternation(p, q, parts) {
+                Some(both) => {
+                    *p = both;
+                    true
                 }
-            }
+                None => false,
+            },
             _ => false,
         };
         if !merged {
@@ -140,11 +153,26 @@ mod tests {
         }
     }
 
-    #[test]
-    fn neighbouring_patterns_of_one_value_merge_and_match_as_the_chain() {
-        // ((x ~ a or x ~ b) or x ~ z) or y ~ c or x ~ d: a, b and z merge into one
-        // alternation, not nested; d stays after y's pattern
-        let e = or(
+    /// The operands of the `or` chain of `e` once merged.
+    fn merged(e: Expr) -> Vec<Expr> {
+        let plan = MergePatterns.rewrite(
+            LogicalPlan::Filter(crate::plan::logical::Filter {
+                input: Box::new(LogicalPlan::Unit),
+                predicate: e,
+            }),
+            &Program::default(),
+        );
+        let LogicalPlan::Filter(f) = plan else {
+            panic!("not a filter")
+        };
+        let mut parts = Vec::new();
+        flatten(f.predicate, &mut parts);
+        parts
+    }
+
+    /// `((x ~ a or x ~ b) or x ~ z) or mid or x ~ d`.
+    fn chain(mid: Expr) -> Expr {
+        or(
             or(
                 or(
                     or(
@@ -153,30 +181,23 @@ mod tests {
                     ),
                     matches(field(0, "v"), "z$"),
                 ),
-                matches(field(1, "v"), "c"),
+                mid,
             ),
             matches(field(0, "v"), "d"),
-        );
-        let merged = MergePatterns.rewrite(
-            LogicalPlan::Filter(crate::plan::logical::Filter {
-                input: Box::new(LogicalPlan::Unit),
-                predicate: e,
-            }),
-            &Program::default(),
-        );
-        let LogicalPlan::Filter(f) = merged else {
-            panic!("not a filter")
-        };
-        let mut parts = Vec::new();
-        flatten(f.predicate, &mut parts);
-        assert_eq!(parts.len(), 3);
-        assert_eq!(pattern_of(&parts[0]), "(?:(?i)^key)|(?:^ABC$)|(?:z$)");
+        )
+    }
+
+    #[test]
+    fn patterns_of_one_value_merge_and_match_as_the_chain() {
+        // no operand adds evidence: a, b, z and d merge into one alternation (not nested)
+        let parts = merged(chain(matches(field(1, "v"), "c")));
+        assert_eq!(parts.len(), 2);
+        assert_eq!(pattern_of(&parts[0]), "(?:(?i)^key)|(?:^ABC$)|(?:z$)|(?:d)");
         assert_eq!(pattern_of(&parts[1]), "c");
-        assert_eq!(pattern_of(&parts[2]), "d");
         // the flag of the first pattern ends with its group: `abc` matches no pattern
         let re = crate::check::regex(pattern_of(&parts[0])).unwrap();
         let chain = |text: &str| {
-            ["(?i)^key", "^ABC$", "z$"]
+            ["(?i)^key", "^ABC$", "z$", "d"]
                 .iter()
                 .any(|p| crate::check::regex(p).unwrap().is_match(text))
         };
@@ -187,10 +208,23 @@ mod tests {
             ("xkey", false),
             ("quiz", true),
             ("QUIZ", false),
+            ("odd", true),
         ] {
             assert_eq!(re.is_match(text), want, "{text}");
             assert_eq!(chain(text), want, "{text}");
         }
+    }
+
+    #[test]
+    fn past_an_operand_with_evidence_only_neighbours_merge() {
+        // the service account joins the evidence when it is the `or`'s first true operand:
+        // `x ~ d` stays after it
+        let sa = Expr::Attr(Box::new(Expr::Var(2)), Attr::ServiceAccount);
+        let parts = merged(chain(sa.clone()));
+        assert_eq!(parts.len(), 3);
+        assert_eq!(pattern_of(&parts[0]), "(?:(?i)^key)|(?:^ABC$)|(?:z$)");
+        assert_eq!(parts[1], sa);
+        assert_eq!(pattern_of(&parts[2]), "d");
     }
 
     #[test]
