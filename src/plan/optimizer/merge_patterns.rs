@@ -8,8 +8,9 @@
 //! finding's evidence (no sub-query, relation or object reached through an identity), and
 //! only with a neighbour in the chain of `or` unless no operand of the chain adds evidence
 //! (then its order changes nothing but the steps, and the patterns of one value join
-//! wherever they are), so the answer and the evidence are those of the chain. A merged pattern the regular expression engine would not build
-//! within the size limit leaves the chain as it is.
+//! wherever they are), so the answer and the evidence are those of the chain. A merged
+//! pattern the regular expression engine would not build within the size limit leaves the
+//! chain as it is.
 
 use super::{OptimizerRule, map_plan_exprs};
 use crate::check::ir::{Attr, Expr, Pattern, Program};
@@ -35,7 +36,9 @@ impl OptimizerRule for MergePatterns {
 /// `c` again (one group each, not nested).
 type Parts = HashMap<String, Vec<String>>;
 
-/// Merges the neighbouring patterns of an `or` chain (its operands are merged already).
+/// Merges the patterns of one value in an `or` chain (its operands are merged already):
+/// into a neighbour's, or into the first of the value's anywhere in a chain without
+/// evidence.
 fn merge(e: Expr, parts: &mut Parts) -> Expr {
     let Expr::Or(..) = e else {
         return e;
