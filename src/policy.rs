@@ -325,10 +325,10 @@ impl Policy {
         let mut out = HashMap::new();
         // the objects that carry the annotation, found in parallel (every object's metadata
         // is read, most of it no longer in the processor's caches), in input order
-        let annotated: Vec<(ObjId, NodeId, NodeId)> = (0..graph.objects.len())
+        let ids: Vec<ObjId> = graph.ids().collect();
+        let annotated: Vec<(ObjId, NodeId, NodeId)> = ids
             .into_par_iter()
-            .filter_map(|i| {
-                let id = ObjId::try_from(i).ok()?;
+            .filter_map(|id| {
                 let (doc, node) = graph.doc_node(id)?;
                 let ann = doc.path(node, &["metadata", "annotations"])?;
                 let exempt = doc.get(ann, EXEMPT_ANNOTATION)?;

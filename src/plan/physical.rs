@@ -160,8 +160,7 @@ impl Lookup {
             CmpOp::StartsWith => h.starts_with(n),
             CmpOp::EndsWith => h.ends_with(n),
             CmpOp::Contains => h.contains(n),
-            CmpOp::Eq => h == n,
-            // never made for another operator: every row is tested
+            // never made for another operator (`==` is a hash lookup): every row is tested
             _ => true,
         }
     }
