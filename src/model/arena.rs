@@ -6,7 +6,8 @@
 //! their collection closes; so a collection costs no allocation of its own.
 
 use super::{
-    Document, FarKey, KeyPlace, Node, NodeId, StrRef, Tag, id_of, keep_key, quoted, same_bytes,
+    Document, FarKey, KeyPlace, KeyWord, Node, NodeId, Packed, StrRef, Tag, id_of, keep_key,
+    quoted, same_bytes,
 };
 use crate::diag::{Diagnostic, FileId, Span};
 use std::collections::HashMap;
@@ -125,6 +126,7 @@ impl<'t> Builder<'t> {
             nodes: Vec::with_capacity(nodes),
             items: Vec::with_capacity(nodes / 8),
             far: Vec::new(),
+            wide: Vec::new(),
         });
         b.entries = Vec::new();
         b
@@ -491,6 +493,7 @@ impl<'t> Builder<'t> {
             let root = self.place(&mut laid, root, None);
             return Document {
                 nodes: trimmed(laid.nodes),
+                wide: trimmed(laid.wide),
                 items: trimmed(laid.items),
                 far_keys: laid.far,
                 owned: self.owned,
@@ -505,6 +508,7 @@ impl<'t> Builder<'t> {
             nodes: Vec::with_capacity(self.nodes.len()),
             items: Vec::with_capacity(self.items.len()),
             far: Vec::new(),
+            wide: Vec::new(),
         };
         let new_root = self.place(&mut out, root, None);
         let mut work = vec![(root, new_root)];
@@ -535,11 +539,12 @@ impl<'t> Builder<'t> {
                 first_node
             };
             if let Some(n) = out.nodes.get_mut(new as usize) {
-                n.set_children(tag, first, range.len());
+                n.set_children(new, tag, first, range.len(), &mut out.wide);
             }
         }
         Document {
             nodes: trimmed(out.nodes),
+            wide: trimmed(out.wide),
             items: trimmed(out.items),
             far_keys: out.far,
             owned: self.owned,
@@ -560,7 +565,7 @@ impl<'t> Builder<'t> {
         if let (Some((ts, te)), Some(k)) = (node.near_key_text(), key)
             && k.is_source_range(ts as usize..te as usize)
         {
-            out.nodes.push(node);
+            out.nodes.push(node.packed(id, &mut out.wide));
             return id;
         }
         // (a direct arena reuses ids, but a node reads the table only for a key span set
@@ -570,7 +575,7 @@ impl<'t> Builder<'t> {
         if let Some(far) = keep_key(self.text.as_bytes(), &mut node, id, span, key, bytes) {
             out.far.push(far);
         }
-        out.nodes.push(node);
+        out.nodes.push(node.packed(id, &mut out.wide));
         id
     }
 }
@@ -578,9 +583,11 @@ impl<'t> Builder<'t> {
 /// The arrays of a document being laid out by [`Builder::finish`]. Nodes are appended in
 /// order, so the far keys are sorted by node as they are pushed.
 struct Laid {
-    nodes: Vec<Node>,
+    nodes: Vec<Packed>,
     items: Vec<NodeId>,
     far: Vec<FarKey>,
+    /// The payloads that do not fit in their packed node.
+    wide: Vec<u64>,
 }
 
 /// An array with its unused reserve given back: a small one (one of the many documents of

@@ -1,19 +1,23 @@
 //! The document model: every value of every input document with its exact span.
 //!
-//! Each document is a compact arena. A node is 20 bytes: its span, an 8-byte payload, and
+//! Each document is a compact arena. A node is 16 bytes: its span, a 4-byte payload, and
 //! one word for its type tag, its style and (when it is the value of a mapping entry) its
 //! key, kept as the key's length, whether it is quoted, and the distance back from the
-//! value to the key's text. The values of a mapping are consecutive nodes, so a mapping is
-//! a range of nodes and costs no array of entries: a lookup compares the lengths in the
-//! values' own words, then reads the text. The few keys a node cannot hold (longer than
-//! 4,095 bytes, more than 8,190 bytes before their value, or whose string is not the text
-//! of their span: escapes, converted non-string keys, aliases as keys) are in a
-//! per-document table, so every key and key span stays exact. Strings are byte ranges
-//! into the source text (shared with the source map) unless they had to be decoded
-//! (escapes, folded lines), in which case they are ranges into one per-document buffer.
-//! Sequence items are ranges of one shared array of node ids, so a document costs a
-//! handful of allocations however many values it has. The readers build an arena in the
-//! order they read; `arena::Builder::finish` lays it out again in this form.
+//! value to the key's text. The payload holds the value where 4 bytes do (a boolean, a
+//! 32-bit integer, a collection's range); a string that is the text of its span (without
+//! its quotes) needs none; the rest (floats, larger integers, decoded strings, long
+//! collections) are in a per-document table of 8-byte payloads (see [`Packed`]). The values
+//! of a mapping are consecutive nodes, so a mapping is a range of nodes and costs no array
+//! of entries: a lookup compares the lengths in the values' own words, then reads the
+//! text. The few keys a node cannot hold (longer than 4,095 bytes, more than 4,094 bytes
+//! before their value, or whose string is not the text of their span: escapes, converted
+//! non-string keys, aliases as keys) are in a per-document table, so every key and key
+//! span stays exact. Strings are byte ranges into the source text (shared with the source
+//! map) unless they had to be decoded (escapes, folded lines), in which case they are
+//! ranges into one per-document buffer. Sequence items are ranges of one shared array of
+//! node ids, so a document costs a handful of allocations however many values it has. The
+//! readers build an arena of 20-byte builder nodes in the order they read;
+//! `arena::Builder::finish` lays it out again in this form.
 //!
 //! Objects (the Kubernetes resources found in the documents, including the items of `List`
 //! exports) are [`ObjectRef`]s into those arenas. Loading is in [`load`]; YAML and JSON
@@ -141,38 +145,6 @@ impl StrRef {
     }
 }
 
-/// Keeps the key of node `id` (span `span` of `text`; string `key`, whose bytes are
-/// `bytes`) in the node when it can: the span is near, and its text (without the quotes of
-/// a quoted key) is the key. Otherwise marks the node and gives the entry for the document's
-/// far-key table. A node without a key span and without a key keeps none.
-pub(crate) fn keep_key(
-    text: &[u8],
-    node: &mut Node,
-    id: NodeId,
-    span: Option<(u32, u32)>,
-    key: Option<StrRef>,
-    bytes: Option<&[u8]>,
-) -> Option<FarKey> {
-    let q = span.is_some_and(|s| quoted(text, s));
-    let is_text = match (span, bytes) {
-        (Some((s, e)), Some(k)) => {
-            let q = u32::from(q);
-            text.get(s.saturating_add(q) as usize..e.saturating_sub(q) as usize) == Some(k)
-        }
-        (_, None) => key.is_none(),
-        (None, Some(_)) => false,
-    };
-    if matches!(node.set_key(span, q), KeyPlace::Near) && is_text {
-        return None;
-    }
-    node.set_far_key();
-    Some(FarKey {
-        id,
-        span,
-        key: key.unwrap_or_default(),
-    })
-}
-
 /// What a node holds; the payload's meaning depends on it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub(crate) enum Tag {
@@ -212,7 +184,8 @@ impl Style {
     }
 }
 
-/// One value with its location, in 20 bytes.
+/// A value being built, with its location, in 20 bytes: what the readers push. A finished
+/// [`Document`] keeps each as a [`Packed`] node of 16 bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Default)]
 pub(crate) struct Node {
     /// The payload, in two halves (so that the node needs only 4-byte alignment). Bool:
@@ -224,24 +197,27 @@ pub(crate) struct Node {
     pub(crate) start: u32,
     pub(crate) end: u32,
     /// The tag (bits 0-2), the style (bits 3-5) and, for the value of a mapping entry, its
-    /// key's span (bits 6-31, see [`KeyCode`]).
+    /// key's span (bits 7-31, see [`KeyCode`]); bit 6 is [`WIDE`] in a packed node.
     meta: u32,
 }
 
-/// The key bits of [`Node::meta`]: 0 for a node that is not a mapping entry's value;
+/// The key bits of a node's meta word: 0 for a node that is not a mapping entry's value;
 /// [`KEY_FAR`] for a key the document keeps in its table of far keys; else
 /// `length | quoted << 12 | distance << 13`: the length of the key's text (its span without
 /// the quotes, when `quoted`) and the distance from the text's start to the value's start.
 /// The length is the low bits, so that a lookup tells most keys apart by one comparison.
 type KeyCode = u32;
 
-const KEY_SHIFT: u32 = 6;
-const KEY_FAR: KeyCode = (1 << 26) - 1;
+/// The bit of a packed node's meta word that says its payload is in the document's table
+/// of wide payloads.
+const WIDE: u32 = 1 << 6;
+const KEY_SHIFT: u32 = 7;
+const KEY_FAR: KeyCode = (1 << 25) - 1;
 const KEY_MAX_LEN: u32 = (1 << 12) - 1;
 const KEY_QUOTED: u32 = 1 << 12;
 const KEY_DISTANCE_SHIFT: u32 = 13;
 /// The largest distance kept in the node (all ones is [`KEY_FAR`]).
-const KEY_MAX_DISTANCE: u32 = (1 << 13) - 2;
+const KEY_MAX_DISTANCE: u32 = (1 << 12) - 2;
 
 /// Whether the key span `span` of `text` is quoted: its text is then what is between the
 /// quotes (a plain YAML scalar cannot start with a quote).
@@ -273,7 +249,7 @@ pub(crate) fn same_bytes(a: &[u8], b: &[u8]) -> bool {
 }
 
 /// A key kept in the document's table rather than in its node: one whose span is longer
-/// than 4,095 bytes or starts more than 8,190 bytes before its value, or whose text is not
+/// than 4,095 bytes or starts more than 4,094 bytes before its value, or whose text is not
 /// the text of its span (a key with escapes, a converted non-string key, an alias as key).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub(crate) struct FarKey {
@@ -290,6 +266,118 @@ pub(crate) enum KeyPlace {
     Near,
     Far(u32, u32),
 }
+
+/// The meta word that builder nodes and packed nodes share: tag, style and key.
+pub(crate) trait KeyWord {
+    fn meta(&self) -> u32;
+    fn meta_mut(&mut self) -> &mut u32;
+    fn start(&self) -> u32;
+
+    fn tag(&self) -> Tag {
+        Tag::from_bits(self.meta() & 7)
+    }
+
+    fn style(&self) -> Style {
+        Style::from_bits((self.meta() >> 3) & 7)
+    }
+
+    fn key_code(&self) -> KeyCode {
+        self.meta() >> KEY_SHIFT
+    }
+
+    /// Keeps `key` (the span of the key whose value this node is; `quoted` when it has
+    /// quotes around its text) in the node when it is near enough; otherwise says where it
+    /// goes.
+    fn set_key(&mut self, key: Option<(u32, u32)>, quoted: bool) -> KeyPlace {
+        let (code, place) = match key {
+            None => (0, KeyPlace::Near),
+            Some((ks, ke)) => {
+                let q = u32::from(quoted && ke.saturating_sub(ks) >= 2);
+                let (ts, te) = (ks.saturating_add(q), ke.saturating_sub(q));
+                let len = te.saturating_sub(ts);
+                match self.start().checked_sub(ts) {
+                    Some(d)
+                        if d <= KEY_MAX_DISTANCE
+                            && len <= KEY_MAX_LEN
+                            && (d | len | q) != 0
+                            && ks <= ke =>
+                    {
+                        (
+                            len | (q * KEY_QUOTED) | (d << KEY_DISTANCE_SHIFT),
+                            KeyPlace::Near,
+                        )
+                    }
+                    _ => (KEY_FAR, KeyPlace::Far(ks, ke)),
+                }
+            }
+        };
+        let m = self.meta_mut();
+        *m = (*m & ((1 << KEY_SHIFT) - 1)) | code << KEY_SHIFT;
+        place
+    }
+
+    /// Marks the key as kept in the document's table.
+    fn set_far_key(&mut self) {
+        let m = self.meta_mut();
+        *m = (*m & ((1 << KEY_SHIFT) - 1)) | KEY_FAR << KEY_SHIFT;
+    }
+
+    /// Whether the key is kept in the document's table.
+    fn has_far_key(&self) -> bool {
+        self.key_code() == KEY_FAR
+    }
+
+    /// The key span, as (start, end), when it is kept in the node; `far` finds the others.
+    #[inline]
+    fn key(&self, far: impl FnOnce() -> Option<(u32, u32)>) -> Option<(u32, u32)> {
+        match self.key_code() {
+            0 => None,
+            KEY_FAR => far(),
+            c => {
+                let (ts, te) = key_text_of(self.start(), c);
+                let q = u32::from(c & KEY_QUOTED != 0);
+                Some((ts.saturating_sub(q), te.saturating_add(q)))
+            }
+        }
+    }
+
+    /// The range of the key's text, when the node keeps it.
+    fn near_key_text(&self) -> Option<(u32, u32)> {
+        match self.key_code() {
+            0 | KEY_FAR => None,
+            c => Some(key_text_of(self.start(), c)),
+        }
+    }
+}
+
+/// The range of the key's text for near key code `c` of a node starting at `start`.
+#[inline]
+fn key_text_of(start: u32, c: KeyCode) -> (u32, u32) {
+    let ts = start.saturating_sub(c >> KEY_DISTANCE_SHIFT);
+    (ts, ts.saturating_add(c & KEY_MAX_LEN))
+}
+
+/// Both node types keep the word and the start under the same names.
+macro_rules! key_word {
+    ($($t:ty),*) => {$(
+        impl KeyWord for $t {
+            #[inline]
+            fn meta(&self) -> u32 {
+                self.meta
+            }
+            #[inline]
+            fn meta_mut(&mut self) -> &mut u32 {
+                &mut self.meta
+            }
+            #[inline]
+            fn start(&self) -> u32 {
+                self.start
+            }
+        }
+    )*};
+}
+
+key_word!(Node, Packed);
 
 impl Node {
     pub(crate) fn scalar(value: Value<'_>, str_ref: StrRef, style: Style, span: Span) -> Node {
@@ -320,16 +408,8 @@ impl Node {
         (self.lo, self.hi) = unpack(data);
     }
 
-    pub(crate) fn tag(&self) -> Tag {
-        Tag::from_bits(self.meta & 7)
-    }
-
     fn set_tag(&mut self, tag: Tag) {
         self.meta = (self.meta & !7) | tag as u32;
-    }
-
-    pub(crate) fn style(&self) -> Style {
-        Style::from_bits((self.meta >> 3) & 7)
     }
 
     pub(crate) fn str_ref(&self) -> StrRef {
@@ -349,78 +429,200 @@ impl Node {
         self.hi = u32::try_from(len).unwrap_or(0);
     }
 
-    fn key_code(&self) -> KeyCode {
-        self.meta >> KEY_SHIFT
+    /// The node as a document keeps it, as node `id` of a document whose wide payloads
+    /// are `wide`.
+    #[inline]
+    pub(crate) fn packed(&self, id: NodeId, wide: &mut Vec<u64>) -> Packed {
+        let mut p = Packed {
+            a: 0,
+            start: self.start,
+            end: self.end,
+            meta: self.meta & !WIDE,
+        };
+        p.set_payload(id, self.data(), wide);
+        p
+    }
+}
+
+/// A value of a finished document with its location, in 16 bytes: the span, the meta word
+/// of its builder [`Node`] (tag, style, key), and a 4-byte payload. The payload is the value
+/// itself where 4 bytes hold it: a boolean, an integer that fits 32 bits, nothing for a
+/// string that is its span's text (without its quotes), `first | len << 24` for a sequence
+/// (into the items array), and `delta | len << 24` for a mapping (its values start `delta`
+/// nodes from it, a 24-bit signed count, so a mapping keeps its payload when its document
+/// is appended to another). Anything else (a float, a larger integer, a decoded string, a
+/// long or far collection) is a [`WIDE`] node, whose payload is an index into the
+/// document's table of 8-byte payloads, which holds it as a builder node does.
+#[derive(Clone, Copy, Debug, PartialEq, Default)]
+pub(crate) struct Packed {
+    a: u32,
+    pub(crate) start: u32,
+    pub(crate) end: u32,
+    meta: u32,
+}
+
+/// The largest sequence or mapping length a packed payload holds.
+const PACKED_MAX_LEN: usize = (1 << 8) - 1;
+/// The bound of a sequence's first item, and of a mapping's delta, in a packed payload.
+const PACKED_RANGE: i64 = 1 << 23;
+
+impl Packed {
+    fn is_wide(&self) -> bool {
+        self.meta & WIDE != 0
     }
 
-    /// Keeps `key` (the span of the key whose value this node is; `quoted` when it has
-    /// quotes around its text) in the node when it is near enough; otherwise says where it
-    /// goes.
-    pub(crate) fn set_key(&mut self, key: Option<(u32, u32)>, quoted: bool) -> KeyPlace {
-        let (code, place) = match key {
-            None => (0, KeyPlace::Near),
-            Some((ks, ke)) => {
-                let q = u32::from(quoted && ke.saturating_sub(ks) >= 2);
-                let (ts, te) = (ks.saturating_add(q), ke.saturating_sub(q));
-                let len = te.saturating_sub(ts);
-                match self.start.checked_sub(ts) {
-                    Some(d)
-                        if d <= KEY_MAX_DISTANCE
-                            && len <= KEY_MAX_LEN
-                            && (d | len | q) != 0
-                            && ks <= ke =>
-                    {
-                        (
-                            len | (q * KEY_QUOTED) | (d << KEY_DISTANCE_SHIFT),
-                            KeyPlace::Near,
-                        )
-                    }
-                    _ => (KEY_FAR, KeyPlace::Far(ks, ke)),
-                }
+    /// Stores `data` (the payload as a builder node has it) for node `id`: in the node
+    /// when it fits, else in `wide`.
+    fn set_payload(&mut self, id: NodeId, data: u64, wide: &mut Vec<u64>) {
+        let (lo, hi) = unpack(data);
+        let inline = match self.tag() {
+            Tag::Null => Some(0),
+            Tag::Bool => Some(lo),
+            Tag::Int => i32::try_from(data as i64).ok().map(|i| i as u32),
+            Tag::Float => None,
+            Tag::Str => {
+                let s = StrRef { off: lo, len: hi };
+                let q = u32::from(matches!(
+                    self.style(),
+                    Style::SingleQuoted | Style::DoubleQuoted
+                ));
+                let inner = self.start.saturating_add(q) as usize
+                    ..(self.end.saturating_sub(q) as usize).max(self.start as usize);
+                (self.end >= self.start.saturating_add(2 * q) && s.is_source_range(inner))
+                    .then_some(0)
+            }
+            Tag::Seq => (i64::from(lo) < 2 * PACKED_RANGE && (hi as usize) < PACKED_MAX_LEN)
+                .then_some(lo | hi << 24),
+            Tag::Map => {
+                let delta = i64::from(lo) - i64::from(id);
+                ((-PACKED_RANGE..PACKED_RANGE).contains(&delta) && (hi as usize) < PACKED_MAX_LEN)
+                    .then_some((delta as u32 & 0x00ff_ffff) | hi << 24)
             }
         };
-        self.meta = (self.meta & ((1 << KEY_SHIFT) - 1)) | code << KEY_SHIFT;
-        place
-    }
-
-    /// Marks the key as kept in the document's table.
-    pub(crate) fn set_far_key(&mut self) {
-        self.meta = (self.meta & ((1 << KEY_SHIFT) - 1)) | KEY_FAR << KEY_SHIFT;
-    }
-
-    /// Whether the key is kept in the document's table.
-    fn has_far_key(&self) -> bool {
-        self.key_code() == KEY_FAR
-    }
-
-    /// The key span, as (start, end), when it is kept in the node; `far` finds the others.
-    #[inline]
-    pub(crate) fn key(&self, far: impl FnOnce() -> Option<(u32, u32)>) -> Option<(u32, u32)> {
-        match self.key_code() {
-            0 => None,
-            KEY_FAR => far(),
-            c => {
-                let (ts, te) = Node::key_text_of(self.start, c);
-                let q = u32::from(c & KEY_QUOTED != 0);
-                Some((ts.saturating_sub(q), te.saturating_add(q)))
+        match inline {
+            Some(a) => {
+                self.meta &= !WIDE;
+                self.a = a;
+            }
+            None if self.is_wide() && (self.a as usize) < wide.len() => {
+                if let Some(slot) = wide.get_mut(self.a as usize) {
+                    *slot = data;
+                }
+            }
+            None => {
+                self.meta |= WIDE;
+                self.a = u32::try_from(wide.len()).unwrap_or(u32::MAX);
+                wide.push(data);
             }
         }
     }
 
-    /// The range of the key's text for near key code `c` of a node starting at `start`.
+    /// The payload as a builder node has it, for node `id` of a document whose wide
+    /// payloads are `wide`.
     #[inline]
-    fn key_text_of(start: u32, c: KeyCode) -> (u32, u32) {
-        let ts = start.saturating_sub(c >> KEY_DISTANCE_SHIFT);
-        (ts, ts.saturating_add(c & KEY_MAX_LEN))
-    }
-
-    /// The range of the key's text, when the node keeps it.
-    pub(crate) fn near_key_text(&self) -> Option<(u32, u32)> {
-        match self.key_code() {
-            0 | KEY_FAR => None,
-            c => Some(Node::key_text_of(self.start, c)),
+    fn data(&self, id: NodeId, wide: &[u64]) -> u64 {
+        if self.is_wide() {
+            return wide.get(self.a as usize).copied().unwrap_or(0);
+        }
+        let a = self.a;
+        match self.tag() {
+            Tag::Null | Tag::Float => 0,
+            Tag::Bool => u64::from(a),
+            Tag::Int => a as i32 as i64 as u64,
+            Tag::Str => {
+                let r = self.text_range();
+                pack(r.start as u32, (r.end - r.start) as u32)
+            }
+            Tag::Seq => pack(a & 0x00ff_ffff, a >> 24),
+            Tag::Map => pack(id.wrapping_add_signed(Packed::delta(a)), a >> 24),
         }
     }
+
+    /// The signed count of a mapping's packed payload (its low 24 bits).
+    #[inline(always)]
+    fn delta(a: u32) -> i32 {
+        // shifted up and back, the sign spreads
+        ((a << 8) as i32) >> 8
+    }
+
+    /// The text of a string that is its span's text: the span without its quotes.
+    #[inline(always)]
+    fn text_range(&self) -> std::ops::Range<usize> {
+        // single (1) and double (2) quoted styles
+        let q = u32::from(((self.meta >> 3) & 7).wrapping_sub(1) < 2);
+        let start = self.start.saturating_add(q);
+        start as usize..(self.end.saturating_sub(q)).max(start) as usize
+    }
+
+    fn set_tag(&mut self, tag: Tag) {
+        self.meta = (self.meta & !7) | tag as u32;
+    }
+
+    /// Stores `data` for the node as node `id` of another document, whose wide payloads
+    /// are `wide` (a wide payload of this node's document is not overwritten).
+    pub(crate) fn repack(&mut self, id: NodeId, data: u64, wide: &mut Vec<u64>) {
+        self.meta &= !WIDE;
+        self.set_payload(id, data, wide);
+    }
+
+    /// Makes node `id` a collection of `len` children from `first`.
+    pub(crate) fn set_children(
+        &mut self,
+        id: NodeId,
+        tag: Tag,
+        first: usize,
+        len: usize,
+        wide: &mut Vec<u64>,
+    ) {
+        self.set_tag(tag);
+        let first = u32::try_from(first).unwrap_or(u32::MAX);
+        let len = u32::try_from(len).unwrap_or(0);
+        self.set_payload(id, pack(first, len), wide);
+    }
+
+    #[inline]
+    fn str_ref(&self, id: NodeId, wide: &[u64]) -> StrRef {
+        let (off, len) = unpack(self.data(id, wide));
+        StrRef { off, len }
+    }
+
+    #[inline]
+    fn children(&self, id: NodeId, wide: &[u64]) -> std::ops::Range<usize> {
+        let (first, len) = unpack(self.data(id, wide));
+        first as usize..first as usize + len as usize
+    }
+}
+
+/// Keeps the key of node `id` (span `span` of `text`; string `key`, whose bytes are
+/// `bytes`) in the node when it can: the span is near, and its text (without the quotes of
+/// a quoted key) is the key. Otherwise marks the node and gives the entry for the document's
+/// far-key table. A node without a key span and without a key keeps none.
+pub(crate) fn keep_key<N: KeyWord>(
+    text: &[u8],
+    node: &mut N,
+    id: NodeId,
+    span: Option<(u32, u32)>,
+    key: Option<StrRef>,
+    bytes: Option<&[u8]>,
+) -> Option<FarKey> {
+    let q = span.is_some_and(|s| quoted(text, s));
+    let is_text = match (span, bytes) {
+        (Some((s, e)), Some(k)) => {
+            let q = u32::from(q);
+            text.get(s.saturating_add(q) as usize..e.saturating_sub(q) as usize) == Some(k)
+        }
+        (_, None) => key.is_none(),
+        (None, Some(_)) => false,
+    };
+    if matches!(node.set_key(span, q), KeyPlace::Near) && is_text {
+        return None;
+    }
+    node.set_far_key();
+    Some(FarKey {
+        id,
+        span,
+        key: key.unwrap_or_default(),
+    })
 }
 
 /// The far key of node `id` in a table sorted by node.
@@ -474,7 +676,7 @@ impl<'a> Entries<'a> {
     }
 
     /// The values' nodes, in source order.
-    fn nodes(&self) -> &'a [Node] {
+    fn nodes(&self) -> &'a [Packed] {
         let first = self.first as usize;
         self.doc
             .nodes
@@ -519,7 +721,7 @@ impl<'a> Entries<'a> {
         })?;
         // the position of the node found, from the addresses
         let at = (std::ptr::from_ref(found) as usize).wrapping_sub(nodes.as_ptr() as usize)
-            / std::mem::size_of::<Node>();
+            / std::mem::size_of::<Packed>();
         Some(self.first.saturating_add(u32::try_from(at).ok()?))
     }
 
@@ -535,7 +737,7 @@ impl<'a> Entries<'a> {
                 KEY_FAR => self.doc.far_key_bytes(id) == Some(name),
                 0 => false,
                 code => {
-                    let (ts, te) = Node::key_text_of(n.start, code);
+                    let (ts, te) = key_text_of(n.start, code);
                     text.get(ts as usize..te as usize) == Some(name)
                 }
             };
@@ -570,7 +772,9 @@ pub struct NodeView<'a> {
 #[derive(Clone, Debug, Default)]
 pub struct Document {
     /// The nodes; the values of a mapping are consecutive.
-    pub(crate) nodes: Vec<Node>,
+    pub(crate) nodes: Vec<Packed>,
+    /// The payloads that do not fit in their node (see [`Packed`]).
+    pub(crate) wide: Vec<u64>,
     /// The items of the sequences, each a range.
     pub(crate) items: Vec<NodeId>,
     /// The keys that do not fit in their node, sorted by node.
@@ -627,11 +831,11 @@ impl Document {
         Some(StrRef::source(ts as usize, (te - ts) as usize))
     }
 
-    fn raw(&self, id: NodeId) -> Option<&Node> {
+    fn raw(&self, id: NodeId) -> Option<&Packed> {
         self.nodes.get(id as usize)
     }
 
-    fn key_span_of(&self, id: NodeId, n: &Node) -> Option<Span> {
+    fn key_span_of(&self, id: NodeId, n: &Packed) -> Option<Span> {
         n.key(|| far_key(&self.far_keys, id).and_then(|k| k.span))
             .map(|(start, end)| Span {
                 file: self.file,
@@ -663,6 +867,25 @@ impl Document {
             }
             (Err(i), Some(far)) => self.far_keys.insert(i, far),
             (Err(_), None) => {}
+        }
+    }
+
+    /// The payload of node `id` as a builder node has it.
+    pub(crate) fn data_of(&self, id: NodeId) -> u64 {
+        self.raw(id).map_or(0, |n| n.data(id, &self.wide))
+    }
+
+    /// Sets the payload of node `id` (as a builder node has it).
+    pub(crate) fn set_data_of(&mut self, id: NodeId, data: u64) {
+        if let Some(n) = self.nodes.get_mut(id as usize) {
+            n.set_payload(id, data, &mut self.wide);
+        }
+    }
+
+    /// Makes node `id` a collection of `len` children from `first`.
+    pub(crate) fn set_children(&mut self, id: NodeId, tag: Tag, first: usize, len: usize) {
+        if let Some(n) = self.nodes.get_mut(id as usize) {
+            n.set_children(id, tag, first, len, &mut self.wide);
         }
     }
 
@@ -801,7 +1024,7 @@ impl Document {
     pub fn node(&self, id: NodeId) -> Option<NodeView<'_>> {
         let n = self.raw(id)?;
         Some(NodeView {
-            value: self.value_of(n),
+            value: self.value_of(id, n),
             span: Span {
                 file: self.file,
                 start: n.start,
@@ -812,31 +1035,71 @@ impl Document {
         })
     }
 
-    fn value_of(&self, n: &Node) -> Value<'_> {
+    #[inline]
+    fn value_of(&self, id: NodeId, n: &Packed) -> Value<'_> {
+        // the payload in the node, read by one match on the tag
+        if !n.is_wide() {
+            let a = n.a;
+            match n.tag() {
+                Tag::Null => return Value::Null,
+                Tag::Bool => return Value::Bool(a != 0),
+                Tag::Int => return Value::Int(i64::from(a as i32)),
+                Tag::Str => return Value::Str(self.str_of(id, n)),
+                Tag::Seq => {
+                    let first = (a & 0x00ff_ffff) as usize;
+                    let items = self.items.get(first..first + (a >> 24) as usize);
+                    return Value::Seq(items.unwrap_or(&[]));
+                }
+                Tag::Map => return Value::Map(self.entries_of(id, n)),
+                Tag::Float => {}
+            }
+        }
+        self.wide_value_of(id, n)
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn wide_value_of(&self, id: NodeId, n: &Packed) -> Value<'_> {
         match n.tag() {
             Tag::Null => Value::Null,
-            Tag::Bool => Value::Bool(n.data() != 0),
-            Tag::Int => Value::Int(n.data() as i64),
-            Tag::Float => Value::Float(f64::from_bits(n.data())),
-            Tag::Str => Value::Str(self.key(n.str_ref())),
-            Tag::Seq => Value::Seq(self.items.get(n.children()).unwrap_or(&[])),
-            Tag::Map => Value::Map(self.entries_of(n)),
+            Tag::Bool => Value::Bool(n.data(id, &self.wide) != 0),
+            Tag::Int => Value::Int(n.data(id, &self.wide) as i64),
+            Tag::Float => Value::Float(f64::from_bits(n.data(id, &self.wide))),
+            Tag::Str => Value::Str(self.key(n.str_ref(id, &self.wide))),
+            Tag::Seq => Value::Seq(self.items.get(n.children(id, &self.wide)).unwrap_or(&[])),
+            Tag::Map => Value::Map(self.entries_of(id, n)),
         }
     }
 
-    /// The entries of mapping node `n`.
-    fn entries_of(&self, n: &Node) -> Entries<'_> {
-        let r = n.children();
+    /// The entries of mapping node `n` (node `id`).
+    #[inline]
+    fn entries_of(&self, id: NodeId, n: &Packed) -> Entries<'_> {
+        let (first, len) = if n.is_wide() {
+            let r = n.children(id, &self.wide);
+            (id_of(r.start), u32::try_from(r.len()).unwrap_or(0))
+        } else {
+            (id.wrapping_add_signed(Packed::delta(n.a)), n.a >> 24)
+        };
         Entries {
             doc: self,
-            first: id_of(r.start),
-            len: u32::try_from(r.len()).unwrap_or(0),
+            first,
+            len,
+        }
+    }
+
+    /// The string of string node `n` (node `id`).
+    #[inline]
+    fn str_of(&self, id: NodeId, n: &Packed) -> &str {
+        if n.is_wide() {
+            self.key(n.str_ref(id, &self.wide))
+        } else {
+            self.text.get(n.text_range()).unwrap_or("")
         }
     }
 
     /// The value of a node.
     pub fn value(&self, id: NodeId) -> Option<Value<'_>> {
-        self.raw(id).map(|n| self.value_of(n))
+        self.raw(id).map(|n| self.value_of(id, n))
     }
 
     /// The span of a node.
@@ -878,7 +1141,7 @@ impl Document {
     pub fn str(&self, id: NodeId) -> Option<&str> {
         self.raw(id)
             .filter(|n| n.tag() == Tag::Str)
-            .map(|n| self.key(n.str_ref()))
+            .map(|n| self.str_of(id, n))
     }
 
     /// The string at a path of keys.
@@ -888,25 +1151,27 @@ impl Document {
 
     /// The children of a sequence (empty if not a sequence).
     pub fn seq(&self, id: NodeId) -> &[NodeId] {
-        match self.raw(id) {
-            Some(n) if n.tag() == Tag::Seq => self.items.get(n.children()).unwrap_or(&[]),
+        match self.value(id) {
+            Some(Value::Seq(items)) => items,
             _ => &[],
         }
     }
 
     /// The entries of a mapping (empty if not a mapping).
+    #[inline]
     pub fn map(&self, id: NodeId) -> Entries<'_> {
         match self.raw(id) {
-            Some(n) if n.tag() == Tag::Map => self.entries_of(n),
+            Some(n) if n.tag() == Tag::Map => self.entries_of(id, n),
             _ => Entries::empty(self),
         }
     }
 
     /// The boolean value of a node.
     pub fn bool(&self, id: NodeId) -> Option<bool> {
-        self.raw(id)
-            .filter(|n| n.tag() == Tag::Bool)
-            .map(|n| n.data() != 0)
+        match self.value(id) {
+            Some(Value::Bool(b)) => Some(b),
+            _ => None,
+        }
     }
 
     /// Bytes of strings the document holds itself (decoded, not ranges of the text).
@@ -917,7 +1182,8 @@ impl Document {
     /// Bytes the arena uses (for measurements; reserved capacity is left out, as it is
     /// never touched).
     pub fn heap_bytes(&self) -> usize {
-        self.nodes.len() * std::mem::size_of::<Node>()
+        self.nodes.len() * std::mem::size_of::<Packed>()
+            + self.wide.len() * std::mem::size_of::<u64>()
             + self.items.len() * std::mem::size_of::<NodeId>()
             + self.far_keys.len() * std::mem::size_of::<FarKey>()
             + self.owned.len()
@@ -1031,6 +1297,7 @@ mod tests {
     #[test]
     fn nodes_and_entries_are_compact() {
         assert_eq!(std::mem::size_of::<Node>(), 20);
+        assert_eq!(std::mem::size_of::<Packed>(), 16);
         // a near key whose span's text is the key is kept in the node; a long or distant
         // one, or one whose text differs (an escape), in the document's table, exactly;
         // setting a near key again takes it out of the table
@@ -1040,9 +1307,9 @@ mod tests {
         text.replace_range(195_000..195_005, "\"a\\u\"");
         let mut d = Document {
             nodes: vec![
-                Node {
+                Packed {
                     start: 200_000,
-                    ..Node::default()
+                    ..Packed::default()
                 };
                 4
             ],
@@ -1074,12 +1341,8 @@ mod tests {
         assert_eq!((d.key_span(2), d.key_ref(2)), (None, None));
         assert_eq!(far(&d), vec![3]);
         // the four nodes as the values of one mapping: looked up by key, near or far
-        let map = Node {
-            lo: 0,
-            hi: 4,
-            meta: Tag::Map as u32,
-            ..Node::default()
-        };
+        let mut map = Packed::default();
+        map.set_children(4, Tag::Map, 0, 4, &mut d.wide);
         d.nodes.push(map);
         let entries = d.map(4);
         assert_eq!(entries.get("ab"), Some(0));
@@ -1096,5 +1359,142 @@ mod tests {
             Span::new(0, 5..9),
         );
         assert_eq!((n.tag(), n.style()), (Tag::Str, Style::Folded));
+    }
+
+    /// Documents read back what they hold where payloads are wide: long mappings and
+    /// sequences, floats, large integers, decoded strings, in YAML and JSON.
+    #[test]
+    fn wide_payloads_read_back() {
+        let keys: Vec<String> = (0..300).map(|i| format!("k{i}")).collect();
+        let yaml = format!(
+            "m:\n{}s: [{}]\nf: 0.25\nbig: 8589934592\nneg: -2147483649\nesc: \"a\\tb\"\nfold: >\n  x\n  y\n",
+            keys.iter()
+                .map(|k| format!("  {k}: {k}\n"))
+                .collect::<String>(),
+            (0..300)
+                .map(|i| i.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        let json = format!(
+            "{{\"m\": {{{}}}, \"s\": [{}], \"f\": 0.25, \"big\": 8589934592, \"neg\": -2147483649, \"esc\": \"a\\tb\", \"fold\": \"x y\"}}",
+            keys.iter()
+                .map(|k| format!("\"{k}\": \"{k}\""))
+                .collect::<Vec<_>>()
+                .join(", "),
+            (0..300)
+                .map(|i| i.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        for (name, text) in [("t.yaml", yaml), ("t.json", json)] {
+            let mut sources = crate::diag::SourceMap::new();
+            let out = Loader::default().load_text(name, text, &mut sources);
+            let d = &out.docs[0];
+            let m = d.get(d.root, "m").unwrap();
+            assert_eq!(d.map(m).len(), 300, "{name}");
+            for k in [&keys[0], &keys[255], &keys[299]] {
+                assert_eq!(d.str(d.get(m, k).unwrap()), Some(k.as_str()), "{name} {k}");
+            }
+            let s = d.seq(d.get(d.root, "s").unwrap());
+            assert_eq!(s.len(), 300, "{name}");
+            assert_eq!(d.value(s[299]), Some(Value::Int(299)), "{name}");
+            let at = |k: &str| d.value(d.get(d.root, k).unwrap());
+            assert_eq!(at("f"), Some(Value::Float(0.25)), "{name}");
+            assert_eq!(at("big"), Some(Value::Int(1 << 33)), "{name}");
+            assert_eq!(at("neg"), Some(Value::Int(-2_147_483_649)), "{name}");
+            assert_eq!(at("esc"), Some(Value::Str("a\tb")), "{name}");
+            let folded = if name.ends_with("yaml") {
+                "x y\n"
+            } else {
+                "x y"
+            };
+            assert_eq!(at("fold"), Some(Value::Str(folded)), "{name}");
+            let wide = d.nodes.iter().filter(|n| n.is_wide()).count();
+            assert!(wide >= 6, "{name}: {wide} wide nodes");
+        }
+    }
+
+    /// Every payload a builder node holds comes back the same from its packed node, in the
+    /// node when it fits and in the wide table when it does not; and again after the node
+    /// moves to another document.
+    #[test]
+    fn packed_payloads_round_trip() {
+        let at = |start: u32, end: u32| Span::new(0, start as usize..end as usize);
+        // scalars other than strings, with whether their payload is wide
+        let plain = |v: Value<'_>, wide: bool| {
+            (
+                Node::scalar(v, StrRef::default(), Style::Plain, at(0, 1)),
+                0,
+                wide,
+            )
+        };
+        // strings read from `s`, written at `start..end`
+        let string = |s: StrRef, style: Style, (start, end): (u32, u32), wide: bool| {
+            (
+                Node::scalar(Value::Str(""), s, style, at(start, end)),
+                0,
+                wide,
+            )
+        };
+        let (single, double) = (Style::SingleQuoted, Style::DoubleQuoted);
+        let mut cases: Vec<(Node, NodeId, bool)> = vec![
+            plain(Value::Null, false),
+            plain(Value::Bool(true), false),
+            plain(Value::Int(-7), false),
+            plain(Value::Int(i64::from(i32::MIN)), false),
+            plain(Value::Int(1 << 40), true),
+            plain(Value::Int(i64::MIN), true),
+            plain(Value::Float(0.5), true),
+            // strings that are their span's text, plain or between quotes
+            string(StrRef::source(14, 2), Style::Plain, (14, 16), false),
+            string(StrRef::source(4, 2), single, (3, 7), false),
+            string(StrRef::source(9, 2), double, (8, 12), false),
+            string(StrRef::source(9, 0), double, (8, 10), false),
+            // strings that are not: decoded, elsewhere, or a span without its quotes
+            string(StrRef::owned(0, 2), double, (8, 12), true),
+            string(StrRef::source(14, 2), Style::Plain, (0, 1), true),
+            string(StrRef::source(4, 2), Style::Plain, (3, 7), true),
+            string(StrRef::source(0, 0), double, (0, 1), true),
+        ];
+        let collection = |tag: Tag, first: usize, len: usize| {
+            let mut n = Node::default();
+            n.set_children(tag, first, len);
+            n
+        };
+        cases.extend([
+            (collection(Tag::Seq, 0, 0), 5, false),
+            (collection(Tag::Seq, (1 << 24) - 1, 254), 5, false),
+            (collection(Tag::Seq, 1 << 24, 3), 5, true),
+            (collection(Tag::Seq, 3, 255), 5, true),
+            (collection(Tag::Map, 10, 4), 100, false),
+            (collection(Tag::Map, 100, 4), 10, false),
+            (collection(Tag::Map, (1 << 23) + 9, 2), 10, false),
+            (collection(Tag::Map, (1 << 23) + 10, 2), 10, true),
+            (collection(Tag::Map, 0, 2), 1 << 23, false),
+            (collection(Tag::Map, 0, 2), (1 << 23) + 1, true),
+            (collection(Tag::Map, 7, 300), 9, true),
+        ]);
+        let mut wide = vec![0];
+        for (node, id, is_wide) in cases {
+            let p = node.packed(id, &mut wide);
+            assert_eq!(p.is_wide(), is_wide, "{node:?} as node {id}");
+            assert_eq!(p.data(id, &wide), node.data(), "{node:?} as node {id}");
+            assert_eq!(
+                (p.tag(), p.style(), p.start, p.end),
+                (node.tag(), node.style(), node.start, node.end)
+            );
+            // moved to another document, as the same node
+            let mut other = vec![1, 2];
+            let mut q = p;
+            q.repack(id, node.data(), &mut other);
+            assert_eq!(q.data(id, &other), node.data());
+            assert_eq!(other.len(), 2 + usize::from(is_wide));
+        }
+        // a wide payload set again on its own document keeps its slot
+        let mut p = collection(Tag::Seq, 3, 300).packed(0, &mut wide);
+        let before = wide.len();
+        p.set_children(0, Tag::Seq, 4, 400, &mut wide);
+        assert_eq!((p.children(0, &wide), wide.len()), (4..404, before));
     }
 }

@@ -22,7 +22,7 @@
 //! diagnostics are always those of the sequential reader.
 
 use super::load::Parsed;
-use super::{Document, FarKey, Limits, NodeId, StrRef, Tag, id_of};
+use super::{Document, FarKey, KeyWord, Limits, NodeId, StrRef, Tag, id_of};
 use crate::diag::{Diagnostic, FileId};
 use rayon::prelude::*;
 use std::ops::Range;
@@ -311,8 +311,9 @@ impl Join {
         self.doc.items.extend_from_slice(&self.items);
         // the key span is kept relative to the node's start: read it before the start moves
         let (span, key) = (self.doc.key_range(items_node), self.doc.key_ref(items_node));
+        self.doc
+            .set_children(items_node, Tag::Seq, first, self.items.len());
         let n = self.doc.nodes.get_mut(items_node as usize)?;
-        n.set_children(Tag::Seq, first, self.items.len());
         if let Some((start, end)) = self.span {
             n.start = start;
             n.end = end;
@@ -350,15 +351,20 @@ fn shift_skeleton(doc: &mut Document, cut: u32, gap: u32, shared: &Arc<String>) 
             shift_str(&mut k);
             k
         });
+        // a string may be its span's text: read it before the span moves
+        let string = (doc.raw(id).map(|n| n.tag()) == Some(Tag::Str)).then(|| {
+            let (off, len) = super::unpack(doc.data_of(id));
+            let mut s = StrRef { off, len };
+            shift_str(&mut s);
+            s
+        });
         let Some(n) = doc.nodes.get_mut(id as usize) else {
             continue;
         };
         n.start = shift(n.start);
         n.end = shift(n.end);
-        if n.tag() == Tag::Str {
-            let mut s = n.str_ref();
-            shift_str(&mut s);
-            n.set_data(super::pack(s.off, s.len));
+        if let Some(s) = string {
+            doc.set_data_of(id, super::pack(s.off, s.len));
         }
         if span.is_some() || key.is_some() {
             keys.push((id, span, key));
@@ -386,26 +392,35 @@ fn append(doc: &mut Document, piece: Document) -> Option<()> {
             s
         }
     };
-    doc.nodes.extend(piece.nodes.iter().map(|n| {
-        let mut n = *n;
-        match n.tag() {
+    doc.nodes.reserve(piece.nodes.len());
+    for (i, n) in piece.nodes.iter().enumerate() {
+        let (old, new) = (id_of(i), id_of(i).saturating_add(node_base));
+        // a mapping's packed payload is relative to the node, and a string that is its
+        // span's text has none: both move as they are
+        let data = match n.tag() {
+            Tag::Map if !n.is_wide() => None,
             Tag::Seq | Tag::Map => {
-                let r = n.children();
+                let r = n.children(old, &piece.wide);
                 let base = if n.tag() == Tag::Seq {
                     item_base
                 } else {
                     node_base
                 };
-                n.set_children(n.tag(), r.start + base as usize, r.len());
+                Some(super::pack(r.start as u32 + base, r.len() as u32))
             }
-            Tag::Str => {
-                let s = owned(n.str_ref());
-                n.set_data(super::pack(s.off, s.len));
+            Tag::Str if n.is_wide() => {
+                let s = owned(n.str_ref(old, &piece.wide));
+                Some(super::pack(s.off, s.len))
             }
-            _ => {}
+            _ if n.is_wide() => Some(n.data(old, &piece.wide)),
+            _ => None,
+        };
+        let mut n = *n;
+        if let Some(data) = data {
+            n.repack(new, data, &mut doc.wide);
         }
-        n
-    }));
+        doc.nodes.push(n);
+    }
     // the piece's nodes come after every node of `doc`: its far keys stay sorted
     doc.far_keys.extend(piece.far_keys.iter().map(|k| FarKey {
         id: k.id.saturating_add(node_base),

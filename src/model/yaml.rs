@@ -9,7 +9,7 @@
 use super::arena::{Builder, OpenMap, OpenSeq, duplicate_key};
 use super::lenient::{self, Patch};
 use super::load::Parsed;
-use super::{Document, Limits, Node, NodeId, SkipReason, StrRef, Style, Tag, Value};
+use super::{Document, KeyWord, Limits, Node, NodeId, SkipReason, StrRef, Style, Tag, Value};
 use crate::diag::{Diagnostic, FileId, Span};
 use saphyr_parser::{Event, Parser, ScalarStyle, Span as YSpan, Tag as YTag};
 use std::borrow::Cow;
