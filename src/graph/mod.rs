@@ -189,9 +189,9 @@ impl Graph {
             default_namespace: opts.default_namespace.as_str().into(),
             ..Graph::default()
         };
-        let cluster_crds = cluster_scoped_crds(&load);
         g.load = load;
-        g.read_objects(&cluster_crds);
+        g.read_objects();
+        g.scope_custom_resources();
         g.index_objects();
         g.wl = workload::Ownership::build(&g);
         // selection and identity both read the workloads view, and not each other
@@ -207,7 +207,7 @@ impl Graph {
         g
     }
 
-    fn read_objects(&mut self, cluster_crds: &HashSet<(Box<str>, Box<str>)>) {
+    fn read_objects(&mut self) {
         let docs = &self.load.docs;
         let default_namespace = &*self.default_namespace;
         // every reference has its document; one without would be dropped. An indexed collect
@@ -224,9 +224,44 @@ impl Graph {
             .par_iter()
             .map_init(Interner::default, |strings, r| {
                 let doc = docs.get(r.doc as usize).unwrap_or(&none);
-                read_object(doc, *r, default_namespace, cluster_crds, strings)
+                read_object(doc, *r, default_namespace, strings)
             })
             .collect();
+    }
+
+    /// Makes the custom resources whose `CustomResourceDefinition` in the input says
+    /// `scope: Cluster` cluster-scoped, as the objects were read without knowing them (the
+    /// definitions are few, and found from the objects' kinds without reading every
+    /// document again).
+    fn scope_custom_resources(&mut self) {
+        let docs = &self.load.docs;
+        let cluster: HashSet<(Box<str>, Box<str>)> = self
+            .objects
+            .par_iter()
+            .filter(|o| &*o.kind == "CustomResourceDefinition")
+            .filter_map(|o| {
+                let doc = docs.get(o.r.doc as usize)?;
+                if doc.str_at(o.r.node, &["spec", "scope"]) != Some("Cluster") {
+                    return None;
+                }
+                Some((
+                    doc.str_at(o.r.node, &["spec", "group"])?.into(),
+                    doc.str_at(o.r.node, &["spec", "names", "kind"])?.into(),
+                ))
+            })
+            .collect();
+        if cluster.is_empty() {
+            return;
+        }
+        for o in &mut self.objects {
+            if cluster
+                .iter()
+                .any(|(g, k)| **g == *o.group && **k == *o.kind)
+            {
+                o.namespace = None;
+                o.namespace_explicit = false;
+            }
+        }
     }
 
     /// Builds the object indexes, each on its own thread where there are several.
@@ -641,7 +676,6 @@ fn read_object(
     doc: &Document,
     r: ObjectRef,
     default_namespace: &str,
-    cluster_crds: &HashSet<(Box<str>, Box<str>)>,
     strings: &mut Interner,
 ) -> Object {
     let node = r.node;
@@ -659,12 +693,9 @@ fn read_object(
     let explicit_ns = meta
         .and_then(|m| doc.get(m, "namespace"))
         .and_then(|n| nonempty_str(doc, n));
-    // the cluster-scoped CRDs of an input are few: compare in place rather than build a
-    // key for every object
-    let cluster_scoped = is_cluster_scoped_builtin(&kind)
-        || cluster_crds
-            .iter()
-            .any(|(g, k)| **g == *group && **k == *kind);
+    // custom resources that their definition makes cluster-scoped are told afterwards (see
+    // `Graph::scope_custom_resources`)
+    let cluster_scoped = is_cluster_scoped_builtin(&kind);
     let namespace = if cluster_scoped {
         None
     } else {
@@ -692,27 +723,6 @@ fn read_object(
         name_node,
         workload,
     }
-}
-
-/// `(group, kind)` of every custom resource whose definition in the input is cluster-scoped.
-fn cluster_scoped_crds(load: &LoadOutput) -> HashSet<(Box<str>, Box<str>)> {
-    let found: Vec<(Box<str>, Box<str>)> = load
-        .objects
-        .par_iter()
-        .filter_map(|r| {
-            let doc = load.docs.get(r.doc as usize)?;
-            if doc.str_at(r.node, &["kind"]) != Some("CustomResourceDefinition")
-                || doc.str_at(r.node, &["spec", "scope"]) != Some("Cluster")
-            {
-                return None;
-            }
-            Some((
-                doc.str_at(r.node, &["spec", "group"])?.into(),
-                doc.str_at(r.node, &["spec", "names", "kind"])?.into(),
-            ))
-        })
-        .collect();
-    found.into_iter().collect()
 }
 
 fn duplicate_warning(
