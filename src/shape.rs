@@ -304,9 +304,9 @@ impl<'a> Walk<'a, '_> {
         }
     }
 
-    /// Whether a node is a mapping or a list.
+    /// Whether a node is a mapping or a list (told from its node, without reading it).
     fn is_collection(&self, id: NodeId) -> bool {
-        matches!(self.doc.value(id), Some(Value::Map(_) | Value::Seq(_)))
+        self.doc.is_collection(id)
     }
 
     fn path_text(&self) -> String {

@@ -481,15 +481,12 @@ impl Packed {
             Tag::Int => i32::try_from(data as i64).ok().map(|i| i as u32),
             Tag::Float => None,
             Tag::Str => {
-                let s = StrRef { off: lo, len: hi };
-                let q = u32::from(matches!(
-                    self.style(),
-                    Style::SingleQuoted | Style::DoubleQuoted
-                ));
-                let inner = self.start.saturating_add(q) as usize
-                    ..(self.end.saturating_sub(q) as usize).max(self.start as usize);
-                (self.end >= self.start.saturating_add(2 * q) && s.is_source_range(inner))
-                    .then_some(0)
+                // a range of the source that is the span without its quotes (see
+                // `Packed::text_range`)
+                let q = u32::from(((self.meta >> 3) & 7).wrapping_sub(1) < 2);
+                let start = self.start.checked_add(q);
+                let len = start.and_then(|s| self.end.checked_sub(q)?.checked_sub(s));
+                (hi & OWNED == 0 && Some(lo) == start && Some(hi) == len).then_some(0)
             }
             Tag::Seq => (i64::from(lo) < 2 * PACKED_RANGE && (hi as usize) < PACKED_MAX_LEN)
                 .then_some(lo | hi << 24),
@@ -1119,6 +1116,13 @@ impl Document {
     /// Whether the node is a mapping.
     pub fn is_map(&self, id: NodeId) -> bool {
         self.raw(id).is_some_and(|n| n.tag() == Tag::Map)
+    }
+
+    /// Whether the node is a mapping or a sequence.
+    #[inline]
+    pub fn is_collection(&self, id: NodeId) -> bool {
+        self.raw(id)
+            .is_some_and(|n| matches!(n.tag(), Tag::Map | Tag::Seq))
     }
 
     /// Whether the node is null (or does not exist).

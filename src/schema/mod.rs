@@ -354,8 +354,8 @@ pub struct Schema {
 /// The hash of a field name of a type, for [`Schema::field_index`] (fixed: the same in
 /// every run). The length and three bytes tell a type's field names apart well enough for
 /// a hash (the table compares whole names), and need no pass over the name.
-fn field_hash(t: u32, name: &str) -> u64 {
-    let b = name.as_bytes();
+fn field_hash(t: u32, name: &[u8]) -> u64 {
+    let b = name;
     let n = b.len();
     let at = |i: usize| u64::from(b.get(i).copied().unwrap_or(0));
     let key = (u64::from(t) << 32)
@@ -441,8 +441,8 @@ fn index_fields(types: &[TypeEntry]) -> hashbrown::HashTable<(u32, u32)> {
             let Ok(i) = u32::try_from(i) else {
                 continue;
             };
-            table.insert_unique(field_hash(ty, name), (ty, i), |x| {
-                field_hash(x.0, name_of(x))
+            table.insert_unique(field_hash(ty, name.as_bytes()), (ty, i), |x| {
+                field_hash(x.0, name_of(x).as_bytes())
             });
         }
     }
@@ -609,13 +609,23 @@ impl Schema {
     }
 
     /// The type of field `name` of struct type `t`.
+    #[inline]
     pub fn field(&self, t: TypeId, name: &str) -> Option<FieldType> {
         let fields = self.fields(t);
-        let named = |i: u32| fields.get(i as usize).filter(|(n, _)| n == name);
-        let &(_, i) = self.field_index.find(field_hash(t.0, name), |&(ty, i)| {
-            ty == t.0 && named(i).is_some()
-        })?;
-        named(i).map(|(_, ft)| *ft)
+        let name = name.as_bytes();
+        // the field found is the one the probe compared equal: no second comparison
+        let mut found = None;
+        self.field_index.find(field_hash(t.0, name), |&(ty, i)| {
+            ty == t.0
+                && fields.get(i as usize).is_some_and(|(n, ft)| {
+                    let same = crate::model::same_bytes(n.as_bytes(), name);
+                    if same {
+                        found = Some(*ft);
+                    }
+                    same
+                })
+        });
+        found
     }
 
     /// The field names of struct type `t`, sorted (empty for non-struct types).
