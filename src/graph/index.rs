@@ -30,21 +30,43 @@ impl<const N: usize> FieldIndex<N> {
         }
     }
 
-    /// Records `id` under its fields unless an object with the same fields is there;
-    /// returns that earlier object, if any.
-    pub(crate) fn insert_first<'o>(
+    /// Room for `n` more objects (rehashing the ones there, which `fields` gives).
+    pub(crate) fn reserve<'o>(
+        &mut self,
+        n: usize,
+        objects: &'o [Object],
+        fields: impl Fn(&'o Object) -> Fields<'o, N>,
+    ) {
+        let state = &self.state;
+        self.table.reserve(n, |&x| {
+            objects
+                .get(x as usize)
+                .map_or(0, |o| hash(state, &fields(o)))
+        });
+    }
+
+    /// The hash of the fields of a key (computed apart, possibly in parallel, for
+    /// [`FieldIndex::insert_first_hashed`]).
+    pub(crate) fn hash_of(&self, key: &Fields<'_, N>) -> u64 {
+        hash(&self.state, key)
+    }
+
+    /// Records `id`, whose fields hash to `h`, unless an object with the same fields is
+    /// there; returns that earlier object, if any. The fields are read again only to tell
+    /// the object from one whose hash looks the same.
+    pub(crate) fn insert_first_hashed<'o>(
         &mut self,
         objects: &'o [Object],
         id: ObjId,
+        h: u64,
         fields: impl Fn(&'o Object) -> Fields<'o, N>,
     ) -> Option<ObjId> {
-        let key = fields(objects.get(id as usize)?);
-        let h = hash(&self.state, &key);
+        let o = objects.get(id as usize)?;
         let state = &self.state;
         let of = |x: ObjId| objects.get(x as usize).map(&fields);
         match self.table.entry(
             h,
-            |&x| of(x) == Some(key),
+            |&x| of(x) == Some(fields(o)),
             |&x| of(x).map_or(0, |k| hash(state, &k)),
         ) {
             hashbrown::hash_table::Entry::Occupied(e) => Some(*e.get()),

@@ -458,11 +458,13 @@ fn metadata_span(doc: &Document, o: &Object) -> Option<crate::diag::Span> {
 
 /// Objects by their identity, and the warnings about duplicate and nameless objects.
 fn identities(docs: &[Document], objects: &[Object]) -> (index::FieldIndex<4>, Vec<Diagnostic>) {
-    let mut keys = index::FieldIndex::with_capacity(objects.len());
+    let (mut keys, hashes) = hashed(objects, &identity, |_| true);
     let mut diagnostics = Vec::new();
-    for (i, o) in objects.iter().enumerate() {
-        let id = ObjId::try_from(i).unwrap_or(ObjId::MAX);
-        match keys.insert_first(objects, id, identity) {
+    for (id, h) in hashes {
+        let Some(o) = objects.get(id as usize) else {
+            continue;
+        };
+        match keys.insert_first_hashed(objects, id, h, identity) {
             Some(first) if o.has_name => {
                 if let Some(d) = duplicate_warning(docs, objects, first, o) {
                     diagnostics.push(d);
@@ -594,16 +596,37 @@ fn kind_indexes(
 /// The first object with each value of `fields`, among those that `keep`.
 fn first_of<'o, const N: usize>(
     objects: &'o [Object],
-    fields: impl Fn(&'o Object) -> index::Fields<'o, N>,
-    keep: impl Fn(&Object) -> bool,
+    fields: impl Fn(&'o Object) -> index::Fields<'o, N> + Sync,
+    keep: impl Fn(&Object) -> bool + Sync,
 ) -> index::FieldIndex<N> {
-    let mut ix = index::FieldIndex::with_capacity(objects.iter().filter(|o| keep(o)).count());
-    for (i, o) in objects.iter().enumerate() {
-        if keep(o) {
-            ix.insert_first(objects, ObjId::try_from(i).unwrap_or(ObjId::MAX), &fields);
-        }
+    let (mut ix, hashes) = hashed(objects, &fields, keep);
+    for (id, h) in hashes {
+        ix.insert_first_hashed(objects, id, h, &fields);
     }
     ix
+}
+
+/// An index with room for the objects that `keep`, and those objects with the hashes of
+/// their fields, computed in parallel (reading the fields may read the objects'
+/// documents, long out of the processor's caches), in input order.
+fn hashed<'o, const N: usize>(
+    objects: &'o [Object],
+    fields: &(impl Fn(&'o Object) -> index::Fields<'o, N> + Sync),
+    keep: impl Fn(&Object) -> bool + Sync,
+) -> (index::FieldIndex<N>, Vec<(ObjId, u64)>) {
+    let mut ix = index::FieldIndex::with_capacity(0);
+    let hashes: Vec<(ObjId, u64)> = objects
+        .par_iter()
+        .with_min_len(1024)
+        .enumerate()
+        .filter(|(_, o)| keep(o))
+        .map(|(i, o)| {
+            let id = ObjId::try_from(i).unwrap_or(ObjId::MAX);
+            (id, ix.hash_of(&fields(o)))
+        })
+        .collect();
+    ix.reserve(hashes.len(), objects, fields);
+    (ix, hashes)
 }
 
 /// One copy of each string that many objects share (API versions, groups, kinds,

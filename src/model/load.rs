@@ -703,6 +703,9 @@ fn read_unit(r: &Renderer, unit: &Unit) -> Input {
     }
 }
 
+/// The number of items from which a `List`'s items are looked at in parallel.
+const PARALLEL_ITEMS: usize = 4096;
+
 /// The objects of a parsed document: the root object, or the items of a `List`.
 /// `Err` gives the reason the document is skipped.
 fn find_objects(
@@ -770,10 +773,19 @@ fn find_objects(
             node: root,
         }]);
     }
-    let mut objs = Vec::new();
-    for &item in items.map_or(&[][..], |i| doc.seq(i)) {
-        let ok =
-            doc.str_at(item, &["apiVersion"]).is_some() && doc.str_at(item, &["kind"]).is_some();
+    let items = items.map_or(&[][..], |i| doc.seq(i));
+    let is_object = |&item: &NodeId| {
+        doc.str_at(item, &["apiVersion"]).is_some() && doc.str_at(item, &["kind"]).is_some()
+    };
+    // a large list's items are told in parallel: each is read for the first time since it
+    // was parsed, out of the processor's caches
+    let oks: Vec<bool> = if items.len() >= PARALLEL_ITEMS {
+        items.par_iter().with_min_len(1024).map(is_object).collect()
+    } else {
+        items.iter().map(is_object).collect()
+    };
+    let mut objs = Vec::with_capacity(items.len());
+    for (&item, ok) in items.iter().zip(oks) {
         if ok {
             objs.push(ObjectRef {
                 doc: id,
