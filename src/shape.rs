@@ -249,7 +249,7 @@ impl<'a> Walk<'a, '_> {
                         }
                         // most fields are scalars that are scalars: nothing to say, and no
                         // step to push
-                        if ft.is_scalar() && !self.is_collection(child) {
+                        if ft.is_scalar() && !self.doc.is_collection(child) {
                             continue;
                         }
                         self.path.push(Step::Key(k));
@@ -285,7 +285,7 @@ impl<'a> Walk<'a, '_> {
                         return;
                     }
                     for (i, &child) in items.iter().enumerate() {
-                        if elem.is_scalar() && !self.is_collection(child) {
+                        if elem.is_scalar() && !self.doc.is_collection(child) {
                             continue;
                         }
                         self.path.push(Step::Index(i));
@@ -302,11 +302,6 @@ impl<'a> Walk<'a, '_> {
                 }
             }
         }
-    }
-
-    /// Whether a node is a mapping or a list (told from its node, without reading it).
-    fn is_collection(&self, id: NodeId) -> bool {
-        self.doc.is_collection(id)
     }
 
     fn path_text(&self) -> String {

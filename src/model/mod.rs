@@ -481,12 +481,9 @@ impl Packed {
             Tag::Int => i32::try_from(data as i64).ok().map(|i| i as u32),
             Tag::Float => None,
             Tag::Str => {
-                // a range of the source that is the span without its quotes (see
-                // `Packed::text_range`)
-                let q = u32::from(((self.meta >> 3) & 7).wrapping_sub(1) < 2);
-                let start = self.start.checked_add(q);
-                let len = start.and_then(|s| self.end.checked_sub(q)?.checked_sub(s));
-                (hi & OWNED == 0 && Some(lo) == start && Some(hi) == len).then_some(0)
+                // a range of the source that is the one `Packed::text_range` gives back
+                let r = self.text_range();
+                (hi & OWNED == 0 && lo as usize == r.start && hi as usize == r.len()).then_some(0)
             }
             Tag::Seq => (i64::from(lo) < 2 * PACKED_RANGE && (hi as usize) < PACKED_MAX_LEN)
                 .then_some(lo | hi << 24),

@@ -354,8 +354,7 @@ pub struct Schema {
 /// The hash of a field name of a type, for [`Schema::field_index`] (fixed: the same in
 /// every run). The length and three bytes tell a type's field names apart well enough for
 /// a hash (the table compares whole names), and need no pass over the name.
-fn field_hash(t: u32, name: &[u8]) -> u64 {
-    let b = name;
+fn field_hash(t: u32, b: &[u8]) -> u64 {
     let n = b.len();
     let at = |i: usize| u64::from(b.get(i).copied().unwrap_or(0));
     let key = (u64::from(t) << 32)
@@ -613,19 +612,14 @@ impl Schema {
     pub fn field(&self, t: TypeId, name: &str) -> Option<FieldType> {
         let fields = self.fields(t);
         let name = name.as_bytes();
-        // the field found is the one the probe compared equal: no second comparison
-        let mut found = None;
-        self.field_index.find(field_hash(t.0, name), |&(ty, i)| {
+        // the entry found is the one the probe compared equal: no second comparison
+        let &(_, i) = self.field_index.find(field_hash(t.0, name), |&(ty, i)| {
             ty == t.0
-                && fields.get(i as usize).is_some_and(|(n, ft)| {
-                    let same = crate::model::same_bytes(n.as_bytes(), name);
-                    if same {
-                        found = Some(*ft);
-                    }
-                    same
-                })
-        });
-        found
+                && fields
+                    .get(i as usize)
+                    .is_some_and(|(n, _)| crate::model::same_bytes(n.as_bytes(), name))
+        })?;
+        fields.get(i as usize).map(|(_, ft)| *ft)
     }
 
     /// The field names of struct type `t`, sorted (empty for non-struct types).
