@@ -406,7 +406,10 @@ fn append(doc: &mut Document, piece: Document) -> Option<()> {
                 } else {
                     node_base
                 };
-                Some(super::pack(r.start as u32 + base, r.len() as u32))
+                Some(super::pack(
+                    (r.start as u32).saturating_add(base),
+                    r.len() as u32,
+                ))
             }
             Tag::Str if n.is_wide() => {
                 let s = owned(n.str_ref(old, &piece.wide));
