@@ -1031,35 +1031,12 @@ impl Document {
 
     #[inline]
     fn value_of(&self, id: NodeId, n: &Packed) -> Value<'_> {
-        // the payload in the node, read by one match on the tag
-        if !n.is_wide() {
-            let a = n.a;
-            match n.tag() {
-                Tag::Null => return Value::Null,
-                Tag::Bool => return Value::Bool(a != 0),
-                Tag::Int => return Value::Int(i64::from(a as i32)),
-                Tag::Str => return Value::Str(self.str_of(id, n)),
-                Tag::Seq => {
-                    let first = (a & 0x00ff_ffff) as usize;
-                    let items = self.items.get(first..first + (a >> 24) as usize);
-                    return Value::Seq(items.unwrap_or(&[]));
-                }
-                Tag::Map => return Value::Map(self.entries_of(id, n)),
-                Tag::Float => {}
-            }
-        }
-        self.wide_value_of(id, n)
-    }
-
-    #[cold]
-    #[inline(never)]
-    fn wide_value_of(&self, id: NodeId, n: &Packed) -> Value<'_> {
         match n.tag() {
             Tag::Null => Value::Null,
             Tag::Bool => Value::Bool(n.data(id, &self.wide) != 0),
             Tag::Int => Value::Int(n.data(id, &self.wide) as i64),
             Tag::Float => Value::Float(f64::from_bits(n.data(id, &self.wide))),
-            Tag::Str => Value::Str(self.key(n.str_ref(id, &self.wide))),
+            Tag::Str => Value::Str(self.str_of(id, n)),
             Tag::Seq => Value::Seq(self.items.get(n.children(id, &self.wide)).unwrap_or(&[])),
             Tag::Map => Value::Map(self.entries_of(id, n)),
         }
