@@ -594,7 +594,12 @@ spec:
 ";
     let (opt, naive) = both(&fs, yaml, false);
     assert_eq!(opt, naive);
-    let found: Vec<(&str, &str)> = opt.iter().map(|f| (&*f.rule.id, &*f.message)).collect();
+    let messages: Vec<String> = opt.iter().map(|f| f.message.to_string()).collect();
+    let found: Vec<(&str, &str)> = opt
+        .iter()
+        .zip(&messages)
+        .map(|(f, m)| (&*f.rule.id, m.as_str()))
+        .collect();
     assert_eq!(
         found,
         [
@@ -787,10 +792,10 @@ fn live_pods_let_k07_004_judge_policies() {
     };
     let (opt, naive) = both(&RuleFs::new(), &render(&c), true);
     assert_eq!(opt, naive);
-    let k07_004: Vec<&str> = opt
+    let k07_004: Vec<String> = opt
         .iter()
         .filter(|f| &*f.rule.id == "K07-004")
-        .map(|f| &*f.message)
+        .map(|f| f.message.to_string())
         .collect();
     assert_eq!(k07_004.len(), 2, "{k07_004:#?}");
     assert!(

@@ -354,10 +354,17 @@ fn manifests_cannot_inject_terminal_escapes() {
         .iter()
         .find(|f| &*f.rule.id == "K01-001")
         .unwrap();
+    let message = f.message.to_string();
     assert!(
-        !f.message.contains('\u{1b}') && !f.message.contains('\u{7}'),
-        "{:?}",
-        f.message
+        !message.contains('\u{1b}') && !message.contains('\u{7}'),
+        "{message:?}"
+    );
+    // nor any other control character (the values' separator included)
+    assert!(
+        !message
+            .chars()
+            .any(|c| c.is_control() && c != '\n' && c != '\t'),
+        "{message:?}"
     );
     assert!(!f.resource.name.contains('\u{1b}'));
     let text = kanon::report::text::render_plain(&r.sources, &r.findings);

@@ -338,7 +338,7 @@ fn generated_cases_have_long_paths() {
             .iter()
             .filter(|f| {
                 &*f.rule.id == "OWN-001"
-                    && f.message.contains(&format!(
+                    && f.message.to_string().contains(&format!(
                         "reaches `{}/{}`",
                         f.resource.namespace.as_deref().unwrap_or(""),
                         f.resource.name
@@ -412,7 +412,7 @@ fn the_shortest_path_is_reported_and_ties_are_broken_by_input_order() {
         .find(|f| {
             &*f.rule.id == "OWN-001"
                 && &*f.resource.name == "start"
-                && f.message.contains("`b/goal`")
+                && f.message.to_string().contains("`b/goal`")
         })
         .expect("start reaches goal");
     // start → (secrets of a) hop1 or hop2 → (impersonate) goal: two steps, not three

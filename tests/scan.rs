@@ -147,7 +147,7 @@ rule ORG-001 other-tag {
     .unwrap();
     std::fs::remove_dir_all(&dir).unwrap();
     assert!(!r.has_errors(), "{:#?}", r.diagnostics);
-    let messages: Vec<&str> = r.findings.iter().map(|f| &*f.message).collect();
+    let messages: Vec<String> = r.findings.iter().map(|f| f.message.to_string()).collect();
     assert_eq!(
         messages,
         [

@@ -1,6 +1,6 @@
 //! Turning a matched row into a [`Finding`]: resource, location, message and evidence.
 
-use super::finding::{Evidence, Finding, FindingData, Location, Resource};
+use super::finding::{Evidence, Finding, FindingData, Location, Message, Resource};
 use super::fixes::Autofix;
 use super::interp::{Ctx, Env};
 use super::value::Val;
@@ -17,7 +17,7 @@ fn escaped(c: char) -> bool {
 /// Whether `s` needs [`sanitize`] to escape anything. Control characters are U+0000 to
 /// U+001F and U+007F to U+009F: in UTF-8 a byte below 0x20, 0x7F, or 0xC2 then 0x80 to
 /// 0x9F; the characters are decoded only when a byte says one may be there.
-fn needs_escape(s: &str) -> bool {
+pub(crate) fn needs_escape(s: &str) -> bool {
     s.bytes().any(|b| b < 0x20 || b == 0x7f || b == 0xc2) && s.chars().any(escaped)
 }
 
@@ -228,15 +228,10 @@ pub fn finding(ctx: &Ctx<'_>, rule: &Rule, env: &mut Env, sources: &SourceMap) -
         .as_ref()
         .and_then(|e| ctx.locate(e, env))
         .or_else(|| ctx.span_of(&Val::Obj(resource_id)))?;
-    let mut buf = std::mem::take(&mut env.message);
-    buf.clear();
-    ctx.write_message(&rule.message, env, &mut buf);
-    let message = if needs_escape(&buf) {
-        sanitize(&buf)
-    } else {
-        buf.as_str().to_owned()
-    };
-    env.message = buf;
+    let mut values = std::mem::take(&mut env.message);
+    ctx.write_message_values(&rule.message, env, &mut values);
+    let message = values.finish();
+    env.message = values;
     // (read again: evaluating the place and the message binds only variables of their own)
     let objects = || bound_objects(rule, env).chain(env.witnesses.iter().copied());
     // most findings are about their resource alone: no list of objects made for them
@@ -267,6 +262,7 @@ pub fn finding(ctx: &Ctx<'_>, rule: &Rule, env: &mut Env, sources: &SourceMap) -
     };
     let mut evidence = evidence;
     let (text, paths) = ctx.rule_text(rule);
+    let message_template = Arc::clone(&text.message);
     if paths {
         evidence.extend(path_steps(ctx, rule, env, sources));
     }
@@ -290,7 +286,7 @@ pub fn finding(ctx: &Ctx<'_>, rule: &Rule, env: &mut Env, sources: &SourceMap) -
                 .and_then(|d| d.helm_source.clone()),
         }),
         location: Location::of(sources, span),
-        message: message.into(),
+        message: Message::new(message_template, message),
         evidence: evidence.into(),
         rendered: None,
         value_source: None,

@@ -71,6 +71,231 @@ pub struct Resource {
     pub helm_source: Option<Arc<str>>,
 }
 
+/// What separates the values of a [`Message`]: a control character, which the escaped
+/// values never contain.
+const SEPARATOR: char = '\u{1}';
+
+/// The texts of a rule's message around its interpolated values: one more than the values
+/// (the values go between them), escaped as messages are. Shared by the rule's findings.
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct Template(Box<[Box<str>]>);
+
+impl Template {
+    /// A template of the given texts (at least one; none reads as one empty text).
+    pub fn new(literals: Vec<String>) -> Template {
+        let mut texts: Vec<Box<str>> = literals
+            .into_iter()
+            .map(|l| {
+                if super::emit::needs_escape(&l) {
+                    super::emit::sanitize(&l).into()
+                } else {
+                    l.into()
+                }
+            })
+            .collect();
+        if texts.is_empty() {
+            texts.push("".into());
+        }
+        Template(texts.into())
+    }
+}
+
+/// A finding's message, kept as the values its rule's message interpolates beside the
+/// rule's shared [`Template`]; the text is put together where it is read.
+#[derive(Clone, Debug)]
+pub struct Message {
+    template: Arc<Template>,
+    /// The values, each escaped, separated by [`SEPARATOR`].
+    values: Box<str>,
+}
+
+impl Message {
+    /// The message of `values` (made by [`MessageValues`]) in `template`.
+    pub fn new(template: Arc<Template>, values: Box<str>) -> Message {
+        Message { template, values }
+    }
+
+    /// A message given whole, kept as it is.
+    pub fn plain(text: &str) -> Message {
+        Message {
+            template: Arc::new(Template(vec![Box::<str>::from(text)].into())),
+            values: "".into(),
+        }
+    }
+
+    /// The pieces of the text, in order: a template text, a value, a template text, ...
+    pub fn pieces(&self) -> impl Iterator<Item = &str> + Clone {
+        let mut values = self.values.split(SEPARATOR);
+        let last = self.template.0.len().saturating_sub(1);
+        self.template
+            .0
+            .iter()
+            .enumerate()
+            .flat_map(move |(i, text)| {
+                let value = if i < last { values.next() } else { None };
+                [Some(&**text), value]
+            })
+            .flatten()
+    }
+
+    /// The text's bytes.
+    fn bytes(&self) -> impl Iterator<Item = u8> + '_ {
+        self.pieces().flat_map(str::bytes)
+    }
+
+    /// The text's length in bytes.
+    pub fn len(&self) -> usize {
+        self.pieces().map(str::len).sum()
+    }
+
+    /// Whether the text is empty.
+    pub fn is_empty(&self) -> bool {
+        self.pieces().all(str::is_empty)
+    }
+
+    /// Bytes of the heap the message holds itself (the template is shared).
+    pub fn heap_bytes(&self) -> usize {
+        self.values.len()
+    }
+}
+
+impl std::fmt::Display for Message {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.pieces().try_for_each(|p| f.write_str(p))
+    }
+}
+
+impl PartialEq for Message {
+    fn eq(&self, other: &Message) -> bool {
+        (Arc::ptr_eq(&self.template, &other.template) && self.values == other.values)
+            || (self.len() == other.len() && self.bytes().eq(other.bytes()))
+    }
+}
+
+impl Eq for Message {}
+
+impl PartialOrd for Message {
+    fn partial_cmp(&self, other: &Message) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Message {
+    /// The texts' order (`str`'s, byte by byte).
+    fn cmp(&self, other: &Message) -> std::cmp::Ordering {
+        if Arc::ptr_eq(&self.template, &other.template) && self.values == other.values {
+            return std::cmp::Ordering::Equal;
+        }
+        self.bytes().cmp(other.bytes())
+    }
+}
+
+impl Serialize for Message {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// Gathers the values of a [`Message`]: each is written, then escaped, then separated from
+/// the next.
+#[derive(Debug, Default)]
+pub struct MessageValues {
+    text: String,
+    count: usize,
+}
+
+impl MessageValues {
+    /// Starts over, keeping the buffer.
+    pub fn clear(&mut self) {
+        self.text.clear();
+        self.count = 0;
+    }
+
+    /// Adds the value `write` writes.
+    pub fn push_with(&mut self, write: impl FnOnce(&mut String)) {
+        if self.count > 0 {
+            self.text.push(SEPARATOR);
+        }
+        self.count += 1;
+        let start = self.text.len();
+        write(&mut self.text);
+        if let Some(v) = self.text.get(start..) {
+            if super::emit::needs_escape(v) {
+                let escaped = super::emit::sanitize(v);
+                self.text.truncate(start);
+                self.text.push_str(&escaped);
+            }
+        }
+    }
+
+    /// The values, for [`Message::new`].
+    pub fn finish(&self) -> Box<str> {
+        self.text.as_str().into()
+    }
+}
+
+/// The objects of a finding's evidence chain: most findings have none, and pay a pointer.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Evidences(Option<Box<Box<[Evidence]>>>);
+
+impl Evidences {
+    /// The objects, as a list of their own.
+    pub fn into_vec(self) -> Vec<Evidence> {
+        self.0.map_or_else(Vec::new, |v| v.into_vec())
+    }
+
+    /// Bytes of the heap the list holds itself.
+    pub fn heap_bytes(&self) -> usize {
+        self.0.as_ref().map_or(0, |v| {
+            std::mem::size_of::<Box<[Evidence]>>() + std::mem::size_of_val(&***v)
+        })
+    }
+}
+
+impl From<Vec<Evidence>> for Evidences {
+    fn from(v: Vec<Evidence>) -> Evidences {
+        Evidences((!v.is_empty()).then(|| Box::new(v.into_boxed_slice())))
+    }
+}
+
+impl std::ops::Deref for Evidences {
+    type Target = [Evidence];
+    fn deref(&self) -> &[Evidence] {
+        self.0.as_deref().map_or(&[], |v| v)
+    }
+}
+
+impl std::ops::DerefMut for Evidences {
+    fn deref_mut(&mut self) -> &mut [Evidence] {
+        match &mut self.0 {
+            Some(v) => v,
+            None => &mut [],
+        }
+    }
+}
+
+impl<'a> IntoIterator for &'a Evidences {
+    type Item = &'a Evidence;
+    type IntoIter = std::slice::Iter<'a, Evidence>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.iter()
+    }
+}
+
+impl<'a> IntoIterator for &'a mut Evidences {
+    type Item = &'a mut Evidence;
+    type IntoIter = std::slice::IterMut<'a, Evidence>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.iter_mut()
+    }
+}
+
+impl Serialize for Evidences {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.iter())
+    }
+}
+
 /// A finding: a pointer to its [`FindingData`], whose fields it gives access to.
 /// Findings are gathered from every thread and then sorted; boxed, that moves a pointer
 /// each time rather than the whole finding, and the gathered lists cost a pointer per
@@ -112,9 +337,9 @@ pub struct FindingData {
     /// Where.
     pub location: Location,
     /// The message.
-    pub message: Box<str>,
+    pub message: Message,
     /// Objects that made the finding (graph rules).
-    pub evidence: Box<[Evidence]>,
+    pub evidence: Evidences,
     /// Where the finding is in the rendered output of a Helm chart or Kustomize overlay,
     /// when `location` was mapped back to the template or resource file that wrote it.
     /// Boxed, as are the other rare parts: most findings have none, and each finding pays
@@ -148,13 +373,13 @@ impl FindingData {
             .map(|e| e.step.as_ref().map_or(0, String::capacity))
             .sum();
         std::mem::size_of::<FindingData>()
-            + self.message.len()
-            + std::mem::size_of_val(&*self.evidence)
+            + self.message.heap_bytes()
+            + self.evidence.heap_bytes()
             + evidence
     }
 
     /// The sort key that makes output deterministic.
-    pub fn sort_key(&self) -> (&str, u32, u32, &str, &str) {
+    pub fn sort_key(&self) -> (&str, u32, u32, &str, &Message) {
         (
             &self.location.file,
             self.location.line,
@@ -195,5 +420,60 @@ mod tests {
         // 214,000 findings at 100k objects: 160 bytes each took a 160-byte block
         assert!(std::mem::size_of::<FindingData>() <= 128);
         assert_eq!(std::mem::size_of::<Location>(), 48);
+        assert_eq!(std::mem::size_of::<Evidences>(), 8);
+    }
+
+    fn message(literals: &[&str], values: &[&str]) -> Message {
+        let template = Arc::new(Template::new(
+            literals.iter().map(|l| l.to_string()).collect(),
+        ));
+        let mut m = MessageValues::default();
+        for v in values {
+            m.push_with(|out| out.push_str(v));
+        }
+        Message::new(template, m.finish())
+    }
+
+    #[test]
+    fn a_message_reads_as_its_template_filled_in() {
+        let m = message(
+            &["container `", "` of ", "", " runs"],
+            &["app", "Pod", " `p`"],
+        );
+        assert_eq!(m.to_string(), "container `app` of Pod `p` runs");
+        assert_eq!(m.len(), m.to_string().len());
+        assert_eq!(message(&["no values"], &[]).to_string(), "no values");
+        assert_eq!(message(&["", ""], &[""]).to_string(), "");
+        assert_eq!(Message::plain("as is\u{1}").to_string(), "as is\u{1}");
+        // values keep their bytes apart from the separator: a control character in one
+        // is escaped, as the whole message was
+        let hostile = message(&["a ", " b ", ""], &["x\u{1}y", "\u{1b}[31m"]);
+        assert_eq!(hostile.to_string(), "a x\\u{1}y b \\u{1b}[31m");
+        assert_eq!(message(&["a\u{7} ", ""], &["v"]).to_string(), "a\\u{7} v");
+    }
+
+    #[test]
+    fn messages_compare_as_their_texts() {
+        // the same text split differently between template and values is equal, and the
+        // order is the texts' byte order whatever the split
+        let a = message(&["", " ", ""], &["a b", "c"]);
+        let b = message(&["", " ", ""], &["a", "b c"]);
+        assert_eq!(a, b);
+        assert_eq!(a.cmp(&b), std::cmp::Ordering::Equal);
+        let texts = [
+            message(&["x", ""], &["a"]),
+            message(&["x", "!"], &["a"]),
+            message(&["x", ""], &["a!"]),
+            message(&["x", ""], &[""]),
+            message(&["", "b"], &["x"]),
+            Message::plain("xa"),
+            Message::plain("xa "),
+        ];
+        for l in &texts {
+            for r in &texts {
+                assert_eq!(l.cmp(r), l.to_string().cmp(&r.to_string()), "{l} vs {r}");
+                assert_eq!(l == r, l.to_string() == r.to_string(), "{l} vs {r}");
+            }
+        }
     }
 }

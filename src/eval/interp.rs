@@ -120,6 +120,9 @@ pub struct RuleText {
     pub fix: Arc<str>,
     /// OWASP categories.
     pub owasp: Arc<[String]>,
+    /// The texts of the message around its values.
+    #[serde(skip)]
+    pub message: Arc<super::finding::Template>,
 }
 
 impl RuleText {
@@ -131,8 +134,27 @@ impl RuleText {
             title: r.title.as_str().into(),
             fix: r.fix.as_str().into(),
             owasp: r.owasp.clone().into(),
+            message: Arc::new(message_template(&r.message)),
         }
     }
+}
+
+/// The texts of a rule's message around its interpolated values (an empty text between
+/// two values that touch).
+fn message_template(parts: &[crate::check::ir::MessagePart]) -> super::finding::Template {
+    use crate::check::ir::MessagePart;
+    let mut texts = vec![String::new()];
+    for part in parts {
+        match part {
+            MessagePart::Text(t) => {
+                if let Some(last) = texts.last_mut() {
+                    last.push_str(t);
+                }
+            }
+            MessagePart::Expr(_) => texts.push(String::new()),
+        }
+    }
+    super::finding::Template::new(texts)
 }
 
 /// Objects by namespace, for the scans that the graph does not index itself.
@@ -171,7 +193,7 @@ pub struct Env {
     image_next: usize,
     /// The buffer a finding's message is written into, so that the message kept is one
     /// allocation of its exact size.
-    pub(crate) message: String,
+    pub(crate) message: super::finding::MessageValues,
     /// The fixes that could not be made, shared by the findings of a rule that give the
     /// same reason (most fixes of a cluster export: its items cannot be fixed in place), by
     /// the rule's address (see [`super::emit`]).
@@ -1120,6 +1142,23 @@ impl<'g> Ctx<'g> {
 
     /// Appends a message's text to `out`: its literal parts, and the display of each
     /// expression's value.
+    /// The values a message interpolates, for a [`super::finding::Message`].
+    pub(crate) fn write_message_values(
+        &self,
+        parts: &[crate::check::ir::MessagePart],
+        env: &mut Env,
+        out: &mut super::finding::MessageValues,
+    ) {
+        use crate::check::ir::MessagePart;
+        out.clear();
+        for part in parts {
+            if let MessagePart::Expr(e) = part {
+                let v = self.eval(e, env);
+                out.push_with(|text| self.display_into(&v, text));
+            }
+        }
+    }
+
     pub(crate) fn write_message(
         &self,
         parts: &[crate::check::ir::MessagePart],

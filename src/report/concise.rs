@@ -19,7 +19,7 @@ pub fn write(w: &mut dyn Write, findings: &[Finding], base: Option<&Path>) -> io
             l.column,
             f.severity,
             f.rule.id,
-            one_line(&f.message)
+            one_line(&f.message.to_string())
         )?;
     }
     Ok(())

@@ -39,6 +39,13 @@ impl Fnv1a128 {
         self.write(s.as_bytes());
     }
 
+    /// Adds a string given in pieces, as [`Self::field`] adds the whole.
+    pub fn pieces<'a>(&mut self, pieces: impl Iterator<Item = &'a str> + Clone) {
+        let len: usize = pieces.clone().map(str::len).sum();
+        self.write(&(len as u64).to_le_bytes());
+        pieces.for_each(|p| self.write(p.as_bytes()));
+    }
+
     /// The hash as 32 lowercase hex digits.
     pub fn hex(self) -> String {
         format!("{:032x}", self.0)
@@ -60,7 +67,7 @@ pub fn fingerprint(f: &Finding) -> String {
         None => h.write(&[0]),
     }
     h.field(&f.resource.name);
-    h.field(&f.message);
+    h.pieces(f.message.pieces());
     h.hex()
 }
 

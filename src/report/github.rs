@@ -91,7 +91,7 @@ pub fn write(
             command(f.severity),
             &f.location,
             &title,
-            &f.message,
+            &f.message.to_string(),
             base,
         )?;
     }

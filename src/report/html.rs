@@ -514,7 +514,7 @@ fn write_row(out: &mut String, i: usize, f: &Finding, r: &Report<'_>) {
         escape(&object),
         escape(&file),
         f.location.line,
-        escape(&f.message),
+        escape(&f.message.to_string()),
         escape(&text),
         colour(f.severity),
         f.severity,
@@ -524,7 +524,7 @@ fn write_row(out: &mut String, i: usize, f: &Finding, r: &Report<'_>) {
         escape(&file),
         f.location.line,
         f.location.column,
-        inline(&f.message)
+        inline(&f.message.to_string())
     );
     let _ = write!(
         out,

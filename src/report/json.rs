@@ -82,7 +82,7 @@ struct FindingOut<'a> {
     owasp: &'a [String],
     resource: &'a Resource,
     location: &'a Location,
-    message: &'a str,
+    message: &'a crate::eval::finding::Message,
     fix: &'a str,
     evidence: &'a [Evidence],
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -350,6 +350,21 @@ mod pretty {
             Ok(())
         } else {
             serde_json::to_writer(&mut *out, s).map_err(std::io::Error::other)
+        }
+    }
+
+    /// A finding's message, as [`string`] writes its text, put together in place when no
+    /// piece needs escaping.
+    fn message(out: &mut Vec<u8>, m: &crate::eval::finding::Message) -> Result<()> {
+        if m.pieces()
+            .all(|p| crate::model::json::plain_run(p.as_bytes(), 0) == p.len())
+        {
+            out.push(b'"');
+            m.pieces().for_each(|p| out.extend_from_slice(p.as_bytes()));
+            out.push(b'"');
+            Ok(())
+        } else {
+            string(out, &m.to_string())
         }
     }
 
@@ -649,7 +664,7 @@ mod pretty {
         o.next(out, Some("location"))?;
         location(out, &f.location, inner)?;
         o.next(out, Some("message"))?;
-        string(out, &f.message)?;
+        message(out, &f.message)?;
         o.next(out, Some("fix"))?;
         string(out, &f.rule.fix)?;
         o.next(out, Some("evidence"))?;
@@ -694,6 +709,7 @@ pub(crate) mod tests {
                 title: "a \"quoted\" title".into(),
                 fix: "fix it".into(),
                 owasp: vec!["K01:2022".to_string()].into(),
+                message: std::sync::Arc::new(crate::eval::finding::Template::new(Vec::new())),
             }),
             severity: Severity::High,
             resource: std::sync::Arc::new(Resource {
@@ -704,7 +720,7 @@ pub(crate) mod tests {
                 helm_source: None,
             }),
             location: Location::of(sources, Span::new(0, i % 7..i % 7 + 1)),
-            message: format!("line one\nline two é {i}").into(),
+            message: crate::eval::finding::Message::plain(&format!("line one\nline two é {i}")),
             evidence: match i % 5 {
                 0 => vec![Evidence {
                     kind: "ServiceAccount".into(),

@@ -136,7 +136,7 @@ pub fn write(
             let _ = writeln!(
                 suites,
                 "      <failure message=\"{}\" type=\"{}\">{}</failure>",
-                escape(&f.message),
+                escape(&f.message.to_string()),
                 f.severity,
                 escape(&body)
             );

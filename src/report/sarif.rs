@@ -223,7 +223,10 @@ fn result(
         v.insert("ruleIndex".into(), json!(i));
     }
     v.insert("level".into(), json!(level(f.severity)));
-    v.insert("message".into(), json!({ "text": sentence(&f.message) }));
+    v.insert(
+        "message".into(),
+        json!({ "text": sentence(&f.message.to_string()) }),
+    );
     v.insert("locations".into(), json!([physical(&f.location, base)]));
     let related: Vec<Value> = f
         .evidence
