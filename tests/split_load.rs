@@ -8,8 +8,13 @@ use kanon::model::{Document, LoadOutput, Loader, NodeId, Value};
 
 /// Loads `text` with splitting forced (`split`) or disabled, on a 4-thread pool.
 fn load(name: &str, text: &str, split: bool) -> (LoadOutput, SourceMap) {
+    load_on(4, name, text, split)
+}
+
+/// [`load`] on a pool of `threads` threads.
+fn load_on(threads: usize, name: &str, text: &str, split: bool) -> (LoadOutput, SourceMap) {
     let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(4)
+        .num_threads(threads)
         .build()
         .unwrap();
     pool.install(|| {
@@ -113,6 +118,32 @@ fn yaml_list(n: usize) -> String {
     }
     t.push_str("kind: List\nmetadata:\n  resourceVersion: \"\"\n");
     t
+}
+
+/// On one thread a YAML `List` or stream is still read in pieces, one after the other (the
+/// sequential reader's nodes of the whole file would sit beside the packed ones), with the
+/// same result; a JSON `List` is read sequentially there.
+#[test]
+fn one_thread_reads_yaml_in_pieces_and_json_whole() {
+    let stream: String = (0..200)
+        .map(|i| format!("---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm-{i}\ndata:\n  k: 'v {i}'\n"))
+        .collect();
+    for (name, text) in [("list.yaml", yaml_list(200)), ("stream.yaml", stream)] {
+        let (seq, _) = load_on(1, name, &text, false);
+        let (one, _) = load_on(1, name, &text, true);
+        let (four, _) = load(name, &text, true);
+        assert!(one.pieces > 1, "{name}: {} pieces", one.pieces);
+        assert_eq!(seq.docs.len(), one.docs.len());
+        assert_eq!(four.docs.len(), one.docs.len());
+        for ((d0, d1), d4) in seq.docs.iter().zip(&one.docs).zip(&four.docs) {
+            same_tree(d0, d0.root, d1, d1.root, "");
+            same_tree(d4, d4.root, d1, d1.root, "");
+        }
+        assert_eq!(seq.objects.len(), one.objects.len());
+    }
+    let (json, _) = load_on(1, "list.json", &json_list(200), true);
+    assert_eq!(json.pieces, 0);
+    assert_eq!(json.objects.len(), 200);
 }
 
 #[test]
