@@ -191,8 +191,8 @@ pub struct Env {
     image_memo: Vec<(Box<str>, Arc<ImageRef>)>,
     /// The entry of `image_memo` the next new image replaces once it is full.
     image_next: usize,
-    /// The buffer a finding's message is written into, so that the message kept is one
-    /// allocation of its exact size.
+    /// The buffer a finding's message values are written into, so that the values kept
+    /// are one allocation of their exact size.
     pub(crate) message: super::finding::MessageValues,
     /// The fixes that could not be made, shared by the findings of a rule that give the
     /// same reason (most fixes of a cluster export: its items cannot be fixed in place), by
@@ -1140,9 +1140,8 @@ impl<'g> Ctx<'g> {
         v
     }
 
-    /// Appends a message's text to `out`: its literal parts, and the display of each
-    /// expression's value.
-    /// The values a message interpolates, for a [`super::finding::Message`].
+    /// The values a message interpolates, for a [`super::finding::Message`] (its texts
+    /// are the rule's template).
     pub(crate) fn write_message_values(
         &self,
         parts: &[crate::check::ir::MessagePart],
@@ -1159,6 +1158,8 @@ impl<'g> Ctx<'g> {
         }
     }
 
+    /// Appends a message's text to `out`: its literal parts, and the display of each
+    /// expression's value.
     pub(crate) fn write_message(
         &self,
         parts: &[crate::check::ir::MessagePart],

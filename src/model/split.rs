@@ -60,7 +60,6 @@ pub(crate) fn parse(
     if text.len() < min_bytes.max(1) || (json && threads < 2) {
         return None;
     }
-    let threads = threads.max(1);
     let piece = (text.len() / (4 * threads)).clamp(1, PIECE_BYTES);
     if json {
         // the items cut where the export's layout says they start; where that guess was
