@@ -528,6 +528,17 @@ impl Run<'_, '_> {
                 }
             }
         }
+        if depth > 0 {
+            // an inner binding's values one at a time, as `each` would visit them: no list
+            // made for every row of the bindings before it
+            for v in ctx.source_iter(&b.source, env) {
+                env.set(b.var, v);
+                if self.holds(depth, env) {
+                    self.rows(depth + 1, env, premises, out);
+                }
+            }
+            return;
+        }
         let values = ctx.source_values(&b.source, env);
         self.each(
             depth,
