@@ -310,11 +310,10 @@ pub fn compute(ctx: &mut Ctx<'_>, program: &Program) {
                     found.list
                 })
                 .collect();
-            let mut found = Found::default();
-            found.list.reserve(lists.iter().map(Vec::len).sum());
-            for list in lists {
-                found.list.extend(list);
-            }
+            let found = Found {
+                list: lists.into_iter().flatten().collect(),
+                ..Found::default()
+            };
             rels = Arc::try_unwrap(std::mem::take(&mut ctx.relations))
                 .unwrap_or_else(|shared| (*shared).clone());
             if round > MAX_ROUNDS {
