@@ -761,3 +761,105 @@ rule KEPT-003 two-objects {
         kept.first()
     );
 }
+
+/// A step's text is written when a finding shows it, from the values its derivation gave
+/// the variables the message reads (a `for` binding's, a column's, one the message binds
+/// itself); a message that reads a relation is written when the step is derived. Both read
+/// as the case's message over the derivation's values.
+#[test]
+fn step_texts_read_as_their_derivations_values() {
+    const RULES: &str = r#"
+relation peer(a, b) {
+  case {
+    for a in serviceaccounts, b in serviceaccounts(a.namespace)
+    where b.name != a.name
+  }
+}
+
+relation hop(a, b) {
+  case {
+    for a in serviceaccounts, bd in a.bindings, r in bd.role.rules, b in serviceaccounts(bd.namespace)
+    where b.name == "two"
+    step at bd "`{a.name}` may {r.verbs} through `{bd.name}` and so act as `{b.name}` ({len(r.resources)} kinds)"
+  }
+  case {
+    for a in serviceaccounts, m in hop(a), b in peer(m)
+    where b.name != a.name
+    step at b "`{m.name}` knows `{b.name}`, one of {len(peer(m))} peers"
+  }
+}
+
+rule OWN-101 hops {
+  severity low
+  for a in serviceaccounts, b in hop(a)
+  report at a "`{a.name}` reaches `{b.name}`"
+}
+"#;
+    const YAML: &str = r#"apiVersion: v1
+kind: ServiceAccount
+metadata: {name: one, namespace: a}
+---
+apiVersion: v1
+kind: ServiceAccount
+metadata: {name: two, namespace: a}
+---
+apiVersion: v1
+kind: ServiceAccount
+metadata: {name: three, namespace: a}
+---
+apiVersion: v1
+kind: ServiceAccount
+metadata: {name: four, namespace: b}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {name: tokens, namespace: a}
+rules:
+  - {apiGroups: [""], resources: [serviceaccounts/token, pods, secrets], verbs: [create, get]}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: mint, namespace: a}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: tokens}
+subjects:
+  - {kind: ServiceAccount, name: one, namespace: a}
+"#;
+    let mut sources = SourceMap::new();
+    let mut fs = RuleFs::default();
+    fs.add_embedded("own", "own.kanon", RULES);
+    let entry = fs.embedded_rules("own");
+    let compiled = compile(&fs, &entry, &Overrides::new(), &mut sources);
+    assert!(!compiled.has_errors(), "{:#?}", compiled.diagnostics);
+    let load = Loader::default().load_text("cluster.yaml", YAML.to_string(), &mut sources);
+    let graph = Graph::build(load, &GraphOptions::default());
+    let (plan, errors) = kanon::plan::plan(&compiled.program);
+    assert!(errors.is_empty(), "{errors:?}");
+    let found = execute(&compiled.program, &plan, &graph, &sources).findings;
+    let naive = reference::evaluate(&compiled.program, &graph, &sources);
+    assert_eq!(normalize(found.clone()), normalize(naive));
+    let paths: Vec<(String, Vec<String>)> = found
+        .iter()
+        .map(|f| (f.message.to_string(), steps(f)))
+        .collect();
+    assert_eq!(
+        paths,
+        vec![
+            (
+                "`one` reaches `three`".to_string(),
+                vec![
+                    "`one` may [create, get] through `mint` and so act as `two` (3 kinds)"
+                        .to_string(),
+                    "`two` knows `three`, one of 2 peers".to_string(),
+                ],
+            ),
+            (
+                "`one` reaches `two`".to_string(),
+                vec![
+                    "`one` may [create, get] through `mint` and so act as `two` (3 kinds)"
+                        .to_string(),
+                ],
+            ),
+        ],
+        "{paths:#?}"
+    );
+}

@@ -141,7 +141,7 @@ fn path_steps(ctx: &Ctx<'_>, rule: &Rule, env: &mut Env, sources: &SourceMap) ->
                     .span
                     .or_else(|| s.object.and_then(|id| ctx.span_of(&Val::Obj(id))))
                     .map(|sp| Location::of(sources, sp)),
-                step: Some(sanitize(&s.text)),
+                step: Some(sanitize(s.text(ctx))),
             });
         }
     }

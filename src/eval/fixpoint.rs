@@ -22,7 +22,7 @@ use super::emit::obj_of;
 use super::interp::{Ctx, Env, Mode};
 use super::value::Val;
 use crate::FastHash;
-use crate::check::ir::{Case, Expr, Program, Source};
+use crate::check::ir::{Case, Expr, MessagePart, Program, Source, VarId};
 use crate::diag::Span;
 use crate::graph::ObjId;
 use rayon::prelude::*;
@@ -32,15 +32,48 @@ use std::sync::Arc;
 /// Most rounds a stratum runs: the longest path (in steps of its base cases) it finds.
 pub const MAX_ROUNDS: u32 = crate::limits::MAX_PATH_ROUNDS;
 
-/// One step of a path: what the case's `step` clause said and where it points.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+/// One step of a path: what the case's `step` clause says and where it points.
+#[derive(Debug)]
 pub struct StepEvidence {
     /// The object the step is about (the `at` value's object, else the first column's).
     pub object: Option<ObjId>,
     /// Where the `at` value is in the input.
     pub span: Option<Span>,
-    /// The step's text.
-    pub text: String,
+    /// The step's text, written the first time a finding shows it (most derivations are
+    /// never shown: writing each one's text was a tenth of computing the relations).
+    text: std::sync::OnceLock<String>,
+    /// What writes it: the case's message and the values the derivation gave the variables
+    /// it reads. `None` for a text written at once (a message that reads a relation, whose
+    /// facts change from round to round).
+    source: Option<(Arc<LaterText>, Box<[Val]>)>,
+}
+
+impl StepEvidence {
+    /// The step's text: the case's message over the values the derivation had (the graph
+    /// does not change, so it reads as it would have then).
+    pub fn text(&self, ctx: &Ctx<'_>) -> &str {
+        self.text.get_or_init(|| {
+            let mut out = String::new();
+            if let Some((later, values)) = &self.source {
+                let mut env = Env::new(later.vars);
+                for (&var, v) in later.reads.iter().zip(values.iter()) {
+                    env.set(var, v.clone());
+                }
+                ctx.write_message(&later.parts, &mut env, &mut out);
+            }
+            out
+        })
+    }
+}
+
+/// A case's step message whose texts are written when a finding shows them.
+#[derive(Debug)]
+struct LaterText {
+    parts: Vec<MessagePart>,
+    /// The variables the message reads, whose values each derivation keeps.
+    reads: Vec<VarId>,
+    /// The case's number of variables.
+    vars: usize,
 }
 
 /// A fact of a relation and one derivation of it.
@@ -408,7 +441,10 @@ fn seed_values(
     let mut out = HashSet::default();
     for s in seeds {
         let n = program.rules.get(s.rule).map_or(0, |r| r.vars.len());
-        let values = ctx.source_values(&s.source, &mut Env::new(n));
+        // a value an earlier seed kept needs no test: the seeds are their union (the later
+        // rules of a program often range over what the earlier ones kept already)
+        let mut values = ctx.source_values(&s.source, &mut Env::new(n));
+        values.retain(|v| !matches!(v, Val::Obj(o) if out.contains(o)));
         // chunks on the thread pool, each with its own environment
         out.extend(in_chunks(&values, |chunk| {
             let mut env = Env::new(n);
@@ -479,6 +515,25 @@ fn run_case(
             }
         }
     }
+    // the step's text is written when a finding shows it, unless its message reads a
+    // relation (whose facts grow from round to round)
+    let message = case.step.as_ref().and_then(|s| {
+        let mut calls = Vec::new();
+        let mut reads = std::collections::BTreeSet::new();
+        for part in &s.message {
+            if let MessagePart::Expr(e) = part {
+                e.relation_calls(&mut calls);
+                reads.extend(crate::plan::optimizer::free_vars(e));
+            }
+        }
+        calls.is_empty().then(|| {
+            Arc::new(LaterText {
+                parts: s.message.clone(),
+                reads: reads.into_iter().collect(),
+                vars: case.vars.len(),
+            })
+        })
+    });
     let run = Run {
         ctx,
         rel,
@@ -487,6 +542,7 @@ fn run_case(
         delta_start,
         filters,
         only,
+        message,
     };
     run.rows(0, &mut env, &mut premises, out);
 }
@@ -501,6 +557,8 @@ struct Run<'a, 'g> {
     filters: Vec<Vec<Expr>>,
     /// The values the first binding is restricted to.
     only: Option<&'a HashSet<ObjId, FastHash>>,
+    /// The step's message, when its text is written later (see [`StepEvidence::text`]).
+    message: Option<Arc<LaterText>>,
 }
 
 impl Run<'_, '_> {
@@ -687,10 +745,30 @@ impl Run<'_, '_> {
             .step
             .as_ref()
             .zip(place)
-            .map(|(s, (object, span))| {
-                let mut text = String::new();
-                ctx.write_message(&s.message, env, &mut text);
-                StepEvidence { object, span, text }
+            .map(|(s, (object, span))| match &self.message {
+                Some(later) => StepEvidence {
+                    object,
+                    span,
+                    text: std::sync::OnceLock::new(),
+                    source: Some((
+                        Arc::clone(later),
+                        later
+                            .reads
+                            .iter()
+                            .map(|&v| env.vars.get(v).cloned().unwrap_or(Val::Null))
+                            .collect(),
+                    )),
+                },
+                None => {
+                    let mut text = String::new();
+                    ctx.write_message(&s.message, env, &mut text);
+                    StepEvidence {
+                        object,
+                        span,
+                        text: text.into(),
+                        source: None,
+                    }
+                }
             });
         out.list.push(Derivation {
             rel: self.rel,
