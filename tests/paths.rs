@@ -246,10 +246,15 @@ rule OWN-003 lonely {
 "#;
 
 fn both(yaml: &str, own: bool) -> (Vec<Finding>, Vec<Finding>) {
+    both_with(own.then_some(OWN), yaml)
+}
+
+/// [`both`] with the given rules (the bundled ones for `None`).
+fn both_with(rules: Option<&str>, yaml: &str) -> (Vec<Finding>, Vec<Finding>) {
     let mut sources = SourceMap::new();
     let mut fs = RuleFs::default();
-    let entry = if own {
-        fs.add_embedded("own", "own.kanon", OWN);
+    let entry = if let Some(rules) = rules {
+        fs.add_embedded("own", "own.kanon", rules);
         fs.embedded_rules("own")
     } else {
         kanon::bundled::add_to(&mut fs)
@@ -824,19 +829,8 @@ roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: tokens}
 subjects:
   - {kind: ServiceAccount, name: one, namespace: a}
 "#;
-    let mut sources = SourceMap::new();
-    let mut fs = RuleFs::default();
-    fs.add_embedded("own", "own.kanon", RULES);
-    let entry = fs.embedded_rules("own");
-    let compiled = compile(&fs, &entry, &Overrides::new(), &mut sources);
-    assert!(!compiled.has_errors(), "{:#?}", compiled.diagnostics);
-    let load = Loader::default().load_text("cluster.yaml", YAML.to_string(), &mut sources);
-    let graph = Graph::build(load, &GraphOptions::default());
-    let (plan, errors) = kanon::plan::plan(&compiled.program);
-    assert!(errors.is_empty(), "{errors:?}");
-    let found = execute(&compiled.program, &plan, &graph, &sources).findings;
-    let naive = reference::evaluate(&compiled.program, &graph, &sources);
-    assert_eq!(normalize(found.clone()), normalize(naive));
+    let (found, naive) = both_with(Some(RULES), YAML);
+    assert_eq!(found, naive);
     let paths: Vec<(String, Vec<String>)> = found
         .iter()
         .map(|f| (f.message.to_string(), steps(f)))
