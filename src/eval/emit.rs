@@ -103,7 +103,7 @@ fn path_steps(ctx: &Ctx<'_>, rule: &Rule, env: &mut Env, sources: &SourceMap) ->
                 let Some(prefix) = super::fixpoint::objects(ctx, args, env) else {
                     continue;
                 };
-                for id in ctx.relations.completions(*rel, &prefix, ctx.mode) {
+                for &id in ctx.relations.completions(*rel, &prefix, ctx.mode).iter() {
                     let Some(last) = ctx.relations.last(*rel, id) else {
                         continue;
                     };

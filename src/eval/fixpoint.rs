@@ -26,6 +26,7 @@ use crate::check::ir::{Case, Expr, MessagePart, Program, Source, VarId};
 use crate::diag::Span;
 use crate::graph::ObjId;
 use rayon::prelude::*;
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
@@ -144,12 +145,12 @@ impl Relations {
     }
 
     /// The facts whose first columns are `prefix`, by height then last column.
-    pub fn completions(&self, rel: usize, prefix: &[ObjId], mode: Mode) -> Vec<u32> {
+    pub fn completions(&self, rel: usize, prefix: &[ObjId], mode: Mode) -> Cow<'_, [u32]> {
         let Some(f) = self.rels.get(rel) else {
-            return Vec::new();
+            return Cow::Borrowed(&[]);
         };
         match mode {
-            Mode::Indexed => f.by_prefix.get(prefix).cloned().unwrap_or_default(),
+            Mode::Indexed => Cow::Borrowed(f.by_prefix.get(prefix).map_or(&[], Vec::as_slice)),
             Mode::Reference => {
                 let mut out: Vec<u32> = f
                     .facts
@@ -159,7 +160,7 @@ impl Relations {
                     .filter_map(|(i, _)| u32::try_from(i).ok())
                     .collect();
                 out.sort_by_key(|&i| order_key(f, i));
-                out
+                Cow::Owned(out)
             }
         }
     }

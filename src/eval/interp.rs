@@ -1209,8 +1209,8 @@ impl<'g> Ctx<'g> {
         } else {
             let ids = self.relations.completions(rel, &objs, self.mode);
             Val::List(Arc::new(
-                ids.into_iter()
-                    .filter_map(|i| self.relations.last(rel, i))
+                ids.iter()
+                    .filter_map(|&i| self.relations.last(rel, i))
                     .map(Val::Obj)
                     .collect(),
             ))

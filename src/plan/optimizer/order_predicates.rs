@@ -137,6 +137,11 @@ fn estimate(e: &Expr) -> Estimate {
         Expr::Index(a, b) | Expr::Coalesce(a, b) => {
             Estimate::new(1.0 + estimate(a).cost + estimate(b).cost, 0.5)
         }
+        // an object's kind, name and namespace are read in the graph's object (a comparison
+        // with a constant is made in place), where a field is looked up in its document
+        Expr::Attr(b, Attr::Kind | Attr::Name | Attr::Namespace) => {
+            Estimate::new(1.0 + estimate(b).cost, 0.5)
+        }
         Expr::Attr(b, _) => Estimate::new(4.0 + estimate(b).cost, 0.5),
         Expr::Selects(a, b) => Estimate::new(5.0 + estimate(a).cost + estimate(b).cost, 0.5),
         Expr::Matches(b, _) => Estimate::new(10.0 + estimate(b).cost, 0.2),
