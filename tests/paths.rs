@@ -767,6 +767,38 @@ rule KEPT-003 two-objects {
     );
 }
 
+/// Three service accounts of namespace `a` and one of `b`; a RoleBinding lets `one` mint
+/// tokens in `a`.
+const MINT: &str = r#"apiVersion: v1
+kind: ServiceAccount
+metadata: {name: one, namespace: a}
+---
+apiVersion: v1
+kind: ServiceAccount
+metadata: {name: two, namespace: a}
+---
+apiVersion: v1
+kind: ServiceAccount
+metadata: {name: three, namespace: a}
+---
+apiVersion: v1
+kind: ServiceAccount
+metadata: {name: four, namespace: b}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {name: tokens, namespace: a}
+rules:
+  - {apiGroups: [""], resources: [serviceaccounts/token, pods, secrets], verbs: [create, get]}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: mint, namespace: a}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: tokens}
+subjects:
+  - {kind: ServiceAccount, name: one, namespace: a}
+"#;
+
 /// A step's text is written when a finding shows it, from the values its derivation gave
 /// the variables the message reads (a `for` binding's, a column's, one the message binds
 /// itself); a message that reads a relation is written when the step is derived. Both read
@@ -800,36 +832,7 @@ rule OWN-101 hops {
   report at a "`{a.name}` reaches `{b.name}`"
 }
 "#;
-    const YAML: &str = r#"apiVersion: v1
-kind: ServiceAccount
-metadata: {name: one, namespace: a}
----
-apiVersion: v1
-kind: ServiceAccount
-metadata: {name: two, namespace: a}
----
-apiVersion: v1
-kind: ServiceAccount
-metadata: {name: three, namespace: a}
----
-apiVersion: v1
-kind: ServiceAccount
-metadata: {name: four, namespace: b}
----
-apiVersion: rbac.authorization.k8s.io/v1
-kind: Role
-metadata: {name: tokens, namespace: a}
-rules:
-  - {apiGroups: [""], resources: [serviceaccounts/token, pods, secrets], verbs: [create, get]}
----
-apiVersion: rbac.authorization.k8s.io/v1
-kind: RoleBinding
-metadata: {name: mint, namespace: a}
-roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: tokens}
-subjects:
-  - {kind: ServiceAccount, name: one, namespace: a}
-"#;
-    let (found, naive) = both_with(Some(RULES), YAML);
+    let (found, naive) = both_with(Some(RULES), MINT);
     assert_eq!(found, naive);
     let paths: Vec<(String, Vec<String>)> = found
         .iter()
@@ -855,5 +858,71 @@ subjects:
             ),
         ],
         "{paths:#?}"
+    );
+}
+
+/// Relations of one, three and five columns: a tuple is looked up packed in a word (one or
+/// two columns) or whole (more), a candidate tuple of up to four columns is made on the
+/// stack and a longer one on the heap; the executor agrees with the reference evaluator.
+#[test]
+fn relations_of_every_width_are_looked_up() {
+    const RULES: &str = r#"
+relation alone(a) {
+  case {
+    for a in serviceaccounts
+    where not exists bd in a.bindings
+  }
+}
+
+relation via(a, bd, b) {
+  case {
+    for a in serviceaccounts, bd in a.bindings, b in serviceaccounts(bd.namespace)
+    where b.name != a.name
+  }
+}
+
+relation wide(a, bd, r, m, b) {
+  case {
+    for a in serviceaccounts, bd in a.bindings, r in [bd.role], m in serviceaccounts(bd.namespace), b in serviceaccounts(bd.namespace)
+    where via(a, bd, m) and m.name != b.name
+  }
+}
+
+rule OWN-102 via {
+  severity low
+  for a in serviceaccounts, bd in a.bindings, b in via(a, bd)
+  where alone(b)
+  report at a "`{a.name}` through `{bd.name}` to `{b.name}`"
+}
+
+rule OWN-103 wide {
+  severity low
+  for a in serviceaccounts, bd in a.bindings, r in [bd.role], m in serviceaccounts(bd.namespace)
+  where exists b in wide(a, bd, r, m) where b.name == "one"
+  report at a "`{a.name}` to `{m.name}` and back"
+}
+
+rule OWN-104 alone {
+  severity low
+  for a in serviceaccounts
+  where alone(a)
+  report at a "`{a.name}` is bound to nothing"
+}
+"#;
+    let (found, naive) = both_with(Some(RULES), MINT);
+    assert_eq!(found, naive);
+    let messages: Vec<String> = found.iter().map(|f| f.message.to_string()).collect();
+    assert_eq!(
+        messages,
+        [
+            "`one` through `mint` to `three`",
+            "`one` through `mint` to `two`",
+            "`one` to `three` and back",
+            "`one` to `two` and back",
+            "`two` is bound to nothing",
+            "`three` is bound to nothing",
+            "`four` is bound to nothing",
+        ],
+        "{messages:#?}"
     );
 }
