@@ -54,6 +54,11 @@ impl Fnv1a128 {
 
 /// The fingerprint of a finding: 32 lowercase hex digits.
 pub fn fingerprint(f: &Finding) -> String {
+    format!("{:032x}", fingerprint_value(f))
+}
+
+/// The number whose hex digits are a finding's [`fingerprint`].
+pub fn fingerprint_value(f: &Finding) -> u128 {
     let mut h = Fnv1a128::default();
     h.field(SCHEME);
     h.field(&f.rule.id);
@@ -68,7 +73,7 @@ pub fn fingerprint(f: &Finding) -> String {
     }
     h.field(&f.resource.name);
     h.pieces(f.message.pieces());
-    h.hex()
+    h.0
 }
 
 #[cfg(test)]

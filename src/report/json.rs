@@ -281,7 +281,7 @@ impl RuleHeads {
 /// pretty printer makes of [`FindingOut`] at that depth (the test below compares them):
 /// a report has about 1 KB of it per finding, and serializing through serde, then
 /// indenting the result again, cost more than the evaluation that found them.
-mod pretty {
+pub(super) mod pretty {
     use super::{Evidence, Finding, Location, Resource, ValueSource};
     use crate::eval::fixes::{Autofix, FixOp};
     use crate::fix::edit::{EditOp, FixValue, PathStep};
@@ -302,7 +302,7 @@ mod pretty {
     }
 
     /// A line break, then two spaces per level of nesting.
-    fn newline(out: &mut Vec<u8>, level: usize) {
+    pub(in crate::report) fn newline(out: &mut Vec<u8>, level: usize) {
         match NEWLINE.get(..1 + 2 * level) {
             Some(s) => out.extend_from_slice(s),
             None => {
@@ -314,7 +314,7 @@ mod pretty {
 
     /// An unsigned integer in decimal, as `{n}` formats it, without the formatting
     /// machinery (a finding has half a dozen).
-    pub(super) fn uint(out: &mut Vec<u8>, n: u64) {
+    pub(in crate::report) fn uint(out: &mut Vec<u8>, n: u64) {
         let mut digits = [0u8; 20];
         let mut at = digits.len();
         let mut n = n;
@@ -342,7 +342,7 @@ mod pretty {
 
     /// A JSON string; escaped by serde_json when it needs escaping.
     #[inline]
-    fn string(out: &mut Vec<u8>, s: &str) -> Result<()> {
+    pub(in crate::report) fn string(out: &mut Vec<u8>, s: &str) -> Result<()> {
         if crate::model::json::plain_run(s.as_bytes(), 0) == s.len() {
             out.push(b'"');
             out.extend_from_slice(s.as_bytes());
@@ -379,14 +379,14 @@ mod pretty {
     }
 
     /// An object or an array being written at `level`.
-    struct Open {
+    pub(in crate::report) struct Open {
         level: usize,
         empty: bool,
         close: u8,
     }
 
     impl Open {
-        fn object(out: &mut Vec<u8>, level: usize) -> Open {
+        pub(in crate::report) fn object(out: &mut Vec<u8>, level: usize) -> Open {
             out.push(b'{');
             Open {
                 level,
@@ -395,7 +395,7 @@ mod pretty {
             }
         }
 
-        fn array(out: &mut Vec<u8>, level: usize) -> Open {
+        pub(in crate::report) fn array(out: &mut Vec<u8>, level: usize) -> Open {
             out.push(b'[');
             Open {
                 level,
@@ -406,7 +406,11 @@ mod pretty {
 
         /// Starts the next element (of an array) or entry (of an object, with its key).
         #[inline]
-        fn next(&mut self, out: &mut Vec<u8>, key: Option<&str>) -> Result<()> {
+        pub(in crate::report) fn next(
+            &mut self,
+            out: &mut Vec<u8>,
+            key: Option<&str>,
+        ) -> Result<()> {
             if !self.empty {
                 out.push(b',');
             }
@@ -432,7 +436,7 @@ mod pretty {
             }
         }
 
-        fn close(self, out: &mut Vec<u8>) {
+        pub(in crate::report) fn close(self, out: &mut Vec<u8>) {
             if !self.empty {
                 newline(out, self.level);
             }

@@ -51,12 +51,15 @@ pub fn report(
     base: Option<&Path>,
 ) -> Value {
     let index = rule_positions(rules);
-    let mut seen = Occurrences::default();
+    // each fingerprint numbered by its occurrences so far
+    let mut seen: HashMap<String, usize> = HashMap::new();
     let results: Vec<Value> = findings
         .iter()
         .map(|f| {
-            let (hash, n) = seen.next(f);
-            result(f, index.get(&*f.rule.id).copied(), &hash, n, base)
+            let hash = super::fingerprint::fingerprint(f);
+            let n = seen.entry(hash.clone()).or_insert(0);
+            *n += 1;
+            result(f, index.get(&*f.rule.id).copied(), &hash, *n, base)
         })
         .collect();
     let notifications: Vec<Value> = diagnostics
@@ -97,15 +100,26 @@ fn rule_positions(rules: &[Rule]) -> HashMap<&str, usize> {
 
 /// The occurrences of the results' fingerprints, counted in the findings' order.
 #[derive(Default)]
-struct Occurrences(HashMap<String, usize>);
+struct Occurrences(HashMap<u128, usize, crate::FastHash>);
 
 impl Occurrences {
-    /// The finding's fingerprint, and its occurrences so far counting this one.
-    fn next(&mut self, f: &Finding) -> (String, usize) {
-        let hash = super::fingerprint::fingerprint(f);
-        let n = self.0.entry(hash.clone()).or_insert(0);
-        *n += 1;
-        (hash, *n)
+    /// The fingerprints of a window of findings (hashed on every thread: a finding's hash
+    /// reads its message byte by byte), each with its occurrences so far counting it.
+    fn window(&mut self, findings: &[Finding]) -> Vec<(u128, usize)> {
+        use rayon::prelude::*;
+        let hashes: Vec<u128> = findings
+            .par_iter()
+            .with_min_len(256)
+            .map(super::fingerprint::fingerprint_value)
+            .collect();
+        hashes
+            .into_iter()
+            .map(|h| {
+                let n = self.0.entry(h).or_insert(0);
+                *n += 1;
+                (h, *n)
+            })
+            .collect()
     }
 }
 
@@ -142,12 +156,12 @@ pub fn write(
         w,
         findings,
         // the fingerprints and their occurrence numbers, in the findings' order
-        |window| -> Vec<(String, usize)> { window.iter().map(|f| seen.next(f)).collect() },
+        |window| seen.window(window),
         |buf, i, f, keys| {
-            let (hash, n) = keys.get(i).map_or(("", 0), |(h, n)| (h.as_str(), *n));
+            let (hash, n) = keys.get(i).copied().unwrap_or_default();
             buf.push(b',');
-            let v = result(f, index.get(&*f.rule.id).copied(), hash, n, base);
-            super::pretty_at(buf, &v, b"\n        ")
+            let hash = format!("{hash:032x}");
+            write_result(buf, f, index.get(&*f.rule.id).copied(), &hash, n, base)
         },
     )?;
     w.write_all(b"\n")
@@ -293,6 +307,181 @@ fn result(
         }),
     );
     Value::Object(v)
+}
+
+/// The depth of a result in the log: `runs[0].results[i]`.
+const RESULT_LEVEL: usize = 4;
+
+/// [`result`] written as pretty JSON at its depth in the log, after a line break: the
+/// bytes `serde_json` prints for it (the keys of every object in the order of its map,
+/// sorted), without the value tree (building and printing it made the SARIF report of
+/// 100k objects take longer than their evaluation).
+fn write_result(
+    out: &mut Vec<u8>,
+    f: &Finding,
+    rule_index: Option<usize>,
+    hash: &str,
+    n: usize,
+    base: Option<&Path>,
+) -> std::io::Result<()> {
+    use super::json::pretty::{Open, newline, string, uint};
+    let at = RESULT_LEVEL;
+    newline(out, at);
+    let mut o = Open::object(out, at);
+    if let Some(fix) = sarif_fix(f, base) {
+        o.next(out, Some("fixes"))?;
+        value_at(out, &Value::Array(vec![fix]), at + 1)?;
+    }
+    o.next(out, Some("level"))?;
+    string(out, level(f.severity))?;
+    o.next(out, Some("locations"))?;
+    let mut list = Open::array(out, at + 1);
+    list.next(out, None)?;
+    write_physical(out, &f.location, base, at + 2, None)?;
+    list.close(out);
+    o.next(out, Some("message"))?;
+    write_text(out, &sentence(&f.message.to_string()), at + 1)?;
+    o.next(out, Some("partialFingerprints"))?;
+    let mut fp = Open::object(out, at + 1);
+    fp.next(out, Some(FINGERPRINT_KEY))?;
+    string(out, &format!("{hash}:{n}"))?;
+    fp.close(out);
+    o.next(out, Some("properties"))?;
+    let mut p = Open::object(out, at + 1);
+    p.next(out, Some("owasp"))?;
+    let mut owasp = Open::array(out, at + 2);
+    for c in f.rule.owasp.iter() {
+        owasp.next(out, None)?;
+        string(out, c)?;
+    }
+    owasp.close(out);
+    p.next(out, Some("resource"))?;
+    let r = &f.resource;
+    let mut ro = Open::object(out, at + 2);
+    for (k, v) in [
+        ("apiVersion", Some(&*r.api_version)),
+        ("kind", Some(&*r.kind)),
+        ("name", Some(&*r.name)),
+        ("namespace", r.namespace.as_deref()),
+    ] {
+        ro.next(out, Some(k))?;
+        match v {
+            Some(v) => string(out, v)?,
+            None => out.extend_from_slice(b"null"),
+        }
+    }
+    ro.close(out);
+    p.next(out, Some("severity"))?;
+    string(out, f.severity.as_str())?;
+    p.close(out);
+    // the related locations, numbered from 1: the evidence found elsewhere than the
+    // finding, then the values file entry a Helm template took the value from
+    let evidence = f.evidence.iter().filter_map(|e| {
+        let l = e.location.as_ref()?;
+        if l.span == f.location.span {
+            return None;
+        }
+        let ns = e
+            .namespace
+            .as_deref()
+            .map(|n| format!("{n}/"))
+            .unwrap_or_default();
+        Some((l, format!("{} {ns}{}", e.kind, e.name)))
+    });
+    let value = f.value_source.as_ref().and_then(|v| {
+        Some((
+            v.location.as_ref()?,
+            format!("the value comes from {}", v.expr),
+        ))
+    });
+    let mut related = evidence.chain(value).enumerate().peekable();
+    if related.peek().is_some() {
+        o.next(out, Some("relatedLocations"))?;
+        let mut list = Open::array(out, at + 1);
+        for (i, (l, text)) in related {
+            list.next(out, None)?;
+            write_physical(out, l, base, at + 2, Some((i + 1, &text)))?;
+        }
+        list.close(out);
+    }
+    o.next(out, Some("ruleId"))?;
+    string(out, &f.rule.id)?;
+    if let Some(i) = rule_index {
+        o.next(out, Some("ruleIndex"))?;
+        uint(out, i as u64);
+    }
+    o.close(out);
+    Ok(())
+}
+
+/// [`physical`] written at depth `at`; with an id and a message for a related location.
+fn write_physical(
+    out: &mut Vec<u8>,
+    l: &Location,
+    base: Option<&Path>,
+    at: usize,
+    related: Option<(usize, &str)>,
+) -> std::io::Result<()> {
+    use super::json::pretty::{Open, string, uint};
+    let mut o = Open::object(out, at);
+    if let Some((id, text)) = related {
+        o.next(out, Some("id"))?;
+        uint(out, id as u64);
+        o.next(out, Some("message"))?;
+        write_text(out, text, at + 1)?;
+    }
+    o.next(out, Some("physicalLocation"))?;
+    let mut p = Open::object(out, at + 1);
+    p.next(out, Some("artifactLocation"))?;
+    let mut a = Open::object(out, at + 2);
+    let (uri, relative) = uri(&l.file, base);
+    a.next(out, Some("uri"))?;
+    string(out, &uri)?;
+    if relative {
+        a.next(out, Some("uriBaseId"))?;
+        string(out, SRCROOT)?;
+    }
+    a.close(out);
+    p.next(out, Some("region"))?;
+    let mut r = Open::object(out, at + 2);
+    for (k, n) in [
+        ("endColumn", l.end_column),
+        ("endLine", l.end_line),
+        ("startColumn", l.column),
+        ("startLine", l.line),
+    ] {
+        r.next(out, Some(k))?;
+        uint(out, u64::from(n));
+    }
+    r.close(out);
+    p.close(out);
+    o.close(out);
+    Ok(())
+}
+
+/// `{"text": text}` at depth `at`.
+fn write_text(out: &mut Vec<u8>, text: &str, at: usize) -> std::io::Result<()> {
+    use super::json::pretty::{Open, string};
+    let mut o = Open::object(out, at);
+    o.next(out, Some("text"))?;
+    string(out, text)?;
+    o.close(out);
+    Ok(())
+}
+
+/// A value's pretty JSON where a value at depth `at` goes (its first line in place, the
+/// others indented to the depth).
+fn value_at(out: &mut Vec<u8>, v: &Value, at: usize) -> std::io::Result<()> {
+    let text = serde_json::to_vec_pretty(v).map_err(std::io::Error::other)?;
+    let mut lines = text.split(|b| *b == b'\n');
+    if let Some(first) = lines.next() {
+        out.extend_from_slice(first);
+    }
+    for l in lines {
+        super::json::pretty::newline(out, at);
+        out.extend_from_slice(l);
+    }
+    Ok(())
 }
 
 /// A finding's fix as a SARIF `fix`: its text changes to the file, when it has some and
