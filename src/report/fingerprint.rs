@@ -46,6 +46,11 @@ impl Fnv1a128 {
         pieces.for_each(|p| self.write(p.as_bytes()));
     }
 
+    /// The hash.
+    pub fn value(self) -> u128 {
+        self.0
+    }
+
     /// The hash as 32 lowercase hex digits.
     pub fn hex(self) -> String {
         format!("{:032x}", self.0)

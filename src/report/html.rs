@@ -493,12 +493,7 @@ pub fn write(w: &mut dyn Write, r: &Report<'_>) -> io::Result<()> {
 
 fn write_row(out: &mut String, i: usize, f: &Finding, r: &Report<'_>) {
     let file = display_path(&f.location.file, r.base);
-    let ns = f
-        .resource
-        .namespace
-        .as_deref()
-        .map(|n| format!("{n}/"))
-        .unwrap_or_default();
+    let ns = super::ns_prefix(f.resource.namespace.as_deref());
     let object = format!("{} {ns}{}", f.resource.kind, f.resource.name);
     let text = format!(
         "{} {} {object} {file} {}",

@@ -43,6 +43,49 @@ pub fn report(
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// Test cases written by one task.
+const CHUNK: usize = 512;
+/// Chunks of test cases written before they are output.
+const WINDOW: usize = 16;
+
+/// The test case of a finding of rule `id`.
+fn testcase(out: &mut String, f: &Finding, id: &str) {
+    let ns = super::ns_prefix(f.resource.namespace.as_deref());
+    let mut body = format!("{}: {}\n", at(&f.location), f.message);
+    let _ = writeln!(
+        body,
+        "{} {ns}{} ({}; {})",
+        f.resource.kind,
+        f.resource.name,
+        f.severity,
+        f.rule.owasp.join(", ")
+    );
+    if !f.rule.fix.is_empty() {
+        let _ = writeln!(body, "fix: {}", f.rule.fix);
+    }
+    let _ = writeln!(
+        out,
+        "    <testcase name=\"{}\" classname=\"{}\" file=\"{}\" line=\"{}\">",
+        escape(&format!(
+            "{} {ns}{} at {}",
+            f.resource.kind,
+            f.resource.name,
+            at(&f.location)
+        )),
+        escape(id),
+        escape(&f.location.file),
+        f.location.line
+    );
+    let _ = writeln!(
+        out,
+        "      <failure message=\"{}\" type=\"{}\">{}</failure>",
+        escape(&f.message.to_string()),
+        f.severity,
+        escape(&body)
+    );
+    let _ = writeln!(out, "    </testcase>");
+}
+
 /// Writes the report of [`report`], a test case at a time: the totals the root element
 /// carries are counted first, so that the document is never held whole.
 pub fn write(
@@ -101,48 +144,24 @@ pub fn write(
                 escape(id)
             );
         }
-        for f in mine {
-            let ns = f
-                .resource
-                .namespace
-                .as_deref()
-                .map(|n| format!("{n}/"))
-                .unwrap_or_default();
-            let mut body = format!("{}: {}\n", at(&f.location), f.message);
-            let _ = writeln!(
-                body,
-                "{} {ns}{} ({}; {})",
-                f.resource.kind,
-                f.resource.name,
-                f.severity,
-                f.rule.owasp.join(", ")
-            );
-            if !f.rule.fix.is_empty() {
-                let _ = writeln!(body, "fix: {}", f.rule.fix);
+        w.write_all(suites.as_bytes())?;
+        suites.clear();
+        // the test cases, a window at a time, each chunk written on one of the threads
+        for window in mine.chunks(CHUNK * WINDOW) {
+            use rayon::prelude::*;
+            let chunks: Vec<String> = window
+                .par_chunks(CHUNK)
+                .map(|chunk| {
+                    let mut out = String::with_capacity(chunk.len() * 640);
+                    for f in chunk {
+                        testcase(&mut out, f, id);
+                    }
+                    out
+                })
+                .collect();
+            for c in &chunks {
+                w.write_all(c.as_bytes())?;
             }
-            let _ = writeln!(
-                suites,
-                "    <testcase name=\"{}\" classname=\"{}\" file=\"{}\" line=\"{}\">",
-                escape(&format!(
-                    "{} {ns}{} at {}",
-                    f.resource.kind,
-                    f.resource.name,
-                    at(&f.location)
-                )),
-                escape(id),
-                escape(&f.location.file),
-                f.location.line
-            );
-            let _ = writeln!(
-                suites,
-                "      <failure message=\"{}\" type=\"{}\">{}</failure>",
-                escape(&f.message.to_string()),
-                f.severity,
-                escape(&body)
-            );
-            let _ = writeln!(suites, "    </testcase>");
-            w.write_all(suites.as_bytes())?;
-            suites.clear();
         }
         let _ = writeln!(suites, "  </testsuite>");
         w.write_all(suites.as_bytes())?;

@@ -33,6 +33,12 @@ pub fn display_path(file: &str, base: Option<&Path>) -> String {
     shown
 }
 
+/// `namespace/` for an object in a namespace, nothing for one without: what comes before
+/// its name where a report names it.
+pub(crate) fn ns_prefix(namespace: Option<&str>) -> String {
+    namespace.map(|n| format!("{n}/")).unwrap_or_default()
+}
+
 /// Appends the pretty JSON of `v` with `line` (a line break and an indentation) before each
 /// of its lines: the value as a pretty printer writes it at that depth of a larger value,
 /// since JSON strings hold no raw line breaks. Reports stream their items with it.
@@ -152,6 +158,16 @@ impl Splice<'_> {
         }
         w.write_all(tail.get(2..).unwrap_or_default())
     }
+}
+
+/// Runs `f` on a pool of `threads` threads (tests of the reports' parallel writers).
+#[cfg(test)]
+pub(crate) fn on_threads<R: Send>(threads: usize, f: impl FnOnce() -> R + Send) -> R {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map(|pool| pool.install(f))
+        .expect("a thread pool")
 }
 
 #[cfg(test)]

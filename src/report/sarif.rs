@@ -250,11 +250,7 @@ fn result(
             if l.span == f.location.span {
                 return None;
             }
-            let ns = e
-                .namespace
-                .as_deref()
-                .map(|n| format!("{n}/"))
-                .unwrap_or_default();
+            let ns = super::ns_prefix(e.namespace.as_deref());
             let mut loc = physical(l, base);
             if let Some(o) = loc.as_object_mut() {
                 o.insert(
@@ -381,11 +377,7 @@ fn write_result(
         if l.span == f.location.span {
             return None;
         }
-        let ns = e
-            .namespace
-            .as_deref()
-            .map(|n| format!("{n}/"))
-            .unwrap_or_default();
+        let ns = super::ns_prefix(e.namespace.as_deref());
         Some((l, format!("{} {ns}{}", e.kind, e.name)))
     });
     let value = f.value_source.as_ref().and_then(|v| {
@@ -657,13 +649,11 @@ mod tests {
             let mut expected = serde_json::to_vec_pretty(&whole).unwrap();
             expected.push(b'\n');
             for threads in [1, 3] {
-                let pool = rayon::ThreadPoolBuilder::new()
-                    .num_threads(threads)
-                    .build()
-                    .unwrap();
                 let mut out = Vec::new();
-                pool.install(|| write(&mut out, &[], &findings, &diagnostics, &sources, None))
-                    .unwrap();
+                crate::report::on_threads(threads, || {
+                    write(&mut out, &[], &findings, &diagnostics, &sources, None)
+                })
+                .unwrap();
                 assert!(out == expected, "{n} findings, {threads} threads");
             }
         }

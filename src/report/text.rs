@@ -24,11 +24,7 @@ fn to_codespan(f: &Finding) -> cs::Diagnostic<u32> {
                 continue;
             }
             if l.span != span {
-                let ns = e
-                    .namespace
-                    .as_deref()
-                    .map(|n| format!("{n}/"))
-                    .unwrap_or_default();
+                let ns = super::ns_prefix(e.namespace.as_deref());
                 labels.push(
                     cs::Label::secondary(l.span.file, l.span.range())
                         .with_message(format!("{} {ns}{}", e.kind, e.name)),
@@ -37,12 +33,7 @@ fn to_codespan(f: &Finding) -> cs::Diagnostic<u32> {
         }
     }
     let mut notes = Vec::new();
-    let ns = f
-        .resource
-        .namespace
-        .as_deref()
-        .map(|n| format!("{n}/"))
-        .unwrap_or_default();
+    let ns = super::ns_prefix(f.resource.namespace.as_deref());
     let mut what = format!(
         "{} {ns}{} ({}; {})",
         f.resource.kind,
@@ -59,11 +50,7 @@ fn to_codespan(f: &Finding) -> cs::Diagnostic<u32> {
         .iter()
         .filter_map(|e| {
             let text = e.step.as_ref()?;
-            let ns = e
-                .namespace
-                .as_deref()
-                .map(|n| format!("{n}/"))
-                .unwrap_or_default();
+            let ns = super::ns_prefix(e.namespace.as_deref());
             let at = e
                 .location
                 .as_ref()
