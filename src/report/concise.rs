@@ -9,24 +9,11 @@ use std::path::Path;
 
 /// Findings formatted by one task.
 const CHUNK: usize = 1024;
-/// Chunks formatted before they are written: enough for every core, few enough that the
-/// output is not held whole.
-const WINDOW: usize = 16;
 
 /// Writes one line per finding. `base` is the directory paths are shown relative to. The
-/// lines are formatted a window at a time on every thread and written in order.
+/// lines are formatted on every thread and written in order.
 pub fn write(w: &mut dyn Write, findings: &[Finding], base: Option<&Path>) -> io::Result<()> {
-    use rayon::prelude::*;
-    for window in findings.chunks(CHUNK * WINDOW) {
-        let chunks = window
-            .par_chunks(CHUNK)
-            .map(|chunk| lines(chunk, base))
-            .collect::<io::Result<Vec<Vec<u8>>>>()?;
-        for c in &chunks {
-            w.write_all(c)?;
-        }
-    }
-    Ok(())
+    super::write_chunked(w, findings, CHUNK, |chunk| lines(chunk, base))
 }
 
 /// The lines of some findings; the shown path of a file is made once for a run of its

@@ -84,17 +84,22 @@ pub fn write(
     sources: &SourceMap,
     base: Option<&Path>,
 ) -> io::Result<()> {
-    for f in findings {
-        let title = format!("{} {}", f.rule.id, f.rule.title);
-        line(
-            w,
-            command(f.severity),
-            &f.location,
-            &title,
-            &f.message.to_string(),
-            base,
-        )?;
-    }
+    // one command per finding, formatted on every thread
+    super::write_chunked(w, findings, 1024, |chunk| {
+        let mut out = Vec::with_capacity(chunk.len() * 256);
+        for f in chunk {
+            let title = format!("{} {}", f.rule.id, f.rule.title);
+            line(
+                &mut out,
+                command(f.severity),
+                &f.location,
+                &title,
+                &f.message.to_string(),
+                base,
+            )?;
+        }
+        Ok(out)
+    })?;
     for d in diagnostics {
         let Some(p) = &d.primary else { continue };
         let cmd = match d.level {

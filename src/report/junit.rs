@@ -45,8 +45,6 @@ pub fn report(
 
 /// Test cases written by one task.
 const CHUNK: usize = 512;
-/// Chunks of test cases written before they are output.
-const WINDOW: usize = 16;
 
 /// The test case of a finding of rule `id`.
 fn testcase(out: &mut String, f: &Finding, id: &str) {
@@ -146,23 +144,14 @@ pub fn write(
         }
         w.write_all(suites.as_bytes())?;
         suites.clear();
-        // the test cases, a window at a time, each chunk written on one of the threads
-        for window in mine.chunks(CHUNK * WINDOW) {
-            use rayon::prelude::*;
-            let chunks: Vec<String> = window
-                .par_chunks(CHUNK)
-                .map(|chunk| {
-                    let mut out = String::with_capacity(chunk.len() * 640);
-                    for f in chunk {
-                        testcase(&mut out, f, id);
-                    }
-                    out
-                })
-                .collect();
-            for c in &chunks {
-                w.write_all(c.as_bytes())?;
+        // the test cases, formatted on every thread and written in order
+        super::write_chunked(w, mine, CHUNK, |chunk| {
+            let mut out = String::with_capacity(chunk.len() * 640);
+            for f in chunk {
+                testcase(&mut out, f, id);
             }
-        }
+            Ok(out.into_bytes())
+        })?;
         let _ = writeln!(suites, "  </testsuite>");
         w.write_all(suites.as_bytes())?;
     }

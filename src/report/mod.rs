@@ -84,6 +84,30 @@ pub(crate) fn pretty_array(
     w.write_all(&buf)
 }
 
+/// Writes what `render` makes of `items`, a chunk of `chunk` items at a time: the chunks of
+/// a window (eight per thread) rendered on every thread, then written in order, so that
+/// the output is the serial one and is never held whole.
+pub(crate) fn write_chunked<T: Sync>(
+    w: &mut dyn std::io::Write,
+    items: &[T],
+    chunk: usize,
+    render: impl Fn(&[T]) -> std::io::Result<Vec<u8>> + Sync,
+) -> std::io::Result<()> {
+    use rayon::prelude::*;
+    let chunk = chunk.max(1);
+    let window = chunk * 8 * rayon::current_num_threads().max(2);
+    for part in items.chunks(window) {
+        let rendered = part
+            .par_chunks(chunk)
+            .map(&render)
+            .collect::<std::io::Result<Vec<Vec<u8>>>>()?;
+        for r in &rendered {
+            w.write_all(r)?;
+        }
+    }
+    Ok(())
+}
+
 /// An array of a pretty JSON document, written where the document without it has the
 /// empty array `marker` (a line break, the key's indentation, the key, `: []`; it must occur
 /// once): the items rendered a window at a time on every thread, a chunk to a buffer, and
