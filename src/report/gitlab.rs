@@ -27,6 +27,27 @@ pub fn severity(s: Severity) -> &'static str {
     }
 }
 
+/// A finding's fingerprint hashed with the path of its file.
+fn in_file(f: &Finding, path: &str) -> Fnv1a128 {
+    let mut h = Fnv1a128::default();
+    h.field("kanon-gitlab-v1");
+    h.field(&fingerprint(f));
+    h.field(path);
+    h
+}
+
+/// The fingerprint of the `n`th issue with fingerprint `fp` (from 1): `fp` itself for the
+/// first, a hash of it and `n` for a repeat.
+fn numbered(fp: String, n: u64) -> String {
+    if n < 2 {
+        return fp;
+    }
+    let mut h = Fnv1a128::default();
+    h.field(&fp);
+    h.field(&n.to_string());
+    h.hex()
+}
+
 /// The issues of a report, in the findings' order.
 pub fn report(findings: &[Finding], base: Option<&Path>) -> Value {
     let mut seen = HashMap::new();
@@ -37,19 +58,10 @@ pub fn report(findings: &[Finding], base: Option<&Path>) -> Value {
 /// a repeated one is told apart by its occurrence.
 fn issue(f: &Finding, seen: &mut HashMap<String, u64>, base: Option<&Path>) -> Value {
     let path = display_path(&f.location.file, base);
-    let mut h = Fnv1a128::default();
-    h.field("kanon-gitlab-v1");
-    h.field(&fingerprint(f));
-    h.field(&path);
-    let mut fp = h.hex();
+    let fp = in_file(f, &path).hex();
     let n = seen.entry(fp.clone()).or_insert(0);
     *n += 1;
-    if *n > 1 {
-        let mut h = Fnv1a128::default();
-        h.field(&fp);
-        h.field(&n.to_string());
-        fp = h.hex();
-    }
+    let fp = numbered(fp, *n);
     json!({
         "description": format!("{}: {}", f.rule.id, f.message),
         "check_name": &*f.rule.id,
@@ -92,11 +104,8 @@ pub fn write(w: &mut dyn Write, findings: &[Finding], base: Option<&Path>) -> io
                 .with_min_len(256)
                 .map(|f| {
                     let path = display_path(&f.location.file, base);
-                    let mut h = Fnv1a128::default();
-                    h.field("kanon-gitlab-v1");
-                    h.field(&fingerprint(f));
-                    h.field(&path);
-                    (path, h.value())
+                    let fp = in_file(f, &path).value();
+                    (path, fp)
                 })
                 .collect();
             hashed
@@ -112,13 +121,7 @@ pub fn write(w: &mut dyn Write, findings: &[Finding], base: Option<&Path>) -> io
             let Some((path, fp, n)) = prepared.get(i) else {
                 return Ok(());
             };
-            let mut fp = format!("{fp:032x}");
-            if *n > 1 {
-                let mut h = Fnv1a128::default();
-                h.field(&fp);
-                h.field(&n.to_string());
-                fp = h.hex();
-            }
+            let fp = numbered(format!("{fp:032x}"), *n);
             buf.push(b',');
             write_issue(buf, f, path, &fp)
         },
