@@ -436,6 +436,27 @@ impl<'g> Ctx<'g> {
         Some((obj.r.doc, c.node))
     }
 
+    /// Field `name` of container `idx` of object `o`: kept with the container when it is a
+    /// frequent one, else looked up.
+    fn container_field(&self, o: ObjId, idx: u32, name: &str) -> Val {
+        let Some(obj) = self.graph.object(o) else {
+            return Val::Null;
+        };
+        let Some(c) = obj
+            .workload
+            .as_ref()
+            .and_then(|w| w.containers.get(idx as usize))
+        else {
+            return Val::Null;
+        };
+        let d = obj.r.doc;
+        let id = match c.field(name) {
+            Some(kept) => kept,
+            None => self.doc(d).and_then(|doc| doc.get(c.node, name)),
+        };
+        id.map_or(Val::Null, |n| Val::Node(d, n))
+    }
+
     pub(crate) fn obj_root(&self, o: ObjId) -> Option<(DocId, NodeId)> {
         self.graph.object(o).map(|x| (x.r.doc, x.r.node))
     }
@@ -450,9 +471,7 @@ impl<'g> Ctx<'g> {
         match base {
             Val::Node(d, n) => node_get(*d, *n),
             Val::Obj(o) => self.obj_root(*o).map_or(Val::Null, |(d, n)| node_get(d, n)),
-            Val::Container(o, i) => self
-                .container_node(*o, *i)
-                .map_or(Val::Null, |(d, n)| node_get(d, n)),
+            Val::Container(o, i) => self.container_field(*o, *i, name),
             Val::Map(m) => m
                 .iter()
                 .find(|(k, _)| &**k == name)
@@ -497,9 +516,7 @@ impl<'g> Ctx<'g> {
                 }
             }
             Val::Effective(o, i) => {
-                let own = self.container_node(*o, *i).map_or(Val::Null, |(d, n)| {
-                    self.field(&self.field(&Val::Node(d, n), "securityContext"), name)
-                });
+                let own = self.field(&self.container_field(*o, *i, "securityContext"), name);
                 if !self.is_null(&own) || !POD_LEVEL_FIELDS.contains(&name) {
                     return own;
                 }

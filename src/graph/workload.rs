@@ -61,6 +61,21 @@ impl ContainerKind {
     }
 }
 
+/// The fields of a container that rules read most, kept with it (see [`Container::field`]).
+pub const CONTAINER_FIELDS: [&str; 8] = [
+    "name",
+    "image",
+    "command",
+    "args",
+    "securityContext",
+    "resources",
+    "env",
+    "ports",
+];
+
+/// A field of [`CONTAINER_FIELDS`] that the container does not have.
+const ABSENT: NodeId = NodeId::MAX;
+
 /// One container of a workload's pod spec.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Container {
@@ -70,6 +85,46 @@ pub struct Container {
     pub kind: ContainerKind,
     /// Its position in that list.
     pub index: u32,
+    /// The values of [`CONTAINER_FIELDS`] in the container's mapping, in that order.
+    fields: [NodeId; CONTAINER_FIELDS.len()],
+}
+
+impl Container {
+    /// A container whose mapping is `node` in `doc`: its frequent fields are looked up once.
+    pub fn new(doc: &Document, node: NodeId, kind: ContainerKind, index: u32) -> Container {
+        let mut fields = [ABSENT; CONTAINER_FIELDS.len()];
+        for (key, value) in doc.map(node).iter() {
+            // the last of duplicate keys, as a lookup finds
+            if let Some(at) = CONTAINER_FIELDS.iter().position(|f| *f == key) {
+                fields[at] = value;
+            }
+        }
+        Container {
+            node,
+            kind,
+            index,
+            fields,
+        }
+    }
+
+    /// The value of field `name` of the container's mapping: `Some(None)` when the field is
+    /// one of [`CONTAINER_FIELDS`] and absent, `None` when the container does not keep it.
+    #[inline]
+    pub fn field(&self, name: &str) -> Option<Option<NodeId>> {
+        let at = match name {
+            "name" => 0,
+            "image" => 1,
+            "command" => 2,
+            "args" => 3,
+            "securityContext" => 4,
+            "resources" => 5,
+            "env" => 6,
+            "ports" => 7,
+            _ => return None,
+        };
+        let id = *self.fields.get(at)?;
+        Some((id != ABSENT).then_some(id))
+    }
 }
 
 /// The pod part of a workload.
@@ -200,11 +255,12 @@ pub(crate) fn read_workload(
     let mut containers = Vec::with_capacity(lists.iter().map(|(_, l)| l.len()).sum());
     for (kind, list) in lists {
         for (index, &c) in list.iter().enumerate() {
-            containers.push(Container {
-                node: c,
+            containers.push(Container::new(
+                doc,
+                c,
                 kind,
-                index: u32::try_from(index).unwrap_or(u32::MAX),
-            });
+                u32::try_from(index).unwrap_or(u32::MAX),
+            ));
         }
     }
     Some(Box::new(Workload {
@@ -422,6 +478,53 @@ impl Graph {
 mod tests {
     use super::super::testutil::graph;
     use super::*;
+
+    /// The fields a container keeps are those a lookup in its mapping finds: present,
+    /// absent, duplicated (the last one), quoted, null, in every kind of container list.
+    #[test]
+    fn a_containers_kept_fields_are_its_lookups() {
+        let g = graph(
+            r#"
+apiVersion: v1
+kind: Pod
+metadata: {name: p}
+spec:
+  initContainers:
+  - {name: i, image: a, image: b, "command": [sh], args: null}
+  containers:
+  - name: c
+    securityContext: {privileged: true}
+    resources: {}
+    env: [{name: A, value: "1"}]
+    ports: [{containerPort: 80}]
+    stdin: true
+  - {image: x}
+  ephemeralContainers:
+  - {name: e, 'securityContext': {}}
+"#,
+        );
+        let o = g.object(0).unwrap();
+        let doc = g.doc(0).unwrap();
+        let w = o.workload.as_ref().unwrap();
+        assert_eq!(w.containers.len(), 4);
+        let mut kept = 0;
+        for c in &w.containers {
+            for name in CONTAINER_FIELDS.iter().chain(&["stdin", "workingDir"]) {
+                let found = doc.get(c.node, name);
+                match c.field(name) {
+                    Some(field) => {
+                        assert_eq!(field, found, "{name}");
+                        kept += usize::from(field.is_some());
+                    }
+                    None => assert!(!CONTAINER_FIELDS.contains(name), "{name}"),
+                }
+            }
+        }
+        assert_eq!(kept, 12);
+        // the last of two `image` keys
+        let image = w.containers[0].field("image").unwrap().unwrap();
+        assert_eq!(doc.str(image), Some("b"));
+    }
 
     #[test]
     fn builtin_and_custom_workloads() {
