@@ -6,8 +6,8 @@ use crate::eval::Finding;
 use codespan_reporting::diagnostic as cs;
 use codespan_reporting::files::Files;
 use codespan_reporting::term::{
-    self,
-    termcolor::{Buffer, WriteColor},
+    self, Styles,
+    termcolor::{Buffer, ColorSpec, WriteColor},
 };
 use std::io::Write;
 use std::ops::Range;
@@ -91,25 +91,21 @@ fn to_codespan(f: &Finding) -> cs::Diagnostic<u32> {
         .with_notes(notes)
 }
 
-/// Writes `d` to `out` as `codespan-reporting`'s rich renderer writes it without colour,
-/// byte for byte, when it has the shape of nearly every finding: labels in one file, each
-/// on one line of its own, and every line it shows printable ASCII or tabs. Otherwise (or
-/// when the source map cannot place a label) it writes nothing and returns false, and the
-/// caller renders with `codespan-reporting`. That renderer writes the snippet a character
-/// at a time through `fmt` and compares every character with every label: at 200,000
-/// findings it took several times as long as the scan.
+/// Writes `d` to `out` as `codespan-reporting`'s rich renderer writes it, in colour or
+/// without (as `out` is), byte for byte, when it has the shape of nearly every finding:
+/// labels in one file, each on one line of its own, and every line it shows printable
+/// ASCII or tabs. Otherwise (or when the source map cannot place a label) it returns false,
+/// and `out` holds a part of the diagnostic to throw away. `codespan-reporting` writes
+/// the snippet a character at a time through `fmt` and compares every character with every
+/// label: at 200,000 findings it took several times as long as the scan.
 fn render_simple(
-    out: &mut Vec<u8>,
+    out: &mut Buffer,
+    styles: &Styles,
     config: &term::Config,
     files: &SourceMap,
     d: &cs::Diagnostic<FileId>,
 ) -> bool {
-    let start = out.len();
-    let done = simple(out, config, files, d).is_some();
-    if !done {
-        out.truncate(start);
-    }
-    done
+    matches!(simple(out, styles, config, files, d), Ok(true))
 }
 
 /// One labelled line of [`render_simple`]: its index, its byte range and its label.
@@ -119,13 +115,113 @@ struct Labelled<'d> {
     label: &'d cs::Label<FileId>,
 }
 
+/// The writer of [`render_simple`]: the styles are set and reset where
+/// `codespan-reporting` sets and resets them.
+struct Out<'a> {
+    w: &'a mut Buffer,
+    styles: &'a Styles,
+    severity: cs::Severity,
+    padding: usize,
+    chars: &'a term::Chars,
+    tab: usize,
+}
+
+impl Out<'_> {
+    fn text(&mut self, s: &str) -> std::io::Result<()> {
+        self.w.write_all(s.as_bytes())
+    }
+
+    fn char(&mut self, c: char) -> std::io::Result<()> {
+        self.text(c.encode_utf8(&mut [0; 4]))
+    }
+
+    fn spaces(&mut self, n: usize) -> std::io::Result<()> {
+        for _ in 0..n {
+            self.w.write_all(b" ")?;
+        }
+        Ok(())
+    }
+
+    fn styled(&mut self, spec: &ColorSpec, s: &str) -> std::io::Result<()> {
+        self.w.set_color(spec)?;
+        self.text(s)?;
+        self.w.reset()
+    }
+
+    fn label_style(&mut self, style: cs::LabelStyle) -> std::io::Result<()> {
+        self.w.set_color(self.styles.label(self.severity, style))
+    }
+
+    /// The gutter and a border character (`│`, `·`, or a note's bullet in its style).
+    fn border(&mut self, c: char) -> std::io::Result<()> {
+        self.spaces(self.padding + 1)?;
+        let spec = if c == self.chars.note_bullet {
+            &self.styles.note_bullet
+        } else {
+            &self.styles.source_border
+        };
+        self.styled(spec, c.encode_utf8(&mut [0; 4]))
+    }
+
+    /// A line of source: its number, the border, and the text with its tabs as spaces,
+    /// the part under a primary label in the label's style.
+    fn source_line(
+        &mut self,
+        number: usize,
+        text: &str,
+        primary: Range<usize>,
+    ) -> std::io::Result<()> {
+        let padding = self.padding;
+        self.styled(&self.styles.line_number, &format!("{number:>padding$}"))?;
+        self.text(" ")?;
+        self.styled(
+            &self.styles.source_border,
+            self.chars.source_border_left.encode_utf8(&mut [0; 4]),
+        )?;
+        self.text(" ")?;
+        let mut column = 0;
+        let mut from = 0;
+        let mut in_primary = false;
+        for (at, b) in text.bytes().enumerate() {
+            let inside = primary.contains(&at);
+            if inside != in_primary {
+                self.text(text.get(from..at).unwrap_or(""))?;
+                from = at;
+                if inside {
+                    self.label_style(cs::LabelStyle::Primary)?;
+                } else {
+                    self.w.reset()?;
+                }
+                in_primary = inside;
+            }
+            if b == b'\t' {
+                self.text(text.get(from..at).unwrap_or(""))?;
+                from = at + 1;
+                let width = width_of_tab(self.tab, column);
+                self.spaces(width)?;
+                column += width;
+            } else {
+                column += 1;
+            }
+        }
+        self.text(text.get(from..).unwrap_or(""))?;
+        if in_primary {
+            self.w.reset()?;
+        }
+        self.text("\n")
+    }
+}
+
 fn simple(
-    out: &mut Vec<u8>,
+    out: &mut Buffer,
+    styles: &Styles,
     config: &term::Config,
     files: &SourceMap,
     d: &cs::Diagnostic<FileId>,
-) -> Option<()> {
-    let file = d.labels.first()?.file_id;
+) -> std::io::Result<bool> {
+    let Some(file) = d.labels.first().map(|l| l.file_id) else {
+        return Ok(false);
+    };
     let mut lines: Vec<Labelled<'_>> = Vec::with_capacity(d.labels.len());
     let mut padding = 0;
     // where the snippet's locus points: the earliest label of the highest style
@@ -133,34 +229,54 @@ fn simple(
     for label in &d.labels {
         let range = &label.range;
         if label.file_id != file || range.end < range.start {
-            return None;
+            return Ok(false);
         }
-        let line = Files::line_index(files, file, range.start).ok()?;
-        if Files::line_index(files, file, range.end).ok()? != line
-            || lines.iter().any(|l| l.line == line)
-        {
-            return None;
+        let (Ok(line), Ok(end)) = (
+            Files::line_index(files, file, range.start),
+            Files::line_index(files, file, range.end),
+        ) else {
+            return Ok(false);
+        };
+        if end != line || lines.iter().any(|l| l.line == line) {
+            return Ok(false);
         }
-        let digits = Files::line_number(files, file, line)
-            .ok()?
-            .checked_ilog10()? as usize
-            + 1;
-        padding = padding.max(digits);
+        let number = Files::line_number(files, file, line).ok();
+        let (Some(digits), Ok(range)) = (
+            number.and_then(usize::checked_ilog10),
+            Files::line_range(files, file, line),
+        ) else {
+            return Ok(false);
+        };
+        padding = padding.max(digits as usize + 1);
         locus = match locus {
             Some((s, style))
-                if !(style > label.style || (style == label.style && s > range.start)) =>
+                if !(style > label.style || (style == label.style && s > label.range.start)) =>
             {
                 Some((s, style))
             }
-            _ => Some((range.start, label.style)),
+            _ => Some((label.range.start, label.style)),
         };
         let at = lines.partition_point(|l| l.line < line);
-        let range = Files::line_range(files, file, line).ok()?;
         lines.insert(at, Labelled { line, range, label });
     }
-    let source = Files::source(files, file).ok()?;
-    let (locus, _) = locus?;
-    let place = Files::location(files, file, locus).ok()?;
+    let (Ok(source), Some((locus, _))) = (Files::source(files, file), locus) else {
+        return Ok(false);
+    };
+    let (Ok(place), Ok(name)) = (
+        Files::location(files, file, locus),
+        Files::name(files, file),
+    ) else {
+        return Ok(false);
+    };
+    let start = config.chars.snippet_start.as_str();
+    let mut o = Out {
+        w: out,
+        styles,
+        severity: d.severity,
+        padding,
+        chars: &config.chars,
+        tab: config.tab_width,
+    };
     let severity = match d.severity {
         cs::Severity::Bug => "bug",
         cs::Severity::Error => "error",
@@ -168,99 +284,118 @@ fn simple(
         cs::Severity::Help => "help",
         cs::Severity::Note => "note",
     };
-    out.extend_from_slice(severity.as_bytes());
+    o.w.set_color(styles.header(d.severity))?;
+    o.text(severity)?;
     if let Some(code) = d.code.as_deref().filter(|c| !c.is_empty()) {
-        write!(out, "[{code}]").ok()?;
+        write!(o.w, "[{code}]")?;
     }
-    writeln!(out, ": {}", d.message).ok()?;
-    let gutter = |out: &mut Vec<u8>| out.resize(out.len() + padding + 1, b' ');
-    gutter(out);
-    let chars = &config.chars;
-    writeln!(
-        out,
-        "{} {}:{}:{}",
-        chars.snippet_start,
-        Files::name(files, file).ok()?,
-        place.line_number,
-        place.column_number
-    )
-    .ok()?;
-    let border = |out: &mut Vec<u8>, c: char| {
-        gutter(out);
-        let mut b = [0; 4];
-        out.extend_from_slice(c.encode_utf8(&mut b).as_bytes());
-    };
-    border(out, chars.source_border_left);
-    out.push(b'\n');
-    let tab = config.tab_width;
+    o.w.set_color(&styles.header_message)?;
+    write!(o.w, ": {}", d.message)?;
+    o.w.reset()?;
+    o.text("\n")?;
+    o.spaces(padding + 1)?;
+    o.styled(&styles.source_border, start)?;
+    writeln!(o.w, " {name}:{}:{}", place.line_number, place.column_number)?;
+    o.border(o.chars.source_border_left)?;
+    o.text("\n")?;
     for (i, l) in lines.iter().enumerate() {
-        let text = ascii_line(source, l.range.clone())?;
-        source_line(
-            out,
-            padding,
-            Files::line_number(files, file, l.line).ok()?,
-            text,
-            chars,
-            tab,
-        );
-        // the carets, and the message after them
-        let first = l.label.range.start - l.range.start;
-        let end = (l.label.range.end - l.range.start).max(first + 1);
-        let caret = match l.label.style {
-            cs::LabelStyle::Primary => chars.single_primary_caret,
-            cs::LabelStyle::Secondary => chars.single_secondary_caret,
+        let Some(text) = ascii_line(source, l.range.clone()) else {
+            return Ok(false);
         };
-        border(out, chars.source_border_left);
-        out.push(b' ');
+        let (Ok(number), Some(first)) = (
+            Files::line_number(files, file, l.line),
+            l.label.range.start.checked_sub(l.range.start),
+        ) else {
+            return Ok(false);
+        };
+        let end = (l.label.range.end - l.range.start).max(first + 1);
+        let primary = if l.label.style == cs::LabelStyle::Primary {
+            first..end
+        } else {
+            0..0
+        };
+        o.source_line(number, text, primary)?;
+        // the carets, and the message after them
+        let caret = match l.label.style {
+            cs::LabelStyle::Primary => o.chars.single_primary_caret,
+            cs::LabelStyle::Secondary => o.chars.single_secondary_caret,
+        };
+        o.border(o.chars.source_border_left)?;
+        o.text(" ")?;
         let mut column = 0;
+        let mut styled = false;
         for (at, &b) in text.as_bytes().iter().enumerate().chain([(text.len(), &0)]) {
             let width = if b == b'\t' && at < text.len() {
-                width_of_tab(tab, column)
+                width_of_tab(o.tab, column)
             } else {
                 1
             };
             column += width;
-            if (first..end).contains(&at) {
+            let inside = (first..end).contains(&at);
+            if inside != styled {
+                if inside {
+                    o.label_style(l.label.style)?;
+                } else {
+                    o.w.reset()?;
+                }
+                styled = inside;
+            }
+            if inside {
                 for _ in 0..width {
-                    let mut buf = [0; 4];
-                    out.extend_from_slice(caret.encode_utf8(&mut buf).as_bytes());
+                    o.char(caret)?;
                 }
             } else if at < end {
-                out.resize(out.len() + width, b' ');
+                o.spaces(width)?;
             }
         }
-        if !l.label.message.is_empty() {
-            write!(out, " {}", l.label.message).ok()?;
+        if styled {
+            o.w.reset()?;
         }
-        out.push(b'\n');
+        if !l.label.message.is_empty() {
+            o.text(" ")?;
+            o.label_style(l.label.style)?;
+            o.text(&l.label.message)?;
+            o.w.reset()?;
+        }
+        o.text("\n")?;
         match lines.get(i + 1).map(|next| next.line - l.line) {
             // the one line between two labelled lines is shown
             Some(2) => {
                 let between = l.line + 1;
-                let text = ascii_line(source, Files::line_range(files, file, between).ok()?)?;
-                let number = Files::line_number(files, file, between).ok()?;
-                source_line(out, padding, number, text, chars, tab);
+                let (Ok(range), Ok(number)) = (
+                    Files::line_range(files, file, between),
+                    Files::line_number(files, file, between),
+                ) else {
+                    return Ok(false);
+                };
+                let Some(text) = ascii_line(source, range) else {
+                    return Ok(false);
+                };
+                o.source_line(number, text, 0..0)?;
             }
             Some(1) | None => {}
             Some(_) => {
-                border(out, chars.source_border_left_break);
-                out.push(b'\n');
+                o.border(o.chars.source_border_left_break)?;
+                o.text("\n")?;
             }
         }
     }
     if !d.notes.is_empty() {
-        border(out, chars.source_border_left);
-        out.push(b'\n');
+        o.border(o.chars.source_border_left)?;
+        o.text("\n")?;
     }
     for note in &d.notes {
         for (i, line) in note.lines().enumerate() {
-            let bullet = if i == 0 { chars.note_bullet } else { ' ' };
-            border(out, bullet);
-            writeln!(out, " {line}").ok()?;
+            if i == 0 {
+                o.border(o.chars.note_bullet)?;
+            } else {
+                o.spaces(padding + 2)?;
+            }
+            writeln!(o.w, " {line}")?;
         }
     }
-    out.push(b'\n');
-    Some(())
+    o.text("\n")?;
+    Ok(true)
 }
 
 /// The text of a line without its line break (nor the carriage returns and NULs before
@@ -280,35 +415,6 @@ fn width_of_tab(tab: usize, column: usize) -> usize {
     }
 }
 
-/// A line of source: its number, the border, and the text with its tabs as spaces.
-fn source_line(
-    out: &mut Vec<u8>,
-    padding: usize,
-    number: usize,
-    text: &str,
-    chars: &term::Chars,
-    tab: usize,
-) {
-    let _ = write!(out, "{number:>padding$} ");
-    let mut b = [0; 4];
-    out.extend_from_slice(chars.source_border_left.encode_utf8(&mut b).as_bytes());
-    out.push(b' ');
-    let mut column = 0;
-    for piece in text.split_inclusive('\t') {
-        match piece.strip_suffix('\t') {
-            Some(before) => {
-                out.extend_from_slice(before.as_bytes());
-                column += before.len();
-                let width = width_of_tab(tab, column);
-                out.resize(out.len() + width, b' ');
-                column += width;
-            }
-            None => out.extend_from_slice(piece.as_bytes()),
-        }
-    }
-    out.push(b'\n');
-}
-
 /// Findings rendered together by one thread.
 const PIECE: usize = 64;
 /// Findings rendered before any is written: the report is streamed, a batch at a time, so
@@ -325,6 +431,7 @@ pub fn write(
 ) -> std::io::Result<()> {
     use rayon::prelude::*;
     let config = term::Config::default();
+    let styles = Styles::default();
     let color = w.supports_color();
     for batch in findings.chunks(BATCH) {
         let pieces: Vec<std::io::Result<Buffer>> = batch
@@ -335,12 +442,16 @@ pub fn write(
                 } else {
                     Buffer::no_color()
                 };
-                let mut simple = Vec::new();
+                let mut simple = if color {
+                    Buffer::ansi()
+                } else {
+                    Buffer::no_color()
+                };
                 for f in piece {
                     let d = to_codespan(f);
-                    if !color && render_simple(&mut simple, &config, sources, &d) {
-                        buf.write_all(&simple)?;
-                        simple.clear();
+                    simple.clear();
+                    if render_simple(&mut simple, &styles, &config, sources, &d) {
+                        buf.write_all(simple.as_slice())?;
                         continue;
                     }
                     term::emit_to_write_style(&mut buf, &config, sources, &d)
@@ -359,16 +470,19 @@ pub fn write(
 /// Renders the findings without colour.
 pub fn render_plain(sources: &SourceMap, findings: &[Finding]) -> String {
     let config = term::Config::default();
-    let mut out = Vec::new();
+    let styles = Styles::default();
+    let mut out = String::new();
+    let mut simple = Buffer::no_color();
     for f in findings {
         let d = to_codespan(f);
-        if !render_simple(&mut out, &config, sources, &d) {
-            let mut s = String::new();
-            let _ = term::emit_to_string(&mut s, &config, sources, &d);
-            out.extend_from_slice(s.as_bytes());
+        simple.clear();
+        if render_simple(&mut simple, &styles, &config, sources, &d) {
+            out.push_str(&String::from_utf8_lossy(simple.as_slice()));
+        } else {
+            let _ = term::emit_to_string(&mut out, &config, sources, &d);
         }
     }
-    String::from_utf8(out).unwrap_or_default()
+    out
 }
 
 #[cfg(test)]
@@ -397,11 +511,26 @@ mod tests {
         prop::collection::vec((0.0..1.0, 0usize..12, any::<bool>(), message), 1..4)
     }
 
-    /// Renders with `codespan-reporting`, plainly.
-    fn reference(sources: &SourceMap, d: &cs::Diagnostic<FileId>) -> String {
-        let mut s = String::new();
-        term::emit_to_string(&mut s, &term::Config::default(), sources, d).unwrap();
-        s
+    /// Renders with `codespan-reporting`, in colour or plainly.
+    fn reference(sources: &SourceMap, d: &cs::Diagnostic<FileId>, color: bool) -> Vec<u8> {
+        let mut out = if color {
+            Buffer::ansi()
+        } else {
+            Buffer::no_color()
+        };
+        term::emit_to_write_style(&mut out, &term::Config::default(), sources, d).unwrap();
+        out.into_inner()
+    }
+
+    /// Renders with the short path, in colour or plainly, when it takes the diagnostic.
+    fn short(sources: &SourceMap, d: &cs::Diagnostic<FileId>, color: bool) -> Option<Vec<u8>> {
+        let mut out = if color {
+            Buffer::ansi()
+        } else {
+            Buffer::no_color()
+        };
+        let config = term::Config::default();
+        render_simple(&mut out, &Styles::default(), &config, sources, d).then(|| out.into_inner())
     }
 
     proptest! {
@@ -409,8 +538,8 @@ mod tests {
 
         /// Random texts, labels (primary or secondary, empty or zero-length, at a line's
         /// end or past the text, across lines, several on a line, in a second file) and
-        /// notes: whenever the short path renders a diagnostic, its bytes are those of
-        /// `codespan-reporting`; and it renders the one-label-per-line shape of findings.
+        /// notes, of every severity: whenever the short path renders a diagnostic, in colour
+        /// or plainly, its bytes are those of `codespan-reporting`.
         #[test]
         fn the_short_path_writes_what_codespan_writes(
             lines in prop::collection::vec(line(), 1..30),
@@ -422,12 +551,19 @@ mod tests {
                 0..3,
             ),
             code in prop_oneof![Just(""), Just("K01-001")],
+            severity in prop::sample::select(vec![
+                cs::Severity::Bug,
+                cs::Severity::Error,
+                cs::Severity::Warning,
+                cs::Severity::Note,
+                cs::Severity::Help,
+            ]),
         ) {
             let text = lines.join(if crlf { "\r\n" } else { "\n" });
             let mut sources = SourceMap::new();
             let a = sources.add("a.yaml", text.clone());
             let b = sources.add("b.yaml", "kind: Pod\n");
-            let mut d = cs::Diagnostic::error().with_code(code).with_message("bad `x`");
+            let mut d = cs::Diagnostic::new(severity).with_code(code).with_message("bad `x`");
             for (i, (at, len, primary, message)) in labels.iter().enumerate() {
                 let mut start = (at * text.len() as f64) as usize;
                 while !text.is_char_boundary(start) {
@@ -447,11 +583,13 @@ mod tests {
                 d.labels.push(label.with_message(message.clone()));
             }
             d.notes = notes.iter().map(|n| n.to_string()).collect();
-            let mut short = Vec::new();
-            if render_simple(&mut short, &term::Config::default(), &sources, &d) {
-                prop_assert_eq!(String::from_utf8(short).unwrap(), reference(&sources, &d));
-            } else {
-                prop_assert!(short.is_empty());
+            for color in [false, true] {
+                if let Some(out) = short(&sources, &d, color) {
+                    prop_assert_eq!(
+                        String::from_utf8(out).unwrap(),
+                        String::from_utf8(reference(&sources, &d, color)).unwrap()
+                    );
+                }
             }
         }
     }
@@ -505,16 +643,16 @@ mod tests {
             (with(vec![cs::Label::primary(f, at("é: 1"))]), false),
             (with(vec![]), false),
         ];
-        for (i, (d, short)) in cases.iter().enumerate() {
-            let mut out = Vec::new();
-            let done = render_simple(&mut out, &term::Config::default(), &sources, d);
-            assert_eq!(done, *short, "case {i}");
-            if done {
-                assert_eq!(
-                    String::from_utf8(out).unwrap(),
-                    reference(&sources, d),
-                    "case {i}"
-                );
+        for (i, (d, taken)) in cases.iter().enumerate() {
+            for color in [false, true] {
+                let out = short(&sources, d, color);
+                assert_eq!(out.is_some(), *taken, "case {i}");
+                if let Some(out) = out {
+                    assert!(
+                        out == reference(&sources, d, color),
+                        "case {i}, colour {color}"
+                    );
+                }
             }
         }
     }
