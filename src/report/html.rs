@@ -27,6 +27,9 @@ const SEVERITIES: [(Severity, &str); 5] = [
     (Severity::Info, "#6c757d"),
 ];
 
+/// Rows of the table rendered together by one thread.
+const ROWS: usize = 64;
+
 /// Lines of context shown around a finding in its snippet.
 const CONTEXT: usize = 2;
 /// Most lines a snippet shows.
@@ -34,18 +37,36 @@ const MAX_SNIPPET: usize = 14;
 
 /// Escapes text for HTML element content and quoted attribute values.
 pub fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c if c.is_control() && c != '\t' && c != '\n' => out.push('?'),
-            c => out.push(c),
+    let mut out = String::with_capacity(s.len() + s.len() / 8);
+    let bytes = s.as_bytes();
+    // runs of ordinary text are copied whole; a byte that may start something to replace
+    // (an HTML special, a C0 control or DEL, the first byte of a C1 control) ends a run
+    let mut from = 0;
+    let mut at = 0;
+    while let Some(&b) = bytes.get(at) {
+        let replacement = match b {
+            b'&' => Some("&amp;"),
+            b'<' => Some("&lt;"),
+            b'>' => Some("&gt;"),
+            b'"' => Some("&quot;"),
+            b'\'' => Some("&#39;"),
+            b'\t' | b'\n' => None,
+            0..0x20 | 0x7f => Some("?"),
+            // U+0080 to U+009F: C1 controls, written as `0xC2 0x80..=0x9F`
+            0xc2 if bytes.get(at + 1).is_some_and(|n| (0x80..=0x9f).contains(n)) => Some("?"),
+            _ => None,
+        };
+        match replacement {
+            Some(r) => {
+                out.push_str(s.get(from..at).unwrap_or(""));
+                out.push_str(r);
+                at += if b == 0xc2 { 2 } else { 1 };
+                from = at;
+            }
+            None => at += 1,
         }
     }
+    out.push_str(s.get(from..).unwrap_or(""));
     out
 }
 
@@ -415,12 +436,15 @@ pub fn write(w: &mut dyn Write, r: &Report<'_>) -> io::Result<()> {
             "</select><span><span id=\"shown\">{total}</span> of {total} shown</span></div><table id=\"findings\"><thead><tr><th data-key=\"rank\">severity</th><th data-key=\"rule\">rule</th><th data-key=\"object\">object</th><th data-key=\"file\">location</th><th data-key=\"message\">message</th></tr></thead><tbody>"
         );
         w.write_all(t.as_bytes())?;
-        let mut row = String::with_capacity(4096);
-        for (i, f) in r.findings.iter().enumerate() {
-            row.clear();
-            write_row(&mut row, i, f, r);
-            w.write_all(row.as_bytes())?;
-        }
+        // the rows of a chunk on every thread, written in order
+        let numbered: Vec<(usize, &Finding)> = r.findings.iter().enumerate().collect();
+        super::write_chunked(w, &numbered, ROWS, |chunk| {
+            let mut rows = String::with_capacity(chunk.len() * 8192);
+            for (i, f) in chunk {
+                write_row(&mut rows, *i, f, r);
+            }
+            Ok(rows.into_bytes())
+        })?;
         w.write_all(b"</tbody></table>")?;
     }
 
@@ -547,6 +571,30 @@ mod tests {
             escape("<script>alert('x') & \"y\"</script>\u{1b}[31m"),
             "&lt;script&gt;alert(&#39;x&#39;) &amp; &quot;y&quot;&lt;/script&gt;?[31m"
         );
+    }
+
+    /// Every character, alone and between ordinary text, is escaped as a character at a
+    /// time would escape it: the five HTML specials as entities, the C0 and C1 controls
+    /// (but tab and line feed) and DEL as `?`, everything else as it is.
+    #[test]
+    fn escape_agrees_with_every_character() {
+        let one = |c: char| match c {
+            '&' => "&amp;".to_owned(),
+            '<' => "&lt;".to_owned(),
+            '>' => "&gt;".to_owned(),
+            '"' => "&quot;".to_owned(),
+            '\'' => "&#39;".to_owned(),
+            c if c.is_control() && c != '\t' && c != '\n' => "?".to_owned(),
+            c => c.to_string(),
+        };
+        for c in (0..=0x10_FFFF).filter_map(char::from_u32) {
+            assert_eq!(escape(&c.to_string()), one(c), "{c:?}");
+            if u32::from(c) < 0x800 {
+                let mixed = format!("é{c}ok\u{85}\t<");
+                let want: String = mixed.chars().map(one).collect();
+                assert_eq!(escape(&mixed), want, "{c:?}");
+            }
+        }
     }
 
     #[test]
