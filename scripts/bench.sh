@@ -11,7 +11,8 @@
 # Last, the time to compile the bundled ruleset over COMPILE_RUNS (20) runs.
 #
 # Load only = a scan with a rule that matches nothing (benches/data/noop.kanon): reading,
-# parsing and building the graph. Full scan = the whole bundled ruleset.
+# parsing and building the graph. Full scan = the whole bundled ruleset. The two alternate,
+# run by run, so that a machine whose speed drifts moves both alike.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 sizes=("$@")
@@ -24,17 +25,25 @@ work="${BENCH_DIR:-${TMPDIR:-/tmp}/kanon-bench}"
 mkdir -p "$work"
 
 # median wall seconds and max RSS (KiB) of RUNS runs of a command
-measure() {
-  local times=() rss=0
+median() { sort -g | sed -n "$(( (runs + 1) / 2 ))p"; }
+# wall seconds and max RSS (KiB) of one run of a command
+once() {
+  /usr/bin/time -f "%e %M" -o "$work/time" "$@" >/dev/null 2>&1 || true
+  cat "$work/time"
+}
+# the load-only and the full scan of a file, RUNS times each, alternating (a machine
+# whose speed drifts moves both alike, not their ratio): "load full rss", the times
+# medians, the RSS the full scan's largest
+measure_pair() {
+  local f=$1 thr=$2 loads=() fulls=() rss=0 t m
   for _ in $(seq "$runs"); do
-    /usr/bin/time -f "%e %M" -o "$work/time" "$@" >/dev/null 2>&1 || true
-    read -r t m < "$work/time"
-    times+=("$t")
+    read -r t m < <(once "$kanon" scan "$f" --max-file-size 4G --threads "$thr" --no-default-rules --rules benches/data/noop.kanon --fail-on never)
+    loads+=("$t")
+    read -r t m < <(once "$kanon" scan "$f" --max-file-size 4G --threads "$thr" --format json --fail-on never)
+    fulls+=("$t")
     [ "$m" -gt "$rss" ] && rss=$m
   done
-  local med
-  med=$(printf '%s\n' "${times[@]}" | sort -g | sed -n "$(( (runs + 1) / 2 ))p")
-  echo "$med $rss"
+  echo "$(printf '%s\n' "${loads[@]}" | median) $(printf '%s\n' "${fulls[@]}" | median) $rss"
 }
 
 printf '%-9s %-6s %-3s %9s %10s %10s %6s %8s %9s %8s\n' objects fmt thr "input MB" "load s" "scan s" ratio "MB/s" "RSS MB" "RSS/in"
@@ -49,8 +58,7 @@ for n in "${sizes[@]}"; do
     bytes=$(stat -c %s "$f")
     mb=$(awk "BEGIN { printf \"%.1f\", $bytes / 1048576 }")
     for thr in 1 2; do
-      read -r load _ < <(measure "$kanon" scan "$f" --max-file-size 4G --threads "$thr" --no-default-rules --rules benches/data/noop.kanon --fail-on never)
-      read -r full rss < <(measure "$kanon" scan "$f" --max-file-size 4G --threads "$thr" --format json --fail-on never)
+      read -r load full rss < <(measure_pair "$f" "$thr")
       awk -v n="$n" -v fmt="$fmt" -v thr="$thr" -v mb="$mb" -v load="$load" -v full="$full" -v rss="$rss" 'BEGIN {
         printf "%-9d %-6s %-3d %9.1f %10.2f %10.2f %6.2f %8.1f %9.0f %8.2f\n",
           n, fmt, thr, mb, load, full, (load > 0 ? full / load : 0), (full > 0 ? mb / full : 0), rss / 1024, (rss / 1024) / mb }'
