@@ -131,13 +131,29 @@ impl Out<'_> {
         self.w.write_all(s.as_bytes())
     }
 
-    fn char(&mut self, c: char) -> std::io::Result<()> {
-        self.text(c.encode_utf8(&mut [0; 4]))
+    fn spaces(&mut self, n: usize) -> std::io::Result<()> {
+        self.repeat(" ", n)
     }
 
-    fn spaces(&mut self, n: usize) -> std::io::Result<()> {
-        for _ in 0..n {
-            self.w.write_all(b" ")?;
+    /// `s`, `n` times.
+    fn repeat(&mut self, s: &str, n: usize) -> std::io::Result<()> {
+        const ROOM: usize = 64;
+        let mut chunk = [0u8; ROOM * 4];
+        let per = ROOM.min(n.max(1));
+        let len = s.len() * per;
+        let Some(room) = chunk.get_mut(..len) else {
+            // (a character is at most four bytes: not reached)
+            return (0..n).try_for_each(|_| self.text(s));
+        };
+        for piece in room.chunks_mut(s.len().max(1)) {
+            piece.copy_from_slice(s.as_bytes());
+        }
+        let mut left = n;
+        while left > 0 {
+            let take = left.min(per);
+            self.w
+                .write_all(room.get(..take * s.len()).unwrap_or(&[]))?;
+            left -= take;
         }
         Ok(())
     }
@@ -322,33 +338,15 @@ fn simple(
         };
         o.border(o.chars.source_border_left)?;
         o.text(" ")?;
-        let mut column = 0;
-        let mut styled = false;
-        for (at, &b) in text.as_bytes().iter().enumerate().chain([(text.len(), &0)]) {
-            let width = if b == b'\t' && at < text.len() {
-                width_of_tab(o.tab, column)
-            } else {
-                1
-            };
-            column += width;
-            let inside = (first..end).contains(&at);
-            if inside != styled {
-                if inside {
-                    o.label_style(l.label.style)?;
-                } else {
-                    o.w.reset()?;
-                }
-                styled = inside;
-            }
-            if inside {
-                for _ in 0..width {
-                    o.char(caret)?;
-                }
-            } else if at < end {
-                o.spaces(width)?;
-            }
-        }
-        if styled {
+        // the columns before the label as spaces, then the label's as carets (the position
+        // after the text, one column, may be in it); nothing after it
+        let positions = text.len() + 1;
+        let before = columns(text, 0..first.min(positions), o.tab);
+        o.spaces(before)?;
+        if first < positions {
+            o.label_style(l.label.style)?;
+            let carets = columns(text, first..end.min(positions), o.tab);
+            o.repeat(caret.encode_utf8(&mut [0; 4]), carets)?;
             o.w.reset()?;
         }
         if !l.label.message.is_empty() {
@@ -405,6 +403,25 @@ fn ascii_line(source: &str, range: Range<usize>) -> Option<&str> {
     text.bytes()
         .all(|b| b == b'\t' || (b' '..=b'~').contains(&b))
         .then_some(text)
+}
+
+/// The columns that positions `range` of `text` take (position `text.len()`, after the
+/// text, takes one), tabs to their stops.
+fn columns(text: &str, range: Range<usize>, tab: usize) -> usize {
+    let bytes = text.as_bytes();
+    let mut column = 0;
+    let mut taken = 0;
+    for at in 0..range.end {
+        let width = match bytes.get(at) {
+            Some(b'\t') => width_of_tab(tab, column),
+            _ => 1,
+        };
+        column += width;
+        if at >= range.start {
+            taken += width;
+        }
+    }
+    taken
 }
 
 /// The columns a tab at `column` takes.
