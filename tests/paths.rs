@@ -641,9 +641,10 @@ fn a_fixpoint_stopped_by_the_round_limit_is_a_located_warning() {
 }
 
 /// Relations over more objects than one task takes (the rows of a case's first binding
-/// are split among the threads, and the rules that read no relation run while the
-/// relations are computed): the findings are the same on 1 and 3 threads and the same as
-/// the reference evaluator's, and every chain's paths are found whole.
+/// are split among the threads, the rules that read no relation run while the relations
+/// are computed, and the rules that read one beside them once they are): the findings are
+/// the same on 1 and 3 threads and the same as the reference evaluator's, and every
+/// chain's paths are found whole.
 #[test]
 fn relations_over_many_objects_agree_across_thread_counts() {
     let (count, len) = (150, 4);

@@ -80,8 +80,11 @@ pub fn execute_with(
         tasks.extend(ids.chunks(64).map(|c| Task::Chunk(group, c.to_vec())));
     }
     // The rules that read no relation run while the relations are computed (in a context
-    // of their own); the rules that read one run after. A rule's findings all come from
-    // one of the two passes, in the order of its tasks, so the stable sort below puts
+    // of their own that shares the rules' texts and the objects' resources), and the rules
+    // that read one run as soon as they are, beside them; the facts are dropped when those
+    // rules are done, so that they are not held with the findings of the whole scan. A
+    // rule's findings all come from one of the two passes, in the order of its tasks, and
+    // the parts are put together as one pass after the other: the stable sort below puts
     // them in the same order as one pass would
     let reads: Vec<bool> = (0..program.rules.len())
         .map(|r| {
@@ -89,30 +92,38 @@ pub fn execute_with(
                 && !crate::plan::fixpoint::needed(program, &[r]).is_empty()
         })
         .collect();
-    let ((relations, relations_time), mut parts) = rayon::join(
+    let ((relations_time, truncated, later), mut parts) = rayon::join(
         || {
             let start = Instant::now();
-            let rctx = Ctx::new(graph, program, Mode::Indexed)
-                .with_sources(sources)
-                .with_relations(program);
-            (rctx.relations, start.elapsed())
+            // the relations are computed under a fresh context's budget, as they always were
+            let mut rctx = ctx.sharing();
+            rctx.max_steps = super::interp::DEFAULT_MAX_STEPS;
+            rctx.fixes = true;
+            let mut rctx = rctx.with_relations(program);
+            let time = start.elapsed();
+            let truncated: Vec<usize> = rctx
+                .relations
+                .stats
+                .iter()
+                .filter(|s| s.truncated)
+                .flat_map(|s| s.relations.iter().copied())
+                .collect();
+            rctx.max_steps = ctx.max_steps;
+            rctx.fixes = ctx.fixes;
+            let later = if reads.contains(&true) {
+                run_tasks(&rctx, program, sources, &tasks, &reads, true)
+            } else {
+                Vec::new()
+            };
+            (time, truncated, later)
         },
         || run_tasks(&ctx, program, sources, &tasks, &reads, false),
     );
-    ctx.relations = relations;
-    if reads.contains(&true) {
-        parts.extend(run_tasks(&ctx, program, sources, &tasks, &reads, true));
-    }
+    parts.extend(later);
     let mut out = Outcome {
         times: vec![Duration::ZERO; program.rules.len()],
         relations_time,
-        truncated: ctx
-            .relations
-            .stats
-            .iter()
-            .filter(|s| s.truncated)
-            .flat_map(|s| s.relations.iter().copied())
-            .collect(),
+        truncated,
         ..Outcome::default()
     };
     out.truncated.sort_unstable();

@@ -17,6 +17,9 @@ use std::cmp::Ordering;
 use std::collections::HashMap;
 use std::sync::Arc;
 
+/// Evaluation steps a context allows per rule per root object unless told otherwise.
+pub(crate) const DEFAULT_MAX_STEPS: u64 = 1_000_000;
+
 /// How sub-queries and relations are answered.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mode {
@@ -94,15 +97,15 @@ pub struct Ctx<'g> {
     pub sources: Option<&'g crate::diag::SourceMap>,
     /// Workloads (and all objects) by namespace, built on first use: a sub-query over
     /// `workloads(ns)` or `objects(ns)` probes it instead of filtering every object.
-    by_namespace: std::sync::OnceLock<NamespaceIndex>,
+    by_namespace: Arc<std::sync::OnceLock<NamespaceIndex>>,
     /// Each rule's texts, shared by all its findings, and whether its findings can have
     /// the steps of a path as evidence (see [`super::emit`]).
-    texts: HashMap<String, (Arc<RuleText>, bool), FastHash>,
+    texts: Arc<HashMap<String, (Arc<RuleText>, bool), FastHash>>,
     /// The facts of the program's relations (see [`super::fixpoint`]).
     pub relations: Arc<super::fixpoint::Relations>,
     /// Each object's [`super::finding::Resource`], made for its first finding and shared by
     /// the others: a finding then holds a pointer, not five.
-    resources: Box<[std::sync::OnceLock<Arc<super::finding::Resource>>]>,
+    resources: Arc<[std::sync::OnceLock<Arc<super::finding::Resource>>]>,
 }
 
 /// The texts of a rule that every finding of it carries (one shared copy per rule).
@@ -256,24 +259,44 @@ impl<'g> Ctx<'g> {
             params: program.params.iter().map(|p| Val::from(&p.value)).collect(),
             tables: program.tables.iter().map(|t| Val::from(&t.rows)).collect(),
             mode,
-            max_steps: 1_000_000,
+            max_steps: DEFAULT_MAX_STEPS,
             fixes: true,
             sources: None,
-            by_namespace: std::sync::OnceLock::new(),
-            texts: program
-                .rules
-                .iter()
-                .map(|r| {
-                    let paths = super::emit::reads_paths(r);
-                    (r.id.clone(), (Arc::new(RuleText::of(r)), paths))
-                })
-                .collect(),
+            by_namespace: Arc::default(),
+            texts: Arc::new(
+                program
+                    .rules
+                    .iter()
+                    .map(|r| {
+                        let paths = super::emit::reads_paths(r);
+                        (r.id.clone(), (Arc::new(RuleText::of(r)), paths))
+                    })
+                    .collect(),
+            ),
             relations: Arc::default(),
             resources: graph
                 .objects
                 .iter()
                 .map(|_| std::sync::OnceLock::new())
                 .collect(),
+        }
+    }
+
+    /// A context like this one, without relations, that shares its rules' texts, its
+    /// objects' resources and its namespace index (findings made in either share them).
+    pub(crate) fn sharing(&self) -> Ctx<'g> {
+        Ctx {
+            graph: self.graph,
+            params: self.params.clone(),
+            tables: self.tables.clone(),
+            mode: self.mode,
+            max_steps: self.max_steps,
+            fixes: self.fixes,
+            sources: self.sources,
+            by_namespace: Arc::clone(&self.by_namespace),
+            texts: Arc::clone(&self.texts),
+            relations: Arc::default(),
+            resources: Arc::clone(&self.resources),
         }
     }
 
