@@ -454,25 +454,22 @@ impl<'g> Ctx<'g> {
     }
 
     pub(crate) fn container_node(&self, o: ObjId, idx: u32) -> Option<(DocId, NodeId)> {
+        self.container(o, idx).map(|(d, c)| (d, c.node))
+    }
+
+    /// Container `idx` of object `o`, with the object's document.
+    fn container(&self, o: ObjId, idx: u32) -> Option<(DocId, &'g crate::graph::Container)> {
         let obj = self.graph.object(o)?;
         let c = obj.workload.as_ref()?.containers.get(idx as usize)?;
-        Some((obj.r.doc, c.node))
+        Some((obj.r.doc, c))
     }
 
     /// Field `name` of container `idx` of object `o`: kept with the container when it is a
     /// frequent one, else looked up.
     fn container_field(&self, o: ObjId, idx: u32, name: &str) -> Val {
-        let Some(obj) = self.graph.object(o) else {
+        let Some((d, c)) = self.container(o, idx) else {
             return Val::Null;
         };
-        let Some(c) = obj
-            .workload
-            .as_ref()
-            .and_then(|w| w.containers.get(idx as usize))
-        else {
-            return Val::Null;
-        };
-        let d = obj.r.doc;
         let id = match c.field(name) {
             Some(kept) => kept,
             None => self.doc(d).and_then(|doc| doc.get(c.node, name)),

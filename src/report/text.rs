@@ -91,23 +91,6 @@ fn to_codespan(f: &Finding) -> cs::Diagnostic<u32> {
         .with_notes(notes)
 }
 
-/// Writes `d` to `out` as `codespan-reporting`'s rich renderer writes it, in colour or
-/// without (as `out` is), byte for byte, when it has the shape of nearly every finding:
-/// labels in one file, each on one line of its own, and every line it shows printable
-/// ASCII or tabs. Otherwise (or when the source map cannot place a label) it returns false,
-/// and `out` holds a part of the diagnostic to throw away. `codespan-reporting` writes
-/// the snippet a character at a time through `fmt` and compares every character with every
-/// label: at 200,000 findings it took several times as long as the scan.
-fn render_simple(
-    out: &mut Buffer,
-    styles: &Styles,
-    config: &term::Config,
-    files: &SourceMap,
-    d: &cs::Diagnostic<FileId>,
-) -> bool {
-    matches!(simple(out, styles, config, files, d), Ok(true))
-}
-
 /// One labelled line of [`render_simple`]: its index, its byte range and its label.
 struct Labelled<'d> {
     line: usize,
@@ -228,7 +211,14 @@ impl Out<'_> {
     }
 }
 
-fn simple(
+/// Writes `d` to `out` as `codespan-reporting`'s rich renderer writes it, in colour or
+/// without (as `out` is), byte for byte, when it has the shape of nearly every finding:
+/// labels in one file, each on one line of its own, and every line it shows printable
+/// ASCII or tabs. Otherwise (or when the source map cannot place a label) it returns false
+/// (or an error), and `out` holds a part of the diagnostic to throw away. `codespan-reporting` writes
+/// the snippet a character at a time through `fmt` and compares every character with every
+/// label: at 200,000 findings it took several times as long as the scan.
+fn render_simple(
     out: &mut Buffer,
     styles: &Styles,
     config: &term::Config,
@@ -432,6 +422,15 @@ fn width_of_tab(tab: usize, column: usize) -> usize {
     }
 }
 
+/// An empty buffer, writing colours or not.
+fn buffer(color: bool) -> Buffer {
+    if color {
+        Buffer::ansi()
+    } else {
+        Buffer::no_color()
+    }
+}
+
 /// Findings rendered together by one thread.
 const PIECE: usize = 64;
 /// Findings rendered before any is written: the report is streamed, a batch at a time, so
@@ -454,20 +453,12 @@ pub fn write(
         let pieces: Vec<std::io::Result<Buffer>> = batch
             .par_chunks(PIECE)
             .map(|piece| {
-                let mut buf = if color {
-                    Buffer::ansi()
-                } else {
-                    Buffer::no_color()
-                };
-                let mut simple = if color {
-                    Buffer::ansi()
-                } else {
-                    Buffer::no_color()
-                };
+                let mut buf = buffer(color);
+                let mut simple = buffer(color);
                 for f in piece {
                     let d = to_codespan(f);
                     simple.clear();
-                    if render_simple(&mut simple, &styles, &config, sources, &d) {
+                    if let Ok(true) = render_simple(&mut simple, &styles, &config, sources, &d) {
                         buf.write_all(simple.as_slice())?;
                         continue;
                     }
@@ -493,7 +484,7 @@ pub fn render_plain(sources: &SourceMap, findings: &[Finding]) -> String {
     for f in findings {
         let d = to_codespan(f);
         simple.clear();
-        if render_simple(&mut simple, &styles, &config, sources, &d) {
+        if let Ok(true) = render_simple(&mut simple, &styles, &config, sources, &d) {
             out.push_str(&String::from_utf8_lossy(simple.as_slice()));
         } else {
             let _ = term::emit_to_string(&mut out, &config, sources, &d);
@@ -530,24 +521,17 @@ mod tests {
 
     /// Renders with `codespan-reporting`, in colour or plainly.
     fn reference(sources: &SourceMap, d: &cs::Diagnostic<FileId>, color: bool) -> Vec<u8> {
-        let mut out = if color {
-            Buffer::ansi()
-        } else {
-            Buffer::no_color()
-        };
+        let mut out = buffer(color);
         term::emit_to_write_style(&mut out, &term::Config::default(), sources, d).unwrap();
         out.into_inner()
     }
 
     /// Renders with the short path, in colour or plainly, when it takes the diagnostic.
     fn short(sources: &SourceMap, d: &cs::Diagnostic<FileId>, color: bool) -> Option<Vec<u8>> {
-        let mut out = if color {
-            Buffer::ansi()
-        } else {
-            Buffer::no_color()
-        };
+        let mut out = buffer(color);
         let config = term::Config::default();
-        render_simple(&mut out, &Styles::default(), &config, sources, d).then(|| out.into_inner())
+        let taken = render_simple(&mut out, &Styles::default(), &config, sources, d);
+        matches!(taken, Ok(true)).then(|| out.into_inner())
     }
 
     proptest! {
