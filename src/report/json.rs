@@ -289,6 +289,17 @@ pub(super) mod pretty {
 
     /// A line break and the indentation of the usual depths, written in one copy.
     const NEWLINE: &[u8; 33] = b"\n                                ";
+    /// A comma, a line break and the indentation of the usual depths: the separator before
+    /// an entry or an element, in one copy (without its comma for the first).
+    const COMMA_NEWLINE: &[u8; 34] = b",\n                                ";
+
+    /// An object's key as it is written before the value: quoted, with `: `. The keys are
+    /// this module's own words, which need no escapes.
+    macro_rules! key {
+        ($k:literal) => {
+            concat!("\"", $k, "\": ")
+        };
+    }
 
     /// Two spaces per level of nesting.
     fn indent(out: &mut Vec<u8>, level: usize) {
@@ -356,16 +367,18 @@ pub(super) mod pretty {
     /// A finding's message, as [`string`] writes its text, put together in place when no
     /// piece needs escaping.
     fn message(out: &mut Vec<u8>, m: &crate::eval::finding::Message) -> Result<()> {
-        if m.pieces()
-            .all(|p| crate::model::json::plain_run(p.as_bytes(), 0) == p.len())
-        {
-            out.push(b'"');
-            m.pieces().for_each(|p| out.extend_from_slice(p.as_bytes()));
-            out.push(b'"');
-            Ok(())
-        } else {
-            string(out, &m.to_string())
+        let mark = out.len();
+        out.push(b'"');
+        for p in m.pieces() {
+            if crate::model::json::plain_run(p.as_bytes(), 0) != p.len() {
+                // a piece needs escapes: the whole text, escaped, instead
+                out.truncate(mark);
+                return string(out, &m.to_string());
+            }
+            out.extend_from_slice(p.as_bytes());
         }
+        out.push(b'"');
+        Ok(())
     }
 
     fn opt_string(out: &mut Vec<u8>, s: Option<&str>) -> Result<()> {
@@ -411,11 +424,7 @@ pub(super) mod pretty {
             out: &mut Vec<u8>,
             key: Option<&str>,
         ) -> Result<()> {
-            if !self.empty {
-                out.push(b',');
-            }
-            self.empty = false;
-            newline(out, self.level + 1);
+            self.separate(out);
             // keys are this module's own words, which need no escapes
             if let Some(k) = key {
                 out.push(b'"');
@@ -425,11 +434,42 @@ pub(super) mod pretty {
             Ok(())
         }
 
-        /// An entry whose value is a string, when there is one.
-        fn string_if(&mut self, out: &mut Vec<u8>, key: &str, value: Option<&str>) -> Result<()> {
+        /// Starts the next entry of an object, with its key as [`key!`] writes it.
+        #[inline]
+        fn key(&mut self, out: &mut Vec<u8>, quoted: &str) -> Result<()> {
+            self.separate(out);
+            out.extend_from_slice(quoted.as_bytes());
+            Ok(())
+        }
+
+        /// The comma (but before the first) and the line break and indentation that come
+        /// before an element or an entry.
+        #[inline]
+        fn separate(&mut self, out: &mut Vec<u8>) {
+            let comma = usize::from(self.empty);
+            match COMMA_NEWLINE.get(comma..2 + 2 * (self.level + 1)) {
+                Some(s) => out.extend_from_slice(s),
+                None => {
+                    if !self.empty {
+                        out.push(b',');
+                    }
+                    newline(out, self.level + 1);
+                }
+            }
+            self.empty = false;
+        }
+
+        /// An entry (its key as [`key!`] writes it) whose value is a string, when there is
+        /// one.
+        fn string_if(
+            &mut self,
+            out: &mut Vec<u8>,
+            quoted: &str,
+            value: Option<&str>,
+        ) -> Result<()> {
             match value {
                 Some(v) => {
-                    self.next(out, Some(key))?;
+                    self.key(out, quoted)?;
                     string(out, v)
                 }
                 None => Ok(()),
@@ -446,15 +486,15 @@ pub(super) mod pretty {
 
     fn location(out: &mut Vec<u8>, l: &Location, level: usize) -> Result<()> {
         let mut o = Open::object(out, level);
-        o.next(out, Some("file"))?;
+        o.key(out, key!("file"))?;
         string(out, &l.file)?;
         for (k, n) in [
-            ("line", l.line),
-            ("column", l.column),
-            ("end_line", l.end_line),
-            ("end_column", l.end_column),
+            (key!("line"), l.line),
+            (key!("column"), l.column),
+            (key!("end_line"), l.end_line),
+            (key!("end_column"), l.end_column),
         ] {
-            o.next(out, Some(k))?;
+            o.key(out, k)?;
             uint(out, n as u64);
         }
         o.close(out);
@@ -473,15 +513,15 @@ pub(super) mod pretty {
 
     fn resource(out: &mut Vec<u8>, r: &Resource, level: usize) -> Result<()> {
         let mut o = Open::object(out, level);
-        o.next(out, Some("api_version"))?;
+        o.key(out, key!("api_version"))?;
         string(out, &r.api_version)?;
-        o.next(out, Some("kind"))?;
+        o.key(out, key!("kind"))?;
         string(out, &r.kind)?;
-        o.next(out, Some("namespace"))?;
+        o.key(out, key!("namespace"))?;
         opt_string(out, r.namespace.as_deref())?;
-        o.next(out, Some("name"))?;
+        o.key(out, key!("name"))?;
         string(out, &r.name)?;
-        o.next(out, Some("helm_source"))?;
+        o.key(out, key!("helm_source"))?;
         opt_string(out, r.helm_source.as_deref())?;
         o.close(out);
         Ok(())
@@ -489,24 +529,24 @@ pub(super) mod pretty {
 
     fn evidence(out: &mut Vec<u8>, e: &Evidence, level: usize) -> Result<()> {
         let mut o = Open::object(out, level);
-        o.next(out, Some("kind"))?;
+        o.key(out, key!("kind"))?;
         string(out, &e.kind)?;
-        o.next(out, Some("namespace"))?;
+        o.key(out, key!("namespace"))?;
         opt_string(out, e.namespace.as_deref())?;
-        o.next(out, Some("name"))?;
+        o.key(out, key!("name"))?;
         string(out, &e.name)?;
-        o.next(out, Some("location"))?;
+        o.key(out, key!("location"))?;
         opt_location(out, e.location.as_ref(), level + 1)?;
-        o.string_if(out, "step", e.step.as_deref())?;
+        o.string_if(out, key!("step"), e.step.as_deref())?;
         o.close(out);
         Ok(())
     }
 
     fn value_source(out: &mut Vec<u8>, v: &ValueSource, level: usize) -> Result<()> {
         let mut o = Open::object(out, level);
-        o.next(out, Some("expr"))?;
+        o.key(out, key!("expr"))?;
         string(out, &v.expr)?;
-        o.next(out, Some("location"))?;
+        o.key(out, key!("location"))?;
         opt_location(out, v.location.as_ref(), level + 1)?;
         o.close(out);
         Ok(())
@@ -533,40 +573,44 @@ pub(super) mod pretty {
     fn autofix(out: &mut Vec<u8>, a: &Autofix, level: usize) -> Result<()> {
         let inner = level + 1;
         let mut o = Open::object(out, level);
-        o.next(out, Some("applicability"))?;
+        o.key(out, key!("applicability"))?;
         string(out, a.applicability)?;
         if !a.changes.is_empty() {
-            o.next(out, Some("changes"))?;
+            o.key(out, key!("changes"))?;
             array(out, inner, &a.changes, |out, c, level| {
                 let mut change = Open::object(out, level);
-                change.next(out, Some("deleted"))?;
+                change.key(out, key!("deleted"))?;
                 let l = &c.deleted;
                 let mut d = Open::object(out, level + 1);
                 for (k, n) in [
-                    ("column", l.column),
-                    ("end_column", l.end_column),
-                    ("end_line", l.end_line),
+                    (key!("column"), l.column),
+                    (key!("end_column"), l.end_column),
+                    (key!("end_line"), l.end_line),
                 ] {
-                    d.next(out, Some(k))?;
+                    d.key(out, k)?;
                     uint(out, n as u64);
                 }
-                d.next(out, Some("file"))?;
+                d.key(out, key!("file"))?;
                 string(out, &l.file)?;
-                d.next(out, Some("line"))?;
+                d.key(out, key!("line"))?;
                 uint(out, l.line as u64);
                 d.close(out);
-                change.next(out, Some("inserted"))?;
+                change.key(out, key!("inserted"))?;
                 string(out, &c.inserted)?;
                 change.close(out);
                 Ok(())
             })?;
         }
         if !a.ops.is_empty() {
-            o.next(out, Some("edits"))?;
+            o.key(out, key!("edits"))?;
             array(out, inner, &a.ops, edit)?;
         }
-        o.string_if(out, "reason", Some(&*a.reason).filter(|r| !r.is_empty()))?;
-        o.string_if(out, "unfixable", a.unfixable.as_deref())?;
+        o.string_if(
+            out,
+            key!("reason"),
+            Some(&*a.reason).filter(|r| !r.is_empty()),
+        )?;
+        o.string_if(out, key!("unfixable"), a.unfixable.as_deref())?;
         o.close(out);
         Ok(())
     }
@@ -580,11 +624,11 @@ pub(super) mod pretty {
         };
         let mut o = Open::object(out, level);
         if let EditOp::Remove { .. } = &op.op {
-            o.string_if(out, "item", op.only_if.as_deref())?;
+            o.string_if(out, key!("item"), op.only_if.as_deref())?;
         }
-        o.next(out, Some("op"))?;
+        o.key(out, key!("op"))?;
         string(out, name)?;
-        o.next(out, Some("path"))?;
+        o.key(out, key!("path"))?;
         array(out, level + 1, path, |out, s, _| match s {
             PathStep::Key(k) => string(out, k),
             PathStep::Index(i) => {
@@ -593,7 +637,7 @@ pub(super) mod pretty {
             }
         })?;
         if let Some(v) = value {
-            o.next(out, Some("value"))?;
+            o.key(out, key!("value"))?;
             fix_value(out, v, level + 1)?;
         }
         o.close(out);
@@ -620,20 +664,20 @@ pub(super) mod pretty {
     fn rule_head(out: &mut Vec<u8>, f: &Finding, level: usize) -> Result<Open> {
         let inner = level + 1;
         let mut o = Open::object(out, level);
-        o.next(out, Some("rule"))?;
+        o.key(out, key!("rule"))?;
         let mut r = Open::object(out, inner);
         for (k, v) in [
-            ("id", &f.rule.id),
-            ("name", &f.rule.name),
-            ("title", &f.rule.title),
+            (key!("id"), &f.rule.id),
+            (key!("name"), &f.rule.name),
+            (key!("title"), &f.rule.title),
         ] {
-            r.next(out, Some(k))?;
+            r.key(out, k)?;
             string(out, v)?;
         }
         r.close(out);
-        o.next(out, Some("severity"))?;
+        o.key(out, key!("severity"))?;
         string(out, f.severity.as_str())?;
-        o.next(out, Some("owasp"))?;
+        o.key(out, key!("owasp"))?;
         array(out, inner, f.rule.owasp.iter(), |out, c, _| string(out, c))?;
         Ok(o)
     }
@@ -663,26 +707,26 @@ pub(super) mod pretty {
             }
             None => rule_head(out, f, level)?,
         };
-        o.next(out, Some("resource"))?;
+        o.key(out, key!("resource"))?;
         resource(out, &f.resource, inner)?;
-        o.next(out, Some("location"))?;
+        o.key(out, key!("location"))?;
         location(out, &f.location, inner)?;
-        o.next(out, Some("message"))?;
+        o.key(out, key!("message"))?;
         message(out, &f.message)?;
-        o.next(out, Some("fix"))?;
+        o.key(out, key!("fix"))?;
         string(out, &f.rule.fix)?;
-        o.next(out, Some("evidence"))?;
+        o.key(out, key!("evidence"))?;
         array(out, inner, &f.evidence, evidence)?;
         if let Some(r) = &f.rendered {
-            o.next(out, Some("rendered"))?;
+            o.key(out, key!("rendered"))?;
             location(out, r, inner)?;
         }
         if let Some(v) = &f.value_source {
-            o.next(out, Some("value_source"))?;
+            o.key(out, key!("value_source"))?;
             value_source(out, v, inner)?;
         }
         if let Some(a) = &f.autofix {
-            o.next(out, Some("autofix"))?;
+            o.key(out, key!("autofix"))?;
             autofix(out, a, inner)?;
         }
         o.close(out);
