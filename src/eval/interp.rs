@@ -516,7 +516,7 @@ impl<'g> Ctx<'g> {
                     "kind" => Val::Str(Arc::from(r.kind.kind().unwrap_or("Workload"))),
                     "name" => Val::Str(r.name.clone()),
                     "namespace" => Val::Str(r.namespace.clone()),
-                    "via" => Val::Str(Arc::from(r.via)),
+                    "via" => Val::Str(Arc::from(r.via.as_str())),
                     "target" => r.target.map_or(Val::Null, Val::Obj),
                     "missing" => Val::Bool(r.target.is_none() && !r.optional),
                     _ => Val::Null,
@@ -792,7 +792,7 @@ impl<'g> Ctx<'g> {
             Attr::Target => g
                 .references(obj)
                 .iter()
-                .find(|r| r.via == "scaleTargetRef")
+                .find(|r| r.via == crate::graph::references::Via::ScaleTargetRef)
                 .and_then(|r| r.target)
                 .map_or(Val::Null, Val::Obj),
             Attr::IsolatesIngress => Val::Bool(g.policy(obj).is_some_and(|p| p.isolates().0)),

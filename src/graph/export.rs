@@ -9,6 +9,7 @@
 
 use serde_json::{Value, json};
 
+use super::references::Via;
 use super::{Graph, ObjId, RefKind};
 
 /// One edge of the exported graph.
@@ -62,11 +63,11 @@ pub fn edges(g: &Graph) -> Vec<Edge> {
         }
         for r in g.references(id) {
             // covered by `selects` and `service-account`
-            if r.via == "selector" || r.kind == RefKind::ServiceAccount {
+            if r.via == Via::Selector || r.kind == RefKind::ServiceAccount {
                 continue;
             }
             if let Some(t) = r.target {
-                push(id, t, "references", Some(r.via));
+                push(id, t, "references", Some(r.via.as_str()));
             }
         }
         for &a in g.aggregates(id) {
@@ -158,7 +159,7 @@ pub fn json_dangling(g: &Graph) -> impl Iterator<Item = Value> + '_ {
                     "kind": format!("{:?}", r.kind),
                     "namespace": &*r.namespace,
                     "name": &*r.name,
-                    "via": r.via,
+                    "via": r.via.as_str(),
                 })
             })
     })

@@ -42,6 +42,72 @@ impl RefKind {
     }
 }
 
+/// Which field of the referring object names the target (its name is what
+/// [`Via::as_str`] gives: a rule reads it as `r.via`). One byte in a [`Reference`], where
+/// the text was sixteen.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Via {
+    /// `serviceAccountName`.
+    ServiceAccountName,
+    /// `serviceAccount`.
+    ServiceAccount,
+    /// `imagePullSecrets`.
+    ImagePullSecrets,
+    /// `env.valueFrom.secretKeyRef`.
+    EnvSecretKeyRef,
+    /// `env.valueFrom.configMapKeyRef`.
+    EnvConfigMapKeyRef,
+    /// `envFrom`.
+    EnvFrom,
+    /// `volumes.secret`.
+    VolumesSecret,
+    /// `volumes.configMap`.
+    VolumesConfigMap,
+    /// `volumes.persistentVolumeClaim`.
+    VolumesPersistentVolumeClaim,
+    /// `volumes.projected`.
+    VolumesProjected,
+    /// `ingress defaultBackend`.
+    IngressDefaultBackend,
+    /// `ingress backend`.
+    IngressBackend,
+    /// `ingress tls`.
+    IngressTls,
+    /// `backendRefs`.
+    BackendRefs,
+    /// `scaleTargetRef`.
+    ScaleTargetRef,
+    /// `selector`.
+    Selector,
+    /// `serviceName`.
+    ServiceName,
+}
+
+impl Via {
+    /// The field, as rules and the graph export show it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Via::ServiceAccountName => "serviceAccountName",
+            Via::ServiceAccount => "serviceAccount",
+            Via::ImagePullSecrets => "imagePullSecrets",
+            Via::EnvSecretKeyRef => "env.valueFrom.secretKeyRef",
+            Via::EnvConfigMapKeyRef => "env.valueFrom.configMapKeyRef",
+            Via::EnvFrom => "envFrom",
+            Via::VolumesSecret => "volumes.secret",
+            Via::VolumesConfigMap => "volumes.configMap",
+            Via::VolumesPersistentVolumeClaim => "volumes.persistentVolumeClaim",
+            Via::VolumesProjected => "volumes.projected",
+            Via::IngressDefaultBackend => "ingress defaultBackend",
+            Via::IngressBackend => "ingress backend",
+            Via::IngressTls => "ingress tls",
+            Via::BackendRefs => "backendRefs",
+            Via::ScaleTargetRef => "scaleTargetRef",
+            Via::Selector => "selector",
+            Via::ServiceName => "serviceName",
+        }
+    }
+}
+
 /// One reference from an object to another, by name.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Reference {
@@ -55,7 +121,7 @@ pub struct Reference {
     /// Which field refers: `env.valueFrom.secretKeyRef`, `envFrom`, `volumes.secret`,
     /// `volumes.projected`, `imagePullSecrets`, `ingress backend`, `backendRefs`,
     /// `scaleTargetRef`, `selector`...
-    pub via: &'static str,
+    pub via: Via,
     /// The node of the name (for a Service's selected workloads, its `spec.selector`).
     pub at: NodeId,
     /// The referenced object; `None` when it is not in the input (dangling).
@@ -74,14 +140,14 @@ struct Collector<'g, 'o> {
 
 impl<'g> Collector<'g, '_> {
     /// Adds a reference to the name at `name_path` under `node`.
-    fn named(&mut self, kind: RefKind, via: &'static str, node: NodeId, name_path: &[&str]) {
+    fn named(&mut self, kind: RefKind, via: Via, node: NodeId, name_path: &[&str]) {
         self.named_in(kind, via, node, name_path, None);
     }
 
     fn named_in(
         &mut self,
         kind: RefKind,
-        via: &'static str,
+        via: Via,
         node: NodeId,
         name_path: &[&str],
         namespace: Option<&str>,
@@ -133,58 +199,53 @@ impl<'g> Collector<'g, '_> {
             {
                 self.named(
                     RefKind::ServiceAccount,
-                    "serviceAccountName",
+                    Via::ServiceAccountName,
                     spec,
                     &["serviceAccountName"],
                 );
             } else {
                 self.named(
                     RefKind::ServiceAccount,
-                    "serviceAccount",
+                    Via::ServiceAccount,
                     spec,
                     &["serviceAccount"],
                 );
             }
         }
         for &s in self.each(spec, "imagePullSecrets") {
-            self.named(RefKind::Secret, "imagePullSecrets", s, &["name"]);
+            self.named(RefKind::Secret, Via::ImagePullSecrets, s, &["name"]);
         }
         for c in &w.containers {
             for &e in self.each(Some(c.node), "env") {
                 if let Some(from) = doc.get(e, "valueFrom") {
                     if let Some(r) = doc.get(from, "secretKeyRef") {
-                        self.named(RefKind::Secret, "env.valueFrom.secretKeyRef", r, &["name"]);
+                        self.named(RefKind::Secret, Via::EnvSecretKeyRef, r, &["name"]);
                     }
                     if let Some(r) = doc.get(from, "configMapKeyRef") {
-                        self.named(
-                            RefKind::ConfigMap,
-                            "env.valueFrom.configMapKeyRef",
-                            r,
-                            &["name"],
-                        );
+                        self.named(RefKind::ConfigMap, Via::EnvConfigMapKeyRef, r, &["name"]);
                     }
                 }
             }
             for &e in self.each(Some(c.node), "envFrom") {
                 if let Some(r) = doc.get(e, "secretRef") {
-                    self.named(RefKind::Secret, "envFrom", r, &["name"]);
+                    self.named(RefKind::Secret, Via::EnvFrom, r, &["name"]);
                 }
                 if let Some(r) = doc.get(e, "configMapRef") {
-                    self.named(RefKind::ConfigMap, "envFrom", r, &["name"]);
+                    self.named(RefKind::ConfigMap, Via::EnvFrom, r, &["name"]);
                 }
             }
         }
         for &v in self.each(spec, "volumes") {
             if let Some(s) = doc.get(v, "secret") {
-                self.named(RefKind::Secret, "volumes.secret", s, &["secretName"]);
+                self.named(RefKind::Secret, Via::VolumesSecret, s, &["secretName"]);
             }
             if let Some(s) = doc.get(v, "configMap") {
-                self.named(RefKind::ConfigMap, "volumes.configMap", s, &["name"]);
+                self.named(RefKind::ConfigMap, Via::VolumesConfigMap, s, &["name"]);
             }
             if let Some(s) = doc.get(v, "persistentVolumeClaim") {
                 self.named(
                     RefKind::PersistentVolumeClaim,
-                    "volumes.persistentVolumeClaim",
+                    Via::VolumesPersistentVolumeClaim,
                     s,
                     &["claimName"],
                 );
@@ -192,10 +253,10 @@ impl<'g> Collector<'g, '_> {
             let projected = doc.get(v, "projected");
             for &src in self.each(projected, "sources") {
                 if let Some(s) = doc.get(src, "secret") {
-                    self.named(RefKind::Secret, "volumes.projected", s, &["name"]);
+                    self.named(RefKind::Secret, Via::VolumesProjected, s, &["name"]);
                 }
                 if let Some(s) = doc.get(src, "configMap") {
-                    self.named(RefKind::ConfigMap, "volumes.projected", s, &["name"]);
+                    self.named(RefKind::ConfigMap, Via::VolumesProjected, s, &["name"]);
                 }
             }
         }
@@ -209,25 +270,30 @@ impl<'g> Collector<'g, '_> {
         if let Some(b) = doc.get(spec, "defaultBackend") {
             self.named(
                 RefKind::Service,
-                "ingress defaultBackend",
+                Via::IngressDefaultBackend,
                 b,
                 &["service", "name"],
             );
         }
         if let Some(b) = doc.get(spec, "backend") {
-            self.named(RefKind::Service, "ingress backend", b, &["serviceName"]);
+            self.named(RefKind::Service, Via::IngressBackend, b, &["serviceName"]);
         }
         for &rule in self.each(Some(spec), "rules") {
             let http = doc.get(rule, "http");
             for &p in self.each(http, "paths") {
                 if let Some(b) = doc.get(p, "backend") {
-                    self.named(RefKind::Service, "ingress backend", b, &["service", "name"]);
-                    self.named(RefKind::Service, "ingress backend", b, &["serviceName"]);
+                    self.named(
+                        RefKind::Service,
+                        Via::IngressBackend,
+                        b,
+                        &["service", "name"],
+                    );
+                    self.named(RefKind::Service, Via::IngressBackend, b, &["serviceName"]);
                 }
             }
         }
         for &t in self.each(Some(spec), "tls") {
-            self.named(RefKind::Secret, "ingress tls", t, &["secretName"]);
+            self.named(RefKind::Secret, Via::IngressTls, t, &["secretName"]);
         }
     }
 
@@ -242,7 +308,7 @@ impl<'g> Collector<'g, '_> {
                     continue;
                 }
                 let ns = doc.get(b, "namespace").and_then(|n| nonempty_str(doc, n));
-                self.named_in(RefKind::Service, "backendRefs", b, &["name"], ns);
+                self.named_in(RefKind::Service, Via::BackendRefs, b, &["name"], ns);
             }
         }
     }
@@ -267,7 +333,7 @@ impl<'g> Collector<'g, '_> {
             kind: RefKind::Workload,
             name: self.g.name_of(target, name),
             namespace: Arc::clone(self.namespace),
-            via: "scaleTargetRef",
+            via: Via::ScaleTargetRef,
             at,
             target,
             optional: false,
@@ -299,7 +365,7 @@ fn of_object(g: &Graph, id: ObjId, out: &mut Vec<Reference>) {
         if &*o.kind == "StatefulSet" {
             c.named(
                 RefKind::Service,
-                "serviceName",
+                Via::ServiceName,
                 node,
                 &["spec", "serviceName"],
             );
@@ -321,7 +387,7 @@ fn of_object(g: &Graph, id: ObjId, out: &mut Vec<Reference>) {
                         kind: RefKind::Workload,
                         name: g.name_of(Some(w), ""),
                         namespace: Arc::clone(namespace),
-                        via: "selector",
+                        via: Via::Selector,
                         at,
                         target: Some(w),
                         optional: false,
@@ -359,7 +425,7 @@ mod tests {
     fn summary(g: &Graph, id: ObjId) -> Vec<(RefKind, String, &'static str, Option<ObjId>)> {
         g.references(id)
             .iter()
-            .map(|r| (r.kind, r.name.to_string(), r.via, r.target))
+            .map(|r| (r.kind, r.name.to_string(), r.via.as_str(), r.target))
             .collect()
     }
 
