@@ -118,9 +118,7 @@ pub struct Reference {
     /// The namespace the name is looked up in (shared with the referring object's when it
     /// is that one).
     pub namespace: Arc<str>,
-    /// Which field refers: `env.valueFrom.secretKeyRef`, `envFrom`, `volumes.secret`,
-    /// `volumes.projected`, `imagePullSecrets`, `ingress backend`, `backendRefs`,
-    /// `scaleTargetRef`, `selector`...
+    /// Which field refers.
     pub via: Via,
     /// The node of the name (for a Service's selected workloads, its `spec.selector`).
     pub at: NodeId,

@@ -287,10 +287,9 @@ pub(super) mod pretty {
     use crate::fix::edit::{EditOp, FixValue, PathStep};
     use std::io::Result;
 
-    /// A line break and the indentation of the usual depths, written in one copy.
-    const NEWLINE: &[u8; 33] = b"\n                                ";
     /// A comma, a line break and the indentation of the usual depths: the separator before
-    /// an entry or an element, in one copy (without its comma for the first).
+    /// an entry or an element, in one copy (without its comma for the first, and without
+    /// both for a line break alone).
     const COMMA_NEWLINE: &[u8; 34] = b",\n                                ";
 
     /// An object's key as it is written before the value: quoted, with `: `. The keys are
@@ -303,7 +302,7 @@ pub(super) mod pretty {
 
     /// Two spaces per level of nesting.
     fn indent(out: &mut Vec<u8>, level: usize) {
-        let spaces = NEWLINE.get(1..).unwrap_or_default();
+        let spaces = COMMA_NEWLINE.get(2..).unwrap_or_default();
         let mut n = 2 * level;
         while n > 0 {
             let k = n.min(spaces.len());
@@ -314,7 +313,7 @@ pub(super) mod pretty {
 
     /// A line break, then two spaces per level of nesting.
     pub(in crate::report) fn newline(out: &mut Vec<u8>, level: usize) {
-        match NEWLINE.get(..1 + 2 * level) {
+        match COMMA_NEWLINE.get(1..2 + 2 * level) {
             Some(s) => out.extend_from_slice(s),
             None => {
                 out.push(b'\n');
