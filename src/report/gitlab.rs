@@ -117,7 +117,7 @@ pub fn write(w: &mut dyn Write, findings: &[Finding], base: Option<&Path>) -> io
                 })
                 .collect::<Vec<_>>()
         },
-        |buf, i, f, prepared| {
+        |buf, _: &mut (), i, f, prepared| {
             let Some((path, fp, n)) = prepared.get(i) else {
                 return Ok(());
             };

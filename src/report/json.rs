@@ -237,21 +237,21 @@ pub fn write(
         chunk: CHUNK,
         window_per_thread: CHUNK * WINDOW_PER_THREAD,
     };
-    splice.write(w, findings, RuleHeads::of, |buf, _, f, heads| {
+    splice.write(w, findings, RuleHeads::of, |buf, repeats, _, f, heads| {
         if buf.is_empty() {
             buf.reserve(CHUNK * FINDING_BYTES);
         }
         buf.extend_from_slice(b",\n    ");
-        pretty::finding_from(buf, f, 2, heads.get(f))
+        pretty::finding_from(buf, f, 2, heads.get(f), repeats)
     })?;
     w.write_all(b"\n")
 }
 
-/// The start of a finding that its rule decides (`rule`, `severity`, `owasp`), written once
-/// for each rule and severity of a window of findings and copied into each finding of them;
-/// by the address of the rule's shared texts, and the severity.
+/// What a finding's rule decides, written once for each rule and severity of a window of
+/// findings and copied into each finding of them: its start (`rule`, `severity`, `owasp`)
+/// and its `fix` text; by the address of the rule's shared texts, and the severity.
 #[derive(Default)]
-struct RuleHeads(std::collections::HashMap<(usize, Severity), Vec<u8>, crate::FastHash>);
+struct RuleHeads(std::collections::HashMap<(usize, Severity), pretty::Head, crate::FastHash>);
 
 impl RuleHeads {
     fn key(f: &Finding) -> (usize, Severity) {
@@ -263,8 +263,7 @@ impl RuleHeads {
         let mut h = RuleHeads::default();
         for f in findings {
             if let std::collections::hash_map::Entry::Vacant(e) = h.0.entry(RuleHeads::key(f)) {
-                let mut head = Vec::new();
-                if pretty::head(&mut head, f, 2).is_ok() {
+                if let Ok(head) = pretty::Head::of(f, 2) {
                     e.insert(head);
                 }
             }
@@ -272,8 +271,8 @@ impl RuleHeads {
         h
     }
 
-    fn get(&self, f: &Finding) -> Option<&[u8]> {
-        self.0.get(&RuleHeads::key(f)).map(Vec::as_slice)
+    fn get(&self, f: &Finding) -> Option<&pretty::Head> {
+        self.0.get(&RuleHeads::key(f))
     }
 }
 
@@ -681,23 +680,75 @@ pub(super) mod pretty {
         Ok(o)
     }
 
-    /// [`rule_head`] alone, for a finding written later with it.
-    pub(super) fn head(out: &mut Vec<u8>, f: &Finding, level: usize) -> Result<()> {
-        rule_head(out, f, level).map(|_| ())
+    /// What a finding's rule and severity decide, written for the findings of that rule
+    /// and severity to copy: what [`rule_head`] writes, and the rule's `fix` text as
+    /// [`string`] writes it.
+    pub(super) struct Head {
+        start: Vec<u8>,
+        fix: Vec<u8>,
     }
 
-    /// One finding, as an object at `level`; its start copied from `head` when given (what
-    /// [`rule_head`] writes for its rule and severity at `level`).
+    impl Head {
+        /// The head of `f`'s rule and severity, for findings at `level`.
+        pub(super) fn of(f: &Finding, level: usize) -> Result<Head> {
+            let mut start = Vec::new();
+            rule_head(&mut start, f, level)?;
+            let mut fix = Vec::new();
+            string(&mut fix, &f.rule.fix)?;
+            Ok(Head { start, fix })
+        }
+    }
+
+    /// What the findings of one chunk of a report share, written at its first finding and
+    /// copied at the next: the resource of the finding before (the findings of one object
+    /// follow one another), and the fixes several findings share (a cluster export's
+    /// "cannot be fixed in place"); each by its address, with where its bytes are in the
+    /// chunk's buffer.
+    #[derive(Default)]
+    pub(super) struct Repeats {
+        resource: Option<(usize, std::ops::Range<usize>)>,
+        fixes: Vec<(usize, std::ops::Range<usize>)>,
+    }
+
+    /// Shared fixes a chunk keeps (a few reasons for each rule of the chunk's findings).
+    const FIXES_KEPT: usize = 32;
+
+    /// Copies the bytes `seen` keeps for `addr` from earlier in `out`, or writes them with
+    /// `write` and keeps where they are.
+    fn copied_or_written(
+        out: &mut Vec<u8>,
+        seen: &mut Vec<(usize, std::ops::Range<usize>)>,
+        addr: usize,
+        write: impl FnOnce(&mut Vec<u8>) -> Result<()>,
+    ) -> Result<()> {
+        if let Some((_, r)) = seen.iter().find(|(a, _)| *a == addr) {
+            out.extend_from_within(r.clone());
+            return Ok(());
+        }
+        let start = out.len();
+        write(out)?;
+        if seen.len() >= FIXES_KEPT {
+            seen.clear();
+        }
+        seen.push((addr, start..out.len()));
+        Ok(())
+    }
+
+    /// One finding, as an object at `level`; what its rule decides copied from `head` when
+    /// given (a [`Head`] of its rule and severity at `level`), and what it shares with the
+    /// findings before it in `out` copied as `repeats` says (a fresh [`Repeats`] for each
+    /// buffer).
     pub(super) fn finding_from(
         out: &mut Vec<u8>,
         f: &Finding,
         level: usize,
-        head: Option<&[u8]>,
+        head: Option<&Head>,
+        repeats: &mut Repeats,
     ) -> Result<()> {
         let inner = level + 1;
         let mut o = match head {
             Some(h) => {
-                out.extend_from_slice(h);
+                out.extend_from_slice(&h.start);
                 Open {
                     level,
                     empty: false,
@@ -707,13 +758,24 @@ pub(super) mod pretty {
             None => rule_head(out, f, level)?,
         };
         o.key(out, key!("resource"))?;
-        resource(out, &f.resource, inner)?;
+        let addr = std::sync::Arc::as_ptr(&f.resource) as usize;
+        match &repeats.resource {
+            Some((a, r)) if *a == addr => out.extend_from_within(r.clone()),
+            _ => {
+                let start = out.len();
+                resource(out, &f.resource, inner)?;
+                repeats.resource = Some((addr, start..out.len()));
+            }
+        }
         o.key(out, key!("location"))?;
         location(out, &f.location, inner)?;
         o.key(out, key!("message"))?;
         message(out, &f.message)?;
         o.key(out, key!("fix"))?;
-        string(out, &f.rule.fix)?;
+        match head {
+            Some(h) => out.extend_from_slice(&h.fix),
+            None => string(out, &f.rule.fix)?,
+        }
         o.key(out, key!("evidence"))?;
         array(out, inner, &f.evidence, evidence)?;
         if let Some(r) = &f.rendered {
@@ -726,7 +788,12 @@ pub(super) mod pretty {
         }
         if let Some(a) = &f.autofix {
             o.key(out, key!("autofix"))?;
-            autofix(out, a, inner)?;
+            if std::sync::Arc::strong_count(a) > 1 {
+                let addr = std::sync::Arc::as_ptr(a) as usize;
+                copied_or_written(out, &mut repeats.fixes, addr, |out| autofix(out, a, inner))?;
+            } else {
+                autofix(out, a, inner)?;
+            }
         }
         o.close(out);
         Ok(())
@@ -897,20 +964,41 @@ pub(crate) mod tests {
         ] {
             // the findings of a rule share its texts, as a scan's do, and some of them have
             // another severity (a configuration's override): each rule and severity has its
-            // own start
+            // own start. Findings about one object share it, in runs of up to four (a run
+            // may cross a chunk's end), and fixes that cannot be made are shared by many
+            // findings, two of them across the whole report, as a scan's are: the report
+            // copies what it wrote for them, and the copies must be what it would write
             let texts: Vec<Finding> = (0..3).map(|i| finding(i, &sources)).collect();
-            let findings: Vec<Finding> = (0..n)
-                .map(|i| {
-                    let mut f = finding(i, &sources);
-                    if let Some(t) = texts.get(i % 3) {
-                        f.rule = Arc::clone(&t.rule);
-                    }
-                    if i % 5 == 2 {
-                        f.severity = Severity::Low;
-                    }
-                    f
+            let fixes: Vec<Arc<crate::eval::fixes::Autofix>> = (0..2)
+                .map(|k| {
+                    Arc::new(crate::eval::fixes::Autofix {
+                        applicability: "unsafe",
+                        reason: format!("reason \"{k}\"").into(),
+                        target: None,
+                        doc: None,
+                        ops: Vec::new(),
+                        unfixable: Some("a `List` export cannot be fixed in place".into()),
+                        changes: Vec::new(),
+                    })
                 })
                 .collect();
+            let mut findings: Vec<Finding> = Vec::with_capacity(n);
+            for i in 0..n {
+                let mut f = finding(i, &sources);
+                if let Some(t) = texts.get(i % 3) {
+                    f.rule = Arc::clone(&t.rule);
+                }
+                if i % 5 == 2 {
+                    f.severity = Severity::Low;
+                }
+                if let Some(before) = findings.last().filter(|_| i % 4 != 0) {
+                    f.resource = Arc::clone(&before.resource);
+                }
+                if i % 3 == 1 {
+                    f.autofix = fixes.get(i % 2).cloned();
+                }
+                findings.push(f);
+            }
             let summary = Summary::new(&LoadStats::default(), 3, &findings, 0, 0);
             let mut streamed = Vec::new();
             write(&mut streamed, &findings, &summary, &[], &sources, None).unwrap();

@@ -113,7 +113,9 @@ pub(crate) fn write_chunked<T: Sync>(
 /// once): the items rendered a window at a time on every thread, a chunk to a buffer, and
 /// written in order, so that the document is never held whole. `prepare` runs on each
 /// window first, in order (what must be counted in the items' order); `render` writes one
-/// item, with its index in the window, preceded by a comma and its line break. `close` is
+/// item, with its index in the window, preceded by a comma and its line break, and keeps
+/// what it likes from item to item of a chunk in a state of the chunk's own (`S::default()`
+/// at the chunk's start). `close` is
 /// the line break and indentation before the array's `]`.
 pub(crate) struct Splice<'a> {
     pub(crate) skeleton: &'a [u8],
@@ -126,12 +128,12 @@ pub(crate) struct Splice<'a> {
 }
 
 impl Splice<'_> {
-    pub(crate) fn write<T: Sync, P: Sync>(
+    pub(crate) fn write<T: Sync, P: Sync, S: Default>(
         &self,
         w: &mut dyn std::io::Write,
         items: &[T],
         mut prepare: impl FnMut(&[T]) -> P,
-        render: impl Fn(&mut Vec<u8>, usize, &T, &P) -> std::io::Result<()> + Sync,
+        render: impl Fn(&mut Vec<u8>, &mut S, usize, &T, &P) -> std::io::Result<()> + Sync,
     ) -> std::io::Result<()> {
         use rayon::prelude::*;
         let mut at = self
@@ -160,8 +162,9 @@ impl Splice<'_> {
                     .enumerate()
                     .map(|(c, items)| -> std::io::Result<Vec<u8>> {
                         let mut buf = Vec::new();
+                        let mut state = S::default();
                         for (i, item) in items.iter().enumerate() {
-                            render(&mut buf, c * chunk + i, item, &prepared)?;
+                            render(&mut buf, &mut state, c * chunk + i, item, &prepared)?;
                         }
                         Ok(buf)
                     })

@@ -157,7 +157,7 @@ pub fn write(
         findings,
         // the fingerprints and their occurrence numbers, in the findings' order
         |window| seen.window(window),
-        |buf, i, f, keys| {
+        |buf, _: &mut (), i, f, keys| {
             let (hash, n) = keys.get(i).copied().unwrap_or_default();
             buf.push(b',');
             let hash = format!("{hash:032x}");
