@@ -483,9 +483,19 @@ pub(super) mod pretty {
     }
 
     fn location(out: &mut Vec<u8>, l: &Location, level: usize) -> Result<()> {
+        location_with(out, l, level, |out| string(out, &l.file))
+    }
+
+    /// A location, its file's name written by `file`.
+    fn location_with(
+        out: &mut Vec<u8>,
+        l: &Location,
+        level: usize,
+        file: impl FnOnce(&mut Vec<u8>) -> Result<()>,
+    ) -> Result<()> {
         let mut o = Open::object(out, level);
         o.key(out, key!("file"))?;
-        string(out, &l.file)?;
+        file(out)?;
         for (k, n) in [
             (key!("line"), l.line),
             (key!("column"), l.column),
@@ -700,13 +710,14 @@ pub(super) mod pretty {
     }
 
     /// What the findings of one chunk of a report share, written at its first finding and
-    /// copied at the next: the resource of the finding before (the findings of one object
-    /// follow one another), and the fixes several findings share (a cluster export's
-    /// "cannot be fixed in place"); each by its address, with where its bytes are in the
-    /// chunk's buffer.
+    /// copied at the next: the resource and the file's name of the finding before (the
+    /// findings of one object follow one another), and the fixes several findings share (a
+    /// cluster export's "cannot be fixed in place"); each by its address, with where its
+    /// bytes are in the chunk's buffer.
     #[derive(Default)]
     pub(super) struct Repeats {
-        resource: Option<(usize, std::ops::Range<usize>)>,
+        resource: Vec<(usize, std::ops::Range<usize>)>,
+        file: Vec<(usize, std::ops::Range<usize>)>,
         fixes: Vec<(usize, std::ops::Range<usize>)>,
     }
 
@@ -714,10 +725,11 @@ pub(super) mod pretty {
     const FIXES_KEPT: usize = 32;
 
     /// Copies the bytes `seen` keeps for `addr` from earlier in `out`, or writes them with
-    /// `write` and keeps where they are.
+    /// `write` and keeps where they are (`seen` starts over when it has `kept` of them).
     fn copied_or_written(
         out: &mut Vec<u8>,
         seen: &mut Vec<(usize, std::ops::Range<usize>)>,
+        kept: usize,
         addr: usize,
         write: impl FnOnce(&mut Vec<u8>) -> Result<()>,
     ) -> Result<()> {
@@ -727,7 +739,7 @@ pub(super) mod pretty {
         }
         let start = out.len();
         write(out)?;
-        if seen.len() >= FIXES_KEPT {
+        if seen.len() >= kept {
             seen.clear();
         }
         seen.push((addr, start..out.len()));
@@ -759,16 +771,15 @@ pub(super) mod pretty {
         };
         o.key(out, key!("resource"))?;
         let addr = std::sync::Arc::as_ptr(&f.resource) as usize;
-        match &repeats.resource {
-            Some((a, r)) if *a == addr => out.extend_from_within(r.clone()),
-            _ => {
-                let start = out.len();
-                resource(out, &f.resource, inner)?;
-                repeats.resource = Some((addr, start..out.len()));
-            }
-        }
+        copied_or_written(out, &mut repeats.resource, 1, addr, |out| {
+            resource(out, &f.resource, inner)
+        })?;
         o.key(out, key!("location"))?;
-        location(out, &f.location, inner)?;
+        let file = &f.location.file;
+        location_with(out, &f.location, inner, |out| {
+            let addr = std::sync::Arc::as_ptr(file) as *const u8 as usize;
+            copied_or_written(out, &mut repeats.file, 1, addr, |out| string(out, file))
+        })?;
         o.key(out, key!("message"))?;
         message(out, &f.message)?;
         o.key(out, key!("fix"))?;
@@ -790,7 +801,9 @@ pub(super) mod pretty {
             o.key(out, key!("autofix"))?;
             if std::sync::Arc::strong_count(a) > 1 {
                 let addr = std::sync::Arc::as_ptr(a) as usize;
-                copied_or_written(out, &mut repeats.fixes, addr, |out| autofix(out, a, inner))?;
+                copied_or_written(out, &mut repeats.fixes, FIXES_KEPT, addr, |out| {
+                    autofix(out, a, inner)
+                })?;
             } else {
                 autofix(out, a, inner)?;
             }
