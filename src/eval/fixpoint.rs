@@ -538,6 +538,27 @@ fn run_case(
             }
         }
     }
+    // a conjunct that reads only the variable of a later binding (`takes_over(r)` for
+    // `r in bd.role.rules`: the same rule of a role bound many times) is answered once per
+    // value of that variable in a chunk of rows, as a scan group's shared conditions are
+    // (`Ctx::test` of `Expr::Shared`: the same steps counted and the same evidence added)
+    let mut next = 0u32;
+    for (depth, slot) in filters.iter_mut().enumerate().skip(1) {
+        let Some(b) = case.bindings.get(depth) else {
+            continue;
+        };
+        for f in slot.iter_mut() {
+            if crate::plan::share::one_variable(f) == Some(b.var) {
+                let inner = std::mem::replace(f, Expr::Var(b.var));
+                *f = Expr::Shared {
+                    id: next,
+                    var: b.var,
+                    expr: Box::new(inner),
+                };
+                next += 1;
+            }
+        }
+    }
     // the step's text is written when a finding shows it, unless its message reads a
     // relation (whose facts grow from round to round)
     let message = case.step.as_ref().and_then(|s| {

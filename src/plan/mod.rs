@@ -6,7 +6,7 @@ pub mod logical;
 mod memo;
 pub mod optimizer;
 pub mod physical;
-mod share;
+pub(crate) mod share;
 
 use crate::check::ir::Program;
 use logical::LogicalPlan;

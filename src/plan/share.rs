@@ -136,17 +136,24 @@ impl Classes {
 /// A condition that may be shared: its canonical form (variables renamed in the order they
 /// first occur) and the one variable it reads.
 fn candidate(f: &Expr) -> Option<(Expr, VarId)> {
+    let var = one_variable(f)?;
+    let mut canon = f.clone();
+    rename(&mut canon, &mut Vec::new());
+    Some((canon, var))
+}
+
+/// The one variable a condition reads, when its answer can be kept by that variable's
+/// value: it reads exactly one, no relation, and is large enough that finding a kept answer
+/// is cheaper than evaluating it ([`MIN_NODES`]).
+pub(crate) fn one_variable(f: &Expr) -> Option<VarId> {
     if nodes(f) < MIN_NODES || !shareable(f) {
         return None;
     }
     let free = super::optimizer::free_vars(f);
-    let var = match free.iter().collect::<Vec<_>>().as_slice() {
-        [v] => **v,
-        _ => return None,
-    };
-    let mut canon = f.clone();
-    rename(&mut canon, &mut Vec::new());
-    Some((canon, var))
+    match free.iter().collect::<Vec<_>>().as_slice() {
+        [v] => Some(**v),
+        _ => None,
+    }
 }
 
 fn nodes(e: &Expr) -> usize {
