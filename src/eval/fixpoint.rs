@@ -624,6 +624,14 @@ impl Run<'_, '_> {
                         0
                     };
                     let ids = ctx.relations.completions(*rel, &prefix, ctx.mode);
+                    // the last binding, with nothing to test and no step to place: a value
+                    // whose tuple is a fact already derives nothing (`emit` would drop it),
+                    // so it is passed over before anything is set for it (most are: the
+                    // closure's later rounds find again what earlier ones found)
+                    let last_binding = depth > 0
+                        && depth + 1 == self.case.bindings.len()
+                        && self.filters.get(depth).is_none_or(Vec::is_empty)
+                        && self.case.step.is_none();
                     self.each(
                         depth,
                         &ids,
@@ -637,6 +645,9 @@ impl Run<'_, '_> {
                             let Some(last) = ctx.relations.last(*rel, id) else {
                                 return;
                             };
+                            if last_binding && self.derives_nothing(env, b.var, last) {
+                                return;
+                            }
                             env.set(b.var, Val::Obj(last));
                             if !self.holds(depth, env) {
                                 return;
@@ -734,6 +745,31 @@ impl Run<'_, '_> {
             }
         }
         true
+    }
+
+    /// Whether binding `var` to `value` makes a tuple that [`Run::emit`] would drop at once:
+    /// a head variable that is not an object, or a tuple that is a fact already.
+    fn derives_nothing(&self, env: &Env, var: VarId, value: ObjId) -> bool {
+        let mut small: [ObjId; 4] = [0; 4];
+        let n = self.case.head.len();
+        let Some(tuple) = small.get_mut(..n) else {
+            // a wider relation: left to `emit`
+            return false;
+        };
+        for (slot, &h) in tuple.iter_mut().zip(&self.case.head) {
+            *slot = if h == var {
+                value
+            } else {
+                match env.vars.get(h) {
+                    Some(Val::Obj(o)) => *o,
+                    _ => return true,
+                }
+            };
+        }
+        self.ctx
+            .relations
+            .find(self.rel, tuple, self.ctx.mode)
+            .is_some()
     }
 
     fn emit(&self, env: &mut Env, premises: &[(usize, u32)], out: &mut Found) {
