@@ -750,26 +750,45 @@ impl Run<'_, '_> {
     /// Whether binding `var` to `value` makes a tuple that [`Run::emit`] would drop at once:
     /// a head variable that is not an object, or a tuple that is a fact already.
     fn derives_nothing(&self, env: &Env, var: VarId, value: ObjId) -> bool {
-        let mut small: [ObjId; 4] = [0; 4];
+        let (mut small, mut large) = ([0; 4], Vec::new());
+        match self.head_tuple(env, Some((var, value)), &mut small, &mut large) {
+            Some(tuple) => self
+                .ctx
+                .relations
+                .find(self.rel, tuple, self.ctx.mode)
+                .is_some(),
+            None => true,
+        }
+    }
+
+    /// The candidate tuple of the case's head (`with`: a variable read as this value
+    /// instead), in `small` for a relation of up to four columns (most candidates are
+    /// known already: only a new one is copied to the heap), else in `large`; `None` when
+    /// a head variable is not an object.
+    #[inline]
+    fn head_tuple<'t>(
+        &self,
+        env: &Env,
+        with: Option<(VarId, ObjId)>,
+        small: &'t mut [ObjId; 4],
+        large: &'t mut Vec<ObjId>,
+    ) -> Option<&'t [ObjId]> {
         let n = self.case.head.len();
-        let Some(tuple) = small.get_mut(..n) else {
-            // a wider relation: left to `emit`
-            return false;
+        let tuple: &mut [ObjId] = match small.get_mut(..n) {
+            Some(t) => t,
+            None => {
+                large.resize(n, 0);
+                large
+            }
         };
         for (slot, &h) in tuple.iter_mut().zip(&self.case.head) {
-            *slot = if h == var {
-                value
-            } else {
-                match env.vars.get(h) {
-                    Some(Val::Obj(o)) => *o,
-                    _ => return true,
-                }
+            *slot = match (with, env.vars.get(h)) {
+                (Some((var, value)), _) if var == h => value,
+                (_, Some(Val::Obj(o))) => *o,
+                _ => return None,
             };
         }
-        self.ctx
-            .relations
-            .find(self.rel, tuple, self.ctx.mode)
-            .is_some()
+        Some(tuple)
     }
 
     fn emit(&self, env: &mut Env, premises: &[(usize, u32)], out: &mut Found) {
@@ -777,25 +796,10 @@ impl Run<'_, '_> {
         if self.case.bindings.is_empty() && !self.holds(0, env) {
             return;
         }
-        // the candidate tuple, on the stack for a relation of up to four columns: most
-        // candidates are known already, and only a new one is copied to the heap
-        let mut small: [ObjId; 4] = [0; 4];
-        let mut large: Vec<ObjId> = Vec::new();
-        let n = self.case.head.len();
-        let tuple: &mut [ObjId] = match small.get_mut(..n) {
-            Some(t) => t,
-            None => {
-                large.resize(n, 0);
-                &mut large
-            }
+        let (mut small, mut large) = ([0; 4], Vec::new());
+        let Some(tuple) = self.head_tuple(env, None, &mut small, &mut large) else {
+            return;
         };
-        for (slot, &h) in tuple.iter_mut().zip(&self.case.head) {
-            match env.vars.get(h) {
-                Some(Val::Obj(o)) => *slot = *o,
-                _ => return,
-            }
-        }
-        let tuple: &[ObjId] = tuple;
         // a tuple found in an earlier round keeps that (shorter) derivation: `merge` would
         // drop this one, so its step is not even written
         if ctx.relations.find(self.rel, tuple, ctx.mode).is_some() {
