@@ -614,6 +614,153 @@ spec:
     );
 }
 
+/// Rules over every object whose filters hold only for some objects: those that run pods
+/// (the containers of any workload, a Pod its ReplicaSet controls too), some kinds, or the
+/// kinds a table names.
+const NARROW_RULES: &str = r#"
+table removed from "removed.yaml"
+
+rule NAR-001 kubelet-anywhere {
+  severity low
+  for o in objects
+  where o.kind == "KubeletConfiguration" and o.readOnlyPort != 0 or any c in o.containers where c.name == "kubelet"
+  report at o "{o.kind} {o.name}"
+}
+
+rule NAR-002 pod-spec-or-namespace {
+  severity low
+  for o in objects
+  where o.kind == "Namespace" or o.podSpec != null
+  report at o "{o.kind} {o.name}"
+}
+
+rule NAR-003 both-kinds-and-pods {
+  severity low
+  for o in objects
+  where o.podSpec != null and o.kind in ["ReplicaSet", "ConfigMap"]
+  report at o "{o.kind} {o.name}"
+}
+
+rule NAR-004 table-kinds {
+  severity low
+  for o in objects, r in removed
+  where r.kind == o.kind and r.apiVersion == o.apiVersion
+  report at o "{o.kind} {o.name} {r.apiVersion}"
+}
+
+rule NAR-005 not-narrowed {
+  severity low
+  for o in objects
+  where o.kind == "ConfigMap" or o.metadata.labels["keep"] == "yes"
+  report at o "{o.kind} {o.name}"
+}
+"#;
+
+const REMOVED_TABLE: &str = "rows:
+  - {kind: Deployment, apiVersion: extensions/v1beta1}
+  - {kind: PodSecurityPolicy, apiVersion: policy/v1beta1}
+  - {kind: 7, apiVersion: v1}
+  - {apiVersion: v1}
+";
+
+#[test]
+fn scans_narrowed_by_their_filters_find_what_every_object_gives() {
+    let mut fs = RuleFs::new();
+    fs.add_embedded("gen", "narrow.kanon", NARROW_RULES);
+    fs.add_embedded("gen", "removed.yaml", REMOVED_TABLE);
+    let mut sources = SourceMap::new();
+    let entry = fs.embedded_rules("gen");
+    let compiled = compile(&fs, &entry, &Overrides::new(), &mut sources);
+    assert!(!compiled.has_errors(), "{:#?}", compiled.diagnostics);
+    let scan = |id: &str| {
+        let out = kanon::cli::explain::explain(&compiled.program, id, false)
+            .unwrap()
+            .unwrap();
+        let optimized = out
+            .split("optimized plan:")
+            .nth(1)
+            .unwrap_or_default()
+            .to_string();
+        optimized
+            .lines()
+            .find_map(|l| l.split("Scan o in ").nth(1))
+            .map(|l| l.split(" filter").next().unwrap_or_default().to_string())
+            .unwrap_or_else(|| panic!("{out}"))
+    };
+    assert_eq!(scan("NAR-001"), "objects running pods|KubeletConfiguration");
+    assert_eq!(scan("NAR-002"), "objects running pods|Namespace");
+    assert_eq!(scan("NAR-003"), "ConfigMap|ReplicaSet");
+    assert_eq!(scan("NAR-004"), "Deployment|PodSecurityPolicy");
+    assert_eq!(scan("NAR-005"), "objects");
+    // a Pod its ReplicaSet controls runs pods, though the workloads view leaves it out
+    let yaml = "apiVersion: v1
+kind: Namespace
+metadata: {name: node, labels: {keep: 'yes'}}
+---
+apiVersion: apps/v1
+kind: ReplicaSet
+metadata: {name: agents, namespace: node, uid: rs-1}
+spec:
+  selector: {matchLabels: {app: agent}}
+  template:
+    metadata: {labels: {app: agent}}
+    spec:
+      containers: [{name: kubelet, image: example.com/kubelet}]
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: agents-1
+  namespace: node
+  labels: {app: agent}
+  ownerReferences: [{apiVersion: apps/v1, kind: ReplicaSet, name: agents, uid: rs-1, controller: true}]
+spec:
+  containers: [{name: kubelet, image: example.com/kubelet}]
+---
+apiVersion: kubelet.config.k8s.io/v1beta1
+kind: KubeletConfiguration
+metadata: {name: node-a}
+readOnlyPort: 10255
+---
+apiVersion: extensions/v1beta1
+kind: Deployment
+metadata: {name: old, namespace: node}
+spec:
+  template:
+    spec:
+      containers: [{name: app, image: example.com/app}]
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: settings, namespace: node}
+data: {kubelet: x}
+";
+    let (opt, naive) = both(&fs, yaml, false);
+    assert_eq!(opt, naive);
+    let mut found: Vec<String> = opt
+        .iter()
+        .map(|f| format!("{} {}", f.rule.id, f.message))
+        .collect();
+    found.sort();
+    assert_eq!(
+        found,
+        [
+            "NAR-001 KubeletConfiguration node-a",
+            "NAR-001 Pod agents-1",
+            "NAR-001 ReplicaSet agents",
+            "NAR-002 Deployment old",
+            "NAR-002 Namespace node",
+            "NAR-002 Pod agents-1",
+            "NAR-002 ReplicaSet agents",
+            "NAR-003 ReplicaSet agents",
+            "NAR-004 Deployment old extensions/v1beta1",
+            "NAR-005 ConfigMap settings",
+            "NAR-005 Namespace node",
+        ],
+        "{opt:#?}"
+    );
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
 

@@ -81,7 +81,7 @@ fn is_workload_set(k: &KindSet) -> bool {
     match k {
         KindSet::Workloads => true,
         KindSet::All => false,
-        KindSet::Kinds(ks) => ks
+        KindSet::Kinds(ks) | KindSet::PodsAnd(ks) => ks
             .iter()
             .all(|k| kinds::kind_by_name(k).is_some_and(BuiltinKind::is_workload)),
     }
@@ -672,7 +672,7 @@ impl<'a> RuleChecker<'a> {
 
     fn object_types(&self, k: &KindSet) -> Option<Vec<TypeId>> {
         let names: Vec<&str> = match k {
-            KindSet::All => return None,
+            KindSet::All | KindSet::PodsAnd(_) => return None,
             KindSet::Workloads => kinds::KINDS
                 .iter()
                 // built-in workload kinds only: CRD workloads are read through the

@@ -85,6 +85,10 @@ pub enum KindSet {
     Workloads,
     /// Objects of these kinds.
     Kinds(Vec<Arc<str>>),
+    /// Every object that runs pods (a workload, controlled or not: what has a `podSpec`
+    /// and `containers`) and the objects of these kinds. Only the optimizer makes it, for a
+    /// scan of every object whose filter holds only for such objects.
+    PodsAnd(Vec<Arc<str>>),
 }
 
 impl fmt::Display for KindSet {
@@ -95,6 +99,10 @@ impl fmt::Display for KindSet {
             KindSet::Kinds(k) => {
                 let names: Vec<&str> = k.iter().map(|s| &**s).collect();
                 f.write_str(&names.join("|"))
+            }
+            KindSet::PodsAnd(k) => {
+                f.write_str("objects running pods")?;
+                k.iter().try_for_each(|k| write!(f, "|{k}"))
             }
         }
     }

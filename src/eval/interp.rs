@@ -667,7 +667,7 @@ impl<'g> Ctx<'g> {
         match kinds {
             KindSet::All => g.ids().filter(in_ns).collect(),
             KindSet::Workloads => g.workloads().iter().copied().filter(in_ns).collect(),
-            KindSet::Kinds(ks) => {
+            KindSet::Kinds(ks) | KindSet::PodsAnd(ks) => {
                 let mut out: Vec<ObjId> = Vec::new();
                 for k in ks {
                     match (namespace, self.mode) {
@@ -675,8 +675,14 @@ impl<'g> Ctx<'g> {
                         _ => out.extend(g.by_kind(k).iter().copied().filter(in_ns)),
                     }
                 }
-                if ks.len() > 1 {
+                let pods = matches!(kinds, KindSet::PodsAnd(_));
+                if pods {
+                    out.extend(g.all_workloads().iter().copied().filter(in_ns));
+                }
+                // in input order, each object once (a kind of the set may run pods)
+                if ks.len() > 1 || (pods && !ks.is_empty()) {
                     out.sort_unstable();
+                    out.dedup();
                 }
                 out
             }

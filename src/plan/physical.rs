@@ -19,6 +19,8 @@ pub enum ScanIndex {
     KindIndex,
     /// The kind-and-namespace index.
     KindNamespaceIndex,
+    /// Every object that runs pods, and the kind index.
+    PodsAndKindIndex,
 }
 
 /// The start of a rule's pipeline.
@@ -247,6 +249,7 @@ pub fn lower(plan: &LogicalPlan) -> Option<PhysicalRule> {
                     (KindSet::Workloads, _) => ScanIndex::WorkloadsView,
                     (KindSet::Kinds(_), None) => ScanIndex::KindIndex,
                     (KindSet::Kinds(_), Some(_)) => ScanIndex::KindNamespaceIndex,
+                    (KindSet::PodsAnd(_), _) => ScanIndex::PodsAndKindIndex,
                 };
                 break Root::Scan {
                     var: s.var,

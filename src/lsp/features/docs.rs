@@ -246,6 +246,7 @@ pub fn ty_text(t: &Ty) -> String {
             KindSet::All => "object (any kind)".into(),
             KindSet::Workloads => "workload".into(),
             KindSet::Kinds(ks) => ks.iter().map(|k| &**k).collect::<Vec<_>>().join(" | "),
+            KindSet::PodsAnd(_) => "object running pods".into(),
         },
         Ty::Container => "container".into(),
         Ty::Image => "image reference".into(),

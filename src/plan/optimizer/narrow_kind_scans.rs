@@ -1,10 +1,15 @@
-//! `narrow_kind_scans`: a scan of every object whose filter requires its kind
+//! `narrow_kind_scans`: a scan of every object whose filter holds only for some kinds
 //! (`exists o in objects where o.kind == "ClusterPolicy" and ...`, `o.kind in [...]`) reads
-//! only the objects of those kinds, through the kind index, instead of every object. The
-//! filter stays as it was, so the result is the same; only `all` is left alone, because
-//! it ranges over every object whatever the filter says.
+//! only the objects of those kinds, through the kind index, instead of every object. A
+//! filter that holds only for objects that run pods (`any c in o.containers where ...`,
+//! `o.podSpec != null`), or for those and some kinds (`o.kind == "KubeletConfiguration"
+//! and ... or any c in o.containers where ...`), reads every object that runs pods and
+//! those kinds. A scan joined with a table on its kind (`for o in objects, r in
+//! removed_apis where r.kind == o.kind`) reads the kinds the table names. The filter stays
+//! as it was, so the result is the same; only `all` is left alone, because it ranges over
+//! every object whatever the filter says.
 
-use super::{OptimizerRule, conjuncts, map_input, map_plan_exprs};
+use super::{OptimizerRule, map_input, map_plan_exprs};
 use crate::check::ir::{Attr, CmpOp, Const, Expr, KindSet, Program, Quant, Source, VarId};
 use crate::plan::logical::{Join, JoinSource, LogicalPlan};
 use std::sync::Arc;
@@ -23,23 +28,83 @@ impl OptimizerRule for NarrowKindScans {
     }
 }
 
-/// Rule-level scans: a `Scan` of every object with a pushed-down filter on its kind.
+/// Rule-level scans: a `Scan` of every object with pushed-down filters that hold only for
+/// some objects.
 fn narrow_plan(plan: LogicalPlan) -> LogicalPlan {
     match plan {
         LogicalPlan::Scan(mut s) if s.kinds == KindSet::All => {
-            if let Some(kinds) = s.filters.iter().find_map(|f| required_kinds(f, s.var)) {
-                s.kinds = KindSet::Kinds(kinds);
+            if let Some(kinds) = s
+                .filters
+                .iter()
+                .filter_map(|f| required(f, s.var))
+                .reduce(both)
+            {
+                s.kinds = kinds;
             }
             LogicalPlan::Scan(s)
         }
         LogicalPlan::SemiJoin(j) => LogicalPlan::SemiJoin(narrow_join(j)),
         LogicalPlan::AntiJoin(j) => LogicalPlan::AntiJoin(narrow_join(j)),
+        LogicalPlan::Unnest(mut u) => {
+            let mut input = narrow_plan(*u.input);
+            if let LogicalPlan::Scan(s) = &mut input
+                && s.kinds == KindSet::All
+                && let Some(kinds) = kinds_of_rows(&u.source, &u.filters, u.var, s.var)
+            {
+                s.kinds = KindSet::Kinds(kinds);
+            }
+            u.input = Box::new(input);
+            LogicalPlan::Unnest(u)
+        }
         other => map_input(other, &mut narrow_plan),
     }
 }
 
-/// A semi-join or anti-join over every object whose condition requires kinds (`exists`
-/// and `not exists` both range over the candidates the condition can hold for).
+/// The kinds a scan of `var` is joined with, when the binding of `row` over it ranges over
+/// a constant list of rows (a table) with a filter `row.field == var.kind`: an object of
+/// another kind gives no row. A row whose field is not a string matches no object (every
+/// object's kind is a string). Sorted, without repeats.
+fn kinds_of_rows(
+    source: &Source,
+    filters: &[Expr],
+    row: VarId,
+    var: VarId,
+) -> Option<Vec<Arc<str>>> {
+    let Source::Expr(list) = source else {
+        return None;
+    };
+    let Expr::Const(Const::List(rows)) = &**list else {
+        return None;
+    };
+    let field = filters.iter().find_map(|f| match f {
+        Expr::Cmp(CmpOp::Eq, a, b) => match (&**a, &**b) {
+            (Expr::Field(r, name), Expr::Attr(o, Attr::Kind))
+            | (Expr::Attr(o, Attr::Kind), Expr::Field(r, name))
+                if **r == Expr::Var(row) && **o == Expr::Var(var) =>
+            {
+                Some(name)
+            }
+            _ => None,
+        },
+        _ => None,
+    })?;
+    let mut kinds: Vec<Arc<str>> = rows
+        .iter()
+        .filter_map(|row| match row {
+            Const::Map(entries) => match entries.iter().find(|(k, _)| k == field) {
+                Some((_, Const::Str(s))) => Some(s.clone()),
+                _ => None,
+            },
+            _ => None,
+        })
+        .collect();
+    kinds.sort();
+    kinds.dedup();
+    Some(kinds)
+}
+
+/// A semi-join or anti-join over every object whose condition holds only for some objects
+/// (`exists` and `not exists` both range over the candidates the condition can hold for).
 fn narrow_join(mut j: Join) -> Join {
     j.input = Box::new(narrow_plan(*j.input));
     if let JoinSource::Scan(Source::Scan {
@@ -47,8 +112,8 @@ fn narrow_join(mut j: Join) -> Join {
         ..
     }) = &mut j.source
     {
-        if let Some(k) = j.on.as_ref().and_then(|c| required_kinds(c, j.var)) {
-            *kinds = KindSet::Kinds(k);
+        if let Some(k) = j.on.as_ref().and_then(|c| required(c, j.var)) {
+            *kinds = k;
         }
     }
     j
@@ -67,7 +132,7 @@ fn narrow(e: Expr) -> Expr {
                 },
             cond: Some(cond),
         } if quant != Quant::All => {
-            let kinds = required_kinds(&cond, var).map_or(KindSet::All, KindSet::Kinds);
+            let kinds = required(&cond, var).unwrap_or(KindSet::All);
             Expr::Quant {
                 quant,
                 var,
@@ -79,41 +144,98 @@ fn narrow(e: Expr) -> Expr {
     }
 }
 
-/// The kinds a filter on `var` requires: one of its conjuncts is `var.kind == "K"` or
-/// `var.kind in ["K1", "K2"]` (strings only). Sorted, without repeats.
-fn required_kinds(cond: &Expr, var: VarId) -> Option<Vec<Arc<str>>> {
-    let mut parts = Vec::new();
-    conjuncts(cond.clone(), &mut parts);
-    parts.iter().find_map(|p| {
-        let is_kind = |e: &Expr| matches!(e, Expr::Attr(b, Attr::Kind) if **b == Expr::Var(var));
-        let mut kinds: Vec<Arc<str>> = match p {
-            Expr::Cmp(CmpOp::Eq, a, b) => match (&**a, &**b) {
-                (k, Expr::Const(Const::Str(s))) | (Expr::Const(Const::Str(s)), k) if is_kind(k) => {
-                    vec![s.clone()]
-                }
-                _ => return None,
-            },
-            Expr::Cmp(CmpOp::In, a, b) if is_kind(a) => match &**b {
-                Expr::Const(Const::List(items)) => items
-                    .iter()
-                    .map(|c| match c {
-                        Const::Str(s) => Some(s.clone()),
-                        _ => None,
-                    })
-                    .collect::<Option<Vec<_>>>()?,
-                Expr::List(items) => items
-                    .iter()
-                    .map(|c| match c {
-                        Expr::Const(Const::Str(s)) => Some(s.clone()),
-                        _ => None,
-                    })
-                    .collect::<Option<Vec<_>>>()?,
-                _ => return None,
-            },
+/// The objects outside which a condition on `var` cannot hold, when it says: `var.kind ==
+/// "K"` or `var.kind in ["K1", "K2"]` (strings only) give those kinds; `any` or `exists`
+/// over `var.containers`, and `var.podSpec != null`, the objects that run pods (the others
+/// have no containers and no pod spec); `a and b` what both give (or either one), `a or b`
+/// what either gives when both give one. Kinds sorted, without repeats.
+fn required(cond: &Expr, var: VarId) -> Option<KindSet> {
+    let of_var =
+        |e: &Expr, attr: Attr| matches!(e, Expr::Attr(b, a) if *a == attr && **b == Expr::Var(var));
+    let mut kinds: Vec<Arc<str>> = match cond {
+        Expr::And(a, b) => {
+            return match (required(a, var), required(b, var)) {
+                (Some(x), Some(y)) => Some(both(x, y)),
+                (x, y) => x.or(y),
+            };
+        }
+        Expr::Or(a, b) => return Some(either(required(a, var)?, required(b, var)?)),
+        Expr::Quant {
+            quant: Quant::Any | Quant::Exists,
+            source: Source::Expr(e),
+            ..
+        } if of_var(e, Attr::Containers) => return Some(KindSet::PodsAnd(Vec::new())),
+        Expr::Cmp(CmpOp::Ne, a, b) => match (&**a, &**b) {
+            (p, Expr::Const(Const::Null)) | (Expr::Const(Const::Null), p)
+                if of_var(p, Attr::PodSpec) =>
+            {
+                return Some(KindSet::PodsAnd(Vec::new()));
+            }
             _ => return None,
-        };
-        kinds.sort();
-        kinds.dedup();
-        Some(kinds)
-    })
+        },
+        Expr::Cmp(CmpOp::Eq, a, b) => match (&**a, &**b) {
+            (k, Expr::Const(Const::Str(s))) | (Expr::Const(Const::Str(s)), k)
+                if of_var(k, Attr::Kind) =>
+            {
+                vec![s.clone()]
+            }
+            _ => return None,
+        },
+        Expr::Cmp(CmpOp::In, a, b) if of_var(a, Attr::Kind) => match &**b {
+            Expr::Const(Const::List(items)) => items
+                .iter()
+                .map(|c| match c {
+                    Const::Str(s) => Some(s.clone()),
+                    _ => None,
+                })
+                .collect::<Option<Vec<_>>>()?,
+            Expr::List(items) => items
+                .iter()
+                .map(|c| match c {
+                    Expr::Const(Const::Str(s)) => Some(s.clone()),
+                    _ => None,
+                })
+                .collect::<Option<Vec<_>>>()?,
+            _ => return None,
+        },
+        _ => return None,
+    };
+    kinds.sort();
+    kinds.dedup();
+    Some(KindSet::Kinds(kinds))
+}
+
+/// What two conditions that must both hold leave: the kinds both allow; kinds rather than
+/// the objects that run pods (fewer to read, and every object of them is read).
+fn both(x: KindSet, y: KindSet) -> KindSet {
+    match (x, y) {
+        (KindSet::Kinds(a), KindSet::Kinds(b)) => {
+            KindSet::Kinds(a.into_iter().filter(|k| b.contains(k)).collect())
+        }
+        (KindSet::PodsAnd(a), KindSet::PodsAnd(b)) => {
+            KindSet::PodsAnd(a.into_iter().filter(|k| b.contains(k)).collect())
+        }
+        (k @ KindSet::Kinds(_), _) | (_, k @ KindSet::Kinds(_)) => k,
+        (x, _) => x,
+    }
+}
+
+/// What either of two conditions allows.
+fn either(x: KindSet, y: KindSet) -> KindSet {
+    let pods = matches!(x, KindSet::PodsAnd(_)) || matches!(y, KindSet::PodsAnd(_));
+    let mut kinds = match (x, y) {
+        (KindSet::Kinds(a) | KindSet::PodsAnd(a), KindSet::Kinds(b) | KindSet::PodsAnd(b)) => {
+            let mut a = a;
+            a.extend(b);
+            a
+        }
+        _ => return KindSet::All,
+    };
+    kinds.sort();
+    kinds.dedup();
+    if pods {
+        KindSet::PodsAnd(kinds)
+    } else {
+        KindSet::Kinds(kinds)
+    }
 }
