@@ -451,13 +451,18 @@ pub enum Expr {
     /// A condition the rules of one scan group test more than once with the same values
     /// (introduced by the physical plan, never by the checker): its answer for the value
     /// of its one variable is kept while the group runs over a chunk of objects, under
-    /// shared id `id`, and given to every later test (see `plan::share`). Everything else
-    /// sees through it to the expression it wraps.
+    /// shared id `id`, and given to every later test (see `plan::share`). A relation's
+    /// case keeps the answers of its conditions on a later binding's variable the same
+    /// way, and those of a condition on two variables by the two objects they hold
+    /// (`with`). Everything else sees through it to the expression it wraps.
     Shared {
         /// The id of the condition's class of equal conditions.
         id: u32,
-        /// The one variable the condition reads.
+        /// The one variable the condition reads (the later one of two).
         var: VarId,
+        /// The other variable of a condition on two, whose answer is kept only when both
+        /// hold objects.
+        with: Option<VarId>,
         /// The condition.
         expr: Box<Expr>,
     },

@@ -541,22 +541,33 @@ fn run_case(
     // a conjunct that reads only the variable of a later binding (`takes_over(r)` for
     // `r in bd.role.rules`: the same rule of a role bound many times) is answered once per
     // value of that variable in a chunk of rows, as a scan group's shared conditions are
-    // (`Ctx::test` of `Expr::Shared`: the same steps counted and the same evidence added)
+    // (`Ctx::test` of `Expr::Shared`: the same steps counted and the same evidence added);
+    // so is one that reads that variable and one other, once per pair of objects they hold
+    // (`all bb in t.bindings where copies(b, bb)` for `b`, and `t` reached through
+    // bindings and rules in between: the same pair met again and again)
     let mut next = 0u32;
     for (depth, slot) in filters.iter_mut().enumerate().skip(1) {
         let Some(b) = case.bindings.get(depth) else {
             continue;
         };
         for f in slot.iter_mut() {
-            if crate::plan::share::one_variable(f) == Some(b.var) {
-                let inner = std::mem::replace(f, Expr::Var(b.var));
-                *f = Expr::Shared {
-                    id: next,
-                    var: b.var,
-                    expr: Box::new(inner),
-                };
-                next += 1;
-            }
+            let with = match crate::plan::share::one_variable(f) {
+                Some(v) if v == b.var => None,
+                Some(_) => continue,
+                None => match crate::plan::share::two_variables(f) {
+                    Some((x, y)) if y == b.var => Some(x),
+                    Some((x, y)) if x == b.var => Some(y),
+                    _ => continue,
+                },
+            };
+            let inner = std::mem::replace(f, Expr::Var(b.var));
+            *f = Expr::Shared {
+                id: next,
+                var: b.var,
+                with,
+                expr: Box::new(inner),
+            };
+            next += 1;
         }
     }
     // the step's text is written when a finding shows it, unless its message reads a

@@ -66,6 +66,10 @@ type SharedAnswer = (bool, u64, Box<[ObjId]>);
 /// The key of a value that stands for itself (an object, a container of a workload, a
 /// node of a document...): the tag and the two numbers of [`SharedKey`]; `None` for other
 /// values, whose shared conditions are evaluated each time.
+/// The tag of [`SharedKey`] for two objects (the values of a condition's two variables),
+/// apart from every tag of [`identity`].
+const PAIR: u8 = u8::MAX;
+
 fn identity(v: &Val) -> Option<(u8, u32, u32)> {
     Some(match v {
         Val::Obj(o) => (0, *o, 0),
@@ -904,7 +908,12 @@ impl<'g> Ctx<'g> {
             Expr::And(a, b) => self.take_step(env) && self.and(a, b, env),
             Expr::Or(a, b) => self.take_step(env) && self.or(a, b, env),
             Expr::Cmp(op, a, b) => self.take_step(env) && self.cmp(*op, a, b, env),
-            Expr::Shared { id, var, expr } => self.shared(*id, *var, expr, env),
+            Expr::Shared {
+                id,
+                var,
+                with,
+                expr,
+            } => self.shared(*id, *var, *with, expr, env),
             _ => {
                 let v = self.eval(e, env);
                 self.truthy(&v)
@@ -917,8 +926,16 @@ impl<'g> Ctx<'g> {
     /// evidence its evaluation took; else evaluated and kept. An answer cut short by the
     /// step limit is not kept, and one whose steps would pass the limit is evaluated again
     /// (to stop where the limit stops it).
-    fn shared(&self, id: u32, var: usize, x: &Expr, env: &mut Env) -> bool {
-        let Some((tag, a, b)) = env.vars.get(var).and_then(identity) else {
+    fn shared(&self, id: u32, var: usize, with: Option<usize>, x: &Expr, env: &mut Env) -> bool {
+        let value = match with {
+            None => env.vars.get(var).and_then(identity),
+            // a condition on two variables: kept by the two objects they hold
+            Some(other) => match (env.vars.get(other), env.vars.get(var)) {
+                (Some(Val::Obj(a)), Some(Val::Obj(b))) => Some((PAIR, *a, *b)),
+                _ => None,
+            },
+        };
+        let Some((tag, a, b)) = value else {
             return self.test(x, env);
         };
         let key = (id, tag, a, b);

@@ -200,9 +200,15 @@ pub(crate) fn rewrite_expr(e: Expr, f: &mut dyn FnMut(Expr) -> Expr) -> Expr {
         Expr::Field(b, n) => Expr::Field(r(b, f), n),
         Expr::Attr(b, a) => Expr::Attr(r(b, f), a),
         Expr::Memo(slot, b) => Expr::Memo(slot, r(b, f)),
-        Expr::Shared { id, var, expr } => Expr::Shared {
+        Expr::Shared {
             id,
             var,
+            with,
+            expr,
+        } => Expr::Shared {
+            id,
+            var,
+            with,
             expr: r(expr, f),
         },
         Expr::Not(b) => Expr::Not(r(b, f)),
