@@ -551,14 +551,11 @@ fn run_case(
             continue;
         };
         for f in slot.iter_mut() {
-            let with = match crate::plan::share::one_variable(f) {
-                Some(v) if v == b.var => None,
-                Some(_) => continue,
-                None => match crate::plan::share::two_variables(f) {
-                    Some((x, y)) if y == b.var => Some(x),
-                    Some((x, y)) if x == b.var => Some(y),
-                    _ => continue,
-                },
+            let with = match crate::plan::share::kept_by(f).as_deref() {
+                Some(&[v]) if v == b.var => None,
+                Some(&[x, y]) if y == b.var => Some(x),
+                Some(&[x, y]) if x == b.var => Some(y),
+                _ => continue,
             };
             let inner = std::mem::replace(f, Expr::Var(b.var));
             *f = Expr::Shared {

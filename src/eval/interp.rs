@@ -63,13 +63,13 @@ type SharedKey = (u32, u8, u32, u32);
 /// the objects it added to the evidence chain.
 type SharedAnswer = (bool, u64, Box<[ObjId]>);
 
-/// The key of a value that stands for itself (an object, a container of a workload, a
-/// node of a document...): the tag and the two numbers of [`SharedKey`]; `None` for other
-/// values, whose shared conditions are evaluated each time.
 /// The tag of [`SharedKey`] for two objects (the values of a condition's two variables),
 /// apart from every tag of [`identity`].
 const PAIR: u8 = u8::MAX;
 
+/// The key of a value that stands for itself (an object, a container of a workload, a
+/// node of a document...): the tag and the two numbers of [`SharedKey`]; `None` for other
+/// values, whose shared conditions are evaluated each time.
 fn identity(v: &Val) -> Option<(u8, u32, u32)> {
     Some(match v {
         Val::Obj(o) => (0, *o, 0),

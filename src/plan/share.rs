@@ -144,27 +144,18 @@ fn candidate(f: &Expr) -> Option<(Expr, VarId)> {
 }
 
 /// The one variable a condition reads, when its answer can be kept by that variable's
-/// value: it reads exactly one, no relation, and is large enough that finding a kept answer
-/// is cheaper than evaluating it ([`MIN_NODES`]).
-pub(crate) fn one_variable(f: &Expr) -> Option<VarId> {
+/// value ([`kept_by`]).
+fn one_variable(f: &Expr) -> Option<VarId> {
     match kept_by(f)?.as_slice() {
         [v] => Some(*v),
         _ => None,
     }
 }
 
-/// The two variables a condition reads, when its answer can be kept by their values (as
-/// [`one_variable`], for a condition on two).
-pub(crate) fn two_variables(f: &Expr) -> Option<(VarId, VarId)> {
-    match kept_by(f)?.as_slice() {
-        [a, b] => Some((*a, *b)),
-        _ => None,
-    }
-}
-
-/// The variables a condition reads, in order, when its answer depends on nothing else and
-/// it is large enough to keep.
-fn kept_by(f: &Expr) -> Option<Vec<VarId>> {
+/// The variables a condition reads, in order, when its answer can be kept by their values:
+/// it reads no relation, and is large enough that finding a kept answer is cheaper than
+/// evaluating it ([`MIN_NODES`]).
+pub(crate) fn kept_by(f: &Expr) -> Option<Vec<VarId>> {
     if nodes(f) < MIN_NODES || !shareable(f) {
         return None;
     }
