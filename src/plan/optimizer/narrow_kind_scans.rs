@@ -33,13 +33,13 @@ impl OptimizerRule for NarrowKindScans {
 fn narrow_plan(plan: LogicalPlan) -> LogicalPlan {
     match plan {
         LogicalPlan::Scan(mut s) if s.kinds == KindSet::All => {
-            if let Some(kinds) = s
+            if let Some(allowed) = s
                 .filters
                 .iter()
                 .filter_map(|f| required(f, s.var))
-                .reduce(both)
+                .reduce(Allowed::both)
             {
-                s.kinds = kinds;
+                s.kinds = allowed.into_set();
             }
             LogicalPlan::Scan(s)
         }
@@ -88,7 +88,7 @@ fn kinds_of_rows(
         },
         _ => None,
     })?;
-    let mut kinds: Vec<Arc<str>> = rows
+    let kinds = rows
         .iter()
         .filter_map(|row| match row {
             Const::Map(entries) => match entries.iter().find(|(k, _)| k == field) {
@@ -98,9 +98,7 @@ fn kinds_of_rows(
             _ => None,
         })
         .collect();
-    kinds.sort();
-    kinds.dedup();
-    Some(kinds)
+    Some(Allowed::kinds(kinds).kinds)
 }
 
 /// A semi-join or anti-join over every object whose condition holds only for some objects
@@ -112,8 +110,8 @@ fn narrow_join(mut j: Join) -> Join {
         ..
     }) = &mut j.source
     {
-        if let Some(k) = j.on.as_ref().and_then(|c| required(c, j.var)) {
-            *kinds = k;
+        if let Some(allowed) = j.on.as_ref().and_then(|c| required(c, j.var)) {
+            *kinds = allowed.into_set();
         }
     }
     j
@@ -132,7 +130,7 @@ fn narrow(e: Expr) -> Expr {
                 },
             cond: Some(cond),
         } if quant != Quant::All => {
-            let kinds = required(&cond, var).unwrap_or(KindSet::All);
+            let kinds = required(&cond, var).map_or(KindSet::All, Allowed::into_set);
             Expr::Quant {
                 quant,
                 var,
@@ -144,32 +142,90 @@ fn narrow(e: Expr) -> Expr {
     }
 }
 
+/// The objects a condition can hold for: those of `kinds`, and every object that runs
+/// pods when `pods`.
+struct Allowed {
+    pods: bool,
+    kinds: Vec<Arc<str>>,
+}
+
+impl Allowed {
+    fn kinds(mut kinds: Vec<Arc<str>>) -> Allowed {
+        kinds.sort();
+        kinds.dedup();
+        Allowed { pods: false, kinds }
+    }
+
+    fn pods() -> Allowed {
+        Allowed {
+            pods: true,
+            kinds: Vec::new(),
+        }
+    }
+
+    /// What two conditions that must both hold leave: what both allow; of kinds and the
+    /// objects that run pods, the kinds (fewer to read, and every object they hold is read).
+    fn both(self, other: Allowed) -> Allowed {
+        match (self.pods, other.pods) {
+            (false, true) => self,
+            (true, false) => other,
+            (pods, _) => Allowed {
+                pods,
+                kinds: self
+                    .kinds
+                    .into_iter()
+                    .filter(|k| other.kinds.contains(k))
+                    .collect(),
+            },
+        }
+    }
+
+    /// What either of two conditions allows.
+    fn either(self, other: Allowed) -> Allowed {
+        let pods = self.pods || other.pods;
+        let mut kinds = self.kinds;
+        kinds.extend(other.kinds);
+        Allowed {
+            pods,
+            ..Allowed::kinds(kinds)
+        }
+    }
+
+    fn into_set(self) -> KindSet {
+        if self.pods {
+            KindSet::PodsAnd(self.kinds)
+        } else {
+            KindSet::Kinds(self.kinds)
+        }
+    }
+}
+
 /// The objects outside which a condition on `var` cannot hold, when it says: `var.kind ==
 /// "K"` or `var.kind in ["K1", "K2"]` (strings only) give those kinds; `any` or `exists`
 /// over `var.containers`, and `var.podSpec != null`, the objects that run pods (the others
 /// have no containers and no pod spec); `a and b` what both give (or either one), `a or b`
-/// what either gives when both give one. Kinds sorted, without repeats.
-fn required(cond: &Expr, var: VarId) -> Option<KindSet> {
+/// what either gives when both give one.
+fn required(cond: &Expr, var: VarId) -> Option<Allowed> {
     let of_var =
         |e: &Expr, attr: Attr| matches!(e, Expr::Attr(b, a) if *a == attr && **b == Expr::Var(var));
-    let mut kinds: Vec<Arc<str>> = match cond {
+    let kinds: Vec<Arc<str>> = match cond {
         Expr::And(a, b) => {
             return match (required(a, var), required(b, var)) {
-                (Some(x), Some(y)) => Some(both(x, y)),
+                (Some(x), Some(y)) => Some(x.both(y)),
                 (x, y) => x.or(y),
             };
         }
-        Expr::Or(a, b) => return Some(either(required(a, var)?, required(b, var)?)),
+        Expr::Or(a, b) => return Some(required(a, var)?.either(required(b, var)?)),
         Expr::Quant {
             quant: Quant::Any | Quant::Exists,
             source: Source::Expr(e),
             ..
-        } if of_var(e, Attr::Containers) => return Some(KindSet::PodsAnd(Vec::new())),
+        } if of_var(e, Attr::Containers) => return Some(Allowed::pods()),
         Expr::Cmp(CmpOp::Ne, a, b) => match (&**a, &**b) {
             (p, Expr::Const(Const::Null)) | (Expr::Const(Const::Null), p)
                 if of_var(p, Attr::PodSpec) =>
             {
-                return Some(KindSet::PodsAnd(Vec::new()));
+                return Some(Allowed::pods());
             }
             _ => return None,
         },
@@ -200,42 +256,5 @@ fn required(cond: &Expr, var: VarId) -> Option<KindSet> {
         },
         _ => return None,
     };
-    kinds.sort();
-    kinds.dedup();
-    Some(KindSet::Kinds(kinds))
-}
-
-/// What two conditions that must both hold leave: the kinds both allow; kinds rather than
-/// the objects that run pods (fewer to read, and every object of them is read).
-fn both(x: KindSet, y: KindSet) -> KindSet {
-    match (x, y) {
-        (KindSet::Kinds(a), KindSet::Kinds(b)) => {
-            KindSet::Kinds(a.into_iter().filter(|k| b.contains(k)).collect())
-        }
-        (KindSet::PodsAnd(a), KindSet::PodsAnd(b)) => {
-            KindSet::PodsAnd(a.into_iter().filter(|k| b.contains(k)).collect())
-        }
-        (k @ KindSet::Kinds(_), _) | (_, k @ KindSet::Kinds(_)) => k,
-        (x, _) => x,
-    }
-}
-
-/// What either of two conditions allows.
-fn either(x: KindSet, y: KindSet) -> KindSet {
-    let pods = matches!(x, KindSet::PodsAnd(_)) || matches!(y, KindSet::PodsAnd(_));
-    let mut kinds = match (x, y) {
-        (KindSet::Kinds(a) | KindSet::PodsAnd(a), KindSet::Kinds(b) | KindSet::PodsAnd(b)) => {
-            let mut a = a;
-            a.extend(b);
-            a
-        }
-        _ => return KindSet::All,
-    };
-    kinds.sort();
-    kinds.dedup();
-    if pods {
-        KindSet::PodsAnd(kinds)
-    } else {
-        KindSet::Kinds(kinds)
-    }
+    Some(Allowed::kinds(kinds))
 }
