@@ -1337,7 +1337,6 @@ impl<'a> RuleChecker<'a> {
             me.err(d);
         };
         let loose = |c: Class| matches!(c, Class::Any | Class::Null);
-        let x = |op: CmpOp| ir::Expr::Cmp(op, Box::new(a.clone()), Box::new(b.clone()));
         let help_for = |ca: Class, cb: Class, r: &ast::Expr| -> Option<String> {
             match (ca, cb, &r.kind) {
                 (Class::Bool, Class::Str, ExprKind::Str(s)) if s == "true" || s == "false" => {
@@ -1356,7 +1355,10 @@ impl<'a> RuleChecker<'a> {
                     mismatch(self, h);
                     return None;
                 }
-                Some((x(cmp_op(op)?), Ty::Bool))
+                Some((
+                    ir::Expr::Cmp(cmp_op(op)?, Box::new(a), Box::new(b)),
+                    Ty::Bool,
+                ))
             }
             BinaryOp::Lt | BinaryOp::Le | BinaryOp::Gt | BinaryOp::Ge => {
                 let quantity = matches!(ta, Ty::Data(FieldType::Quantity))
@@ -1386,7 +1388,10 @@ impl<'a> RuleChecker<'a> {
                     mismatch(self, h);
                     return None;
                 }
-                Some((x(cmp_op(op)?), Ty::Bool))
+                Some((
+                    ir::Expr::Cmp(cmp_op(op)?, Box::new(a), Box::new(b)),
+                    Ty::Bool,
+                ))
             }
             BinaryOp::In | BinaryOp::NotIn => {
                 let Some(el) = elem_ty(&tb).or_else(|| matches!(cb, Class::Map).then_some(Ty::Str))
@@ -1420,7 +1425,10 @@ impl<'a> RuleChecker<'a> {
                     );
                     return None;
                 }
-                Some((x(cmp_op(op)?), Ty::Bool))
+                Some((
+                    ir::Expr::Cmp(cmp_op(op)?, Box::new(a), Box::new(b)),
+                    Ty::Bool,
+                ))
             }
             BinaryOp::Contains => {
                 let ok = match ca {
@@ -1438,7 +1446,10 @@ impl<'a> RuleChecker<'a> {
                     );
                     return None;
                 }
-                Some((x(cmp_op(op)?), Ty::Bool))
+                Some((
+                    ir::Expr::Cmp(cmp_op(op)?, Box::new(a), Box::new(b)),
+                    Ty::Bool,
+                ))
             }
             BinaryOp::StartsWith | BinaryOp::EndsWith => {
                 let s = |c: Class| matches!(c, Class::Str | Class::Any | Class::Null);
@@ -1446,7 +1457,10 @@ impl<'a> RuleChecker<'a> {
                     mismatch(self, Some(format!("`{}` works on strings", op.as_str())));
                     return None;
                 }
-                Some((x(cmp_op(op)?), Ty::Bool))
+                Some((
+                    ir::Expr::Cmp(cmp_op(op)?, Box::new(a), Box::new(b)),
+                    Ty::Bool,
+                ))
             }
             BinaryOp::Selects => {
                 let selector = matches!(&ta, Ty::Object(k) if only_kinds(k, &[POLICY_KINDS, &["Service", "PodDisruptionBudget"]].concat()))

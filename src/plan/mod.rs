@@ -54,6 +54,17 @@ fn plan_unkept(program: &Program, index: usize) -> Result<RulePlan, String> {
     })
 }
 
+/// The physical pipeline of one rule, without its kept sub-expressions marked: what
+/// [`plan_unkept`] gives without the stages only `kanon explain` shows.
+fn physical_unkept(program: &Program, index: usize) -> Result<PhysicalRule, String> {
+    let rule = program
+        .rules
+        .get(index)
+        .ok_or_else(|| format!("no rule #{index}"))?;
+    let optimized = optimizer::optimize_only(logical::build(rule, index), program)?;
+    physical::lower(&optimized).ok_or_else(|| format!("rule `{}` has no pipeline to run", rule.id))
+}
+
 /// Plans every rule and groups scans; the conditions the rules of a group share are marked
 /// before each rule's kept sub-expressions are. Rules that fail to plan are returned as
 /// errors (with the rule id) and left out.
@@ -61,8 +72,8 @@ pub fn plan(program: &Program) -> (PhysicalPlan, Vec<(String, String)>) {
     let mut rules = Vec::new();
     let mut errors = Vec::new();
     for (i, r) in program.rules.iter().enumerate() {
-        match plan_unkept(program, i) {
-            Ok(p) => rules.push(p.physical),
+        match physical_unkept(program, i) {
+            Ok(p) => rules.push(p),
             Err(e) => errors.push((r.id.clone(), e)),
         }
     }

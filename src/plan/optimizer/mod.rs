@@ -44,9 +44,24 @@ pub struct Trace {
 
 /// Runs every rule; fails if a rule changed the variables the plan binds.
 pub fn optimize(plan: LogicalPlan, program: &Program) -> Result<(LogicalPlan, Trace), String> {
+    let mut trace = Trace::default();
+    let plan = optimize_traced(plan, program, Some(&mut trace))?;
+    Ok((plan, trace))
+}
+
+/// [`optimize`] without the trace: what a scan plans (the plan after every rule is a copy
+/// of the whole plan, which only `kanon explain` shows).
+pub fn optimize_only(plan: LogicalPlan, program: &Program) -> Result<LogicalPlan, String> {
+    optimize_traced(plan, program, None)
+}
+
+fn optimize_traced(
+    plan: LogicalPlan,
+    program: &Program,
+    mut trace: Option<&mut Trace>,
+) -> Result<LogicalPlan, String> {
     let before = plan.bound_vars();
     let mut plan = plan;
-    let mut trace = Trace::default();
     for rule in rules() {
         plan = rule.rewrite(plan, program);
         let after = plan.bound_vars();
@@ -56,9 +71,11 @@ pub fn optimize(plan: LogicalPlan, program: &Program) -> Result<(LogicalPlan, Tr
                 rule.name()
             ));
         }
-        trace.steps.push((rule.name(), plan.clone()));
+        if let Some(t) = trace.as_deref_mut() {
+            t.steps.push((rule.name(), plan.clone()));
+        }
     }
-    Ok((plan, trace))
+    Ok(plan)
 }
 
 /// `plan` with `f` applied to its input, for the operators that have one (every operator but
