@@ -1355,10 +1355,7 @@ impl<'a> RuleChecker<'a> {
                     mismatch(self, h);
                     return None;
                 }
-                Some((
-                    ir::Expr::Cmp(cmp_op(op)?, Box::new(a), Box::new(b)),
-                    Ty::Bool,
-                ))
+                comparison(op, a, b)
             }
             BinaryOp::Lt | BinaryOp::Le | BinaryOp::Gt | BinaryOp::Ge => {
                 let quantity = matches!(ta, Ty::Data(FieldType::Quantity))
@@ -1388,10 +1385,7 @@ impl<'a> RuleChecker<'a> {
                     mismatch(self, h);
                     return None;
                 }
-                Some((
-                    ir::Expr::Cmp(cmp_op(op)?, Box::new(a), Box::new(b)),
-                    Ty::Bool,
-                ))
+                comparison(op, a, b)
             }
             BinaryOp::In | BinaryOp::NotIn => {
                 let Some(el) = elem_ty(&tb).or_else(|| matches!(cb, Class::Map).then_some(Ty::Str))
@@ -1425,10 +1419,7 @@ impl<'a> RuleChecker<'a> {
                     );
                     return None;
                 }
-                Some((
-                    ir::Expr::Cmp(cmp_op(op)?, Box::new(a), Box::new(b)),
-                    Ty::Bool,
-                ))
+                comparison(op, a, b)
             }
             BinaryOp::Contains => {
                 let ok = match ca {
@@ -1446,10 +1437,7 @@ impl<'a> RuleChecker<'a> {
                     );
                     return None;
                 }
-                Some((
-                    ir::Expr::Cmp(cmp_op(op)?, Box::new(a), Box::new(b)),
-                    Ty::Bool,
-                ))
+                comparison(op, a, b)
             }
             BinaryOp::StartsWith | BinaryOp::EndsWith => {
                 let s = |c: Class| matches!(c, Class::Str | Class::Any | Class::Null);
@@ -1457,10 +1445,7 @@ impl<'a> RuleChecker<'a> {
                     mismatch(self, Some(format!("`{}` works on strings", op.as_str())));
                     return None;
                 }
-                Some((
-                    ir::Expr::Cmp(cmp_op(op)?, Box::new(a), Box::new(b)),
-                    Ty::Bool,
-                ))
+                comparison(op, a, b)
             }
             BinaryOp::Selects => {
                 let selector = matches!(&ta, Ty::Object(k) if only_kinds(k, &[POLICY_KINDS, &["Service", "PodDisruptionBudget"]].concat()))
@@ -1492,6 +1477,14 @@ impl<'a> RuleChecker<'a> {
             BinaryOp::And | BinaryOp::Or | BinaryOp::Matches => None,
         }
     }
+}
+
+/// The comparison `a op b` (a condition), for an operator that is a comparison.
+fn comparison(op: BinaryOp, a: ir::Expr, b: ir::Expr) -> Option<(ir::Expr, Ty)> {
+    Some((
+        ir::Expr::Cmp(cmp_op(op)?, Box::new(a), Box::new(b)),
+        Ty::Bool,
+    ))
 }
 
 /// The comparison an operator checks into, for the operators that are comparisons.

@@ -37,14 +37,10 @@ pub fn plan_rule(program: &Program, index: usize) -> Result<RulePlan, String> {
 
 /// Plans one rule, without marking the sub-expressions its pipeline keeps.
 fn plan_unkept(program: &Program, index: usize) -> Result<RulePlan, String> {
-    let rule = program
-        .rules
-        .get(index)
-        .ok_or_else(|| format!("no rule #{index}"))?;
+    let rule = rule_at(program, index)?;
     let logical = logical::build(rule, index);
     let (optimized, trace) = optimizer::optimize(logical.clone(), program)?;
-    let physical = physical::lower(&optimized)
-        .ok_or_else(|| format!("rule `{}` has no pipeline to run", rule.id))?;
+    let physical = lowered(rule, &optimized)?;
     Ok(RulePlan {
         rule: index,
         logical,
@@ -57,12 +53,24 @@ fn plan_unkept(program: &Program, index: usize) -> Result<RulePlan, String> {
 /// The physical pipeline of one rule, without its kept sub-expressions marked: what
 /// [`plan_unkept`] gives without the stages only `kanon explain` shows.
 fn physical_unkept(program: &Program, index: usize) -> Result<PhysicalRule, String> {
-    let rule = program
+    let rule = rule_at(program, index)?;
+    lowered(
+        rule,
+        &optimizer::optimize_only(logical::build(rule, index), program)?,
+    )
+}
+
+/// Rule `index` of the program.
+fn rule_at(program: &Program, index: usize) -> Result<&crate::check::ir::Rule, String> {
+    program
         .rules
         .get(index)
-        .ok_or_else(|| format!("no rule #{index}"))?;
-    let optimized = optimizer::optimize_only(logical::build(rule, index), program)?;
-    physical::lower(&optimized).ok_or_else(|| format!("rule `{}` has no pipeline to run", rule.id))
+        .ok_or_else(|| format!("no rule #{index}"))
+}
+
+/// The physical pipeline of `rule`'s optimized plan.
+fn lowered(rule: &crate::check::ir::Rule, optimized: &LogicalPlan) -> Result<PhysicalRule, String> {
+    physical::lower(optimized).ok_or_else(|| format!("rule `{}` has no pipeline to run", rule.id))
 }
 
 /// Plans every rule and groups scans; the conditions the rules of a group share are marked
