@@ -11,14 +11,15 @@ use kanon::check::fs::RuleFs;
 use kanon::check::ir::{Expr, Program};
 use kanon::check::{Overrides, compile};
 use kanon::diag::SourceMap;
-use kanon::eval::exec::{StepLimitHit, execute_with};
+use kanon::eval::exec::StepLimitHit;
 use kanon::eval::finding::{Finding, sort};
 use kanon::eval::reference;
 use kanon::graph::{Graph, GraphOptions};
-use kanon::limits::Limits;
 use kanon::model::Loader;
 use kanon::plan::physical::{self, PhysicalPlan};
 use std::fmt::Write as _;
+
+mod common;
 
 const RULES: &str = r#"
 rule SHARE-001 low-user-named {
@@ -133,11 +134,7 @@ fn run(
     sources: &SourceMap,
     max_steps: u64,
 ) -> (Vec<Finding>, Vec<StepLimitHit>) {
-    let limits = Limits {
-        max_steps,
-        ..Limits::default()
-    };
-    let out = execute_with(program, plan, graph, sources, &limits, true);
+    let out = common::execute_at(program, plan, graph, sources, max_steps);
     let mut findings = out.findings;
     for f in &mut findings {
         f.evidence.sort();

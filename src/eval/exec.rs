@@ -9,7 +9,9 @@ use crate::check::ir::{Expr, Program};
 use crate::diag::SourceMap;
 use crate::graph::{Graph, ObjId};
 use crate::plan::physical::{Lookup, LookupHow, PhysicalPlan, PhysicalRule, Root, Step};
+use crate::plan::prefilter::{Words, admits};
 use rayon::prelude::*;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 /// A rule that hit the evaluation step limit on some object.
@@ -92,6 +94,7 @@ pub fn execute_with(
                 && !crate::plan::fixpoint::needed(program, &[r]).is_empty()
         })
         .collect();
+    let words = &Texts::new(&plan.words, graph);
     let ((relations_time, truncated, later), mut parts) = rayon::join(
         || {
             let start = Instant::now();
@@ -111,13 +114,13 @@ pub fn execute_with(
             rctx.max_steps = ctx.max_steps;
             rctx.fixes = ctx.fixes;
             let later = if reads.contains(&true) {
-                run_tasks(&rctx, program, sources, &tasks, &reads, true)
+                run_tasks(&rctx, program, sources, words, &tasks, &reads, true)
             } else {
                 Vec::new()
             };
             (time, truncated, later)
         },
-        || run_tasks(&ctx, program, sources, &tasks, &reads, false),
+        || run_tasks(&ctx, program, sources, words, &tasks, &reads, false),
     );
     parts.extend(later);
     let mut out = Outcome {
@@ -161,6 +164,7 @@ fn run_tasks(
     ctx: &Ctx<'_>,
     program: &Program,
     sources: &SourceMap,
+    words: &Texts<'_>,
     tasks: &[Task<'_>],
     reads: &[bool],
     later: bool,
@@ -170,8 +174,10 @@ fn run_tasks(
         .par_iter()
         .with_max_len(1)
         .map(|task| match task {
-            Task::Chunk(group, chunk) => run_chunk(ctx, program, group, chunk, sources, &runs),
-            Task::Other(r) if runs(r.rule) => run_other(ctx, program, r, sources),
+            Task::Chunk(group, chunk) => {
+                run_chunk(ctx, program, group, chunk, sources, words, &runs)
+            }
+            Task::Other(r) if runs(r.rule) => run_other(ctx, program, r, sources, words),
             Task::Other(_) => Part::default(),
         })
         .collect();
@@ -191,6 +197,7 @@ fn run_chunk(
     group: &crate::plan::physical::ScanGroup,
     chunk: &[ObjId],
     sources: &SourceMap,
+    words: &Texts<'_>,
     runs: &dyn Fn(usize) -> bool,
 ) -> Part {
     let mut found = Vec::new();
@@ -199,13 +206,27 @@ fn run_chunk(
     // one environment for all the rules: `run_root` resets its state for every object,
     // and the memo of parsed images serves every rule
     let mut env = Env::default();
+    // the words of the rules' prefilters each object's text has, found when a rule first
+    // needs them
+    let mut texts: Vec<u64> = Vec::new();
     for r in group.rules.iter().filter(|r| runs(r.rule)) {
         let Some(rule) = program.rules.get(r.rule) else {
             continue;
         };
         let start = Instant::now();
         env.reset(rule.vars.len());
-        for id in chunk {
+        if !r.prefilter_masks.is_empty() && texts.is_empty() {
+            texts = chunk.iter().map(|&id| words.of(ctx, id)).collect();
+        }
+        for (i, id) in chunk.iter().enumerate() {
+            if !r.prefilter_masks.is_empty()
+                && !admits(
+                    &r.prefilter_masks,
+                    texts.get(i).copied().unwrap_or(u64::MAX),
+                )
+            {
+                continue;
+            }
             run_root(
                 ctx,
                 program,
@@ -223,7 +244,13 @@ fn run_chunk(
 }
 
 /// Runs a rule whose root is not a shared scan.
-fn run_other(ctx: &Ctx<'_>, program: &Program, r: &PhysicalRule, sources: &SourceMap) -> Part {
+fn run_other(
+    ctx: &Ctx<'_>,
+    program: &Program,
+    r: &PhysicalRule,
+    sources: &SourceMap,
+    words: &Texts<'_>,
+) -> Part {
     let mut found = Vec::new();
     let mut limits = Vec::new();
     let start = Instant::now();
@@ -253,6 +280,9 @@ fn run_other(ctx: &Ctx<'_>, program: &Program, r: &PhysicalRule, sources: &Sourc
                 return (found, limits, vec![(r.rule, start.elapsed())]);
             }
             for id in ctx.scan(kinds, ns.as_deref()) {
+                if !r.prefilter_masks.is_empty() && !admits(&r.prefilter_masks, words.of(ctx, id)) {
+                    continue;
+                }
                 run_root(
                     ctx,
                     program,
@@ -267,6 +297,49 @@ fn run_other(ctx: &Ctx<'_>, program: &Program, r: &PhysicalRule, sources: &Sourc
         }
     }
     (found, limits, vec![(r.rule, start.elapsed())])
+}
+
+/// The words of the rules' prefilters that each object's source text has, found the first
+/// time a rule of any scan group asks (an object is in several groups).
+struct Texts<'w> {
+    words: &'w Words,
+    /// By object: the bits of its words and [`Texts::KNOWN`], or 0 before they are found.
+    seen: Vec<AtomicU64>,
+}
+
+impl<'w> Texts<'w> {
+    /// The bit that marks an object's words found (no word has it).
+    const KNOWN: u64 = 1 << 63;
+
+    fn new(words: &'w Words, graph: &Graph) -> Texts<'w> {
+        let n = if words.is_empty() {
+            0
+        } else {
+            graph.objects.len()
+        };
+        Texts {
+            words,
+            seen: (0..n).map(|_| AtomicU64::new(0)).collect(),
+        }
+    }
+
+    /// The words object `id`'s text has (all of them when its text is not found).
+    fn of(&self, ctx: &Ctx<'_>, id: ObjId) -> u64 {
+        let slot = self.seen.get(id as usize);
+        if let Some(bits) = slot.map(|s| s.load(Ordering::Relaxed)).filter(|&b| b != 0) {
+            return bits;
+        }
+        let bits = ctx
+            .graph
+            .doc_node(id)
+            .and_then(|(doc, node)| doc.source(node))
+            .map_or(u64::MAX, |t| self.words.found(t))
+            | Self::KNOWN;
+        if let Some(s) = slot {
+            s.store(bits, Ordering::Relaxed);
+        }
+        bits
+    }
 }
 
 /// The input-wide part of a rule without a root object may take the step limit once more

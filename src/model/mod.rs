@@ -1082,6 +1082,12 @@ impl Document {
         })
     }
 
+    /// The source text of a node (from its first to its last byte).
+    pub fn source(&self, id: NodeId) -> Option<&str> {
+        let n = self.raw(id)?;
+        self.text.get(n.start as usize..n.end as usize)
+    }
+
     /// The span of the key of a mapping entry's value.
     pub fn key_span(&self, id: NodeId) -> Option<Span> {
         self.raw(id).and_then(|n| self.key_span_of(id, n))

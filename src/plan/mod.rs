@@ -6,6 +6,7 @@ pub mod logical;
 mod memo;
 pub mod optimizer;
 pub mod physical;
+pub mod prefilter;
 pub(crate) mod share;
 
 use crate::check::ir::Program;
@@ -31,6 +32,7 @@ pub struct RulePlan {
 /// Plans one rule.
 pub fn plan_rule(program: &Program, index: usize) -> Result<RulePlan, String> {
     let mut p = plan_unkept(program, index)?;
+    p.physical.prefilter = prefilter::derive(&p.physical);
     memo::memoize(&mut p.physical);
     Ok(p)
 }
@@ -81,11 +83,20 @@ pub fn plan(program: &Program) -> (PhysicalPlan, Vec<(String, String)>) {
     let mut errors = Vec::new();
     for (i, r) in program.rules.iter().enumerate() {
         match physical_unkept(program, i) {
-            Ok(p) => rules.push(p),
+            Ok(mut p) => {
+                p.prefilter = prefilter::derive(&p);
+                rules.push(p);
+            }
             Err(e) => errors.push((r.id.clone(), e)),
         }
     }
     let mut plan = physical::group(rules);
+    plan.words = prefilter::Words::assign(
+        plan.groups
+            .iter_mut()
+            .flat_map(|g| &mut g.rules)
+            .chain(&mut plan.others),
+    );
     share::share(&mut plan);
     for r in plan.groups.iter_mut().flat_map(|g| &mut g.rules) {
         memo::memoize(r);

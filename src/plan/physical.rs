@@ -213,6 +213,11 @@ pub struct PhysicalRule {
     pub steps: Vec<Step>,
     /// How many sub-expressions the steps keep ([`Expr::Memo`] slots).
     pub memo_slots: usize,
+    /// The words the root object's text must contain for the rule to match it (see
+    /// `plan::prefilter`): one of each clause.
+    pub prefilter: Vec<super::prefilter::Clause>,
+    /// The clauses of `prefilter` as masks of the plan's words ([`PhysicalPlan::words`]).
+    pub prefilter_masks: Vec<u64>,
 }
 
 /// Rules sharing one scan of a kind set.
@@ -231,6 +236,8 @@ pub struct PhysicalPlan {
     pub groups: Vec<ScanGroup>,
     /// Rules whose root is not a shared scan (unit roots, namespace-restricted scans).
     pub others: Vec<PhysicalRule>,
+    /// The words of the rules' prefilters.
+    pub words: super::prefilter::Words,
 }
 
 /// Lowers one optimized logical plan.
@@ -306,6 +313,8 @@ pub fn lower(plan: &LogicalPlan) -> Option<PhysicalRule> {
         root,
         steps,
         memo_slots: 0,
+        prefilter: Vec::new(),
+        prefilter_masks: Vec::new(),
     };
     Some(rule)
 }
@@ -461,6 +470,21 @@ pub fn render(r: &PhysicalRule, vars: &[String]) -> String {
     }
     for (slot, e) in super::memo::kept(r).into_iter().enumerate() {
         let _ = writeln!(out, "kept #{slot}: {}", expr_text(e, vars));
+    }
+    if !r.prefilter.is_empty() {
+        let clauses: Vec<String> = r
+            .prefilter
+            .iter()
+            .map(|c| {
+                let words: Vec<String> = c.iter().map(|w| format!("{w:?}")).collect();
+                words.join(" or ")
+            })
+            .collect();
+        let _ = writeln!(
+            out,
+            "prefilter: the object's text contains {}",
+            clauses.join(", and ")
+        );
     }
     out
 }

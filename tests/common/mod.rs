@@ -1,6 +1,7 @@
 //! What the command-line tests share: the `kanon` binary, run from the repository root
 //! without colour, a run that feeds standard input, and the Python with PyYAML that the
-//! tests comparing with PyYAML (or running the Python scripts) need.
+//! tests comparing with PyYAML (or running the Python scripts) need; and a plan executed
+//! under a step limit, for the tests that compare two plans of one program.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::io::Write as _;
@@ -66,4 +67,20 @@ pub fn run_stdin(args: &[&str], input: &str) -> (i32, String, String) {
         String::from_utf8_lossy(&out.stdout).into_owned(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
+}
+
+/// Executes a plan with every limit at its default but the step limit; findings carry
+/// their fixes.
+pub fn execute_at(
+    program: &kanon::check::ir::Program,
+    plan: &kanon::plan::physical::PhysicalPlan,
+    graph: &kanon::graph::Graph,
+    sources: &kanon::diag::SourceMap,
+    max_steps: u64,
+) -> kanon::eval::exec::Outcome {
+    let limits = kanon::limits::Limits {
+        max_steps,
+        ..kanon::limits::Limits::default()
+    };
+    kanon::eval::exec::execute_with(program, plan, graph, sources, &limits, true)
 }

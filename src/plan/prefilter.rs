@@ -1,0 +1,504 @@
+//! Text prefilters: the words a rule's root object must contain for the rule to match it,
+//! found once per object with one pass over its source text, so that the rules that look
+//! for a rare value (a control-plane binary, a service-mesh annotation, a database's
+//! password variable) skip the objects that do not contain it without evaluating anything.
+//!
+//! A rule's prefilter is a conjunction of clauses, each a set of words: the object's text
+//! holds at least one word of every clause, or the rule cannot match the object. A clause
+//! comes from a condition every finding needs (a scan filter, a binding's filter, a filter
+//! step; through `and`, `or` and the `any`/`exists` quantifiers) that compares a string read
+//! from the root object itself with a constant: `c.name == "kubelet"`, `x ends with
+//! "/kube-apiserver"`, `e.name in ["A", "B"]`, `"RBAC" in c.args`, and an annotation read by
+//! a key the rule lists (`trim(string(m[k]) ?? "") != ""`, `k` bound to constants). What is
+//! read from the root object is its fields, its containers, their effective security
+//! context, and the bindings and quantifiers over those; anything from another object,
+//! a relation, a table, or a function that rewrites text (`lower`, `image`) gives no clause.
+//!
+//! The words are found in the object's source text, so a value must be written there as
+//! it is read: the executor gives up the prefilter (evaluates the rule) for an object whose
+//! text has a backslash (an escape, in JSON or a double-quoted YAML string) or a `*` (a
+//! YAML alias, whose value is written elsewhere), and a word is one that no other way of
+//! writing a value can make: no spaces (a folded line reads as a space), no quotes, and not
+//! a word YAML reads as a boolean, a number or null (a converted key). An object a
+//! prefilter skips cannot match; it is not evaluated, so it cannot reach the step limit
+//! either.
+
+use super::physical::{PhysicalRule, Root, Step};
+use crate::check::ir::{Attr, Builtin, CmpOp, Const, Expr, Quant, Source, VarId};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// The words of one clause: the object's text holds at least one of them.
+pub type Clause = Vec<Arc<str>>;
+
+/// The most clauses a rule keeps (dropping a clause only weakens the prefilter).
+const MAX_CLAUSES: usize = 8;
+
+/// The most words a clause may have.
+const MAX_WORDS: usize = 32;
+
+/// The shortest word kept: shorter ones are in most texts.
+const MIN_WORD: usize = 4;
+
+/// The clauses of a rule's prefilter (none: the rule has no prefilter). Sorted, each
+/// clause sorted, without a clause that another implies.
+pub(crate) fn derive(rule: &PhysicalRule) -> Vec<Clause> {
+    let Root::Scan { var, filters, .. } = &rule.root else {
+        return Vec::new();
+    };
+    let mut w = Walk {
+        text: vec![*var],
+        words: HashMap::new(),
+    };
+    let mut cnf = Vec::new();
+    for f in filters {
+        cnf = and(cnf, w.requires(f));
+    }
+    for s in &rule.steps {
+        match s {
+            Step::Bind {
+                var,
+                source,
+                filters,
+                lookup,
+                ..
+            } => {
+                if let (Source::Expr(e), None) = (source, lookup) {
+                    if w.is_text(e) {
+                        w.text.push(*var);
+                    } else if let Some(set) = const_words(e) {
+                        w.words.insert(*var, set);
+                    }
+                }
+                for f in filters {
+                    cnf = and(cnf, w.requires(f));
+                }
+            }
+            Step::Filter(e) => cnf = and(cnf, w.requires(e)),
+            Step::Join { .. } => {}
+        }
+    }
+    normalize(cnf)
+}
+
+/// What the walk knows of the variables: those that hold a value read from the root
+/// object, and those bound to the strings of a constant list.
+struct Walk {
+    text: Vec<VarId>,
+    words: HashMap<VarId, Vec<Arc<str>>>,
+}
+
+impl Walk {
+    /// Whether every string `e` gives is read from the root object's text (a value whose
+    /// own strings, and keys, are written in the object).
+    fn is_text(&self, e: &Expr) -> bool {
+        match e {
+            Expr::Var(v) => self.text.contains(v),
+            Expr::Field(b, _) => self.is_text(b),
+            Expr::Index(b, _) => self.is_text(b),
+            Expr::Attr(
+                b,
+                Attr::Name
+                | Attr::Kind
+                | Attr::Labels
+                | Attr::Annotations
+                | Attr::Containers
+                | Attr::PodSpec
+                | Attr::PodLabels,
+            ) => self.is_text(b),
+            Expr::Call(Builtin::Trim, args) => {
+                args.len() == 1 && args.iter().all(|a| self.is_text(a))
+            }
+            Expr::Call(Builtin::Effective, args) => args.first().is_some_and(|c| self.is_text(c)),
+            Expr::Coalesce(a, b) => self.is_text(a) && self.is_text(b),
+            Expr::List(items) => items.iter().all(|i| self.is_text(i)),
+            Expr::Memo(_, x) | Expr::Shared { expr: x, .. } => self.is_text(x),
+            _ => false,
+        }
+    }
+
+    /// The clauses that hold whenever `e` is tested true.
+    fn requires(&mut self, e: &Expr) -> Vec<Clause> {
+        match e {
+            Expr::And(a, b) => and(self.requires(a), self.requires(b)),
+            Expr::Or(a, b) => or(self.requires(a), self.requires(b)),
+            Expr::Memo(_, x) | Expr::Shared { expr: x, .. } => self.requires(x),
+            Expr::Cmp(op, a, b) => self.compared(*op, a, b),
+            Expr::Quant {
+                quant: Quant::Any | Quant::Exists,
+                var,
+                source: Source::Expr(src),
+                cond: Some(cond),
+            } => {
+                let text = self.is_text(src);
+                if text {
+                    self.text.push(*var);
+                }
+                let words = const_words(src).map(|set| self.words.insert(*var, set));
+                let out = self.requires(cond);
+                if text {
+                    self.text.pop();
+                }
+                if words.is_some() {
+                    self.words.remove(var);
+                }
+                out
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    /// The clauses that hold whenever `a op b` holds.
+    fn compared(&self, op: CmpOp, a: &Expr, b: &Expr) -> Vec<Clause> {
+        match (op, a, b) {
+            // a string read from the object equal to, in, starting with, ending with or
+            // containing constant words (a list read from the object containing one)
+            (
+                CmpOp::Eq | CmpOp::StartsWith | CmpOp::EndsWith | CmpOp::Contains,
+                x,
+                Expr::Const(Const::Str(s)),
+            )
+            | (CmpOp::Eq, Expr::Const(Const::Str(s)), x)
+            | (CmpOp::In, Expr::Const(Const::Str(s)), x)
+                if self.is_text(x) =>
+            {
+                clause(Some(vec![s.clone()]))
+            }
+            (CmpOp::In, x, list) if self.is_text(x) => clause(const_words(list)),
+            (CmpOp::Ne, x, Expr::Const(c)) | (CmpOp::Ne, Expr::Const(c), x) => self.differs(x, c),
+            _ => Vec::new(),
+        }
+    }
+
+    /// The clauses that hold whenever `x != c`.
+    fn differs(&self, x: &Expr, c: &Const) -> Vec<Clause> {
+        match x {
+            Expr::Memo(_, y) | Expr::Shared { expr: y, .. } => self.differs(y, c),
+            // `y ?? c != c`: `y` is not null
+            Expr::Coalesce(y, d) if matches!(&**d, Expr::Const(k) if k == c) => self.present(y),
+            // `trim(y) != ""`: `y` is not "" (trim of "" is "")
+            Expr::Call(Builtin::Trim, args)
+                if matches!(c, Const::Str(s) if s.is_empty()) && args.len() == 1 =>
+            {
+                args.first().map_or_else(Vec::new, |y| self.differs(y, c))
+            }
+            _ if *c == Const::Null => self.present(x),
+            _ => Vec::new(),
+        }
+    }
+
+    /// The clauses that hold whenever `x` is not null.
+    fn present(&self, x: &Expr) -> Vec<Clause> {
+        match x {
+            Expr::Memo(_, y) | Expr::Shared { expr: y, .. } => self.present(y),
+            // `string(y)` and `trim(y)` of null are null
+            Expr::Call(Builtin::String | Builtin::Trim, args) if args.len() == 1 => {
+                args.first().map_or_else(Vec::new, |y| self.present(y))
+            }
+            Expr::Coalesce(a, b) => or(self.present(a), self.present(b)),
+            // a key of a mapping read from the object: the key is written in it
+            Expr::Index(m, k) if self.is_text(m) => match &**k {
+                Expr::Const(Const::Str(s)) => clause(Some(vec![s.clone()])),
+                Expr::Var(v) => clause(self.words.get(v).cloned()),
+                _ => Vec::new(),
+            },
+            _ => Vec::new(),
+        }
+    }
+}
+
+/// The strings of `e` when it is a list of constant strings (written as a constant or as
+/// a list of them): what a binding over it takes, or what `in` it compares with.
+fn const_words(e: &Expr) -> Option<Vec<Arc<str>>> {
+    match e {
+        Expr::Const(Const::List(items)) => items
+            .iter()
+            .map(|i| match i {
+                Const::Str(s) => Some(s.clone()),
+                _ => None,
+            })
+            .collect(),
+        Expr::List(items) => items
+            .iter()
+            .map(|i| match i {
+                Expr::Const(Const::Str(s)) => Some(s.clone()),
+                _ => None,
+            })
+            .collect(),
+        _ => None,
+    }
+}
+
+/// One clause of `words`, when every word is one a prefilter can look for.
+fn clause(words: Option<Vec<Arc<str>>>) -> Vec<Clause> {
+    match words {
+        Some(w) if !w.is_empty() && w.len() <= MAX_WORDS && w.iter().all(|s| word(s)) => {
+            vec![w]
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// Whether a value equal to (or containing) `s` is necessarily written with `s` in its
+/// object's text (without backslashes and aliases, which the executor checks): no spaces
+/// or line breaks (a folded line reads as a space), no quotes, no backslash or `*`, and not
+/// a word YAML reads as a boolean, a number or null (which a converted key could be).
+fn word(s: &str) -> bool {
+    let lower = s.to_ascii_lowercase();
+    s.len() >= MIN_WORD
+        && !s
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || matches!(c, '"' | '\'' | '\\' | '*'))
+        && !s.starts_with(|c: char| c.is_ascii_digit() || matches!(c, '+' | '-' | '.' | '~'))
+        && !matches!(
+            lower.as_str(),
+            "true" | "false" | "yes" | "no" | "on" | "off" | "null" | "y" | "n"
+        )
+}
+
+/// Both requirements.
+fn and(mut a: Vec<Clause>, b: Vec<Clause>) -> Vec<Clause> {
+    a.extend(b);
+    a.truncate(MAX_CLAUSES * 2);
+    a
+}
+
+/// Either requirement: a clause of each, joined (no requirement when either has none).
+fn or(a: Vec<Clause>, b: Vec<Clause>) -> Vec<Clause> {
+    let mut out = Vec::new();
+    for x in &a {
+        for y in &b {
+            if out.len() == MAX_CLAUSES {
+                return out;
+            }
+            let mut c = x.clone();
+            c.extend(y.iter().cloned());
+            if c.len() <= MAX_WORDS {
+                out.push(c);
+            }
+        }
+    }
+    out
+}
+
+/// Sorted clauses without repeats, each without a word that contains another of its words
+/// (finding the shorter is enough), and without a clause that another implies (one with
+/// every word of a smaller clause); at most [`MAX_CLAUSES`].
+fn normalize(cnf: Vec<Clause>) -> Vec<Clause> {
+    let mut out: Vec<Clause> = cnf
+        .into_iter()
+        .map(|mut c| {
+            c.sort();
+            c.dedup();
+            let all = c.clone();
+            c.retain(|w| !all.iter().any(|o| o != w && w.contains(&**o)));
+            c
+        })
+        .collect();
+    out.sort_by(|a, b| a.len().cmp(&b.len()).then_with(|| a.cmp(b)));
+    out.dedup();
+    let mut kept: Vec<Clause> = Vec::new();
+    for c in out {
+        if !kept.iter().any(|k| k.iter().all(|w| c.contains(w))) {
+            kept.push(c);
+        }
+    }
+    kept.truncate(MAX_CLAUSES);
+    kept.sort();
+    kept
+}
+
+/// The most words of all the rules' prefilters (bits of a `u64`, beside the two that stop
+/// a prefilter).
+const MAX_WORDS_IN_PLAN: usize = 62;
+
+/// The words of every rule's prefilter, looked for in an object's text in one pass.
+#[derive(Clone, Debug, Default)]
+pub struct Words {
+    words: Vec<Arc<str>>,
+    /// For each word, the bits of the words it contains (itself among them).
+    implied: Vec<u64>,
+    searcher: Option<aho_corasick::AhoCorasick>,
+}
+
+impl PartialEq for Words {
+    fn eq(&self, other: &Words) -> bool {
+        self.words == other.words
+    }
+}
+
+impl Words {
+    /// Numbers the words of the rules' prefilters (in the rules' order) and gives each rule
+    /// the masks of its clauses; a clause with a word past the [`MAX_WORDS_IN_PLAN`]th is
+    /// left out.
+    pub(crate) fn assign<'r>(rules: impl Iterator<Item = &'r mut PhysicalRule>) -> Words {
+        let mut words: Vec<Arc<str>> = Vec::new();
+        for r in rules {
+            r.prefilter_masks.clear();
+            for c in &r.prefilter {
+                let mut mask = 0u64;
+                for w in c {
+                    let bit = match words.iter().position(|x| x == w) {
+                        Some(i) => i,
+                        None if words.len() < MAX_WORDS_IN_PLAN => {
+                            words.push(w.clone());
+                            words.len() - 1
+                        }
+                        None => {
+                            mask = 0;
+                            break;
+                        }
+                    };
+                    mask |= 1 << bit;
+                }
+                if mask != 0 {
+                    r.prefilter_masks.push(mask);
+                }
+            }
+        }
+        Words::of(words)
+    }
+
+    /// The searcher of `words` (numbered in order).
+    fn of(words: Vec<Arc<str>>) -> Words {
+        if words.is_empty() {
+            return Words::default();
+        }
+        let implied = words
+            .iter()
+            .map(|w| {
+                words
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, o)| w.contains(&***o))
+                    .fold(0u64, |m, (i, _)| m | 1 << i)
+            })
+            .collect();
+        // the longest match at each position, every position tried (see `found`)
+        let searcher = aho_corasick::AhoCorasick::builder()
+            .match_kind(aho_corasick::MatchKind::LeftmostLongest)
+            .build(words.iter().map(|w| &**w))
+            .ok();
+        Words {
+            words,
+            implied,
+            searcher,
+        }
+    }
+
+    /// The bits of the words `text` contains: every bit when it has a backslash or a `*`
+    /// (its values may not be written as they read), or when there is no searcher.
+    ///
+    /// The search finds the leftmost position where a word starts and the longest word
+    /// there, then searches again from the next position, so every position where a word
+    /// starts is found; a shorter word starting there is inside the longer one, and a word
+    /// inside a found word is counted found with it.
+    pub fn found(&self, text: &str) -> u64 {
+        let Some(s) = &self.searcher else {
+            return u64::MAX;
+        };
+        // a backslash (an escape) or a `*` (a YAML alias): its values may not be written
+        // as they read
+        if memchr::memchr2(b'\\', b'*', text.as_bytes()).is_some() {
+            return u64::MAX;
+        }
+        let mut bits = 0u64;
+        let mut at = 0;
+        while at < text.len() {
+            let input = aho_corasick::Input::new(text).span(at..text.len());
+            let Some(m) = s.find(input) else {
+                break;
+            };
+            match self.implied.get(m.pattern().as_usize()) {
+                Some(b) => bits |= b,
+                None => return u64::MAX,
+            }
+            at = m.start() + 1;
+        }
+        bits
+    }
+
+    /// Whether no rule has a prefilter.
+    pub fn is_empty(&self) -> bool {
+        self.words.is_empty()
+    }
+}
+
+/// Whether an object whose text has the words `found` can match a rule whose clauses have
+/// the masks `masks`.
+#[inline]
+pub fn admits(masks: &[u64], found: u64) -> bool {
+    masks.iter().all(|m| found & m != 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words(w: &[&str]) -> Words {
+        Words::of(w.iter().map(|&x| Arc::from(x)).collect())
+    }
+
+    #[test]
+    fn every_word_is_found_where_words_overlap() {
+        let w = words(&["kube-api", "apiserver", "api", "server-x"]);
+        // "kube-api" and "apiserver" overlap; "api" starts where "apiserver" does and is
+        // inside both; "server-x" is not there
+        assert_eq!(w.found("name: kube-apiserver-y"), 0b0111);
+        assert_eq!(w.found("apiserver-x"), 0b1110);
+        assert_eq!(w.found("nothing here"), 0);
+        assert_eq!(w.found(""), 0);
+        // the longest word at a position, then the next position: "api" alone
+        assert_eq!(w.found("ap api"), 0b0100);
+    }
+
+    #[test]
+    fn a_text_with_an_escape_or_an_alias_has_every_word() {
+        let w = words(&["kubelet"]);
+        assert_eq!(w.found(r#"{"name": "kube\u006cet"}"#), u64::MAX);
+        assert_eq!(w.found("name: *kubelet"), u64::MAX);
+        assert_eq!(w.found("name: kubelet"), 1);
+        assert_eq!(Words::default().found("name: kubelet"), u64::MAX);
+        assert!(admits(&[0b01, 0b10], 0b11));
+        assert!(!admits(&[0b01, 0b10], 0b01));
+        assert!(admits(&[], 0));
+    }
+
+    #[test]
+    fn words_are_those_no_other_writing_makes() {
+        for ok in [
+            "kubelet",
+            "kube-apiserver",
+            "/kubelet",
+            "config.linkerd.io/skip-inbound-ports",
+        ] {
+            assert!(word(ok), "{ok}");
+        }
+        for no in [
+            "yes", "True", "null", "a b", "it's", "0755", "-x", ".inf", "abc", "a\\b", "*ab",
+            "tab\tx",
+        ] {
+            assert!(!word(no), "{no}");
+        }
+    }
+
+    #[test]
+    fn clauses_are_normalized() {
+        let c = |w: &[&str]| w.iter().map(|&x| Arc::from(x)).collect::<Clause>();
+        // a word inside another of its clause is enough; a clause another implies goes
+        assert_eq!(
+            normalize(vec![
+                c(&["/kubelet", "kubelet"]),
+                c(&["kubelet", "etcd-x"]),
+                c(&["kubelet"]),
+            ]),
+            vec![c(&["kubelet"])]
+        );
+        // either of two requirements: a word of each
+        assert_eq!(
+            or(vec![c(&["aaaa"]), c(&["bbbb"])], vec![c(&["cccc"])]),
+            vec![c(&["aaaa", "cccc"]), c(&["bbbb", "cccc"])]
+        );
+        assert!(or(vec![c(&["aaaa"])], Vec::new()).is_empty());
+    }
+}

@@ -1,0 +1,241 @@
+//! Text prefilters (`plan::prefilter`): a rule that compares a string of its root object
+//! with constant words skips the objects whose source text has none of them. Every rule
+//! must find exactly what it finds without its prefilter: on the bundled ruleset's own
+//! fixtures and examples, and on objects whose values are not written as they read (an
+//! escape, a YAML alias, a folded line), which the prefilter must never skip.
+
+use kanon::check::fs::RuleFs;
+use kanon::check::ir::Program;
+use kanon::check::{Overrides, compile};
+use kanon::diag::SourceMap;
+use kanon::eval::exec::StepLimitHit;
+use kanon::eval::finding::Finding;
+use kanon::graph::{Graph, GraphOptions};
+use kanon::limits::Limits;
+use kanon::model::Loader;
+use kanon::plan::physical::PhysicalPlan;
+use kanon::plan::prefilter::Words;
+use std::path::Path;
+
+mod common;
+
+/// The plan with every prefilter taken away.
+fn without_prefilters(plan: &PhysicalPlan) -> PhysicalPlan {
+    let mut p = plan.clone();
+    for r in p
+        .groups
+        .iter_mut()
+        .flat_map(|g| &mut g.rules)
+        .chain(&mut p.others)
+    {
+        r.prefilter.clear();
+        r.prefilter_masks.clear();
+    }
+    p.words = Words::default();
+    p
+}
+
+fn prefiltered(plan: &PhysicalPlan) -> Vec<usize> {
+    let mut rules: Vec<usize> = plan
+        .groups
+        .iter()
+        .flat_map(|g| &g.rules)
+        .chain(&plan.others)
+        .filter(|r| !r.prefilter_masks.is_empty())
+        .map(|r| r.rule)
+        .collect();
+    rules.sort_unstable();
+    rules
+}
+
+/// The findings and step-limit hits of a plan.
+fn run(
+    plan: &PhysicalPlan,
+    on: (&Program, &Graph, &SourceMap),
+    max_steps: u64,
+) -> (Vec<Finding>, Vec<StepLimitHit>) {
+    let (program, graph, sources) = on;
+    let out = common::execute_at(program, plan, graph, sources, max_steps);
+    (out.findings, out.limits)
+}
+
+/// Every `*.test.yaml` fixture of the bundled ruleset and every example manifest.
+fn fixtures() -> Vec<String> {
+    fn walk(dir: &Path, out: &mut Vec<String>) {
+        let Ok(read) = std::fs::read_dir(dir) else {
+            return;
+        };
+        let mut entries: Vec<_> = read.flatten().map(|e| e.path()).collect();
+        entries.sort();
+        for p in entries {
+            if p.is_dir() {
+                walk(&p, out);
+            } else if p.to_string_lossy().ends_with(".test.yaml") {
+                out.push(p.to_string_lossy().into_owned());
+            }
+        }
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut out = Vec::new();
+    walk(&root.join("rulesets"), &mut out);
+    out.push(root.join("examples").to_string_lossy().into_owned());
+    out
+}
+
+#[test]
+fn bundled_rules_find_the_same_with_and_without_their_prefilters() {
+    let mut sources = SourceMap::new();
+    let compiled =
+        kanon::bundled::compile(&[], true, &Overrides::new(), &mut sources).expect("compiled");
+    let program = compiled.program;
+    let load = Loader::default().load_paths(&fixtures(), &mut sources);
+    let graph = Graph::build(load, &GraphOptions::default());
+    let (plan, errors) = kanon::plan::plan(&program);
+    assert!(errors.is_empty(), "{errors:?}");
+    let with = prefiltered(&plan);
+    // the control-plane, service-mesh and database rules, among others
+    assert!(with.len() >= 50, "{} rules prefiltered", with.len());
+    let plain = without_prefilters(&plan);
+    assert!(prefiltered(&plain).is_empty());
+
+    for max_steps in [Limits::default().max_steps, 200] {
+        let (found, limits) = run(&plan, (&program, &graph, &sources), max_steps);
+        let (all, all_limits) = run(&plain, (&program, &graph, &sources), max_steps);
+        assert_eq!(found.len(), all.len(), "at a limit of {max_steps} steps");
+        assert!(
+            found == all,
+            "findings differ at a limit of {max_steps} steps"
+        );
+        if max_steps == Limits::default().max_steps {
+            assert!(limits.is_empty() && all_limits.is_empty());
+            // the fixtures' positive cases of the prefiltered rules are all still found
+            let ids: std::collections::BTreeSet<&str> = found.iter().map(|f| &*f.rule.id).collect();
+            let found_prefiltered = with
+                .iter()
+                .filter_map(|&r| program.rules.get(r))
+                .filter(|r| ids.contains(r.id.as_str()))
+                .count();
+            assert!(
+                found_prefiltered * 10 >= with.len() * 9,
+                "{found_prefiltered} of {} prefiltered rules have findings",
+                with.len()
+            );
+        } else {
+            // a skipped object cannot match; only the objects it skips can be missing
+            // from the step-limit hits
+            assert!(limits.iter().all(|l| all_limits.contains(l)));
+        }
+    }
+}
+
+const RULES: &str = r#"
+rule PF-001 apiserver-container {
+  severity low
+  for w in workloads, c in w.containers
+  where c.name == "kube-apiserver" or (any x in c.command where x ends with "/kube-apiserver")
+  report at c "`{w.name}` runs the API server"
+}
+
+rule PF-002 skip-annotation {
+  severity low
+  for w in workloads, k in ["example.com/skip-ports", "example.com/skip-all"]
+  where trim(string(w.metadata.annotations[k]) ?? "") != ""
+  report at w "`{w.name}` skips the proxy with `{k}`"
+}
+"#;
+
+fn program(sources: &mut SourceMap) -> Program {
+    let mut fs = RuleFs::default();
+    fs.add_embedded("pf", "pf.kanon", RULES);
+    let entry = fs.embedded_rules("pf");
+    let compiled = compile(&fs, &entry, &Overrides::new(), sources);
+    assert!(!compiled.has_errors(), "{:#?}", compiled.diagnostics);
+    compiled.program
+}
+
+fn pod(name: &str, container: &str) -> String {
+    format!(
+        "---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: {name}\nspec:\n  containers:\n    - name: {container}\n      image: img\n"
+    )
+}
+
+/// Runs the two rules over `text` (a file named `name`) with and without prefilters;
+/// both must give the same findings. Returns the findings' messages.
+fn messages(name: &str, text: &str) -> Vec<String> {
+    let mut sources = SourceMap::new();
+    let program = program(&mut sources);
+    let load = Loader::default().load_text(name, text.to_string(), &mut sources);
+    assert!(!load.has_errors(), "{name}: {:#?}", load.diagnostics);
+    let graph = Graph::build(load, &GraphOptions::default());
+    let (plan, errors) = kanon::plan::plan(&program);
+    assert!(errors.is_empty(), "{errors:?}");
+    assert_eq!(prefiltered(&plan), vec![0, 1], "{plan:#?}");
+    let (found, _) = run(&plan, (&program, &graph, &sources), 1_000_000);
+    let (all, _) = run(
+        &without_prefilters(&plan),
+        (&program, &graph, &sources),
+        1_000_000,
+    );
+    assert!(found == all, "{name}: {found:#?}\n{all:#?}");
+    found.iter().map(|f| f.message.to_string()).collect()
+}
+
+#[test]
+fn the_words_of_a_rule_are_found_where_written() {
+    let mut text = pod("plain", "kube-apiserver");
+    text.push_str(&pod("other", "sidecar"));
+    text.push_str(
+        "---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: by-path\nspec:\n  containers:\n    - name: main\n      command: [/usr/local/bin/kube-apiserver, --v=2]\n",
+    );
+    text.push_str(
+        "---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: annotated\n  annotations:\n    example.com/skip-all: \"true\"\n    example.com/skip-none: \"true\"\nspec:\n  containers:\n    - name: main\n",
+    );
+    assert_eq!(
+        messages("plain.yaml", &text),
+        [
+            "`plain` runs the API server",
+            "`by-path` runs the API server",
+            "`annotated` skips the proxy with `example.com/skip-all`"
+        ]
+    );
+}
+
+#[test]
+fn values_written_another_way_are_never_skipped() {
+    // a YAML escape, a line continued with a backslash, and a single-quoted string
+    let yaml = [
+        pod("escaped", r#""kube\x2Dapiserver""#),
+        pod("continued", "\"kube-\\\n      apiserver\""),
+        pod("quoted", "'kube-apiserver'"),
+        "---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: key-escaped\n  annotations:\n    \"example.com/skip\\x2Dall\": \"yes\"\nspec:\n  containers:\n    - name: main\n".to_string(),
+    ]
+    .concat();
+    assert_eq!(
+        messages("escaped.yaml", &yaml),
+        [
+            "`escaped` runs the API server",
+            "`continued` runs the API server",
+            "`quoted` runs the API server",
+            "`key-escaped` skips the proxy with `example.com/skip-all`"
+        ]
+    );
+    // a JSON escape
+    let json = r#"{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "json"},
+      "spec": {"containers": [{"name": "kube\u002dapiserver"}]}}"#;
+    assert_eq!(
+        messages("escaped.json", json),
+        ["`json` runs the API server"]
+    );
+    // a YAML alias: the value is written in another item of the list
+    let alias = "apiVersion: v1\nkind: List\nitems:\n  - apiVersion: v1\n    kind: ConfigMap\n    metadata:\n      name: names\n    data:\n      server: &server kube-apiserver\n  - apiVersion: v1\n    kind: Pod\n    metadata:\n      name: aliased\n    spec:\n      containers:\n        - name: *server\n";
+    assert_eq!(
+        messages("alias.yaml", alias),
+        ["`aliased` runs the API server"]
+    );
+    // a merge key that brings the annotation from another item
+    let merged = "apiVersion: v1\nkind: List\nitems:\n  - apiVersion: v1\n    kind: ConfigMap\n    metadata:\n      name: base\n      annotations: &base\n        example.com/skip-ports: \"8080\"\n  - apiVersion: v1\n    kind: Pod\n    metadata:\n      name: merged\n      annotations:\n        <<: *base\n    spec:\n      containers:\n        - name: main\n";
+    assert_eq!(
+        messages("merged.yaml", merged),
+        ["`merged` skips the proxy with `example.com/skip-ports`"]
+    );
+}
