@@ -11,7 +11,6 @@ use crate::graph::{Graph, ObjId};
 use crate::plan::physical::{Lookup, LookupHow, PhysicalPlan, PhysicalRule, Root, Step};
 use crate::plan::prefilter::{Words, admits};
 use rayon::prelude::*;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 /// A rule that hit the evaluation step limit on some object.
@@ -94,7 +93,7 @@ pub fn execute_with(
                 && !crate::plan::fixpoint::needed(program, &[r]).is_empty()
         })
         .collect();
-    let words = &Texts::new(&plan.words, graph);
+    let words = &plan.words;
     let ((relations_time, truncated, later), mut parts) = rayon::join(
         || {
             let start = Instant::now();
@@ -164,7 +163,7 @@ fn run_tasks(
     ctx: &Ctx<'_>,
     program: &Program,
     sources: &SourceMap,
-    words: &Texts<'_>,
+    words: &Words,
     tasks: &[Task<'_>],
     reads: &[bool],
     later: bool,
@@ -174,9 +173,7 @@ fn run_tasks(
         .par_iter()
         .with_max_len(1)
         .map(|task| match task {
-            Task::Chunk(group, chunk) => {
-                run_chunk(ctx, program, group, chunk, sources, words, &runs)
-            }
+            Task::Chunk(group, chunk) => run_chunk(ctx, program, group, chunk, sources, &runs),
             Task::Other(r) if runs(r.rule) => run_other(ctx, program, r, sources, words),
             Task::Other(_) => Part::default(),
         })
@@ -197,7 +194,6 @@ fn run_chunk(
     group: &crate::plan::physical::ScanGroup,
     chunk: &[ObjId],
     sources: &SourceMap,
-    words: &Texts<'_>,
     runs: &dyn Fn(usize) -> bool,
 ) -> Part {
     let mut found = Vec::new();
@@ -216,7 +212,10 @@ fn run_chunk(
         let start = Instant::now();
         env.reset(rule.vars.len());
         if !r.prefilter_masks.is_empty() && texts.is_empty() {
-            texts = chunk.iter().map(|&id| words.of(ctx, id)).collect();
+            texts = chunk
+                .iter()
+                .map(|&id| words_of(ctx, &group.words, id))
+                .collect();
         }
         for (i, id) in chunk.iter().enumerate() {
             if !r.prefilter_masks.is_empty()
@@ -249,7 +248,7 @@ fn run_other(
     program: &Program,
     r: &PhysicalRule,
     sources: &SourceMap,
-    words: &Texts<'_>,
+    words: &Words,
 ) -> Part {
     let mut found = Vec::new();
     let mut limits = Vec::new();
@@ -280,7 +279,9 @@ fn run_other(
                 return (found, limits, vec![(r.rule, start.elapsed())]);
             }
             for id in ctx.scan(kinds, ns.as_deref()) {
-                if !r.prefilter_masks.is_empty() && !admits(&r.prefilter_masks, words.of(ctx, id)) {
+                if !r.prefilter_masks.is_empty()
+                    && !admits(&r.prefilter_masks, words_of(ctx, words, id))
+                {
                     continue;
                 }
                 run_root(
@@ -299,47 +300,13 @@ fn run_other(
     (found, limits, vec![(r.rule, start.elapsed())])
 }
 
-/// The words of the rules' prefilters that each object's source text has, found the first
-/// time a rule of any scan group asks (an object is in several groups).
-struct Texts<'w> {
-    words: &'w Words,
-    /// By object: the bits of its words and [`Texts::KNOWN`], or 0 before they are found.
-    seen: Vec<AtomicU64>,
-}
-
-impl<'w> Texts<'w> {
-    /// The bit that marks an object's words found (no word has it).
-    const KNOWN: u64 = 1 << 63;
-
-    fn new(words: &'w Words, graph: &Graph) -> Texts<'w> {
-        let n = if words.is_empty() {
-            0
-        } else {
-            graph.objects.len()
-        };
-        Texts {
-            words,
-            seen: (0..n).map(|_| AtomicU64::new(0)).collect(),
-        }
-    }
-
-    /// The words object `id`'s text has (all of them when its text is not found).
-    fn of(&self, ctx: &Ctx<'_>, id: ObjId) -> u64 {
-        let slot = self.seen.get(id as usize);
-        if let Some(bits) = slot.map(|s| s.load(Ordering::Relaxed)).filter(|&b| b != 0) {
-            return bits;
-        }
-        let bits = ctx
-            .graph
-            .doc_node(id)
-            .and_then(|(doc, node)| doc.source(node))
-            .map_or(u64::MAX, |t| self.words.found(t))
-            | Self::KNOWN;
-        if let Some(s) = slot {
-            s.store(bits, Ordering::Relaxed);
-        }
-        bits
-    }
+/// The words of `words` that object `id`'s source text has (all of them when its text is
+/// not found).
+fn words_of(ctx: &Ctx<'_>, words: &Words, id: ObjId) -> u64 {
+    ctx.graph
+        .doc_node(id)
+        .and_then(|(doc, node)| doc.source(node))
+        .map_or(u64::MAX, |t| words.found(t))
 }
 
 /// The input-wide part of a rule without a root object may take the step limit once more

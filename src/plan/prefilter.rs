@@ -3,8 +3,10 @@
 //! for a rare value (a control-plane binary, a service-mesh annotation, a database's
 //! password variable) skip the objects that do not contain it without evaluating anything.
 //!
-//! A rule's prefilter is a conjunction of clauses, each a set of words: the object's text
-//! holds at least one word of every clause, or the rule cannot match the object. A clause
+//! A rule's conditions give a conjunction of clauses, each a set of words: the object's
+//! text holds at least one word of every clause, or the rule cannot match the object. The
+//! prefilter looks for one of them, the clause whose shortest word is the longest (a
+//! rule's other clauses are often common words, such as the kinds it applies to). A clause
 //! comes from a condition every finding needs (a scan filter, a binding's filter, a filter
 //! step; through `and`, `or` and the `any`/`exists` quantifiers) that compares a string read
 //! from the root object itself with a constant: `c.name == "kubelet"`, `x ends with
@@ -40,8 +42,8 @@ const MAX_WORDS: usize = 32;
 /// The shortest word kept: shorter ones are in most texts.
 const MIN_WORD: usize = 4;
 
-/// The clauses of a rule's prefilter (none: the rule has no prefilter). Sorted, each
-/// clause sorted, without a clause that another implies.
+/// The clauses of a rule's prefilter (none: the rule has no prefilter): of the clauses its
+/// conditions give, the one most likely to be rare, its words sorted.
 pub(crate) fn derive(rule: &PhysicalRule) -> Vec<Clause> {
     let Root::Scan { var, filters, .. } = &rule.root else {
         return Vec::new();
@@ -63,6 +65,8 @@ pub(crate) fn derive(rule: &PhysicalRule) -> Vec<Clause> {
                 lookup,
                 ..
             } => {
+                // (a binding with a lookup finds its rows by a hash already: a prefilter
+                // on them would cost more than it saves)
                 if let (Source::Expr(e), None) = (source, lookup) {
                     if w.is_text(e) {
                         w.text.push(*var);
@@ -78,7 +82,16 @@ pub(crate) fn derive(rule: &PhysicalRule) -> Vec<Clause> {
             Step::Join { .. } => {}
         }
     }
+    // one clause is looked for: the one whose shortest word is the longest (the least
+    // likely to be in every text: `"apps/v1beta1" or ...` rather than `"Role" or ...`)
     normalize(cnf)
+        .into_iter()
+        .max_by_key(|c| {
+            let shortest = c.iter().map(|w| w.len()).min().unwrap_or(0);
+            (shortest, std::cmp::Reverse(c.len()))
+        })
+        .into_iter()
+        .collect()
 }
 
 /// What the walk knows of the variables: those that hold a value read from the root
@@ -312,13 +325,22 @@ fn normalize(cnf: Vec<Clause>) -> Vec<Clause> {
 /// a prefilter).
 const MAX_WORDS_IN_PLAN: usize = 62;
 
+/// How the words are looked for.
+#[derive(Clone, Debug)]
+enum Search {
+    /// Vectorised (Teddy), on processors that have the instructions.
+    Packed(aho_corasick::packed::Searcher),
+    /// An Aho-Corasick automaton.
+    Automaton(aho_corasick::AhoCorasick),
+}
+
 /// The words of every rule's prefilter, looked for in an object's text in one pass.
 #[derive(Clone, Debug, Default)]
 pub struct Words {
     words: Vec<Arc<str>>,
     /// For each word, the bits of the words it contains (itself among them).
     implied: Vec<u64>,
-    searcher: Option<aho_corasick::AhoCorasick>,
+    searcher: Option<Search>,
 }
 
 impl PartialEq for Words {
@@ -374,11 +396,21 @@ impl Words {
                     .fold(0u64, |m, (i, _)| m | 1 << i)
             })
             .collect();
-        // the longest match at each position, every position tried (see `found`)
-        let searcher = aho_corasick::AhoCorasick::builder()
-            .match_kind(aho_corasick::MatchKind::LeftmostLongest)
-            .build(words.iter().map(|w| &**w))
-            .ok();
+        // the longest match at each position, every position tried (see `found`): with
+        // the vectorised searcher where the processor has one, else an automaton
+        let packed = aho_corasick::packed::Config::new()
+            .match_kind(aho_corasick::packed::MatchKind::LeftmostLongest)
+            .builder()
+            .extend(words.iter().map(|w| w.as_bytes()))
+            .build();
+        let searcher = match packed {
+            Some(p) => Some(Search::Packed(p)),
+            None => aho_corasick::AhoCorasick::builder()
+                .match_kind(aho_corasick::MatchKind::LeftmostLongest)
+                .build(words.iter().map(|w| &**w))
+                .ok()
+                .map(Search::Automaton),
+        };
         Words {
             words,
             implied,
@@ -405,8 +437,15 @@ impl Words {
         let mut bits = 0u64;
         let mut at = 0;
         while at < text.len() {
-            let input = aho_corasick::Input::new(text).span(at..text.len());
-            let Some(m) = s.find(input) else {
+            let span = aho_corasick::Span {
+                start: at,
+                end: text.len(),
+            };
+            let found = match s {
+                Search::Packed(p) => p.find_in(text, span),
+                Search::Automaton(a) => a.find(aho_corasick::Input::new(text).span(span)),
+            };
+            let Some(m) = found else {
                 break;
             };
             match self.implied.get(m.pattern().as_usize()) {
