@@ -65,7 +65,7 @@ pub struct Lookup {
 #[derive(Clone, Debug, PartialEq)]
 pub enum LookupHow {
     /// Positions of the elements by their string at the key, ascending.
-    Hash(Arc<HashMap<Arc<str>, Vec<usize>>>),
+    Hash(Arc<HashMap<Arc<str>, Vec<usize>, crate::FastHash>>),
     /// Each element's string at the key compared with the probe: `probe op key` when
     /// `probe_left`, else `key op probe` (`op` is `starts with`, `ends with` or `contains`).
     Compare {
@@ -129,7 +129,7 @@ impl Lookup {
             }
         }
         let how = if op == CmpOp::Eq {
-            let mut rows: HashMap<Arc<str>, Vec<usize>> = HashMap::new();
+            let mut rows: HashMap<Arc<str>, Vec<usize>, crate::FastHash> = HashMap::default();
             for (i, k) in keys.into_iter().enumerate() {
                 rows.entry(k).or_default().push(i);
             }
