@@ -142,6 +142,13 @@ rule PF-002 skip-annotation {
   where trim(string(w.metadata.annotations[k]) ?? "") != ""
   report at w "`{w.name}` skips the proxy with `{k}`"
 }
+
+rule PF-003 host-network {
+  severity low
+  for w in workloads
+  where w.podSpec.hostNetwork == true
+  report at w "`{w.name}` shares the node's network"
+}
 "#;
 
 fn program(sources: &mut SourceMap) -> Program {
@@ -169,7 +176,7 @@ fn messages(name: &str, text: &str) -> Vec<String> {
     let graph = Graph::build(load, &GraphOptions::default());
     let (plan, errors) = kanon::plan::plan(&program);
     assert!(errors.is_empty(), "{errors:?}");
-    assert_eq!(prefiltered(&plan), vec![0, 1], "{plan:#?}");
+    assert_eq!(prefiltered(&plan), vec![0, 1, 2], "{plan:#?}");
     let (found, _) = run(&plan, (&program, &graph, &sources), 1_000_000);
     let (all, _) = run(
         &without_prefilters(&plan),
@@ -190,12 +197,20 @@ fn the_words_of_a_rule_are_found_where_written() {
     text.push_str(
         "---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: annotated\n  annotations:\n    example.com/skip-all: \"true\"\n    example.com/skip-none: \"true\"\nspec:\n  containers:\n    - name: main\n",
     );
+    text.push_str(
+        "---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: on-host\nspec:\n  hostNetwork: true\n  containers:\n    - name: main\n",
+    );
+    text.push_str(
+        "---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: flow\nspec: {\"hostNetwork\": yes, containers: [{name: main}]}\n",
+    );
     assert_eq!(
         messages("plain.yaml", &text),
         [
             "`plain` runs the API server",
             "`by-path` runs the API server",
-            "`annotated` skips the proxy with `example.com/skip-all`"
+            "`annotated` skips the proxy with `example.com/skip-all`",
+            "`on-host` shares the node's network",
+            "`flow` shares the node's network"
         ]
     );
 }
@@ -208,6 +223,7 @@ fn values_written_another_way_are_never_skipped() {
         pod("continued", "\"kube-\\\n      apiserver\""),
         pod("quoted", "'kube-apiserver'"),
         "---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: key-escaped\n  annotations:\n    \"example.com/skip\\x2Dall\": \"yes\"\nspec:\n  containers:\n    - name: main\n".to_string(),
+        "---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: field-escaped\nspec:\n  \"host\\x4Eetwork\": true\n  containers:\n    - name: main\n".to_string(),
     ]
     .concat();
     assert_eq!(
@@ -216,7 +232,8 @@ fn values_written_another_way_are_never_skipped() {
             "`escaped` runs the API server",
             "`continued` runs the API server",
             "`quoted` runs the API server",
-            "`key-escaped` skips the proxy with `example.com/skip-all`"
+            "`key-escaped` skips the proxy with `example.com/skip-all`",
+            "`field-escaped` shares the node's network"
         ]
     );
     // a JSON escape
@@ -238,4 +255,110 @@ fn values_written_another_way_are_never_skipped() {
         messages("merged.yaml", merged),
         ["`merged` skips the proxy with `example.com/skip-ports`"]
     );
+}
+
+/// Each rule's prefilter (the words of its clause), planned as the whole program runs.
+fn prefilters(rules: &str) -> Vec<(String, Vec<String>)> {
+    let mut sources = SourceMap::new();
+    let mut fs = RuleFs::default();
+    fs.add_embedded("pf", "pf.kanon", rules);
+    let entry = fs.embedded_rules("pf");
+    let compiled = compile(&fs, &entry, &Overrides::new(), &mut sources);
+    assert!(!compiled.has_errors(), "{:#?}", compiled.diagnostics);
+    let program = compiled.program;
+    let (plan, errors) = kanon::plan::plan(&program);
+    assert!(errors.is_empty(), "{errors:?}");
+    let mut out: Vec<(String, Vec<String>)> = plan
+        .groups
+        .iter()
+        .flat_map(|g| &g.rules)
+        .chain(&plan.others)
+        .map(|r| {
+            let id = program
+                .rules
+                .get(r.rule)
+                .map(|x| x.id.clone())
+                .unwrap_or_default();
+            let words = r
+                .prefilter
+                .iter()
+                .flatten()
+                .map(|w| w.to_string())
+                .collect();
+            (id, words)
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+#[test]
+fn what_a_rule_compares_with_gives_its_words() {
+    let rules = r#"
+rule W-001 either { severity low
+  for w in workloads, c in w.containers
+  where c.name in ["kube-scheduler", "kube-apiserver"] or (any x in c.command where x ends with "/kube-scheduler" or x == "etcd-server")
+  report at c "x" }
+rule W-002 both { severity low
+  for w in workloads
+  where w.metadata.labels["tier"] == "control-plane" and w.kind == "DaemonSet"
+  report at w "x" }
+rule W-003 in-args { severity low
+  for w in workloads, c in w.containers
+  where "--insecure-mode" in c.args
+  report at c "x" }
+rule W-004 trimmed { severity low
+  for w in workloads, c in w.containers
+  where trim(effective(c, w).appArmorProfile.localhostProfile ?? "") != ""
+  report at c "x" }
+"#;
+    assert_eq!(
+        prefilters(rules),
+        [
+            (
+                "W-001".into(),
+                vec![
+                    "etcd-server".into(),
+                    "kube-apiserver".into(),
+                    "kube-scheduler".into()
+                ]
+            ),
+            ("W-002".into(), vec!["control-plane".into()]),
+            ("W-003".into(), vec!["--insecure-mode".into()]),
+            ("W-004".into(), vec!["localhostProfile".into()]),
+        ]
+    );
+}
+
+#[test]
+fn what_may_hold_without_the_words_gives_none() {
+    // rewritten text, a negation, a default, another object, a parsed image, every
+    // element (none is one), a word YAML reads as a boolean, a word with a space
+    let rules = r#"
+rule N-001 lowered { severity low
+  for w in workloads, c in w.containers where lower(c.name) == "kube-apiserver" report at c "x" }
+rule N-002 negated { severity low
+  for w in workloads, c in w.containers where not (c.name == "kube-apiserver") report at c "x" }
+rule N-003 namespace { severity low
+  for w in workloads where w.namespace == "kube-system" report at w "x" }
+rule N-004 other-object { severity low
+  for w in workloads where w.serviceAccount.metadata.name == "cluster-admin-sa" report at w "x" }
+rule N-005 image { severity low
+  for w in workloads, c in w.containers where image(c.image).registry == "docker.io" report at c "x" }
+rule N-006 every { severity low
+  for w in workloads, c in w.containers where all x in c.command where x == "kube-apiserver" report at c "x" }
+rule N-007 boolean-word { severity low
+  for w in workloads, c in w.containers where c.name == "true" report at c "x" }
+rule N-008 spaced { severity low
+  for w in workloads, c in w.containers where c.name == "kube apiserver" report at c "x" }
+rule N-009 defaulted { severity low
+  for w in workloads, c in w.containers where (c.securityContext.runAsUser ?? 0) < 1000 report at c "x" }
+rule N-010 or-unknown { severity low
+  for w in workloads, c in w.containers where c.name == "kube-apiserver" or c.image != "x" report at c "x" }
+"#;
+    let none: Vec<(String, Vec<String>)> = prefilters(rules)
+        .into_iter()
+        .filter(|(_, words)| !words.is_empty())
+        .collect();
+    assert!(none.is_empty(), "{none:?}");
 }

@@ -11,7 +11,10 @@
 //! step; through `and`, `or` and the `any`/`exists` quantifiers) that compares a string read
 //! from the root object itself with a constant: `c.name == "kubelet"`, `x ends with
 //! "/kube-apiserver"`, `e.name in ["A", "B"]`, `"RBAC" in c.args`, and an annotation read by
-//! a key the rule lists (`trim(string(m[k]) ?? "") != ""`, `k` bound to constants). What is
+//! a key the rule lists (`trim(string(m[k]) ?? "") != ""`, `k` bound to constants); or
+//! that needs a field of it (compared with a boolean or a number, tested for truth, or not
+//! null: `w.podSpec.hostNetwork == true` needs the key `hostNetwork`, unless it is one most
+//! objects have, [`COMMON_KEYS`]). What is
 //! read from the root object is its fields, its containers, their effective security
 //! context, and the bindings and quantifiers over those; anything from another object,
 //! a relation, a table, or a function that rewrites text (`lower`, `image`) gives no clause.
@@ -38,6 +41,42 @@ const MAX_CLAUSES: usize = 8;
 
 /// The most words a clause may have.
 const MAX_WORDS: usize = 32;
+
+/// Keys that most objects have, not worth looking for (a prefilter on them would skip
+/// nothing and slow the search for the others).
+const COMMON_KEYS: &[&str] = &[
+    "annotations",
+    "apiVersion",
+    "args",
+    "command",
+    "containerPort",
+    "containers",
+    "data",
+    "env",
+    "image",
+    "imagePullPolicy",
+    "kind",
+    "labels",
+    "limits",
+    "metadata",
+    "mountPath",
+    "name",
+    "namespace",
+    "ports",
+    "protocol",
+    "requests",
+    "resources",
+    "roleRef",
+    "rules",
+    "securityContext",
+    "selector",
+    "spec",
+    "subjects",
+    "template",
+    "value",
+    "volumeMounts",
+    "volumes",
+];
 
 /// The shortest word kept: shorter ones are in most texts.
 const MIN_WORD: usize = 4;
@@ -137,6 +176,8 @@ impl Walk {
             Expr::Or(a, b) => or(self.requires(a), self.requires(b)),
             Expr::Memo(_, x) | Expr::Shared { expr: x, .. } => self.requires(x),
             Expr::Cmp(op, a, b) => self.compared(*op, a, b),
+            // a value tested for truth is not null
+            Expr::Field(..) | Expr::Index(..) => self.present(e),
             Expr::Quant {
                 quant: Quant::Any | Quant::Exists,
                 var,
@@ -179,6 +220,17 @@ impl Walk {
             }
             (CmpOp::In, x, list) if self.is_text(x) => clause(const_words(list)),
             (CmpOp::Ne, x, Expr::Const(c)) | (CmpOp::Ne, Expr::Const(c), x) => self.differs(x, c),
+            // null is equal to no boolean or number, and in no order with one
+            (
+                CmpOp::Eq | CmpOp::Lt | CmpOp::Le | CmpOp::Gt | CmpOp::Ge,
+                x,
+                Expr::Const(Const::Bool(_) | Const::Int(_) | Const::Float(_)),
+            )
+            | (
+                CmpOp::Eq | CmpOp::Lt | CmpOp::Le | CmpOp::Gt | CmpOp::Ge,
+                Expr::Const(Const::Bool(_) | Const::Int(_) | Const::Float(_)),
+                x,
+            ) => self.present(x),
             _ => Vec::new(),
         }
     }
@@ -209,6 +261,11 @@ impl Walk {
                 args.first().map_or_else(Vec::new, |y| self.present(y))
             }
             Expr::Coalesce(a, b) => or(self.present(a), self.present(b)),
+            // a field of a value read from the object: its key is written in it (the last
+            // key of a path: the most telling)
+            Expr::Field(m, k) if self.is_text(m) && !COMMON_KEYS.contains(&&**k) => {
+                clause(Some(vec![k.clone()]))
+            }
             // a key of a mapping read from the object: the key is written in it
             Expr::Index(m, k) if self.is_text(m) => match &**k {
                 Expr::Const(Const::Str(s)) => clause(Some(vec![s.clone()])),
@@ -262,7 +319,10 @@ fn word(s: &str) -> bool {
         && !s
             .chars()
             .any(|c| c.is_whitespace() || c.is_control() || matches!(c, '"' | '\'' | '\\' | '*'))
-        && !s.starts_with(|c: char| c.is_ascii_digit() || matches!(c, '+' | '-' | '.' | '~'))
+        && !s
+            .trim_start_matches(['+', '-'])
+            .starts_with(|c: char| c.is_ascii_digit() || matches!(c, '.' | '~'))
+        && !s.starts_with('~')
         && !matches!(
             lower.as_str(),
             "true" | "false" | "yes" | "no" | "on" | "off" | "null" | "y" | "n"
@@ -514,8 +574,8 @@ mod tests {
             assert!(word(ok), "{ok}");
         }
         for no in [
-            "yes", "True", "null", "a b", "it's", "0755", "-x", ".inf", "abc", "a\\b", "*ab",
-            "tab\tx",
+            "yes", "True", "null", "a b", "it's", "0755", "-x", ".inf", "-.inf", "+12e3", "~abc",
+            "abc", "a\\b", "*ab", "tab\tx",
         ] {
             assert!(!word(no), "{no}");
         }
