@@ -31,6 +31,9 @@ fn without_prefilters(plan: &PhysicalPlan) -> PhysicalPlan {
         r.prefilter.clear();
         r.prefilter_masks.clear();
     }
+    for g in &mut p.groups {
+        g.word_mask = 0;
+    }
     p.words = Words::default();
     p
 }

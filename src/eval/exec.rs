@@ -9,8 +9,10 @@ use crate::check::ir::{Expr, Program};
 use crate::diag::SourceMap;
 use crate::graph::{Graph, ObjId};
 use crate::plan::physical::{Lookup, LookupHow, PhysicalPlan, PhysicalRule, Root, Step};
-use crate::plan::prefilter::{Words, admits};
+use crate::plan::prefilter::{Search, Words, admits};
 use rayon::prelude::*;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 /// A rule that hit the evaluation step limit on some object.
@@ -76,10 +78,23 @@ pub fn execute_with(
     // parallel pass, so that no group waits for the slowest chunk of the one before it;
     // the other rules (each one task, some long) go first, so that they do not start last
     let mut tasks: Vec<Task<'_>> = plan.others.iter().map(Task::Other).collect();
+    // the words each object's text is searched for: those of every group it is in
+    let mut need: Vec<u64> = Vec::new();
+    if !plan.words.is_empty() {
+        need.resize(graph.objects.len(), 0);
+    }
     for group in &plan.groups {
         let ids = ctx.scan(&group.kinds, None);
+        if group.word_mask != 0 {
+            for &id in &ids {
+                if let Some(n) = need.get_mut(id as usize) {
+                    *n |= group.word_mask;
+                }
+            }
+        }
         tasks.extend(ids.chunks(64).map(|c| Task::Chunk(group, c.to_vec())));
     }
+    let texts = &Texts::new(&plan.words, need, &plan.others);
     // The rules that read no relation run while the relations are computed (in a context
     // of their own that shares the rules' texts and the objects' resources), and the rules
     // that read one run as soon as they are, beside them; the facts are dropped when those
@@ -93,7 +108,6 @@ pub fn execute_with(
                 && !crate::plan::fixpoint::needed(program, &[r]).is_empty()
         })
         .collect();
-    let words = &plan.words;
     let ((relations_time, truncated, later), mut parts) = rayon::join(
         || {
             let start = Instant::now();
@@ -113,13 +127,13 @@ pub fn execute_with(
             rctx.max_steps = ctx.max_steps;
             rctx.fixes = ctx.fixes;
             let later = if reads.contains(&true) {
-                run_tasks(&rctx, program, sources, words, &tasks, &reads, true)
+                run_tasks(&rctx, program, sources, texts, &tasks, &reads, true)
             } else {
                 Vec::new()
             };
             (time, truncated, later)
         },
-        || run_tasks(&ctx, program, sources, words, &tasks, &reads, false),
+        || run_tasks(&ctx, program, sources, texts, &tasks, &reads, false),
     );
     parts.extend(later);
     let mut out = Outcome {
@@ -163,7 +177,7 @@ fn run_tasks(
     ctx: &Ctx<'_>,
     program: &Program,
     sources: &SourceMap,
-    words: &Words,
+    texts: &Texts,
     tasks: &[Task<'_>],
     reads: &[bool],
     later: bool,
@@ -173,8 +187,10 @@ fn run_tasks(
         .par_iter()
         .with_max_len(1)
         .map(|task| match task {
-            Task::Chunk(group, chunk) => run_chunk(ctx, program, group, chunk, sources, &runs),
-            Task::Other(r) if runs(r.rule) => run_other(ctx, program, r, sources, words),
+            Task::Chunk(group, chunk) => {
+                run_chunk(ctx, program, group, chunk, sources, texts, &runs)
+            }
+            Task::Other(r) if runs(r.rule) => run_other(ctx, program, r, sources, texts),
             Task::Other(_) => Part::default(),
         })
         .collect();
@@ -194,6 +210,7 @@ fn run_chunk(
     group: &crate::plan::physical::ScanGroup,
     chunk: &[ObjId],
     sources: &SourceMap,
+    texts: &Texts,
     runs: &dyn Fn(usize) -> bool,
 ) -> Part {
     let mut found = Vec::new();
@@ -204,24 +221,21 @@ fn run_chunk(
     let mut env = Env::default();
     // the words of the rules' prefilters each object's text has, found when a rule first
     // needs them
-    let mut texts: Vec<u64> = Vec::new();
+    let mut words: Vec<u64> = Vec::new();
     for r in group.rules.iter().filter(|r| runs(r.rule)) {
         let Some(rule) = program.rules.get(r.rule) else {
             continue;
         };
         let start = Instant::now();
         env.reset(rule.vars.len());
-        if !r.prefilter_masks.is_empty() && texts.is_empty() {
-            texts = chunk
-                .iter()
-                .map(|&id| words_of(ctx, &group.words, id))
-                .collect();
+        if !r.prefilter_masks.is_empty() && words.is_empty() {
+            words = chunk.iter().map(|&id| texts.of(ctx, id)).collect();
         }
         for (i, id) in chunk.iter().enumerate() {
             if !r.prefilter_masks.is_empty()
                 && !admits(
                     &r.prefilter_masks,
-                    texts.get(i).copied().unwrap_or(u64::MAX),
+                    words.get(i).copied().unwrap_or(u64::MAX),
                 )
             {
                 continue;
@@ -248,7 +262,7 @@ fn run_other(
     program: &Program,
     r: &PhysicalRule,
     sources: &SourceMap,
-    words: &Words,
+    texts: &Texts,
 ) -> Part {
     let mut found = Vec::new();
     let mut limits = Vec::new();
@@ -280,7 +294,7 @@ fn run_other(
             }
             for id in ctx.scan(kinds, ns.as_deref()) {
                 if !r.prefilter_masks.is_empty()
-                    && !admits(&r.prefilter_masks, words_of(ctx, words, id))
+                    && !admits(&r.prefilter_masks, texts.of_other(ctx, id))
                 {
                     continue;
                 }
@@ -300,13 +314,68 @@ fn run_other(
     (found, limits, vec![(r.rule, start.elapsed())])
 }
 
-/// The words of `words` that object `id`'s source text has (all of them when its text is
-/// not found).
-fn words_of(ctx: &Ctx<'_>, words: &Words, id: ObjId) -> u64 {
+/// The words of the rules' prefilters that the objects' source texts have: each object's
+/// text searched once, for the words of every scan group it is in, the first time a rule
+/// of one of them asks.
+struct Texts {
+    /// The searches, by the words they look for.
+    searches: HashMap<u64, Search, crate::FastHash>,
+    /// By object: the words the groups it is in look for, until its text is searched;
+    /// then the words found, with [`Texts::KNOWN`].
+    seen: Vec<AtomicU64>,
+    /// The search for the words of the rules outside the groups.
+    others: Search,
+}
+
+impl Texts {
+    /// The bit that marks an object's words found (no word has it).
+    const KNOWN: u64 = 1 << 63;
+
+    fn new(words: &Words, need: Vec<u64>, others: &[PhysicalRule]) -> Texts {
+        let mut searches: HashMap<u64, Search, crate::FastHash> = HashMap::default();
+        for &n in &need {
+            searches.entry(n).or_insert_with(|| words.search(n));
+        }
+        let other = others
+            .iter()
+            .flat_map(|r| &r.prefilter_masks)
+            .fold(0, |m, x| m | x);
+        Texts {
+            searches,
+            seen: need.into_iter().map(AtomicU64::new).collect(),
+            others: words.search(other),
+        }
+    }
+
+    /// The words object `id`'s text has, of those its groups look for (all of them when
+    /// its text is not found).
+    fn of(&self, ctx: &Ctx<'_>, id: ObjId) -> u64 {
+        let Some(slot) = self.seen.get(id as usize) else {
+            return u64::MAX;
+        };
+        let need = slot.load(Ordering::Relaxed);
+        if need & Self::KNOWN != 0 {
+            return need;
+        }
+        let found = match self.searches.get(&need) {
+            Some(search) => text_of(ctx, id).map_or(u64::MAX, |t| search.found(t)),
+            None => u64::MAX,
+        } | Self::KNOWN;
+        slot.store(found, Ordering::Relaxed);
+        found
+    }
+
+    /// The words of the other rules that object `id`'s text has.
+    fn of_other(&self, ctx: &Ctx<'_>, id: ObjId) -> u64 {
+        text_of(ctx, id).map_or(u64::MAX, |t| self.others.found(t))
+    }
+}
+
+/// The source text of object `id`.
+fn text_of<'g>(ctx: &Ctx<'g>, id: ObjId) -> Option<&'g str> {
     ctx.graph
         .doc_node(id)
         .and_then(|(doc, node)| doc.source(node))
-        .map_or(u64::MAX, |t| words.found(t))
 }
 
 /// The input-wide part of a rule without a root object may take the step limit once more

@@ -91,12 +91,19 @@ pub fn plan(program: &Program) -> (PhysicalPlan, Vec<(String, String)>) {
         }
     }
     let mut plan = physical::group(rules);
-    // each group's words are looked for in its objects' texts; a group's rules that look
-    // for none do not make its objects' texts read
+    plan.words = prefilter::Words::assign(
+        plan.groups
+            .iter_mut()
+            .flat_map(|g| &mut g.rules)
+            .chain(&mut plan.others),
+    );
     for g in &mut plan.groups {
-        g.words = prefilter::Words::assign(g.rules.iter_mut());
+        g.word_mask = g
+            .rules
+            .iter()
+            .flat_map(|r| &r.prefilter_masks)
+            .fold(0, |m, x| m | x);
     }
-    plan.words = prefilter::Words::assign(plan.others.iter_mut());
     share::share(&mut plan);
     for r in plan.groups.iter_mut().flat_map(|g| &mut g.rules) {
         memo::memoize(r);

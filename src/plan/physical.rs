@@ -216,8 +216,7 @@ pub struct PhysicalRule {
     /// The words the root object's text must contain for the rule to match it (see
     /// `plan::prefilter`): one of each clause.
     pub prefilter: Vec<super::prefilter::Clause>,
-    /// The clauses of `prefilter` as masks of the words of the rule's group
-    /// ([`ScanGroup::words`]), or of the other rules ([`PhysicalPlan::words`]).
+    /// The clauses of `prefilter` as masks of the plan's words ([`PhysicalPlan::words`]).
     pub prefilter_masks: Vec<u64>,
 }
 
@@ -228,8 +227,8 @@ pub struct ScanGroup {
     pub kinds: KindSet,
     /// The rules fed by the scan.
     pub rules: Vec<PhysicalRule>,
-    /// The words of the rules' prefilters.
-    pub words: super::prefilter::Words,
+    /// The words the rules' prefilters look for (bits of [`PhysicalPlan::words`]).
+    pub word_mask: u64,
 }
 
 /// The physical plan of a program.
@@ -239,7 +238,7 @@ pub struct PhysicalPlan {
     pub groups: Vec<ScanGroup>,
     /// Rules whose root is not a shared scan (unit roots, namespace-restricted scans).
     pub others: Vec<PhysicalRule>,
-    /// The words of the prefilters of the rules that are not in a group.
+    /// The words of the rules' prefilters.
     pub words: super::prefilter::Words,
 }
 
@@ -369,7 +368,7 @@ pub fn group(rules: Vec<PhysicalRule>) -> PhysicalPlan {
                 None => plan.groups.push(ScanGroup {
                     kinds,
                     rules: vec![r],
-                    words: super::prefilter::Words::default(),
+                    word_mask: 0,
                 }),
             },
             None => plan.others.push(r),

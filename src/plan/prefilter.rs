@@ -381,32 +381,24 @@ fn normalize(cnf: Vec<Clause>) -> Vec<Clause> {
     kept
 }
 
-/// The most words of all the rules' prefilters (bits of a `u64`, beside the two that stop
-/// a prefilter).
+/// The most words of all the rules' prefilters (bits of a `u64`, beside the two that the
+/// executor uses to mark what it knows of an object).
 const MAX_WORDS_IN_PLAN: usize = 62;
 
 /// How the words are looked for.
 #[derive(Clone, Debug)]
-enum Search {
+enum Searcher {
     /// Vectorised (Teddy), on processors that have the instructions.
     Packed(aho_corasick::packed::Searcher),
     /// An Aho-Corasick automaton.
     Automaton(aho_corasick::AhoCorasick),
 }
 
-/// The words of every rule's prefilter, looked for in an object's text in one pass.
-#[derive(Clone, Debug, Default)]
+/// The words of every rule's prefilter, numbered for the whole plan: the bits of the
+/// rules' masks.
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Words {
     words: Vec<Arc<str>>,
-    /// For each word, the bits of the words it contains (itself among them).
-    implied: Vec<u64>,
-    searcher: Option<Search>,
-}
-
-impl PartialEq for Words {
-    fn eq(&self, other: &Words) -> bool {
-        self.words == other.words
-    }
 }
 
 impl Words {
@@ -438,18 +430,30 @@ impl Words {
                 }
             }
         }
-        Words::of(words)
+        Words { words }
     }
 
-    /// The searcher of `words` (numbered in order).
-    fn of(words: Vec<Arc<str>>) -> Words {
-        if words.is_empty() {
-            return Words::default();
-        }
-        let implied = words
+    /// Whether no rule has a prefilter.
+    pub fn is_empty(&self) -> bool {
+        self.words.is_empty()
+    }
+
+    /// The search for the words of `mask` (the bits of the words it finds are the plan's).
+    pub fn search(&self, mask: u64) -> Search {
+        let chosen: Vec<(usize, &Arc<str>)> = self
+            .words
             .iter()
-            .map(|w| {
-                words
+            .enumerate()
+            .filter(|(i, _)| mask & (1 << i) != 0)
+            .collect();
+        if chosen.is_empty() {
+            return Search::default();
+        }
+        // for each word looked for, the bits of every word it contains (itself among them)
+        let implied = chosen
+            .iter()
+            .map(|(_, w)| {
+                self.words
                     .iter()
                     .enumerate()
                     .filter(|(_, o)| w.contains(&***o))
@@ -458,28 +462,36 @@ impl Words {
             .collect();
         // the longest match at each position, every position tried (see `found`): with
         // the vectorised searcher where the processor has one, else an automaton
+        let patterns = || chosen.iter().map(|(_, w)| w.as_bytes());
         let packed = aho_corasick::packed::Config::new()
             .match_kind(aho_corasick::packed::MatchKind::LeftmostLongest)
             .builder()
-            .extend(words.iter().map(|w| w.as_bytes()))
+            .extend(patterns())
             .build();
         let searcher = match packed {
-            Some(p) => Some(Search::Packed(p)),
+            Some(p) => Some(Searcher::Packed(p)),
             None => aho_corasick::AhoCorasick::builder()
                 .match_kind(aho_corasick::MatchKind::LeftmostLongest)
-                .build(words.iter().map(|w| &**w))
+                .build(patterns())
                 .ok()
-                .map(Search::Automaton),
+                .map(Searcher::Automaton),
         };
-        Words {
-            words,
-            implied,
-            searcher,
-        }
+        Search { implied, searcher }
     }
+}
 
-    /// The bits of the words `text` contains: every bit when it has a backslash or a `*`
-    /// (its values may not be written as they read), or when there is no searcher.
+/// A search for some of a plan's words ([`Words::search`]).
+#[derive(Clone, Debug, Default)]
+pub struct Search {
+    /// For each pattern, the bits of the plan's words it contains.
+    implied: Vec<u64>,
+    searcher: Option<Searcher>,
+}
+
+impl Search {
+    /// The bits of the words `text` contains (of those looked for, and the words inside
+    /// them): every bit when it has a backslash or a `*` (its values may not be written as
+    /// they read), or when there is no searcher.
     ///
     /// The search finds the leftmost position where a word starts and the longest word
     /// there, then searches again from the next position, so every position where a word
@@ -502,8 +514,8 @@ impl Words {
                 end: text.len(),
             };
             let found = match s {
-                Search::Packed(p) => p.find_in(text, span),
-                Search::Automaton(a) => a.find(aho_corasick::Input::new(text).span(span)),
+                Searcher::Packed(p) => p.find_in(text, span),
+                Searcher::Automaton(a) => a.find(aho_corasick::Input::new(text).span(span)),
             };
             let Some(m) = found else {
                 break;
@@ -515,11 +527,6 @@ impl Words {
             at = m.start() + 1;
         }
         bits
-    }
-
-    /// Whether no rule has a prefilter.
-    pub fn is_empty(&self) -> bool {
-        self.words.is_empty()
     }
 }
 
@@ -534,8 +541,11 @@ pub fn admits(masks: &[u64], found: u64) -> bool {
 mod tests {
     use super::*;
 
-    fn words(w: &[&str]) -> Words {
-        Words::of(w.iter().map(|&x| Arc::from(x)).collect())
+    fn words(w: &[&str]) -> Search {
+        Words {
+            words: w.iter().map(|&x| Arc::from(x)).collect(),
+        }
+        .search(u64::MAX)
     }
 
     #[test]
@@ -557,7 +567,13 @@ mod tests {
         assert_eq!(w.found(r#"{"name": "kube\u006cet"}"#), u64::MAX);
         assert_eq!(w.found("name: *kubelet"), u64::MAX);
         assert_eq!(w.found("name: kubelet"), 1);
-        assert_eq!(Words::default().found("name: kubelet"), u64::MAX);
+        assert_eq!(Search::default().found("name: kubelet"), u64::MAX);
+        // only the words asked for are looked for, with the words inside them
+        let all = Words {
+            words: ["kubelet", "kube", "etcd-x"].map(Arc::from).to_vec(),
+        };
+        assert_eq!(all.search(0b101).found("kubelet etcd-x"), 0b111);
+        assert_eq!(all.search(0b100).found("kubelet etcd-x"), 0b100);
         assert!(admits(&[0b01, 0b10], 0b11));
         assert!(!admits(&[0b01, 0b10], 0b01));
         assert!(admits(&[], 0));
