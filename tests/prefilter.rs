@@ -29,10 +29,7 @@ fn without_prefilters(plan: &PhysicalPlan) -> PhysicalPlan {
         .chain(&mut p.others)
     {
         r.prefilter.clear();
-        r.prefilter_masks.clear();
-    }
-    for g in &mut p.groups {
-        g.word_mask = 0;
+        r.prefilter_mask = 0;
     }
     p.words = Words::default();
     p
@@ -44,7 +41,7 @@ fn prefiltered(plan: &PhysicalPlan) -> Vec<usize> {
         .iter()
         .flat_map(|g| &g.rules)
         .chain(&plan.others)
-        .filter(|r| !r.prefilter_masks.is_empty())
+        .filter(|r| r.prefilter_mask != 0)
         .map(|r| r.rule)
         .collect();
     rules.sort_unstable();
@@ -282,12 +279,7 @@ fn prefilters(rules: &str) -> Vec<(String, Vec<String>)> {
                 .get(r.rule)
                 .map(|x| x.id.clone())
                 .unwrap_or_default();
-            let words = r
-                .prefilter
-                .iter()
-                .flatten()
-                .map(|w| w.to_string())
-                .collect();
+            let words = r.prefilter.iter().map(|w| w.to_string()).collect();
             (id, words)
         })
         .collect();

@@ -85,10 +85,11 @@ pub fn execute_with(
     }
     for group in &plan.groups {
         let ids = ctx.scan(&group.kinds, None);
-        if group.word_mask != 0 {
+        let words = group.rules.iter().fold(0, |m, r| m | r.prefilter_mask);
+        if words != 0 {
             for &id in &ids {
                 if let Some(n) = need.get_mut(id as usize) {
-                    *n |= group.word_mask;
+                    *n |= words;
                 }
             }
         }
@@ -228,16 +229,11 @@ fn run_chunk(
         };
         let start = Instant::now();
         env.reset(rule.vars.len());
-        if !r.prefilter_masks.is_empty() && words.is_empty() {
+        if r.prefilter_mask != 0 && words.is_empty() {
             words = chunk.iter().map(|&id| texts.of(ctx, id)).collect();
         }
         for (i, id) in chunk.iter().enumerate() {
-            if !r.prefilter_masks.is_empty()
-                && !admits(
-                    &r.prefilter_masks,
-                    words.get(i).copied().unwrap_or(u64::MAX),
-                )
-            {
+            if !admits(r.prefilter_mask, words.get(i).copied().unwrap_or(u64::MAX)) {
                 continue;
             }
             run_root(
@@ -293,9 +289,7 @@ fn run_other(
                 return (found, limits, vec![(r.rule, start.elapsed())]);
             }
             for id in ctx.scan(kinds, ns.as_deref()) {
-                if !r.prefilter_masks.is_empty()
-                    && !admits(&r.prefilter_masks, texts.of_other(ctx, id))
-                {
+                if r.prefilter_mask != 0 && !admits(r.prefilter_mask, texts.of_other(ctx, id)) {
                     continue;
                 }
                 run_root(
@@ -336,10 +330,7 @@ impl Texts {
         for &n in &need {
             searches.entry(n).or_insert_with(|| words.search(n));
         }
-        let other = others
-            .iter()
-            .flat_map(|r| &r.prefilter_masks)
-            .fold(0, |m, x| m | x);
+        let other = others.iter().fold(0, |m, r| m | r.prefilter_mask);
         Texts {
             searches,
             seen: need.into_iter().map(AtomicU64::new).collect(),

@@ -97,13 +97,6 @@ pub fn plan(program: &Program) -> (PhysicalPlan, Vec<(String, String)>) {
             .flat_map(|g| &mut g.rules)
             .chain(&mut plan.others),
     );
-    for g in &mut plan.groups {
-        g.word_mask = g
-            .rules
-            .iter()
-            .flat_map(|r| &r.prefilter_masks)
-            .fold(0, |m, x| m | x);
-    }
     share::share(&mut plan);
     for r in plan.groups.iter_mut().flat_map(|g| &mut g.rules) {
         memo::memoize(r);

@@ -213,11 +213,11 @@ pub struct PhysicalRule {
     pub steps: Vec<Step>,
     /// How many sub-expressions the steps keep ([`Expr::Memo`] slots).
     pub memo_slots: usize,
-    /// The words the root object's text must contain for the rule to match it (see
-    /// `plan::prefilter`): one of each clause.
-    pub prefilter: Vec<super::prefilter::Clause>,
-    /// The clauses of `prefilter` as masks of the plan's words ([`PhysicalPlan::words`]).
-    pub prefilter_masks: Vec<u64>,
+    /// The words the root object's text must contain one of for the rule to match it (see
+    /// `plan::prefilter`; none: no prefilter).
+    pub prefilter: super::prefilter::Clause,
+    /// `prefilter` as a mask of the plan's words ([`PhysicalPlan::words`]; 0: none).
+    pub prefilter_mask: u64,
 }
 
 /// Rules sharing one scan of a kind set.
@@ -227,8 +227,6 @@ pub struct ScanGroup {
     pub kinds: KindSet,
     /// The rules fed by the scan.
     pub rules: Vec<PhysicalRule>,
-    /// The words the rules' prefilters look for (bits of [`PhysicalPlan::words`]).
-    pub word_mask: u64,
 }
 
 /// The physical plan of a program.
@@ -316,7 +314,7 @@ pub fn lower(plan: &LogicalPlan) -> Option<PhysicalRule> {
         steps,
         memo_slots: 0,
         prefilter: Vec::new(),
-        prefilter_masks: Vec::new(),
+        prefilter_mask: 0,
     };
     Some(rule)
 }
@@ -368,7 +366,6 @@ pub fn group(rules: Vec<PhysicalRule>) -> PhysicalPlan {
                 None => plan.groups.push(ScanGroup {
                     kinds,
                     rules: vec![r],
-                    word_mask: 0,
                 }),
             },
             None => plan.others.push(r),
@@ -475,18 +472,11 @@ pub fn render(r: &PhysicalRule, vars: &[String]) -> String {
         let _ = writeln!(out, "kept #{slot}: {}", expr_text(e, vars));
     }
     if !r.prefilter.is_empty() {
-        let clauses: Vec<String> = r
-            .prefilter
-            .iter()
-            .map(|c| {
-                let words: Vec<String> = c.iter().map(|w| format!("{w:?}")).collect();
-                words.join(" or ")
-            })
-            .collect();
+        let words: Vec<String> = r.prefilter.iter().map(|w| format!("{w:?}")).collect();
         let _ = writeln!(
             out,
             "prefilter: the object's text contains {}",
-            clauses.join(", and ")
+            words.join(" or ")
         );
     }
     out

@@ -81,11 +81,11 @@ const COMMON_KEYS: &[&str] = &[
 /// The shortest word kept: shorter ones are in most texts.
 const MIN_WORD: usize = 4;
 
-/// The clauses of a rule's prefilter (none: the rule has no prefilter): of the clauses its
+/// The words of a rule's prefilter (none: the rule has no prefilter): of the clauses its
 /// conditions give, the one most likely to be rare, its words sorted.
-pub(crate) fn derive(rule: &PhysicalRule) -> Vec<Clause> {
+pub(crate) fn derive(rule: &PhysicalRule) -> Clause {
     let Root::Scan { var, filters, .. } = &rule.root else {
-        return Vec::new();
+        return Clause::new();
     };
     let mut w = Walk {
         text: vec![*var],
@@ -129,8 +129,7 @@ pub(crate) fn derive(rule: &PhysicalRule) -> Vec<Clause> {
             let shortest = c.iter().map(|w| w.len()).min().unwrap_or(0);
             (shortest, std::cmp::Reverse(c.len()))
         })
-        .into_iter()
-        .collect()
+        .unwrap_or_default()
 }
 
 /// What the walk knows of the variables: those that hold a value read from the root
@@ -403,32 +402,27 @@ pub struct Words {
 
 impl Words {
     /// Numbers the words of the rules' prefilters (in the rules' order) and gives each rule
-    /// the masks of its clauses; a clause with a word past the [`MAX_WORDS_IN_PLAN`]th is
-    /// left out.
+    /// the mask of its words; a rule with a word past the [`MAX_WORDS_IN_PLAN`]th is left
+    /// without a prefilter.
     pub(crate) fn assign<'r>(rules: impl Iterator<Item = &'r mut PhysicalRule>) -> Words {
         let mut words: Vec<Arc<str>> = Vec::new();
         for r in rules {
-            r.prefilter_masks.clear();
-            for c in &r.prefilter {
-                let mut mask = 0u64;
-                for w in c {
-                    let bit = match words.iter().position(|x| x == w) {
-                        Some(i) => i,
-                        None if words.len() < MAX_WORDS_IN_PLAN => {
-                            words.push(w.clone());
-                            words.len() - 1
-                        }
-                        None => {
-                            mask = 0;
-                            break;
-                        }
-                    };
-                    mask |= 1 << bit;
-                }
-                if mask != 0 {
-                    r.prefilter_masks.push(mask);
-                }
+            let mut mask = 0u64;
+            for w in &r.prefilter {
+                let bit = match words.iter().position(|x| x == w) {
+                    Some(i) => i,
+                    None if words.len() < MAX_WORDS_IN_PLAN => {
+                        words.push(w.clone());
+                        words.len() - 1
+                    }
+                    None => {
+                        mask = 0;
+                        break;
+                    }
+                };
+                mask |= 1 << bit;
             }
+            r.prefilter_mask = mask;
         }
         Words { words }
     }
@@ -530,11 +524,11 @@ impl Search {
     }
 }
 
-/// Whether an object whose text has the words `found` can match a rule whose clauses have
-/// the masks `masks`.
+/// Whether an object whose text has the words `found` can match a rule whose prefilter
+/// has the mask `mask` (0: no prefilter).
 #[inline]
-pub fn admits(masks: &[u64], found: u64) -> bool {
-    masks.iter().all(|m| found & m != 0)
+pub fn admits(mask: u64, found: u64) -> bool {
+    mask == 0 || found & mask != 0
 }
 
 #[cfg(test)]
@@ -574,9 +568,9 @@ mod tests {
         };
         assert_eq!(all.search(0b101).found("kubelet etcd-x"), 0b111);
         assert_eq!(all.search(0b100).found("kubelet etcd-x"), 0b100);
-        assert!(admits(&[0b01, 0b10], 0b11));
-        assert!(!admits(&[0b01, 0b10], 0b01));
-        assert!(admits(&[], 0));
+        assert!(admits(0b11, 0b10));
+        assert!(!admits(0b10, 0b01));
+        assert!(admits(0, 0));
     }
 
     #[test]
