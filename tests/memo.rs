@@ -95,10 +95,7 @@ fn kept_subexpressions_give_the_reference_findings() {
             .iter()
             .position(|r| r.id == id)
             .expect("rule");
-        plan.groups
-            .iter()
-            .flat_map(|g| &g.rules)
-            .chain(&plan.others)
+        plan.rules()
             .find(|r| r.rule == index)
             .map(|r| r.memo_slots)
             .expect("planned")

@@ -22,12 +22,7 @@ mod common;
 /// The plan with every prefilter taken away.
 fn without_prefilters(plan: &PhysicalPlan) -> PhysicalPlan {
     let mut p = plan.clone();
-    for r in p
-        .groups
-        .iter_mut()
-        .flat_map(|g| &mut g.rules)
-        .chain(&mut p.others)
-    {
+    for r in p.rules_mut() {
         r.prefilter.clear();
         r.prefilter_mask = 0;
     }
@@ -37,10 +32,7 @@ fn without_prefilters(plan: &PhysicalPlan) -> PhysicalPlan {
 
 fn prefiltered(plan: &PhysicalPlan) -> Vec<usize> {
     let mut rules: Vec<usize> = plan
-        .groups
-        .iter()
-        .flat_map(|g| &g.rules)
-        .chain(&plan.others)
+        .rules()
         .filter(|r| r.prefilter_mask != 0)
         .map(|r| r.rule)
         .collect();
@@ -151,9 +143,10 @@ rule PF-003 host-network {
 }
 "#;
 
-fn program(sources: &mut SourceMap) -> Program {
+/// The program of `rules` (one embedded file).
+fn program(rules: &str, sources: &mut SourceMap) -> Program {
     let mut fs = RuleFs::default();
-    fs.add_embedded("pf", "pf.kanon", RULES);
+    fs.add_embedded("pf", "pf.kanon", rules);
     let entry = fs.embedded_rules("pf");
     let compiled = compile(&fs, &entry, &Overrides::new(), sources);
     assert!(!compiled.has_errors(), "{:#?}", compiled.diagnostics);
@@ -170,7 +163,7 @@ fn pod(name: &str, container: &str) -> String {
 /// both must give the same findings. Returns the findings' messages.
 fn messages(name: &str, text: &str) -> Vec<String> {
     let mut sources = SourceMap::new();
-    let program = program(&mut sources);
+    let program = program(RULES, &mut sources);
     let load = Loader::default().load_text(name, text.to_string(), &mut sources);
     assert!(!load.has_errors(), "{name}: {:#?}", load.diagnostics);
     let graph = Graph::build(load, &GraphOptions::default());
@@ -259,20 +252,11 @@ fn values_written_another_way_are_never_skipped() {
 
 /// Each rule's prefilter (the words of its clause), planned as the whole program runs.
 fn prefilters(rules: &str) -> Vec<(String, Vec<String>)> {
-    let mut sources = SourceMap::new();
-    let mut fs = RuleFs::default();
-    fs.add_embedded("pf", "pf.kanon", rules);
-    let entry = fs.embedded_rules("pf");
-    let compiled = compile(&fs, &entry, &Overrides::new(), &mut sources);
-    assert!(!compiled.has_errors(), "{:#?}", compiled.diagnostics);
-    let program = compiled.program;
+    let program = program(rules, &mut SourceMap::new());
     let (plan, errors) = kanon::plan::plan(&program);
     assert!(errors.is_empty(), "{errors:?}");
     let mut out: Vec<(String, Vec<String>)> = plan
-        .groups
-        .iter()
-        .flat_map(|g| &g.rules)
-        .chain(&plan.others)
+        .rules()
         .map(|r| {
             let id = program
                 .rules

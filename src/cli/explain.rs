@@ -97,10 +97,7 @@ pub fn explain_on(
         // other rules of its scan group
         let (whole, _) = plan::plan(program);
         let run = whole
-            .groups
-            .iter()
-            .flat_map(|g| &g.rules)
-            .chain(&whole.others)
+            .rules()
             .find(|x| x.rule == index)
             .unwrap_or(&p.physical);
         let _ = writeln!(out, "\nphysical plan:");

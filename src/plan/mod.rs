@@ -91,18 +91,8 @@ pub fn plan(program: &Program) -> (PhysicalPlan, Vec<(String, String)>) {
         }
     }
     let mut plan = physical::group(rules);
-    plan.words = prefilter::Words::assign(
-        plan.groups
-            .iter_mut()
-            .flat_map(|g| &mut g.rules)
-            .chain(&mut plan.others),
-    );
+    plan.words = prefilter::Words::assign(plan.rules_mut());
     share::share(&mut plan);
-    for r in plan.groups.iter_mut().flat_map(|g| &mut g.rules) {
-        memo::memoize(r);
-    }
-    for r in &mut plan.others {
-        memo::memoize(r);
-    }
+    plan.rules_mut().for_each(memo::memoize);
     (plan, errors)
 }

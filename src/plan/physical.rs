@@ -240,6 +240,24 @@ pub struct PhysicalPlan {
     pub words: super::prefilter::Words,
 }
 
+impl PhysicalPlan {
+    /// Every rule: the groups' in order, then the others.
+    pub fn rules(&self) -> impl Iterator<Item = &PhysicalRule> {
+        self.groups
+            .iter()
+            .flat_map(|g| &g.rules)
+            .chain(&self.others)
+    }
+
+    /// [`PhysicalPlan::rules`], each borrowed to be changed.
+    pub fn rules_mut(&mut self) -> impl Iterator<Item = &mut PhysicalRule> {
+        self.groups
+            .iter_mut()
+            .flat_map(|g| &mut g.rules)
+            .chain(&mut self.others)
+    }
+}
+
 /// Lowers one optimized logical plan.
 pub fn lower(plan: &LogicalPlan) -> Option<PhysicalRule> {
     let LogicalPlan::Emit(emit) = plan else {
