@@ -74,8 +74,8 @@ pub fn execute_with(
     let mut ctx = Ctx::new(graph, program, Mode::Indexed).with_sources(sources);
     ctx.max_steps = limits.max_steps;
     ctx.fixes = fixes;
-    // Every chunk of every scan group and every other rule is one task of a single
-    // parallel pass, so that no group waits for the slowest chunk of the one before it;
+    // Every range of the scan groups' objects and every other rule is one task of a
+    // single parallel pass, so that no group waits for the slowest range of another;
     // the other rules (each one task, some long) go first, so that they do not start last
     let mut tasks: Vec<Task<'_>> = plan.others.iter().map(Task::Other).collect();
     // the words each object's text is searched for: those of every group it is in
@@ -83,7 +83,11 @@ pub fn execute_with(
     if !plan.words.is_empty() {
         need.resize(graph.objects.len(), 0);
     }
-    for group in &plan.groups {
+    // the groups' objects by ranges of the input: one task runs every group on the
+    // objects of one range, so that an object's text and nodes are brought into the
+    // cache once for all the groups it is in, not once per group
+    let mut ranges: Vec<Vec<Slice<'_>>> = Vec::new();
+    for (g, group) in plan.groups.iter().enumerate() {
         let ids = ctx.scan(&group.kinds, None);
         let words = group.rules.iter().fold(0, |m, r| m | r.prefilter_mask);
         if words != 0 {
@@ -93,8 +97,26 @@ pub fn execute_with(
                 }
             }
         }
-        tasks.extend(ids.chunks(64).map(|c| Task::Chunk(group, c.to_vec())));
+        // the scan lists objects in input order
+        for part in ids.chunk_by(|a, b| a / RANGE == b / RANGE) {
+            let Some(&first) = part.first() else {
+                continue;
+            };
+            let r = (first / RANGE) as usize;
+            if ranges.len() <= r {
+                ranges.resize_with(r + 1, Vec::new);
+            }
+            if let Some(slices) = ranges.get_mut(r) {
+                slices.push((g, group, part.to_vec()));
+            }
+        }
     }
+    tasks.extend(
+        ranges
+            .into_iter()
+            .filter(|r| !r.is_empty())
+            .map(Task::Range),
+    );
     let texts = &Texts::new(&plan.words, need, &plan.others);
     // The rules that read no relation run while the relations are computed (in a context
     // of their own that shares the rules' texts and the objects' resources), and the rules
@@ -164,10 +186,19 @@ pub fn execute_with(
     out
 }
 
-/// One task of the parallel pass: a chunk of a scan group's objects, or a rule whose root
-/// is not a shared scan.
+/// The object ids of one range of the input that the scan groups run on: about as many
+/// objects as a core's cache holds the text and nodes of (1.8 KB an object in a cluster
+/// export). 512 evaluated 5% faster than 128 and than a pass per group in chunks of 64
+/// objects (medians of seven alternating 1-thread runs over 100k objects).
+const RANGE: ObjId = 512;
+
+/// A scan group's objects in one range: the group's position, the group, the objects.
+type Slice<'p> = (usize, &'p crate::plan::physical::ScanGroup, Vec<ObjId>);
+
+/// One task of the parallel pass: the scan groups' objects in one range of the input, or
+/// a rule whose root is not a shared scan.
 enum Task<'p> {
-    Chunk(&'p crate::plan::physical::ScanGroup, Vec<ObjId>),
+    Range(Vec<Slice<'p>>),
     Other(&'p PhysicalRule),
 }
 
@@ -184,24 +215,29 @@ fn run_tasks(
     later: bool,
 ) -> Vec<Part> {
     let runs = |rule: usize| reads.get(rule).copied().unwrap_or(false) == later;
-    let mut parts: Vec<Part> = tasks
+    // each part with its group's position (the other rules after every group), in the
+    // order of the tasks
+    let parts: Vec<Vec<(usize, Part)>> = tasks
         .par_iter()
         .with_max_len(1)
         .map(|task| match task {
-            Task::Chunk(group, chunk) => {
-                run_chunk(ctx, program, group, chunk, sources, texts, &runs)
+            Task::Range(slices) => slices
+                .iter()
+                .map(|(g, group, chunk)| {
+                    let part = run_chunk(ctx, program, group, chunk, sources, texts, &runs);
+                    (*g, part)
+                })
+                .collect(),
+            Task::Other(r) if runs(r.rule) => {
+                vec![(usize::MAX, run_other(ctx, program, r, sources, texts))]
             }
-            Task::Other(r) if runs(r.rule) => run_other(ctx, program, r, sources, texts),
-            Task::Other(_) => Part::default(),
+            Task::Other(_) => Vec::new(),
         })
         .collect();
-    let others = tasks
-        .iter()
-        .take_while(|t| matches!(t, Task::Other(_)))
-        .count()
-        .min(parts.len());
-    parts.rotate_left(others);
-    parts
+    let mut parts: Vec<(usize, Part)> = parts.into_iter().flatten().collect();
+    // stable: a group's parts stay in the order of its objects, the other rules in theirs
+    parts.sort_by_key(|(g, _)| *g);
+    parts.into_iter().map(|(_, p)| p).collect()
 }
 
 /// Runs the rules of a scan group that `runs` accepts on a chunk of its objects.
