@@ -15,7 +15,6 @@ use kanon::limits::Limits;
 use kanon::model::Loader;
 use kanon::plan::physical::PhysicalPlan;
 use kanon::plan::prefilter::Words;
-use std::path::Path;
 
 mod common;
 
@@ -51,36 +50,13 @@ fn run(
     (out.findings, out.limits)
 }
 
-/// Every `*.test.yaml` fixture of the bundled ruleset and every example manifest.
-fn fixtures() -> Vec<String> {
-    fn walk(dir: &Path, out: &mut Vec<String>) {
-        let Ok(read) = std::fs::read_dir(dir) else {
-            return;
-        };
-        let mut entries: Vec<_> = read.flatten().map(|e| e.path()).collect();
-        entries.sort();
-        for p in entries {
-            if p.is_dir() {
-                walk(&p, out);
-            } else if p.to_string_lossy().ends_with(".test.yaml") {
-                out.push(p.to_string_lossy().into_owned());
-            }
-        }
-    }
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let mut out = Vec::new();
-    walk(&root.join("rulesets"), &mut out);
-    out.push(root.join("examples").to_string_lossy().into_owned());
-    out
-}
-
 #[test]
 fn bundled_rules_find_the_same_with_and_without_their_prefilters() {
     let mut sources = SourceMap::new();
     let compiled =
         kanon::bundled::compile(&[], true, &Overrides::new(), &mut sources).expect("compiled");
     let program = compiled.program;
-    let load = Loader::default().load_paths(&fixtures(), &mut sources);
+    let load = Loader::default().load_paths(&common::fixtures(), &mut sources);
     let graph = Graph::build(load, &GraphOptions::default());
     let (plan, errors) = kanon::plan::plan(&program);
     assert!(errors.is_empty(), "{errors:?}");

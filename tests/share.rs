@@ -227,3 +227,73 @@ fn shared_filters_give_each_rule_its_own_answers() {
     }
     assert!(stopped_some, "no limit stopped some objects and not others");
 }
+
+/// The executor runs the scan groups by ranges of object ids sized by the input and the
+/// thread count, every group of a range in one task, and keeps a shared condition's answers
+/// for the objects of one range: the bundled rules' findings over 3,000 objects (their
+/// order, evidence and fixes) and the step-limit hits are the same on 1, 2 and 6 threads,
+/// whose ranges are 187, 93 and 64 ids, at the default step limit and at one that stops
+/// objects.
+#[test]
+fn findings_do_not_depend_on_the_ranges_the_groups_run_by() {
+    let mut yaml = String::new();
+    for i in 0..600 {
+        let ns = format!("ns{}", i % 25);
+        let sa = format!("sa{}", i % 7);
+        let tag = if i % 4 == 0 { "latest" } else { "1.0" };
+        write!(
+            yaml,
+            "---\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: d{i}\n  namespace: {ns}\nspec:\n  selector:\n    matchLabels:\n      app: a{i}\n  template:\n    metadata:\n      labels:\n        app: a{i}\n    spec:\n      serviceAccountName: {sa}\n      hostNetwork: {host}\n      containers:\n      - name: c\n        image: registry{reg}.example/app:{tag}\n        securityContext:\n          privileged: {privileged}\n          runAsUser: {user}\n\
+             ---\napiVersion: v1\nkind: Service\nmetadata:\n  name: s{i}\n  namespace: {ns}\nspec:\n  type: {svc}\n  selector:\n    app: a{i}\n  ports:\n  - port: 80\n\
+             ---\napiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: {sa}\n  namespace: {ns}\n\
+             ---\napiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata:\n  name: b{i}\n  namespace: {ns}\nroleRef:\n  apiGroup: rbac.authorization.k8s.io\n  kind: ClusterRole\n  name: {role}\nsubjects:\n- kind: ServiceAccount\n  name: {sa}\n  namespace: {ns}\n\
+             ---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: m{i}\n  namespace: {ns}\ndata:\n  password: p{i}\n",
+            host = i % 5 == 0,
+            reg = i % 3,
+            privileged = i % 6 == 0,
+            user = i % 2000,
+            svc = if i % 9 == 0 { "LoadBalancer" } else { "ClusterIP" },
+            role = if i % 11 == 0 { "admin" } else { "view" },
+        )
+        .expect("written");
+    }
+    let mut sources = SourceMap::new();
+    let compiled =
+        kanon::bundled::compile(&[], true, &Overrides::new(), &mut sources).expect("compiled");
+    let load = Loader::default().load_text("cluster.yaml", yaml, &mut sources);
+    assert!(!load.has_errors(), "{:#?}", load.diagnostics);
+    let graph = Graph::build(load, &GraphOptions::default());
+    assert_eq!(graph.objects.len(), 3000);
+    let (plan, errors) = kanon::plan::plan(&compiled.program);
+    assert!(errors.is_empty(), "{errors:?}");
+    for max_steps in [kanon::limits::Limits::default().max_steps, 200] {
+        let run = |threads: usize| {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .expect("a thread pool");
+            let out = pool.install(|| {
+                common::execute_at(&compiled.program, &plan, &graph, &sources, max_steps)
+            });
+            (out.findings, out.limits)
+        };
+        let one = run(1);
+        assert!(one.0.len() > 3000, "{} findings", one.0.len());
+        assert!(
+            one.0.iter().any(|f| !f.evidence.is_empty()),
+            "no finding with evidence"
+        );
+        if max_steps == 200 {
+            assert!(!one.1.is_empty(), "no object stopped at 200 steps");
+        }
+        for threads in [2, 6] {
+            let other = run(threads);
+            assert!(
+                one == other,
+                "{threads} threads at a limit of {max_steps} steps: {} and {} findings",
+                one.0.len(),
+                other.0.len()
+            );
+        }
+    }
+}

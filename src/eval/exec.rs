@@ -86,6 +86,7 @@ pub fn execute_with(
     // the groups' objects by ranges of the input: one task runs every group on the
     // objects of one range, so that an object's text and nodes are brought into the
     // cache once for all the groups it is in, not once per group
+    let range = range_size(graph.objects.len(), rayon::current_num_threads());
     let mut ranges: Vec<Vec<Slice<'_>>> = Vec::new();
     for (g, group) in plan.groups.iter().enumerate() {
         let ids = ctx.scan(&group.kinds, None);
@@ -98,11 +99,11 @@ pub fn execute_with(
             }
         }
         // the scan lists objects in input order
-        for part in ids.chunk_by(|a, b| a / RANGE == b / RANGE) {
+        for part in ids.chunk_by(|a, b| a / range == b / range) {
             let Some(&first) = part.first() else {
                 continue;
             };
-            let r = (first / RANGE) as usize;
+            let r = (first / range) as usize;
             if ranges.len() <= r {
                 ranges.resize_with(r + 1, Vec::new);
             }
@@ -186,11 +187,16 @@ pub fn execute_with(
     out
 }
 
-/// The object ids of one range of the input that the scan groups run on: about as many
-/// objects as a core's cache holds the text and nodes of (1.8 KB an object in a cluster
-/// export). 512 evaluated 5% faster than 128 and than a pass per group in chunks of 64
-/// objects (medians of seven alternating 1-thread runs over 100k objects).
-const RANGE: ObjId = 512;
+/// The object ids of one range of the input that the scan groups run on: at most about as
+/// many objects as a core's cache holds the text and nodes of (1.8 KB an object in a
+/// cluster export; 512 evaluated 5% faster than 128 and than a pass per group in chunks of
+/// 64 objects, medians of seven alternating 1-thread runs over 100k objects), and small
+/// enough that a small input still makes a few tasks for every thread. The findings do not
+/// depend on it: the parts are put back in the order of a pass per group.
+fn range_size(objects: usize, threads: usize) -> ObjId {
+    let per_task = objects / threads.max(1).saturating_mul(16);
+    ObjId::try_from(per_task.clamp(64, 512)).unwrap_or(512)
+}
 
 /// A scan group's objects in one range: the group's position, the group, the objects.
 type Slice<'p> = (usize, &'p crate::plan::physical::ScanGroup, Vec<ObjId>);

@@ -1,7 +1,8 @@
 //! What the command-line tests share: the `kanon` binary, run from the repository root
 //! without colour, a run that feeds standard input, and the Python with PyYAML that the
 //! tests comparing with PyYAML (or running the Python scripts) need; and a plan executed
-//! under a step limit, for the tests that compare two plans of one program.
+//! under a step limit and the bundled ruleset's fixtures with the examples, for the tests
+//! that compare two plans of one program.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::io::Write as _;
@@ -83,4 +84,27 @@ pub fn execute_at(
         ..kanon::limits::Limits::default()
     };
     kanon::eval::exec::execute_with(program, plan, graph, sources, &limits, true)
+}
+
+/// Every `*.test.yaml` fixture of the bundled ruleset and every example manifest.
+pub fn fixtures() -> Vec<String> {
+    fn walk(dir: &std::path::Path, out: &mut Vec<String>) {
+        let Ok(read) = std::fs::read_dir(dir) else {
+            return;
+        };
+        let mut entries: Vec<_> = read.flatten().map(|e| e.path()).collect();
+        entries.sort();
+        for p in entries {
+            if p.is_dir() {
+                walk(&p, out);
+            } else if p.to_string_lossy().ends_with(".test.yaml") {
+                out.push(p.to_string_lossy().into_owned());
+            }
+        }
+    }
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut out = Vec::new();
+    walk(&root.join("rulesets"), &mut out);
+    out.push(root.join("examples").to_string_lossy().into_owned());
+    out
 }
