@@ -104,7 +104,9 @@ pub struct Facts {
     /// The facts of more columns, by their tuple.
     by_tuple: HashMap<Box<[ObjId]>, u32, FastHash>,
     /// Every column but the last → facts, in order of height then last column.
-    by_prefix: HashMap<Box<[ObjId]>, Vec<u32>, FastHash>,
+    by_prefix: HashMap<u64, Vec<u32>, FastHash>,
+    /// The same for prefixes of more columns, by the prefix.
+    by_long_prefix: HashMap<Box<[ObjId]>, Vec<u32>, FastHash>,
 }
 
 /// How a stratum was evaluated, for `kanon explain`.
@@ -158,7 +160,13 @@ impl Relations {
             return Cow::Borrowed(&[]);
         };
         match mode {
-            Mode::Indexed => Cow::Borrowed(f.by_prefix.get(prefix).map_or(&[], Vec::as_slice)),
+            Mode::Indexed => {
+                let list = match prefix_key(prefix) {
+                    Some(key) => f.by_prefix.get(&key),
+                    None => f.by_long_prefix.get(prefix),
+                };
+                Cow::Borrowed(list.map_or(&[], Vec::as_slice))
+            }
             Mode::Reference => {
                 let mut out: Vec<u32> = f
                     .facts
@@ -219,8 +227,11 @@ impl Relations {
             None => f.by_tuple.insert(fact.tuple.clone(), id),
         };
         let cut = fact.tuple.len().saturating_sub(1);
-        let prefix: Box<[ObjId]> = fact.tuple.get(..cut).unwrap_or(&[]).into();
-        f.by_prefix.entry(prefix).or_default().push(id);
+        let prefix = fact.tuple.get(..cut).unwrap_or(&[]);
+        match prefix_key(prefix) {
+            Some(key) => f.by_prefix.entry(key).or_default().push(id),
+            None => f.by_long_prefix.entry(prefix.into()).or_default().push(id),
+        }
         f.facts.push(fact);
     }
 
@@ -233,7 +244,11 @@ impl Relations {
             .filter_map(|i| u32::try_from(i).ok())
             .map(|i| order_key(f, i))
             .collect();
-        for list in f.by_prefix.values_mut() {
+        for list in f
+            .by_prefix
+            .values_mut()
+            .chain(f.by_long_prefix.values_mut())
+        {
             list.sort_by_key(|&i| keys.get(i as usize).copied().unwrap_or_default());
         }
     }
@@ -246,6 +261,17 @@ fn packed(tuple: &[ObjId]) -> Option<u64> {
         [a] => Some(u64::from(a)),
         [a, b] => Some(u64::from(a) << 32 | u64::from(b)),
         _ => None,
+    }
+}
+
+/// A prefix of at most two columns as one word, as [`packed`] makes it (the prefixes of a
+/// relation all have one length, so the empty one of a relation of one column is 0): no
+/// boxed key to make for every fact, and none to read at every lookup; `None` for a longer
+/// one.
+fn prefix_key(prefix: &[ObjId]) -> Option<u64> {
+    match prefix {
+        [] => Some(0),
+        p => packed(p),
     }
 }
 
