@@ -103,7 +103,8 @@ pub struct Facts {
     by_pair: HashMap<u64, u32, FastHash>,
     /// The facts of more columns, by their tuple.
     by_tuple: HashMap<Box<[ObjId]>, u32, FastHash>,
-    /// Every column but the last → facts, in order of height then last column.
+    /// Every column but the last, when they are at most two (packed in a word by
+    /// [`prefix_key`]) → facts, in order of height then last column.
     by_prefix: HashMap<u64, Vec<u32>, FastHash>,
     /// The same for prefixes of more columns, by the prefix.
     by_long_prefix: HashMap<Box<[ObjId]>, Vec<u32>, FastHash>,
