@@ -463,3 +463,50 @@ fn webhook_write_message_names_the_resource_names() {
         ]
     );
 }
+
+/// `-o -` is standard output, as `-` is standard input: no file named `-` is written.
+#[test]
+fn a_dash_output_is_standard_output() {
+    use std::io::Write as _;
+    let dir = std::env::temp_dir().join(format!("kanon-dash-out-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut child = kanon()
+        .current_dir(&dir)
+        .args([
+            "scan",
+            "-",
+            "--format",
+            "json",
+            "-o",
+            "-",
+            "--fail-on",
+            "never",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(PRIVILEGED.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        report["findings"]
+            .as_array()
+            .is_some_and(|f| f.iter().any(|f| f["rule"]["id"] == "K01-001")),
+        "{report}"
+    );
+    assert!(!dir.join("-").exists());
+    std::fs::remove_dir_all(&dir).unwrap();
+}

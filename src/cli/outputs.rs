@@ -1,8 +1,9 @@
 //! `kanon scan --format F [--output FILE]...`: which format goes where, and writing them.
 //!
 //! Each `--output FILE` writes the format of the nearest `--format` before it; a format
-//! without an `--output` goes to standard output (at most one may). With no `--format`, one
-//! text report is written, to `--output` if given. Files are written atomically.
+//! without an `--output` goes to standard output (at most one may), as does one whose
+//! `--output` is `-`. With no `--format`, one text report is written, to `--output` if
+//! given. Files are written atomically.
 
 use super::Color;
 use super::scan::ScanFormat;
@@ -11,7 +12,7 @@ use crate::report::{atomic, concise, github, gitlab, html, json, junit, sarif, t
 use clap::ValueEnum;
 use codespan_reporting::term::termcolor::{NoColor, WriteColor};
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Where `--format` and `--output` stood on the command line (clap argument indices).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -55,6 +56,11 @@ fn name(f: ScanFormat) -> String {
         .unwrap_or_default()
 }
 
+/// The file an `--output` names: `None` for `-`, standard output.
+fn file_of(out: &Path) -> Option<PathBuf> {
+    (out.as_os_str() != "-").then(|| out.to_path_buf())
+}
+
 /// Pairs formats with outputs. Without a placement (a library caller), the i-th output
 /// goes with the i-th format.
 pub fn plan(
@@ -68,7 +74,7 @@ pub fn plan(
         }
         return Ok(vec![Target {
             format: ScanFormat::Text,
-            path: outputs.first().cloned(),
+            path: outputs.first().and_then(|o| file_of(o)),
         }]);
     }
     let usable =
@@ -87,6 +93,8 @@ pub fn plan(
             path: None,
         })
         .collect();
+    // the output each format was given (`-` included), to tell a second one
+    let mut given: Vec<Option<&PathBuf>> = vec![None; targets.len()];
     for (out, at) in outputs.iter().zip(&opos) {
         let owner = fpos.iter().rposition(|p| p < at).or_else(|| {
             // `--output x --format y` with one of each is unambiguous
@@ -98,10 +106,10 @@ pub fn plan(
                 out.display()
             ));
         };
-        let Some(t) = targets.get_mut(i) else {
+        let (Some(t), Some(g)) = (targets.get_mut(i), given.get_mut(i)) else {
             continue;
         };
-        if let Some(prev) = &t.path {
+        if let Some(prev) = g {
             return Err(format!(
                 "`--format {}` has two outputs, `{}` and `{}`; repeat `--format` before each",
                 name(t.format),
@@ -109,7 +117,8 @@ pub fn plan(
                 out.display()
             ));
         }
-        t.path = Some(out.clone());
+        *g = Some(out);
+        t.path = file_of(out);
     }
     let to_stdout: Vec<String> = targets
         .iter()
@@ -309,6 +318,46 @@ mod tests {
             outputs: vec![3],
         };
         assert!(plan(&[Json], &[p("o.json")], Some(&place)).is_ok());
+    }
+
+    #[test]
+    fn a_dash_output_is_standard_output() {
+        use ScanFormat::*;
+        let t = plan(&[], &[p("-")], None).unwrap();
+        assert_eq!(t[0].path, None);
+        // `--format json --output - --format sarif --output k.sarif`
+        let place = Placement {
+            formats: vec![1, 5],
+            outputs: vec![3, 7],
+        };
+        let t = plan(&[Json, Sarif], &[p("-"), p("k.sarif")], Some(&place)).unwrap();
+        assert_eq!(t[0].path, None);
+        assert_eq!(t[1].path, Some(p("k.sarif")));
+        // two formats cannot both go to standard output, whether or not through `-`
+        let e = plan(
+            &[Json, Sarif],
+            &[p("-")],
+            Some(&Placement {
+                formats: vec![1, 5],
+                outputs: vec![3],
+            }),
+        )
+        .unwrap_err();
+        assert!(
+            e.contains("only one format can go to standard output"),
+            "{e}"
+        );
+        // nor can one format go both there and to a file
+        let e = plan(
+            &[Json],
+            &[p("-"), p("k.json")],
+            Some(&Placement {
+                formats: vec![1],
+                outputs: vec![3, 5],
+            }),
+        )
+        .unwrap_err();
+        assert!(e.contains("has two outputs, `-` and `k.json`"), "{e}");
     }
 
     #[test]

@@ -63,7 +63,8 @@ pub struct ScanArgs {
     /// before it; at most one format goes to standard output.
     #[arg(long, value_enum, value_name = "FORMAT")]
     pub format: Vec<ScanFormat>,
-    /// Write the preceding `--format` to this file (atomically) instead of standard output.
+    /// Write the preceding `--format` to this file (atomically) instead of standard output
+    /// (`-` is standard output).
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Vec<PathBuf>,
     /// Where `--format` and `--output` stood on the command line (set by the parser).
