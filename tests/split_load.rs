@@ -524,3 +524,59 @@ fn a_large_file_read_in_pieces_is_the_same_file() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// [`agree`] for the `List` of the test below, read in pieces: 293 objects and 8 items
+/// warned about.
+fn odd_items_agree(name: &str, text: &str) {
+    assert!(agree(name, text));
+    let (out, _) = load(name, text, true);
+    assert!(out.pieces > 1);
+    let w1002 = out.diagnostics.iter().filter(|d| d.code == "W1002").count();
+    assert_eq!((out.objects.len(), w1002), (293, 8));
+}
+
+/// Items that are not Kubernetes objects (no `kind`, a `kind` that is not a string, an
+/// `apiVersion` that is a number, a scalar item) in a `List` read in pieces: the pieces
+/// tell each item while they read it, and the objects and `W1002` warnings are those of
+/// the sequential read.
+#[test]
+fn items_that_are_not_objects_in_pieces_equal_the_sequential_read() {
+    // items 10, 120 and 250 without a kind, 60 and 200 with a list for one, 150 and 290
+    // with a number for an apiVersion, and a number before the first
+    let mut t = json_list(300);
+    let item =
+        |i: usize| format!(r#""apiVersion": "v1", "kind": "Pod", "metadata": {{"name": "p-{i}""#);
+    for (i, to) in [
+        (10, r#""apiVersion": "v1", "metadata""#),
+        (120, r#""apiVersion": "v1", "metadata""#),
+        (250, r#""apiVersion": "v1", "metadata""#),
+        (60, r#""apiVersion": "v1", "kind": ["Pod"], "metadata""#),
+        (200, r#""apiVersion": "v1", "kind": ["Pod"], "metadata""#),
+        (150, r#""apiVersion": 1, "kind": "Pod", "metadata""#),
+        (290, r#""apiVersion": 1, "kind": "Pod", "metadata""#),
+    ] {
+        let from = item(i);
+        assert!(t.contains(&from), "{from}");
+        t = t.replace(&from, &format!(r#"{to}: {{"name": "p-{i}""#));
+    }
+    t = t.replacen("[\n{", "[\n7,\n{", 1);
+    odd_items_agree("odd.json", &t);
+    let mut y = yaml_list(300);
+    let item =
+        |i: usize| format!("- apiVersion: v1\n  kind: ConfigMap\n  metadata:\n    name: cm-{i}\n");
+    for (i, to) in [
+        (10, "- apiVersion: v1\n"),
+        (120, "- apiVersion: v1\n"),
+        (250, "- apiVersion: v1\n"),
+        (60, "- apiVersion: v1\n  kind: [ConfigMap]\n"),
+        (200, "- apiVersion: v1\n  kind: [ConfigMap]\n"),
+        (150, "- apiVersion: 1\n  kind: ConfigMap\n"),
+        (290, "- apiVersion: 1\n  kind: ConfigMap\n"),
+    ] {
+        let from = item(i);
+        assert!(y.contains(&from), "{from}");
+        y = y.replace(&from, &format!("{to}  metadata:\n    name: cm-{i}\n"));
+    }
+    y = y.replacen("items:\n", "items:\n- just a string\n", 1);
+    odd_items_agree("odd.yaml", &y);
+}

@@ -571,6 +571,7 @@ fn read(
         diagnostics: r.diagnostics,
         aliases: 0,
         pieces: 0,
+        objects: None,
     }
 }
 

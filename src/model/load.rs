@@ -175,6 +175,10 @@ pub(crate) struct Parsed {
     pub pieces: usize,
     /// Nodes copied to expand YAML aliases.
     pub aliases: usize,
+    /// For a `List` read in pieces (one document): whether each of its items is a
+    /// Kubernetes object ([`is_object`]), told by the piece's reader while the item was
+    /// still in the processor's caches; `None` when the items are to be looked at.
+    pub objects: Option<Vec<bool>>,
 }
 
 fn is_json_text(name: &str, text: &str) -> bool {
@@ -247,13 +251,14 @@ impl Loader {
             ..LoadOutput::default()
         };
         let mut skipped: BTreeMap<SkipReason, usize> = BTreeMap::new();
+        let mut known = parsed.objects;
         for doc in parsed.docs {
             out.stats.documents += 1;
             match doc {
                 Err(reason) => *skipped.entry(reason).or_default() += 1,
                 Ok(doc) => {
                     let id = DocId::try_from(out.docs.len()).unwrap_or(DocId::MAX);
-                    let found = find_objects(&doc, id, &mut out.diagnostics, warn);
+                    let found = find_objects(&doc, id, known.take(), &mut out.diagnostics, warn);
                     match found {
                         Ok(objs) => {
                             out.stats.objects += objs.len();
@@ -706,11 +711,19 @@ fn read_unit(r: &Renderer, unit: &Unit) -> Input {
 /// The number of items from which a `List`'s items are looked at in parallel.
 const PARALLEL_ITEMS: usize = 4096;
 
-/// The objects of a parsed document: the root object, or the items of a `List`.
+/// Whether `item` (an item of a `List`) is a Kubernetes object: a string `apiVersion`
+/// and `kind`.
+pub(crate) fn is_object(doc: &Document, item: NodeId) -> bool {
+    doc.str_at(item, &["apiVersion"]).is_some() && doc.str_at(item, &["kind"]).is_some()
+}
+
+/// The objects of a parsed document: the root object, or the items of a `List`, which
+/// `known` tells (one [`is_object`] for each item, from the reader) when given.
 /// `Err` gives the reason the document is skipped.
 fn find_objects(
     doc: &Document,
     id: DocId,
+    known: Option<Vec<bool>>,
     diags: &mut Vec<Diagnostic>,
     warn: bool,
 ) -> Result<Vec<ObjectRef>, SkipReason> {
@@ -774,15 +787,15 @@ fn find_objects(
         }]);
     }
     let items = items.map_or(&[][..], |i| doc.seq(i));
-    let is_object = |&item: &NodeId| {
-        doc.str_at(item, &["apiVersion"]).is_some() && doc.str_at(item, &["kind"]).is_some()
-    };
+    let is_object = |&item: &NodeId| is_object(doc, item);
     // a large list's items are told in parallel: each is read for the first time since it
     // was parsed, out of the processor's caches
-    let oks: Vec<bool> = if items.len() >= PARALLEL_ITEMS {
-        items.par_iter().with_min_len(1024).map(is_object).collect()
-    } else {
-        items.iter().map(is_object).collect()
+    let oks: Vec<bool> = match known {
+        Some(oks) if oks.len() == items.len() => oks,
+        _ if items.len() >= PARALLEL_ITEMS => {
+            items.par_iter().with_min_len(1024).map(is_object).collect()
+        }
+        _ => items.iter().map(is_object).collect(),
     };
     let mut objs = Vec::with_capacity(items.len());
     for (&item, ok) in items.iter().zip(oks) {

@@ -132,18 +132,31 @@ fn read_layout(
         diagnostics: Vec::new(),
         items: Vec::new(),
         span: None,
+        objects: Vec::new(),
     };
     in_batches(
         &layout.pieces,
         threads,
         |r| {
-            if json {
+            let p = if json {
                 super::json::parse_items(shared, r.clone(), file, &piece_limits)
             } else {
                 super::yaml::parse_piece(shared, r.clone(), file, &piece_limits)
-            }
+            };
+            // the items told objects or not here, where the piece was just read: found
+            // again among a million items in the joined document, each costs a few misses
+            // of the processor's caches
+            let objects = match p.docs.first() {
+                Some(Ok(piece)) => piece
+                    .seq(piece.root)
+                    .iter()
+                    .map(|&i| super::load::is_object(piece, i))
+                    .collect(),
+                _ => Vec::new(),
+            };
+            (p, objects)
         },
-        |p| join.push(p, json),
+        |(p, objects)| join.push(p, objects, json),
     )?;
     join.finish(items_node, layout.pieces.len())
 }
@@ -165,7 +178,7 @@ fn parse_stream(
     let mut piece_limits = *limits;
     piece_limits.max_alias_nodes = limits.max_alias_nodes / pieces.len();
     let mut out = Parsed::default();
-    in_batches(
+    in_batches::<Parsed>(
         &pieces,
         threads,
         |r| piece_of_stream(shared, r, file, &piece_limits),
@@ -247,17 +260,17 @@ pub(crate) fn stream_pieces(text: &str, piece: usize) -> Vec<Range<usize>> {
 /// `take` in order. While one batch's results are handed over (a copy on one core), the
 /// next batch is parsed (on the other cores, and on that one when it is done), so at most
 /// two batches of results exist at once. Stops at the first `None` from `take`.
-fn in_batches(
+fn in_batches<T: Send>(
     pieces: &[Range<usize>],
     threads: usize,
-    parse: impl Fn(&Range<usize>) -> Parsed + Sync,
-    mut take: impl FnMut(Parsed) -> Option<()> + Send,
+    parse: impl Fn(&Range<usize>) -> T + Sync,
+    mut take: impl FnMut(T) -> Option<()> + Send,
 ) -> Option<()> {
-    let mut ready: Vec<Parsed> = Vec::new();
+    let mut ready: Vec<T> = Vec::new();
     for batch in pieces.chunks(2 * threads) {
         let done = std::mem::take(&mut ready);
         let (parsed, taken) = rayon::join(
-            || batch.par_iter().map(&parse).collect::<Vec<Parsed>>(),
+            || batch.par_iter().map(&parse).collect::<Vec<T>>(),
             || done.into_iter().try_for_each(&mut take),
         );
         taken?;
@@ -284,11 +297,14 @@ struct Join {
     items: Vec<NodeId>,
     /// From the start of the first piece's sequence to the end of the last (YAML).
     span: Option<(u32, u32)>,
+    /// Whether each item is a Kubernetes object, as the pieces told.
+    objects: Vec<bool>,
 }
 
 impl Join {
-    /// Appends the next piece; `None` when it cannot be joined.
-    fn push(&mut self, p: Parsed, json: bool) -> Option<()> {
+    /// Appends the next piece, with whether each of its items is an object; `None` when
+    /// it cannot be joined.
+    fn push(&mut self, p: Parsed, objects: Vec<bool>, json: bool) -> Option<()> {
         if !clean(&p, true) {
             return None;
         }
@@ -296,12 +312,13 @@ impl Join {
         let piece = p.docs.into_iter().next()?.ok()?;
         // a piece's root is the sequence of its items
         let base = u32::try_from(self.doc.nodes.len()).ok()?;
-        self.items.extend(
-            piece
-                .seq(piece.root)
-                .iter()
-                .map(|&i| i.saturating_add(base)),
-        );
+        let items = piece.seq(piece.root);
+        if objects.len() != items.len() {
+            return None;
+        }
+        self.objects.extend(objects);
+        self.items
+            .extend(items.iter().map(|&i| i.saturating_add(base)));
         if !json {
             let r = piece.raw(piece.root)?;
             self.span = Some(self.span.map_or((r.start, r.end), |(s, _)| (s, r.end)));
@@ -332,6 +349,7 @@ impl Join {
             diagnostics: self.diagnostics,
             aliases: 0,
             pieces,
+            objects: Some(self.objects),
         })
     }
 }

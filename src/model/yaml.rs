@@ -813,6 +813,7 @@ fn parse_pass(
     let parsed = Parsed {
         docs,
         pieces: 0,
+        objects: None,
         aliases: read.budget.saturating_sub(ctx.alias_budget),
         diagnostics: ctx.diagnostics,
     };
