@@ -226,11 +226,11 @@ fn run_tasks(
     let parts: Vec<Vec<(usize, Part)>> = tasks
         .par_iter()
         .with_max_len(1)
-        .map(|task| match task {
+        .map_init(Env::default, |env, task| match task {
             Task::Range(slices) => slices
                 .iter()
                 .map(|(g, group, chunk)| {
-                    let part = run_chunk(ctx, program, group, chunk, sources, texts, &runs);
+                    let part = run_chunk(ctx, program, group, chunk, sources, texts, &runs, env);
                     (*g, part)
                 })
                 .collect(),
@@ -246,7 +246,9 @@ fn run_tasks(
     parts.into_iter().map(|(_, p)| p).collect()
 }
 
-/// Runs the rules of a scan group that `runs` accepts on a chunk of its objects.
+/// Runs the rules of a scan group that `runs` accepts on a chunk of its objects, in `env`
+/// (made as new: [`Env::recycle`]).
+#[allow(clippy::too_many_arguments)]
 fn run_chunk(
     ctx: &Ctx<'_>,
     program: &Program,
@@ -255,13 +257,14 @@ fn run_chunk(
     sources: &SourceMap,
     texts: &Texts,
     runs: &dyn Fn(usize) -> bool,
+    env: &mut Env,
 ) -> Part {
     let mut found = Vec::new();
     let mut limits = Vec::new();
     let mut times = Vec::with_capacity(group.rules.len());
     // one environment for all the rules: `run_root` resets its state for every object,
     // and the memo of parsed images serves every rule
-    let mut env = Env::default();
+    env.recycle();
     // the words of the rules' prefilters each object's text has, found when a rule first
     // needs them
     let mut words: Vec<u64> = Vec::new();
@@ -283,7 +286,7 @@ fn run_chunk(
                 program,
                 r,
                 Some(*id),
-                &mut env,
+                env,
                 sources,
                 &mut found,
                 &mut limits,

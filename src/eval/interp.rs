@@ -235,6 +235,46 @@ impl Env {
         }
     }
 
+    /// Makes this environment what [`Env::default`] makes, keeping the room its lists and
+    /// tables have grown: a task runs the chunks of many scan groups, each in an
+    /// environment of its own, and a fresh one grew its tables of answers again (at 20k
+    /// objects, 5,854 times).
+    pub fn recycle(&mut self) {
+        // every field named, so that a new one is not forgotten here
+        let Env {
+            vars,
+            witnesses,
+            steps,
+            exhausted,
+            extra_steps,
+            per_row,
+            row_hits,
+            image_memo,
+            image_next,
+            message,
+            unfixable,
+            cond_memo,
+            cond_vars,
+            memo,
+            shared,
+        } = self;
+        vars.clear();
+        witnesses.clear();
+        *steps = 0;
+        *exhausted = false;
+        *extra_steps = 0;
+        *per_row = false;
+        row_hits.clear();
+        image_memo.clear();
+        *image_next = 0;
+        message.clear();
+        unfixable.clear();
+        cond_memo.clear();
+        cond_vars.clear();
+        memo.clear();
+        shared.clear();
+    }
+
     /// Makes this environment ready for a rule with `n` variables, keeping its buffers and
     /// its memo of parsed images.
     pub fn reset(&mut self, n: usize) {
