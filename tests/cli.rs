@@ -467,12 +467,13 @@ fn webhook_write_message_names_the_resource_names() {
 /// `-o -` is standard output, as `-` is standard input: no file named `-` is written.
 #[test]
 fn a_dash_output_is_standard_output() {
-    use std::io::Write as _;
     let dir = std::env::temp_dir().join(format!("kanon-dash-out-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let mut child = kanon()
-        .current_dir(&dir)
-        .args([
+    let mut command = kanon();
+    command.current_dir(&dir);
+    let (code, out, err) = common::run_stdin_with(
+        command,
+        &[
             "scan",
             "-",
             "--format",
@@ -481,26 +482,11 @@ fn a_dash_output_is_standard_output() {
             "-",
             "--fail-on",
             "never",
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(PRIVILEGED.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+        ],
+        PRIVILEGED,
     );
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(code, 0, "{err}");
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert!(
         report["findings"]
             .as_array()

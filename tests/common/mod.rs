@@ -49,7 +49,12 @@ pub fn kanon() -> Command {
 /// Runs `kanon ARGS` with `input` on standard input: exit code (-1 when killed), stdout
 /// and stderr.
 pub fn run_stdin(args: &[&str], input: &str) -> (i32, String, String) {
-    let mut child = kanon()
+    run_stdin_with(kanon(), args, input)
+}
+
+/// [`run_stdin`] of a `kanon` command set up by the caller (another working directory).
+pub fn run_stdin_with(mut command: Command, args: &[&str], input: &str) -> (i32, String, String) {
+    let mut child = command
         .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
