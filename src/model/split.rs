@@ -178,7 +178,7 @@ fn parse_stream(
     let mut piece_limits = *limits;
     piece_limits.max_alias_nodes = limits.max_alias_nodes / pieces.len();
     let mut out = Parsed::default();
-    in_batches::<Parsed>(
+    in_batches(
         &pieces,
         threads,
         |r| piece_of_stream(shared, r, file, &piece_limits),
