@@ -432,6 +432,51 @@ fn the_shortest_path_is_reported_and_ties_are_broken_by_input_order() {
     );
 }
 
+/// Two cases that derive the same tuple in one round: the derivation kept is the one with
+/// the smallest key (here the step's object, the one first in the input), whichever case
+/// found it first, in both evaluators.
+const TIE: &str = r#"
+relation linked(a, b) {
+  case {
+    for a in serviceaccounts, b in serviceaccounts
+    where a.name == "sa-x" and b.name == "sa-y"
+    step at a "first case, at `{a.name}`"
+  }
+  case {
+    for a in serviceaccounts, b in serviceaccounts
+    where a.name == "sa-x" and b.name == "sa-y"
+    step at b "second case, at `{b.name}`"
+  }
+}
+
+rule TIE-001 linked {
+  severity low
+  for a in serviceaccounts, b in linked(a)
+  report at a "`{a.name}` is linked to `{b.name}`"
+}
+"#;
+
+#[test]
+fn of_two_cases_deriving_a_tuple_in_one_round_the_smallest_key_wins() {
+    let sa = |name: &str| {
+        format!("apiVersion: v1\nkind: ServiceAccount\nmetadata: {{name: {name}, namespace: a}}\n")
+    };
+    for (first, second, step) in [
+        ("sa-x", "sa-y", "first case, at `sa-x`"),
+        ("sa-y", "sa-x", "second case, at `sa-y`"),
+    ] {
+        let yaml = format!("{}---\n{}", sa(first), sa(second));
+        let (exec, naive) = both_with(Some(TIE), &yaml);
+        assert_eq!(exec, naive);
+        assert_eq!(exec.len(), 1, "{exec:#?}");
+        assert_eq!(
+            steps(&exec[0]),
+            vec![step.to_string()],
+            "{first} then {second}"
+        );
+    }
+}
+
 #[test]
 fn a_relation_read_from_a_first_binding_is_source_restricted() {
     let mut fs = RuleFs::default();

@@ -286,8 +286,10 @@ fn order_key(f: &Facts, i: u32) -> (u32, ObjId) {
 struct Derivation {
     rel: usize,
     tuple: Box<[ObjId]>,
-    step: Option<StepEvidence>,
-    premises: Vec<(usize, u32)>,
+    /// Shared as the fact will keep it (a derivation is a third smaller than with the step
+    /// in place: fewer fresh pages at 1M objects).
+    step: Option<Arc<StepEvidence>>,
+    premises: Box<[(usize, u32)]>,
     /// What `merge` chooses the derivation of a tuple by (the smallest wins).
     key: Key,
 }
@@ -302,9 +304,16 @@ type Key = (u32, Vec<ObjId>, Option<ObjId>, Option<(u32, u32, u32)>);
 /// made.
 #[derive(Default)]
 struct Found {
-    list: Vec<Derivation>,
+    /// The derivations, in order, in the lists they were made in: the chunks of a case's
+    /// first binding are run apart and their lists kept as they are, not copied into one
+    /// (at 1M objects a round's derivations were tens of MB, and each copy of them was
+    /// fresh memory for the kernel to fault in and zero).
+    list: Vec<Vec<Derivation>>,
     /// By tuple (a run derives tuples of one relation).
     best: HashMap<Box<[ObjId]>, Key, FastHash>,
+    /// The same for tuples of one or two columns, by the tuple packed in a word
+    /// ([`packed`]): no boxed copy of the tuple made for the table.
+    best_packed: HashMap<u64, Key, FastHash>,
 }
 
 /// Computes every relation of the program, stratum by stratum, in the context's mode.
@@ -383,7 +392,7 @@ pub fn compute(ctx: &mut Ctx<'_>, program: &Program) {
                 }
             }
             let shared: &Ctx<'_> = ctx;
-            let lists: Vec<Vec<Derivation>> = runs
+            let lists: Vec<Vec<Vec<Derivation>>> = runs
                 .par_iter()
                 .with_max_len(1)
                 .map(|&(r, case, delta)| {
@@ -404,6 +413,7 @@ pub fn compute(ctx: &mut Ctx<'_>, program: &Program) {
                 stats.truncated = found
                     .list
                     .iter()
+                    .flatten()
                     .any(|d| rels.find(d.rel, &d.tuple, ctx.mode).is_none());
                 break;
             }
@@ -432,39 +442,42 @@ pub fn compute(ctx: &mut Ctx<'_>, program: &Program) {
 }
 
 /// Adds the new tuples of a round, each with its smallest derivation; returns how many.
-fn merge(rels: &mut Relations, found: Vec<Derivation>, round: u32, mode: Mode) -> usize {
-    use std::collections::hash_map::Entry;
+fn merge(rels: &mut Relations, found: Vec<Vec<Derivation>>, round: u32, mode: Mode) -> usize {
     type Slot<'a> = (usize, &'a [ObjId]);
-    // the best derivation of each new tuple: its key and where it is in `found` (the
-    // tuples are borrowed, not copied; an entry is a third of a derivation's size)
-    let mut best: HashMap<Slot<'_>, (&Key, usize), FastHash> = HashMap::default();
-    for (i, d) in found.iter().enumerate() {
-        if rels.find(d.rel, &d.tuple, mode).is_some() {
-            continue;
-        }
-        let key = &d.key;
-        match best.entry((d.rel, &d.tuple)) {
-            Entry::Occupied(mut o) => {
-                if key < o.get().0 {
-                    o.insert((key, i));
-                }
+    // where a derivation is in `found`: its list and its place in it, in the order found
+    type At = (u32, u32);
+    // the derivations of new tuples (the tuples and keys borrowed, not copied), sorted by
+    // relation and tuple, then key, then the order found: the first of each tuple is the
+    // one kept (the smallest key, the first of equal ones). One sort instead of a table
+    // of the best so far and a sort of its entries: at 1M objects a round of 168,000
+    // tuples made a table of that many entries, each probe a miss of the caches
+    let mut new: Vec<(Slot<'_>, &Key, At)> = Vec::new();
+    for (l, list) in found.iter().enumerate() {
+        for (i, d) in list.iter().enumerate() {
+            if rels.find(d.rel, &d.tuple, mode).is_some() {
+                continue;
             }
-            Entry::Vacant(v) => {
-                v.insert((key, i));
-            }
+            let (Ok(l), Ok(i)) = (u32::try_from(l), u32::try_from(i)) else {
+                continue;
+            };
+            new.push(((d.rel, &d.tuple), &d.key, (l, i)));
         }
     }
+    new.sort_unstable();
+    new.dedup_by(|later, first| later.0 == first.0);
     // the new facts in the order of their relation and tuple (each is there once)
-    let mut new: Vec<(Slot<'_>, u32, usize)> = best
+    let order: Vec<(u32, At)> = new.into_iter().map(|(_, key, i)| (key.0, i)).collect();
+    let mut found: Vec<Vec<Option<Derivation>>> = found
         .into_iter()
-        .map(|(slot, (key, i))| (slot, key.0, i))
+        .map(|list| list.into_iter().map(Some).collect())
         .collect();
-    new.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-    let order: Vec<(u32, usize)> = new.into_iter().map(|(_, len, i)| (len, i)).collect();
-    let mut found: Vec<Option<Derivation>> = found.into_iter().map(Some).collect();
     let n = order.len();
-    for (len, i) in order {
-        let Some(d) = found.get_mut(i).and_then(Option::take) else {
+    for (len, (l, i)) in order {
+        let Some(d) = found
+            .get_mut(l as usize)
+            .and_then(|list| list.get_mut(i as usize))
+            .and_then(Option::take)
+        else {
             continue;
         };
         rels.insert(
@@ -473,8 +486,8 @@ fn merge(rels: &mut Relations, found: Vec<Derivation>, round: u32, mode: Mode) -
                 tuple: d.tuple,
                 height: round,
                 len,
-                step: d.step.map(Arc::new),
-                premises: d.premises.into_boxed_slice(),
+                step: d.step,
+                premises: d.premises,
             },
         );
     }
@@ -794,15 +807,20 @@ impl Run<'_, '_> {
             return;
         }
         let vars = env.vars.len();
-        out.list.extend(in_chunks(items, |chunk| {
-            let mut env = Env::new(vars);
-            let mut premises = Vec::new();
-            let mut found = Found::default();
-            for item in chunk {
-                row(item, &mut env, &mut premises, &mut found);
-            }
-            found.list
-        }));
+        let lists: Vec<Vec<Vec<Derivation>>> = items
+            .par_chunks(CHUNK)
+            .with_max_len(1)
+            .map(|chunk| {
+                let mut env = Env::new(vars);
+                let mut premises = Vec::new();
+                let mut found = Found::default();
+                for item in chunk {
+                    row(item, &mut env, &mut premises, &mut found);
+                }
+                found.list
+            })
+            .collect();
+        out.list.extend(lists.into_iter().flatten());
     }
 
     /// Whether the conjuncts checked at binding `depth` hold (a step-limit hit: no).
@@ -905,11 +923,18 @@ impl Run<'_, '_> {
             place.and_then(|(o, _)| o),
             place.and_then(|(_, s)| s).map(|s| (s.file, s.start, s.end)),
         );
-        match out.best.get_mut(tuple) {
+        let best = match packed(tuple) {
+            Some(word) => out.best_packed.get_mut(&word),
+            None => out.best.get_mut(tuple),
+        };
+        match best {
             Some(best) if *best <= key => return,
             Some(best) => *best = key.clone(),
             None => {
-                out.best.insert(tuple.into(), key.clone());
+                match packed(tuple) {
+                    Some(word) => out.best_packed.insert(word, key.clone()),
+                    None => out.best.insert(tuple.into(), key.clone()),
+                };
             }
         }
         let tuple: Box<[ObjId]> = tuple.into();
@@ -942,14 +967,19 @@ impl Run<'_, '_> {
                         source: None,
                     }
                 }
-            });
-        out.list.push(Derivation {
+            })
+            .map(Arc::new);
+        let d = Derivation {
             rel: self.rel,
             tuple,
             step,
-            premises: premises.to_vec(),
+            premises: premises.into(),
             key,
-        });
+        };
+        match out.list.last_mut() {
+            Some(last) => last.push(d),
+            None => out.list.push(vec![d]),
+        }
     }
 }
 
