@@ -443,7 +443,10 @@ pub fn compute(ctx: &mut Ctx<'_>, program: &Program) {
 
 /// Adds the new tuples of a round, each with its smallest derivation; returns how many.
 fn merge(rels: &mut Relations, found: Vec<Vec<Derivation>>, round: u32, mode: Mode) -> usize {
-    type Slot<'a> = (usize, &'a [ObjId]);
+    // a derivation's relation, its tuple packed in a word when it has one or two columns
+    // (in the order of the tuples: a relation's tuples all have its arity) else 0, then
+    // the tuple itself: most comparisons end at the word, without reading the tuple
+    type Slot<'a> = (usize, u64, &'a [ObjId]);
     // where a derivation is in `found`: its list and its place in it, in the order found
     type At = (u32, u32);
     // the derivations of new tuples (the tuples and keys borrowed, not copied), sorted by
@@ -460,13 +463,30 @@ fn merge(rels: &mut Relations, found: Vec<Vec<Derivation>>, round: u32, mode: Mo
             let (Ok(l), Ok(i)) = (u32::try_from(l), u32::try_from(i)) else {
                 continue;
             };
-            new.push(((d.rel, &d.tuple), &d.key, (l, i)));
+            let word = packed(&d.tuple).unwrap_or(0);
+            new.push(((d.rel, word, &d.tuple), &d.key, (l, i)));
         }
     }
     new.sort_unstable();
     new.dedup_by(|later, first| later.0 == first.0);
     // the new facts in the order of their relation and tuple (each is there once)
-    let order: Vec<(u32, At)> = new.into_iter().map(|(_, key, i)| (key.0, i)).collect();
+    let mut order: Vec<(u32, At)> = Vec::with_capacity(new.len());
+    let mut counts = vec![0usize; rels.rels.len()];
+    for ((rel, _, _), key, i) in new {
+        order.push((key.0, i));
+        if let Some(c) = counts.get_mut(rel) {
+            *c += 1;
+        }
+    }
+    // the tables grow once per round, not by doubling as the facts come
+    for ((f, &c), &arity) in rels.rels.iter_mut().zip(&counts).zip(&rels.arity) {
+        if c > 0 {
+            f.facts.reserve(c);
+            if arity <= 2 {
+                f.by_pair.reserve(c);
+            }
+        }
+    }
     let mut found: Vec<Vec<Option<Derivation>>> = found
         .into_iter()
         .map(|list| list.into_iter().map(Some).collect())
