@@ -873,13 +873,10 @@ impl Run<'_, '_> {
     /// Whether the conjuncts checked at binding `depth` hold (a step-limit hit: no).
     fn holds(&self, depth: usize, env: &mut Env) -> bool {
         let ctx = self.ctx;
-        if depth == 0 {
+        if depth == 0 && (self.only.is_some() || self.starts.is_some()) {
             let first = self.case.bindings.first().and_then(|b| env.vars.get(b.var));
-            for set in [self.only, self.starts.as_ref()].into_iter().flatten() {
-                match first {
-                    Some(Val::Obj(o)) if set.contains(o) => {}
-                    _ => return false,
-                }
+            if !matches!(first, Some(Val::Obj(o)) if self.admits(*o)) {
+                return false;
             }
         }
         for f in self.filters.get(depth).map_or(&[][..], Vec::as_slice) {
