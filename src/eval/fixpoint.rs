@@ -870,15 +870,10 @@ impl Run<'_, '_> {
             && self.only.is_none_or(|s| s.contains(&o))
     }
 
-    /// Whether the conjuncts checked at binding `depth` hold (a step-limit hit: no).
+    /// Whether the conjuncts checked at binding `depth` hold (a step-limit hit: no). The
+    /// first binding's values are those [`Run::admits`] took, chosen in `rows`.
     fn holds(&self, depth: usize, env: &mut Env) -> bool {
         let ctx = self.ctx;
-        if depth == 0 && (self.only.is_some() || self.starts.is_some()) {
-            let first = self.case.bindings.first().and_then(|b| env.vars.get(b.var));
-            if !matches!(first, Some(Val::Obj(o)) if self.admits(*o)) {
-                return false;
-            }
-        }
         for f in self.filters.get(depth).map_or(&[][..], Vec::as_slice) {
             if !ctx.test(f, env) || env.exhausted {
                 env.exhausted = false;
@@ -934,7 +929,9 @@ impl Run<'_, '_> {
 
     fn emit(&self, env: &mut Env, premises: &[(usize, u32)], out: &mut Found) {
         let ctx = self.ctx;
-        if self.case.bindings.is_empty() && !self.holds(0, env) {
+        // a case without bindings has no first value the rules or the last round start from
+        let restricted = self.only.is_some() || self.starts.is_some();
+        if self.case.bindings.is_empty() && (restricted || !self.holds(0, env)) {
             return;
         }
         let (mut small, mut large) = ([0; 4], Vec::new());
