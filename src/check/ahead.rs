@@ -11,9 +11,10 @@
 //!
 //! Beside the parse, the bundled schema is decoded on another thread, since the checker
 //! needs it next. Then the regular expressions of the `matches "..."` in the files' texts
-//! are built on rayon's pool while the checker loads the files, collects the declarations
-//! and checks the relations on its own thread (building them is a third of what is left
-//! of compiling the bundled ruleset), into a cache that [`regex`] takes them from. The
+//! are checked on rayon's pool while the checker loads the files, collects the declarations
+//! and checks the relations on its own thread, into a cache that [`regex`] takes them from
+//! (a check builds a pattern's forward automaton; the whole build waits for the pattern's
+//! first match, see [`super::matcher`]). The
 //! cache is keyed by the exact pattern and filled by the one builder the checker uses, so
 //! a hit is the regex the checker would have built; a miss (a pattern the look does not
 //! find) builds it then, and a build under way is waited for. The checker also takes a
@@ -21,6 +22,7 @@
 //! every call.
 
 use super::fs::{RuleFile, RuleFs};
+use super::matcher::Matcher;
 use crate::diag::{Diagnostic, FileId};
 use crate::syntax::ast;
 use rayon::prelude::*;
@@ -29,7 +31,7 @@ use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 /// A pattern's regular expression, built once by whichever thread gets to it first (a
 /// build started ahead, or the checker); a second thread waits for it.
-type Slot = Arc<OnceLock<Result<Arc<regex::Regex>, regex::Error>>>;
+type Slot = Arc<OnceLock<Result<Arc<Matcher>, regex::Error>>>;
 
 /// Regular expressions built ahead or by the checker, by pattern; emptied when a compile
 /// starts, so it holds about one ruleset's patterns.
@@ -49,16 +51,14 @@ fn slot(pattern: &str) -> Slot {
 
 /// Compiles a `matches` pattern as the checker does, once per compile: a pattern built
 /// ahead, or already for another use (a `def` is checked at every call), is shared.
-pub(crate) fn regex(pattern: &str) -> Result<Arc<regex::Regex>, regex::Error> {
+pub(crate) fn regex(pattern: &str) -> Result<Arc<Matcher>, regex::Error> {
     slot(pattern)
         .get_or_init(|| build(pattern).map(Arc::new))
         .clone()
 }
 
-fn build(pattern: &str) -> Result<regex::Regex, regex::Error> {
-    regex::RegexBuilder::new(pattern)
-        .size_limit(crate::limits::Limits::default().max_regex_bytes)
-        .build()
+fn build(pattern: &str) -> Result<Matcher, regex::Error> {
+    Matcher::new(pattern, crate::limits::Limits::default().max_regex_bytes)
 }
 
 /// Starts building the patterns of the `matches "..."` in `texts` on rayon's pool, one

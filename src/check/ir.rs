@@ -372,9 +372,9 @@ impl CmpOp {
     }
 }
 
-/// A compiled regular expression (linear time), compared by its pattern.
+/// A checked regular expression (linear time), compared by its pattern.
 #[derive(Clone, Debug)]
-pub struct Pattern(pub Arc<regex::Regex>);
+pub struct Pattern(pub Arc<super::matcher::Matcher>);
 
 impl PartialEq for Pattern {
     fn eq(&self, other: &Pattern) -> bool {

@@ -8,6 +8,7 @@ mod ahead;
 mod expr;
 mod fix;
 pub mod fs;
+pub mod matcher;
 pub mod table_store;
 
 pub(crate) use ahead::regex;
