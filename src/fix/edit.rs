@@ -282,7 +282,59 @@ pub fn preview(
     doc: &Document,
     op: &EditOp,
 ) -> Result<(std::ops::Range<usize>, String), EditError> {
-    let changes = Editor::new(text, doc).op(op)?;
+    preview_styled(text, doc, Writing::of(text, doc), op)
+}
+
+/// How a document is written, as edits of it follow it: JSON or YAML, the line break, the
+/// indentation step of nested mappings and of block sequences. Found by a walk of every
+/// node of the document, so found once for the fixes of one document ([`Writing::of`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Writing {
+    eol: &'static str,
+    json: bool,
+    step: usize,
+    seq_indent: usize,
+}
+
+impl Writing {
+    /// How `doc` is written, read from `text` (the whole file).
+    pub fn of(text: &str, doc: &Document) -> Writing {
+        let eol = match text.find('\n') {
+            Some(i) if i > 0 && text.as_bytes().get(i - 1) == Some(&b'\r') => "\r\n",
+            _ => "\n",
+        };
+        let mut e = Editor {
+            text,
+            doc,
+            eol,
+            json: false,
+            step: 2,
+            seq_indent: 2,
+            duplicates: &[],
+        };
+        e.json = e.is_flow(doc.root)
+            && text
+                .trim_start_matches(['\u{feff}', ' ', '\t', '\r', '\n'])
+                .starts_with('{');
+        let (step, seq) = e.detect_indent();
+        let step = step.unwrap_or(2);
+        Writing {
+            eol,
+            json: e.json,
+            step,
+            seq_indent: seq.unwrap_or(step),
+        }
+    }
+}
+
+/// [`preview`] of a document whose [`Writing`] is known.
+pub fn preview_styled(
+    text: &str,
+    doc: &Document,
+    style: Writing,
+    op: &EditOp,
+) -> Result<(std::ops::Range<usize>, String), EditError> {
+    let changes = Editor::styled(text, doc, style).op(op)?;
     let lo = changes.iter().map(|c| c.start).min().unwrap_or(0);
     let hi = changes.iter().map(|c| c.end).max().unwrap_or(0);
     let region = text.get(lo..hi).unwrap_or_default();
@@ -650,27 +702,19 @@ struct Editor<'a> {
 
 impl<'a> Editor<'a> {
     fn new(text: &'a str, doc: &'a Document) -> Editor<'a> {
-        let eol = match text.find('\n') {
-            Some(i) if i > 0 && text.as_bytes().get(i - 1) == Some(&b'\r') => "\r\n",
-            _ => "\n",
-        };
-        let mut e = Editor {
+        Editor::styled(text, doc, Writing::of(text, doc))
+    }
+
+    fn styled(text: &'a str, doc: &'a Document, style: Writing) -> Editor<'a> {
+        Editor {
             text,
             doc,
-            eol,
-            json: false,
-            step: 2,
-            seq_indent: 2,
+            eol: style.eol,
+            json: style.json,
+            step: style.step,
+            seq_indent: style.seq_indent,
             duplicates: &[],
-        };
-        e.json = e.is_flow(doc.root)
-            && text
-                .trim_start_matches(['\u{feff}', ' ', '\t', '\r', '\n'])
-                .starts_with('{');
-        let (step, seq) = e.detect_indent();
-        e.step = step.unwrap_or(2);
-        e.seq_indent = seq.unwrap_or(e.step);
-        e
+        }
     }
 
     fn sl(&self, a: usize, b: usize) -> &'a str {
