@@ -1081,19 +1081,58 @@ impl<'g> Ctx<'g> {
             return None;
         }
         let sb = const_scalar(c)?;
-        // as `Ctx::attr` reads them: of a graph object only
-        let o = match env.vars.get(*v) {
-            Some(Val::Obj(o)) => self.graph.object(*o),
-            _ => None,
-        };
-        let text = o.and_then(|o| match at {
-            Attr::Kind => Some(&*o.kind),
-            Attr::Name => Some(&*o.name),
-            _ => o.namespace.as_deref(),
-        });
+        let text = self.attr_text(env.vars.get(*v), *at);
         let holds = compare_scalars(op, text.map_or(Scalar::Null, Scalar::Str), sb)?;
         env.steps += 3;
         Some(holds)
+    }
+
+    /// `o.kind`, `o.name` or `o.namespace` of a graph object, or `c.containerType` of a
+    /// container, as [`Ctx::attr`] reads them from the value of a variable, where they are
+    /// (`None` for null).
+    fn attr_text(&self, base: Option<&Val>, at: Attr) -> Option<&'g str> {
+        let g = self.graph;
+        match (base?, at) {
+            (Val::Obj(o), Attr::Kind) => Some(&*g.object(*o)?.kind),
+            (Val::Obj(o), Attr::Name) => Some(&*g.object(*o)?.name),
+            (Val::Obj(o), Attr::Namespace) => g.object(*o)?.namespace.as_deref(),
+            (Val::Container(o, i), Attr::ContainerType) => {
+                let c = g
+                    .object(*o)?
+                    .workload
+                    .as_ref()?
+                    .containers
+                    .get(*i as usize)?;
+                Some(match c.kind {
+                    crate::graph::workload::ContainerKind::Init => "init",
+                    crate::graph::workload::ContainerKind::Regular => "regular",
+                    crate::graph::workload::ContainerKind::Ephemeral => "ephemeral",
+                })
+            }
+            _ => None,
+        }
+    }
+
+    /// The text a message shows for `v.kind`, `v.name`, `v.namespace` or
+    /// `c.containerType` of a variable, read where it is (no shared string counted in and
+    /// out, no string made), with the two steps evaluating it takes counted; `None`
+    /// (evaluate it) for any other expression, a null value, or when the steps would reach
+    /// the limit.
+    fn message_text(&self, e: &Expr, env: &mut Env) -> Option<&'g str> {
+        let Expr::Attr(base, at) = e else {
+            return None;
+        };
+        let (Expr::Var(v), Attr::Kind | Attr::Name | Attr::Namespace | Attr::ContainerType) =
+            (&**base, at)
+        else {
+            return None;
+        };
+        if !self.within_limit(env, 2) {
+            return None;
+        }
+        let text = self.attr_text(env.vars.get(*v), *at)?;
+        env.steps += 2;
+        Some(text)
     }
 
     /// Evaluates an expression.
@@ -1252,6 +1291,10 @@ impl<'g> Ctx<'g> {
         out.clear();
         for part in parts {
             if let MessagePart::Expr(e) = part {
+                if let Some(t) = self.message_text(e, env) {
+                    out.push_with(|text| text.push_str(t));
+                    continue;
+                }
                 let v = self.eval(e, env);
                 out.push_with(|text| self.display_into(&v, text));
             }
