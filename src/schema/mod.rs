@@ -13,7 +13,7 @@
 
 pub mod kinds;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::fmt;
 use std::sync::OnceLock;
 
@@ -368,51 +368,104 @@ fn field_hash(t: u32, b: &[u8]) -> u64 {
 }
 
 #[derive(Deserialize)]
-struct RawDoc {
+struct RawDoc<'a> {
     format: u32,
     k8s: String,
-    types: Vec<(String, RawType)>,
+    #[serde(borrow)]
+    types: Vec<(String, RawType<'a>)>,
     kinds: Vec<(String, String, String, u32, u8)>,
 }
 
-/// A type: a type code, or its fields' codes by name. Read straight from the JSON (a
-/// string or an object), without the buffered copy of the value an untagged enum makes
-/// (that copy was most of decoding the schema).
-enum RawType {
-    Code(String),
-    Fields(BTreeMap<String, String>),
+/// A type: a type code, or its fields' codes by name, in name order (the last of a name
+/// written twice). Read straight from the JSON (a string or an object), without the
+/// buffered copy of the value an untagged enum makes (that copy was most of decoding the
+/// schema), and with the codes borrowed from the text.
+enum RawType<'a> {
+    Code(Code<'a>),
+    Fields(Vec<(String, Code<'a>)>),
 }
 
-impl<'de> Deserialize<'de> for RawType {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<RawType, D::Error> {
-        struct Visitor;
-        impl<'de> serde::de::Visitor<'de> for Visitor {
-            type Value = RawType;
+/// A type code, borrowed from the schema's text (a code written with an escape is copied).
+struct Code<'a>(std::borrow::Cow<'a, str>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Code<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Code<'a>, D::Error> {
+        struct Visitor<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> serde::de::Visitor<'de> for Visitor<'a> {
+            type Value = Code<'a>;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a type code")
+            }
+
+            fn visit_borrowed_str<E: serde::de::Error>(self, v: &'de str) -> Result<Code<'a>, E> {
+                Ok(Code(std::borrow::Cow::Borrowed(v)))
+            }
+
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Code<'a>, E> {
+                Ok(Code(std::borrow::Cow::Owned(v.to_string())))
+            }
+
+            fn visit_string<E: serde::de::Error>(self, v: String) -> Result<Code<'a>, E> {
+                Ok(Code(std::borrow::Cow::Owned(v)))
+            }
+        }
+        d.deserialize_str(Visitor(std::marker::PhantomData))
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for RawType<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<RawType<'a>, D::Error> {
+        struct Visitor<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> serde::de::Visitor<'de> for Visitor<'a> {
+            type Value = RawType<'a>;
 
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str("a type code or an object of field type codes")
             }
 
-            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<RawType, E> {
-                Ok(RawType::Code(v.to_string()))
+            fn visit_borrowed_str<E: serde::de::Error>(
+                self,
+                v: &'de str,
+            ) -> Result<RawType<'a>, E> {
+                Ok(RawType::Code(Code(std::borrow::Cow::Borrowed(v))))
             }
 
-            fn visit_string<E: serde::de::Error>(self, v: String) -> Result<RawType, E> {
-                Ok(RawType::Code(v))
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<RawType<'a>, E> {
+                Ok(RawType::Code(Code(std::borrow::Cow::Owned(v.to_string()))))
+            }
+
+            fn visit_string<E: serde::de::Error>(self, v: String) -> Result<RawType<'a>, E> {
+                Ok(RawType::Code(Code(std::borrow::Cow::Owned(v))))
             }
 
             fn visit_map<A: serde::de::MapAccess<'de>>(
                 self,
                 mut map: A,
-            ) -> Result<RawType, A::Error> {
-                let mut fields = BTreeMap::new();
-                while let Some((name, code)) = map.next_entry::<String, String>()? {
-                    fields.insert(name, code);
+            ) -> Result<RawType<'a>, A::Error> {
+                let mut fields: Vec<(String, Code<'a>)> =
+                    Vec::with_capacity(map.size_hint().unwrap_or(0));
+                while let Some(entry) = map.next_entry::<String, Code<'a>>()? {
+                    fields.push(entry);
+                }
+                // in name order, the last of a name written twice (the tool writes them
+                // sorted and once: then nothing moves)
+                if !fields.windows(2).all(|w| matches!(w, [a, b] if a.0 < b.0)) {
+                    // a stable sort keeps the order in which a name was written
+                    fields.sort_by(|a, b| a.0.cmp(&b.0));
+                    let mut once: Vec<(String, Code<'a>)> = Vec::with_capacity(fields.len());
+                    for f in fields {
+                        match once.last_mut() {
+                            Some(last) if last.0 == f.0 => *last = f,
+                            _ => once.push(f),
+                        }
+                    }
+                    fields = once;
                 }
                 Ok(RawType::Fields(fields))
             }
         }
-        d.deserialize_any(Visitor)
+        d.deserialize_any(Visitor(std::marker::PhantomData))
     }
 }
 
@@ -470,12 +523,12 @@ impl Schema {
         for (i, (name, rt)) in raw.types.into_iter().enumerate() {
             let id = u32::try_from(i).map_err(|_| SchemaError("too many types".into()))?;
             let shape = match rt {
-                RawType::Code(code) => {
+                RawType::Code(Code(code)) => {
                     Shape::Alias(FieldType::parse_code(&code, n).ok_or_else(|| bad(&name, &code))?)
                 }
                 RawType::Fields(fields) => {
                     let mut out = Vec::with_capacity(fields.len());
-                    for (fname, code) in fields {
+                    for (fname, Code(code)) in fields {
                         let ft = FieldType::parse_code(&code, n)
                             .ok_or_else(|| bad(&format!("{name}.{fname}"), &code))?;
                         out.push((fname, ft));
@@ -740,6 +793,15 @@ mod tests {
         let mixed = r#"{"format":1,"k8s":"x","kinds":[],"types":[["A","s"],["B",{"b":"s","a":"i"}],["C",{}]]}"#;
         let m = Schema::from_json(mixed).unwrap();
         assert_eq!(m.field_names(TypeId(1)).collect::<Vec<_>>(), ["a", "b"]);
+        // a name written twice: the last code (as a map of the JSON reads it); codes with
+        // an escape read as the text they stand for
+        let twice = r#"{"format":1,"k8s":"x","kinds":[],"types":[["D",{"z":"s","x":"i","z":"b"}],["E","\u0073"],["F",{"f":"\u0069"}]]}"#;
+        let t = Schema::from_json(twice).unwrap();
+        assert_eq!(t.field_names(TypeId(0)).collect::<Vec<_>>(), ["x", "z"]);
+        assert_eq!(t.field(TypeId(0), "z"), Some(FieldType::Boolean));
+        assert_eq!(t.field(TypeId(0), "x"), Some(FieldType::Integer));
+        assert!(matches!(t.types[1].shape, Shape::Alias(FieldType::String)));
+        assert_eq!(t.field(TypeId(2), "f"), Some(FieldType::Integer));
         assert!(
             Schema::from_json(r#"{"format":1,"k8s":"x","kinds":[],"types":[["A",3]]}"#).is_err()
         );
