@@ -388,29 +388,28 @@ enum RawType<'a> {
 /// A type code, borrowed from the schema's text (a code written with an escape is copied).
 struct Code<'a>(std::borrow::Cow<'a, str>);
 
+/// Reads a [`Code`]; [`RawType`] reads the code a type is through it.
+struct CodeVisitor<'a>(std::marker::PhantomData<&'a ()>);
+
+impl<'de: 'a, 'a> serde::de::Visitor<'de> for CodeVisitor<'a> {
+    type Value = Code<'a>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a type code")
+    }
+
+    fn visit_borrowed_str<E: serde::de::Error>(self, v: &'de str) -> Result<Code<'a>, E> {
+        Ok(Code(std::borrow::Cow::Borrowed(v)))
+    }
+
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Code<'a>, E> {
+        Ok(Code(std::borrow::Cow::Owned(v.to_string())))
+    }
+}
+
 impl<'de: 'a, 'a> Deserialize<'de> for Code<'a> {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Code<'a>, D::Error> {
-        struct Visitor<'a>(std::marker::PhantomData<&'a ()>);
-        impl<'de: 'a, 'a> serde::de::Visitor<'de> for Visitor<'a> {
-            type Value = Code<'a>;
-
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a type code")
-            }
-
-            fn visit_borrowed_str<E: serde::de::Error>(self, v: &'de str) -> Result<Code<'a>, E> {
-                Ok(Code(std::borrow::Cow::Borrowed(v)))
-            }
-
-            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Code<'a>, E> {
-                Ok(Code(std::borrow::Cow::Owned(v.to_string())))
-            }
-
-            fn visit_string<E: serde::de::Error>(self, v: String) -> Result<Code<'a>, E> {
-                Ok(Code(std::borrow::Cow::Owned(v)))
-            }
-        }
-        d.deserialize_str(Visitor(std::marker::PhantomData))
+        d.deserialize_str(CodeVisitor(std::marker::PhantomData))
     }
 }
 
@@ -428,15 +427,15 @@ impl<'de: 'a, 'a> Deserialize<'de> for RawType<'a> {
                 self,
                 v: &'de str,
             ) -> Result<RawType<'a>, E> {
-                Ok(RawType::Code(Code(std::borrow::Cow::Borrowed(v))))
+                CodeVisitor(std::marker::PhantomData)
+                    .visit_borrowed_str(v)
+                    .map(RawType::Code)
             }
 
             fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<RawType<'a>, E> {
-                Ok(RawType::Code(Code(std::borrow::Cow::Owned(v.to_string()))))
-            }
-
-            fn visit_string<E: serde::de::Error>(self, v: String) -> Result<RawType<'a>, E> {
-                Ok(RawType::Code(Code(std::borrow::Cow::Owned(v))))
+                CodeVisitor(std::marker::PhantomData)
+                    .visit_str(v)
+                    .map(RawType::Code)
             }
 
             fn visit_map<A: serde::de::MapAccess<'de>>(
