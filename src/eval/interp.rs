@@ -752,19 +752,7 @@ impl<'g> Ctx<'g> {
         let obj = match base {
             Val::Obj(o) => *o,
             Val::Container(_, _) if a == Attr::ContainerType => {
-                let Val::Container(o, i) = base else {
-                    return Val::Null;
-                };
-                return g
-                    .object(*o)
-                    .and_then(|x| x.workload.as_ref()?.containers.get(*i as usize))
-                    .map_or(Val::Null, |c| {
-                        str_val(match c.kind {
-                            crate::graph::workload::ContainerKind::Init => "init",
-                            crate::graph::workload::ContainerKind::Regular => "regular",
-                            crate::graph::workload::ContainerKind::Ephemeral => "ephemeral",
-                        })
-                    });
+                return self.attr_text(Some(base), a).map_or(Val::Null, str_val);
             }
             _ => return Val::Null,
         };

@@ -373,7 +373,7 @@ pub fn describe(
             // one edit on the document as read: its guard holds by construction
             ([one], Some((d, style))) => {
                 let style = *style.get_or_init(|| edit::Writing::of(&src.text, d));
-                edit::preview_styled(&src.text, d, style, &one.op).map(|(r, t)| (r.start, r.end, t))
+                edit::preview(&src.text, d, style, &one.op).map(|(r, t)| (r.start, r.end, t))
             }
             // several edits are made one after the other on fresh text, each reading it
             // again: on a large file, only its document's piece (too slow otherwise)

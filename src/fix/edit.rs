@@ -272,19 +272,6 @@ pub fn apply_ops(text: &str, doc: usize, ops: &[EditOp]) -> Result<String, EditE
     Ok(cur)
 }
 
-/// The text after `op` on `doc` (read from `text`, the whole file), without reading the
-/// result back as [`apply_ops`] does: for describing a fix from the document a scan
-/// already parsed. Callers that write the result use [`apply_ops`].
-/// The result is one replacement: the range of `text` from the first to the last byte
-/// changed, and what replaces it.
-pub fn preview(
-    text: &str,
-    doc: &Document,
-    op: &EditOp,
-) -> Result<(std::ops::Range<usize>, String), EditError> {
-    preview_styled(text, doc, Writing::of(text, doc), op)
-}
-
 /// How a document is written, as edits of it follow it: JSON or YAML, the line break, the
 /// indentation step of nested mappings and of block sequences. Found by a walk of every
 /// node of the document, so found once for the fixes of one document ([`Writing::of`]).
@@ -327,8 +314,13 @@ impl Writing {
     }
 }
 
-/// [`preview`] of a document whose [`Writing`] is known.
-pub fn preview_styled(
+/// The text after `op` on `doc` (read from `text`, the whole file, and written as
+/// `style` says, see [`Writing::of`]), without reading the result back as [`apply_ops`]
+/// does: for describing a fix from the document a scan already parsed. Callers that write
+/// the result use [`apply_ops`].
+/// The result is one replacement: the range of `text` from the first to the last byte
+/// changed, and what replaces it.
+pub fn preview(
     text: &str,
     doc: &Document,
     style: Writing,
