@@ -344,8 +344,8 @@ pub fn describe(
             Some((file, edit::split_documents(&src.text)?))
         })
         .collect();
-    // each document's style, found by the first of its fixes to need it
-    let styles: Vec<std::sync::OnceLock<edit::Writing>> =
+    // how each document is written, found by the first of its fixes to need it
+    let writings: Vec<std::sync::OnceLock<edit::Writing>> =
         docs.iter().map(|_| std::sync::OnceLock::new()).collect();
     findings.par_iter_mut().for_each(|f| {
         let Some(fix) = f.autofix.as_mut() else {
@@ -367,13 +367,13 @@ pub fn describe(
         // the document as the scan read it: its spans are into this file's text
         let parsed = fix
             .doc
-            .and_then(|i| Some((docs.get(i as usize)?, styles.get(i as usize)?)))
+            .and_then(|i| Some((docs.get(i as usize)?, writings.get(i as usize)?)))
             .filter(|(d, _)| d.file == file && d.text.len() == src.text.len());
         let change = match (fix.ops.as_slice(), parsed) {
             // one edit on the document as read: its guard holds by construction
-            ([one], Some((d, style))) => {
-                let style = *style.get_or_init(|| edit::Writing::of(&src.text, d));
-                edit::preview(&src.text, d, style, &one.op).map(|(r, t)| (r.start, r.end, t))
+            ([one], Some((d, writing))) => {
+                let writing = *writing.get_or_init(|| edit::Writing::of(&src.text, d));
+                edit::preview(&src.text, d, writing, &one.op).map(|(r, t)| (r.start, r.end, t))
             }
             // several edits are made one after the other on fresh text, each reading it
             // again: on a large file, only its document's piece (too slow otherwise)

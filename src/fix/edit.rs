@@ -315,7 +315,7 @@ impl Writing {
 }
 
 /// The text after `op` on `doc` (read from `text`, the whole file, and written as
-/// `style` says, see [`Writing::of`]), without reading the result back as [`apply_ops`]
+/// `writing` says, see [`Writing::of`]), without reading the result back as [`apply_ops`]
 /// does: for describing a fix from the document a scan already parsed. Callers that write
 /// the result use [`apply_ops`].
 /// The result is one replacement: the range of `text` from the first to the last byte
@@ -323,10 +323,10 @@ impl Writing {
 pub fn preview(
     text: &str,
     doc: &Document,
-    style: Writing,
+    writing: Writing,
     op: &EditOp,
 ) -> Result<(std::ops::Range<usize>, String), EditError> {
-    let changes = Editor::styled(text, doc, style).op(op)?;
+    let changes = Editor::written(text, doc, writing).op(op)?;
     let lo = changes.iter().map(|c| c.start).min().unwrap_or(0);
     let hi = changes.iter().map(|c| c.end).max().unwrap_or(0);
     let region = text.get(lo..hi).unwrap_or_default();
@@ -694,17 +694,17 @@ struct Editor<'a> {
 
 impl<'a> Editor<'a> {
     fn new(text: &'a str, doc: &'a Document) -> Editor<'a> {
-        Editor::styled(text, doc, Writing::of(text, doc))
+        Editor::written(text, doc, Writing::of(text, doc))
     }
 
-    fn styled(text: &'a str, doc: &'a Document, style: Writing) -> Editor<'a> {
+    fn written(text: &'a str, doc: &'a Document, writing: Writing) -> Editor<'a> {
         Editor {
             text,
             doc,
-            eol: style.eol,
-            json: style.json,
-            step: style.step,
-            seq_indent: style.seq_indent,
+            eol: writing.eol,
+            json: writing.json,
+            step: writing.step,
+            seq_indent: writing.seq_indent,
             duplicates: &[],
         }
     }
