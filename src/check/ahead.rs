@@ -14,12 +14,11 @@
 //! are checked on rayon's pool while the checker loads the files, collects the declarations
 //! and checks the relations on its own thread, into a cache that [`regex`] takes them from
 //! (a check builds a pattern's forward automaton; the whole build waits for the pattern's
-//! first match, see [`super::matcher`]). The
-//! cache is keyed by the exact pattern and filled by the one builder the checker uses, so
-//! a hit is the regex the checker would have built; a miss (a pattern the look does not
-//! find) builds it then, and a build under way is waited for. The checker also takes a
-//! pattern it built once from the cache again: a `def` with a `matches` is checked at
-//! every call.
+//! first match, see [`super::matcher`]). The cache is keyed by the exact pattern and filled
+//! by the one checker of patterns, so a hit is the matcher the checker would have made; a
+//! miss (a pattern the look does not find) is checked then, and a check under way is
+//! waited for. The checker also takes a pattern it checked once from the cache again: a
+//! `def` with a `matches` is checked at every call.
 
 use super::fs::{RuleFile, RuleFs};
 use super::matcher::Matcher;
@@ -29,11 +28,11 @@ use rayon::prelude::*;
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
-/// A pattern's regular expression, built once by whichever thread gets to it first (a
-/// build started ahead, or the checker); a second thread waits for it.
+/// A pattern's matcher, checked once by whichever thread gets to it first (a check
+/// started ahead, or the checker); a second thread waits for it.
 type Slot = Arc<OnceLock<Result<Arc<Matcher>, regex::Error>>>;
 
-/// Regular expressions built ahead or by the checker, by pattern; emptied when a compile
+/// Matchers checked ahead or by the checker, by pattern; emptied when a compile
 /// starts, so it holds about one ruleset's patterns.
 static REGEXES: Mutex<Option<HashMap<String, Slot>>> = Mutex::new(None);
 
@@ -49,7 +48,7 @@ fn slot(pattern: &str) -> Slot {
     s
 }
 
-/// Compiles a `matches` pattern as the checker does, once per compile: a pattern built
+/// Checks a `matches` pattern as the checker does, once per compile: a pattern checked
 /// ahead, or already for another use (a `def` is checked at every call), is shared.
 pub(crate) fn regex(pattern: &str) -> Result<Arc<Matcher>, regex::Error> {
     slot(pattern)
@@ -61,9 +60,9 @@ fn build(pattern: &str) -> Result<Matcher, regex::Error> {
     Matcher::new(pattern, crate::limits::Limits::default().max_regex_bytes)
 }
 
-/// Starts building the patterns of the `matches "..."` in `texts` on rayon's pool, one
+/// Starts checking the patterns of the `matches "..."` in `texts` on rayon's pool, one
 /// task per pattern not known yet; the checker takes them with [`regex`] (waiting for a
-/// build under way rather than starting a second one).
+/// check under way rather than starting a second one).
 fn build_patterns_beside<'t>(texts: impl Iterator<Item = &'t str>) {
     let mut wanted: Vec<String> = texts.flat_map(patterns).collect();
     wanted.sort_unstable();
