@@ -354,34 +354,7 @@ mod generated {
     use proptest::prelude::*;
     use serde_json::{Map, Value, json};
 
-    fn text() -> impl Strategy<Value = String> {
-        prop_oneof![
-            "[a-z]{1,8}",
-            "[a-zA-Z0-9 :#\\-'\"\\\\é]{0,12}",
-            Just("- not an item".to_string()),
-            Just("key: value".to_string()),
-            Just("line one\nline two\n- three".to_string()),
-            Just("yes".to_string()),
-            Just("0755".to_string()),
-            Just(String::new()),
-        ]
-    }
-
-    fn value() -> impl Strategy<Value = Value> {
-        let leaf = prop_oneof![
-            Just(Value::Null),
-            any::<bool>().prop_map(Value::from),
-            any::<i32>().prop_map(Value::from),
-            text().prop_map(Value::from),
-        ];
-        leaf.prop_recursive(3, 24, 4, |inner| {
-            prop_oneof![
-                prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
-                prop::collection::vec((text(), inner), 0..4)
-                    .prop_map(|kv| Value::Object(kv.into_iter().collect::<Map<_, _>>())),
-            ]
-        })
-    }
+    include!("common/generated_values.rs");
 
     fn item() -> impl Strategy<Value = Value> {
         ("[a-z]{1,6}", value()).prop_map(|(name, data)| {
@@ -412,24 +385,8 @@ mod generated {
         }
     }
 
-    /// Byte-level edits of an export (characters that matter to YAML and JSON, at random
-    /// places): whatever the edit does, pieces and one pass agree, errors included.
-    fn mutated(text: String, edits: &[(usize, u8, bool)]) -> String {
-        let mut t = text.into_bytes();
-        for &(at, c, delete) in edits {
-            if t.is_empty() {
-                break;
-            }
-            let i = at % t.len();
-            if delete {
-                t.remove(i);
-            } else {
-                t.insert(i, c);
-            }
-        }
-        String::from_utf8_lossy(&t).into_owned()
-    }
-
+    /// Edits of an export at random places: whatever the edit does, pieces and one pass
+    /// agree, errors included.
     fn edit() -> impl Strategy<Value = (usize, u8, bool)> {
         let chars = prop::sample::select(b"-:#'\"[]{},\n \t&*!|>?%@\\\r.x0".to_vec());
         (any::<usize>(), chars, any::<bool>())

@@ -24,6 +24,7 @@
 //! readers are in [`yaml`] and [`json`]; both build through `arena::Builder`.
 
 pub(crate) mod arena;
+pub(crate) mod block;
 pub mod json;
 pub(crate) mod lenient;
 pub mod limits;

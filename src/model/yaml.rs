@@ -7,6 +7,7 @@
 //! (`<<: *anchor`) are applied.
 
 use super::arena::{Builder, OpenMap, OpenSeq, duplicate_key};
+use super::block;
 use super::lenient::{self, Patch};
 use super::load::Parsed;
 use super::{Document, KeyWord, Limits, Node, NodeId, SkipReason, StrRef, Style, Tag, Value};
@@ -503,7 +504,7 @@ fn block_at_end<'v>(text: &str, span: Span, value: &'v str) -> &'v str {
 
 /// For a block sequence saphyr starts the span at the first item; move it back to its `-`,
 /// also when the item starts on a later line (`- # comment`, then the item).
-fn dash_before(text: &str, start: usize) -> usize {
+pub(super) fn dash_before(text: &str, start: usize) -> usize {
     let bytes = text.as_bytes();
     if bytes.get(start) == Some(&b'[') {
         return start;
@@ -670,9 +671,99 @@ fn next_document(text: &str, at: usize, after: usize) -> Option<usize> {
     }
 }
 
+/// The documents of one pass, as its events arrive (from `saphyr-parser` or from
+/// [`block::read`]).
+struct Pass<'t> {
+    docs: Vec<Result<Document, SkipReason>>,
+    cur: Option<DocBuilder<'t>>,
+    /// Where the last document ended (comments after it belong to the next one).
+    prev_end: usize,
+    index: u32,
+    any_doc: bool,
+    last_len: Option<usize>,
+}
+
+impl<'t> Pass<'t> {
+    fn new(base: usize, index: u32) -> Pass<'t> {
+        Pass {
+            docs: Vec::new(),
+            cur: None,
+            prev_end: base,
+            index,
+            any_doc: false,
+            last_len: None,
+        }
+    }
+
+    /// Takes one event; `false` at the end of the stream.
+    fn on(
+        &mut self,
+        event: Event<'_>,
+        span: Span,
+        src: &'t str,
+        ctx: &mut Ctx<'t>,
+        shared: &Arc<String>,
+    ) -> bool {
+        match event {
+            Event::StreamEnd => return false,
+            Event::DocumentStart(explicit) => {
+                self.any_doc = true;
+                let from = if explicit {
+                    span.end as usize
+                } else {
+                    self.prev_end
+                };
+                // About one node per 20 bytes of YAML for the first document, so a large
+                // `List` export fills its arena without doubling copies; later documents
+                // expect the size of the one before (small ones give the rest back).
+                let remaining = (ctx.base + src.len()).saturating_sub(from) / 20;
+                let capacity = self
+                    .last_len
+                    .map_or(remaining, |l| remaining.min(l * 2 + 64));
+                self.cur = Some(DocBuilder::new(src, ctx, self.index, from, capacity));
+                self.index = self.index.saturating_add(1);
+            }
+            Event::DocumentEnd => {
+                if let Some(b) = self.cur.take() {
+                    let doc = b.finish(ctx, shared);
+                    self.last_len = doc.as_ref().ok().map(Document::len).or(self.last_len);
+                    self.docs.push(doc);
+                }
+                self.prev_end = span.end as usize;
+            }
+            other => {
+                if let Some(b) = self.cur.as_mut() {
+                    b.event(other, span, ctx);
+                }
+            }
+        }
+        true
+    }
+
+    fn finish(mut self, ctx: Ctx<'_>, shared: &Arc<String>, budget: usize) -> Parsed {
+        if let Some(b) = self.cur.take() {
+            self.docs.push(b.finish(&ctx, shared));
+        }
+        if !self.any_doc {
+            // An empty or comment-only file: one empty document.
+            self.docs.push(Err(SkipReason::Empty));
+        }
+        Parsed {
+            docs: self.docs,
+            pieces: 0,
+            objects: None,
+            aliases: budget.saturating_sub(ctx.alias_budget),
+            diagnostics: ctx.diagnostics,
+        }
+    }
+}
+
 /// One parse of `read.src`; `Err` asks the caller to rewrite an error that go-yaml does not
 /// make and retry. On a syntax error the document is skipped and the second value says
 /// where the next document starts.
+///
+/// Text that is not a rewrite is first read by [`block::read`], when it is in the subset
+/// that reader knows (most manifests); else, or when it gives up, by `saphyr-parser`.
 fn parse_pass(
     read: &Read<'_>,
     shared: &Arc<String>,
@@ -682,7 +773,7 @@ fn parse_pass(
 ) -> Result<(Parsed, Option<usize>), Retry> {
     let (src, base) = (read.src, read.base);
     let text = shared.as_str();
-    let mut ctx = Ctx {
+    let new_ctx = || Ctx {
         text,
         base,
         file,
@@ -692,13 +783,27 @@ fn parse_pass(
         alias_budget: read.budget,
         joined: read.joined,
     };
+    let unpatched = read.joined.is_empty()
+        && text
+            .get(base..base + src.len())
+            .is_some_and(|t| std::ptr::eq(t.as_ptr(), src.as_ptr()));
+    if unpatched {
+        let mut ctx = new_ctx();
+        let mut pass = Pass::new(base, read.index);
+        let mut running = true;
+        let read_all = block::read(src, &mut |event, start, end| {
+            if running {
+                let span = Span::new(file, base + start..base + end);
+                running = pass.on(event, span, src, &mut ctx, shared);
+            }
+        });
+        if read_all.is_ok() {
+            return Ok((pass.finish(ctx, shared, read.budget), None));
+        }
+    }
+    let mut ctx = new_ctx();
     let mut parser = Parser::new_from_str(src);
-    let mut docs = Vec::new();
-    let mut cur: Option<DocBuilder> = None;
-    let mut prev_end = base;
-    let mut index = read.index;
-    let mut any_doc = false;
-    let mut last_len: Option<usize> = None;
+    let mut pass = Pass::new(base, read.index);
     let mut last_end = 0usize;
     let mut resume = None;
     while let Some(ev) = parser.next_event() {
@@ -763,61 +868,19 @@ fn parse_pass(
                     None => d.with_note("the rest of this file is not read"),
                 };
                 ctx.diagnostics.push(d);
-                cur = None;
-                docs.push(Err(reason));
-                any_doc = true;
+                pass.cur = None;
+                pass.docs.push(Err(reason));
+                pass.any_doc = true;
                 break;
             }
         };
         let span = ctx.span(yspan);
         last_end = (span.end as usize).saturating_sub(base);
-        match event {
-            Event::StreamEnd => break,
-            Event::DocumentStart(explicit) => {
-                any_doc = true;
-                let from = if explicit {
-                    span.end as usize
-                } else {
-                    prev_end
-                };
-                // About one node per 20 bytes of YAML for the first document, so a large
-                // `List` export fills its arena without doubling copies; later documents
-                // expect the size of the one before (small ones give the rest back).
-                let remaining = (base + src.len()).saturating_sub(from) / 20;
-                let capacity = last_len.map_or(remaining, |l| remaining.min(l * 2 + 64));
-                cur = Some(DocBuilder::new(src, &ctx, index, from, capacity));
-                index = index.saturating_add(1);
-            }
-            Event::DocumentEnd => {
-                if let Some(b) = cur.take() {
-                    let doc = b.finish(&ctx, shared);
-                    last_len = doc.as_ref().ok().map(Document::len).or(last_len);
-                    docs.push(doc);
-                }
-                prev_end = span.end as usize;
-            }
-            other => {
-                if let Some(b) = cur.as_mut() {
-                    b.event(other, span, &mut ctx);
-                }
-            }
+        if !pass.on(event, span, src, &mut ctx, shared) {
+            break;
         }
     }
-    if let Some(b) = cur.take() {
-        docs.push(b.finish(&ctx, shared));
-    }
-    if !any_doc {
-        // An empty or comment-only file: one empty document.
-        docs.push(Err(SkipReason::Empty));
-    }
-    let parsed = Parsed {
-        docs,
-        pieces: 0,
-        objects: None,
-        aliases: read.budget.saturating_sub(ctx.alias_budget),
-        diagnostics: ctx.diagnostics,
-    };
-    Ok((parsed, resume))
+    Ok((pass.finish(ctx, shared, read.budget), resume))
 }
 
 fn style_of(s: ScalarStyle) -> Style {
