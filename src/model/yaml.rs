@@ -671,6 +671,22 @@ fn next_document(text: &str, at: usize, after: usize) -> Option<usize> {
     }
 }
 
+#[cfg(not(test))]
+fn fast_reader() -> bool {
+    true
+}
+
+#[cfg(test)]
+thread_local! {
+    /// Whether [`block::read`] reads what it can (tests compare with `saphyr` alone).
+    static FAST_READER: std::cell::Cell<bool> = const { std::cell::Cell::new(true) };
+}
+
+#[cfg(test)]
+fn fast_reader() -> bool {
+    FAST_READER.with(std::cell::Cell::get)
+}
+
 /// The documents of one pass, as its events arrive (from `saphyr-parser` or from
 /// [`block::read`]).
 struct Pass<'t> {
@@ -787,20 +803,36 @@ fn parse_pass(
         && text
             .get(base..base + src.len())
             .is_some_and(|t| std::ptr::eq(t.as_ptr(), src.as_ptr()));
-    if unpatched {
+    if unpatched && fast_reader() {
         let mut ctx = new_ctx();
         let mut pass = Pass::new(base, read.index);
         let mut running = true;
+        // the last `---` seen: where, and the documents and diagnostics before it
+        let mut marker: Option<(usize, usize, usize)> = None;
         let read_all = block::read(src, &mut |event, start, end| {
             if running {
+                if matches!(event, Event::DocumentStart(true)) {
+                    marker = Some((start, pass.docs.len(), ctx.diagnostics.len()));
+                }
                 let span = Span::new(file, base + start..base + end);
                 running = pass.on(event, span, src, &mut ctx, shared);
             }
         });
-        if read_all.is_ok() {
-            return Ok((pass.finish(ctx, shared, read.budget), None));
+        match (read_all, marker) {
+            (Ok(()), _) => return Ok((pass.finish(ctx, shared, read.budget), None)),
+            // gave up in a document after others: keep those, and read again from its `---`
+            (Err(_), Some((m, docs, diagnostics))) if docs > 0 => {
+                pass.cur = None;
+                pass.docs.truncate(docs);
+                ctx.diagnostics.truncate(diagnostics);
+                return Ok((pass.finish(ctx, shared, read.budget), Some(base + m)));
+            }
+            (Err(_), _) => {}
         }
     }
+    // after the block reader gave up on the first document, saphyr reads that document
+    // alone, and the block reader the rest
+    let one_document = unpatched && fast_reader();
     let mut ctx = new_ctx();
     let mut parser = Parser::new_from_str(src);
     let mut pass = Pass::new(base, read.index);
@@ -876,7 +908,15 @@ fn parse_pass(
         };
         let span = ctx.span(yspan);
         last_end = (span.end as usize).saturating_sub(base);
+        let next_document = one_document
+            && matches!(event, Event::DocumentEnd)
+            && span.start as usize > base
+            && text.get(span.range()) == Some("---");
         if !pass.on(event, span, src, &mut ctx, shared) {
+            break;
+        }
+        if next_document {
+            resume = Some(span.start as usize);
             break;
         }
     }
@@ -1065,6 +1105,121 @@ fn is_yaml_float(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The documents and diagnostics of a text, as text (a document's nodes, spans and
+    /// strings, and each diagnostic whole), read with the block reader or saphyr alone.
+    fn read_with(text: &str, fast: bool) -> String {
+        FAST_READER.with(|f| f.set(fast));
+        let shared = Arc::new(text.to_string());
+        let parsed = parse(&shared, FileId::default(), &Limits::default());
+        FAST_READER.with(|f| f.set(true));
+        // what a document says: each node's value, spans and style, and the root (not how
+        // a string is kept: saphyr hands over copies of some that are ranges of the text)
+        let docs: Vec<String> = parsed
+            .docs
+            .iter()
+            .map(|d| match d {
+                Ok(doc) => {
+                    let nodes: Vec<String> = (0..doc.len())
+                        .filter_map(|i| NodeId::try_from(i).ok())
+                        .filter_map(|i| doc.node(i))
+                        .map(|n| {
+                            let value = match n.value {
+                                Value::Map(e) => format!("{:?}", e.iter().collect::<Vec<_>>()),
+                                other => format!("{other:?}"),
+                            };
+                            format!("{value} {:?} {:?} {:?}", n.span, n.key_span, n.style)
+                        })
+                        .collect();
+                    format!(
+                        "{} {} {:?} {}",
+                        doc.root,
+                        doc.index,
+                        doc.helm_source,
+                        nodes.join("\n")
+                    )
+                }
+                Err(e) => format!("{e:?}"),
+            })
+            .collect();
+        format!("{docs:#?}\n{:?}\n{}", parsed.diagnostics, parsed.aliases)
+    }
+
+    /// A stream read with the block reader, which gives up on some of its documents (then
+    /// saphyr reads that document, and the block reader the rest), is read as saphyr
+    /// alone reads it: documents, spans, diagnostics and their order.
+    #[test]
+    fn documents_the_block_reader_gives_up_on_read_as_saphyr_reads_them() {
+        let fine = "a: 1\nb: [x]\nb: 2\n";
+        let given_up = [
+            "a: &x 1\nc: *x\nc: 3\n",
+            "a:\tb\n",
+            "a: >\n  folded\nb: 1\nb: 2\n",
+            "a: b: c\n",
+            "a: \"x\\qy\"\n",
+            "  a: 1\n b: 2\n",
+            "- - a\n",
+            "%YAML 1.2\n",
+            "b: 1\nb: 2\na: >\n  x\n",
+        ];
+        let mut cases = Vec::new();
+        for g in given_up {
+            cases.push(format!("{g}---\n{fine}---\n{fine}"));
+            cases.push(format!("{fine}---\n{g}---\n{fine}"));
+            cases.push(format!("# c\n{fine}---\n{fine}---\n{g}"));
+            cases.push(format!("---\n{g}...\n---\n{fine}"));
+            cases.push(format!("{fine}---\n{g}---\n{g}---\n{fine}"));
+        }
+        for c in &cases {
+            assert_eq!(read_with(c, true), read_with(c, false), "{c}");
+        }
+        // and a file that the block reader reads whole
+        assert_eq!(read_with(fine, true), read_with(fine, false));
+    }
+
+    /// Every YAML file of the repository's examples and tests, and of the shared corpus
+    /// when it is beside the repository, reads the same with the block reader as with
+    /// saphyr alone.
+    #[test]
+    fn real_files_read_as_saphyr_alone_reads_them() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut dirs = vec![root.join("examples"), root.join("tests")];
+        let corpus = root.join("../shared/corpus");
+        if corpus.is_dir() {
+            dirs.push(corpus);
+        } else {
+            eprintln!("skipping ../shared/corpus: not found beside the repository");
+        }
+        let mut files = 0;
+        while let Some(dir) = dirs.pop() {
+            for e in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    dirs.push(p);
+                } else if p.extension().is_some_and(|x| x == "yaml" || x == "yml") {
+                    if let Ok(text) = std::fs::read_to_string(&p) {
+                        files += 1;
+                        let (a, b) = (read_with(&text, true), read_with(&text, false));
+                        if a != b {
+                            let at = a
+                                .bytes()
+                                .zip(b.bytes())
+                                .position(|(x, y)| x != y)
+                                .unwrap_or(0);
+                            let from = at.saturating_sub(300);
+                            panic!(
+                                "{}\n{}\n---\n{}",
+                                p.display(),
+                                a.get(from..at + 200).unwrap_or(""),
+                                b.get(from..at + 200).unwrap_or("")
+                            );
+                        }
+                    }
+                }
+            }
+        }
+        assert!(files > 0);
+    }
 
     #[test]
     fn resolves_yaml11_scalars() {
