@@ -968,7 +968,7 @@ fn plain_start(c: u8, next: Option<u8>, flow: bool) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     #[allow(unused_imports)]
     use super::read_to;
     use super::{Bail, read};
@@ -1138,9 +1138,8 @@ mod tests {
     }
 
     /// Every YAML file of the repository's examples and tests, and of the shared corpus
-    /// when it is beside the repository: read as saphyr reads it, or given up on.
-    #[test]
-    fn reads_real_files_as_saphyr_does() {
+    /// when it is beside the repository (which the tests say when it is not), with its text.
+    pub(crate) fn yaml_files() -> Vec<(std::path::PathBuf, String)> {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
         let mut dirs = vec![root.join("examples"), root.join("tests")];
         let corpus = root.join("../shared/corpus");
@@ -1149,47 +1148,52 @@ mod tests {
         } else {
             eprintln!("skipping ../shared/corpus: not found beside the repository");
         }
-        let (mut files, mut read, mut bytes) = (0, 0, 0usize);
+        let mut files = Vec::new();
         while let Some(dir) = dirs.pop() {
-            let Ok(entries) = std::fs::read_dir(&dir) else {
-                continue;
-            };
-            for e in entries.flatten() {
+            for e in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
                 let p = e.path();
                 if p.is_dir() {
                     dirs.push(p);
-                    continue;
-                }
-                let yaml = p.extension().is_some_and(|x| x == "yaml" || x == "yml");
-                let Ok(text) = std::fs::read_to_string(&p) else {
-                    continue;
-                };
-                if !yaml {
-                    continue;
-                }
-                files += 1;
-                let ok = std::panic::catch_unwind(|| agrees(&text));
-                match ok {
-                    Ok(true) => {
-                        read += 1;
-                        bytes += text.len();
+                } else if p.extension().is_some_and(|x| x == "yaml" || x == "yml") {
+                    if let Ok(text) = std::fs::read_to_string(&p) {
+                        files.push((p, text));
                     }
-                    Ok(false) => {
-                        if std::env::var_os("KANON_BLOCK_DEBUG").is_some() {
-                            let at = super::read_to(&text, &mut |_, _, _| {}).err().unwrap_or(0);
-                            let line = text.get(at..).and_then(|t| t.lines().next()).unwrap_or("");
-                            eprintln!(
-                                "gave up: {} ({} bytes) at {at}: {line:?}",
-                                p.display(),
-                                text.len()
-                            );
-                        }
-                    }
-                    Err(_) => panic!("{}", p.display()),
                 }
             }
         }
-        eprintln!("{read} of {files} files read without saphyr ({bytes} bytes)");
+        files.sort();
+        files
+    }
+
+    /// Every YAML file of [`yaml_files`]: read as saphyr reads it, or given up on.
+    #[test]
+    fn reads_real_files_as_saphyr_does() {
+        let files = yaml_files();
+        let (mut read, mut bytes) = (0, 0usize);
+        for (p, text) in &files {
+            match std::panic::catch_unwind(|| agrees(text)) {
+                Ok(true) => {
+                    read += 1;
+                    bytes += text.len();
+                }
+                Ok(false) => {
+                    if std::env::var_os("KANON_BLOCK_DEBUG").is_some() {
+                        let at = super::read_to(text, &mut |_, _, _| {}).err().unwrap_or(0);
+                        let line = text.get(at..).and_then(|t| t.lines().next()).unwrap_or("");
+                        eprintln!(
+                            "gave up: {} ({} bytes) at {at}: {line:?}",
+                            p.display(),
+                            text.len()
+                        );
+                    }
+                }
+                Err(_) => panic!("{}", p.display()),
+            }
+        }
+        eprintln!(
+            "{read} of {} files read without saphyr ({bytes} bytes)",
+            files.len()
+        );
         assert!(read > 0);
     }
 
