@@ -1,27 +1,30 @@
 //! A reader of its own for the common subset of block YAML: the mappings, sequences and
 //! scalars that Kubernetes manifests are made of. It gives the events `saphyr-parser` gives
 //! for the same text, with the same spans (as byte offsets), and gives up ([`Bail`]) on
-//! anything outside the subset or that may be an error, before the caller has used any of
-//! its events: the caller then reads the text with `saphyr-parser` as before. `saphyr`
-//! copies each plain scalar character by character and counts every position in
-//! characters; reading the common case here costs a fraction of that.
+//! anything outside the subset or that may be an error, within the document where it
+//! finds it: the caller keeps the documents before that one and has `saphyr-parser` read
+//! it (`model::yaml`). `saphyr` copies each plain scalar character by character and counts
+//! every position in characters; reading the common case here costs a fraction of that.
 //!
 //! The subset: `---` lines between documents; block mappings whose keys are plain or quoted
-//! scalars on one line (`key: value`, `key:` then a nested block, or nothing); block
-//! sequences (`- item`, `- key: value` and the lines of that mapping, `-` then a nested
-//! block), also at the indentation of their key; plain scalars on one line; quoted scalars
-//! on one line without escapes (`\` in double quotes, `''` in single ones); literal block
-//! scalars (`|`, `|-`); the empty flow collections `[]` and `{}`; comments. Anything else
-//! (tabs, carriage returns, characters YAML does not print, anchors, aliases, tags, flow
-//! collections with items, folded or indented block scalars, multi-line plain or quoted
-//! scalars, `...`, directives, complex keys) gives up.
+//! scalars on one line (`key: value`, `key:` then a nested block, a scalar or a flow
+//! collection on the next lines, or nothing); block sequences (`- item`, `- key: value` and
+//! the lines of that mapping, `-` then a nested block), also at the indentation of their
+//! key; plain scalars, also on several lines; single- and double-quoted scalars, escapes
+//! and several lines included (not a line ending with an escape); literal block scalars
+//! (`|`, `|-`); flow collections on one line; comments. Anything else (tabs, carriage
+//! returns, characters YAML 1.1 does not print or reads as line breaks, anchors, aliases,
+//! tags, folded or indented block scalars, `|+`, complex keys, a sequence in a sequence's
+//! item (`- - x`), `...`, directives) gives up.
 //!
 //! Where `saphyr` gives a span a reader would not expect, this reader gives the same one,
-//! as `tests` below check against `saphyr` itself: a quoted scalar's span runs to the end
-//! of the blanks and the comment after it; an empty value's span is empty at its key's
-//! colon, an empty sequence item's at the end of the dash's line, an empty document's is
-//! the next `---` (empty at the end of the text); the end of a literal block scalar is
-//! where the indentation of the line after it ends.
+//! as `tests` below check against `saphyr` itself: a quoted scalar's span, and a flow
+//! collection's brackets', run over the blanks after it (and the comment after those, at
+//! the end of a line); an empty value's span is empty at its key's colon, an empty sequence
+//! item's at the end of the dash's line, an empty document's is the next `---` (empty at
+//! the end of the text); a sequence at its key's indentation starts at its first item's
+//! text; the end of a literal block scalar is where the indentation of the line after it
+//! ends.
 
 use saphyr_parser::{Event, ScalarStyle};
 use std::borrow::Cow;
@@ -63,7 +66,8 @@ pub(crate) fn printable(src: &str) -> bool {
 
 /// Reads the whole of `src`, giving each event with its byte span to `sink` (the stream's
 /// start and end included, as `saphyr-parser` gives them). `Err` when the text is outside
-/// the subset; `sink` has then been given some events, which the caller throws away.
+/// the subset; `sink` has then been given the events up to there, of which the caller
+/// keeps the documents that were finished.
 pub(crate) fn read<'a>(src: &'a str, sink: &mut dyn FnMut(Event<'a>, usize, usize)) -> Res<()> {
     read_to(src, sink).map_err(|_| Bail)
 }
@@ -246,9 +250,10 @@ impl<'a> Reader<'a, '_> {
         }
     }
 
-    /// Reads the block node whose first line is the content line at `self.line`, indented
-    /// by at least `min`: a sequence when it starts with a dash, else a mapping. A
-    /// sequence at `min - 1` is one written at its key's indentation (`indentless`).
+    /// Reads the node whose first line is the content line at `self.line`, indented by at
+    /// least `min`: a sequence when it starts with a dash, a mapping when it starts with a
+    /// key, else (below a key) a scalar or a flow collection. A sequence at `min - 1` is one
+    /// written at its key's indentation (`indentless`).
     fn node(&mut self, min: usize, indentless: bool) -> Res<()> {
         let Line::Content { indent, at } = self.next_line()? else {
             return Err(Bail);
@@ -264,7 +269,7 @@ impl<'a> Reader<'a, '_> {
             self.sequence(indent, at, indentless && indent + 1 == min)?;
         } else if min > 0 && !indentless && self.key_at(at, self.eol(at))?.is_none() {
             // `key:` and on the next line a scalar or a flow collection
-            self.scalar(min - 1, at, self.eol(at), None)?;
+            self.scalar(min - 1, at, self.eol(at))?;
         } else {
             self.mapping(indent, at)?;
         }
@@ -343,7 +348,7 @@ impl<'a> Reader<'a, '_> {
                     self.depth -= 1;
                     Ok(())
                 } else {
-                    self.scalar(col, r, eol, None)
+                    self.scalar(col, r, eol)
                 }
             }
         }
@@ -464,14 +469,14 @@ impl<'a> Reader<'a, '_> {
                     }
                 }
             }
-            Some(_) => self.scalar(col, r, eol, Some(colon)),
+            Some(_) => self.scalar(col, r, eol),
         }
     }
 
     /// A scalar (or `[]`, `{}`) written on the line of its key or dash at column `col`,
     /// from `at` to at most `eol`; then `self.line` is the next line. The text must not
     /// go on to the next lines.
-    fn scalar(&mut self, col: usize, at: usize, eol: usize, _colon: Option<usize>) -> Res<()> {
+    fn scalar(&mut self, col: usize, at: usize, eol: usize) -> Res<()> {
         let c = self.byte(at).ok_or(Bail)?;
         match c {
             b'"' | b'\'' => {
