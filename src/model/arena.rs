@@ -30,6 +30,12 @@ pub(crate) fn duplicate_key(key: &str, at: Span, first: Option<Span>) -> Diagnos
     }
 }
 
+/// Whether `src` is `text[base..]` itself (not a patched copy of it).
+pub(crate) fn is_slice_of(src: &str, text: &str, base: usize) -> bool {
+    text.get(base..base + src.len())
+        .is_some_and(|t| std::ptr::eq(t.as_ptr(), src.as_ptr()))
+}
+
 /// A mapping being built.
 #[derive(Debug, Default)]
 pub(crate) struct OpenMap {
@@ -95,9 +101,7 @@ impl<'t> Builder<'t> {
         file: FileId,
         nodes: usize,
     ) -> Builder<'t> {
-        let unpatched = text
-            .get(src_base..src_base + src.len())
-            .is_some_and(|t| std::ptr::eq(t.as_ptr(), src.as_ptr()));
+        let unpatched = is_slice_of(src, text, src_base);
         Builder {
             src,
             src_base,

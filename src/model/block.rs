@@ -200,11 +200,7 @@ impl<'a> Reader<'a, '_> {
                     let len = self.b.len();
                     if explicit.is_some() {
                         // `---` then nothing: an empty document
-                        self.emit(
-                            Event::Scalar(Cow::Borrowed(""), ScalarStyle::Plain, 0, None),
-                            len,
-                            len,
-                        );
+                        self.empty(len, len);
                         self.emit(Event::DocumentEnd, len, len);
                     }
                     self.emit(Event::StreamEnd, len, len);
@@ -213,11 +209,7 @@ impl<'a> Reader<'a, '_> {
                 Line::Marker(m) => {
                     if explicit.is_some() {
                         // `---` then `---`: an empty document, spanned by the second marker
-                        self.emit(
-                            Event::Scalar(Cow::Borrowed(""), ScalarStyle::Plain, 0, None),
-                            m,
-                            m + 3,
-                        );
+                        self.empty(m, m + 3);
                         self.emit(Event::DocumentEnd, m, m + 3);
                     }
                     self.emit(Event::DocumentStart(true), m, m + 3);
@@ -261,10 +253,7 @@ impl<'a> Reader<'a, '_> {
         if indent < min && !(indentless && indent + 1 == min) {
             return Err(Bail);
         }
-        self.depth += 1;
-        if self.depth > MAX_DEPTH {
-            return Err(Bail);
-        }
+        self.enter()?;
         if self.is_dash(at) {
             self.sequence(indent, at, indentless && indent + 1 == min)?;
         } else if min > 0 && !indentless && self.key_at(at, self.eol(at))?.is_none() {
@@ -275,6 +264,33 @@ impl<'a> Reader<'a, '_> {
         }
         self.depth -= 1;
         Ok(())
+    }
+
+    /// One collection deeper; deeper than [`MAX_DEPTH`] is left to saphyr.
+    fn enter(&mut self) -> Res<()> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err(Bail);
+        }
+        Ok(())
+    }
+
+    /// The empty scalar of a missing value, spanned `start..end` as saphyr spans it.
+    fn empty(&mut self, start: usize, end: usize) {
+        self.emit(
+            Event::Scalar(Cow::Borrowed(""), ScalarStyle::Plain, 0, None),
+            start,
+            end,
+        );
+    }
+
+    /// After a scalar of a key or item at column `col`: no line indented more follows it
+    /// (one would go on with the scalar, or be an error: left to saphyr).
+    fn nothing_below(&mut self, col: usize) -> Res<()> {
+        match self.next_line()? {
+            Line::Content { indent, .. } if indent > col => Err(Bail),
+            _ => Ok(()),
+        }
     }
 
     /// Whether a sequence item starts at `at` (a dash, then a space or the line's end).
@@ -326,11 +342,7 @@ impl<'a> Reader<'a, '_> {
                 match self.next_line()? {
                     Line::Content { indent, .. } if indent > col => self.node(col + 1, false),
                     _ => {
-                        self.emit(
-                            Event::Scalar(Cow::Borrowed(""), ScalarStyle::Plain, 0, None),
-                            eol,
-                            eol,
-                        );
+                        self.empty(eol, eol);
                         Ok(())
                     }
                 }
@@ -340,10 +352,7 @@ impl<'a> Reader<'a, '_> {
                 if self.key_at(r, eol)?.is_some() {
                     // `- key: value`: a mapping at the key's column
                     self.line = self.line_start(r);
-                    self.depth += 1;
-                    if self.depth > MAX_DEPTH {
-                        return Err(Bail);
-                    }
+                    self.enter()?;
                     self.mapping(r - self.line_start(r), r)?;
                     self.depth -= 1;
                     Ok(())
@@ -460,11 +469,7 @@ impl<'a> Reader<'a, '_> {
                         self.node(col + 1, true)
                     }
                     _ => {
-                        self.emit(
-                            Event::Scalar(Cow::Borrowed(""), ScalarStyle::Plain, 0, None),
-                            colon,
-                            colon,
-                        );
+                        self.empty(colon, colon);
                         Ok(())
                     }
                 }
@@ -520,7 +525,7 @@ impl<'a> Reader<'a, '_> {
                     }
                 }
                 let text = line.get(..end).ok_or(Bail)?;
-                let trimmed = text.len() - text.iter().rev().take_while(|&&b| b == b' ').count();
+                let trimmed = trim_spaces(text);
                 if text.get(..trimmed).is_some_and(|t| t.ends_with(b":")) {
                     return Err(Bail);
                 }
@@ -545,12 +550,7 @@ impl<'a> Reader<'a, '_> {
             }
             _ => return Err(Bail),
         }
-        // a plain or quoted scalar may go on to lines indented more than its key or dash:
-        // left to saphyr
-        match self.next_line()? {
-            Line::Content { indent, .. } if indent > col => Err(Bail),
-            _ => Ok(()),
-        }
+        self.nothing_below(col)
     }
 
     /// The lines from `self.line` on that continue a plain scalar whose first line is
@@ -587,7 +587,7 @@ impl<'a> Reader<'a, '_> {
             {
                 return Err(Bail);
             }
-            let trimmed = text.len() - text.iter().rev().take_while(|&&b| b == b' ').count();
+            let trimmed = trim_spaces(text);
             let piece = self.src.get(content..content + trimmed).ok_or(Bail)?;
             let v = value.get_or_insert_with(|| first.to_string());
             if empty == 0 {
@@ -612,8 +612,7 @@ impl<'a> Reader<'a, '_> {
     fn quoted_lines(&mut self, col: usize, at: usize, q: u8) -> Res<()> {
         let eol = self.eol(at);
         let first = self.b.get(at + 1..eol).ok_or(Bail)?;
-        let trim = |t: &[u8]| t.len() - t.iter().rev().take_while(|&&b| b == b' ').count();
-        let mut pieces: Vec<(usize, usize, usize)> = vec![(at + 1, at + 1 + trim(first), 0)];
+        let mut pieces: Vec<(usize, usize, usize)> = vec![(at + 1, at + 1 + trim_spaces(first), 0)];
         let mut line = eol + 1;
         let mut empty = 0usize;
         let close = loop {
@@ -636,7 +635,7 @@ impl<'a> Reader<'a, '_> {
                     pieces.push((content, content + i, empty));
                     break content + i;
                 }
-                None => pieces.push((content, content + trim(text), empty)),
+                None => pieces.push((content, content + trim_spaces(text), empty)),
             }
             empty = 0;
             line = leol + 1;
@@ -666,10 +665,7 @@ impl<'a> Reader<'a, '_> {
             end,
         );
         self.line = leol + 1;
-        match self.next_line()? {
-            Line::Content { indent, .. } if indent > col => Err(Bail),
-            _ => Ok(()),
-        }
+        self.nothing_below(col)
     }
 
     /// What may follow a quoted scalar or `[]` on its line, from `at`: spaces, then a
@@ -779,7 +775,7 @@ impl<'a> Reader<'a, '_> {
             }
         }
         let text = self.b.get(at..p).ok_or(Bail)?;
-        let end = at + text.len() - text.iter().rev().take_while(|&&b| b == b' ').count();
+        let end = at + trim_spaces(text);
         if self.byte(p) == Some(b':') && !key {
             // `[a: b]`, `{a: b: c}`
             return Err(Bail);
@@ -867,6 +863,11 @@ impl<'a> Reader<'a, '_> {
         }
         Ok(())
     }
+}
+
+/// The length of `text` without the spaces at its end.
+fn trim_spaces(text: &[u8]) -> usize {
+    text.len() - text.iter().rev().take_while(|&&b| b == b' ').count()
 }
 
 fn quote_style(q: u8) -> ScalarStyle {

@@ -6,7 +6,7 @@
 //! Aliases are expanded by copying (bounded by [`Limits::max_alias_nodes`]) and merge keys
 //! (`<<: *anchor`) are applied.
 
-use super::arena::{Builder, OpenMap, OpenSeq, duplicate_key};
+use super::arena::{Builder, OpenMap, OpenSeq, duplicate_key, is_slice_of};
 use super::block;
 use super::lenient::{self, Patch};
 use super::load::Parsed;
@@ -799,10 +799,7 @@ fn parse_pass(
         alias_budget: read.budget,
         joined: read.joined,
     };
-    let unpatched = read.joined.is_empty()
-        && text
-            .get(base..base + src.len())
-            .is_some_and(|t| std::ptr::eq(t.as_ptr(), src.as_ptr()));
+    let unpatched = read.joined.is_empty() && is_slice_of(src, text, base);
     if unpatched && fast_reader() {
         let mut ctx = new_ctx();
         let mut pass = Pass::new(base, read.index);
