@@ -17,6 +17,10 @@ use std::sync::Arc;
 /// index for the duplicate-key check.
 const MAP_INDEX_THRESHOLD: usize = 16;
 
+/// Room for the nodes of a [`Builder::direct`] arena that wait for their parent to close:
+/// those of the open collections, a few dozen in a manifest.
+pub(crate) const OPEN_NODES: usize = 64;
+
 pub(crate) const DUPLICATE_HELP: &str = "the API server rejects this with strict field validation; a non-strict read keeps the last value";
 
 /// The duplicate-key warning.
@@ -119,21 +123,22 @@ impl<'t> Builder<'t> {
         }
     }
 
-    /// An arena that lays the document out as it is read: when a collection closes, its
-    /// children move from the nodes waiting for their parent into the finished arrays,
-    /// consecutive, with their keys (as [`Builder::finish`] would lay them out, in another
-    /// order), so no second pass copies the document. For readers without anchors or merge
-    /// keys (JSON): an id is valid until its parent closes.
-    pub(crate) fn direct(text: &'t str, file: FileId, nodes: usize) -> Builder<'t> {
-        let mut b = Builder::new(text, 0, text, file, 64);
-        b.laid = Some(Laid {
+    /// This arena (made with room for [`OPEN_NODES`]), laying the document out as it is
+    /// read: when a collection closes, its children move from the nodes waiting for their
+    /// parent into the finished arrays, consecutive, with their keys (as
+    /// [`Builder::finish`] would lay them out, in another order), so no second pass copies
+    /// the document, of about `nodes` nodes. For readers without anchors or merge keys
+    /// (JSON, and the YAML that [`super::block`] reads): an id is valid until its parent
+    /// closes.
+    pub(crate) fn direct(mut self, nodes: usize) -> Builder<'t> {
+        self.laid = Some(Laid {
             nodes: Vec::with_capacity(nodes),
             items: Vec::with_capacity(nodes / 8),
             far: Vec::new(),
             wide: Vec::new(),
         });
-        b.entries = Vec::new();
-        b
+        self.entries = Vec::new();
+        self
     }
 
     #[inline]
@@ -213,8 +218,13 @@ impl<'t> Builder<'t> {
         } else {
             start..end
         };
-        if range.len() == s.len() && self.text.get(range.clone()) == Some(s) {
-            return StrRef::source(range.start, s.len());
+        if range.len() == s.len() {
+            if let Some(t) = self.text.get(range.clone()) {
+                // a scalar the block reader borrowed is that very range: no bytes compared
+                if std::ptr::eq(t.as_ptr(), s.as_ptr()) || t == s {
+                    return StrRef::source(range.start, s.len());
+                }
+            }
         }
         self.string(s)
     }

@@ -15,7 +15,8 @@
 //! (`|`, `|-`); flow collections on one line; comments. Anything else (tabs, carriage
 //! returns, characters YAML 1.1 does not print or reads as line breaks, anchors, aliases,
 //! tags, folded or indented block scalars, `|+`, complex keys, a sequence in a sequence's
-//! item (`- - x`), `...`, directives) gives up.
+//! item (`- - x`), merge keys (`<<`, whose document the builder must keep whole to read
+//! the mapping merged), `...`, directives) gives up.
 //!
 //! Where `saphyr` gives a span a reader would not expect, this reader gives the same one,
 //! as `tests` below check against `saphyr` itself: a quoted scalar's span, and a flow
@@ -444,6 +445,9 @@ impl<'a> Reader<'a, '_> {
                 let value = unquote(inner, q).ok_or(Bail)?;
                 self.emit(Event::Scalar(value, quote_style(q), 0, None), at, end);
             }
+            // a merge key reads the mapping it merges: left to saphyr, whose events the
+            // document builder keeps whole
+            _ if text == "<<" => return Err(Bail),
             Some(&c) if plain_start(c, self.byte(at + 1), false) => {
                 self.emit(
                     Event::Scalar(Cow::Borrowed(text), ScalarStyle::Plain, 0, None),
@@ -781,6 +785,9 @@ impl<'a> Reader<'a, '_> {
             return Err(Bail);
         }
         let value = self.src.get(at..end).ok_or(Bail)?;
+        if key && value == "<<" {
+            return Err(Bail);
+        }
         self.emit(
             Event::Scalar(Cow::Borrowed(value), ScalarStyle::Plain, 0, None),
             at,
@@ -1138,6 +1145,8 @@ pub(crate) mod tests {
             "a: \"\\q\"\n",
             "a: {b}\n",
             "a: [x] y\n",
+            "a:\n  <<: {b: 1}\n",
+            "a: {<<: {b: 1}}\n",
         ] {
             assert_eq!(fast(c), Err(Bail), "{c:?}");
         }

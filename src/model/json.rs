@@ -4,7 +4,7 @@
 //! [`Limits::max_depth`]), with byte spans. Strings without escapes are copied straight from the
 //! input slice.
 
-use super::arena::{Builder, OpenMap, OpenSeq, duplicate_key};
+use super::arena::{Builder, OPEN_NODES, OpenMap, OpenSeq, duplicate_key};
 use super::load::Parsed;
 use super::{Limits, Node, NodeId, SkipReason, StrRef, Style, Value};
 use crate::diag::{Diagnostic, FileId, Span};
@@ -524,7 +524,7 @@ fn read(
         file,
         // about one node per 16 bytes of JSON: reserving it up front saves the copies of a
         // doubling arena (and the fresh pages they touch) on large exports
-        arena: Builder::direct(text, file, range.len() / 16 + 16),
+        arena: Builder::new(text, 0, text, file, OPEN_NODES).direct(range.len() / 16 + 16),
         diagnostics: Vec::new(),
         scratch: String::new(),
     };

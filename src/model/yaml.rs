@@ -6,7 +6,7 @@
 //! Aliases are expanded by copying (bounded by [`Limits::max_alias_nodes`]) and merge keys
 //! (`<<: *anchor`) are applied.
 
-use super::arena::{Builder, OpenMap, OpenSeq, duplicate_key, is_slice_of};
+use super::arena::{Builder, OPEN_NODES, OpenMap, OpenSeq, duplicate_key, is_slice_of};
 use super::block;
 use super::lenient::{self, Patch};
 use super::load::Parsed;
@@ -202,9 +202,18 @@ impl<'t> DocBuilder<'t> {
         index: u32,
         comments_from: usize,
         capacity: usize,
+        direct: bool,
     ) -> DocBuilder<'t> {
+        // events without anchors, aliases or merge keys (those of the block reader) lay
+        // the document out as it is read; the others keep every node until the end, for
+        // the aliases to copy and the merge keys to read
+        let arena = if direct {
+            Builder::new(src, ctx.base, ctx.text, ctx.file, OPEN_NODES).direct(capacity)
+        } else {
+            Builder::new(src, ctx.base, ctx.text, ctx.file, capacity)
+        };
         DocBuilder {
-            arena: Builder::new(src, ctx.base, ctx.text, ctx.file, capacity),
+            arena,
             stack: Vec::new(),
             anchors: HashMap::new(),
             root: None,
@@ -422,7 +431,7 @@ impl<'t> DocBuilder<'t> {
                     });
                 }
                 Some(k) => {
-                    let is_mergeable = match self.arena.node(id).map(|n| n.tag()) {
+                    let is_mergeable = || match self.arena.node(id).map(|n| n.tag()) {
                         Some(Tag::Map) => true,
                         Some(Tag::Seq) => self
                             .arena
@@ -431,7 +440,7 @@ impl<'t> DocBuilder<'t> {
                             .all(|&i| self.arena.node(i).is_some_and(|n| n.tag() == Tag::Map)),
                         _ => false,
                     };
-                    if k.merge && is_mergeable {
+                    if k.merge && is_mergeable() {
                         merges.push(id);
                         return;
                     }
@@ -697,10 +706,12 @@ struct Pass<'t> {
     index: u32,
     any_doc: bool,
     last_len: Option<usize>,
+    /// Whether the events have no anchors, aliases or merge keys (see [`Builder::direct`]).
+    direct: bool,
 }
 
 impl<'t> Pass<'t> {
-    fn new(base: usize, index: u32) -> Pass<'t> {
+    fn new(base: usize, index: u32, direct: bool) -> Pass<'t> {
         Pass {
             docs: Vec::new(),
             cur: None,
@@ -708,6 +719,7 @@ impl<'t> Pass<'t> {
             index,
             any_doc: false,
             last_len: None,
+            direct,
         }
     }
 
@@ -736,7 +748,14 @@ impl<'t> Pass<'t> {
                 let capacity = self
                     .last_len
                     .map_or(remaining, |l| remaining.min(l * 2 + 64));
-                self.cur = Some(DocBuilder::new(src, ctx, self.index, from, capacity));
+                self.cur = Some(DocBuilder::new(
+                    src,
+                    ctx,
+                    self.index,
+                    from,
+                    capacity,
+                    self.direct,
+                ));
                 self.index = self.index.saturating_add(1);
             }
             Event::DocumentEnd => {
@@ -802,7 +821,7 @@ fn parse_pass(
     let unpatched = read.joined.is_empty() && is_slice_of(src, text, base);
     if unpatched && fast_reader() {
         let mut ctx = new_ctx();
-        let mut pass = Pass::new(base, read.index);
+        let mut pass = Pass::new(base, read.index, true);
         let mut running = true;
         // the last `---` seen: where, and the documents and diagnostics before it
         let mut marker: Option<(usize, usize, usize)> = None;
@@ -832,7 +851,7 @@ fn parse_pass(
     let one_document = unpatched && fast_reader();
     let mut ctx = new_ctx();
     let mut parser = Parser::new_from_str(src);
-    let mut pass = Pass::new(base, read.index);
+    let mut pass = Pass::new(base, read.index, false);
     let mut last_end = 0usize;
     let mut resume = None;
     while let Some(ev) = parser.next_event() {
@@ -1110,31 +1129,40 @@ mod tests {
         let shared = Arc::new(text.to_string());
         let parsed = parse(&shared, FileId::default(), &Limits::default());
         FAST_READER.with(|f| f.set(true));
-        // what a document says: each node's value, spans and style, and the root (not how
-        // a string is kept: saphyr hands over copies of some that are ranges of the text)
+        // what a document says: each node's value, spans and style, from the root down
+        // (not where a node is in the document's array: the block reader's documents are
+        // laid out as they are read, saphyr's from the root at the end, and a collection a
+        // duplicate key replaced leaves its children in the first and nothing in the
+        // second; nor how a string is kept: saphyr hands over copies of some that are
+        // ranges of the text)
+        fn dump(doc: &Document, id: NodeId, out: &mut Vec<String>) {
+            let Some(n) = doc.node(id) else {
+                out.push(format!("missing node {id}"));
+                return;
+            };
+            let value = match &n.value {
+                Value::Map(e) => format!("{:?}", e.iter().map(|(k, _)| k).collect::<Vec<_>>()),
+                Value::Seq(items) => format!("{} items", items.len()),
+                other => format!("{other:?}"),
+            };
+            out.push(format!(
+                "{value} {:?} {:?} {:?}",
+                n.span, n.key_span, n.style
+            ));
+            match n.value {
+                Value::Map(e) => e.iter().for_each(|(_, c)| dump(doc, c, out)),
+                Value::Seq(items) => items.iter().for_each(|&c| dump(doc, c, out)),
+                _ => {}
+            }
+        }
         let docs: Vec<String> = parsed
             .docs
             .iter()
             .map(|d| match d {
                 Ok(doc) => {
-                    let nodes: Vec<String> = (0..doc.len())
-                        .filter_map(|i| NodeId::try_from(i).ok())
-                        .filter_map(|i| doc.node(i))
-                        .map(|n| {
-                            let value = match n.value {
-                                Value::Map(e) => format!("{:?}", e.iter().collect::<Vec<_>>()),
-                                other => format!("{other:?}"),
-                            };
-                            format!("{value} {:?} {:?} {:?}", n.span, n.key_span, n.style)
-                        })
-                        .collect();
-                    format!(
-                        "{} {} {:?} {}",
-                        doc.root,
-                        doc.index,
-                        doc.helm_source,
-                        nodes.join("\n")
-                    )
+                    let mut nodes = Vec::new();
+                    dump(doc, doc.root, &mut nodes);
+                    format!("{} {:?} {}", doc.index, doc.helm_source, nodes.join("\n"))
                 }
                 Err(e) => format!("{e:?}"),
             })
