@@ -31,10 +31,24 @@ const MIN_NODES: usize = 5;
 
 /// Marks the conditions the rules of each scan group share. Ids are unique in the plan.
 pub(crate) fn share(plan: &mut PhysicalPlan) {
+    use rayon::prelude::*;
+    // the groups' conditions classed on the thread pool, then numbered in group order
+    let mut found: Vec<Classes> = plan.groups.par_iter_mut().map(classes).collect();
     let mut next = 0u32;
-    for g in &mut plan.groups {
-        share_group(g, &mut next);
+    for st in &mut found {
+        for k in &mut st.classes {
+            if k.count >= 2 {
+                k.id = Some(next);
+                next += 1;
+            }
+        }
     }
+    // the outermost shared conditions are wrapped
+    plan.groups.par_iter_mut().zip(&found).for_each(|(g, st)| {
+        for rule in &mut g.rules {
+            for_each_filter_mut(rule, &mut |f| st.wrap(f));
+        }
+    });
 }
 
 /// A class of equal conditions: its canonical form, how many times it occurs, and its id
@@ -45,22 +59,13 @@ struct Class {
     id: Option<u32>,
 }
 
-fn share_group(g: &mut ScanGroup, next: &mut u32) {
-    // first pass: the class of every condition that may be shared, by its address
+/// The class of every condition of a group's rules that may be shared, by its address.
+fn classes(g: &mut ScanGroup) -> Classes {
     let mut st = Classes::default();
     for rule in &mut g.rules {
         for_each_filter_mut(rule, &mut |f| st.note(f, true));
     }
-    for k in &mut st.classes {
-        if k.count >= 2 {
-            k.id = Some(*next);
-            *next += 1;
-        }
-    }
-    // second pass: the outermost shared conditions are wrapped
-    for rule in &mut g.rules {
-        for_each_filter_mut(rule, &mut |f| st.wrap(f));
-    }
+    st
 }
 
 /// The classes of equal conditions of a scan group, and where each occurs.
@@ -202,12 +207,13 @@ fn rename(e: &mut Expr, seen: &mut Vec<VarId>) {
 
 /// A hash of an expression's shape (equal expressions hash alike; `==` tells them apart).
 fn shape_hash(e: &Expr) -> u64 {
-    let mut h = std::collections::hash_map::DefaultHasher::new();
+    // a fixed seed: the hash only sorts conditions into buckets, compared whole in each
+    let mut h = std::hash::BuildHasher::build_hasher(&foldhash::fast::FixedState::default());
     hash_into(e, &mut h);
     h.finish()
 }
 
-fn hash_into(e: &Expr, h: &mut std::collections::hash_map::DefaultHasher) {
+fn hash_into(e: &Expr, h: &mut impl Hasher) {
     std::mem::discriminant(e).hash(h);
     super::memo::node_hash(e, h);
     e.for_each_child(&mut |c| hash_into(c, h));
