@@ -388,8 +388,7 @@ mod generated {
     /// Edits of an export at random places: whatever the edit does, pieces and one pass
     /// agree, errors included.
     fn edit() -> impl Strategy<Value = (usize, u8, bool)> {
-        let chars = prop::sample::select(b"-:#'\"[]{},\n \t&*!|>?%@\\\r.x0".to_vec());
-        (any::<usize>(), chars, any::<bool>())
+        edit_of(b"-:#'\"[]{},\n \t&*!|>?%@\\\r.x0")
     }
 
     proptest! {

@@ -1254,8 +1254,7 @@ pub(crate) mod tests {
         }
 
         fn edit() -> impl Strategy<Value = (usize, u8, bool)> {
-            let chars = prop::sample::select(b"-:#'\"[]{},\n |?\\.x0".to_vec());
-            (any::<usize>(), chars, any::<bool>())
+            edit_of(b"-:#'\"[]{},\n |?\\.x0")
         }
 
         proptest! {

@@ -34,6 +34,11 @@ fn value() -> impl Strategy<Value = Value> {
     })
 }
 
+/// An edit for [`mutated`]: a random place, one of `bytes`, and whether to delete.
+fn edit_of(bytes: &[u8]) -> impl Strategy<Value = (usize, u8, bool)> {
+    (any::<usize>(), prop::sample::select(bytes.to_vec()), any::<bool>())
+}
+
 /// Byte-level edits of a text (characters that matter to YAML and JSON, at random
 /// places): `(where, byte, delete)`, the place taken modulo the length.
 fn mutated(text: String, edits: &[(usize, u8, bool)]) -> String {
