@@ -1133,7 +1133,12 @@ impl<'g> Ctx<'g> {
             Expr::Var(v) => env.vars.get(*v).cloned().unwrap_or(Val::Null),
             Expr::Param(i) => self.params.get(*i).cloned().unwrap_or(Val::Null),
             Expr::Table(i) => self.tables.get(*i).cloned().unwrap_or(Val::Null),
-            Expr::Field(b, name) => self.with_value(b, env, |b| self.field(b, name)),
+            Expr::Field(b, name) => {
+                if matches!(&**b, Expr::Field(..)) {
+                    return self.field_chain(b, name, env);
+                }
+                self.with_value(b, env, |b| self.field(b, name))
+            }
             Expr::Index(b, i) => {
                 if let Expr::List(items) = &**b {
                     if let Some(v) = self.pick(items, i, env) {
@@ -1226,6 +1231,37 @@ impl<'g> Ctx<'g> {
                 cond,
             } => self.probe(*quant, *var, access, cond.as_deref(), env),
         }
+    }
+
+    /// `b.last` where `b` is itself a field (`w.podSpec.securityContext.runAsNonRoot`): the
+    /// fields read one after the other from the chain's base, without an evaluation of each
+    /// intermediate field. Each field of `b` takes its step before its base is evaluated, as
+    /// [`Ctx::eval`] takes them; when those steps would reach the step limit, the chain is
+    /// evaluated field by field, so that the value, the steps and the limit are the same.
+    fn field_chain(&self, b: &Expr, last: &str, env: &mut Env) -> Val {
+        // the names of `b`'s fields, the outermost first (a longer chain keeps the rest of
+        // itself as its base)
+        let mut names: [&str; 8] = [""; 8];
+        let mut n = 0;
+        let mut base = b;
+        while let (Expr::Field(inner, name), Some(slot)) = (base, names.get_mut(n)) {
+            *slot = name;
+            n += 1;
+            base = inner;
+        }
+        let walked = names.get(..n).unwrap_or_default();
+        let Some((&first, rest)) = walked.split_last() else {
+            return self.with_value(b, env, |v| self.field(v, last));
+        };
+        if !self.within_limit(env, n as u64) {
+            return self.with_value(b, env, |v| self.field(v, last));
+        }
+        env.steps += n as u64;
+        let mut v = self.with_value(base, env, |v| self.field(v, first));
+        for name in rest.iter().rev() {
+            v = self.field(&v, name);
+        }
+        self.field(&v, last)
     }
 
     /// `[a, b, c][i]` with only the item that `i` selects evaluated, when every item and `i` take
@@ -2017,6 +2053,84 @@ mod tests {
         }
         // the values are really read (not all null or cut short)
         assert!(seen > 20, "{seen}");
+    }
+
+    /// A chain of fields read from its base at once (`Ctx::field_chain`) gives what reading
+    /// it field by field gives: the value, the steps and whether the limit stopped it, for
+    /// chains of one to ten fields (longer than the chain walked at once), from an object, a
+    /// container and a document node, through present and missing fields, at every step
+    /// limit from 0 to past the whole chain.
+    #[test]
+    fn a_chain_of_fields_is_read_as_field_by_field() {
+        let graph = graph_of(
+            "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  labels: {a: x}\nspec:\n  containers:\n  - name: c\n    image: i\n    securityContext:\n      seLinuxOptions: {level: {a: {b: {c: {d: {e: {f: {g: deep}}}}}}}}\n",
+        );
+        // the evaluation without the chain read at once: each field its step, then its base
+        fn by_field(c: &Ctx<'_>, e: &Expr, env: &mut Env) -> Val {
+            match e {
+                Expr::Field(b, name) => {
+                    if !c.take_step(env) {
+                        return Val::Null;
+                    }
+                    let v = by_field(c, b, env);
+                    c.field(&v, name)
+                }
+                other => c.eval(other, env),
+            }
+        }
+        let paths: [&[&str]; 5] = [
+            &["metadata", "labels", "a"],
+            &["metadata", "missing", "a", "b"],
+            &[
+                "securityContext",
+                "seLinuxOptions",
+                "level",
+                "a",
+                "b",
+                "c",
+                "d",
+                "e",
+                "f",
+                "g",
+            ],
+            &["seLinuxOptions", "level", "a", "b", "c", "d", "e", "f", "g"],
+            &["name"],
+        ];
+        let doc_node = {
+            let o = graph.object(0).unwrap();
+            let doc = graph.doc(0).unwrap();
+            let c = doc.path(o.r.node, &["spec", "containers"]).unwrap();
+            let c = *doc.seq(c).first().unwrap();
+            Val::Node(o.r.doc, doc.get(c, "securityContext").unwrap())
+        };
+        let bases = [Val::Obj(0), Val::Container(0, 0), doc_node, Val::Null];
+        let mut ctx = Ctx::new(&graph, &Program::default(), Mode::Indexed);
+        let (mut read, mut cut) = (0, 0);
+        for base in &bases {
+            for path in paths {
+                for n in 1..=path.len() {
+                    let chain = path[..n].iter().fold(Expr::Var(0), |e, name| {
+                        Expr::Field(Box::new(e), (*name).into())
+                    });
+                    for limit in 0..14 {
+                        ctx.max_steps = limit;
+                        let run = |f: &dyn Fn(&Ctx<'_>, &mut Env) -> Val| {
+                            let mut env = Env::new(1);
+                            env.set(0, base.clone());
+                            let v = f(&ctx, &mut env);
+                            (v, env.steps, env.exhausted)
+                        };
+                        let fast = run(&|c, env| c.eval(&chain, env));
+                        let slow = run(&|c, env| by_field(c, &chain, env));
+                        assert_eq!(fast, slow, "{base:?} {:?} at {limit}", &path[..n]);
+                        read += usize::from(!fast.2 && !matches!(fast.0, Val::Null));
+                        cut += usize::from(fast.2);
+                    }
+                }
+            }
+        }
+        // values are really read through chains, and the limit really cuts some short
+        assert!(read > 100 && cut > 100, "{read} {cut}");
     }
 
     /// `o.kind`, `o.name` and `o.namespace` compared with a constant in place give what
