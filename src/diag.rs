@@ -55,9 +55,14 @@ pub struct SourceFile {
     pub name: Arc<str>,
     /// The whole text (shared with the documents read from it).
     pub text: Arc<String>,
-    /// The line index and display text, made on first use or ahead by
-    /// [`SourceFile::prepare`].
+    /// The line index, made on first use or ahead by [`SourceFile::prepare`].
     index: OnceLock<Index>,
+    /// The text with control characters made visible, for snippets shown on a terminal
+    /// (same byte length, so spans stay valid); `None` when the text has none. Made when a
+    /// snippet is first shown: most scans show none (a JSON or SARIF report, a clean
+    /// input), and looking for control characters in every byte was a tenth of loading a
+    /// cluster export.
+    display: OnceLock<Option<String>>,
 }
 
 /// What locating and showing spans of a file needs.
@@ -78,9 +83,6 @@ struct Index {
     block: usize,
     /// Line breaks in the whole text: the file has one more line than this.
     breaks: usize,
-    /// The text with control characters made visible, for snippets shown on a terminal
-    /// (same byte length, so spans stay valid); `None` when the text has none.
-    display: Option<String>,
     /// Whether the text is all ASCII: a column is then a difference of byte offsets, and
     /// a finding's location costs no count of the characters before it on its line (the
     /// whole line, in an export that writes one object a line).
@@ -104,7 +106,6 @@ impl Index {
             breaks_before,
             block,
             breaks,
-            display: has_controls(text, parallel).then(|| visible(text)),
             ascii: is_ascii(text, parallel),
         }
     }
@@ -159,6 +160,7 @@ impl SourceFile {
             name: visible(&name).into(),
             text: Arc::new(text),
             index: OnceLock::new(),
+            display: OnceLock::new(),
         }
     }
 
@@ -177,7 +179,10 @@ impl SourceFile {
     /// The text as shown in snippets: control characters replaced by `?` (one per byte),
     /// so input cannot inject terminal escape sequences.
     pub fn display_text(&self) -> &str {
-        self.index().display.as_deref().unwrap_or(&self.text)
+        self.display
+            .get_or_init(|| has_controls(&self.text).then(|| visible(&self.text)))
+            .as_deref()
+            .unwrap_or(&self.text)
     }
 
     /// Byte offset of the start of a 0-based line, or `None` past the last line.
@@ -319,9 +324,9 @@ fn any_piece(
 }
 
 /// Whether `s` holds a control character other than line breaks and tabs. Works on
-/// bytes (C0 controls and DEL are single bytes; C1 controls are `0xC2 0x80..=0x9F`), in
-/// pieces (in parallel when `parallel`), so a large input is checked at memory speed.
-fn has_controls(s: &str, parallel: bool) -> bool {
+/// bytes (C0 controls and DEL are single bytes; C1 controls are `0xC2 0x80..=0x9F`), a
+/// piece at a time, each with a branch-free pass first.
+fn has_controls(s: &str) -> bool {
     let b = s.as_bytes();
     let found = |r: &Range<usize>| {
         let piece = b.get(r.clone()).unwrap_or_default();
@@ -346,13 +351,13 @@ fn has_controls(s: &str, parallel: bool) -> bool {
                             .is_some_and(|n| (0x80..=0x9f).contains(n)))
             })
     };
-    any_piece(b.len(), parallel, found)
+    any_piece(b.len(), false, found)
 }
 
 /// Replaces control characters (other than line breaks and tabs) by as many `?` as
 /// their UTF-8 length, keeping every byte offset.
 fn visible(s: &str) -> String {
-    if !has_controls(s, false) {
+    if !has_controls(s) {
         return s.to_string();
     }
     s.chars()
@@ -836,9 +841,9 @@ mod tests {
         assert_eq!(empty.line_start(1), None);
     }
 
-    /// Texts over one piece are indexed and checked in parallel pieces: line breaks on
-    /// either side of a cut, and a C1 control whose two bytes straddle it, are found; a
-    /// line longer than many blocks is found from either end.
+    /// Texts over one piece are indexed in parallel pieces and searched for controls piece by
+    /// piece: line breaks on either side of a cut, and a C1 control whose two bytes straddle
+    /// it, are found; a line longer than many blocks is found from either end.
     #[test]
     fn large_texts_are_indexed_across_pieces() {
         let mut text = "a".repeat(PIECE - 1);
@@ -872,16 +877,14 @@ mod tests {
         }
         assert_eq!(ahead.line_col(PIECE), (2, 1));
         assert_eq!(ahead.line_col(2 * PIECE + BLOCK * 3), (3, BLOCK * 3 + 2));
-        assert!(ahead.index().display.is_none());
+        assert_eq!(ahead.display_text(), text);
         // `\u{85}` is `0xC2 0x85`: its first byte ends the first piece
         let mut hostile = "a".repeat(PIECE - 1);
         hostile.push('\u{85}');
         hostile.push_str("tail");
         assert_eq!(hostile.as_bytes()[PIECE - 1], 0xc2);
-        for parallel in [false, true] {
-            assert!(has_controls(&hostile, parallel));
-            assert!(!has_controls(&hostile[..PIECE - 1], parallel));
-        }
+        assert!(has_controls(&hostile));
+        assert!(!has_controls(&hostile[..PIECE - 1]));
     }
 
     #[test]
