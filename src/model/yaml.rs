@@ -999,6 +999,16 @@ fn parse_bool(s: &str) -> Option<bool> {
 
 /// Resolves a plain scalar the way Go yaml (YAML 1.1) does.
 pub fn resolve_plain(s: &str) -> Value<'_> {
+    // longer than every null and boolean word (`false`), and not starting as a number does:
+    // a string (most plain scalars are: names, images, paths), without the other tests
+    if s.len() > 5 && !matches!(s.as_bytes().first(), Some(b'0'..=b'9' | b'+' | b'-' | b'.')) {
+        return Value::Str(s);
+    }
+    resolve_by_form(s)
+}
+
+/// [`resolve_plain`] by testing each form of value in turn.
+fn resolve_by_form(s: &str) -> Value<'_> {
     if is_null(s) {
         return Value::Null;
     }
@@ -1222,6 +1232,57 @@ mod tests {
             }
         }
         assert!(!files.is_empty());
+    }
+
+    /// A plain scalar told a string by its length and first byte resolves as testing every
+    /// form gives: the null and boolean words and their longer neighbours, numbers in every
+    /// form, and any short or long text.
+    #[test]
+    fn resolving_by_length_and_first_byte_agrees_with_every_form() {
+        use proptest::prelude::*;
+        let same = |s: &str| {
+            assert_eq!(
+                format!("{:?}", resolve_plain(s)),
+                format!("{:?}", resolve_by_form(s)),
+                "{s:?}"
+            );
+        };
+        for w in [
+            "",
+            "~",
+            "null",
+            "Nulls",
+            "y",
+            "yes",
+            "true",
+            "TRUE",
+            "false",
+            "False",
+            "FALSE",
+            "falsey",
+            "Falsey",
+            "offset",
+            "on",
+            "NO",
+            "nothing",
+            ".inf",
+            "-.Inf",
+            ".nan",
+            "0x1F",
+            "0o755",
+            "1_000_000",
+            "+12345",
+            "-3.5e10",
+            "123456",
+            "1.5",
+            ".5e3",
+            "tomorrow",
+            "y-axis",
+            "n/a",
+        ] {
+            same(w);
+        }
+        proptest!(|(s in "[-+._~0-9a-zA-Z:/ ]{0,12}")| same(&s));
     }
 
     #[test]
