@@ -50,7 +50,7 @@ const MAX_KEY: usize = 1024;
 /// instructions). In a block that has other bytes, every character refused is a byte
 /// below 0x20 other than a line feed, 0x7F, or starts with 0xC2 (U+0080 to U+009F), 0xE2
 /// (U+2028, U+2029) or 0xEF (U+FEFF, U+FFFE, U+FFFF): only at those are the bytes after
-/// looked at. (Decoding every character of a file that is not all ASCII was 5% of
+/// looked at. (Decoding every character of a file that is not all ASCII was 6% of
 /// scanning the real corpus.)
 pub(crate) fn printable(src: &str) -> bool {
     let b = src.as_bytes();
