@@ -1250,12 +1250,10 @@ impl<'g> Ctx<'g> {
             base = inner;
         }
         let walked = names.get(..n).unwrap_or_default();
-        let Some((&first, rest)) = walked.split_last() else {
+        let (Some((&first, rest)), true) = (walked.split_last(), self.within_limit(env, n as u64))
+        else {
             return self.with_value(b, env, |v| self.field(v, last));
         };
-        if !self.within_limit(env, n as u64) {
-            return self.with_value(b, env, |v| self.field(v, last));
-        }
         env.steps += n as u64;
         let mut v = self.with_value(base, env, |v| self.field(v, first));
         for name in rest.iter().rev() {
