@@ -26,7 +26,8 @@ use super::{Document, FarKey, KeyWord, Limits, NodeId, StrRef, Tag, id_of};
 use crate::diag::{Diagnostic, FileId};
 use rayon::prelude::*;
 use std::ops::Range;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 /// The pieces of a `List`'s items region and the region itself.
 #[derive(Debug, PartialEq)]
@@ -126,7 +127,7 @@ fn read_layout(
     let nodes = layout.region.len() / if json { 16 } else { 20 };
     doc.nodes.reserve(nodes);
     doc.items.reserve(nodes / 8);
-    // only one batch of piece arenas exists next to the joined one
+    // only a few piece arenas exist next to the joined one (see `in_order`)
     let mut join = Join {
         doc,
         diagnostics: Vec::new(),
@@ -134,7 +135,7 @@ fn read_layout(
         span: None,
         objects: Vec::new(),
     };
-    in_batches(
+    in_order(
         &layout.pieces,
         threads,
         |r| {
@@ -178,7 +179,7 @@ fn parse_stream(
     let mut piece_limits = *limits;
     piece_limits.max_alias_nodes = limits.max_alias_nodes / pieces.len();
     let mut out = Parsed::default();
-    in_batches(
+    in_order(
         &pieces,
         threads,
         |r| piece_of_stream(shared, r, file, &piece_limits),
@@ -256,27 +257,121 @@ pub(crate) fn stream_pieces(text: &str, piece: usize) -> Vec<Range<usize>> {
     pieces
 }
 
-/// Parses `pieces` in parallel, a few per thread at a time, and hands each result to
-/// `take` in order. While one batch's results are handed over (a copy on one core), the
-/// next batch is parsed (on the other cores, and on that one when it is done), so at most
-/// two batches of results exist at once. Stops at the first `None` from `take`.
-fn in_batches<T: Send>(
+/// Parses `pieces` in parallel and hands each result to `take` in order; stops at the
+/// first `None` from `take`.
+///
+/// Each thread takes the next piece, parses it, leaves the result, and then hands over
+/// every result that is next in order, unless another thread is doing so: no thread waits
+/// for the others (batches of pieces, each waiting for its slowest piece and its hand-over,
+/// left 3 ms of every 26 idle on 2 threads). A thread more than a few pieces ahead of the
+/// hand-over waits for it, so only that many results exist at once. Neither `parse` nor
+/// `take` may wait on the thread pool (a thread waiting there could be given another
+/// piece's work, which would wait for the first).
+fn in_order<T: Send>(
     pieces: &[Range<usize>],
     threads: usize,
     parse: impl Fn(&Range<usize>) -> T + Sync,
-    mut take: impl FnMut(T) -> Option<()> + Send,
+    take: impl FnMut(T) -> Option<()> + Send,
 ) -> Option<()> {
-    let mut ready: Vec<T> = Vec::new();
-    for batch in pieces.chunks(2 * threads) {
-        let done = std::mem::take(&mut ready);
-        let (parsed, taken) = rayon::join(
-            || batch.par_iter().map(&parse).collect::<Vec<T>>(),
-            || done.into_iter().try_for_each(&mut take),
-        );
-        taken?;
-        ready = parsed;
+    if threads < 2 {
+        let mut take = take;
+        return pieces.iter().try_for_each(|r| take(parse(r)));
     }
-    ready.into_iter().try_for_each(take)
+    let line = Line {
+        ready: Mutex::new(pieces.iter().map(|_| None).collect()),
+        taker: Mutex::new(take),
+        next: AtomicUsize::new(0),
+        taken: AtomicUsize::new(0),
+        failed: AtomicBool::new(false),
+        window: 4 * threads,
+    };
+    rayon::scope(|s| {
+        for _ in 0..threads {
+            s.spawn(|_| line.work(pieces, &parse));
+        }
+    });
+    // every piece is parsed: what is left is handed over here
+    line.hand_over();
+    (!line.failed.load(Ordering::Acquire) && line.taken.load(Ordering::Acquire) == pieces.len())
+        .then_some(())
+}
+
+/// The pieces of [`in_order`] between their parse and their hand-over.
+struct Line<T, F> {
+    /// The results parsed and not yet handed over, by piece.
+    ready: Mutex<Vec<Option<T>>>,
+    /// The hand-over, held by one thread at a time.
+    taker: Mutex<F>,
+    /// The next piece to parse.
+    next: AtomicUsize,
+    /// The number of pieces handed over.
+    taken: AtomicUsize,
+    /// Whether a hand-over failed.
+    failed: AtomicBool,
+    /// How far ahead of the hand-over a thread may parse.
+    window: usize,
+}
+
+impl<T: Send, F: FnMut(T) -> Option<()> + Send> Line<T, F> {
+    /// A thread's work: the next piece, parsed, left and handed over, until none is left.
+    fn work(&self, pieces: &[Range<usize>], parse: &(impl Fn(&Range<usize>) -> T + Sync)) {
+        loop {
+            if self.failed.load(Ordering::Acquire) {
+                return;
+            }
+            let i = self.next.fetch_add(1, Ordering::AcqRel);
+            let Some(piece) = pieces.get(i) else { return };
+            while i >= self.taken.load(Ordering::Acquire) + self.window
+                && !self.failed.load(Ordering::Acquire)
+            {
+                self.hand_over();
+                std::thread::yield_now();
+            }
+            let result = parse(piece);
+            if let Ok(mut ready) = self.ready.lock()
+                && let Some(slot) = ready.get_mut(i)
+            {
+                *slot = Some(result);
+            }
+            self.hand_over();
+        }
+    }
+
+    /// Hands over the results that are next in order, unless another thread is doing so.
+    fn hand_over(&self) {
+        while !self.failed.load(Ordering::Acquire) {
+            let Ok(mut take) = self.taker.try_lock() else {
+                // the holder looks again after letting go
+                return;
+            };
+            while let Some(result) = self.take_next() {
+                if take(result).is_none() {
+                    self.failed.store(true, Ordering::Release);
+                    return;
+                }
+                self.taken.fetch_add(1, Ordering::AcqRel);
+            }
+            drop(take);
+            // a result left while this thread held the hand-over, by a thread that then
+            // found it held, is handed over now
+            if !self.next_is_ready() {
+                return;
+            }
+        }
+    }
+
+    /// The next result in order, when it is parsed.
+    fn take_next(&self) -> Option<T> {
+        let i = self.taken.load(Ordering::Acquire);
+        self.ready.lock().ok()?.get_mut(i)?.take()
+    }
+
+    fn next_is_ready(&self) -> bool {
+        let i = self.taken.load(Ordering::Acquire);
+        self.ready
+            .lock()
+            .is_ok_and(|r| r.get(i).is_some_and(Option::is_some))
+    }
 }
 
 /// Whether a parse gave exactly one document, without errors or alias expansion.
@@ -901,6 +996,60 @@ mod tests {
         let t = "# c\n%YAML 1.2\n\n---\na: 1\n---\n";
         let got: Vec<&str> = stream_pieces(t, 1).iter().map(|r| &t[r.clone()]).collect();
         assert_eq!(got, ["# c\n%YAML 1.2\n\n---\na: 1\n", "---\n"]);
+    }
+
+    /// Results are handed over in the order of the pieces, however long each takes to
+    /// parse and on however many threads; a failed hand-over stops the rest; and no more
+    /// results wait at once than the window allows.
+    #[test]
+    fn pieces_are_handed_over_in_order() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let pieces: Vec<Range<usize>> = (0..60).map(|i| i..i + 1).collect();
+        // a parse whose cost varies from piece to piece, in no order
+        let parse = |r: &Range<usize>| {
+            let n = (r.start * 7919) % 13;
+            let mut x = r.start as u64;
+            for k in 0..(n as u64) * 100_000 {
+                x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(k);
+            }
+            (r.start, std::hint::black_box(x))
+        };
+        for threads in [1, 2, 3, 4] {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            for fail_at in [None, Some(0), Some(17), Some(59)] {
+                let waiting = AtomicUsize::new(0);
+                let most = AtomicUsize::new(0);
+                let mut taken = Vec::new();
+                let got = pool.install(|| {
+                    in_order(
+                        &pieces,
+                        threads,
+                        |r| {
+                            let out = parse(r);
+                            let now = waiting.fetch_add(1, Ordering::SeqCst) + 1;
+                            most.fetch_max(now, Ordering::SeqCst);
+                            out
+                        },
+                        |(i, _)| {
+                            waiting.fetch_sub(1, Ordering::SeqCst);
+                            taken.push(i);
+                            (Some(i) != fail_at).then_some(())
+                        },
+                    )
+                });
+                let want: Vec<usize> = match fail_at {
+                    None => (0..60).collect(),
+                    Some(k) => (0..=k).collect(),
+                };
+                assert_eq!(taken, want, "{threads} threads, failing at {fail_at:?}");
+                assert_eq!(got.is_some(), fail_at.is_none());
+                let window = if threads < 2 { 1 } else { 4 * threads };
+                assert!(most.load(Ordering::SeqCst) <= window, "{threads} threads");
+            }
+        }
     }
 
     /// A `List` of `n` items on lines of their own, with brackets, quotes and line breaks
