@@ -428,7 +428,7 @@ mod generated {
 
 /// A file of more than 16 MB is read in 4 MB pieces on the thread pool: its text and its
 /// documents are what a one-thread read gives, whatever its length modulo the piece; a
-/// NUL byte far into it still makes it a binary file.
+/// NUL byte anywhere in it still makes it a binary file.
 #[test]
 fn a_large_file_read_in_pieces_is_the_same_file() {
     let dir = std::env::temp_dir().join(format!("kanon-bigread-{}", std::process::id()));
@@ -465,19 +465,25 @@ fn a_large_file_read_in_pieces_is_the_same_file() {
     for (d1, d2) in one.docs.iter().zip(&four.docs) {
         same_tree(d1, d1.root, d2, d2.root, "");
     }
-    // a NUL byte in the third piece
-    let mut bytes = text.into_bytes();
-    bytes[(9 << 20) + 7] = 0;
-    let nul = dir.join("nul.json");
-    std::fs::write(&nul, &bytes).unwrap();
-    let (out, _) = read(4, &nul);
-    let messages: Vec<String> = out.diagnostics.iter().map(|d| d.message.clone()).collect();
-    assert!(
-        messages
-            .iter()
-            .any(|m| m.contains("looks like a binary file")),
-        "{messages:?}"
-    );
+    // a NUL byte in the first piece, the third, and the last (shorter) one, read in
+    // pieces (each looked at as it is read) and in one
+    let bytes = text.into_bytes();
+    for at in [7, (9 << 20) + 7, bytes.len() - 2] {
+        let mut bytes = bytes.clone();
+        bytes[at] = 0;
+        let nul = dir.join("nul.json");
+        std::fs::write(&nul, &bytes).unwrap();
+        for threads in [1, 4] {
+            let (out, _) = read(threads, &nul);
+            let messages: Vec<String> = out.diagnostics.iter().map(|d| d.message.clone()).collect();
+            assert!(
+                messages
+                    .iter()
+                    .any(|m| m.contains("looks like a binary file")),
+                "NUL at {at}, {threads} threads: {messages:?}"
+            );
+        }
+    }
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
