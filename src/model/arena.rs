@@ -74,7 +74,8 @@ pub(crate) struct Builder<'t> {
     far: HashMap<NodeId, (u32, u32)>,
     /// In direct mode (see [`Builder::direct`]), the document as laid out so far; `nodes`
     /// then holds the nodes whose parent is still open, and ids are places there.
-    laid: Option<Laid>,
+    laid: Laid,
+    direct: bool,
 }
 
 /// One entry of a mapping under construction: its key and its value's node.
@@ -119,7 +120,8 @@ impl<'t> Builder<'t> {
             pending_items: Vec::new(),
             pending_entries: Vec::new(),
             far: HashMap::new(),
-            laid: None,
+            laid: Laid::default(),
+            direct: false,
         }
     }
 
@@ -131,12 +133,13 @@ impl<'t> Builder<'t> {
     /// (JSON, and the YAML that [`super::block`] reads): an id is valid until its parent
     /// closes.
     pub(crate) fn direct(mut self, nodes: usize) -> Builder<'t> {
-        self.laid = Some(Laid {
+        self.laid = Laid {
             nodes: Vec::with_capacity(nodes),
             items: Vec::with_capacity(nodes / 8),
             far: Vec::new(),
             wide: Vec::new(),
-        });
+        };
+        self.direct = true;
         self.entries = Vec::new();
         self
     }
@@ -364,7 +367,7 @@ impl<'t> Builder<'t> {
     /// Closes a sequence: its items become a range of the items array.
     #[inline]
     pub(crate) fn close_seq(&mut self, node: NodeId, seq: OpenSeq) {
-        if self.laid.is_some() {
+        if self.direct {
             self.settle_children(node, seq.base, Tag::Seq);
             return;
         }
@@ -382,7 +385,7 @@ impl<'t> Builder<'t> {
     /// Closes a mapping: its entries become a range of the entries array.
     #[inline]
     pub(crate) fn close_map(&mut self, node: NodeId, map: OpenMap) {
-        if self.laid.is_some() {
+        if self.direct {
             self.settle_children(node, map.base, Tag::Map);
             return;
         }
@@ -465,30 +468,41 @@ impl<'t> Builder<'t> {
     /// `base` of the pending arrays) into the laid-out arrays, and with them every node
     /// above `node` (a value a duplicate key replaced is dropped).
     fn settle_children(&mut self, node: NodeId, base: usize, tag: Tag) {
-        let Some(mut laid) = self.laid.take() else {
-            return;
+        let Builder {
+            text,
+            nodes,
+            owned,
+            pending_items,
+            pending_entries,
+            far,
+            laid,
+            ..
+        } = self;
+        let placer = Placer {
+            text,
+            nodes,
+            owned,
+            far,
         };
         let first_node = laid.nodes.len();
         let first = if tag == Tag::Seq {
-            let kids = self.pending_items.get(base..).unwrap_or(&[]);
-            for &c in kids {
-                self.place(&mut laid, c, None);
+            for &c in pending_items.get(base..).unwrap_or(&[]) {
+                placer.place(laid, c, None);
             }
             let first = laid.items.len();
             laid.items.extend((first_node..laid.nodes.len()).map(id_of));
-            self.pending_items.truncate(base);
+            pending_items.truncate(base);
             first
         } else {
-            for e in self.pending_entries.get(base..).unwrap_or(&[]) {
-                self.place(&mut laid, e.value, Some(e.key));
+            for e in pending_entries.get(base..).unwrap_or(&[]) {
+                placer.place(laid, e.value, Some(e.key));
             }
-            self.pending_entries.truncate(base);
+            pending_entries.truncate(base);
             first_node
         };
         let len = laid.nodes.len() - first_node;
-        self.laid = Some(laid);
-        self.nodes.truncate(node as usize + 1);
-        if let Some(n) = self.nodes.get_mut(node as usize) {
+        nodes.truncate(node as usize + 1);
+        if let Some(n) = nodes.get_mut(node as usize) {
             n.set_children(tag, first, len);
         }
     }
@@ -503,8 +517,9 @@ impl<'t> Builder<'t> {
     /// Every node has one parent: an alias is a copy, and a merge key's values are the
     /// children of a copy or of a mapping written in place, which nothing else holds.
     pub(crate) fn finish(mut self, root: NodeId, text: &Arc<String>) -> Document {
-        if let Some(mut laid) = self.laid.take() {
-            let root = self.place(&mut laid, root, None);
+        if self.direct {
+            let mut laid = std::mem::take(&mut self.laid);
+            let root = self.placer().place(&mut laid, root, None);
             return Document {
                 nodes: trimmed(laid.nodes),
                 wide: trimmed(laid.wide),
@@ -524,7 +539,8 @@ impl<'t> Builder<'t> {
             far: Vec::new(),
             wide: Vec::new(),
         };
-        let new_root = self.place(&mut out, root, None);
+        let placer = self.placer();
+        let new_root = placer.place(&mut out, root, None);
         let mut work = vec![(root, new_root)];
         let mut kids = Vec::new();
         while let Some((old, new)) = work.pop() {
@@ -537,11 +553,11 @@ impl<'t> Builder<'t> {
             let first_node = out.nodes.len();
             if tag == Tag::Seq {
                 for &c in self.items.get(range.clone()).unwrap_or(&[]) {
-                    kids.push((c, self.place(&mut out, c, None)));
+                    kids.push((c, placer.place(&mut out, c, None)));
                 }
             } else {
                 for e in self.entries.get(range.clone()).unwrap_or(&[]) {
-                    kids.push((e.value, self.place(&mut out, e.value, Some(e.key))));
+                    kids.push((e.value, placer.place(&mut out, e.value, Some(e.key))));
                 }
             }
             work.extend(kids.iter().rev());
@@ -570,11 +586,32 @@ impl<'t> Builder<'t> {
         }
     }
 
+    /// What [`Placer::place`] reads.
+    fn placer(&self) -> Placer<'_> {
+        Placer {
+            text: self.text,
+            nodes: &self.nodes,
+            owned: &self.owned,
+            far: &self.far,
+        }
+    }
+}
+
+/// The parts of a [`Builder`] that laying out its nodes reads.
+struct Placer<'a> {
+    text: &'a str,
+    nodes: &'a [Node],
+    owned: &'a str,
+    far: &'a HashMap<NodeId, (u32, u32)>,
+}
+
+impl Placer<'_> {
     /// Appends a copy of node `old` to the laid-out nodes, with `key` as its key when it
     /// is the value of a mapping entry: its id there.
+    #[inline(always)]
     fn place(&self, out: &mut Laid, old: NodeId, key: Option<StrRef>) -> NodeId {
         let id = id_of(out.nodes.len());
-        let mut node = self.node(old).copied().unwrap_or_default();
+        let mut node = self.nodes.get(old as usize).copied().unwrap_or_default();
         // most keys were kept in the node as a range of the text that is the key's string
         if let (Some((ts, te)), Some(k)) = (node.near_key_text(), key)
             && k.is_source_range(ts as usize..te as usize)
@@ -585,7 +622,10 @@ impl<'t> Builder<'t> {
         // (a direct arena reuses ids, but a node reads the table only for a key span set
         // on it, which replaced what an earlier node with its id left there)
         let span = node.key(|| self.far.get(&old).copied());
-        let bytes = key.and_then(|k| self.resolve_bytes(k));
+        let bytes = key.and_then(|k| {
+            let from = if k.is_owned() { self.owned } else { self.text };
+            from.as_bytes().get(k.range())
+        });
         if let Some(far) = keep_key(self.text.as_bytes(), &mut node, id, span, key, bytes) {
             out.far.push(far);
         }
@@ -596,6 +636,7 @@ impl<'t> Builder<'t> {
 
 /// The arrays of a document being laid out by [`Builder::finish`]. Nodes are appended in
 /// order, so the far keys are sorted by node as they are pushed.
+#[derive(Default)]
 struct Laid {
     nodes: Vec<Packed>,
     items: Vec<NodeId>,
