@@ -321,9 +321,10 @@ impl<T: Send, F: FnMut(T) -> Option<()> + Send> Line<T, F> {
             }
             let i = self.next.fetch_add(1, Ordering::AcqRel);
             let Some(piece) = pieces.get(i) else { return };
-            while i >= self.taken.load(Ordering::Acquire) + self.window
-                && !self.failed.load(Ordering::Acquire)
-            {
+            while i >= self.taken.load(Ordering::Acquire) + self.window {
+                if self.failed.load(Ordering::Acquire) {
+                    return;
+                }
                 self.hand_over();
                 std::thread::yield_now();
             }
@@ -550,6 +551,7 @@ fn append(doc: &mut Document, piece: Document) -> Option<()> {
     doc.items
         .extend(piece.items.iter().map(|&i| i.saturating_add(node_base)));
     doc.owned.push_str(&piece.owned);
+    doc.aliased |= piece.aliased;
     Some(())
 }
 
