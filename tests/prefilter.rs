@@ -212,6 +212,22 @@ fn values_written_another_way_are_never_skipped() {
         messages("escaped.json", json),
         ["`json` runs the API server"]
     );
+    // escaped slashes in a path, beside the annotation `kubectl apply` writes (an
+    // escaped JSON text), and an object with that annotation only
+    let applied = r#"{"apiVersion": "v1", "kind": "List", "items": [
+      {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "slashes", "annotations":
+        {"kubectl.kubernetes.io/last-applied-configuration": "{\"kind\":\"Pod\"}\n"}},
+       "spec": {"containers": [{"name": "main", "command": ["\/usr\/local\/bin\/kube-apiserver"]}]}},
+      {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "applied", "annotations":
+        {"kubectl.kubernetes.io/last-applied-configuration": "{\"kind\":\"Pod\"}\n"}},
+       "spec": {"containers": [{"name": "main"}]}}]}"#;
+    assert_eq!(
+        messages("applied.json", applied),
+        ["`slashes` runs the API server"]
+    );
+    // a line continued with a backslash before a CRLF, and a `*` that is not an alias
+    let crlf = "apiVersion: v1\r\nkind: Pod\r\nmetadata:\r\n  name: crlf\r\n  annotations:\r\n    schedule: \"*/5 * * * *\"\r\nspec:\r\n  containers:\r\n    - name: \"kube-\\\r\n        apiserver\"\r\n";
+    assert_eq!(messages("crlf.yaml", crlf), ["`crlf` runs the API server"]);
     // a YAML alias: the value is written in another item of the list
     let alias = "apiVersion: v1\nkind: List\nitems:\n  - apiVersion: v1\n    kind: ConfigMap\n    metadata:\n      name: names\n    data:\n      server: &server kube-apiserver\n  - apiVersion: v1\n    kind: Pod\n    metadata:\n      name: aliased\n    spec:\n      containers:\n        - name: *server\n";
     assert_eq!(

@@ -394,7 +394,7 @@ impl Texts {
             return need;
         }
         let found = match self.searches.get(&need) {
-            Some(search) => text_of(ctx, id).map_or(u64::MAX, |t| search.found(t)),
+            Some(search) => text_of(ctx, id).map_or(u64::MAX, |(t, a)| search.found(t, a)),
             None => u64::MAX,
         } | Self::KNOWN;
         slot.store(found, Ordering::Relaxed);
@@ -403,15 +403,14 @@ impl Texts {
 
     /// The words of the other rules that object `id`'s text has.
     fn of_other(&self, ctx: &Ctx<'_>, id: ObjId) -> u64 {
-        text_of(ctx, id).map_or(u64::MAX, |t| self.others.found(t))
+        text_of(ctx, id).map_or(u64::MAX, |(t, a)| self.others.found(t, a))
     }
 }
 
-/// The source text of object `id`.
-fn text_of<'g>(ctx: &Ctx<'g>, id: ObjId) -> Option<&'g str> {
-    ctx.graph
-        .doc_node(id)
-        .and_then(|(doc, node)| doc.source(node))
+/// The source text of object `id`, and whether its document has an alias.
+fn text_of<'g>(ctx: &Ctx<'g>, id: ObjId) -> Option<(&'g str, bool)> {
+    let (doc, node) = ctx.graph.doc_node(id)?;
+    Some((doc.source(node)?, doc.has_aliases()))
 }
 
 /// The input-wide part of a rule without a root object may take the step limit once more

@@ -531,6 +531,7 @@ impl<'t> Builder<'t> {
                 file: self.file,
                 index: 0,
                 helm_source: None,
+                aliased: false,
             };
         }
         let mut out = Laid {
@@ -583,6 +584,7 @@ impl<'t> Builder<'t> {
             file: self.file,
             index: 0,
             helm_source: None,
+            aliased: false,
         }
     }
 

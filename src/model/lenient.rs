@@ -271,8 +271,8 @@ pub(crate) fn decode_quoted(body: &str, single: bool) -> Option<String> {
 }
 
 /// The character of a double-quoted escape `\e` (go-yaml's set; `\'` and `\<tab>` too).
-fn escape(e: char, chars: &mut std::iter::Peekable<std::str::Chars<'_>>) -> Option<char> {
-    let hex = |n: usize, chars: &mut std::iter::Peekable<std::str::Chars<'_>>| -> Option<char> {
+pub(crate) fn escape(e: char, chars: &mut impl Iterator<Item = char>) -> Option<char> {
+    let mut hex = |n: usize| -> Option<char> {
         let mut v = 0u32;
         for _ in 0..n {
             v = v * 16 + chars.next()?.to_digit(16)?;
@@ -297,9 +297,9 @@ fn escape(e: char, chars: &mut std::iter::Peekable<std::str::Chars<'_>>) -> Opti
         '_' => '\u{a0}',
         'L' => '\u{2028}',
         'P' => '\u{2029}',
-        'x' => hex(2, chars)?,
-        'u' => hex(4, chars)?,
-        'U' => hex(8, chars)?,
+        'x' => hex(2)?,
+        'u' => hex(4)?,
+        'U' => hex(8)?,
         _ => return None,
     })
 }

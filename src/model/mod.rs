@@ -787,9 +787,17 @@ pub struct Document {
     pub index: u32,
     /// The `# Source: path` comment that Helm writes above each document, if any.
     pub helm_source: Option<Arc<str>>,
+    /// Whether the document has a YAML alias (its value is a copy of one written
+    /// elsewhere, so an object's text may not show every value of the object).
+    pub(crate) aliased: bool,
 }
 
 impl Document {
+    /// Whether the document has a YAML alias (see [`Document::aliased`]).
+    pub fn has_aliases(&self) -> bool {
+        self.aliased
+    }
+
     fn key(&self, k: StrRef) -> &str {
         k.resolve(&self.text, &self.owned)
     }

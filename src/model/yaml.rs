@@ -193,6 +193,8 @@ struct DocBuilder<'t> {
     index: u32,
     comments_from: usize,
     first_token: Option<usize>,
+    /// Whether an alias was read.
+    aliased: bool,
 }
 
 impl<'t> DocBuilder<'t> {
@@ -221,6 +223,7 @@ impl<'t> DocBuilder<'t> {
             index,
             comments_from,
             first_token: None,
+            aliased: false,
         }
     }
 
@@ -293,6 +296,7 @@ impl<'t> DocBuilder<'t> {
                 self.complete(id, ctx);
             }
             Event::Alias(anchor) => {
+                self.aliased = true;
                 let Some(&src) = self.anchors.get(&anchor) else {
                     let d = Diagnostic::error(
                         "E1001",
@@ -496,6 +500,7 @@ impl<'t> DocBuilder<'t> {
         let mut doc = self.arena.finish(root, text);
         doc.index = self.index;
         doc.helm_source = helm_source;
+        doc.aliased = self.aliased;
         Ok(doc)
     }
 }

@@ -20,17 +20,19 @@
 //! a relation, a table, or a function that rewrites text (`lower`, `image`) gives no clause.
 //!
 //! The words are found in the object's source text, so a value must be written there as
-//! it is read: the executor gives up the prefilter (evaluates the rule) for an object whose
-//! text has a backslash (an escape, in JSON or a double-quoted YAML string) or a `*` (a
-//! YAML alias, whose value is written elsewhere), and a word is one that no other way of
-//! writing a value can make: no spaces (a folded line reads as a space), no quotes, and not
-//! a word YAML reads as a boolean, a number or null (a converted key). An object a
+//! it is read: a text with a backslash (an escape, in JSON or a double-quoted YAML string)
+//! is searched again with its escapes read; the executor gives up the prefilter (evaluates
+//! the rule) for an object whose text has a `*` in a document with a YAML alias (whose
+//! value is written elsewhere); and a word is one that no other way of writing a value can
+//! make: no spaces (a folded line reads as a space), no quotes, and not a word YAML reads
+//! as a boolean, a number or null (a converted key). An object a
 //! prefilter skips cannot match; it is not evaluated, so it cannot reach the step limit
 //! either.
 
 use super::physical::{PhysicalRule, Root, Step};
 use crate::check::ir::{Attr, Builtin, CmpOp, Const, Expr, Quant, Source, VarId};
 use std::collections::HashMap;
+use std::str::Chars;
 use std::sync::Arc;
 
 /// The words of one clause: the object's text holds at least one of them.
@@ -309,7 +311,8 @@ fn clause(words: Option<Vec<Arc<str>>>) -> Vec<Clause> {
 }
 
 /// Whether a value equal to (or containing) `s` is necessarily written with `s` in its
-/// object's text (without backslashes and aliases, which the executor checks): no spaces
+/// object's text, or in its text with the escapes read (without aliases, which the
+/// executor checks): no spaces
 /// or line breaks (a folded line reads as a space), no quotes, no backslash or `*`, and not
 /// a word YAML reads as a boolean, a number or null (which a converted key could be).
 fn word(s: &str) -> bool {
@@ -484,22 +487,30 @@ pub struct Search {
 
 impl Search {
     /// The bits of the words `text` contains (of those looked for, and the words inside
-    /// them): every bit when it has a backslash or a `*` (its values may not be written as
-    /// they read), or when there is no searcher.
+    /// them): every bit when there is no searcher, or when the text has a `*` and its
+    /// document an alias (a value copied from an anchor is written elsewhere). A text with
+    /// a backslash is also searched with its escapes read ([`unescaped`]): a string with
+    /// escapes (in JSON, or a double-quoted YAML string) shows its value there.
     ///
     /// The search finds the leftmost position where a word starts and the longest word
     /// there, then searches again from the next position, so every position where a word
     /// starts is found; a shorter word starting there is inside the longer one, and a word
     /// inside a found word is counted found with it.
-    pub fn found(&self, text: &str) -> u64 {
+    pub fn found(&self, text: &str, aliased: bool) -> u64 {
         let Some(s) = &self.searcher else {
             return u64::MAX;
         };
-        // a backslash (an escape) or a `*` (a YAML alias): its values may not be written
-        // as they read
-        if memchr::memchr2(b'\\', b'*', text.as_bytes()).is_some() {
+        if aliased && memchr::memchr(b'*', text.as_bytes()).is_some() {
             return u64::MAX;
         }
+        let bits = self.words_in(s, text);
+        if memchr::memchr(b'\\', text.as_bytes()).is_none() {
+            return bits;
+        }
+        bits | self.words_in(s, &unescaped(text))
+    }
+
+    fn words_in(&self, s: &Searcher, text: &str) -> u64 {
         let mut bits = 0u64;
         let mut at = 0;
         while at < text.len() {
@@ -522,6 +533,79 @@ impl Search {
         }
         bits
     }
+}
+
+/// `text` with every backslash escape of JSON and of double-quoted YAML read, wherever it
+/// is: each string with escapes then shows its value (its other characters are kept). A
+/// backslash outside such a string (in a plain or single-quoted YAML scalar, a block
+/// scalar) is literal; read as an escape it only changes this copy, and the text itself
+/// is searched too. An escape that is not one is kept as written.
+fn unescaped(text: &str) -> String {
+    use crate::model::lenient::escape;
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find('\\') {
+        out.push_str(rest.get(..at).unwrap_or(""));
+        let after = rest.get(at + 1..).unwrap_or("");
+        let mut probe = after.chars();
+        let decoded = match probe.next() {
+            // an escaped line break (YAML): the break and the next line's leading white
+            // space are not part of the value
+            Some(b @ ('\n' | '\r')) => {
+                let next = probe.as_str();
+                let next = match b {
+                    '\r' => next.strip_prefix('\n').unwrap_or(next),
+                    _ => next,
+                };
+                rest = next.trim_start_matches([' ', '\t']);
+                continue;
+            }
+            // JSON's escaped slash, and a character beyond the first plane as JSON
+            // writes it (a surrogate pair)
+            Some('/') => Some('/'),
+            Some('u') => match surrogate_pair(probe.clone()) {
+                Some((c, next)) => {
+                    probe = next;
+                    Some(c)
+                }
+                None => escape('u', &mut probe),
+            },
+            Some(e) => escape(e, &mut probe),
+            None => None,
+        };
+        match decoded {
+            Some(d) => {
+                out.push(d);
+                rest = probe.as_str();
+            }
+            // not an escape: the backslash kept, the text after it read on
+            None => {
+                out.push('\\');
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The character of a JSON surrogate pair whose first `\\u` has been read (`chars` is at
+/// its hex digits), and the characters after the pair.
+fn surrogate_pair(mut chars: Chars<'_>) -> Option<(char, Chars<'_>)> {
+    fn hex4(chars: &mut Chars<'_>) -> Option<u32> {
+        let mut v = 0;
+        for _ in 0..4 {
+            v = v * 16 + chars.next()?.to_digit(16)?;
+        }
+        Some(v)
+    }
+    let hi = hex4(&mut chars).filter(|h| (0xD800..0xDC00).contains(h))?;
+    if chars.next()? != '\\' || chars.next()? != 'u' {
+        return None;
+    }
+    let lo = hex4(&mut chars).filter(|l| (0xDC00..0xE000).contains(l))?;
+    let c = char::from_u32(0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00))?;
+    Some((c, chars))
 }
 
 /// Whether an object whose text has the words `found` can match a rule whose prefilter
@@ -547,30 +631,131 @@ mod tests {
         let w = words(&["kube-api", "apiserver", "api", "server-x"]);
         // "kube-api" and "apiserver" overlap; "api" starts where "apiserver" does and is
         // inside both; "server-x" is not there
-        assert_eq!(w.found("name: kube-apiserver-y"), 0b0111);
-        assert_eq!(w.found("apiserver-x"), 0b1110);
-        assert_eq!(w.found("nothing here"), 0);
-        assert_eq!(w.found(""), 0);
+        assert_eq!(w.found("name: kube-apiserver-y", false), 0b0111);
+        assert_eq!(w.found("apiserver-x", false), 0b1110);
+        assert_eq!(w.found("nothing here", false), 0);
+        assert_eq!(w.found("", false), 0);
         // the longest word at a position, then the next position: "api" alone
-        assert_eq!(w.found("ap api"), 0b0100);
+        assert_eq!(w.found("ap api", false), 0b0100);
     }
 
     #[test]
-    fn a_text_with_an_escape_or_an_alias_has_every_word() {
-        let w = words(&["kubelet"]);
-        assert_eq!(w.found(r#"{"name": "kube\u006cet"}"#), u64::MAX);
-        assert_eq!(w.found("name: *kubelet"), u64::MAX);
-        assert_eq!(w.found("name: kubelet"), 1);
-        assert_eq!(Search::default().found("name: kubelet"), u64::MAX);
+    fn a_text_with_an_escape_is_searched_as_it_reads() {
+        let w = words(&["kubelet", "a\u{1F600}b"]);
+        // JSON escapes: a character, a surrogate pair, a quote and a slash beside it
+        assert_eq!(w.found(r#"{"name": "kube\u006cet"}"#, false), 0b01);
+        assert_eq!(w.found(r#"{"name": "a\ud83d\ude00b"}"#, false), 0b10);
+        assert_eq!(
+            w.found(r#"{"a": "{\"kubelet\":1}", "b": "x\/y"}"#, false),
+            0b01
+        );
+        // an escape elsewhere does not make every word found (the annotation kubectl
+        // writes on what it applies)
+        let applied = r#"{"metadata": {"annotations": {"last-applied": "{\"kind\":\"Pod\"}"}}}"#;
+        assert_eq!(w.found(applied, false), 0);
+        // YAML escapes: \x, \U, and a line continued with a backslash (LF and CRLF)
+        assert_eq!(w.found("name: \"kube\\x6Cet\"", false), 0b01);
+        assert_eq!(w.found("name: \"kube\\U0000006Cet\"", false), 0b01);
+        assert_eq!(w.found("name: \"kube\\\n    let\"", false), 0b01);
+        assert_eq!(w.found("name: \"kube\\\r\n\t let\"", false), 0b01);
+        // a backslash that is not an escape (a plain scalar) stays in the text searched
+        assert_eq!(w.found("path: C:\\new\\kubelet", false), 0b01);
+        assert_eq!(w.found("path: C:\\new\\other \\", false), 0);
+        // a `*` is an alias only in a document that has one
+        assert_eq!(
+            w.found("schedule: \"*/5 * * * *\"\nname: kubelet", false),
+            0b01
+        );
+        assert_eq!(w.found("schedule: \"*/5 * * * *\"\nname: x", false), 0);
+        assert_eq!(w.found("name: *kubelet", true), u64::MAX);
+        assert_eq!(w.found("name: kubelet", true), 0b01);
+        assert_eq!(Search::default().found("name: kubelet", false), u64::MAX);
         // only the words asked for are looked for, with the words inside them
         let all = Words {
             words: ["kubelet", "kube", "etcd-x"].map(Arc::from).to_vec(),
         };
-        assert_eq!(all.search(0b101).found("kubelet etcd-x"), 0b111);
-        assert_eq!(all.search(0b100).found("kubelet etcd-x"), 0b100);
+        assert_eq!(all.search(0b101).found("kubelet etcd-x", false), 0b111);
+        assert_eq!(all.search(0b100).found("kubelet etcd-x", false), 0b100);
         assert!(admits(0b11, 0b10));
         assert!(!admits(0b10, 0b01));
         assert!(admits(0, 0));
+    }
+
+    /// JSON that escapes any character of a string, the way a writer may.
+    fn json_escaped(value: &str, escape: &[bool]) -> String {
+        let mut out = String::from("{\"v\": \"");
+        for (i, c) in value.chars().enumerate() {
+            let forced = escape
+                .get(i % escape.len().max(1))
+                .copied()
+                .unwrap_or(false);
+            match c {
+                '"' => out.push_str("\\\""),
+                '\\' => out.push_str("\\\\"),
+                c if (c as u32) < 0x20 || forced => {
+                    let mut units = [0u16; 2];
+                    for u in c.encode_utf16(&mut units) {
+                        out.push_str(&format!("\\u{u:04x}"));
+                    }
+                }
+                c => out.push(c),
+            }
+        }
+        out.push_str("\"}");
+        out
+    }
+
+    /// A double-quoted YAML string that escapes any character of a value, in any of
+    /// YAML's forms, and continues its line with a backslash now and then.
+    fn yaml_escaped(value: &str, escape: &[u8]) -> String {
+        let mut out = String::from("v: \"");
+        for (i, c) in value.chars().enumerate() {
+            let how = escape.get(i % escape.len().max(1)).copied().unwrap_or(0) % 6;
+            if how == 5 {
+                out.push_str("\\\n      ");
+            }
+            match c {
+                '"' => out.push_str("\\\""),
+                '\\' => out.push_str("\\\\"),
+                c if (c as u32) < 0x20 || how == 1 => {
+                    out.push_str(&format!("\\U{:08x}", c as u32));
+                }
+                c if how == 2 && (c as u32) < 0x100 => {
+                    out.push_str(&format!("\\x{:02x}", c as u32))
+                }
+                c if how == 3 && (c as u32) < 0x10000 => {
+                    out.push_str(&format!("\\u{:04X}", c as u32));
+                }
+                c => out.push(c),
+            }
+        }
+        out.push('"');
+        out
+    }
+
+    proptest::proptest! {
+        /// Wherever a value with a word is written with escapes (JSON's, YAML's, a
+        /// continued line), the word is found.
+        #[test]
+        fn a_word_in_an_escaped_value_is_found(
+            before in "[a-z\"\\\\/\n\té\u{1F600}-]{0,12}",
+            after in "[a-z\"\\\\/\n\té\u{1F600}-]{0,12}",
+            json_escape in proptest::collection::vec(proptest::bool::ANY, 1..6),
+            yaml_escape in proptest::collection::vec(0u8..12, 1..6),
+        ) {
+            let w = words(&["kube-é\u{1F600}let"]);
+            let value = format!("{before}kube-é\u{1F600}let{after}");
+            let json = json_escaped(&value, &json_escape);
+            proptest::prop_assert_eq!(
+                serde_json::from_str::<serde_json::Value>(&json).ok()
+                    .and_then(|v| v.get("v").and_then(|s| s.as_str().map(String::from))),
+                Some(value.clone()),
+                "{}", json
+            );
+            proptest::prop_assert_eq!(w.found(&json, false), 1, "{}", json);
+            let yaml = yaml_escaped(&value, &yaml_escape);
+            proptest::prop_assert_eq!(w.found(&yaml, false), 1, "{}", yaml);
+        }
     }
 
     #[test]
