@@ -410,7 +410,7 @@ impl Texts {
 /// The source text of object `id`, and whether its document has an alias.
 fn text_of<'g>(ctx: &Ctx<'g>, id: ObjId) -> Option<(&'g str, bool)> {
     let (doc, node) = ctx.graph.doc_node(id)?;
-    Some((doc.source(node)?, doc.has_aliases()))
+    Some((doc.source(node)?, doc.aliased))
 }
 
 /// The input-wide part of a rule without a root object may take the step limit once more

@@ -793,11 +793,6 @@ pub struct Document {
 }
 
 impl Document {
-    /// Whether the document has a YAML alias (see [`Document::aliased`]).
-    pub fn has_aliases(&self) -> bool {
-        self.aliased
-    }
-
     fn key(&self, k: StrRef) -> &str {
         k.resolve(&self.text, &self.owned)
     }
