@@ -247,8 +247,7 @@ impl<'t> Builder<'t> {
     /// [`Builder::resolve`] (for comparing it with a `str`).
     #[inline]
     fn resolve_bytes(&self, s: StrRef) -> Option<&[u8]> {
-        let from = if s.is_owned() { &self.owned } else { self.text };
-        from.as_bytes().get(s.range())
+        s.bytes(self.text, &self.owned)
     }
 
     #[inline]
@@ -624,10 +623,7 @@ impl Placer<'_> {
         // (a direct arena reuses ids, but a node reads the table only for a key span set
         // on it, which replaced what an earlier node with its id left there)
         let span = node.key(|| self.far.get(&old).copied());
-        let bytes = key.and_then(|k| {
-            let from = if k.is_owned() { self.owned } else { self.text };
-            from.as_bytes().get(k.range())
-        });
+        let bytes = key.and_then(|k| k.bytes(self.text, self.owned));
         if let Some(far) = keep_key(self.text.as_bytes(), &mut node, id, span, key, bytes) {
             out.far.push(far);
         }

@@ -144,6 +144,14 @@ impl StrRef {
         let from = if self.is_owned() { owned } else { text };
         from.get(self.range()).unwrap_or("")
     }
+
+    /// The string's bytes, without the character-boundary checks of [`StrRef::resolve`]
+    /// (comparing them with a `str` tells equal strings exactly).
+    #[inline]
+    pub(crate) fn bytes<'a>(self, text: &'a str, owned: &'a str) -> Option<&'a [u8]> {
+        let from = if self.is_owned() { owned } else { text };
+        from.as_bytes().get(self.range())
+    }
 }
 
 /// What a node holds; the payload's meaning depends on it.
@@ -800,12 +808,7 @@ impl Document {
     /// The bytes of a string, without the character-boundary checks of [`Document::key`]:
     /// comparing them with a `str` tells equal strings exactly.
     fn str_bytes(&self, k: StrRef) -> Option<&[u8]> {
-        let from = if k.is_owned() {
-            &self.owned
-        } else {
-            &*self.text
-        };
-        from.as_bytes().get(k.range())
+        k.bytes(&self.text, &self.owned)
     }
 
     /// The bytes of the key of node `id` as its entry in the far-key table has it.
