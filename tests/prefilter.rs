@@ -282,6 +282,18 @@ rule W-004 trimmed { severity low
   for w in workloads, c in w.containers
   where trim(effective(c, w).appArmorProfile.localhostProfile ?? "") != ""
   report at c "x" }
+rule W-005 flag-listed { severity low
+  for w in workloads, c in w.containers
+  where not (c.name == "kubelet") and (flags(c, "--tls-cipher-suites") != [] or flags(c, "--cipher-suites") != [])
+  report at c "x" }
+rule W-006 flag-value { severity low
+  for w in workloads, c in w.containers, s in ["RC4", "3DES"]
+  where s in flags(c, "--tls-cipher-suites")
+  report at c "x" }
+rule W-007 flag-set { severity low
+  for w in workloads, c in w.containers, f in ["--profiling", "--enable-debugging-handlers"]
+  where has_flag(c, f) and flag(c, "--bind-address") starts with "0."
+  report at c "x" }
 "#;
     assert_eq!(
         prefilters(rules),
@@ -297,6 +309,10 @@ rule W-004 trimmed { severity low
             ("W-002".into(), vec!["control-plane".into()]),
             ("W-003".into(), vec!["--insecure-mode".into()]),
             ("W-004".into(), vec!["localhostProfile".into()]),
+            // the flag's name, without its dashes (`-cipher-suites` is the flag too)
+            ("W-005".into(), vec!["cipher-suites".into()]),
+            ("W-006".into(), vec!["tls-cipher-suites".into()]),
+            ("W-007".into(), vec!["bind-address".into()]),
         ]
     );
 }
@@ -326,10 +342,99 @@ rule N-009 defaulted { severity low
   for w in workloads, c in w.containers where (c.securityContext.runAsUser ?? 0) < 1000 report at c "x" }
 rule N-010 or-unknown { severity low
   for w in workloads, c in w.containers where c.name == "kube-apiserver" or c.image != "x" report at c "x" }
+rule N-011 flag-absent { severity low
+  for w in workloads, c in w.containers where flags(c, "--tls-cipher-suites") == [] report at c "x" }
+rule N-012 flag-not-set { severity low
+  for w in workloads, c in w.containers where not has_flag(c, "--anonymous-auth") report at c "x" }
+rule N-013 flag-other-value { severity low
+  for w in workloads, c in w.containers where flag(c, "--authorization-mode") != "RBAC" report at c "x" }
+rule N-014 flag-defaulted { severity low
+  for w in workloads, c in w.containers where (flag(c, "--profiling") ?? "true") == "true" report at c "x" }
+rule N-015 flag-named-by-the-object { severity low
+  for w in workloads, c in w.containers where has_flag(c, c.name) report at c "x" }
 "#;
     let none: Vec<(String, Vec<String>)> = prefilters(rules)
         .into_iter()
         .filter(|(_, words)| !words.is_empty())
         .collect();
     assert!(none.is_empty(), "{none:?}");
+}
+
+/// Runs `rules` over `text` (a file named `name`) with and without prefilters, which must
+/// give the same findings, and with every rule prefiltered; returns the findings' messages.
+fn messages_of(rules: &str, name: &str, text: &str) -> Vec<String> {
+    let mut sources = SourceMap::new();
+    let program = program(rules, &mut sources);
+    let load = Loader::default().load_text(name, text.to_string(), &mut sources);
+    assert!(!load.has_errors(), "{name}: {:#?}", load.diagnostics);
+    let graph = Graph::build(load, &GraphOptions::default());
+    let (plan, errors) = kanon::plan::plan(&program);
+    assert!(errors.is_empty(), "{errors:?}");
+    let every: Vec<usize> = (0..program.rules.len()).collect();
+    assert_eq!(prefiltered(&plan), every, "{plan:#?}");
+    let (found, _) = run(&plan, (&program, &graph, &sources), 1_000_000);
+    let (all, _) = run(
+        &without_prefilters(&plan),
+        (&program, &graph, &sources),
+        1_000_000,
+    );
+    assert!(found == all, "{name}: {found:#?}\n{all:#?}");
+    found.iter().map(|f| f.message.to_string()).collect()
+}
+
+#[test]
+fn a_flag_is_found_however_it_is_written() {
+    let rules = r#"
+rule F-001 weak-suites { severity low
+  for w in workloads, c in w.containers
+  where flags(c, "--tls-cipher-suites") != [] or flags(c, "--cipher-suites") != []
+  report at c "`{w.name}` sets cipher suites" }
+rule F-002 debugging { severity low
+  for w in workloads, c in w.containers
+  where has_flag(c, "--enable-debugging-handlers")
+  report at c "`{w.name}` sets debugging handlers" }
+"#;
+    let pod = |name: &str, line: &str| {
+        format!(
+            "---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: {name}\nspec:\n  containers:\n    - name: main\n      {line}\n"
+        )
+    };
+    let yaml = [
+        pod(
+            "equals",
+            "args: [--tls-cipher-suites=TLS_RSA_WITH_RC4_128_SHA]",
+        ),
+        pod(
+            "separate",
+            "command: [etcd, --cipher-suites, TLS_RSA_WITH_RC4_128_SHA]",
+        ),
+        pod("one-dash", "args: [-tls-cipher-suites=x]"),
+        pod("bare", "args: [\"--enable-debugging-handlers\"]"),
+        // escapes in the flag's name: YAML's `\x2D` and a line continued with a backslash
+        pod("escaped", r#"args: ["--tls\x2Dcipher-suites=x"]"#),
+        pod(
+            "continued",
+            "args: [\"--enable-debugging-\\\n          handlers\"]",
+        ),
+        pod("none", "args: [--v=2, --tls-min-version=VersionTLS12]"),
+        pod("value-only", "args: [--x=tls-cipher-suites]"),
+    ]
+    .concat();
+    assert_eq!(
+        messages_of(rules, "flags.yaml", &yaml),
+        [
+            "`equals` sets cipher suites",
+            "`separate` sets cipher suites",
+            "`one-dash` sets cipher suites",
+            "`bare` sets debugging handlers",
+            "`escaped` sets cipher suites",
+            "`continued` sets debugging handlers",
+        ]
+    );
+    let json = r#"{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "json"},
+      "spec": {"containers": [{"name": "main", "args": ["--cipher\u002dsuites=x"]}]}}"#;
+    assert_eq!(
+        messages_of(rules, "flags.json", json),
+        ["`json` sets cipher suites"]
+    );
 }

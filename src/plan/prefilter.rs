@@ -14,7 +14,9 @@
 //! a key the rule lists (`trim(string(m[k]) ?? "") != ""`, `k` bound to constants); or
 //! that needs a field of it (compared with a boolean or a number, tested for truth, or not
 //! null: `w.podSpec.hostNetwork == true` needs the key `hostNetwork`, unless it is one most
-//! objects have, [`COMMON_KEYS`]). What is
+//! objects have, [`COMMON_KEYS`]); or that needs a flag on its command line
+//! (`has_flag(c, "--x")`, `flags(c, "--x") != []`, `v in flags(c, "--x")`,
+//! `flag(c, "--x") == "v"`: the flag's name, without its dashes, is written there). What is
 //! read from the root object is its fields, its containers, their effective security
 //! context, and the bindings and quantifiers over those; anything from another object,
 //! a relation, a table, or a function that rewrites text (`lower`, `image`) gives no clause.
@@ -179,6 +181,8 @@ impl Walk {
             Expr::Cmp(op, a, b) => self.compared(*op, a, b),
             // a value tested for truth is not null
             Expr::Field(..) | Expr::Index(..) => self.present(e),
+            // `has_flag(c, "--x")`: the command line has the flag
+            Expr::Call(Builtin::HasFlag, args) => self.flag_named(args),
             Expr::Quant {
                 quant: Quant::Any | Quant::Exists,
                 var,
@@ -220,7 +224,27 @@ impl Walk {
                 clause(Some(vec![s.clone()]))
             }
             (CmpOp::In, x, list) if self.is_text(x) => clause(const_words(list)),
+            // a value among a flag's values, or a flag's values containing one: the flag
+            // has a value
+            (CmpOp::In, _, Expr::Call(Builtin::Flags, args))
+            | (CmpOp::Contains, Expr::Call(Builtin::Flags, args), _) => self.flag_named(args),
+            // `flags(c, "--x") != []`
+            (CmpOp::Ne, x, Expr::List(items)) | (CmpOp::Ne, Expr::List(items), x)
+                if items.is_empty() =>
+            {
+                self.flag_list(x)
+            }
             (CmpOp::Ne, x, Expr::Const(c)) | (CmpOp::Ne, Expr::Const(c), x) => self.differs(x, c),
+            // the last value of a flag compared with a string: the flag has a value (null
+            // is equal to no string, and neither starts, ends with nor contains one)
+            (
+                CmpOp::Eq | CmpOp::StartsWith | CmpOp::EndsWith | CmpOp::Contains,
+                x @ Expr::Call(Builtin::Flag, _),
+                Expr::Const(Const::Str(_)),
+            )
+            | (CmpOp::Eq, Expr::Const(Const::Str(_)), x @ Expr::Call(Builtin::Flag, _)) => {
+                self.present(x)
+            }
             // null is equal to no boolean or number, and in no order with one
             (
                 CmpOp::Eq | CmpOp::Lt | CmpOp::Le | CmpOp::Gt | CmpOp::Ge,
@@ -249,8 +273,49 @@ impl Walk {
                 args.first().map_or_else(Vec::new, |y| self.differs(y, c))
             }
             _ if *c == Const::Null => self.present(x),
+            Expr::Call(..) if matches!(c, Const::List(items) if items.is_empty()) => {
+                self.flag_list(x)
+            }
             _ => Vec::new(),
         }
+    }
+
+    /// The clauses that hold whenever `x` is a list that is not empty: the values of a
+    /// flag (`flags(c, "--x")`).
+    fn flag_list(&self, x: &Expr) -> Vec<Clause> {
+        match x {
+            Expr::Memo(_, y) | Expr::Shared { expr: y, .. } => self.flag_list(y),
+            Expr::Call(Builtin::Flags, args) => self.flag_named(args),
+            _ => Vec::new(),
+        }
+    }
+
+    /// The clauses that hold whenever the command line of `args[0]` has the flag
+    /// `args[1]` (`flag`, `flags` and `has_flag` read it): a word of the command or the
+    /// arguments starts with dashes and then the flag's name without its dashes
+    /// ([`crate::eval::builtins::flag_values`]), so that name is written in the object.
+    fn flag_named(&self, args: &[Expr]) -> Vec<Clause> {
+        let [line, name] = args else {
+            return Vec::new();
+        };
+        if !self.is_text(line) {
+            return Vec::new();
+        }
+        let names = match name {
+            Expr::Const(Const::Str(s)) => Some(vec![s.clone()]),
+            Expr::Var(v) => self.words.get(v).cloned(),
+            _ => None,
+        };
+        let bare = names.and_then(|names| {
+            names
+                .iter()
+                .map(|n| {
+                    let b = n.trim_start_matches('-');
+                    (!b.is_empty()).then(|| Arc::from(b))
+                })
+                .collect::<Option<Vec<Arc<str>>>>()
+        });
+        clause(bare)
     }
 
     /// The clauses that hold whenever `x` is not null.
@@ -262,6 +327,8 @@ impl Walk {
                 args.first().map_or_else(Vec::new, |y| self.present(y))
             }
             Expr::Coalesce(a, b) => or(self.present(a), self.present(b)),
+            // `flag(c, "--x")`: the flag is on the command line
+            Expr::Call(Builtin::Flag, args) => self.flag_named(args),
             // a field of a value read from the object: its key is written in it (the last
             // key of a path: the most telling)
             Expr::Field(m, k) if self.is_text(m) && !COMMON_KEYS.contains(&&**k) => {
