@@ -135,25 +135,10 @@ fn pod(name: &str, container: &str) -> String {
     )
 }
 
-/// Runs the two rules over `text` (a file named `name`) with and without prefilters;
+/// Runs the three rules over `text` (a file named `name`) with and without prefilters;
 /// both must give the same findings. Returns the findings' messages.
 fn messages(name: &str, text: &str) -> Vec<String> {
-    let mut sources = SourceMap::new();
-    let program = program(RULES, &mut sources);
-    let load = Loader::default().load_text(name, text.to_string(), &mut sources);
-    assert!(!load.has_errors(), "{name}: {:#?}", load.diagnostics);
-    let graph = Graph::build(load, &GraphOptions::default());
-    let (plan, errors) = kanon::plan::plan(&program);
-    assert!(errors.is_empty(), "{errors:?}");
-    assert_eq!(prefiltered(&plan), vec![0, 1, 2], "{plan:#?}");
-    let (found, _) = run(&plan, (&program, &graph, &sources), 1_000_000);
-    let (all, _) = run(
-        &without_prefilters(&plan),
-        (&program, &graph, &sources),
-        1_000_000,
-    );
-    assert!(found == all, "{name}: {found:#?}\n{all:#?}");
-    found.iter().map(|f| f.message.to_string()).collect()
+    messages_of(RULES, name, text)
 }
 
 #[test]
