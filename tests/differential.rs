@@ -478,6 +478,19 @@ fn prepared(
     (compiled.program, graph, sources)
 }
 
+/// The findings of the embedded `gen` rules over `yaml`, which the reference evaluator
+/// must find too, and their rule ids and messages, sorted.
+fn agreed(rules: &RuleFs, yaml: &str) -> (Vec<Finding>, Vec<String>) {
+    let (opt, naive) = both(rules, yaml, false);
+    assert_eq!(opt, naive);
+    let mut found: Vec<String> = opt
+        .iter()
+        .map(|f| format!("{} {}", f.rule.id, f.message))
+        .collect();
+    found.sort();
+    (opt, found)
+}
+
 fn both(rules: &RuleFs, yaml: &str, bundled: bool) -> (Vec<Finding>, Vec<Finding>) {
     let (program, graph, sources) = prepared(rules, yaml, bundled);
     let (plan, errors) = kanon::plan::plan(&program);
@@ -735,13 +748,7 @@ kind: ConfigMap
 metadata: {name: settings, namespace: node}
 data: {kubelet: x}
 ";
-    let (opt, naive) = both(&fs, yaml, false);
-    assert_eq!(opt, naive);
-    let mut found: Vec<String> = opt
-        .iter()
-        .map(|f| format!("{} {}", f.rule.id, f.message))
-        .collect();
-    found.sort();
+    let (opt, found) = agreed(&fs, yaml);
     assert_eq!(
         found,
         [
@@ -1081,4 +1088,169 @@ proptest! {
         };
         prop_assert_eq!(kept(&together), kept(&alone), "{} steps\n{}\n{}", max_steps, rules, yaml);
     }
+}
+
+/// Quantifiers over a constant table that compare a column with a value: the rows are
+/// probed through an index of the table (`row-index` in the plan) where a column holds
+/// strings, and every form finds what the reference evaluator finds, whatever the value
+/// compared is (a string, a number, null, a version).
+const TABLE_QUANT_RULES: &str = r#"
+table known from "known.yaml"
+
+rule QT-001 known-object {
+  severity low
+  for o in objects
+  where exists t in known where t.name == o.name and t.kind == o.kind
+  report at o "{o.kind} {o.name} is known"
+}
+
+rule QT-002 twice-known {
+  severity low
+  for o in objects
+  where count(t in known where t.name == o.name) >= 2
+  report at o "{o.name} is known twice"
+}
+
+rule QT-003 alias-unknown {
+  severity low
+  for o in objects
+  where o.kind == "ConfigMap" and none t in known where t.name == o.metadata.labels["alias"]
+  report at o "{o.name} has an unknown alias"
+}
+
+rule QT-004 code-known {
+  severity low
+  for o in objects
+  where any t in known where o.data["code"] == t.code and t.tier != "back"
+  report at o "{o.name} has a known code"
+}
+
+rule QT-005 every-row {
+  severity low
+  for o in objects
+  where all t in known where t.name == o.name
+  report at o "{o.name} is every row"
+}
+
+rule QT-006 port-known {
+  severity low
+  for o in objects
+  where exists t in known where t.port == o.spec.port
+  report at o "{o.name} has a known port"
+}
+
+rule QT-007 version-known {
+  severity low
+  for o in objects
+  where o.kind == "ConfigMap" and exists t in known where t.name == version(o.data["v"] ?? "")
+  report at o "{o.name} has a known version"
+}
+"#;
+
+const KNOWN_TABLE: &str = "rows:
+  - {name: web, kind: Deployment, code: \"7\", tier: front, port: 80}
+  - {name: web, kind: Service, code: 8, tier: back, port: 81}
+  - {name: api, kind: Deployment, code: 9, tier: front, port: 82}
+  - {name: db, kind: StatefulSet, code: x, tier: back, port: 83}
+  - {name: cache, kind: Deployment, code: 7, tier: front, port: 84}
+  - {name: 1.2.3, kind: ConfigMap, code: y, tier: front, port: 85}
+  - {name: 12, kind: ConfigMap, code: z, tier: front, port: 86}
+  - {kind: ConfigMap, code: w, tier: front, port: 87}
+  - {name: null, kind: ConfigMap, tier: front, port: 88}
+";
+
+#[test]
+fn quantifiers_over_a_table_probe_its_rows() {
+    let mut fs = RuleFs::new();
+    fs.add_embedded("gen", "quant.kanon", TABLE_QUANT_RULES);
+    fs.add_embedded("gen", "known.yaml", KNOWN_TABLE);
+    let (program, _, _) = prepared(&fs, "", false);
+    let explained = |id: &str| {
+        kanon::cli::explain::explain(&program, id, true)
+            .unwrap()
+            .unwrap()
+    };
+    // the column with the most strings is probed (`name`, not `kind`); `all`, and a
+    // column without strings, are read row by row
+    for (id, probe) in [
+        ("QT-001", Some("row-index[9 rows by name = o.name]")),
+        ("QT-002", Some("row-index[9 rows by name = o.name]")),
+        (
+            "QT-003",
+            Some("row-index[9 rows by name = o.metadata.labels[\"alias\"]]"),
+        ),
+        (
+            "QT-004",
+            Some("row-index[9 rows by code = o.data[\"code\"]]"),
+        ),
+        ("QT-005", None),
+        ("QT-006", None),
+        ("QT-007", Some("row-index[9 rows by name = version(")),
+    ] {
+        let out = explained(id);
+        match probe {
+            Some(p) => assert!(out.contains(p), "{id}: {out}"),
+            None => assert!(!out.contains("row-index"), "{id}: {out}"),
+        }
+    }
+    let yaml = "apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: pay}
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers: [{name: c, image: web}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: pay}
+spec: {port: 83}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: codes, namespace: pay, labels: {alias: nothing}}
+data: {code: \"7\", v: \"1.2.3\"}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: number, namespace: pay, labels: {alias: 12}}
+data: {code: 7}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: no-alias, namespace: pay}
+data: {code: 9, v: \"2.0.0\"}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: aliased, namespace: pay, labels: {alias: db}}
+data: {code: x}
+";
+    let (opt, found) = agreed(&fs, yaml);
+    assert_eq!(
+        found,
+        [
+            "QT-001 Deployment web is known",
+            "QT-001 Service web is known",
+            "QT-002 web is known twice",
+            "QT-002 web is known twice",
+            // a label that is missing is null, as the name of the last two rows is
+            "QT-003 codes has an unknown alias",
+            "QT-004 codes has a known code",
+            // a number is compared with every row: the string "9" is not in the index
+            "QT-004 no-alias has a known code",
+            "QT-004 number has a known code",
+            // no data: null, equal to the row without a code
+            "QT-004 web has a known code",
+            "QT-004 web has a known code",
+            "QT-006 web has a known port",
+            "QT-007 aliased has a known version",
+            // a version is equal to the string that reads as it
+            "QT-007 codes has a known version",
+            "QT-007 number has a known version",
+        ],
+        "{opt:#?}"
+    );
 }

@@ -499,6 +499,69 @@ pub enum Access {
         /// The name.
         name: Box<Expr>,
     },
+    /// The rows of a constant table that may have `key`'s value in one column: those
+    /// whose column holds that string when `key` is a string, every row otherwise.
+    Rows {
+        /// The table, with its rows by the strings of the column.
+        index: Arc<RowIndex>,
+        /// The value looked for.
+        key: Box<Expr>,
+    },
+}
+
+/// The rows of a constant table, and which rows hold each string in one column (a row
+/// whose column is missing, or is not a string, is under none).
+#[derive(Clone, Debug)]
+pub struct RowIndex {
+    /// The rows.
+    pub rows: Arc<Vec<Const>>,
+    /// The column.
+    pub column: Arc<str>,
+    by_value: std::collections::HashMap<Arc<str>, Vec<u32>, crate::FastHash>,
+}
+
+impl RowIndex {
+    /// Indexes `rows` by `column`, as a field of each row reads it (its first entry with
+    /// that key).
+    pub fn new(rows: Arc<Vec<Const>>, column: Arc<str>) -> RowIndex {
+        let mut by_value: std::collections::HashMap<Arc<str>, Vec<u32>, crate::FastHash> =
+            std::collections::HashMap::default();
+        for (i, row) in rows.iter().enumerate() {
+            let Const::Map(entries) = row else {
+                continue;
+            };
+            if let (Some((_, Const::Str(v))), Ok(i)) =
+                (entries.iter().find(|(k, _)| *k == column), u32::try_from(i))
+            {
+                by_value.entry(v.clone()).or_default().push(i);
+            }
+        }
+        RowIndex {
+            rows,
+            column,
+            by_value,
+        }
+    }
+
+    /// The rows whose column is the string `value`, in table order.
+    pub fn rows_with(&self, value: &str) -> impl Iterator<Item = &Const> {
+        self.by_value
+            .get(value)
+            .into_iter()
+            .flatten()
+            .filter_map(|&i| self.rows.get(i as usize))
+    }
+
+    /// How many different strings the column holds.
+    pub fn distinct(&self) -> usize {
+        self.by_value.len()
+    }
+}
+
+impl PartialEq for RowIndex {
+    fn eq(&self, other: &RowIndex) -> bool {
+        self.column == other.column && self.rows == other.rows
+    }
 }
 
 /// One `for` binding.
@@ -821,6 +884,7 @@ macro_rules! each_child {
                         namespace.$deref().into_iter().for_each(|n| $f(n));
                         $f(name);
                     }
+                    Access::Rows { key, .. } => $f(key),
                 }
                 cond.$deref().into_iter().for_each(|c| $f(c));
             }

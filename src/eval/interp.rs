@@ -1428,6 +1428,14 @@ impl<'g> Ctx<'g> {
                     _ => Vec::new(),
                 }
             }
+            // the rows that may hold the string looked for (every row for another value)
+            Access::Rows { index, key } => {
+                let k = self.eval(key, env);
+                match self.scalar(&k) {
+                    Scalar::Str(s) => index.rows_with(s).map(Val::from).collect(),
+                    _ => index.rows.iter().map(Val::from).collect(),
+                }
+            }
         };
         self.quantify(quant, var, candidates, cond, env)
     }

@@ -60,6 +60,12 @@ pub fn access_text(a: &Access, vars: &[String]) -> String {
             ),
             None => format!("name-index[{kinds} name={}]", expr_text(name, vars)),
         },
+        Access::Rows { index, key } => format!(
+            "row-index[{} rows by {} = {}]",
+            index.rows.len(),
+            index.column,
+            expr_text(key, vars)
+        ),
     }
 }
 

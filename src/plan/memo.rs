@@ -283,8 +283,10 @@ pub(super) fn node_hash(e: &Expr, h: &mut impl Hasher) {
         } => {
             quant.hash(h);
             var.hash(h);
-            if let Access::SelectedBy { kind, .. } = access {
-                kind.hash(h);
+            match access {
+                Access::SelectedBy { kind, .. } => kind.hash(h),
+                Access::Rows { index, .. } => index.column.hash(h),
+                Access::ByName { .. } => {}
             }
         }
         Expr::Relation { rel, .. } => rel.hash(h),

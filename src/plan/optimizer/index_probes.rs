@@ -4,15 +4,25 @@
 //!   PodDisruptionBudget and the Cilium and Calico policy kinds) probes the reverse
 //!   selection adjacency of `w`;
 //! - `exists x in <kind>(ns) where x.name == e` probes the name index per kind and
-//!   namespace.
+//!   namespace;
+//! - `exists t in <constant table> where t.column == e` (also `any`, `none` and `count`)
+//!   reads only the rows whose column holds the string `e` is, through an index of the
+//!   table built once when the rule is planned: a rule that asks whether a role is one of
+//!   the 81 default roles reads one or two rows instead of 81.
 //!
 //! Residual conditions stay as a filter on the probed candidates, and a namespace given
 //! to the scan is kept as a residual `x.namespace == ns` check, so results do not change.
+//! A table probe keeps the whole condition, its equality too: the rows it leaves out are
+//! those where the equality is false, which no `exists`, `any`, `none` or `count` counts
+//! (`all` is left as it is).
 
 use super::{OptimizerRule, conjoin, conjuncts, free_vars, map_input, map_plan_exprs};
-use crate::check::ir::{Access, Attr, CmpOp, Expr, KindSet, Program, Source, VarId};
+use crate::check::ir::{
+    Access, Attr, CmpOp, Const, Expr, KindSet, Program, Quant, RowIndex, Source, VarId,
+};
 use crate::plan::logical::{Join, JoinSource, LogicalPlan};
 use crate::schema::kinds;
+use std::sync::Arc;
 
 /// See the module docs.
 pub struct IndexProbes;
@@ -125,6 +135,58 @@ fn choose(var: VarId, source: &Source, cond: Option<&Expr>) -> Option<(Access, O
     ))
 }
 
+/// The fewest rows a constant table has for a probe of it (a shorter one is read about
+/// as fast as it is probed).
+const MIN_TABLE_ROWS: usize = 8;
+
+/// A probe of the constant table `source` for `quant t in source where cond`, when `cond`
+/// compares a column of `t` with a value that does not read `t`: the column with the most
+/// different strings. The condition stays whole.
+fn choose_rows(quant: Quant, var: VarId, source: &Source, cond: Option<&Expr>) -> Option<Access> {
+    if quant == Quant::All {
+        return None;
+    }
+    let Source::Expr(e) = source else {
+        return None;
+    };
+    let Expr::Const(Const::List(rows)) = &**e else {
+        return None;
+    };
+    if rows.len() < MIN_TABLE_ROWS || !rows.iter().all(|r| matches!(r, Const::Map(_))) {
+        return None;
+    }
+    let mut parts = Vec::new();
+    conjuncts(cond?.clone(), &mut parts);
+    let column = |e: &Expr| match e {
+        Expr::Field(b, name) if **b == Expr::Var(var) => Some(name.clone()),
+        _ => None,
+    };
+    parts
+        .into_iter()
+        .filter_map(|p| match p {
+            Expr::Cmp(CmpOp::Eq, a, b) => match (column(&a), column(&b)) {
+                (Some(c), _) if !free_vars(&b).contains(&var) => Some((c, b)),
+                (_, Some(c)) if !free_vars(&a).contains(&var) => Some((c, a)),
+                _ => None,
+            },
+            _ => None,
+        })
+        .map(|(c, key)| (RowIndex::new(Arc::clone(rows), c), key))
+        // the most telling column; the first of equals
+        .fold(
+            None,
+            |best: Option<(RowIndex, Box<Expr>)>, (index, key)| match best {
+                Some(b) if b.0.distinct() >= index.distinct() => Some(b),
+                _ => Some((index, key)),
+            },
+        )
+        .filter(|(index, _)| index.distinct() > 1)
+        .map(|(index, key)| Access::Rows {
+            index: Arc::new(index),
+            key,
+        })
+}
+
 fn probe_expr(e: Expr) -> Expr {
     match e {
         Expr::Quant {
@@ -132,7 +194,22 @@ fn probe_expr(e: Expr) -> Expr {
             var,
             source,
             cond,
-        } => match choose(var, &source, cond.as_deref()) {
+        } => match choose_rows(quant, var, &source, cond.as_deref()) {
+            Some(access) => Expr::Probe {
+                quant,
+                var,
+                access,
+                cond,
+            },
+            None => probe_scan(quant, var, source, cond),
+        },
+        other => other,
+    }
+}
+
+fn probe_scan(quant: Quant, var: VarId, source: Source, cond: Option<Box<Expr>>) -> Expr {
+    {
+        match choose(var, &source, cond.as_deref()) {
             Some((access, rest)) => Expr::Probe {
                 quant,
                 var,
@@ -145,8 +222,7 @@ fn probe_expr(e: Expr) -> Expr {
                 source,
                 cond,
             },
-        },
-        other => other,
+        }
     }
 }
 

@@ -192,6 +192,7 @@ fn access_free(a: &Access, out: &mut BTreeSet<VarId>) {
             }
             collect_free(name, out);
         }
+        Access::Rows { key, .. } => collect_free(key, out),
     }
 }
 
@@ -286,6 +287,10 @@ fn rewrite_access(a: Access, f: &mut dyn FnMut(Expr) -> Expr) -> Access {
             kinds,
             namespace: namespace.map(|n| Box::new(rewrite_expr(*n, f))),
             name: Box::new(rewrite_expr(*name, f)),
+        },
+        Access::Rows { index, key } => Access::Rows {
+            index,
+            key: Box::new(rewrite_expr(*key, f)),
         },
     }
 }
