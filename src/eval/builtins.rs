@@ -11,6 +11,9 @@ pub struct ImageRef {
     pub registry: Arc<str>,
     /// Repository path, with `library/` for official Docker Hub images.
     pub repository: Arc<str>,
+    /// `registry/repository`, made once: rules read it for each registry they compare
+    /// the image with.
+    pub name: Arc<str>,
     /// Tag, when given.
     pub tag: Option<Arc<str>>,
     /// Digest (`sha256:...`), when given and well formed (see [`is_digest`]).
@@ -76,9 +79,12 @@ pub fn parse_image(s: &str) -> ImageRef {
         }
         _ => Arc::from(repo),
     };
+    let registry: Arc<str> = registry.map_or_else(|| Arc::from("docker.io"), Arc::from);
+    let name = Arc::from(format!("{registry}/{repository}").as_str());
     ImageRef {
-        registry: registry.map_or_else(|| Arc::from("docker.io"), Arc::from),
+        registry,
         repository,
+        name,
         tag: tag.filter(|t| !t.is_empty()).map(Arc::from),
         digest,
         malformed_digest,

@@ -547,9 +547,7 @@ impl<'g> Ctx<'g> {
                 "tag" => i.tag.clone().map_or(Val::Null, Val::Str),
                 "digest" => i.digest.clone().map_or(Val::Null, Val::Str),
                 "malformedDigest" => i.malformed_digest.clone().map_or(Val::Null, Val::Str),
-                "name" => Val::Str(Arc::from(
-                    format!("{}/{}", i.registry, i.repository).as_str(),
-                )),
+                "name" => Val::Str(Arc::clone(&i.name)),
                 _ => Val::Null,
             },
             Val::Ref(o, i) => {
@@ -1967,7 +1965,7 @@ fn const_scalar(c: &Const) -> Option<Scalar<'_>> {
 }
 
 fn image_text(i: &builtins::ImageRef) -> String {
-    let mut s = format!("{}/{}", i.registry, i.repository);
+    let mut s = i.name.to_string();
     if let Some(t) = &i.tag {
         s.push(':');
         s.push_str(t);
