@@ -275,6 +275,10 @@ rule W-006 flag-value { severity low
   for w in workloads, c in w.containers, s in ["RC4", "3DES"]
   where s in flags(c, "--tls-cipher-suites")
   report at c "x" }
+rule W-008 own-name-flagged { severity low
+  for w in workloads, c in w.containers
+  where c.name in flags(c, "--allowed-names")
+  report at c "x" }
 rule W-007 flag-set { severity low
   for w in workloads, c in w.containers, f in ["--profiling", "--enable-debugging-handlers"]
   where has_flag(c, f) and flag(c, "--bind-address") starts with "0."
@@ -298,6 +302,8 @@ rule W-007 flag-set { severity low
             ("W-005".into(), vec!["cipher-suites".into()]),
             ("W-006".into(), vec!["tls-cipher-suites".into()]),
             ("W-007".into(), vec!["bind-address".into()]),
+            // a value read from the object among a flag's values: the flag, not the value
+            ("W-008".into(), vec!["allowed-names".into()]),
         ]
     );
 }

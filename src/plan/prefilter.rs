@@ -223,11 +223,11 @@ impl Walk {
             {
                 clause(Some(vec![s.clone()]))
             }
-            (CmpOp::In, x, list) if self.is_text(x) => clause(const_words(list)),
             // a value among a flag's values, or a flag's values containing one: the flag
             // has a value
             (CmpOp::In, _, Expr::Call(Builtin::Flags, args))
             | (CmpOp::Contains, Expr::Call(Builtin::Flags, args), _) => self.flag_named(args),
+            (CmpOp::In, x, list) if self.is_text(x) => clause(const_words(list)),
             // `flags(c, "--x") != []`
             (CmpOp::Ne, x, Expr::List(items)) | (CmpOp::Ne, Expr::List(items), x)
                 if items.is_empty() =>

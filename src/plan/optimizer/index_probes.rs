@@ -6,7 +6,7 @@
 //! - `exists x in <kind>(ns) where x.name == e` probes the name index per kind and
 //!   namespace;
 //! - `exists t in <constant table> where t.column == e` (also `any`, `none` and `count`)
-//!   reads only the rows whose column holds the string `e` is, through an index of the
+//!   reads only the rows whose column holds the string that `e` is, through an index of the
 //!   table built once when the rule is planned: a rule that asks whether a role is one of
 //!   the 81 default roles reads one or two rows instead of 81.
 //!
@@ -208,21 +208,19 @@ fn probe_expr(e: Expr) -> Expr {
 }
 
 fn probe_scan(quant: Quant, var: VarId, source: Source, cond: Option<Box<Expr>>) -> Expr {
-    {
-        match choose(var, &source, cond.as_deref()) {
-            Some((access, rest)) => Expr::Probe {
-                quant,
-                var,
-                access,
-                cond: rest.map(Box::new),
-            },
-            None => Expr::Quant {
-                quant,
-                var,
-                source,
-                cond,
-            },
-        }
+    match choose(var, &source, cond.as_deref()) {
+        Some((access, rest)) => Expr::Probe {
+            quant,
+            var,
+            access,
+            cond: rest.map(Box::new),
+        },
+        None => Expr::Quant {
+            quant,
+            var,
+            source,
+            cond,
+        },
     }
 }
 
