@@ -1,6 +1,8 @@
 //! Turning a matched row into a [`Finding`]: resource, location, message and evidence.
 
-use super::finding::{Evidence, Finding, FindingData, Location, Message, Resource};
+use super::finding::{
+    Evidence, Finding, FindingData, Location, Message, Record, Recorded, Resource,
+};
 use super::fixes::Autofix;
 use super::interp::{Ctx, Env};
 use super::value::Val;
@@ -217,25 +219,36 @@ fn shared_fix(rule: &Rule, fix: Autofix, env: &mut Env) -> Arc<Autofix> {
 /// How many unfixable fixes an environment keeps for sharing.
 const UNFIXABLE_KEPT: usize = 64;
 
-/// Builds the finding for a row whose condition held. `None` when the row has no object
-/// to report on (a rule over constants only).
-pub fn finding(ctx: &Ctx<'_>, rule: &Rule, env: &mut Env, sources: &SourceMap) -> Option<Finding> {
+/// Records the finding for a row whose condition held in `found` (under its current rule);
+/// nothing when the row has no object to report on (a rule over constants only).
+pub fn record(
+    ctx: &Ctx<'_>,
+    rule: &Rule,
+    env: &mut Env,
+    sources: &SourceMap,
+    found: &mut Recorded,
+) {
     let g = ctx.graph;
-    let resource_id = bound_objects(rule, env).next()?;
-    let obj = g.object(resource_id)?;
-    let span = rule
+    let Some(resource_id) = bound_objects(rule, env).next() else {
+        return;
+    };
+    if g.object(resource_id).is_none() {
+        return;
+    }
+    let Some(span) = rule
         .report_at
         .as_ref()
         .and_then(|e| ctx.locate(e, env))
-        .or_else(|| ctx.span_of(&Val::Obj(resource_id)))?;
+        .or_else(|| ctx.span_of(&Val::Obj(resource_id)))
+    else {
+        return;
+    };
     let mut values = std::mem::take(&mut env.message);
     ctx.write_message_values(&rule.message, env, &mut values);
-    let message = values.finish();
-    env.message = values;
     // (read again: evaluating the place and the message binds only variables of their own)
     let objects = || bound_objects(rule, env).chain(env.witnesses.iter().copied());
     // most findings are about their resource alone: no list of objects made for them
-    let evidence = if objects().any(|id| id != resource_id) {
+    let mut evidence = if objects().any(|id| id != resource_id) {
         let mut chain: Vec<ObjId> = Vec::new();
         for id in objects() {
             if !chain.contains(&id) {
@@ -260,10 +273,7 @@ pub fn finding(ctx: &Ctx<'_>, rule: &Rule, env: &mut Env, sources: &SourceMap) -
     } else {
         Vec::new()
     };
-    let mut evidence = evidence;
-    let (text, paths) = ctx.rule_text(rule);
-    let message_template = Arc::clone(&text.message);
-    if paths {
+    if ctx.reads_paths(rule) {
         evidence.extend(path_steps(ctx, rule, env, sources));
     }
     let autofix = if ctx.fixes {
@@ -271,27 +281,101 @@ pub fn finding(ctx: &Ctx<'_>, rule: &Rule, env: &mut Env, sources: &SourceMap) -
     } else {
         None
     };
-    Some(Finding::from(FindingData {
-        rule: text,
-        severity: rule.severity,
-        resource: ctx.resource(resource_id, || Resource {
-            api_version: obj.api_version.clone(),
-            kind: obj.kind.clone(),
-            namespace: obj.namespace.clone(),
-            name: sanitized_name(&obj.name),
-            helm_source: g
-                .load
-                .docs
-                .get(obj.r.doc as usize)
-                .and_then(|d| d.helm_source.clone()),
-        }),
-        location: Location::of(sources, span),
-        message: Message::new(message_template, message),
-        evidence: evidence.into(),
-        rendered: None,
-        value_source: None,
-        autofix,
-    }))
+    found.push(resource_id, span, values.as_str(), evidence.into(), autofix);
+    env.message = values;
+}
+
+/// What making a [`Record`] into a [`Finding`] reads beside the record: the rules' texts
+/// and the objects' resources, each made once and shared by their findings.
+pub(crate) struct Maker<'a> {
+    program: &'a crate::check::ir::Program,
+    graph: &'a crate::graph::Graph,
+    sources: &'a SourceMap,
+    /// By rule.
+    texts: Vec<Arc<super::interp::RuleText>>,
+    /// By object, made for its first finding.
+    resources: Vec<std::sync::OnceLock<Arc<Resource>>>,
+}
+
+impl<'a> Maker<'a> {
+    pub(crate) fn new(
+        program: &'a crate::check::ir::Program,
+        graph: &'a crate::graph::Graph,
+        sources: &'a SourceMap,
+    ) -> Maker<'a> {
+        Maker {
+            program,
+            graph,
+            sources,
+            texts: program
+                .rules
+                .iter()
+                .map(|r| Arc::new(super::interp::RuleText::of(r)))
+                .collect(),
+            resources: graph
+                .objects
+                .iter()
+                .map(|_| std::sync::OnceLock::new())
+                .collect(),
+        }
+    }
+
+    /// The finding `r` records; `values` is its batch's text. `None` when its rule or
+    /// object is not there (never for a record of this program and graph).
+    pub(crate) fn make(&self, r: Record, values: &str) -> Option<Finding> {
+        let rule = self.program.rules.get(r.rule as usize)?;
+        let text = self.texts.get(r.rule as usize)?;
+        let g = self.graph;
+        let obj = g.object(r.object)?;
+        let resource = self.resources.get(r.object as usize)?.get_or_init(|| {
+            Arc::new(Resource {
+                api_version: obj.api_version.clone(),
+                kind: obj.kind.clone(),
+                namespace: obj.namespace.clone(),
+                name: sanitized_name(&obj.name),
+                helm_source: g
+                    .load
+                    .docs
+                    .get(obj.r.doc as usize)
+                    .and_then(|d| d.helm_source.clone()),
+            })
+        });
+        let (start, len) = (r.values.0 as usize, r.values.1 as usize);
+        let message = values.get(start..start + len).unwrap_or("");
+        Some(Finding::from(FindingData {
+            rule: Arc::clone(text),
+            severity: rule.severity,
+            resource: Arc::clone(resource),
+            location: Location::of(self.sources, r.span),
+            message: Message::new(Arc::clone(&text.message), message.into()),
+            evidence: r.evidence,
+            rendered: None,
+            value_source: None,
+            autofix: r.autofix,
+        }))
+    }
+}
+
+/// Makes recorded findings into findings, in parallel: sorted and without repeats.
+pub(crate) fn make_all(maker: &Maker<'_>, batches: Vec<super::finding::Batch>) -> Vec<Finding> {
+    use rayon::prelude::*;
+    let made: Vec<Vec<Finding>> = batches
+        .into_par_iter()
+        .map(|b| {
+            let values = b.values;
+            b.records
+                .into_iter()
+                .filter_map(|r| maker.make(r, &values))
+                .collect()
+        })
+        .collect();
+    let mut all = Vec::with_capacity(made.iter().map(Vec::len).sum());
+    for part in made {
+        all.extend(part);
+    }
+    super::finding::sort(&mut all);
+    all.dedup();
+    all
 }
 
 #[cfg(test)]

@@ -1,8 +1,9 @@
 //! The executor: runs the physical plan over one shared graph, in parallel across cores,
 //! and returns findings in a deterministic order whatever the thread count.
 
-use super::emit::finding;
-use super::finding::{Finding, sort};
+use super::emit::record;
+use super::finding::Finding;
+use super::finding::Recorded;
 use super::interp::{Ctx, Env, Mode};
 use super::value::{Scalar, Val, Values};
 use crate::check::ir::{Expr, Program};
@@ -24,11 +25,12 @@ pub struct StepLimitHit {
     pub object: Option<String>,
 }
 
-/// Findings and problems of one run.
+/// Findings and problems of one run: the findings made (sorted), or recorded
+/// ([`record_with`]).
 #[derive(Debug, Default)]
-pub struct Outcome {
-    /// Findings, sorted.
-    pub findings: Vec<Finding>,
+pub struct Outcome<F = Vec<Finding>> {
+    /// Findings.
+    pub findings: F,
     /// Rules that hit the step limit, and where.
     pub limits: Vec<StepLimitHit>,
     /// Time spent in each rule (indexed like the program's rules), summed over threads.
@@ -41,7 +43,7 @@ pub struct Outcome {
 }
 
 /// What one parallel task found: findings, step-limit hits, and time per rule.
-type Part = (Vec<Finding>, Vec<StepLimitHit>, Vec<(usize, Duration)>);
+type Part = (Recorded, Vec<StepLimitHit>, Vec<(usize, Duration)>);
 
 /// Runs a physical plan with the default limits. The caller chooses the thread pool
 /// (`pool.install`).
@@ -71,6 +73,62 @@ pub fn execute_with(
     limits: &crate::limits::Limits,
     fixes: bool,
 ) -> Outcome {
+    let run = record_with(program, plan, graph, sources, limits, fixes);
+    Outcome {
+        findings: run.findings.findings(program, graph, sources),
+        limits: run.limits,
+        times: run.times,
+        truncated: run.truncated,
+        relations_time: run.relations_time,
+    }
+}
+
+/// The findings of a run as records, made into findings by [`Records::findings`].
+#[derive(Debug, Default)]
+pub struct Records {
+    batches: Vec<super::finding::Batch>,
+}
+
+impl Records {
+    /// How many findings are recorded (repeats among them too).
+    pub fn len(&self) -> usize {
+        self.batches.iter().map(|b| b.records.len()).sum()
+    }
+
+    /// Whether none is.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The fixes of the records, for filling in their text changes
+    /// ([`crate::fix::apply::describe_fixes`]) before the documents are freed.
+    pub fn fixes_mut(
+        &mut self,
+    ) -> impl Iterator<Item = &mut std::sync::Arc<super::fixes::Autofix>> {
+        self.batches
+            .iter_mut()
+            .flat_map(|b| b.records.iter_mut())
+            .filter_map(|r| r.autofix.as_mut())
+    }
+
+    /// The findings, sorted and without repeats, made in parallel on the current thread
+    /// pool: what [`execute_with`] gives. They read the graph's objects and the source map,
+    /// not the documents' nodes.
+    pub fn findings(self, program: &Program, graph: &Graph, sources: &SourceMap) -> Vec<Finding> {
+        let maker = super::emit::Maker::new(program, graph, sources);
+        super::emit::make_all(&maker, self.batches)
+    }
+}
+
+/// [`execute_with`], with the findings left as records.
+pub fn record_with(
+    program: &Program,
+    plan: &PhysicalPlan,
+    graph: &Graph,
+    sources: &SourceMap,
+    limits: &crate::limits::Limits,
+    fixes: bool,
+) -> Outcome<Records> {
     let mut ctx = Ctx::new(graph, program, Mode::Indexed).with_sources(sources);
     ctx.max_steps = limits.max_steps;
     ctx.fixes = fixes;
@@ -164,14 +222,13 @@ pub fn execute_with(
         times: vec![Duration::ZERO; program.rules.len()],
         relations_time,
         truncated,
-        ..Outcome::default()
+        ..Outcome::<Records>::default()
     };
     out.truncated.sort_unstable();
     out.truncated.dedup();
-    out.findings
-        .reserve_exact(parts.iter().map(|(f, _, _)| f.len()).sum());
+    let mut found = Recorded::default();
     for (f, l, t) in parts {
-        out.findings.extend(f);
+        found.append(f);
         out.limits.extend(l);
         for (rule, d) in t {
             if let Some(total) = out.times.get_mut(rule) {
@@ -179,8 +236,10 @@ pub fn execute_with(
             }
         }
     }
-    sort(&mut out.findings);
-    out.findings.dedup();
+    // (sorted and rid of repeats when they are made)
+    out.findings = Records {
+        batches: found.batches,
+    };
     out.limits
         .sort_by(|a, b| (&a.rule, &a.object).cmp(&(&b.rule, &b.object)));
     out.limits.dedup();
@@ -259,7 +318,7 @@ fn run_chunk(
     runs: &dyn Fn(usize) -> bool,
     env: &mut Env,
 ) -> Part {
-    let mut found = Vec::new();
+    let mut found = Recorded::default();
     let mut limits = Vec::new();
     let mut times = Vec::with_capacity(group.rules.len());
     // one environment for all the rules: `run_root` resets its state for every object,
@@ -305,7 +364,7 @@ fn run_other(
     sources: &SourceMap,
     texts: &Texts,
 ) -> Part {
-    let mut found = Vec::new();
+    let mut found = Recorded::default();
     let mut limits = Vec::new();
     let start = Instant::now();
     let Some(rule) = program.rules.get(r.rule) else {
@@ -425,12 +484,13 @@ fn run_root(
     root: Option<ObjId>,
     env: &mut Env,
     sources: &SourceMap,
-    found: &mut Vec<Finding>,
+    found: &mut Recorded,
     limits: &mut Vec<StepLimitHit>,
 ) {
     let Some(rule) = program.rules.get(r.rule) else {
         return;
     };
+    found.rule = u32::try_from(r.rule).unwrap_or(u32::MAX);
     env.steps = 0;
     env.exhausted = false;
     env.witnesses.clear();
@@ -508,15 +568,13 @@ fn steps(
     rest: &[Step],
     env: &mut Env,
     sources: &SourceMap,
-    found: &mut Vec<Finding>,
+    found: &mut Recorded,
 ) {
     if env.exhausted {
         return;
     }
     let Some((step, tail)) = rest.split_first() else {
-        if let Some(f) = finding(ctx, rule, env, sources) {
-            found.push(f);
-        }
+        record(ctx, rule, env, sources, found);
         return;
     };
     match step {

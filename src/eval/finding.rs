@@ -266,6 +266,11 @@ impl MessageValues {
     pub fn finish(&self) -> Box<str> {
         self.text.as_str().into()
     }
+
+    /// The values' text, as [`MessageValues::finish`] gives it.
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
 }
 
 /// The objects of a finding's evidence chain: most findings have none, and pay a pointer.
@@ -327,6 +332,86 @@ impl<'a> IntoIterator for &'a mut Evidences {
 impl Serialize for Evidences {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.collect_seq(self.iter())
+    }
+}
+
+/// A finding as the evaluator records it: what only its row knows (its rule, object,
+/// place, message values, evidence and fix). The texts it shares with its rule and its
+/// object, and its line and column, are added when it is made into a [`Finding`]
+/// ([`crate::eval::exec::Records::findings`]): 48 bytes and its values' text, against a
+/// made finding's 128-byte box, pointer and values of its own. A scan records its findings
+/// while the documents' nodes are in memory and makes them once the nodes are freed
+/// (`engine::scan_with`), so that the two never take memory at the same time.
+#[derive(Debug)]
+pub struct Record {
+    /// The rule, by its position in the program.
+    pub(crate) rule: u32,
+    /// The object the finding is about.
+    pub(crate) object: crate::graph::ObjId,
+    /// Where it is.
+    pub(crate) span: Span,
+    /// Where its message's values are in its batch's text: start and length.
+    pub(crate) values: (u32, u32),
+    /// Objects that made the finding (graph rules).
+    pub(crate) evidence: Evidences,
+    /// The rule's fix for this finding, when the rule has one.
+    pub autofix: Option<Arc<super::fixes::Autofix>>,
+}
+
+/// Records and the text of their messages' values.
+#[derive(Debug, Default)]
+pub struct Batch {
+    pub(crate) records: Vec<Record>,
+    pub(crate) values: String,
+}
+
+/// The findings of one task, as records: batches of them, a new one where the values'
+/// text would pass what a record's 32-bit range can say.
+#[derive(Debug, Default)]
+pub struct Recorded {
+    pub(crate) batches: Vec<Batch>,
+    /// The rule whose findings are recorded now (its position in the program).
+    pub(crate) rule: u32,
+}
+
+impl Recorded {
+    /// Records a finding of the current rule about `object` at `span`, whose message's
+    /// values are `values`.
+    pub(crate) fn push(
+        &mut self,
+        object: crate::graph::ObjId,
+        span: Span,
+        values: &str,
+        evidence: Evidences,
+        autofix: Option<Arc<super::fixes::Autofix>>,
+    ) {
+        let fits = |b: &Batch| {
+            u32::try_from(b.values.len() + values.len()).is_ok()
+                && u32::try_from(values.len()).is_ok()
+        };
+        if !self.batches.last().is_some_and(fits) {
+            self.batches.push(Batch::default());
+        }
+        let Some(batch) = self.batches.last_mut() else {
+            return;
+        };
+        let start = u32::try_from(batch.values.len()).unwrap_or(u32::MAX);
+        let len = u32::try_from(values.len()).unwrap_or(u32::MAX);
+        batch.values.push_str(values);
+        batch.records.push(Record {
+            rule: self.rule,
+            object,
+            span,
+            values: (start, len),
+            evidence,
+            autofix,
+        });
+    }
+
+    /// Moves the batches of `other` after these.
+    pub(crate) fn append(&mut self, other: Recorded) {
+        self.batches
+            .extend(other.batches.into_iter().filter(|b| !b.records.is_empty()));
     }
 }
 

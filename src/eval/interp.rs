@@ -107,9 +107,6 @@ pub struct Ctx<'g> {
     texts: Arc<HashMap<String, (Arc<RuleText>, bool), FastHash>>,
     /// The facts of the program's relations (see [`super::fixpoint`]).
     pub relations: Arc<super::fixpoint::Relations>,
-    /// Each object's [`super::finding::Resource`], made for its first finding and shared by
-    /// the others: a finding then holds a pointer, not five.
-    resources: Arc<[std::sync::OnceLock<Arc<super::finding::Resource>>]>,
 }
 
 /// The texts of a rule that every finding of it carries (one shared copy per rule).
@@ -318,16 +315,11 @@ impl<'g> Ctx<'g> {
                     .collect(),
             ),
             relations: Arc::default(),
-            resources: graph
-                .objects
-                .iter()
-                .map(|_| std::sync::OnceLock::new())
-                .collect(),
         }
     }
 
-    /// A context like this one, without relations, that shares its rules' texts, its
-    /// objects' resources and its namespace index (findings made in either share them).
+    /// A context like this one, without relations, that shares its rules' texts and its
+    /// namespace index.
     pub(crate) fn sharing(&self) -> Ctx<'g> {
         Ctx {
             graph: self.graph,
@@ -340,19 +332,6 @@ impl<'g> Ctx<'g> {
             by_namespace: Arc::clone(&self.by_namespace),
             texts: Arc::clone(&self.texts),
             relations: Arc::default(),
-            resources: Arc::clone(&self.resources),
-        }
-    }
-
-    /// The resource of a finding about object `id`, shared by all findings about it.
-    pub(crate) fn resource(
-        &self,
-        id: crate::graph::ObjId,
-        make: impl FnOnce() -> super::finding::Resource,
-    ) -> Arc<super::finding::Resource> {
-        match self.resources.get(id as usize) {
-            Some(slot) => Arc::clone(slot.get_or_init(|| Arc::new(make()))),
-            None => Arc::new(make()),
         }
     }
 
@@ -362,6 +341,13 @@ impl<'g> Ctx<'g> {
             super::fixpoint::compute(&mut self, program);
         }
         self
+    }
+
+    /// Whether findings of rule `r` can have the steps of a path as evidence.
+    pub(crate) fn reads_paths(&self, r: &crate::check::ir::Rule) -> bool {
+        self.texts
+            .get(&r.id)
+            .map_or_else(|| super::emit::reads_paths(r), |t| t.1)
     }
 
     /// The shared texts of a rule, and whether its findings can have the steps of a path

@@ -2,8 +2,8 @@
 //! index. It answers `selects` from the selectors themselves and scans every object for
 //! each sub-query. It is slow on purpose; property tests compare it with the executor.
 
-use super::emit::finding;
-use super::finding::{Finding, sort};
+use super::emit::record;
+use super::finding::{Finding, Recorded};
 use super::interp::{Ctx, Env, Mode};
 use super::value::Val;
 use crate::check::ir::{Program, Rule};
@@ -15,14 +15,14 @@ pub fn evaluate(program: &Program, graph: &Graph, sources: &SourceMap) -> Vec<Fi
     let ctx = Ctx::new(graph, program, Mode::Reference)
         .with_sources(sources)
         .with_relations(program);
-    let mut out = Vec::new();
-    for rule in &program.rules {
+    let mut out = Recorded::default();
+    for (i, rule) in program.rules.iter().enumerate() {
+        out.rule = u32::try_from(i).unwrap_or(u32::MAX);
         let mut env = Env::new(rule.vars.len());
         rows(&ctx, rule, 0, &mut env, sources, &mut out);
     }
-    sort(&mut out);
-    out.dedup();
-    out
+    let maker = super::emit::Maker::new(program, graph, sources);
+    super::emit::make_all(&maker, out.batches)
 }
 
 fn rows(
@@ -31,7 +31,7 @@ fn rows(
     depth: usize,
     env: &mut Env,
     sources: &SourceMap,
-    out: &mut Vec<Finding>,
+    out: &mut Recorded,
 ) {
     if depth == 0 {
         env.steps = 0;
@@ -44,9 +44,7 @@ fn rows(
             None => true,
         };
         if ok {
-            if let Some(f) = finding(ctx, rule, env, sources) {
-                out.push(f);
-            }
+            record(ctx, rule, env, sources, out);
         }
         env.witnesses.truncate(mark);
         return;
