@@ -45,6 +45,11 @@ pub struct ScanOptions {
     pub fixes: bool,
     /// Texts read instead of the files of these names (see [`Loader::overlay`]).
     pub overlay: Option<std::sync::Arc<std::collections::BTreeMap<String, String>>>,
+    /// Whether the caller reads no document of the result (`graph.load.docs`): the scan
+    /// then describes the fixes' text changes itself (when `fixes`) and frees the
+    /// documents' nodes before it makes its findings, so that the two never take memory
+    /// together. Kept when a finding is mapped back to a chart or overlay.
+    pub release_documents: bool,
 }
 
 /// Everything a scan produced.
@@ -54,8 +59,10 @@ pub struct ScanResult {
     pub sources: SourceMap,
     /// The compiled rules.
     pub compiled: Compiled,
-    /// The graph.
+    /// The graph (its documents' nodes freed when the options said so).
     pub graph: Graph,
+    /// What the documents took, measured before they were freed.
+    pub documents: crate::model::DocumentsMemory,
     /// Findings, sorted (without exempted and baselined ones).
     pub findings: Vec<Finding>,
     /// Findings removed by exemptions, sorted.
@@ -177,7 +184,7 @@ pub fn scan_with(opts: &ScanOptions, on_phase: &dyn Fn(Phase)) -> Result<ScanRes
     on_phase(Phase::Graph {
         documents: load.stats.documents,
     });
-    let graph = within(pool.as_ref(), || Graph::build(load, &graph_opts));
+    let mut graph = within(pool.as_ref(), || Graph::build(load, &graph_opts));
     // a namespace chosen with `--default-namespace` answers the mixed-namespaces warning
     let chose_namespace = opts.default_namespace.is_some();
     diagnostics.extend(
@@ -195,7 +202,7 @@ pub fn scan_with(opts: &ScanOptions, on_phase: &dyn Fn(Phase)) -> Result<ScanRes
         objects: graph.load.stats.objects,
     });
     let run = || {
-        run_plan_with(
+        record_plan_with(
             &compiled.program,
             planned,
             &graph,
@@ -205,11 +212,35 @@ pub fn scan_with(opts: &ScanOptions, on_phase: &dyn Fn(Phase)) -> Result<ScanRes
         )
     };
     let Evaluated {
-        findings,
+        findings: mut records,
         diagnostics: run_diagnostics,
         rule_times,
         relations_time,
     } = within(pool.as_ref(), run);
+    // what reads the documents is done before they may be freed: the exemptions of the
+    // objects' annotations, and (when the scan frees them) the fixes' text changes
+    let annotations = within(pool.as_ref(), || {
+        opts.policy.annotations(&graph, &sources, &rule_ids)
+    });
+    let documents = crate::model::DocumentsMemory::of(&graph.load.docs);
+    if opts.release_documents && graph.load.origins.is_empty() {
+        if opts.fixes {
+            let docs = &graph.load.docs;
+            let dup = crate::fix::apply::ambiguous_documents(&diagnostics, docs);
+            within(pool.as_ref(), || {
+                let fixes = records.fixes_mut().collect();
+                crate::fix::apply::describe_fixes(fixes, &sources, docs, &|f, d| {
+                    dup.contains(&(f, d))
+                });
+            });
+        }
+        for doc in &mut graph.load.docs {
+            doc.release();
+        }
+    }
+    let findings = within(pool.as_ref(), || {
+        records.findings(&compiled.program, &graph, &sources)
+    });
     let findings = map_back(findings, &graph.load, &mut sources);
     let run_errors = run_diagnostics.iter().filter(|d| d.is_error()).count();
     diagnostics.extend(run_diagnostics);
@@ -221,7 +252,7 @@ pub fn scan_with(opts: &ScanOptions, on_phase: &dyn Fn(Phase)) -> Result<ScanRes
         .count();
     let applied = within(pool.as_ref(), || {
         opts.policy
-            .apply_findings(findings, &graph, &sources, config_file, &rule_ids)
+            .apply_findings(findings, annotations, &graph, &sources, config_file)
     });
     diagnostics.extend(applied.diagnostics);
     let rule_errors = compiled.diagnostics.iter().filter(|d| d.is_error()).count() + run_errors;
@@ -238,6 +269,7 @@ pub fn scan_with(opts: &ScanOptions, on_phase: &dyn Fn(Phase)) -> Result<ScanRes
         sources,
         compiled,
         graph,
+        documents,
         findings: applied.findings,
         exempted: applied.exempted,
         baselined: applied.baselined,
@@ -342,11 +374,12 @@ pub fn run_program(
     (run.findings, run.diagnostics)
 }
 
-/// What evaluating a program gave.
+/// What evaluating a program gave: the findings made (sorted), or recorded
+/// ([`record_plan_with`]; [`exec::Records::findings`] makes them).
 #[derive(Debug, Default)]
-pub struct Evaluated {
-    /// Findings, sorted.
-    pub findings: Vec<Finding>,
+pub struct Evaluated<F = Vec<Finding>> {
+    /// Findings.
+    pub findings: F,
     /// Planning errors and step-limit hits.
     pub diagnostics: Vec<Diagnostic>,
     /// Time spent in each rule (indexed like the program's rules), summed over threads.
@@ -370,12 +403,30 @@ pub fn run_program_with(
 /// [`run_program_with`] with the program already planned ([`crate::plan::plan`]).
 pub fn run_plan_with(
     program: &crate::check::ir::Program,
-    (plan, plan_errors): (PhysicalPlan, Vec<(String, String)>),
+    planned: (PhysicalPlan, Vec<(String, String)>),
     graph: &Graph,
     sources: &SourceMap,
     limits: &Limits,
     fixes: bool,
 ) -> Evaluated {
+    let run = record_plan_with(program, planned, graph, sources, limits, fixes);
+    Evaluated {
+        findings: run.findings.findings(program, graph, sources),
+        diagnostics: run.diagnostics,
+        rule_times: run.rule_times,
+        relations_time: run.relations_time,
+    }
+}
+
+/// [`run_plan_with`], with the findings left as records.
+pub fn record_plan_with(
+    program: &crate::check::ir::Program,
+    (plan, plan_errors): (PhysicalPlan, Vec<(String, String)>),
+    graph: &Graph,
+    sources: &SourceMap,
+    limits: &Limits,
+    fixes: bool,
+) -> Evaluated<exec::Records> {
     let mut diagnostics = Vec::new();
     for (rule, e) in &plan_errors {
         diagnostics.push(Diagnostic::error(
@@ -383,7 +434,7 @@ pub fn run_plan_with(
             format!("rule `{rule}` could not be planned: {e}"),
         ));
     }
-    let outcome = exec::execute_with(program, &plan, graph, sources, limits, fixes);
+    let outcome = exec::record_with(program, &plan, graph, sources, limits, fixes);
     for hit in &outcome.limits {
         let on = hit
             .object

@@ -61,6 +61,14 @@ pub struct Exempted {
     pub source: ExemptionSource,
 }
 
+/// The exemptions of the objects' annotations ([`Policy::annotations`]).
+#[derive(Debug, Default)]
+pub struct Annotations {
+    by_object: HashMap<ObjId, AnnotationExemption>,
+    /// Warnings about annotations that do not apply.
+    diagnostics: Vec<Diagnostic>,
+}
+
 /// Findings after exemptions and the baseline.
 #[derive(Debug, Default)]
 pub struct Applied {
@@ -230,18 +238,37 @@ impl Policy {
         }
     }
 
-    /// Removes exempted and baselined findings, reporting exemptions that do not apply.
+    /// The exemptions the objects' `kanon.dev/exempt` annotations make, read from the
+    /// documents (before a scan frees them), with warnings about those that do not apply.
+    pub fn annotations(
+        &self,
+        graph: &Graph,
+        sources: &SourceMap,
+        rule_ids: &[String],
+    ) -> Annotations {
+        let mut diagnostics = Vec::new();
+        let by_object = self.annotation_exemptions(graph, sources, rule_ids, &mut diagnostics);
+        Annotations {
+            by_object,
+            diagnostics,
+        }
+    }
+
+    /// Removes exempted and baselined findings, reporting exemptions that do not apply;
+    /// `annotations` are [`Policy::annotations`] of the same graph.
     pub fn apply_findings(
         &self,
         findings: Vec<Finding>,
+        annotations: Annotations,
         graph: &Graph,
         sources: &SourceMap,
         file: Option<FileId>,
-        rule_ids: &[String],
     ) -> Applied {
-        let mut out = Applied::default();
-        let annotations =
-            self.annotation_exemptions(graph, sources, rule_ids, &mut out.diagnostics);
+        let mut out = Applied {
+            diagnostics: annotations.diagnostics,
+            ..Applied::default()
+        };
+        let annotations = annotations.by_object;
         let today = self.today();
         let cfg = &self.config;
         let loc = |r: &Option<std::ops::Range<usize>>| {
@@ -401,6 +428,7 @@ impl Policy {
     }
 }
 
+#[derive(Debug)]
 struct AnnotationExemption {
     rules: Vec<String>,
     reason: String,

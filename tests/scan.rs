@@ -156,3 +156,63 @@ rule ORG-001 other-tag {
         ]
     );
 }
+
+/// A scan that frees its documents' nodes before it makes its findings (what `kanon scan`
+/// does without `--fix` or `--diff`) describes the fixes and reads the exemption
+/// annotations first: its JSON report, exempted findings listed, is the one of a scan that
+/// keeps them and describes the fixes after (as the CLI does then), byte for byte, on
+/// inputs with fixes, an annotation exemption and a document with a duplicate key.
+#[test]
+fn freeing_the_documents_changes_no_report() {
+    let dir = std::env::temp_dir().join(format!("kanon-release-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let examples = Path::new(manifest_dir()).join("examples/manifests");
+    for e in std::fs::read_dir(&examples).unwrap() {
+        let p = e.unwrap().path();
+        std::fs::copy(&p, dir.join(p.file_name().unwrap())).unwrap();
+    }
+    std::fs::write(
+        dir.join("more.yaml"),
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: annotated\n  annotations:\n    kanon.dev/exempt: K01-001\n    kanon.dev/exempt-reason: reviewed\nspec:\n  containers:\n    - name: app\n      image: nginx:1.27\n      securityContext:\n        privileged: true\n---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: twice\n  name: twice\nspec:\n  containers:\n    - name: app\n      image: nginx:1.27\n      securityContext:\n        privileged: true\n",
+    )
+    .unwrap();
+    let report = |release: bool| {
+        let mut o = opts(&[dir.to_str().unwrap()], Some(2));
+        o.fixes = true;
+        o.release_documents = release;
+        let mut r = scan(&o).unwrap();
+        let docs = &r.graph.load.docs;
+        assert_eq!(docs.iter().all(|d| d.is_empty()), release);
+        if !release {
+            let dup = kanon::fix::apply::ambiguous_documents(&r.diagnostics, docs);
+            kanon::fix::apply::describe(&mut r.findings, &r.sources, docs, &|f, d| {
+                dup.contains(&(f, d))
+            });
+        }
+        let exempted = kanon::policy::exempted_json(&r.exempted);
+        let mut out = Vec::new();
+        json::write(
+            &mut out,
+            &r.findings,
+            &r.summary,
+            &r.diagnostics,
+            &r.sources,
+            Some(exempted),
+        )
+        .unwrap();
+        (String::from_utf8(out).unwrap(), r.documents)
+    };
+    let (kept, kept_docs) = report(false);
+    let (freed, freed_docs) = report(true);
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(kept, freed);
+    // what `--timings` shows of the documents is measured before they are freed
+    assert_eq!(kept_docs, freed_docs);
+    assert!(kept_docs.nodes > 0);
+    // the report has what could differ: fixes described, one that the duplicate key
+    // makes unfixable, and the exempted finding
+    assert!(kept.contains("\"changes\": [\n"), "{kept}");
+    assert!(kept.contains("has a duplicate key"), "{kept}");
+    assert!(kept.contains("\"exemption\""), "{kept}");
+}

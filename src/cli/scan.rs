@@ -246,6 +246,8 @@ pub(super) fn run(args: &ScanArgs, color: Color) -> u8 {
                 .iter()
                 .any(|t| matches!(t.format, ScanFormat::Json | ScanFormat::Sarif)),
         policy,
+        // nothing reads the documents after the scan but `--fix` and `--diff`
+        release_documents: !(args.fix || args.fix_only || args.diff),
     };
     let progress = super::progress::Progress::start(super::progress::enabled());
     let marks: std::cell::RefCell<Vec<Mark>> = std::cell::RefCell::new(Vec::new());
@@ -277,31 +279,15 @@ pub(super) fn run(args: &ScanArgs, color: Color) -> u8 {
         result
     };
     let mut result = result;
-    // JSON and SARIF carry each fix as text changes
-    if targets
-        .iter()
-        .any(|t| matches!(t.format, ScanFormat::Json | ScanFormat::Sarif))
+    // JSON and SARIF carry each fix as text changes (described by the scan itself when it
+    // freed the documents)
+    if !opts.release_documents
+        && targets
+            .iter()
+            .any(|t| matches!(t.format, ScanFormat::Json | ScanFormat::Sarif))
     {
-        // documents with a duplicate key (W1001): a path there may mean two places
-        let mut dup: std::collections::HashSet<(crate::diag::FileId, u32)> = Default::default();
-        for d in result.diagnostics.iter().filter(|d| d.code == "W1001") {
-            let Some(label) = &d.primary else { continue };
-            for doc in result
-                .graph
-                .load
-                .docs
-                .iter()
-                .filter(|x| x.file == label.span.file)
-            {
-                if doc
-                    .span(doc.root)
-                    .is_some_and(|r| r.start <= label.span.start && label.span.end <= r.end)
-                {
-                    dup.insert((doc.file, doc.index));
-                }
-            }
-        }
         let docs = &result.graph.load.docs;
+        let dup = crate::fix::apply::ambiguous_documents(&result.diagnostics, docs);
         crate::fix::apply::describe(&mut result.findings, &result.sources, docs, &|f, d| {
             dup.contains(&(f, d))
         });
@@ -406,13 +392,13 @@ fn print_timings(marks: &[Mark], result: &crate::engine::ScanResult) {
             top.join(", ")
         ));
     }
-    let docs = &result.graph.load.docs;
+    let docs = &result.documents;
     let mb = |b: usize| b as f64 / 1_048_576.0;
     super::err_line(&format!(
         "memory: documents {:.1} MB ({} nodes, {:.1} MB of decoded strings; {} parallel pieces), findings {} ({:.1} MB)",
-        mb(docs.iter().map(|d| d.heap_bytes()).sum()),
-        docs.iter().map(|d| d.len()).sum::<usize>(),
-        mb(docs.iter().map(|d| d.owned_bytes()).sum()),
+        mb(docs.bytes),
+        docs.nodes,
+        mb(docs.decoded),
         result.graph.load.pieces,
         result.findings.len(),
         mb(result.findings.iter().map(|f| f.heap_bytes()).sum()),

@@ -310,6 +310,27 @@ fn overlaps(a: &[PathStep], b: &[PathStep]) -> bool {
 /// always there; `--fix` applies them whatever the size).
 const DESCRIBE_MAX_BYTES: usize = 1 << 20;
 
+/// The documents with a duplicate key (`W1001` among `diagnostics`), by file and
+/// position: a path there may mean two places, and their fixes are not described.
+pub fn ambiguous_documents(
+    diagnostics: &[crate::diag::Diagnostic],
+    docs: &[crate::model::Document],
+) -> std::collections::HashSet<(FileId, u32)> {
+    let mut dup = std::collections::HashSet::new();
+    for d in diagnostics.iter().filter(|d| d.code == "W1001") {
+        let Some(label) = &d.primary else { continue };
+        for doc in docs.iter().filter(|x| x.file == label.span.file) {
+            if doc
+                .span(doc.root)
+                .is_some_and(|r| r.start <= label.span.start && label.span.end <= r.end)
+            {
+                dup.insert((doc.file, doc.index));
+            }
+        }
+    }
+    dup
+}
+
 /// Fills in the text changes of every finding's fix (as if it were the only one applied),
 /// for the reports that carry them; a fix whose edit fails becomes not fixable. `docs` are
 /// the documents the scan read (a one-edit fix is previewed on them without parsing the
@@ -321,12 +342,27 @@ pub fn describe(
     docs: &[crate::model::Document],
     ambiguous: &(dyn Fn(FileId, u32) -> bool + Sync),
 ) {
+    let fixes = findings
+        .iter_mut()
+        .filter_map(|f| f.autofix.as_mut())
+        .collect();
+    describe_fixes(fixes, sources, docs, ambiguous);
+}
+
+/// [`describe`] for the fixes themselves (those of a scan's recorded findings, described
+/// before the documents are freed: `crate::eval::exec::Records::fixes_mut`).
+pub fn describe_fixes(
+    mut fixes: Vec<&mut std::sync::Arc<crate::eval::fixes::Autofix>>,
+    sources: &SourceMap,
+    docs: &[crate::model::Document],
+    ambiguous: &(dyn Fn(FileId, u32) -> bool + Sync),
+) {
     use rayon::prelude::*;
     // large files with fixes of several edits: their documents' pieces, found once, so that
     // each fix is made on its document alone (see `edit::split_documents`)
-    let mut large: Vec<FileId> = findings
+    let mut large: Vec<FileId> = fixes
         .iter()
-        .filter_map(|f| f.autofix.as_deref())
+        .map(|a| &***a)
         .filter(|x| x.ops.len() > 1)
         .filter_map(|x| x.target.map(|(file, _)| file))
         .filter(|&file| {
@@ -347,10 +383,7 @@ pub fn describe(
     // how each document is written, found by the first of its fixes to need it
     let writings: Vec<std::sync::OnceLock<edit::Writing>> =
         docs.iter().map(|_| std::sync::OnceLock::new()).collect();
-    findings.par_iter_mut().for_each(|f| {
-        let Some(fix) = f.autofix.as_mut() else {
-            return;
-        };
+    fixes.par_iter_mut().for_each(|fix| {
         let Some((file, doc)) = fix.target.filter(|_| !fix.ops.is_empty()) else {
             return;
         };

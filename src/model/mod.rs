@@ -771,6 +771,29 @@ pub struct NodeView<'a> {
     pub style: Style,
 }
 
+/// What the documents of a load take (for `--timings`), measured before a scan frees
+/// their nodes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DocumentsMemory {
+    /// Bytes of their arenas ([`Document::heap_bytes`]).
+    pub bytes: usize,
+    /// Nodes.
+    pub nodes: usize,
+    /// Bytes of decoded strings ([`Document::owned_bytes`]).
+    pub decoded: usize,
+}
+
+impl DocumentsMemory {
+    /// The figures of `docs`.
+    pub fn of(docs: &[Document]) -> DocumentsMemory {
+        DocumentsMemory {
+            bytes: docs.iter().map(Document::heap_bytes).sum(),
+            nodes: docs.iter().map(Document::len).sum(),
+            decoded: docs.iter().map(Document::owned_bytes).sum(),
+        }
+    }
+}
+
 /// One YAML or JSON document (one `---` section, or one JSON file).
 #[derive(Clone, Debug, Default)]
 pub struct Document {
@@ -1168,6 +1191,18 @@ impl Document {
     /// Bytes of strings the document holds itself (decoded, not ranges of the text).
     pub fn owned_bytes(&self) -> usize {
         self.owned.len()
+    }
+
+    /// Frees the nodes, once nothing reads them (a scan whose caller reads no document
+    /// after it: `engine::ScanOptions::release_documents`). The document then reads as
+    /// empty: every lookup finds nothing. Its file, position, root id, text and Helm
+    /// source stay.
+    pub fn release(&mut self) {
+        self.nodes = Vec::new();
+        self.wide = Vec::new();
+        self.items = Vec::new();
+        self.far_keys = Vec::new();
+        self.owned = String::new();
     }
 
     /// Bytes the arena uses (for measurements; reserved capacity is left out, as it is
