@@ -353,6 +353,7 @@ fn run_chunk(
         }
         times.push((r.rule, start.elapsed()));
     }
+    found.shrink_to_fit();
     (found, limits, times)
 }
 
@@ -409,6 +410,7 @@ fn run_other(
             }
         }
     }
+    found.shrink_to_fit();
     (found, limits, vec![(r.rule, start.elapsed())])
 }
 

@@ -408,6 +408,16 @@ impl Recorded {
         });
     }
 
+    /// Gives back the room the batches' lists grew beyond what they hold: a task's records
+    /// are kept until every task is done, and lists grown by doubling held 27 MB at the
+    /// peak of a 100k-object scan for 16 MB of records and text (`heaptrack`).
+    pub(crate) fn shrink_to_fit(&mut self) {
+        for b in &mut self.batches {
+            b.records.shrink_to_fit();
+            b.values.shrink_to_fit();
+        }
+    }
+
     /// Moves the batches of `other` after these.
     pub(crate) fn append(&mut self, other: Recorded) {
         self.batches
