@@ -178,7 +178,7 @@ impl<'t> Builder<'t> {
     }
 
     /// Records that node `id` is the value of the mapping entry whose key is at `key`.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn set_key_span(&mut self, id: NodeId, key: Option<Span>) {
         let Some(n) = self.nodes.get_mut(id as usize) else {
             return;
@@ -294,7 +294,7 @@ impl<'t> Builder<'t> {
 
     /// Adds an entry to an open mapping; on a duplicate key the earlier entry is removed
     /// and its value returned.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn insert(
         &mut self,
         map: &mut OpenMap,
