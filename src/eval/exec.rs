@@ -2,8 +2,7 @@
 //! and returns findings in a deterministic order whatever the thread count.
 
 use super::emit::record;
-use super::finding::Finding;
-use super::finding::Recorded;
+use super::finding::{Finding, Recorded};
 use super::interp::{Ctx, Env, Mode};
 use super::value::{Scalar, Val, Values};
 use crate::check::ir::{Expr, Program};
@@ -90,16 +89,6 @@ pub struct Records {
 }
 
 impl Records {
-    /// How many findings are recorded (repeats among them too).
-    pub fn len(&self) -> usize {
-        self.batches.iter().map(|b| b.records.len()).sum()
-    }
-
-    /// Whether none is.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
     /// The fixes of the records, for filling in their text changes
     /// ([`crate::fix::apply::describe_fixes`]) before the documents are freed.
     pub fn fixes_mut(
@@ -178,12 +167,12 @@ pub fn record_with(
     );
     let texts = &Texts::new(&plan.words, need, &plan.others);
     // The rules that read no relation run while the relations are computed (in a context
-    // of their own that shares the rules' texts and the objects' resources), and the rules
-    // that read one run as soon as they are, beside them; the facts are dropped when those
-    // rules are done, so that they are not held with the findings of the whole scan. A
-    // rule's findings all come from one of the two passes, in the order of its tasks, and
-    // the parts are put together as one pass after the other: the stable sort below puts
-    // them in the same order as one pass would
+    // of their own that shares what the other knows of the rules), and the rules that read
+    // one run as soon as they are, beside them; the facts are dropped when those rules are
+    // done, so that they are not held with the findings of the whole scan. A rule's
+    // findings all come from one of the two passes, in the order of its tasks, and the
+    // parts are put together as one pass after the other: the stable sort (when they are
+    // made) puts them in the same order as one pass would
     let reads: Vec<bool> = (0..program.rules.len())
         .map(|r| {
             !program.relations.is_empty()

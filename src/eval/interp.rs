@@ -102,9 +102,9 @@ pub struct Ctx<'g> {
     /// Workloads (and all objects) by namespace, built on first use: a sub-query over
     /// `workloads(ns)` or `objects(ns)` probes it instead of filtering every object.
     by_namespace: Arc<std::sync::OnceLock<NamespaceIndex>>,
-    /// Each rule's texts, shared by all its findings, and whether its findings can have
-    /// the steps of a path as evidence (see [`super::emit`]).
-    texts: Arc<HashMap<String, (Arc<RuleText>, bool), FastHash>>,
+    /// By rule id: whether the rule's findings can have the steps of a path as evidence
+    /// (see [`super::emit`]).
+    paths: Arc<HashMap<String, bool, FastHash>>,
     /// The facts of the program's relations (see [`super::fixpoint`]).
     pub relations: Arc<super::fixpoint::Relations>,
 }
@@ -304,22 +304,19 @@ impl<'g> Ctx<'g> {
             fixes: true,
             sources: None,
             by_namespace: Arc::default(),
-            texts: Arc::new(
+            paths: Arc::new(
                 program
                     .rules
                     .iter()
-                    .map(|r| {
-                        let paths = super::emit::reads_paths(r);
-                        (r.id.clone(), (Arc::new(RuleText::of(r)), paths))
-                    })
+                    .map(|r| (r.id.clone(), super::emit::reads_paths(r)))
                     .collect(),
             ),
             relations: Arc::default(),
         }
     }
 
-    /// A context like this one, without relations, that shares its rules' texts and its
-    /// namespace index.
+    /// A context like this one, without relations, that shares what it knows of its rules
+    /// and its namespace index.
     pub(crate) fn sharing(&self) -> Ctx<'g> {
         Ctx {
             graph: self.graph,
@@ -330,7 +327,7 @@ impl<'g> Ctx<'g> {
             fixes: self.fixes,
             sources: self.sources,
             by_namespace: Arc::clone(&self.by_namespace),
-            texts: Arc::clone(&self.texts),
+            paths: Arc::clone(&self.paths),
             relations: Arc::default(),
         }
     }
@@ -345,18 +342,10 @@ impl<'g> Ctx<'g> {
 
     /// Whether findings of rule `r` can have the steps of a path as evidence.
     pub(crate) fn reads_paths(&self, r: &crate::check::ir::Rule) -> bool {
-        self.texts
+        self.paths
             .get(&r.id)
-            .map_or_else(|| super::emit::reads_paths(r), |t| t.1)
-    }
-
-    /// The shared texts of a rule, and whether its findings can have the steps of a path
-    /// as evidence.
-    pub fn rule_text(&self, r: &crate::check::ir::Rule) -> (Arc<RuleText>, bool) {
-        self.texts
-            .get(&r.id)
-            .cloned()
-            .unwrap_or_else(|| (Arc::new(RuleText::of(r)), super::emit::reads_paths(r)))
+            .copied()
+            .unwrap_or_else(|| super::emit::reads_paths(r))
     }
 
     /// Gives the interpreter the source texts (for `raw(x)`).
