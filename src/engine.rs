@@ -223,17 +223,17 @@ pub fn scan_with(opts: &ScanOptions, on_phase: &dyn Fn(Phase)) -> Result<ScanRes
         opts.policy.annotations(&graph, &sources, &rule_ids)
     });
     let documents = crate::model::DocumentsMemory::of(&graph.load.docs);
+    // the caller leaves the fixes to the scan when it reads no document, also where the
+    // documents are kept for mapping findings back
+    if opts.release_documents && opts.fixes {
+        let docs = &graph.load.docs;
+        let dup = crate::fix::apply::ambiguous_documents(&diagnostics, docs);
+        within(pool.as_ref(), || {
+            let fixes = records.fixes_mut().collect();
+            crate::fix::apply::describe_fixes(fixes, &sources, docs, &|f, d| dup.contains(&(f, d)));
+        });
+    }
     if opts.release_documents && graph.load.origins.is_empty() {
-        if opts.fixes {
-            let docs = &graph.load.docs;
-            let dup = crate::fix::apply::ambiguous_documents(&diagnostics, docs);
-            within(pool.as_ref(), || {
-                let fixes = records.fixes_mut().collect();
-                crate::fix::apply::describe_fixes(fixes, &sources, docs, &|f, d| {
-                    dup.contains(&(f, d))
-                });
-            });
-        }
         for doc in &mut graph.load.docs {
             doc.release();
         }

@@ -374,6 +374,15 @@ fn an_overlay_is_built_once_and_findings_point_at_its_resource_and_patch_files()
         escalation[0]["rendered"]["file"],
         "<kustomize build examples/kustomize/overlays/prod>"
     );
+    // its fix is described as a text change of the rendered output (the scan keeps the
+    // documents of an overlay, and describes the fixes itself)
+    let change = &escalation[0]["autofix"]["changes"][0];
+    assert_eq!(
+        change["deleted"]["file"], "<kustomize build examples/kustomize/overlays/prod>",
+        "{:#}",
+        escalation[0]
+    );
+    assert_eq!(change["inserted"], "false");
     // a key the patch added points into the patch
     let host = find(&v, "K01-010");
     assert_eq!(host.len(), 1);
