@@ -355,7 +355,7 @@ pub struct Record {
     /// Objects that made the finding (graph rules).
     pub(crate) evidence: Evidences,
     /// The rule's fix for this finding, when the rule has one.
-    pub autofix: Option<Arc<super::fixes::Autofix>>,
+    pub(crate) autofix: Option<Arc<super::fixes::Autofix>>,
 }
 
 /// Records and the text of their messages' values.
@@ -385,10 +385,7 @@ impl Recorded {
         evidence: Evidences,
         autofix: Option<Arc<super::fixes::Autofix>>,
     ) {
-        let fits = |b: &Batch| {
-            u32::try_from(b.values.len() + values.len()).is_ok()
-                && u32::try_from(values.len()).is_ok()
-        };
+        let fits = |b: &Batch| u32::try_from(b.values.len() + values.len()).is_ok();
         if !self.batches.last().is_some_and(fits) {
             self.batches.push(Batch::default());
         }
