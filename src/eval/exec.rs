@@ -536,10 +536,7 @@ fn rows(ctx: &Ctx<'_>, l: &Lookup, env: &mut Env) -> Option<Vec<Val>> {
     };
     let item = |i: usize| l.items.get(i).map(Val::from);
     Some(match &l.how {
-        LookupHow::Hash(rows) => rows
-            .get(s)
-            .map(|ix| ix.iter().filter_map(|&i| item(i)).collect())
-            .unwrap_or_default(),
+        LookupHow::Hash(index) => index.rows_with(s).map(Val::from).collect(),
         LookupHow::Compare {
             op,
             probe_left,

@@ -4,7 +4,6 @@
 use super::display::{access_text, expr_text, source_text};
 use super::logical::{JoinSource, LogicalPlan};
 use crate::check::ir::{CmpOp, Const, Expr, KindSet, Quant, Source, VarId};
-use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::sync::Arc;
 
@@ -64,8 +63,9 @@ pub struct Lookup {
 /// How a [`Lookup`] finds its rows.
 #[derive(Clone, Debug, PartialEq)]
 pub enum LookupHow {
-    /// Positions of the elements by their string at the key, ascending.
-    Hash(Arc<HashMap<Arc<str>, Vec<usize>, crate::FastHash>>),
+    /// The elements by their string at the key (the index a quantifier's table probe uses
+    /// too).
+    Hash(Arc<crate::check::ir::RowIndex>),
     /// Each element's string at the key compared with the probe: `probe op key` when
     /// `probe_left`, else `key op probe` (`op` is `starts with`, `ends with` or `contains`).
     Compare {
@@ -129,11 +129,10 @@ impl Lookup {
             }
         }
         let how = if op == CmpOp::Eq {
-            let mut rows: HashMap<Arc<str>, Vec<usize>, crate::FastHash> = HashMap::default();
-            for (i, k) in keys.into_iter().enumerate() {
-                rows.entry(k).or_default().push(i);
-            }
-            LookupHow::Hash(Arc::new(rows))
+            LookupHow::Hash(Arc::new(crate::check::ir::RowIndex::new(
+                Arc::clone(items),
+                Arc::clone(&key),
+            )))
         } else {
             LookupHow::Compare {
                 op,
