@@ -1,7 +1,7 @@
 //! Turning a matched row into a [`Finding`]: resource, location, message and evidence.
 
 use super::finding::{
-    Evidence, Finding, FindingData, Location, Message, Record, Recorded, Resource,
+    Entry, Evidence, Finding, FindingData, Location, Message, Recorded, Resource, Witness,
 };
 use super::fixes::Autofix;
 use super::interp::{Ctx, Env};
@@ -60,7 +60,7 @@ pub(super) fn obj_of(v: &Val) -> Option<ObjId> {
 /// The steps of the paths a row read: for each `for` binding over a relation call
 /// (`for t in reaches(w)`) and each top-level `where` conjunct that is one (`reaches(w, t)`),
 /// the steps of the fact's derivation.
-fn path_steps(ctx: &Ctx<'_>, rule: &Rule, env: &mut Env, sources: &SourceMap) -> Vec<Evidence> {
+fn path_steps(ctx: &Ctx<'_>, rule: &Rule, env: &mut Env) -> Vec<Witness> {
     let mut facts: Vec<(usize, Vec<ObjId>)> = Vec::new();
     for b in &rule.bindings {
         if let Source::Expr(e) = &b.source {
@@ -132,18 +132,13 @@ fn path_steps(ctx: &Ctx<'_>, rule: &Rule, env: &mut Env, sources: &SourceMap) ->
             continue;
         };
         for s in ctx.relations.path(rel, id) {
-            let Some(o) = s.object.and_then(|o| g.object(o)) else {
+            let Some(object) = s.object.filter(|&o| g.object(o).is_some()) else {
                 continue;
             };
-            out.push(Evidence {
-                kind: o.kind.clone(),
-                namespace: o.namespace.clone(),
-                name: sanitize(&o.name).into(),
-                location: s
-                    .span
-                    .or_else(|| s.object.and_then(|id| ctx.span_of(&Val::Obj(id))))
-                    .map(|sp| Location::of(sources, sp)),
-                step: Some(sanitize(s.text(ctx))),
+            out.push(Witness {
+                object,
+                span: s.span.or_else(|| ctx.span_of(&Val::Obj(object))),
+                step: Some(sanitize(s.text(ctx)).into()),
             });
         }
     }
@@ -221,13 +216,7 @@ const UNFIXABLE_KEPT: usize = 64;
 
 /// Records the finding for a row whose condition held in `found` (under its current rule);
 /// nothing when the row has no object to report on (a rule over constants only).
-pub fn record(
-    ctx: &Ctx<'_>,
-    rule: &Rule,
-    env: &mut Env,
-    sources: &SourceMap,
-    found: &mut Recorded,
-) {
+pub fn record(ctx: &Ctx<'_>, rule: &Rule, env: &mut Env, found: &mut Recorded) {
     let g = ctx.graph;
     let Some(resource_id) = bound_objects(rule, env).next() else {
         return;
@@ -256,32 +245,26 @@ pub fn record(
             }
         }
         chain
-            .iter()
-            .filter_map(|id| {
-                let o = g.object(*id)?;
-                Some(Evidence {
-                    kind: o.kind.clone(),
-                    namespace: o.namespace.clone(),
-                    name: o.name.clone(),
-                    location: ctx
-                        .span_of(&Val::Obj(*id))
-                        .map(|s| Location::of(sources, s)),
-                    step: None,
-                })
+            .into_iter()
+            .filter(|&id| g.object(id).is_some())
+            .map(|object| Witness {
+                object,
+                span: ctx.span_of(&Val::Obj(object)),
+                step: None,
             })
             .collect()
     } else {
         Vec::new()
     };
     if ctx.reads_paths(rule) {
-        evidence.extend(path_steps(ctx, rule, env, sources));
+        evidence.extend(path_steps(ctx, rule, env));
     }
     let autofix = if ctx.fixes {
         super::fixes::autofix(ctx, rule, env).map(|a| shared_fix(rule, a, env))
     } else {
         None
     };
-    found.push(resource_id, span, values.as_str(), evidence.into(), autofix);
+    found.push(resource_id, span, values.as_str(), evidence, autofix);
     env.message = values;
 }
 
@@ -320,11 +303,12 @@ impl<'a> Maker<'a> {
         }
     }
 
-    /// The finding `r` records; `values` is its batch's text. `None` when its rule or
+    /// The finding a record is, with what its batch keeps for it. `None` when its rule or
     /// object is not there (never for a record of this program and graph).
-    pub(crate) fn make(&self, r: Record, values: &str) -> Option<Finding> {
-        let rule = self.program.rules.get(r.rule as usize)?;
-        let text = self.texts.get(r.rule as usize)?;
+    pub(crate) fn make(&self, e: Entry<'_>) -> Option<Finding> {
+        let r = e.record;
+        let rule = self.program.rules.get(e.rule as usize)?;
+        let text = self.texts.get(e.rule as usize)?;
         let g = self.graph;
         let obj = g.object(r.object)?;
         let resource = self.resources.get(r.object as usize)?.get_or_init(|| {
@@ -340,18 +324,34 @@ impl<'a> Maker<'a> {
                     .and_then(|d| d.helm_source.clone()),
             })
         });
-        let (start, len) = (r.values.0 as usize, r.values.1 as usize);
-        let message = values.get(start..start + len).unwrap_or("");
+        let evidence: Vec<Evidence> = e
+            .witnesses
+            .iter()
+            .filter_map(|w| {
+                let o = g.object(w.object)?;
+                Some(Evidence {
+                    kind: o.kind.clone(),
+                    namespace: o.namespace.clone(),
+                    // a path's steps print the name as they print the step
+                    name: match w.step {
+                        Some(_) => sanitize(&o.name).into(),
+                        None => o.name.clone(),
+                    },
+                    location: w.span.map(|s| Location::of(self.sources, s)),
+                    step: w.step.as_deref().map(String::from),
+                })
+            })
+            .collect();
         Some(Finding::from(FindingData {
             rule: Arc::clone(text),
             severity: rule.severity,
             resource: Arc::clone(resource),
             location: Location::of(self.sources, r.span),
-            message: Message::new(Arc::clone(&text.message), message.into()),
-            evidence: r.evidence,
+            message: Message::new(Arc::clone(&text.message), e.values.into()),
+            evidence: evidence.into(),
             rendered: None,
             value_source: None,
-            autofix: r.autofix,
+            autofix: e.autofix.cloned(),
         }))
     }
 }
@@ -362,11 +362,9 @@ pub(crate) fn make_all(maker: &Maker<'_>, batches: Vec<super::finding::Batch>) -
     let made: Vec<Vec<Finding>> = batches
         .into_par_iter()
         .map(|b| {
-            let values = b.values;
-            b.records
-                .into_iter()
-                .filter_map(|r| maker.make(r, &values))
-                .collect()
+            let mut out = Vec::with_capacity(b.records.len());
+            b.each(|e| out.extend(maker.make(e)));
+            out
         })
         .collect();
     let mut all = Vec::with_capacity(made.iter().map(Vec::len).sum());

@@ -96,8 +96,8 @@ impl Records {
     ) -> impl Iterator<Item = &mut std::sync::Arc<super::fixes::Autofix>> {
         self.batches
             .iter_mut()
-            .flat_map(|b| b.records.iter_mut())
-            .filter_map(|r| r.autofix.as_mut())
+            .flat_map(|b| b.extras.iter_mut())
+            .filter_map(|e| e.autofix.as_mut())
     }
 
     /// The findings, sorted and without repeats, made in parallel on the current thread
@@ -198,13 +198,13 @@ pub fn record_with(
             rctx.max_steps = ctx.max_steps;
             rctx.fixes = ctx.fixes;
             let later = if reads.contains(&true) {
-                run_tasks(&rctx, program, sources, texts, &tasks, &reads, true)
+                run_tasks(&rctx, program, texts, &tasks, &reads, true)
             } else {
                 Vec::new()
             };
             (time, truncated, later)
         },
-        || run_tasks(&ctx, program, sources, texts, &tasks, &reads, false),
+        || run_tasks(&ctx, program, texts, &tasks, &reads, false),
     );
     parts.extend(later);
     let mut out = Outcome {
@@ -262,7 +262,6 @@ enum Task<'p> {
 fn run_tasks(
     ctx: &Ctx<'_>,
     program: &Program,
-    sources: &SourceMap,
     texts: &Texts,
     tasks: &[Task<'_>],
     reads: &[bool],
@@ -278,12 +277,12 @@ fn run_tasks(
             Task::Range(slices) => slices
                 .iter()
                 .map(|(g, group, chunk)| {
-                    let part = run_chunk(ctx, program, group, chunk, sources, texts, &runs, env);
+                    let part = run_chunk(ctx, program, group, chunk, texts, &runs, env);
                     (*g, part)
                 })
                 .collect(),
             Task::Other(r) if runs(r.rule) => {
-                vec![(usize::MAX, run_other(ctx, program, r, sources, texts))]
+                vec![(usize::MAX, run_other(ctx, program, r, texts))]
             }
             Task::Other(_) => Vec::new(),
         })
@@ -302,7 +301,6 @@ fn run_chunk(
     program: &Program,
     group: &crate::plan::physical::ScanGroup,
     chunk: &[ObjId],
-    sources: &SourceMap,
     texts: &Texts,
     runs: &dyn Fn(usize) -> bool,
     env: &mut Env,
@@ -329,16 +327,7 @@ fn run_chunk(
             if !admits(r.prefilter_mask, words.get(i).copied().unwrap_or(u64::MAX)) {
                 continue;
             }
-            run_root(
-                ctx,
-                program,
-                r,
-                Some(*id),
-                env,
-                sources,
-                &mut found,
-                &mut limits,
-            );
+            run_root(ctx, program, r, Some(*id), env, &mut found, &mut limits);
         }
         times.push((r.rule, start.elapsed()));
     }
@@ -347,13 +336,7 @@ fn run_chunk(
 }
 
 /// Runs a rule whose root is not a shared scan.
-fn run_other(
-    ctx: &Ctx<'_>,
-    program: &Program,
-    r: &PhysicalRule,
-    sources: &SourceMap,
-    texts: &Texts,
-) -> Part {
+fn run_other(ctx: &Ctx<'_>, program: &Program, r: &PhysicalRule, texts: &Texts) -> Part {
     let mut found = Recorded::default();
     let mut limits = Vec::new();
     let start = Instant::now();
@@ -362,16 +345,7 @@ fn run_other(
     };
     let mut env = Env::new(rule.vars.len());
     match &r.root {
-        Root::Unit => run_root(
-            ctx,
-            program,
-            r,
-            None,
-            &mut env,
-            sources,
-            &mut found,
-            &mut limits,
-        ),
+        Root::Unit => run_root(ctx, program, r, None, &mut env, &mut found, &mut limits),
         Root::Scan {
             kinds, namespace, ..
         } => {
@@ -386,16 +360,7 @@ fn run_other(
                 if r.prefilter_mask != 0 && !admits(r.prefilter_mask, texts.of_other(ctx, id)) {
                     continue;
                 }
-                run_root(
-                    ctx,
-                    program,
-                    r,
-                    Some(id),
-                    &mut env,
-                    sources,
-                    &mut found,
-                    &mut limits,
-                );
+                run_root(ctx, program, r, Some(id), &mut env, &mut found, &mut limits);
             }
         }
     }
@@ -474,7 +439,6 @@ fn run_root(
     r: &PhysicalRule,
     root: Option<ObjId>,
     env: &mut Env,
-    sources: &SourceMap,
     found: &mut Recorded,
     limits: &mut Vec<StepLimitHit>,
 ) {
@@ -507,7 +471,7 @@ fn run_root(
             return;
         }
     }
-    steps(ctx, rule, &r.steps, env, sources, found);
+    steps(ctx, rule, &r.steps, env, found);
     let display = |id: Option<ObjId>| id.and_then(|id| ctx.graph.object(id)).map(|o| o.display());
     for row in std::mem::take(&mut env.row_hits) {
         limits.push(StepLimitHit {
@@ -555,21 +519,20 @@ fn steps(
     rule: &crate::check::ir::Rule,
     rest: &[Step],
     env: &mut Env,
-    sources: &SourceMap,
     found: &mut Recorded,
 ) {
     if env.exhausted {
         return;
     }
     let Some((step, tail)) = rest.split_first() else {
-        record(ctx, rule, env, sources, found);
+        record(ctx, rule, env, found);
         return;
     };
     match step {
         Step::Filter(e) => {
             let mark = env.witnesses.len();
             if ctx.test(e, env) {
-                steps(ctx, rule, tail, env, sources, found);
+                steps(ctx, rule, tail, env, found);
             }
             env.witnesses.truncate(mark);
         }
@@ -610,7 +573,7 @@ fn steps(
                 }
                 let mark = env.witnesses.len();
                 if passes(ctx, filters, env) {
-                    steps(ctx, rule, tail, env, sources, found);
+                    steps(ctx, rule, tail, env, found);
                 }
                 env.witnesses.truncate(mark);
                 if fresh && env.exhausted {
@@ -627,7 +590,7 @@ fn steps(
                 env.witnesses.truncate(mark);
             }
             if matched != *anti {
-                steps(ctx, rule, tail, env, sources, found);
+                steps(ctx, rule, tail, env, found);
             }
             env.witnesses.truncate(mark);
         }

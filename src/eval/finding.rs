@@ -335,38 +335,126 @@ impl Serialize for Evidences {
     }
 }
 
-/// A finding as the evaluator records it: what only its row knows (its rule, object,
-/// place, message values, evidence and fix). The texts it shares with its rule and its
-/// object, and its line and column, are added when it is made into a [`Finding`]
-/// ([`crate::eval::exec::Records::findings`]): 48 bytes and its values' text, against a
-/// made finding's 128-byte box, pointer and values of its own. A scan records its findings
-/// while the documents' nodes are in memory and makes them once the nodes are freed
-/// (`engine::scan_with`), so that the two never take memory at the same time.
+/// A finding as the evaluator records it: what only its row knows (its object, place,
+/// message values, evidence and fix). Its rule is kept once for a run of records
+/// ([`Batch::rules`]), its values' text in its batch's text one after the other, and its
+/// evidence and fix, which most findings lack, in its batch's extras. The texts it shares
+/// with its rule and its object, and its line and column, are added when it is made into a
+/// [`Finding`] ([`crate::eval::exec::Records::findings`]): 24 bytes and its values' text,
+/// against a made finding's 128-byte box, pointer and values of its own. A scan records
+/// its findings while the documents' nodes are in memory and makes them once the nodes
+/// are freed (`engine::scan_with`), so that the two never take memory at the same time.
 #[derive(Debug)]
 pub struct Record {
-    /// The rule, by its position in the program.
-    pub(crate) rule: u32,
     /// The object the finding is about.
     pub(crate) object: crate::graph::ObjId,
     /// Where it is.
     pub(crate) span: Span,
-    /// Where its message's values are in its batch's text: start and length.
-    pub(crate) values: (u32, u32),
-    /// Objects that made the finding (graph rules).
-    pub(crate) evidence: Evidences,
-    /// The rule's fix for this finding, when the rule has one.
+    /// The length of its message's values in its batch's text (which holds the values of
+    /// the batch's records in their order).
+    pub(crate) values: u32,
+    /// Its evidence and fix: a place in its batch's extras, or [`Record::NO_EXTRA`].
+    pub(crate) extra: u32,
+}
+
+impl Record {
+    /// The [`Record::extra`] of a finding without evidence or fix.
+    pub(crate) const NO_EXTRA: u32 = u32::MAX;
+}
+
+/// An object of a finding's evidence as it is recorded: made into an [`Evidence`] (kind,
+/// namespace, name and line) with its finding.
+#[derive(Debug)]
+pub(crate) struct Witness {
+    /// The object.
+    pub(crate) object: crate::graph::ObjId,
+    /// Where it is (a path step's own place, else the object's).
+    pub(crate) span: Option<Span>,
+    /// For a step of a path: what the step says, made printable (and the object's name is
+    /// made printable too when the evidence is made).
+    pub(crate) step: Option<Box<str>>,
+}
+
+/// The evidence and fix of a record that has either.
+#[derive(Debug)]
+pub(crate) struct Extra {
+    /// Its witnesses in its batch's: start and count.
+    pub(crate) witnesses: (u32, u32),
+    /// The rule's fix for the finding, when the rule has one.
     pub(crate) autofix: Option<Arc<super::fixes::Autofix>>,
 }
 
-/// Records and the text of their messages' values.
+/// Records, the text of their messages' values, their rules, evidence and fixes.
 #[derive(Debug, Default)]
 pub struct Batch {
     pub(crate) records: Vec<Record>,
     pub(crate) values: String,
+    /// The rule of the records from each place on: (first record, rule by its position in
+    /// the program), in the records' order.
+    pub(crate) rules: Vec<(u32, u32)>,
+    pub(crate) extras: Vec<Extra>,
+    pub(crate) witnesses: Vec<Witness>,
 }
 
-/// The findings of one task, as records: batches of them, a new one where the values'
-/// text would pass what a record's 32-bit range can say.
+/// A record with what its batch keeps for it, as [`Batch::each`] hands it over.
+pub(crate) struct Entry<'b> {
+    /// The rule, by its position in the program.
+    pub(crate) rule: u32,
+    pub(crate) record: &'b Record,
+    /// Its message's values.
+    pub(crate) values: &'b str,
+    pub(crate) witnesses: &'b [Witness],
+    pub(crate) autofix: Option<&'b Arc<super::fixes::Autofix>>,
+}
+
+impl Batch {
+    /// Whether the batch has room for one more record with `values` bytes of values and
+    /// `witnesses` witnesses (every place in it is 32 bits).
+    fn fits(&self, values: usize, witnesses: usize) -> bool {
+        let room = |have: usize, more: usize| {
+            have.checked_add(more)
+                .is_some_and(|n| u32::try_from(n).is_ok_and(|n| n < u32::MAX))
+        };
+        room(self.values.len(), values)
+            && room(self.records.len(), 1)
+            && room(self.extras.len(), 1)
+            && room(self.witnesses.len(), witnesses)
+    }
+
+    /// Calls `f` with every record and what the batch keeps for it, in order.
+    pub(crate) fn each(&self, mut f: impl FnMut(Entry<'_>)) {
+        let mut at = 0usize;
+        let mut rules = self.rules.iter().peekable();
+        let mut rule = u32::MAX;
+        for (i, record) in self.records.iter().enumerate() {
+            while let Some(&&(first, r)) = rules.peek() {
+                if first as usize > i {
+                    break;
+                }
+                rule = r;
+                rules.next();
+            }
+            let len = record.values as usize;
+            let values = self.values.get(at..at + len).unwrap_or("");
+            at += len;
+            let extra = self.extras.get(record.extra as usize);
+            let witnesses = extra.map_or(&[][..], |e| {
+                let (start, n) = (e.witnesses.0 as usize, e.witnesses.1 as usize);
+                self.witnesses.get(start..start + n).unwrap_or(&[])
+            });
+            f(Entry {
+                rule,
+                record,
+                values,
+                witnesses,
+                autofix: extra.and_then(|e| e.autofix.as_ref()),
+            });
+        }
+    }
+}
+
+/// The findings of one task, as records: batches of them, a new one where a place in the
+/// last would pass what 32 bits say.
 #[derive(Debug, Default)]
 pub struct Recorded {
     pub(crate) batches: Vec<Batch>,
@@ -382,26 +470,60 @@ impl Recorded {
         object: crate::graph::ObjId,
         span: Span,
         values: &str,
-        evidence: Evidences,
+        witnesses: Vec<Witness>,
         autofix: Option<Arc<super::fixes::Autofix>>,
     ) {
-        let fits = |b: &Batch| u32::try_from(b.values.len() + values.len()).is_ok();
-        if !self.batches.last().is_some_and(fits) {
+        if !self
+            .batches
+            .last()
+            .is_some_and(|b| b.fits(values.len(), witnesses.len()))
+        {
             self.batches.push(Batch::default());
         }
         let Some(batch) = self.batches.last_mut() else {
             return;
         };
-        let start = u32::try_from(batch.values.len()).unwrap_or(u32::MAX);
-        let len = u32::try_from(values.len()).unwrap_or(u32::MAX);
+        // (every place below fits: `fits`)
+        let index = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+        if batch.rules.last().is_none_or(|&(_, r)| r != self.rule) {
+            batch.rules.push((index(batch.records.len()), self.rule));
+        }
+        let extra = if witnesses.is_empty() && autofix.is_none() {
+            Record::NO_EXTRA
+        } else {
+            // a fix that cannot be made is shared by the findings of its rule
+            // (`emit::shared_fix`): consecutive ones share their extra too
+            let last = batch.extras.len().checked_sub(1);
+            let shared = last.filter(|&i| {
+                witnesses.is_empty()
+                    && batch.extras.get(i).is_some_and(|e| {
+                        e.witnesses.1 == 0
+                            && match (&e.autofix, &autofix) {
+                                (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+                                _ => false,
+                            }
+                    })
+            });
+            match shared {
+                Some(i) => index(i),
+                None => {
+                    let start = index(batch.witnesses.len());
+                    let n = index(witnesses.len());
+                    batch.witnesses.extend(witnesses);
+                    batch.extras.push(Extra {
+                        witnesses: (start, n),
+                        autofix,
+                    });
+                    index(batch.extras.len() - 1)
+                }
+            }
+        };
         batch.values.push_str(values);
         batch.records.push(Record {
-            rule: self.rule,
             object,
             span,
-            values: (start, len),
-            evidence,
-            autofix,
+            values: index(values.len()),
+            extra,
         });
     }
 
@@ -412,6 +534,9 @@ impl Recorded {
         for b in &mut self.batches {
             b.records.shrink_to_fit();
             b.values.shrink_to_fit();
+            b.rules.shrink_to_fit();
+            b.extras.shrink_to_fit();
+            b.witnesses.shrink_to_fit();
         }
     }
 
@@ -540,6 +665,120 @@ pub fn sort(findings: &mut [Finding]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn fix(reason: &str) -> Arc<crate::eval::fixes::Autofix> {
+        Arc::new(crate::eval::fixes::Autofix {
+            applicability: "safe",
+            reason: reason.into(),
+            target: None,
+            doc: None,
+            ops: Vec::new(),
+            unfixable: Some("cannot".into()),
+            changes: Vec::new(),
+        })
+    }
+
+    fn at(start: u32) -> Span {
+        Span {
+            file: crate::diag::FileId::default(),
+            start,
+            end: start + 1,
+        }
+    }
+
+    /// What a batch gives back for each record: its rule, object, place, values, witnesses'
+    /// objects and steps, and fix reason.
+    type Seen = (
+        u32,
+        u32,
+        u32,
+        String,
+        Vec<(u32, Option<String>)>,
+        Option<String>,
+    );
+
+    fn seen(r: &Recorded) -> Vec<Seen> {
+        let mut out = Vec::new();
+        for b in &r.batches {
+            b.each(|e| {
+                out.push((
+                    e.rule,
+                    e.record.object,
+                    e.record.span.start,
+                    e.values.to_string(),
+                    e.witnesses
+                        .iter()
+                        .map(|w| (w.object, w.step.as_deref().map(String::from)))
+                        .collect(),
+                    e.autofix.map(|a| a.reason.to_string()),
+                ));
+            });
+        }
+        out
+    }
+
+    #[test]
+    fn a_batch_gives_back_what_was_recorded() {
+        assert_eq!(std::mem::size_of::<Record>(), 24);
+        let shared = fix("shared");
+        let mut r = Recorded::default();
+        let step = |o: u32, s: Option<&str>| Witness {
+            object: o,
+            span: Some(at(o)),
+            step: s.map(Into::into),
+        };
+        r.rule = 3;
+        r.push(1, at(10), "a", Vec::new(), None);
+        r.push(2, at(20), "", Vec::new(), Some(Arc::clone(&shared)));
+        r.push(3, at(30), "bc", Vec::new(), Some(Arc::clone(&shared)));
+        r.rule = 0;
+        r.push(
+            4,
+            at(40),
+            "d",
+            vec![step(7, None), step(8, Some("runs as"))],
+            None,
+        );
+        r.push(5, at(50), "e", Vec::new(), Some(Arc::clone(&shared)));
+        r.push(6, at(60), "f", Vec::new(), Some(fix("own")));
+        r.push(
+            7,
+            at(70),
+            "",
+            vec![step(9, None)],
+            Some(Arc::clone(&shared)),
+        );
+        r.rule = 3;
+        r.push(8, at(80), "g", Vec::new(), None);
+        r.shrink_to_fit();
+        let s = |x: &str| Some(x.to_string());
+        assert_eq!(
+            seen(&r),
+            vec![
+                (3, 1, 10, "a".into(), vec![], None),
+                (3, 2, 20, "".into(), vec![], s("shared")),
+                (3, 3, 30, "bc".into(), vec![], s("shared")),
+                (
+                    0,
+                    4,
+                    40,
+                    "d".into(),
+                    vec![(7, None), (8, s("runs as"))],
+                    None
+                ),
+                (0, 5, 50, "e".into(), vec![], s("shared")),
+                (0, 6, 60, "f".into(), vec![], s("own")),
+                (0, 7, 70, "".into(), vec![(9, None)], s("shared")),
+                (3, 8, 80, "g".into(), vec![], None),
+            ]
+        );
+        let b = r.batches.first().expect("a batch");
+        assert_eq!(b.rules, vec![(0, 3), (3, 0), (7, 3)]);
+        // consecutive findings with the same fix that cannot be made share its extra; one
+        // after a finding with evidence or another fix gets its own
+        assert_eq!(b.extras.len(), 5);
+        assert_eq!(b.witnesses.len(), 3);
+    }
 
     #[test]
     fn a_finding_fits_the_allocators_128_byte_class() {

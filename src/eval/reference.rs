@@ -19,20 +19,13 @@ pub fn evaluate(program: &Program, graph: &Graph, sources: &SourceMap) -> Vec<Fi
     for (i, rule) in program.rules.iter().enumerate() {
         out.rule = u32::try_from(i).unwrap_or(u32::MAX);
         let mut env = Env::new(rule.vars.len());
-        rows(&ctx, rule, 0, &mut env, sources, &mut out);
+        rows(&ctx, rule, 0, &mut env, &mut out);
     }
     let maker = super::emit::Maker::new(program, graph, sources);
     super::emit::make_all(&maker, out.batches)
 }
 
-fn rows(
-    ctx: &Ctx<'_>,
-    rule: &Rule,
-    depth: usize,
-    env: &mut Env,
-    sources: &SourceMap,
-    out: &mut Recorded,
-) {
+fn rows(ctx: &Ctx<'_>, rule: &Rule, depth: usize, env: &mut Env, out: &mut Recorded) {
     if depth == 0 {
         env.steps = 0;
         env.witnesses.clear();
@@ -44,7 +37,7 @@ fn rows(
             None => true,
         };
         if ok {
-            record(ctx, rule, env, sources, out);
+            record(ctx, rule, env, out);
         }
         env.witnesses.truncate(mark);
         return;
@@ -58,7 +51,7 @@ fn rows(
             env.steps = 0;
         }
         env.set(b.var, v);
-        rows(ctx, rule, depth + 1, env, sources, out);
+        rows(ctx, rule, depth + 1, env, out);
     }
     env.witnesses.truncate(outer);
 }
