@@ -126,7 +126,10 @@ fn read_layout(
     // per 22 of YAML), as the sequential readers reserve: what is not used is never touched
     let nodes = layout.region.len() / if json { 16 } else { 20 };
     doc.nodes.reserve(nodes);
-    doc.items.reserve(nodes / 8);
+    // the items: one per 8 nodes in a cluster export, and each piece's objects twice (in
+    // its own sequence, then in `items`): at an eighth, the last piece's append outgrew
+    // the room, and the list was copied into one twice its size (1M objects: 29 MB)
+    doc.items.reserve(nodes / 6);
     // only a few piece arenas exist next to the joined one (see `in_order`)
     let mut join = Join {
         doc,
