@@ -87,8 +87,8 @@ impl<'g> Types<'g> {
                 .is_some_and(|k| k.is_workload() && k.origin == kinds::Origin::BuiltIn)
             {
                 schema
-                    .kind_at(&o.group, version, &o.kind)
-                    .or_else(|| schema.kind_in(&o.group, &o.kind))
+                    .kind_at(o.group(), version, &o.kind)
+                    .or_else(|| schema.kind_in(o.group(), &o.kind))
             } else {
                 None
             };

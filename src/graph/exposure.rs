@@ -94,7 +94,7 @@ pub(crate) fn build(g: &Graph) -> super::index::PerObject<Exposure> {
     }
     for kind in ["HTTPRoute", "GRPCRoute"] {
         for &r in g.by_kind(kind) {
-            let Some(o) = g.object(r).filter(|o| &*o.group == GATEWAY_API) else {
+            let Some(o) = g.object(r).filter(|o| o.group() == GATEWAY_API) else {
                 continue;
             };
             let Some(gateways) = route_gateways(g, r) else {
@@ -119,7 +119,7 @@ pub(crate) fn build(g: &Graph) -> super::index::PerObject<Exposure> {
         }
     }
     for &v in g.by_kind("VirtualService") {
-        if g.object(v).is_none_or(|o| &*o.group != ISTIO) {
+        if g.object(v).is_none_or(|o| o.group() != ISTIO) {
             continue;
         }
         let Some(gateways) = virtual_service_gateways(g, v) else {

@@ -78,7 +78,7 @@ pub(crate) struct Identity {
 
 fn is_binding(g: &Graph, id: ObjId) -> bool {
     g.object(id).is_some_and(|o| {
-        &*o.group == RBAC_GROUP && matches!(&*o.kind, "RoleBinding" | "ClusterRoleBinding")
+        o.group() == RBAC_GROUP && matches!(&*o.kind, "RoleBinding" | "ClusterRoleBinding")
     })
 }
 
@@ -244,7 +244,7 @@ fn aggregation(g: &Graph) -> Vec<(ObjId, ObjId)> {
         .by_kind("ClusterRole")
         .iter()
         .copied()
-        .filter(|&r| g.object(r).is_some_and(|o| &*o.group == RBAC_GROUP))
+        .filter(|&r| g.object(r).is_some_and(|o| o.group() == RBAC_GROUP))
         .collect();
     let mut index = LabelIndex::default();
     for &r in &roles {

@@ -84,7 +84,7 @@ impl Default for GraphOptions {
 /// The fields of an object's identity: `(group, kind, namespace, name)`.
 fn identity(o: &Object) -> index::Fields<'_, 4> {
     [
-        Some(&o.group),
+        Some(o.group()),
         Some(&o.kind),
         o.namespace.as_deref(),
         Some(&o.name),
@@ -110,8 +110,6 @@ pub struct Object {
     /// `apiVersion` (empty when missing). Strings that many objects share (API version,
     /// group, kind, namespace) are one allocation per value, shared.
     pub api_version: Arc<str>,
-    /// The API group from `apiVersion` (`` for the core group).
-    pub group: Arc<str>,
     /// `kind` (empty when missing).
     pub kind: Arc<str>,
     /// The namespace: `None` for cluster-scoped kinds; the default namespace when a
@@ -136,6 +134,11 @@ pub struct Object {
 }
 
 impl Object {
+    /// The API group from `apiVersion` (`` for the core group).
+    pub fn group(&self) -> &str {
+        group_of(&self.api_version)
+    }
+
     /// The value of a label.
     pub fn label(&self, key: &str) -> Option<&str> {
         self.labels
@@ -256,7 +259,7 @@ impl Graph {
         for o in &mut self.objects {
             if cluster
                 .iter()
-                .any(|(g, k)| **g == *o.group && **k == *o.kind)
+                .any(|(g, k)| **g == *o.group() && **k == *o.kind)
             {
                 o.namespace = None;
                 o.namespace_explicit = false;
@@ -497,8 +500,8 @@ fn identities(docs: &[Document], objects: &[Object]) -> (index::FieldIndex<4>, V
 /// cluster-scoped one (a cert-manager `ClusterIssuer`) cannot be told from a namespaced one
 /// that lacks its namespace.
 fn namespace_matters(o: &Object) -> bool {
-    let builtin_group = matches!(&*o.group, "" | "apps" | "batch" | "policy" | "autoscaling")
-        || o.group.ends_with(".k8s.io");
+    let builtin_group = matches!(o.group(), "" | "apps" | "batch" | "policy" | "autoscaling")
+        || o.group().ends_with(".k8s.io");
     o.namespace.is_some() && (builtin_group || o.is_workload())
 }
 
@@ -703,7 +706,6 @@ fn read_object(
 ) -> Object {
     let node = r.node;
     let api_version = strings.get(doc.str_at(node, &["apiVersion"]).unwrap_or(""));
-    let group = strings.get(group_of(&api_version));
     let kind = strings.get(doc.str_at(node, &["kind"]).unwrap_or(""));
     let meta = doc.get(node, "metadata");
     let name_node = meta.and_then(|m| doc.get(m, "name"));
@@ -735,7 +737,6 @@ fn read_object(
     Object {
         r,
         api_version,
-        group,
         kind,
         namespace,
         namespace_explicit: explicit_ns.is_some() && !cluster_scoped,
@@ -816,7 +817,7 @@ metadata: {name: r, namespace: ignored}
         assert!(g.objects[1].namespace_explicit);
         assert_eq!(g.objects[2].namespace, None);
         assert_eq!(g.objects[3].namespace, None);
-        assert_eq!(g.objects[3].group.as_ref(), "rbac.authorization.k8s.io");
+        assert_eq!(g.objects[3].group(), "rbac.authorization.k8s.io");
         assert_eq!(g.namespace_object("prod"), Some(2));
         assert_eq!(g.namespace_object("default"), None);
         assert_eq!(

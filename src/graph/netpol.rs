@@ -43,7 +43,7 @@ pub enum PolicyKind {
 impl PolicyKind {
     /// The kind of policy an object is, if it is one.
     pub fn of(o: &Object) -> Option<PolicyKind> {
-        match (&*o.group, &*o.kind) {
+        match (o.group(), &*o.kind) {
             ("networking.k8s.io" | "extensions", "NetworkPolicy") => Some(PolicyKind::Kubernetes),
             ("cilium.io", "CiliumNetworkPolicy") => Some(PolicyKind::Cilium),
             ("cilium.io", "CiliumClusterwideNetworkPolicy") => Some(PolicyKind::CiliumClusterwide),

@@ -369,7 +369,7 @@ fn of_object(g: &Graph, id: ObjId, out: &mut Vec<Reference>) {
             );
         }
     }
-    match (&*o.group, &*o.kind) {
+    match (o.group(), &*o.kind) {
         ("networking.k8s.io" | "extensions", "Ingress") => c.ingress(node),
         (
             "gateway.networking.k8s.io",

@@ -488,7 +488,7 @@ impl Graph {
         let (doc, node) = self.doc_node(id)?;
         let spec = doc.get(node, "spec");
         let at = |key: &str| spec.and_then(|s| doc.get(s, key));
-        match (&*o.group, &*o.kind) {
+        match (o.group(), &*o.kind) {
             ("networking.k8s.io" | "extensions", "NetworkPolicy") => Some(
                 LabelSelector::from_label_selector(doc, at("podSelector"), Missing::Everything),
             ),

@@ -438,7 +438,7 @@ fn resolve_owner(g: &Graph, doc: &Document, r: NodeId, namespace: Option<&str>) 
     if uid.is_some() && o.uid.is_some() {
         return None;
     }
-    if group.is_some_and(|gr| gr != &*o.group) {
+    if group.is_some_and(|gr| gr != o.group()) {
         return None;
     }
     Some(id)
