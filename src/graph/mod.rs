@@ -121,6 +121,9 @@ pub struct Object {
     pub name: Arc<str>,
     /// Whether the object has a `metadata.name` (and not only a `generateName`).
     pub has_name: bool,
+    /// The length of the API group at the start of `api_version` ([`Object::group`]), or
+    /// `u16::MAX` for one too long to say so.
+    group_len: u16,
     /// The node of `metadata.uid`, when it is a non-empty string (exported objects).
     pub uid: Option<NodeId>,
     /// `metadata.labels`, in source order (scalars other than strings are converted to text);
@@ -136,7 +139,10 @@ pub struct Object {
 impl Object {
     /// The API group from `apiVersion` (`` for the core group).
     pub fn group(&self) -> &str {
-        group_of(&self.api_version)
+        match self.api_version.get(..usize::from(self.group_len)) {
+            Some(g) if self.group_len != u16::MAX => g,
+            _ => group_of(&self.api_version),
+        }
     }
 
     /// The value of a label.
@@ -706,6 +712,7 @@ fn read_object(
 ) -> Object {
     let node = r.node;
     let api_version = strings.get(doc.str_at(node, &["apiVersion"]).unwrap_or(""));
+    let group_len = u16::try_from(group_of(&api_version).len()).unwrap_or(u16::MAX);
     let kind = strings.get(doc.str_at(node, &["kind"]).unwrap_or(""));
     let meta = doc.get(node, "metadata");
     let name_node = meta.and_then(|m| doc.get(m, "name"));
@@ -742,6 +749,7 @@ fn read_object(
         namespace_explicit: explicit_ns.is_some() && !cluster_scoped,
         name,
         has_name,
+        group_len,
         uid,
         labels,
         name_node,
@@ -788,6 +796,22 @@ fn duplicate_warning(
 mod tests {
     use super::testutil::{graph, graph_with_sources};
     use super::*;
+
+    #[test]
+    fn an_objects_group_is_the_api_versions_start() {
+        // longer than a u16 says: read from the apiVersion again
+        let long = format!("{}.example.com", "g".repeat(70_000));
+        let g = graph(&format!(
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: a}}\n---\n\
+             apiVersion: v1\nkind: Pod\nmetadata: {{name: b}}\n---\n\
+             apiVersion: a/b/v1\nkind: X\nmetadata: {{name: d}}\n---\n\
+             apiVersion: {long}/v1\nkind: X\nmetadata: {{name: e}}\n"
+        ));
+        let groups: Vec<&str> = g.objects.iter().map(Object::group).collect();
+        assert_eq!(groups, ["apps", "", "a/b", long.as_str()]);
+        // the group is a length in the object, not a string of its own
+        assert!(std::mem::size_of::<Object>() <= 120);
+    }
 
     #[test]
     fn default_namespace_and_cluster_scope() {
