@@ -488,35 +488,26 @@ impl Recorded {
         if batch.rules.last().is_none_or(|&(_, r)| r != self.rule) {
             batch.rules.push((index(batch.records.len()), self.rule));
         }
+        // a fix that cannot be made is shared by the findings of its rule
+        // (`emit::shared_fix`): consecutive ones share their extra too
+        let shares_last = witnesses.is_empty()
+            && batch.extras.last().is_some_and(|e| {
+                e.witnesses.1 == 0
+                    && matches!((&e.autofix, &autofix), (Some(a), Some(b)) if Arc::ptr_eq(a, b))
+            });
         let extra = if witnesses.is_empty() && autofix.is_none() {
             Record::NO_EXTRA
+        } else if shares_last {
+            index(batch.extras.len() - 1)
         } else {
-            // a fix that cannot be made is shared by the findings of its rule
-            // (`emit::shared_fix`): consecutive ones share their extra too
-            let last = batch.extras.len().checked_sub(1);
-            let shared = last.filter(|&i| {
-                witnesses.is_empty()
-                    && batch.extras.get(i).is_some_and(|e| {
-                        e.witnesses.1 == 0
-                            && match (&e.autofix, &autofix) {
-                                (Some(a), Some(b)) => Arc::ptr_eq(a, b),
-                                _ => false,
-                            }
-                    })
+            let start = index(batch.witnesses.len());
+            let n = index(witnesses.len());
+            batch.witnesses.extend(witnesses);
+            batch.extras.push(Extra {
+                witnesses: (start, n),
+                autofix,
             });
-            match shared {
-                Some(i) => index(i),
-                None => {
-                    let start = index(batch.witnesses.len());
-                    let n = index(witnesses.len());
-                    batch.witnesses.extend(witnesses);
-                    batch.extras.push(Extra {
-                        witnesses: (start, n),
-                        autofix,
-                    });
-                    index(batch.extras.len() - 1)
-                }
-            }
+            index(batch.extras.len() - 1)
         };
         batch.values.push_str(values);
         batch.records.push(Record {
