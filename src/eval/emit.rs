@@ -125,14 +125,14 @@ fn path_steps(ctx: &Ctx<'_>, rule: &Rule, env: &mut Env) -> Vec<Witness> {
             _ => {}
         }
     }
-    let g = ctx.graph;
     let mut out = Vec::new();
     for (rel, tuple) in facts {
         let Some(id) = ctx.relations.find(rel, &tuple, ctx.mode) else {
             continue;
         };
         for s in ctx.relations.path(rel, id) {
-            let Some(object) = s.object.filter(|&o| g.object(o).is_some()) else {
+            // (an object not in the graph is left out when the evidence is made)
+            let Some(object) = s.object else {
                 continue;
             };
             out.push(Witness {
@@ -246,7 +246,6 @@ pub fn record(ctx: &Ctx<'_>, rule: &Rule, env: &mut Env, found: &mut Recorded) {
         }
         chain
             .into_iter()
-            .filter(|&id| g.object(id).is_some())
             .map(|object| Witness {
                 object,
                 span: ctx.span_of(&Val::Obj(object)),

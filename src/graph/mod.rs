@@ -265,7 +265,7 @@ impl Graph {
         for o in &mut self.objects {
             if cluster
                 .iter()
-                .any(|(g, k)| **g == *o.group() && **k == *o.kind)
+                .any(|(g, k)| &**g == o.group() && **k == *o.kind)
             {
                 o.namespace = None;
                 o.namespace_explicit = false;
