@@ -157,8 +157,8 @@ fn check_object<'a>(
     // a custom kind's pod template, found by the graph (the path is told from the object)
     if let Some(wl) = o.workload.as_ref().filter(|_| !owned) {
         let parts = [
-            (wl.pod_metadata, types.object_meta),
-            (wl.pod_spec, types.pod_spec),
+            (wl.pod_metadata(), types.object_meta),
+            (wl.pod_spec(), types.pod_spec),
         ];
         for (node, ty) in parts {
             let (Some(node), Some(t)) = (node, ty) else {

@@ -218,7 +218,7 @@ fn pod_and_container_security_contexts_are_reachable() {
     let web = id(&g, "Deployment", Some("default"), "web");
     let doc = g.doc(web).unwrap();
     let w = g.workload(web).unwrap();
-    let pod_sc = doc.get(w.pod_spec.unwrap(), "securityContext").unwrap();
+    let pod_sc = doc.get(w.pod_spec().unwrap(), "securityContext").unwrap();
     assert_eq!(sources.line_col(doc.node(pod_sc).unwrap().span), (9, 24));
     let kinds: Vec<(ContainerKind, u32, &str)> = w
         .containers
@@ -249,7 +249,7 @@ fn references_resolve_or_dangle() {
     let refs = g.references(web);
     let summary: Vec<(RefKind, &str, &str, Option<ObjId>)> = refs
         .iter()
-        .map(|r| (r.kind, &*r.name, r.via.as_str(), r.target))
+        .map(|r| (r.kind, &*r.name, r.via.as_str(), r.target()))
         .collect();
     let config = id(&g, "ConfigMap", Some("default"), "web-config");
     let tls = id(&g, "Secret", Some("default"), "web-tls");
@@ -282,20 +282,20 @@ fn ingress_to_service_and_hpa_to_deployment() {
     let r = g.references(ing);
     assert_eq!(r.len(), 1);
     assert_eq!(
-        (r[0].kind, r[0].via.as_str(), r[0].target),
+        (r[0].kind, r[0].via.as_str(), r[0].target()),
         (RefKind::Service, "ingress backend", Some(svc))
     );
     let hpa = id(&g, "HorizontalPodAutoscaler", Some("default"), "web");
     let r = g.references(hpa);
     assert_eq!(r.len(), 1);
     assert_eq!(
-        (r[0].kind, r[0].via.as_str(), r[0].target),
+        (r[0].kind, r[0].via.as_str(), r[0].target()),
         (RefKind::Workload, "scaleTargetRef", Some(web))
     );
     // Service → workloads via its selector
     let r = g.references(svc);
     assert_eq!(r.len(), 1);
-    assert_eq!((r[0].via.as_str(), r[0].target), ("selector", Some(web)));
+    assert_eq!((r[0].via.as_str(), r[0].target()), ("selector", Some(web)));
 }
 
 #[test]

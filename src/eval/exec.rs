@@ -135,11 +135,16 @@ pub fn record_with(
     // cache once for all the groups it is in, not once per group
     let range = range_size(graph.objects.len(), rayon::current_num_threads());
     let mut ranges: Vec<Vec<Slice<'_>>> = Vec::new();
-    for (g, group) in plan.groups.iter().enumerate() {
-        let ids = ctx.scan(&group.kinds, None);
+    // each group's objects, which the ranges' slices borrow (a copy of them was as large)
+    let scanned: Vec<Vec<ObjId>> = plan
+        .groups
+        .iter()
+        .map(|group| ctx.scan(&group.kinds, None))
+        .collect();
+    for ((g, group), ids) in plan.groups.iter().enumerate().zip(&scanned) {
         let words = group.rules.iter().fold(0, |m, r| m | r.prefilter_mask);
         if words != 0 {
-            for &id in &ids {
+            for &id in ids {
                 if let Some(n) = need.get_mut(id as usize) {
                     *n |= words;
                 }
@@ -155,7 +160,7 @@ pub fn record_with(
                 ranges.resize_with(r + 1, Vec::new);
             }
             if let Some(slices) = ranges.get_mut(r) {
-                slices.push((g, group, part.to_vec()));
+                slices.push((g, group, part));
             }
         }
     }
@@ -247,7 +252,7 @@ fn range_size(objects: usize, threads: usize) -> ObjId {
 }
 
 /// A scan group's objects in one range: the group's position, the group, the objects.
-type Slice<'p> = (usize, &'p crate::plan::physical::ScanGroup, Vec<ObjId>);
+type Slice<'p> = (usize, &'p crate::plan::physical::ScanGroup, &'p [ObjId]);
 
 /// One task of the parallel pass: the scan groups' objects in one range of the input, or
 /// a rule whose root is not a shared scan.

@@ -532,10 +532,19 @@ impl<'g> Ctx<'g> {
                 match name {
                     "kind" => Val::Str(Arc::from(r.kind.kind().unwrap_or("Workload"))),
                     "name" => Val::Str(r.name.clone()),
-                    "namespace" => Val::Str(r.namespace.clone()),
+                    "namespace" => match self.graph.reference_namespace(*o, r) {
+                        // the object's own namespace shared, not copied
+                        Some(ns) => {
+                            match self.graph.object(*o).and_then(|x| x.namespace.as_ref()) {
+                                Some(own) if **own == *ns => Val::Str(Arc::clone(own)),
+                                _ => Val::Str(Arc::from(ns)),
+                            }
+                        }
+                        None => Val::Null,
+                    },
                     "via" => Val::Str(Arc::from(r.via.as_str())),
-                    "target" => r.target.map_or(Val::Null, Val::Obj),
-                    "missing" => Val::Bool(r.target.is_none() && !r.optional),
+                    "target" => r.target().map_or(Val::Null, Val::Obj),
+                    "missing" => Val::Bool(r.target().is_none() && !r.optional),
                     _ => Val::Null,
                 }
             }
@@ -560,7 +569,7 @@ impl<'g> Ctx<'g> {
                 let pod = self
                     .graph
                     .object(*o)
-                    .and_then(|x| Some((x.r.doc, x.workload.as_ref()?.pod_spec?)));
+                    .and_then(|x| Some((x.r.doc, x.workload.as_ref()?.pod_spec()?)));
                 pod.map_or(Val::Null, |(d, n)| {
                     self.field(&self.field(&Val::Node(d, n), "securityContext"), name)
                 })
@@ -746,12 +755,12 @@ impl<'g> Ctx<'g> {
             Attr::PodSpec => o
                 .workload
                 .as_ref()
-                .and_then(|w| w.pod_spec)
+                .and_then(|w| w.pod_spec())
                 .map_or(Val::Null, |n| Val::Node(o.r.doc, n)),
             Attr::PodLabels => o
                 .workload
                 .as_ref()
-                .and_then(|w| w.pod_labels)
+                .and_then(|w| w.pod_labels())
                 .map_or(Val::Null, |n| Val::Node(o.r.doc, n)),
             Attr::ServiceAccount => g
                 .service_account(obj)
@@ -795,7 +804,7 @@ impl<'g> Ctx<'g> {
                     g.references(obj)
                         .iter()
                         .filter(|r| r.kind == crate::graph::references::RefKind::Service)
-                        .filter_map(|r| r.target)
+                        .filter_map(|r| r.target())
                         .collect()
                 };
                 objs(&ids)
@@ -804,7 +813,7 @@ impl<'g> Ctx<'g> {
                 .references(obj)
                 .iter()
                 .find(|r| r.via == crate::graph::references::Via::ScaleTargetRef)
-                .and_then(|r| r.target)
+                .and_then(|r| r.target())
                 .map_or(Val::Null, Val::Obj),
             Attr::IsolatesIngress => Val::Bool(g.policy(obj).is_some_and(|p| p.isolates().0)),
             Attr::IsolatesEgress => Val::Bool(g.policy(obj).is_some_and(|p| p.isolates().1)),
@@ -1785,7 +1794,7 @@ impl<'g> Ctx<'g> {
             }
             Val::Obj(o) => {
                 let obj = self.graph.object(*o)?;
-                match obj.name_node {
+                match obj.name_node() {
                     Some(n) => node_span(obj.r.doc, n),
                     None => node_span(obj.r.doc, obj.r.node),
                 }

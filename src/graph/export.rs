@@ -66,7 +66,7 @@ pub fn edges(g: &Graph) -> Vec<Edge> {
             if r.via == Via::Selector || r.kind == RefKind::ServiceAccount {
                 continue;
             }
-            if let Some(t) = r.target {
+            if let Some(t) = r.target() {
                 push(id, t, "references", Some(r.via.as_str()));
             }
         }
@@ -149,15 +149,15 @@ pub fn json_edges(g: &Graph) -> impl Iterator<Item = Value> {
 
 /// The `dangling` references of [`to_json`], one at a time.
 pub fn json_dangling(g: &Graph) -> impl Iterator<Item = Value> + '_ {
-    g.ids().flat_map(|id| {
+    g.ids().flat_map(move |id| {
         g.references(id)
             .iter()
-            .filter(|r| r.target.is_none())
+            .filter(|r| r.target().is_none())
             .map(move |r| {
                 json!({
                     "from": id,
                     "kind": format!("{:?}", r.kind),
-                    "namespace": &*r.namespace,
+                    "namespace": g.reference_namespace(id, r),
                     "name": &*r.name,
                     "via": r.via.as_str(),
                 })

@@ -151,7 +151,7 @@ fn backend_services(g: &Graph, id: ObjId) -> Vec<ObjId> {
         .references(id)
         .iter()
         .filter(|r| r.kind == RefKind::Service)
-        .filter_map(|r| r.target)
+        .filter_map(|r| r.target())
         .collect();
     out.sort_unstable();
     out.dedup();

@@ -151,7 +151,7 @@ fn service_account(g: &Graph, w: ObjId, default: &Arc<str>) -> Option<ServiceAcc
     let o = g.object(w)?;
     let namespace = o.namespace.clone()?;
     let (doc, _) = g.doc_node(w)?;
-    let spec = o.workload.as_ref()?.pod_spec;
+    let spec = o.workload.as_ref()?.pod_spec();
     let named = |key: &str| {
         spec.and_then(|s| doc.get(s, key))
             .and_then(|n| Some((nonempty_str(doc, n)?, n)))
@@ -177,7 +177,7 @@ fn service_account(g: &Graph, w: ObjId, default: &Arc<str>) -> Option<ServiceAcc
 fn automount(g: &Graph, w: ObjId, sa: Option<ObjId>) -> bool {
     let key = "automountServiceAccountToken";
     let pod = g.doc_node(w).and_then(|(doc, _)| {
-        let spec = g.workload(w)?.pod_spec?;
+        let spec = g.workload(w)?.pod_spec()?;
         doc.bool(doc.get(spec, key)?)
     });
     let account = sa

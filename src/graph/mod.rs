@@ -99,7 +99,41 @@ fn kind_name(o: &Object) -> index::Fields<'_, 3> {
 
 /// The `metadata.uid` of an object, read from its document.
 fn uid_of<'o>(docs: &'o [Document], o: &Object) -> Option<&'o str> {
-    docs.get(o.r.doc as usize)?.str(o.uid?)
+    docs.get(o.r.doc as usize)?.str(o.uid()?)
+}
+
+/// A node that may be absent, in four bytes where `Option<NodeId>` takes eight: the graph
+/// keeps a few per object and per workload.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct MaybeNode(NodeId);
+
+impl MaybeNode {
+    /// `NodeId::MAX` stands for none: no document has that many nodes (a node's id is its
+    /// place in the document's list, and ids are counted in a `u32`).
+    const NONE: NodeId = NodeId::MAX;
+
+    /// The node, or none.
+    pub fn new(node: Option<NodeId>) -> MaybeNode {
+        MaybeNode(node.unwrap_or(MaybeNode::NONE))
+    }
+
+    /// The node, if there is one.
+    #[inline]
+    pub fn get(self) -> Option<NodeId> {
+        (self.0 != MaybeNode::NONE).then_some(self.0)
+    }
+}
+
+impl Default for MaybeNode {
+    fn default() -> MaybeNode {
+        MaybeNode(MaybeNode::NONE)
+    }
+}
+
+impl std::fmt::Debug for MaybeNode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.get().fmt(f)
+    }
 }
 
 /// One Kubernetes object of the input.
@@ -125,18 +159,30 @@ pub struct Object {
     /// `u16::MAX` for one too long to say so.
     group_len: u16,
     /// The node of `metadata.uid`, when it is a non-empty string (exported objects).
-    pub uid: Option<NodeId>,
+    uid: MaybeNode,
     /// `metadata.labels`, in source order (scalars other than strings are converted to text);
     /// shared with the objects that have the same labels.
     pub labels: Arc<[Label]>,
     /// The node of `metadata.name`, when present.
-    pub name_node: Option<NodeId>,
+    name_node: MaybeNode,
     /// The pod spec and containers, when the object is a workload (boxed: most objects of
     /// an input are not, and pay one word for it).
     pub workload: Option<Box<Workload>>,
 }
 
 impl Object {
+    /// The node of `metadata.uid`, when it is a non-empty string (exported objects).
+    #[inline]
+    pub fn uid(&self) -> Option<NodeId> {
+        self.uid.get()
+    }
+
+    /// The node of `metadata.name`, when present.
+    #[inline]
+    pub fn name_node(&self) -> Option<NodeId> {
+        self.name_node.get()
+    }
+
     /// The API group from `apiVersion` (`` for the core group).
     pub fn group(&self) -> &str {
         match self.api_version.get(..usize::from(self.group_len)) {
@@ -286,7 +332,13 @@ impl Graph {
                         || {
                             rayon::join(
                                 || first_of(objects, kind_name, |o| o.has_name),
-                                || first_of(objects, |o| [uid_of(docs, o)], |o| o.uid.is_some()),
+                                || {
+                                    first_of(
+                                        objects,
+                                        |o| [uid_of(docs, o)],
+                                        |o| o.uid.get().is_some(),
+                                    )
+                                },
                             )
                         },
                     )
@@ -750,9 +802,9 @@ fn read_object(
         name,
         has_name,
         group_len,
-        uid,
+        uid: MaybeNode::new(uid),
         labels,
-        name_node,
+        name_node: MaybeNode::new(name_node),
         workload,
     }
 }
@@ -773,7 +825,7 @@ fn duplicate_warning(
     if first_file != Some(doc.file) {
         return None;
     }
-    let span = doc.node(o.name_node?)?.span;
+    let span = doc.node(o.name_node()?)?.span;
     let mut d = Diagnostic::warning(
         DUPLICATE_OBJECT,
         format!("duplicate object `{}`", o.display()),
@@ -783,7 +835,7 @@ fn duplicate_warning(
     if let Some(f) = objects.get(first as usize) {
         if let Some(fspan) = docs
             .get(f.r.doc as usize)
-            .and_then(|fd| fd.node(f.name_node?))
+            .and_then(|fd| fd.node(f.name_node()?))
             .map(|n| n.span)
         {
             d = d.with_label(fspan, "first defined here");
@@ -796,6 +848,29 @@ fn duplicate_warning(
 mod tests {
     use super::testutil::{graph, graph_with_sources};
     use super::*;
+
+    #[test]
+    fn an_absent_node_takes_no_more_room_than_a_node() {
+        assert_eq!(MaybeNode::new(None).get(), None);
+        assert_eq!(MaybeNode::default().get(), None);
+        assert_eq!(MaybeNode::new(Some(0)).get(), Some(0));
+        assert_eq!(MaybeNode::new(Some(7)).get(), Some(7));
+        assert_eq!(std::mem::size_of::<MaybeNode>(), 4);
+        // the object and its workload keep their optional nodes so
+        assert_eq!(std::mem::size_of::<Object>(), 112);
+        assert_eq!(std::mem::size_of::<Workload>(), 48);
+        let g = testutil::graph(
+            "apiVersion: v1\nkind: Pod\nmetadata: {name: p, uid: u-1}\nspec: {containers: [{name: c}]}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {namespace: n}\n",
+        );
+        let (pod, cm) = (g.object(0).unwrap(), g.object(1).unwrap());
+        let doc = g.load.docs.first().unwrap();
+        assert_eq!(pod.uid().and_then(|n| doc.str(n)), Some("u-1"));
+        assert_eq!(pod.name_node().and_then(|n| doc.str(n)), Some("p"));
+        let w = pod.workload.as_ref().unwrap();
+        assert!(w.pod_spec().is_some() && w.pod_metadata().is_some());
+        assert_eq!(w.pod_labels(), None);
+        assert_eq!((cm.uid(), cm.name_node()), (None, None));
+    }
 
     #[test]
     fn an_objects_group_is_the_api_versions_start() {

@@ -161,7 +161,7 @@ const CALICO_NAMESPACE_NAME: &str = "projectcalico.org/name";
 
 /// The ServiceAccount name a workload's pods run as.
 fn service_account_name(g: &Graph, w: ObjId) -> String {
-    let spec = g.workload(w).and_then(|wl| wl.pod_spec);
+    let spec = g.workload(w).and_then(|wl| wl.pod_spec());
     let doc = g.doc(w);
     let named = |key: &str| {
         let doc = doc?;

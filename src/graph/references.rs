@@ -108,24 +108,52 @@ impl Via {
     }
 }
 
-/// One reference from an object to another, by name.
+/// One reference from an object to another, by name: 32 bytes (a million-object export
+/// has more than two million). The namespace it is looked up in is the referring object's
+/// unless the reference names another ([`Graph::reference_namespace`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Reference {
     /// What it points at.
     pub kind: RefKind,
-    /// The referenced name (the target's own name string when the input has the target).
-    pub name: Arc<str>,
-    /// The namespace the name is looked up in (shared with the referring object's when it
-    /// is that one).
-    pub namespace: Arc<str>,
     /// Which field refers.
     pub via: Via,
-    /// The node of the name (for a Service's selected workloads, its `spec.selector`).
-    pub at: NodeId,
-    /// The referenced object; `None` when it is not in the input (dangling).
-    pub target: Option<ObjId>,
     /// Whether the reference is marked `optional: true`.
     pub optional: bool,
+    /// The node of the name (for a Service's selected workloads, its `spec.selector`).
+    pub at: NodeId,
+    /// The node of the namespace the reference names when it is not the referring
+    /// object's (a route's `backendRefs[].namespace`), else [`NO_NODE`].
+    namespace_at: NodeId,
+    /// The referenced object, or [`NO_TARGET`] when it is not in the input (dangling).
+    target: ObjId,
+    /// The referenced name (the target's own name string when the input has the target).
+    pub name: Arc<str>,
+}
+
+/// [`Reference::namespace_at`] of a reference in its object's namespace.
+const NO_NODE: NodeId = NodeId::MAX;
+
+/// [`Reference::target`] of a dangling reference (no object has this id: ids index the
+/// objects, which number fewer).
+const NO_TARGET: ObjId = ObjId::MAX;
+
+impl Reference {
+    fn new(kind: RefKind, via: Via, at: NodeId, target: Option<ObjId>, name: Arc<str>) -> Self {
+        Reference {
+            kind,
+            via,
+            optional: false,
+            at,
+            namespace_at: NO_NODE,
+            target: target.unwrap_or(NO_TARGET),
+            name,
+        }
+    }
+
+    /// The referenced object; `None` when it is not in the input (dangling).
+    pub fn target(&self) -> Option<ObjId> {
+        (self.target != NO_TARGET).then_some(self.target)
+    }
 }
 
 struct Collector<'g, 'o> {
@@ -148,7 +176,7 @@ impl<'g> Collector<'g, '_> {
         via: Via,
         node: NodeId,
         name_path: &[&str],
-        namespace: Option<&str>,
+        namespace: Option<(&str, NodeId)>,
     ) {
         let doc = self.doc;
         let Some(at) = doc.path(node, name_path) else {
@@ -157,22 +185,18 @@ impl<'g> Collector<'g, '_> {
         let Some(name) = nonempty_str(doc, at) else {
             return;
         };
-        let namespace = match namespace {
-            Some(ns) if ns != &**self.namespace => Arc::from(ns),
-            _ => Arc::clone(self.namespace),
+        let (namespace, namespace_at) = match namespace {
+            Some((ns, n)) if ns != &**self.namespace => (ns, n),
+            _ => (&**self.namespace, NO_NODE),
         };
         let optional = doc.get(node, "optional").and_then(|o| doc.bool(o)) == Some(true);
         let target = kind
             .kind()
-            .and_then(|k| self.g.find("", k, Some(&namespace), name));
+            .and_then(|k| self.g.find("", k, Some(namespace), name));
         self.out.push(Reference {
-            kind,
-            name: self.g.name_of(target, name),
-            namespace,
-            via,
-            at,
-            target,
             optional,
+            namespace_at,
+            ..Reference::new(kind, via, at, target, self.g.name_of(target, name))
         });
     }
 
@@ -187,7 +211,7 @@ impl<'g> Collector<'g, '_> {
         let Some(w) = self.g.workload(id) else {
             return;
         };
-        let spec = w.pod_spec;
+        let spec = w.pod_spec();
         let doc = self.doc;
         if let Some(spec) = spec {
             if doc
@@ -305,7 +329,9 @@ impl<'g> Collector<'g, '_> {
                 if !group.is_empty() || kind != "Service" {
                     continue;
                 }
-                let ns = doc.get(b, "namespace").and_then(|n| nonempty_str(doc, n));
+                let ns = doc
+                    .get(b, "namespace")
+                    .and_then(|n| Some((nonempty_str(doc, n)?, n)));
                 self.named_in(RefKind::Service, Via::BackendRefs, b, &["name"], ns);
             }
         }
@@ -327,15 +353,13 @@ impl<'g> Collector<'g, '_> {
             Some(v) => self.g.find(group_of(v), kind, Some(self.namespace), name),
             None => self.g.find_kind(kind, Some(self.namespace), name),
         };
-        self.out.push(Reference {
-            kind: RefKind::Workload,
-            name: self.g.name_of(target, name),
-            namespace: Arc::clone(self.namespace),
-            via: Via::ScaleTargetRef,
+        self.out.push(Reference::new(
+            RefKind::Workload,
+            Via::ScaleTargetRef,
             at,
             target,
-            optional: false,
-        });
+            self.g.name_of(target, name),
+        ));
     }
 }
 
@@ -381,15 +405,13 @@ fn of_object(g: &Graph, id: ObjId, out: &mut Vec<Reference>) {
         ("", "Service") => {
             if let Some(at) = doc.path(node, &["spec", "selector"]) {
                 for &w in g.selected(id) {
-                    c.out.push(Reference {
-                        kind: RefKind::Workload,
-                        name: g.name_of(Some(w), ""),
-                        namespace: Arc::clone(namespace),
-                        via: Via::Selector,
+                    c.out.push(Reference::new(
+                        RefKind::Workload,
+                        Via::Selector,
                         at,
-                        target: Some(w),
-                        optional: false,
-                    });
+                        Some(w),
+                        g.name_of(Some(w), ""),
+                    ));
                 }
             }
         }
@@ -412,6 +434,16 @@ impl Graph {
     pub fn references(&self, id: ObjId) -> &[Reference] {
         self.refs.get(id)
     }
+
+    /// The namespace reference `r` of object `id` is looked up in: the one it names, else
+    /// the object's. `None` when neither is known (a cluster-scoped object makes none).
+    pub fn reference_namespace(&self, id: ObjId, r: &Reference) -> Option<&str> {
+        if r.namespace_at != NO_NODE {
+            let doc = self.load.docs.get(self.object(id)?.r.doc as usize)?;
+            return nonempty_str(doc, r.namespace_at);
+        }
+        self.object(id)?.namespace.as_deref()
+    }
 }
 
 #[cfg(test)]
@@ -423,7 +455,7 @@ mod tests {
     fn summary(g: &Graph, id: ObjId) -> Vec<(RefKind, String, &'static str, Option<ObjId>)> {
         g.references(id)
             .iter()
-            .map(|r| (r.kind, r.name.to_string(), r.via.as_str(), r.target))
+            .map(|r| (r.kind, r.name.to_string(), r.via.as_str(), r.target()))
             .collect()
     }
 
@@ -566,6 +598,9 @@ spec:
                 (Service, "far".into(), "backendRefs", None),
             ]
         );
-        assert_eq!(g.references(4)[1].namespace.as_ref(), "m");
+        let refs = g.references(4);
+        assert_eq!(g.reference_namespace(4, &refs[1]), Some("m"));
+        assert_eq!(g.reference_namespace(4, &refs[0]), Some("ns1"));
+        assert_eq!(std::mem::size_of::<Reference>(), 32);
     }
 }

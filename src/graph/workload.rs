@@ -33,7 +33,7 @@
 
 use super::index::PerObject;
 use super::kinds::{builtin_pod_paths, group_of};
-use super::{Graph, Interner, Label, ObjId, string_map_in};
+use super::{Graph, Interner, Label, MaybeNode, ObjId, string_map_in};
 use crate::model::{Document, NodeId};
 use rayon::prelude::*;
 use std::collections::VecDeque;
@@ -135,14 +135,12 @@ impl Container {
 /// The pod part of a workload.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Workload {
-    /// The pod spec node (`spec` of a Pod, `spec.template.spec` of a Deployment...); always
-    /// present on a workload (kept optional for callers that read it with `?`). The
-    /// pod-level `securityContext` is a child of it.
-    pub pod_spec: Option<NodeId>,
-    /// The pod metadata node (`metadata` of a Pod, `spec.template.metadata` otherwise).
-    pub pod_metadata: Option<NodeId>,
-    /// The pod labels mapping node, when present.
-    pub pod_labels: Option<NodeId>,
+    /// The pod spec node ([`Workload::pod_spec`]).
+    pod_spec: NodeId,
+    /// The pod metadata node ([`Workload::pod_metadata`]).
+    pod_metadata: MaybeNode,
+    /// The pod labels mapping node ([`Workload::pod_labels`]).
+    pod_labels: MaybeNode,
     /// The pod labels, read from `pod_labels`; label selectors match against these. Shared
     /// with the objects that have the same labels.
     pub labels: Arc<[Label]>,
@@ -151,6 +149,24 @@ pub struct Workload {
 }
 
 impl Workload {
+    /// The pod spec node (`spec` of a Pod, `spec.template.spec` of a Deployment...); always
+    /// present on a workload (optional for callers that read it with `?`). The pod-level
+    /// `securityContext` is a child of it.
+    #[inline]
+    pub fn pod_spec(&self) -> Option<NodeId> {
+        Some(self.pod_spec)
+    }
+
+    /// The pod metadata node (`metadata` of a Pod, `spec.template.metadata` otherwise).
+    pub fn pod_metadata(&self) -> Option<NodeId> {
+        self.pod_metadata.get()
+    }
+
+    /// The pod labels mapping node, when present.
+    pub fn pod_labels(&self) -> Option<NodeId> {
+        self.pod_labels.get()
+    }
+
     /// The containers of one kind.
     pub fn containers_of(&self, kind: ContainerKind) -> impl Iterator<Item = &Container> {
         self.containers.iter().filter(move |c| c.kind == kind)
@@ -269,9 +285,9 @@ pub(crate) fn read_workload(
         }
     }
     Some(Box::new(Workload {
-        pod_spec: Some(spec),
-        pod_metadata,
-        pod_labels,
+        pod_spec: spec,
+        pod_metadata: MaybeNode::new(pod_metadata),
+        pod_labels: MaybeNode::new(pod_labels),
         labels,
         containers: containers.into_boxed_slice(),
     }))
@@ -435,7 +451,7 @@ fn resolve_owner(g: &Graph, doc: &Document, r: NodeId, namespace: Option<&str>) 
     let id = g.find_kind_scoped(kind, namespace, name?)?;
     let o = g.object(id)?;
     // an object with a different uid is not the owner (it was recreated)
-    if uid.is_some() && o.uid.is_some() {
+    if uid.is_some() && o.uid().is_some() {
         return None;
     }
     if group.is_some_and(|gr| gr != o.group()) {
@@ -588,7 +604,7 @@ metadata: {name: cm}
                 (ContainerKind::Ephemeral, 0)
             ]
         );
-        let pod_sc = doc.get(pod.pod_spec.unwrap(), "securityContext").unwrap();
+        let pod_sc = doc.get(pod.pod_spec().unwrap(), "securityContext").unwrap();
         assert_eq!(
             doc.path(pod_sc, &["runAsNonRoot"])
                 .and_then(|n| doc.bool(n)),
