@@ -23,6 +23,15 @@ pub(crate) fn needs_escape(s: &str) -> bool {
     s.bytes().any(|b| b < 0x20 || b == 0x7f || b == 0xc2) && s.chars().any(escaped)
 }
 
+/// `s` escaped as [`sanitize`] escapes it, borrowed when nothing needs escaping.
+pub(crate) fn escaped_text(s: &str) -> std::borrow::Cow<'_, str> {
+    if needs_escape(s) {
+        std::borrow::Cow::Owned(sanitize(s))
+    } else {
+        std::borrow::Cow::Borrowed(s)
+    }
+}
+
 /// A shared name, escaped as [`sanitize`] does; shared again when nothing needed escaping.
 fn sanitized_name(s: &Arc<str>) -> Arc<str> {
     if needs_escape(s) {
@@ -233,7 +242,8 @@ pub fn record(ctx: &Ctx<'_>, rule: &Rule, env: &mut Env, found: &mut Recorded) {
         return;
     };
     let mut values = std::mem::take(&mut env.message);
-    ctx.write_message_values(&rule.message, env, &mut values);
+    let own = Own::of(rule, resource_id);
+    let left_out = ctx.write_message_values(&rule.message, env, &mut values, own);
     // (read again: evaluating the place and the message binds only variables of their own)
     let objects = || bound_objects(rule, env).chain(env.witnesses.iter().copied());
     // most findings are about their resource alone: no list of objects made for them
@@ -263,8 +273,74 @@ pub fn record(ctx: &Ctx<'_>, rule: &Rule, env: &mut Env, found: &mut Recorded) {
     } else {
         None
     };
-    found.push(resource_id, span, values.as_str(), evidence, autofix);
+    found.push(
+        resource_id,
+        span,
+        values.as_str(),
+        left_out,
+        evidence,
+        autofix,
+    );
     env.message = values;
+}
+
+/// The values of a rule's message that are its finding's own object's kind or name
+/// (`{w.kind}`, `{w.name}` of the rule's first variable, which holds the object the
+/// finding is about): a record leaves them out, and the finding is given them when it is
+/// made. They are a third of the values' text in a cluster's scan.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Own {
+    /// The values (bit `k` for the `k`th) that are the object's kind or name.
+    pub(crate) parts: u32,
+    /// Those that are its name.
+    names: u32,
+    /// The variable they read.
+    pub(crate) var: usize,
+    /// The object the finding is about.
+    pub(crate) object: ObjId,
+}
+
+impl Own {
+    /// The own values of `rule`'s message, for a finding about `object`.
+    pub(crate) fn of(rule: &Rule, object: ObjId) -> Own {
+        use crate::check::ir::{Attr, MessagePart};
+        let Some(var) = rule.bindings.first().map(|b| b.var) else {
+            return Own::default();
+        };
+        let mut own = Own {
+            var,
+            object,
+            ..Own::default()
+        };
+        let exprs = rule.message.iter().filter_map(|p| match p {
+            MessagePart::Expr(e) => Some(e),
+            MessagePart::Text(_) => None,
+        });
+        for (k, e) in exprs.enumerate() {
+            let Some(bit) = u32::try_from(k).ok().and_then(|k| 1u32.checked_shl(k)) else {
+                break;
+            };
+            if let Expr::Attr(base, at @ (Attr::Kind | Attr::Name)) = e {
+                if matches!(&**base, Expr::Var(v) if *v == var) {
+                    own.parts |= bit;
+                    if *at == Attr::Name {
+                        own.names |= bit;
+                    }
+                }
+            }
+        }
+        own
+    }
+
+    /// Whether own value `k` is the name (else the kind).
+    pub(crate) fn is_name(self, k: u32) -> bool {
+        1u32.checked_shl(k).is_some_and(|b| self.names & b != 0)
+    }
+
+    /// The text of own value `k` for object `o`, before it is escaped.
+    pub(crate) fn text(self, o: &crate::graph::Object, k: u32) -> &str {
+        if self.is_name(k) { &o.name } else { &o.kind }
+    }
 }
 
 /// What making a [`Record`] into a [`Finding`] reads beside the record: the rules' texts
@@ -346,12 +422,30 @@ impl<'a> Maker<'a> {
             severity: rule.severity,
             resource: Arc::clone(resource),
             location: Location::of(self.sources, r.span),
-            message: Message::new(Arc::clone(&text.message), e.values.into()),
+            message: Message::new(Arc::clone(&text.message), self.values(&e, rule, resource)),
             evidence: evidence.into(),
             rendered: None,
             value_source: None,
             autofix: e.autofix.cloned(),
         }))
+    }
+}
+
+impl Maker<'_> {
+    /// A record's message values, with the own values it left out put back: the
+    /// resource's name (escaped once for all its findings) and kind.
+    fn values(&self, e: &Entry<'_>, rule: &Rule, resource: &Resource) -> Box<str> {
+        if !e.record.leaves_own() {
+            return e.values.into();
+        }
+        let own = Own::of(rule, e.record.object);
+        super::finding::MessageValues::with_put_back(e.values, own.parts, |k| {
+            if own.is_name(k) {
+                std::borrow::Cow::Borrowed(&*resource.name)
+            } else {
+                escaped_text(&resource.kind)
+            }
+        })
     }
 }
 

@@ -3,6 +3,7 @@
 use crate::check::ir::Severity;
 use crate::diag::{SourceMap, Span};
 use serde::Serialize;
+use std::borrow::Cow;
 use std::sync::Arc;
 
 /// A resolved source location.
@@ -262,6 +263,57 @@ impl MessageValues {
         }
     }
 
+    /// Puts the values `left` (bit `k` for the `k`th) back in, written as empty: value `k`
+    /// is `text(k)`, escaped as [`MessageValues::push_with`] escapes (the caller's part).
+    pub(crate) fn put_back<'t>(&mut self, left: u32, text: impl Fn(u32) -> Cow<'t, str>) {
+        self.text = String::from(MessageValues::with_put_back(&self.text, left, text));
+    }
+
+    /// `values` (as [`MessageValues::as_str`] gives them) with the values `left` put back
+    /// ([`MessageValues::put_back`]).
+    pub(crate) fn with_put_back<'t>(
+        values: &str,
+        left: u32,
+        text: impl Fn(u32) -> Cow<'t, str>,
+    ) -> Box<str> {
+        // the exact size first: a box made from a string with room to spare is copied
+        // again (the values of a record are a few dozen bytes, the values left out two)
+        let mut len = values.len();
+        let mut bits = left;
+        while bits != 0 {
+            len += text(bits.trailing_zeros()).len();
+            bits &= bits - 1;
+        }
+        let mut out = String::with_capacity(len);
+        // the text is copied up to each value put back, which is empty in it: at the start
+        // of value `k`, after the `k`th separator
+        let (mut k, mut at, mut copied) = (0u32, 0usize, 0usize);
+        let mut bits = left;
+        while bits != 0 {
+            let want = bits.trailing_zeros();
+            while k < want {
+                let next = values
+                    .as_bytes()
+                    .get(at..)
+                    .and_then(|rest| rest.iter().position(|&b| b == SEPARATOR as u8));
+                // (fewer values than bits: the rest is copied as it is)
+                let Some(i) = next else { break };
+                // (the separator is one byte: `at` stays on a character's start)
+                at += i + 1;
+                k += 1;
+            }
+            if k < want {
+                break;
+            }
+            out.push_str(values.get(copied..at).unwrap_or(""));
+            out.push_str(&text(want));
+            copied = at;
+            bits &= bits - 1;
+        }
+        out.push_str(values.get(copied..).unwrap_or(""));
+        out.into_boxed_str()
+    }
+
     /// The values, for [`Message::new`].
     pub fn finish(&self) -> Box<str> {
         self.text.as_str().into()
@@ -351,8 +403,8 @@ pub struct Record {
     /// Where it is.
     pub(crate) span: Span,
     /// The length of its message's values in its batch's text (which holds the values of
-    /// the batch's records in their order).
-    pub(crate) values: u32,
+    /// the batch's records in their order), and [`Record::LEAVES_OWN`].
+    values: u32,
     /// Its evidence and fix: a place in its batch's extras, or [`Record::NO_EXTRA`].
     pub(crate) extra: u32,
 }
@@ -360,6 +412,21 @@ pub struct Record {
 impl Record {
     /// The [`Record::extra`] of a finding without evidence or fix.
     pub(crate) const NO_EXTRA: u32 = u32::MAX;
+
+    /// The bit of [`Record::values`] that says the values leave out the finding's own
+    /// object's kind and name (`emit::Own`); the others are the length.
+    const LEAVES_OWN: u32 = 1 << 31;
+
+    /// The length of its values in its batch's text.
+    pub(crate) fn values_len(&self) -> usize {
+        (self.values & !Record::LEAVES_OWN) as usize
+    }
+
+    /// Whether its values leave out its own object's kind and name (put back when the
+    /// finding is made).
+    pub(crate) fn leaves_own(&self) -> bool {
+        self.values & Record::LEAVES_OWN != 0
+    }
 }
 
 /// An object of a finding's evidence as it is recorded: made into an [`Evidence`] (kind,
@@ -434,7 +501,7 @@ impl Batch {
                 rule = r;
                 rules.next();
             }
-            let len = record.values as usize;
+            let len = record.values_len();
             let values = self.values.get(at..at + len).unwrap_or("");
             at += len;
             let extra = self.extras.get(record.extra as usize);
@@ -470,6 +537,7 @@ impl Recorded {
         object: crate::graph::ObjId,
         span: Span,
         values: &str,
+        leaves_own: bool,
         witnesses: Vec<Witness>,
         autofix: Option<Arc<super::fixes::Autofix>>,
     ) {
@@ -510,10 +578,16 @@ impl Recorded {
             index(batch.extras.len() - 1)
         };
         batch.values.push_str(values);
+        // (a length past 31 bits, of a message of 2 GiB, is cut to them)
+        let len = index(values.len()).min(!Record::LEAVES_OWN);
         batch.records.push(Record {
             object,
             span,
-            values: index(values.len()),
+            values: if leaves_own {
+                len | Record::LEAVES_OWN
+            } else {
+                len
+            },
             extra,
         });
     }
@@ -719,28 +793,30 @@ mod tests {
             step: s.map(Into::into),
         };
         r.rule = 3;
-        r.push(1, at(10), "a", Vec::new(), None);
-        r.push(2, at(20), "", Vec::new(), Some(Arc::clone(&shared)));
-        r.push(3, at(30), "bc", Vec::new(), Some(Arc::clone(&shared)));
+        r.push(1, at(10), "a", false, Vec::new(), None);
+        r.push(2, at(20), "", true, Vec::new(), Some(Arc::clone(&shared)));
+        r.push(3, at(30), "bc", true, Vec::new(), Some(Arc::clone(&shared)));
         r.rule = 0;
         r.push(
             4,
             at(40),
             "d",
+            false,
             vec![step(7, None), step(8, Some("runs as"))],
             None,
         );
-        r.push(5, at(50), "e", Vec::new(), Some(Arc::clone(&shared)));
-        r.push(6, at(60), "f", Vec::new(), Some(fix("own")));
+        r.push(5, at(50), "e", false, Vec::new(), Some(Arc::clone(&shared)));
+        r.push(6, at(60), "f", false, Vec::new(), Some(fix("own")));
         r.push(
             7,
             at(70),
             "",
+            false,
             vec![step(9, None)],
             Some(Arc::clone(&shared)),
         );
         r.rule = 3;
-        r.push(8, at(80), "g", Vec::new(), None);
+        r.push(8, at(80), "g", true, Vec::new(), None);
         r.shrink_to_fit();
         let s = |x: &str| Some(x.to_string());
         assert_eq!(
@@ -769,6 +845,50 @@ mod tests {
         // after a finding with evidence or another fix gets its own
         assert_eq!(b.extras.len(), 5);
         assert_eq!(b.witnesses.len(), 3);
+        // which records left their own object's kind and name out, beside their length
+        let leaves: Vec<bool> = b.records.iter().map(Record::leaves_own).collect();
+        assert_eq!(
+            leaves,
+            [false, true, true, false, false, false, false, true]
+        );
+    }
+
+    #[test]
+    fn values_left_out_are_put_back_in_their_places() {
+        let sep = SEPARATOR.to_string();
+        let values = ["regular", "", "app", ""].join(&sep);
+        // (escaped by the caller, as the finding's maker escapes them)
+        let text = |k: u32| {
+            let t = if k == 1 { "Deployment" } else { "web\u{7}" };
+            Cow::Owned(super::super::emit::sanitize(t))
+        };
+        let back = MessageValues::with_put_back(&values, 0b1010, text);
+        assert_eq!(
+            &*back,
+            ["regular", "Deployment", "app", "web\\u{7}"].join(&sep)
+        );
+        // as the values are written in full
+        let mut full = MessageValues::default();
+        for v in ["regular", "Deployment", "app", "web\u{7}"] {
+            full.push_with(|t| t.push_str(v));
+        }
+        assert_eq!(&*back, full.as_str());
+        let mut put = MessageValues::default();
+        for v in ["regular", "", "app", ""] {
+            put.push_with(|t| t.push_str(v));
+        }
+        put.put_back(0b1010, text);
+        assert_eq!(put.as_str(), full.as_str());
+        // the first and the last, around a value of several bytes a character
+        let values = ["", "é€", ""].join(&sep);
+        let ends = |k: u32| Cow::Borrowed(if k == 0 { "Pod" } else { "p" });
+        assert_eq!(
+            &*MessageValues::with_put_back(&values, 0b101, ends),
+            ["Pod", "é€", "p"].join(&sep)
+        );
+        assert_eq!(&*MessageValues::with_put_back("", 0b1, ends), "Pod");
+        // nothing left out: the values as they are
+        assert_eq!(&*MessageValues::with_put_back(&values, 0, text), values);
     }
 
     #[test]

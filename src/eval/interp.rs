@@ -1284,25 +1284,56 @@ impl<'g> Ctx<'g> {
     }
 
     /// The values a message interpolates, for a [`super::finding::Message`] (its texts
-    /// are the rule's template).
+    /// are the rule's template). The values of `own`'s parts, the kind and name of the
+    /// finding's own object, are left out (empty) when all of them can be, with the steps
+    /// writing them takes counted: the finding puts them back when it is made. Whether
+    /// they were left out.
     pub(crate) fn write_message_values(
         &self,
         parts: &[crate::check::ir::MessagePart],
         env: &mut Env,
         out: &mut super::finding::MessageValues,
-    ) {
+        own: super::emit::Own,
+    ) -> bool {
         use crate::check::ir::MessagePart;
         out.clear();
-        for part in parts {
-            if let MessagePart::Expr(e) = part {
-                if let Some(t) = self.message_text(e, env) {
-                    out.push_with(|text| text.push_str(t));
+        let is_own = |env: &Env| {
+            matches!(env.vars.get(own.var), Some(Val::Obj(o)) if *o == own.object)
+                && self.graph.object(own.object).is_some()
+        };
+        // the parts left out, by their place among the values
+        let mut left = 0u32;
+        let exprs = parts.iter().filter_map(|p| match p {
+            MessagePart::Expr(e) => Some(e),
+            MessagePart::Text(_) => None,
+        });
+        for (k, e) in exprs.enumerate() {
+            let bit = u32::try_from(k).ok().and_then(|k| 1u32.checked_shl(k));
+            // as `message_text` counts them
+            if let Some(bit) = bit.filter(|b| own.parts & b != 0) {
+                if self.within_limit(env, 2) && is_own(env) {
+                    env.steps += 2;
+                    out.push_with(|_| {});
+                    left |= bit;
                     continue;
                 }
-                let v = self.eval(e, env);
-                out.push_with(|text| self.display_into(&v, text));
             }
+            if let Some(t) = self.message_text(e, env) {
+                out.push_with(|text| text.push_str(t));
+                continue;
+            }
+            let v = self.eval(e, env);
+            out.push_with(|text| self.display_into(&v, text));
         }
+        if left != 0 && left != own.parts {
+            // some but not all (the step limit reached in between): the values written
+            // in full
+            if let Some(o) = self.graph.object(own.object) {
+                out.put_back(left, |k| super::emit::escaped_text(own.text(o, k)));
+            }
+            return false;
+        }
+        left != 0
     }
 
     /// Appends a message's text to `out`: its literal parts, and the display of each

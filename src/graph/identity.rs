@@ -252,6 +252,7 @@ fn aggregation(g: &Graph) -> Vec<(ObjId, ObjId)> {
             index.add("", r, &o.labels);
         }
     }
+    index.finish();
     let labels_of = |id: ObjId| g.object(id).map_or(&[][..], |o| &o.labels[..]);
     for &r in &roles {
         let Some((doc, node)) = g.doc_node(r) else {
