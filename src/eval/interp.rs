@@ -532,16 +532,15 @@ impl<'g> Ctx<'g> {
                 match name {
                     "kind" => Val::Str(Arc::from(r.kind.kind().unwrap_or("Workload"))),
                     "name" => Val::Str(r.name.clone()),
-                    "namespace" => match self.graph.reference_namespace(*o, r) {
+                    "namespace" => {
                         // the object's own namespace shared, not copied
-                        Some(ns) => {
-                            match self.graph.object(*o).and_then(|x| x.namespace.as_ref()) {
-                                Some(own) if **own == *ns => Val::Str(Arc::clone(own)),
-                                _ => Val::Str(Arc::from(ns)),
-                            }
+                        let own = self.graph.object(*o).and_then(|x| x.namespace.as_ref());
+                        match (self.graph.reference_namespace(*o, r), own) {
+                            (Some(ns), Some(own)) if **own == *ns => Val::Str(Arc::clone(own)),
+                            (Some(ns), _) => Val::Str(Arc::from(ns)),
+                            (None, _) => Val::Null,
                         }
-                        None => Val::Null,
-                    },
+                    }
                     "via" => Val::Str(Arc::from(r.via.as_str())),
                     "target" => r.target().map_or(Val::Null, Val::Obj),
                     "missing" => Val::Bool(r.target().is_none() && !r.optional),
@@ -1297,10 +1296,9 @@ impl<'g> Ctx<'g> {
     ) -> bool {
         use crate::check::ir::MessagePart;
         out.clear();
-        let is_own = |env: &Env| {
-            matches!(env.vars.get(own.var), Some(Val::Obj(o)) if *o == own.object)
-                && self.graph.object(own.object).is_some()
-        };
+        // (the object is in the graph: `emit::record` records no other)
+        let is_own =
+            |env: &Env| matches!(env.vars.get(own.var), Some(Val::Obj(o)) if *o == own.object);
         // the parts left out, by their place among the values
         let mut left = 0u32;
         let exprs = parts.iter().filter_map(|p| match p {

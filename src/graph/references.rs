@@ -435,8 +435,8 @@ impl Graph {
         self.refs.get(id)
     }
 
-    /// The namespace reference `r` of object `id` is looked up in: the one it names, else
-    /// the object's. `None` when neither is known (a cluster-scoped object makes none).
+    /// The namespace reference `r` of object `id` is looked up in: the one it names (read
+    /// from its document, while the documents are held), else the object's.
     pub fn reference_namespace(&self, id: ObjId, r: &Reference) -> Option<&str> {
         if r.namespace_at != NO_NODE {
             let doc = self.load.docs.get(self.object(id)?.r.doc as usize)?;

@@ -274,8 +274,11 @@ impl LabelIndex {
         }
         sort(&mut self.labels, &mut self.label_objects);
         sort(&mut self.scopes, &mut self.scope_objects);
-        let mut scopes = self.scopes.clone();
-        scopes.dedup();
+        let scopes: Vec<u32> = self
+            .scopes
+            .chunk_by(|a, b| a == b)
+            .filter_map(|c| c.first().copied())
+            .collect();
         self.scope_names = self
             .ids
             .iter()
