@@ -41,8 +41,34 @@ pub struct Outcome<F = Vec<Finding>> {
     pub relations_time: Duration,
 }
 
-/// What one parallel task found: findings, step-limit hits, and time per rule.
-type Part = (Recorded, Vec<StepLimitHit>, Vec<(usize, Duration)>);
+/// What one parallel task found: findings and step-limit hits.
+type Part = (Recorded, Vec<StepLimitHit>);
+
+/// The time spent in each rule, summed over threads as the tasks run: a list of times in
+/// each task's part was kept until every task was done (about 7 MB at 1M objects).
+struct RuleTimes(Vec<AtomicU64>);
+
+impl RuleTimes {
+    fn new(rules: usize) -> RuleTimes {
+        RuleTimes((0..rules).map(|_| AtomicU64::new(0)).collect())
+    }
+
+    fn add(&self, rule: usize, d: Duration) {
+        if let Some(t) = self.0.get(rule) {
+            t.fetch_add(
+                u64::try_from(d.as_nanos()).unwrap_or(u64::MAX),
+                Ordering::Relaxed,
+            );
+        }
+    }
+
+    fn totals(&self) -> Vec<Duration> {
+        self.0
+            .iter()
+            .map(|t| Duration::from_nanos(t.load(Ordering::Relaxed)))
+            .collect()
+    }
+}
 
 /// Runs a physical plan with the default limits. The caller chooses the thread pool
 /// (`pool.install`).
@@ -171,6 +197,7 @@ pub fn record_with(
             .map(Task::Range),
     );
     let texts = &Texts::new(&plan.words, need, &plan.others);
+    let times = &RuleTimes::new(program.rules.len());
     // The rules that read no relation run while the relations are computed (in a context
     // of their own that shares what the other knows of the rules), and the rules that read
     // one run as soon as they are, beside them; the facts are dropped when those rules are
@@ -203,17 +230,17 @@ pub fn record_with(
             rctx.max_steps = ctx.max_steps;
             rctx.fixes = ctx.fixes;
             let later = if reads.contains(&true) {
-                run_tasks(&rctx, program, texts, &tasks, &reads, true)
+                run_tasks(&rctx, program, texts, times, &tasks, &reads, true)
             } else {
                 Vec::new()
             };
             (time, truncated, later)
         },
-        || run_tasks(&ctx, program, texts, &tasks, &reads, false),
+        || run_tasks(&ctx, program, texts, times, &tasks, &reads, false),
     );
     parts.extend(later);
     let mut out = Outcome {
-        times: vec![Duration::ZERO; program.rules.len()],
+        times: times.totals(),
         relations_time,
         truncated,
         ..Outcome::<Records>::default()
@@ -221,14 +248,9 @@ pub fn record_with(
     out.truncated.sort_unstable();
     out.truncated.dedup();
     let mut found = Recorded::default();
-    for (f, l, t) in parts {
+    for (f, l) in parts {
         found.append(f);
         out.limits.extend(l);
-        for (rule, d) in t {
-            if let Some(total) = out.times.get_mut(rule) {
-                *total += d;
-            }
-        }
     }
     // (sorted and rid of repeats when they are made)
     out.findings = Records {
@@ -268,6 +290,7 @@ fn run_tasks(
     ctx: &Ctx<'_>,
     program: &Program,
     texts: &Texts,
+    times: &RuleTimes,
     tasks: &[Task<'_>],
     reads: &[bool],
     later: bool,
@@ -282,12 +305,12 @@ fn run_tasks(
             Task::Range(slices) => slices
                 .iter()
                 .map(|(g, group, chunk)| {
-                    let part = run_chunk(ctx, program, group, chunk, texts, &runs, env);
+                    let part = run_chunk(ctx, program, group, chunk, texts, times, &runs, env);
                     (*g, part)
                 })
                 .collect(),
             Task::Other(r) if runs(r.rule) => {
-                vec![(usize::MAX, run_other(ctx, program, r, texts))]
+                vec![(usize::MAX, run_other(ctx, program, r, texts, times))]
             }
             Task::Other(_) => Vec::new(),
         })
@@ -307,12 +330,12 @@ fn run_chunk(
     group: &crate::plan::physical::ScanGroup,
     chunk: &[ObjId],
     texts: &Texts,
+    times: &RuleTimes,
     runs: &dyn Fn(usize) -> bool,
     env: &mut Env,
 ) -> Part {
     let mut found = Recorded::default();
     let mut limits = Vec::new();
-    let mut times = Vec::with_capacity(group.rules.len());
     // one environment for all the rules: `run_root` resets its state for every object,
     // and the memo of parsed images serves every rule
     env.recycle();
@@ -334,19 +357,25 @@ fn run_chunk(
             }
             run_root(ctx, program, r, Some(*id), env, &mut found, &mut limits);
         }
-        times.push((r.rule, start.elapsed()));
+        times.add(r.rule, start.elapsed());
     }
     found.shrink_to_fit();
-    (found, limits, times)
+    (found, limits)
 }
 
 /// Runs a rule whose root is not a shared scan.
-fn run_other(ctx: &Ctx<'_>, program: &Program, r: &PhysicalRule, texts: &Texts) -> Part {
+fn run_other(
+    ctx: &Ctx<'_>,
+    program: &Program,
+    r: &PhysicalRule,
+    texts: &Texts,
+    times: &RuleTimes,
+) -> Part {
     let mut found = Recorded::default();
     let mut limits = Vec::new();
     let start = Instant::now();
     let Some(rule) = program.rules.get(r.rule) else {
-        return (found, limits, Vec::new());
+        return (found, limits);
     };
     let mut env = Env::new(rule.vars.len());
     match &r.root {
@@ -359,7 +388,8 @@ fn run_other(ctx: &Ctx<'_>, program: &Program, r: &PhysicalRule, texts: &Texts) 
                 ctx.text(&v)
             });
             if namespace.is_some() && ns.is_none() {
-                return (found, limits, vec![(r.rule, start.elapsed())]);
+                times.add(r.rule, start.elapsed());
+                return (found, limits);
             }
             for id in ctx.scan(kinds, ns.as_deref()) {
                 if r.prefilter_mask != 0 && !admits(r.prefilter_mask, texts.of_other(ctx, id)) {
@@ -370,7 +400,8 @@ fn run_other(ctx: &Ctx<'_>, program: &Program, r: &PhysicalRule, texts: &Texts) 
         }
     }
     found.shrink_to_fit();
-    (found, limits, vec![(r.rule, start.elapsed())])
+    times.add(r.rule, start.elapsed());
+    (found, limits)
 }
 
 /// The words of the rules' prefilters that the objects' source texts have: each object's
