@@ -103,8 +103,8 @@ fn uid_of<'o>(docs: &'o [Document], o: &Object) -> Option<&'o str> {
 }
 
 /// A node that may be absent, in four bytes where `Option<NodeId>` takes eight: the graph
-/// keeps a few per object and per workload.
-#[derive(Clone, Copy, PartialEq, Eq)]
+/// keeps a few per object, workload, container and reference.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct MaybeNode(NodeId);
 
 impl MaybeNode {

@@ -7,7 +7,7 @@
 
 use super::index::PerObject;
 use super::kinds::group_of;
-use super::{Graph, ObjId, nonempty_str};
+use super::{Graph, MaybeNode, ObjId, nonempty_str};
 use crate::model::{Document, NodeId};
 use std::sync::Arc;
 
@@ -122,16 +122,13 @@ pub struct Reference {
     /// The node of the name (for a Service's selected workloads, its `spec.selector`).
     pub at: NodeId,
     /// The node of the namespace the reference names when it is not the referring
-    /// object's (a route's `backendRefs[].namespace`), else [`NO_NODE`].
-    namespace_at: NodeId,
+    /// object's (a route's `backendRefs[].namespace`).
+    namespace_at: MaybeNode,
     /// The referenced object, or [`NO_TARGET`] when it is not in the input (dangling).
     target: ObjId,
     /// The referenced name (the target's own name string when the input has the target).
     pub name: Arc<str>,
 }
-
-/// [`Reference::namespace_at`] of a reference in its object's namespace.
-const NO_NODE: NodeId = NodeId::MAX;
 
 /// [`Reference::target`] of a dangling reference (no object has this id: ids index the
 /// objects, which number fewer).
@@ -144,7 +141,7 @@ impl Reference {
             via,
             optional: false,
             at,
-            namespace_at: NO_NODE,
+            namespace_at: MaybeNode::default(),
             target: target.unwrap_or(NO_TARGET),
             name,
         }
@@ -186,8 +183,8 @@ impl<'g> Collector<'g, '_> {
             return;
         };
         let (namespace, namespace_at) = match namespace {
-            Some((ns, n)) if ns != &**self.namespace => (ns, n),
-            _ => (&**self.namespace, NO_NODE),
+            Some((ns, n)) if ns != &**self.namespace => (ns, MaybeNode::new(Some(n))),
+            _ => (&**self.namespace, MaybeNode::default()),
         };
         let optional = doc.get(node, "optional").and_then(|o| doc.bool(o)) == Some(true);
         let target = kind
@@ -438,9 +435,9 @@ impl Graph {
     /// The namespace reference `r` of object `id` is looked up in: the one it names (read
     /// from its document, while the documents are held), else the object's.
     pub fn reference_namespace(&self, id: ObjId, r: &Reference) -> Option<&str> {
-        if r.namespace_at != NO_NODE {
+        if let Some(n) = r.namespace_at.get() {
             let doc = self.load.docs.get(self.object(id)?.r.doc as usize)?;
-            return nonempty_str(doc, r.namespace_at);
+            return nonempty_str(doc, n);
         }
         self.object(id)?.namespace.as_deref()
     }

@@ -73,9 +73,6 @@ pub const CONTAINER_FIELDS: [&str; 8] = [
     "ports",
 ];
 
-/// A field of [`CONTAINER_FIELDS`] that the container does not have.
-const ABSENT: NodeId = NodeId::MAX;
-
 /// One container of a workload's pod spec.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Container {
@@ -86,17 +83,17 @@ pub struct Container {
     /// Its position in that list.
     pub index: u32,
     /// The values of [`CONTAINER_FIELDS`] in the container's mapping, in that order.
-    fields: [NodeId; CONTAINER_FIELDS.len()],
+    fields: [MaybeNode; CONTAINER_FIELDS.len()],
 }
 
 impl Container {
     /// A container whose mapping is `node` in `doc`: its frequent fields are looked up once.
     pub fn new(doc: &Document, node: NodeId, kind: ContainerKind, index: u32) -> Container {
-        let mut fields = [ABSENT; CONTAINER_FIELDS.len()];
+        let mut fields = [MaybeNode::default(); CONTAINER_FIELDS.len()];
         for (key, value) in doc.map(node).iter() {
             // the last of duplicate keys, as a lookup finds
             if let Some(slot) = Container::slot(key).and_then(|at| fields.get_mut(at)) {
-                *slot = value;
+                *slot = MaybeNode::new(Some(value));
             }
         }
         Container {
@@ -127,8 +124,7 @@ impl Container {
     /// one of [`CONTAINER_FIELDS`] and absent, `None` when the container does not keep it.
     #[inline]
     pub fn field(&self, name: &str) -> Option<Option<NodeId>> {
-        let id = *self.fields.get(Container::slot(name)?)?;
-        Some((id != ABSENT).then_some(id))
+        Some(self.fields.get(Container::slot(name)?)?.get())
     }
 }
 
