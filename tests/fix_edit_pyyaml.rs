@@ -12,7 +12,7 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
-mod common;
+use crate::common;
 use common::{python_with_pyyaml, skip};
 
 /// PyYAML's reading of each text (its first document), as JSON (`{"error": ...}` when it

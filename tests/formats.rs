@@ -3,7 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
+use crate::common;
 use common::kanon;
 use kanon::engine::{ScanOptions, scan};
 use kanon::report::sarif;

@@ -8,7 +8,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
+use crate::common;
 use common::kanon;
 use serde_json::Value;
 use std::path::{Path, PathBuf};

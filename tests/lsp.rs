@@ -3,7 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod lsp_client;
+use crate::lsp_client;
 
 use lsp_client::{Client, copy_dir, position_of, temp_dir, uri};
 use serde_json::{Value, json};

@@ -493,7 +493,7 @@ fn explicitly_named_file_is_read_whatever_its_extension() {
     assert_eq!(out.objects.len(), 1);
 }
 
-/// Throughput check: `cargo test --release --test model_load -- --ignored --nocapture throughput`.
+/// Throughput check: `cargo test --release --test suite -- --ignored --nocapture model_load::throughput`.
 #[test]
 #[ignore = "timing; run in release"]
 fn throughput() {

@@ -4,7 +4,7 @@
 //! written here (self-loops, non-linear recursion, recursion inside `where`, negation of
 //! a lower stratum).
 
-mod common;
+use crate::common;
 use kanon::check::fs::RuleFs;
 use kanon::check::{Overrides, compile};
 use kanon::diag::SourceMap;

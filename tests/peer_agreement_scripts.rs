@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::process::Command;
 
-mod common;
+use crate::common;
 use common::{python_with_pyyaml, skip};
 
 fn scripts() -> std::path::PathBuf {

@@ -12,7 +12,7 @@
 //! mapped nor listed as not covered, when it is both, when a ref or a listed check is not in
 //! the catalog, when a decision is stale, when a Polaris check whose labelled fixtures disagree
 //! with kanon (`docs/rules/polaris-differences.md`) has no stated difference, and when the page
-//! or the catalog copy is stale. `KANON_REGENERATE=1 cargo test --test peer_mapping` rewrites
+//! or the catalog copy is stale. `KANON_REGENERATE=1 cargo test --test suite peer_mapping::` rewrites
 //! the page (and refreshes the catalog copy from `../shared` when it is there).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -28,7 +28,7 @@ const CATALOG: &str = "tests/data/peer-checks/checks.json";
 const SHARED_CATALOG: &str = "../shared/peer-checks/checks.json";
 const DECISIONS: &str = "docs/rules/peer-mapping.yaml";
 const PAGE: &str = "docs/rules/peer-mapping.md";
-const REGENERATE: &str = "KANON_REGENERATE=1 cargo test --test peer_mapping";
+const REGENERATE: &str = "KANON_REGENERATE=1 cargo test --test suite peer_mapping::";
 /// Peers with labelled fixtures in `../shared/corpus/labelled/<peer>/index.json`, and the page
 /// where a test compares kanon's verdicts with them file by file.
 const LABELLED: &[(&str, &str)] = &[("polaris", "docs/rules/polaris-differences.md")];
@@ -386,7 +386,7 @@ fn render(
          the reason none does. A rule names a peer check in its `refs` when a user who ran that \
          check would expect the rule to give the same answer; where kanon deliberately answers \
          differently, the difference is stated in a sentence. The reasons and differences are \
-         written in [`peer-mapping.yaml`](peer-mapping.yaml); `cargo test --test peer_mapping` \
+         written in [`peer-mapping.yaml`](peer-mapping.yaml); `cargo test --test suite peer_mapping::` \
          fails when a check is neither mapped nor listed, when it is both, or when this page is \
          stale. Polaris' own fixtures are compared file by file in \
          [Differences from Polaris](polaris-differences.md)."

@@ -16,7 +16,7 @@ use kanon::model::Loader;
 use kanon::plan::physical::PhysicalPlan;
 use kanon::plan::prefilter::Words;
 
-mod common;
+use crate::common;
 
 /// The plan with every prefilter taken away.
 fn without_prefilters(plan: &PhysicalPlan) -> PhysicalPlan {

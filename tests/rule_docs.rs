@@ -1,5 +1,5 @@
 //! `docs/rules/` holds one generated page per bundled rule and an index by OWASP category.
-//! This test fails when they are stale; `KANON_REGENERATE=1 cargo test --test rule_docs`
+//! This test fails when they are stale; `KANON_REGENERATE=1 cargo test --test suite rule_docs::`
 //! rewrites them (and removes pages of rules that no longer exist).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]

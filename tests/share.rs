@@ -19,7 +19,7 @@ use kanon::model::Loader;
 use kanon::plan::physical::{self, PhysicalPlan};
 use std::fmt::Write as _;
 
-mod common;
+use crate::common;
 
 const RULES: &str = r#"
 rule SHARE-001 low-user-named {

@@ -19,7 +19,7 @@
 //! | `!!binary` | decodes the base64 | keeps the base64 text |
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
+use crate::common;
 use kanon::diag::SourceMap;
 use kanon::model::{LoadOutput, Loader, NodeId, SkipReason, Value};
 

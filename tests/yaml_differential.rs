@@ -26,7 +26,7 @@ use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-mod common;
+use crate::common;
 use common::{python_with_pyyaml, skip};
 
 /// Generated cases that the reference rejects and go-yaml and kanon read (by file name).

@@ -3,7 +3,7 @@
 
     python3 scripts/peer-agreement/test_peer_agreement.py
 
-`cargo test --test peer_agreement_scripts` runs it.
+`cargo test --test suite peer_agreement_scripts::` runs it.
 """
 
 import io

@@ -1,0 +1,54 @@
+//! The integration tests, one module a file, linked into one test binary: about fifty
+//! separate binaries, each with its own copy of kanon, took a gigabyte of disk and a link
+//! each. Run one file's tests with `cargo test --test suite NAME::` (`NAME` the file's
+//! name without `.rs`).
+
+mod common;
+mod lsp_client;
+
+mod bad_error_messages;
+mod check_diagnostics;
+mod cli;
+mod config;
+mod corpus_load;
+mod differential;
+mod docs_examples;
+mod explain;
+mod fix;
+mod fix_edit_corpus;
+mod fix_edit_props;
+mod fix_edit_pyyaml;
+mod formats;
+mod fuzz_props;
+mod graph_export;
+mod graph_relations;
+mod harness;
+mod hostile;
+mod html_report;
+mod json_differential;
+mod layers;
+mod lsp;
+mod lsp_props;
+mod memo;
+mod model_load;
+mod neovim;
+mod packaging;
+mod paths;
+mod peer_agreement_scripts;
+mod peer_mapping;
+mod polaris_agreement;
+mod prefilter;
+mod render;
+mod rule_cost;
+mod rule_docs;
+mod sandbox;
+mod scan;
+mod schema;
+mod share;
+mod split_load;
+mod syntax_props;
+mod syntax_roundtrip;
+mod walk;
+mod workloads;
+mod yaml_compat;
+mod yaml_differential;
