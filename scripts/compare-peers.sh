@@ -14,7 +14,7 @@
 #   Checkov: checkov -d DIR --framework kubernetes --quiet --compact -o json
 #
 # What differs between the two:
-# - kanon runs its bundled ruleset (84 rules, many of them over the whole resource graph);
+# - kanon runs its bundled ruleset (169 rules, many of them over the whole resource graph);
 #   Checkov runs its Kubernetes checks (CKV_K8S_*, each over one object at a time).
 # - Both read the `.yaml`, `.yml` and `.json` files below DIR as plain manifests: kanon
 #   with `--no-render` does not render Helm charts or kustomizations, and Checkov's
