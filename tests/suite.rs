@@ -52,3 +52,31 @@ mod walk;
 mod workloads;
 mod yaml_compat;
 mod yaml_differential;
+
+/// Every `tests/*.rs` file is a module of the suite: with `autotests = false` in
+/// Cargo.toml, a file left out of the list above would never run.
+#[test]
+#[allow(clippy::unwrap_used)]
+fn every_test_file_is_a_module_of_the_suite() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests");
+    let suite = std::fs::read_to_string(dir.join("suite.rs")).unwrap();
+    let mut files: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter_map(|e| {
+            let name = e.unwrap().file_name().into_string().ok()?;
+            name.strip_suffix(".rs")
+                .filter(|stem| *stem != "suite")
+                .map(str::to_owned)
+        })
+        .collect();
+    files.sort();
+    assert!(files.len() > 40, "only {} test files found", files.len());
+    let missing: Vec<&String> = files
+        .iter()
+        .filter(|stem| !suite.lines().any(|l| l == format!("mod {stem};")))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "tests/suite.rs does not declare these test files: {missing:?}"
+    );
+}
