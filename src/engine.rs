@@ -79,6 +79,9 @@ pub struct ScanResult {
     /// Time spent computing the relations (attack paths), while the rules that read none
     /// ran.
     pub relations_time: std::time::Duration,
+    /// Time spent searching the objects' texts for the words of the rules' prefilters,
+    /// summed over threads (in no rule's time).
+    pub prefilter_time: std::time::Duration,
 }
 
 impl ScanResult {
@@ -216,6 +219,7 @@ pub fn scan_with(opts: &ScanOptions, on_phase: &dyn Fn(Phase)) -> Result<ScanRes
         diagnostics: run_diagnostics,
         rule_times,
         relations_time,
+        prefilter_time,
     } = within(pool.as_ref(), run);
     // what reads the documents is done before they may be freed: the exemptions of the
     // objects' annotations, and (when the scan frees them) the fixes' text changes
@@ -277,6 +281,7 @@ pub fn scan_with(opts: &ScanOptions, on_phase: &dyn Fn(Phase)) -> Result<ScanRes
         summary,
         rule_times,
         relations_time,
+        prefilter_time,
     })
 }
 
@@ -386,6 +391,8 @@ pub struct Evaluated<F = Vec<Finding>> {
     pub rule_times: Vec<std::time::Duration>,
     /// Time spent computing the relations before the rules ran.
     pub relations_time: std::time::Duration,
+    /// Time spent in the text searches of the rules' prefilters, summed over threads.
+    pub prefilter_time: std::time::Duration,
 }
 
 /// [`run_program`] under the given limits; `fixes`: whether findings carry their rule's fix.
@@ -415,6 +422,7 @@ pub fn run_plan_with(
         diagnostics: run.diagnostics,
         rule_times: run.rule_times,
         relations_time: run.relations_time,
+        prefilter_time: run.prefilter_time,
     }
 }
 
@@ -477,5 +485,6 @@ pub fn record_plan_with(
         diagnostics,
         rule_times: outcome.times,
         relations_time: outcome.relations_time,
+        prefilter_time: outcome.prefilter_time,
     }
 }

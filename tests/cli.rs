@@ -163,8 +163,8 @@ fn closed_pipe_exits_quietly() {
     assert!(out.status.code().is_some(), "killed by a signal");
 }
 
-/// `--timings` gives each stage's time, the five slowest rules and, on Linux, the
-/// resident memory after each stage and the peak.
+/// `--timings` gives each stage's time, the prefilters' text search, the five slowest
+/// rules and, on Linux, the resident memory after each stage and the peak.
 #[test]
 fn timings_show_stage_times_and_memory() {
     let (_, _, err) = run_stdin(
@@ -200,6 +200,21 @@ fn timings_show_stage_times_and_memory() {
     // 15 findings hold a few kilobytes, shown as 0.0 MB
     assert!(count.parse::<usize>().is_ok_and(|n| n > 0), "{memory}");
     assert!(mb.parse::<f64>().is_ok_and(|m| m >= 0.0), "{memory}");
+    // the text search of the rules' prefilters is timed apart from the rules, as its own
+    // line (the first rule of a group that searched was charged with it)
+    let prefilters = err
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix(
+                "text prefilters (within evaluate, time summed over threads, in no rule's): ",
+            )
+        })
+        .and_then(|t| t.strip_suffix(" ms"))
+        .unwrap_or_else(|| panic!("no text prefilters line in {err}"));
+    assert!(
+        prefilters.parse::<f64>().is_ok_and(|ms| ms >= 0.0),
+        "{prefilters}"
+    );
     // the privileged container is found by some rule, so at least one rule took time
     let slowest = err
         .lines()

@@ -343,8 +343,8 @@ pub(super) fn run(args: &ScanArgs, color: Color) -> u8 {
 }
 
 /// Prints what `--timings` shows: each stage's time, resident memory after each stage
-/// and the peak (where the system tells), the relations' time, the five slowest rules, and
-/// the arena sizes.
+/// and the peak (where the system tells), the relations' time, the prefilters' text
+/// search, the five slowest rules, and the arena sizes.
 fn print_timings(marks: &[Mark], result: &crate::engine::ScanResult) {
     let mut times = Vec::new();
     let mut resident = Vec::new();
@@ -381,6 +381,10 @@ fn print_timings(marks: &[Mark], result: &crate::engine::ScanResult) {
             result.relations_time.as_secs_f64() * 1e3
         ));
     }
+    super::err_line(&format!(
+        "text prefilters (within evaluate, time summed over threads, in no rule's): {:.1} ms",
+        result.prefilter_time.as_secs_f64() * 1e3
+    ));
     if !slowest.is_empty() {
         let top: Vec<String> = slowest
             .iter()

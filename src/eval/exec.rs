@@ -39,35 +39,59 @@ pub struct Outcome<F = Vec<Finding>> {
     pub truncated: Vec<usize>,
     /// Time spent computing the relations (the rules that read none run meanwhile).
     pub relations_time: Duration,
+    /// Time spent searching the objects' texts for the words of the scan groups' rule
+    /// prefilters, summed over threads: done once for all the rules of a group, it is in
+    /// no rule's time.
+    pub prefilter_time: Duration,
 }
 
 /// What one parallel task found: findings and step-limit hits.
 type Part = (Recorded, Vec<StepLimitHit>);
 
-/// The time spent in each rule, summed over threads as the tasks run: a list of times in
-/// each task's part was kept until every task was done (about 7 MB at 1M objects).
-struct RuleTimes(Vec<AtomicU64>);
+/// The time spent in each rule, summed over threads as the tasks run (a list of times in
+/// each task's part was kept until every task was done: about 7 MB at 1M objects), and in
+/// the groups' text searches, which no one rule is charged for.
+struct RuleTimes {
+    rules: Vec<AtomicU64>,
+    prefilters: AtomicU64,
+}
 
 impl RuleTimes {
     fn new(rules: usize) -> RuleTimes {
-        RuleTimes((0..rules).map(|_| AtomicU64::new(0)).collect())
-    }
-
-    fn add(&self, rule: usize, d: Duration) {
-        if let Some(t) = self.0.get(rule) {
-            t.fetch_add(
-                u64::try_from(d.as_nanos()).unwrap_or(u64::MAX),
-                Ordering::Relaxed,
-            );
+        RuleTimes {
+            rules: (0..rules).map(|_| AtomicU64::new(0)).collect(),
+            prefilters: AtomicU64::new(0),
         }
     }
 
-    fn totals(&self) -> Vec<Duration> {
-        self.0
-            .iter()
-            .map(|t| Duration::from_nanos(t.load(Ordering::Relaxed)))
-            .collect()
+    fn add(&self, rule: usize, d: Duration) {
+        if let Some(t) = self.rules.get(rule) {
+            add_nanos(t, d);
+        }
     }
+
+    fn add_prefilters(&self, d: Duration) {
+        add_nanos(&self.prefilters, d);
+    }
+
+    fn totals(&self) -> Vec<Duration> {
+        self.rules.iter().map(nanos).collect()
+    }
+
+    fn prefilters(&self) -> Duration {
+        nanos(&self.prefilters)
+    }
+}
+
+fn add_nanos(t: &AtomicU64, d: Duration) {
+    t.fetch_add(
+        u64::try_from(d.as_nanos()).unwrap_or(u64::MAX),
+        Ordering::Relaxed,
+    );
+}
+
+fn nanos(t: &AtomicU64) -> Duration {
+    Duration::from_nanos(t.load(Ordering::Relaxed))
 }
 
 /// Runs a physical plan with the default limits. The caller chooses the thread pool
@@ -105,6 +129,7 @@ pub fn execute_with(
         times: run.times,
         truncated: run.truncated,
         relations_time: run.relations_time,
+        prefilter_time: run.prefilter_time,
     }
 }
 
@@ -242,6 +267,7 @@ pub fn record_with(
     let mut out = Outcome {
         times: times.totals(),
         relations_time,
+        prefilter_time: times.prefilters(),
         truncated,
         ..Outcome::<Records>::default()
     };
@@ -346,11 +372,13 @@ fn run_chunk(
         let Some(rule) = program.rules.get(r.rule) else {
             continue;
         };
+        if r.prefilter_mask != 0 && words.is_empty() {
+            let start = Instant::now();
+            words = chunk.iter().map(|&id| texts.of(ctx, id)).collect();
+            times.add_prefilters(start.elapsed());
+        }
         let start = Instant::now();
         env.reset(rule.vars.len());
-        if r.prefilter_mask != 0 && words.is_empty() {
-            words = chunk.iter().map(|&id| texts.of(ctx, id)).collect();
-        }
         for (i, id) in chunk.iter().enumerate() {
             if !admits(r.prefilter_mask, words.get(i).copied().unwrap_or(u64::MAX)) {
                 continue;
