@@ -73,15 +73,10 @@ pub struct ScanResult {
     pub diagnostics: Vec<Diagnostic>,
     /// Totals.
     pub summary: Summary,
-    /// Time spent in each rule (indexed like `compiled.program.rules`), summed over
-    /// threads.
-    pub rule_times: Vec<std::time::Duration>,
-    /// Time spent computing the relations (attack paths), while the rules that read none
-    /// ran.
-    pub relations_time: std::time::Duration,
-    /// Time spent searching the objects' texts for the words of the rules' prefilters,
-    /// summed over threads (in no rule's time).
-    pub prefilter_time: std::time::Duration,
+    /// Where the evaluation's time went: each rule's (indexed like
+    /// `compiled.program.rules`), the relations' (attack paths, computed while the rules
+    /// that read none ran) and the prefilters' text search, summed over threads.
+    pub times: crate::eval::exec::Times,
 }
 
 impl ScanResult {
@@ -217,9 +212,7 @@ pub fn scan_with(opts: &ScanOptions, on_phase: &dyn Fn(Phase)) -> Result<ScanRes
     let Evaluated {
         findings: mut records,
         diagnostics: run_diagnostics,
-        rule_times,
-        relations_time,
-        prefilter_time,
+        times,
     } = within(pool.as_ref(), run);
     // what reads the documents is done before they may be freed: the exemptions of the
     // objects' annotations, and (when the scan frees them) the fixes' text changes
@@ -279,9 +272,7 @@ pub fn scan_with(opts: &ScanOptions, on_phase: &dyn Fn(Phase)) -> Result<ScanRes
         baselined: applied.baselined,
         diagnostics,
         summary,
-        rule_times,
-        relations_time,
-        prefilter_time,
+        times,
     })
 }
 
@@ -387,12 +378,8 @@ pub struct Evaluated<F = Vec<Finding>> {
     pub findings: F,
     /// Planning errors and step-limit hits.
     pub diagnostics: Vec<Diagnostic>,
-    /// Time spent in each rule (indexed like the program's rules), summed over threads.
-    pub rule_times: Vec<std::time::Duration>,
-    /// Time spent computing the relations before the rules ran.
-    pub relations_time: std::time::Duration,
-    /// Time spent in the text searches of the rules' prefilters, summed over threads.
-    pub prefilter_time: std::time::Duration,
+    /// Where the evaluation's time went.
+    pub times: crate::eval::exec::Times,
 }
 
 /// [`run_program`] under the given limits; `fixes`: whether findings carry their rule's fix.
@@ -420,9 +407,7 @@ pub fn run_plan_with(
     Evaluated {
         findings: run.findings.findings(program, graph, sources),
         diagnostics: run.diagnostics,
-        rule_times: run.rule_times,
-        relations_time: run.relations_time,
-        prefilter_time: run.prefilter_time,
+        times: run.times,
     }
 }
 
@@ -483,8 +468,6 @@ pub fn record_plan_with(
     Evaluated {
         findings: outcome.findings,
         diagnostics,
-        rule_times: outcome.times,
-        relations_time: outcome.relations_time,
-        prefilter_time: outcome.prefilter_time,
+        times: outcome.times,
     }
 }

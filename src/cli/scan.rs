@@ -370,7 +370,7 @@ fn print_timings(marks: &[Mark], result: &crate::engine::ScanResult) {
         .program
         .rules
         .iter()
-        .zip(&result.rule_times)
+        .zip(&result.times.rules)
         .map(|(r, t)| (r.id.as_str(), *t))
         .collect();
     // slowest first; ties by id, so the line is stable
@@ -378,12 +378,12 @@ fn print_timings(marks: &[Mark], result: &crate::engine::ScanResult) {
     if !result.compiled.program.relations.is_empty() {
         super::err_line(&format!(
             "relations (within evaluate, beside the rules that read none): {:.1} ms",
-            result.relations_time.as_secs_f64() * 1e3
+            result.times.relations.as_secs_f64() * 1e3
         ));
     }
     super::err_line(&format!(
         "text prefilters (within evaluate, time summed over threads, in no rule's): {:.1} ms",
-        result.prefilter_time.as_secs_f64() * 1e3
+        result.times.prefilters.as_secs_f64() * 1e3
     ));
     if !slowest.is_empty() {
         let top: Vec<String> = slowest

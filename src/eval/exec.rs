@@ -32,17 +32,24 @@ pub struct Outcome<F = Vec<Finding>> {
     pub findings: F,
     /// Rules that hit the step limit, and where.
     pub limits: Vec<StepLimitHit>,
-    /// Time spent in each rule (indexed like the program's rules), summed over threads.
-    pub times: Vec<Duration>,
+    /// Where the evaluation's time went.
+    pub times: Times,
     /// Relations (indexes into the program's) whose fixpoint the round limit stopped while
     /// it was still finding facts: paths longer than the limit are missing.
     pub truncated: Vec<usize>,
-    /// Time spent computing the relations (the rules that read none run meanwhile).
-    pub relations_time: Duration,
-    /// Time spent searching the objects' texts for the words of the scan groups' rule
+}
+
+/// Where an evaluation's time went (what `--timings` shows of it).
+#[derive(Clone, Debug, Default)]
+pub struct Times {
+    /// The time spent in each rule (indexed like the program's rules), summed over threads.
+    pub rules: Vec<Duration>,
+    /// The time spent computing the relations (the rules that read none run meanwhile).
+    pub relations: Duration,
+    /// The time spent searching the objects' texts for the words of the scan groups' rule
     /// prefilters, summed over threads: done once for all the rules of a group, it is in
     /// no rule's time.
-    pub prefilter_time: Duration,
+    pub prefilters: Duration,
 }
 
 /// What one parallel task found: findings and step-limit hits.
@@ -74,12 +81,13 @@ impl RuleTimes {
         add_nanos(&self.prefilters, d);
     }
 
-    fn totals(&self) -> Vec<Duration> {
-        self.rules.iter().map(nanos).collect()
-    }
-
-    fn prefilters(&self) -> Duration {
-        nanos(&self.prefilters)
+    /// The totals, with the relations' time.
+    fn totals(&self, relations: Duration) -> Times {
+        Times {
+            rules: self.rules.iter().map(nanos).collect(),
+            relations,
+            prefilters: nanos(&self.prefilters),
+        }
     }
 }
 
@@ -128,8 +136,6 @@ pub fn execute_with(
         limits: run.limits,
         times: run.times,
         truncated: run.truncated,
-        relations_time: run.relations_time,
-        prefilter_time: run.prefilter_time,
     }
 }
 
@@ -265,9 +271,7 @@ pub fn record_with(
     );
     parts.extend(later);
     let mut out = Outcome {
-        times: times.totals(),
-        relations_time,
-        prefilter_time: times.prefilters(),
+        times: times.totals(relations_time),
         truncated,
         ..Outcome::<Records>::default()
     };
