@@ -226,7 +226,7 @@ pub struct Graph {
     pub diagnostics: Vec<Diagnostic>,
     default_namespace: Box<str>,
     by_kind: FastMap<Arc<str>, Vec<ObjId>>,
-    by_kind_ns: FastMap<Arc<str>, FastMap<Arc<str>, Vec<ObjId>>>,
+    by_kind_ns: KindNamespaces,
     by_kind_name: index::FieldIndex<3>,
     namespaces: Vec<Arc<str>>,
     uids: index::FieldIndex<1>,
@@ -455,9 +455,70 @@ impl Graph {
     /// Every object of this kind in this namespace, in input order.
     pub fn in_namespace(&self, kind: &str, namespace: &str) -> &[ObjId] {
         self.by_kind_ns
+            .runs
             .get(kind)
             .and_then(|m| m.get(namespace))
-            .map_or(&[], Vec::as_slice)
+            .and_then(|&(start, len)| {
+                self.by_kind_ns
+                    .ids
+                    .get(start as usize..start as usize + len as usize)
+            })
+            .unwrap_or(&[])
+    }
+}
+
+/// The namespaced objects by kind and namespace: one list of them, in runs of one kind and
+/// namespace (each run in input order), and where each run is. A list for each pair took
+/// about 85 bytes a pair (an entry of 40 bytes with the map's spare room, and the list's
+/// own allocation): some 31 MB for the 363,413 pairs of the generated 1M-object cluster,
+/// where the runs take about 14 MB and the list 4 MB.
+#[derive(Debug, Default)]
+struct KindNamespaces {
+    /// The start and the length of each run in `ids`, by kind and namespace.
+    runs: FastMap<Arc<str>, Runs>,
+    ids: Vec<ObjId>,
+}
+
+/// The start and the length of a kind's run in [`KindNamespaces::ids`], by namespace.
+type Runs = FastMap<Arc<str>, (u32, u32)>;
+
+impl KindNamespaces {
+    /// The index of `objects`: their runs counted, placed one after the other, then filled
+    /// in input order.
+    fn of(objects: &[Object]) -> KindNamespaces {
+        let mut runs: FastMap<Arc<str>, Runs> = FastMap::default();
+        for o in objects {
+            let Some(ns) = &o.namespace else { continue };
+            // looked up before inserting: `entry` would clone a key for every object
+            let per_ns = match runs.get_mut(&*o.kind) {
+                Some(m) => m,
+                None => runs.entry(o.kind.clone()).or_default(),
+            };
+            match per_ns.get_mut(&**ns) {
+                Some((_, len)) => *len += 1,
+                None => {
+                    per_ns.insert(ns.clone(), (0, 1));
+                }
+            }
+        }
+        let mut total = 0u32;
+        for (start, len) in runs.values_mut().flat_map(|m| m.values_mut()) {
+            *start = total;
+            total = total.saturating_add(*len);
+            *len = 0;
+        }
+        let mut ids = vec![ObjId::MAX; total as usize];
+        for (i, o) in objects.iter().enumerate() {
+            let Some(ns) = &o.namespace else { continue };
+            let run = runs.get_mut(&*o.kind).and_then(|m| m.get_mut(&**ns));
+            if let (Some((start, len)), Ok(id)) = (run, ObjId::try_from(i)) {
+                if let Some(slot) = ids.get_mut((*start + *len) as usize) {
+                    *slot = id;
+                }
+                *len += 1;
+            }
+        }
+        KindNamespaces { runs, ids }
     }
 }
 
@@ -613,13 +674,8 @@ fn mixed_namespaces(
 #[allow(clippy::type_complexity)]
 fn kind_indexes(
     objects: &[Object],
-) -> (
-    FastMap<Arc<str>, Vec<ObjId>>,
-    FastMap<Arc<str>, FastMap<Arc<str>, Vec<ObjId>>>,
-    Vec<Arc<str>>,
-) {
+) -> (FastMap<Arc<str>, Vec<ObjId>>, KindNamespaces, Vec<Arc<str>>) {
     let mut by_kind: FastMap<Arc<str>, Vec<ObjId>> = FastMap::default();
-    let mut by_kind_ns: FastMap<Arc<str>, FastMap<Arc<str>, Vec<ObjId>>> = FastMap::default();
     let mut namespaces: IndexMap<Arc<str>, (), foldhash::fast::RandomState> = IndexMap::default();
     for (i, o) in objects.iter().enumerate() {
         let id = ObjId::try_from(i).unwrap_or(ObjId::MAX);
@@ -631,16 +687,6 @@ fn kind_indexes(
             }
         }
         if let Some(ns) = &o.namespace {
-            let per_ns = match by_kind_ns.get_mut(&*o.kind) {
-                Some(m) => m,
-                None => by_kind_ns.entry(o.kind.clone()).or_default(),
-            };
-            match per_ns.get_mut(&**ns) {
-                Some(ids) => ids.push(id),
-                None => {
-                    per_ns.insert(ns.clone(), vec![id]);
-                }
-            }
             if !namespaces.contains_key(&**ns) {
                 namespaces.insert(ns.clone(), ());
             }
@@ -651,7 +697,7 @@ fn kind_indexes(
     }
     let mut namespaces: Vec<Arc<str>> = namespaces.into_keys().collect();
     namespaces.sort();
-    (by_kind, by_kind_ns, namespaces)
+    (by_kind, KindNamespaces::of(objects), namespaces)
 }
 
 /// The first object with each value of `fields`, among those that `keep`.
@@ -960,17 +1006,42 @@ metadata: {name: a, namespace: x}
 ---
 apiVersion: v1
 kind: Secret
-metadata: {name: b, namespace: y}
+metadata: {name: b, namespace: w}
 ---
 apiVersion: v1
 kind: Secret
 metadata: {name: c, namespace: x}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: d, namespace: x}
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: x}
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: e, namespace: w}
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: f, namespace: x}
 "#,
         );
-        assert_eq!(g.by_kind("Secret"), &[0, 1, 2]);
-        assert_eq!(g.in_namespace("Secret", "x"), &[0, 2]);
+        assert_eq!(g.by_kind("Secret"), &[0, 1, 2, 5, 6]);
+        // each kind and namespace's run in input order, runs of other kinds and
+        // namespaces between its objects
+        assert_eq!(g.in_namespace("Secret", "x"), &[0, 2, 6]);
+        assert_eq!(g.in_namespace("Secret", "w"), &[1, 5]);
+        assert_eq!(g.in_namespace("ConfigMap", "x"), &[3]);
+        // cluster-scoped objects are in no namespace's run
+        assert_eq!(g.in_namespace("Namespace", "x"), &[] as &[ObjId]);
         assert_eq!(g.in_namespace("Secret", "z"), &[] as &[ObjId]);
+        assert_eq!(g.in_namespace("ConfigMap", "w"), &[] as &[ObjId]);
         assert_eq!(g.by_kind("Pod"), &[] as &[ObjId]);
+        let runs = g.by_kind_ns.runs.values().map(|m| m.len()).sum::<usize>();
+        assert_eq!((runs, g.by_kind_ns.ids.len()), (3, 6));
     }
 
     #[test]
